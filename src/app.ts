@@ -1,0 +1,162 @@
+/**
+ * Builds the Express app. Exported for tests (supertest) and used by server.ts.
+ */
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import express, { type Express } from 'express';
+import helmet from 'helmet';
+import nunjucks from 'nunjucks';
+import type { DestinationStream, Logger } from 'pino';
+import { pinoHttp } from 'pino-http';
+import { authRouter } from './auth/router.js';
+import type { Config } from './config.js';
+import type { AppContext } from './context.js';
+import { errorHandler, notFound } from './http/errorHandler.js';
+import { pickLocale, translator } from './i18n.js';
+import { createLogger, safeUrl } from './logger.js';
+import { createProviderHttp } from './providers/http.js';
+import { buildProviders, providerOrigins } from './providers/registry.js';
+import type { Provider } from './providers/types.js';
+import { XtApi } from './providers/xtApi.js';
+import { apiRouter } from './routes/api.js';
+import { healthRouter } from './routes/health.js';
+import { pagesRouter } from './routes/pages.js';
+import { Connections } from './session/connections.js';
+import { Sealer } from './session/crypto.js';
+import { createSessionMiddleware } from './session/middleware.js';
+import { createStores } from './session/stores/select.js';
+import type { Stores } from './session/stores/types.js';
+
+/** The project root (where views/ and public/ live), from src/ under tsx/jest or dist/src/ when built. */
+export const ROOT = (() => {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  while (!fs.existsSync(path.join(dir, 'views')) && path.dirname(dir) !== dir) dir = path.dirname(dir);
+  return dir;
+})();
+
+export interface AppOptions {
+  logger?: Logger;
+  logDestination?: DestinationStream;
+  stores?: Stores;
+  providers?: Map<string, Provider>;
+  now?: () => number;
+  backoffBaseMs?: number;
+}
+
+export interface BuiltApp {
+  app: Express;
+  ctx: AppContext;
+  close(): Promise<void>;
+}
+
+export async function buildContext(config: Config, opts: AppOptions = {}): Promise<AppContext> {
+  const { logger, scrubber } = createLogger({
+    level: config.logLevel,
+    secrets: [config.sessionSecret, config.xt?.clientSecret, ...(config.tokenEncryptionKeys ?? [])],
+    destination: opts.logDestination,
+  });
+  const log = opts.logger ?? logger;
+  const now = opts.now ?? Date.now;
+  const stores = opts.stores ?? (await createStores(config, log, now));
+  const sealer = Sealer.fromConfig(config.sessionSecret, config.tokenEncryptionKeys);
+  const providers = opts.providers ?? buildProviders(config, log, now);
+  const connections = new Connections({
+    store: stores.auth,
+    sealer,
+    providers,
+    logger: log,
+    now,
+    skewMs: config.refresh.skewMs,
+    backoffMaxMs: config.refresh.backoffMaxMs,
+    backoffBaseMs: opts.backoffBaseMs,
+    lockTtlMs: config.providerTimeoutMs * 2 + 5000,
+    maxTtlMs: config.sessionTtlMs,
+  });
+  const xtApi = config.xt ? new XtApi(config.xt.apiUrl, createProviderHttp({ provider: 'xt', timeoutMs: config.providerTimeoutMs }), connections) : undefined;
+  return { config, logger: log, scrubber, providers, stores, sealer, connections, xtApi, now };
+}
+
+export function createExpressApp(ctx: AppContext): Express {
+  const { config } = ctx;
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', config.trustProxy);
+  app.set('query parser', 'simple');
+
+  const views = nunjucks.configure(path.join(ROOT, 'views'), { autoescape: true, express: app, noCache: config.env === 'development', throwOnUndefined: false });
+  views.addGlobal('appName', 'xt-connect');
+
+  app.use(
+    pinoHttp({
+      logger: ctx.logger,
+      genReqId: (req, res) => {
+        const id = randomUUID();
+        res.setHeader('X-Request-Id', id);
+        return id;
+      },
+      serializers: {
+        req: (req: { id?: unknown; method?: string; url?: string }) => ({ id: req.id, method: req.method, url: safeUrl(req.url) }),
+        res: (res: { statusCode?: number | null; raw?: { statusCode?: number } }) => ({ statusCode: res.raw?.statusCode ?? res.statusCode }),
+      },
+      customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
+      customSuccessMessage: () => 'request completed',
+      customErrorMessage: () => 'request failed',
+      autoLogging: { ignore: (req) => req.url === '/healthz' },
+    }),
+  );
+
+  app.use(function locale(req, res, next) {
+    const locale = pickLocale(req.get('accept-language'));
+    res.locals.locale = locale;
+    res.locals.htmlLang = locale === 'zh' ? 'zh-CN' : 'en';
+    res.locals.t = translator(locale);
+    res.vary('Accept-Language');
+    next();
+  });
+
+  app.use(
+    helmet({
+      contentSecurityPolicy: {
+        useDefaults: false,
+        directives: {
+          defaultSrc: ["'self'"],
+          scriptSrc: ["'self'"],
+          styleSrc: ["'self'"],
+          imgSrc: ["'self'", 'data:'],
+          fontSrc: ["'self'"],
+          connectSrc: ["'self'"],
+          objectSrc: ["'none'"],
+          baseUri: ["'none'"],
+          formAction: ["'self'", ...providerOrigins(config)],
+          frameAncestors: ["'none'"],
+        },
+      },
+      referrerPolicy: { policy: 'no-referrer' },
+      strictTransportSecurity: config.secureCookies ? undefined : false,
+    }),
+  );
+
+  app.use('/static', express.static(path.join(ROOT, 'public'), { index: false, maxAge: config.env === 'production' ? '1h' : 0 }));
+  app.use(healthRouter(ctx));
+  app.use(createSessionMiddleware(config, ctx.stores));
+  app.use(pagesRouter(ctx));
+  app.use(authRouter(ctx));
+  app.use(apiRouter(ctx));
+  app.use(notFound());
+  app.use(errorHandler(ctx));
+  return app;
+}
+
+export async function createApp(config: Config, opts: AppOptions = {}): Promise<BuiltApp> {
+  const ctx = await buildContext(config, opts);
+  const app = createExpressApp(ctx);
+  return {
+    app,
+    ctx,
+    async close() {
+      if (!opts.stores) await ctx.stores.close();
+    },
+  };
+}

@@ -1,0 +1,118 @@
+/**
+ * Login, callback and logout for any provider. Each step is a named function; the handlers
+ * only put the steps in order.
+ */
+import type { NextFunction, Request, Response } from 'express';
+import type { AppContext } from '../context.js';
+import { AppError } from '../errors.js';
+import { pickProviderLanguage } from '../i18n.js';
+import { queryString } from '../http/params.js';
+import { safeReturnTo } from '../http/returnTo.js';
+import type { Provider, TokenResponse } from '../providers/types.js';
+import { regenerateSession, saveSession } from '../session/middleware.js';
+import { type LoginTransaction, beginTransaction, consumeTransaction, ensureOwner } from './transaction.js';
+
+export const callbackPath = (provider: string) => `/auth/${provider}/callback`;
+
+function redirectUri(ctx: AppContext, provider: Provider): string {
+  // Built from PUBLIC_URL only: never from Host or X-Forwarded-* headers.
+  return new URL(callbackPath(provider.id), ctx.config.publicUrl).toString();
+}
+
+type Handler = (req: Request, res: Response, next: NextFunction) => Promise<void>;
+
+function usableProvider(ctx: AppContext, req: Request): Provider {
+  const provider = ctx.providers.get(String(req.params.provider));
+  if (!provider) throw new AppError('not_found', 404);
+  if (!provider.isAvailable()) throw new AppError('provider_unavailable', 503, { provider: provider.id, next: 'retry' });
+  return provider;
+}
+
+// ---------- login ----------
+
+export function login(ctx: AppContext): Handler {
+  return async function startLogin(req, res) {
+    const provider = usableProvider(ctx, req);
+    const returnTo = safeReturnTo(queryString(req, 'returnTo', 512));
+    const tx = await beginTransaction(ctx, req, provider.id, returnTo, await provider.prepareLogin());
+    const url = await provider.authorizeUrl({
+      state: tx.state,
+      redirectUri: redirectUri(ctx, provider),
+      lang: pickProviderLanguage(req.get('accept-language'), provider.languages ?? ['en']),
+      extras: tx.extras,
+    });
+    await saveSession(req); // the owner id must be stored before the person comes back
+    res.redirect(302, url.toString());
+  };
+}
+
+// ---------- callback ----------
+
+interface CallbackParams {
+  code?: string;
+  state?: string;
+  error?: string;
+}
+
+function readCallbackParams(req: Request): CallbackParams {
+  return {
+    code: queryString(req, 'code', 4096),
+    state: queryString(req, 'state', 512),
+    error: queryString(req, 'error', 256),
+  };
+}
+
+async function refuseProviderError(ctx: AppContext, req: Request, provider: Provider, p: CallbackParams): Promise<never> {
+  // Spend the transaction so the same state cannot be used again, then say what happened.
+  await consumeTransaction(ctx, req, provider.id, p.state).catch(() => undefined);
+  const error = /^[a-z_]{1,64}$/.test(p.error ?? '') ? p.error : 'invalid';
+  ctx.logger.info({ provider: provider.id, error }, 'the provider returned an error to the callback');
+  throw new AppError('login_denied', 400, { provider: provider.id, next: 'login', detail: { error } });
+}
+
+async function exchange(ctx: AppContext, req: Request, provider: Provider, tx: LoginTransaction, code: string): Promise<TokenResponse> {
+  return provider.exchangeCode({
+    code,
+    redirectUri: redirectUri(ctx, provider),
+    extras: tx.extras,
+    callbackUrl: new URL(req.originalUrl, ctx.config.publicUrl),
+    state: tx.state,
+  });
+}
+
+async function storeConnection(ctx: AppContext, req: Request, provider: Provider, tokens: TokenResponse): Promise<void> {
+  await regenerateSession(req);
+  await ctx.connections.connect(ensureOwner(req), provider.id, tokens);
+  await saveSession(req);
+}
+
+export function callback(ctx: AppContext): Handler {
+  return async function finishLogin(req, res) {
+    const provider = usableProvider(ctx, req);
+    res.set('Referrer-Policy', 'no-referrer'); // the URL carries the code
+    const params = readCallbackParams(req);
+    if (params.error !== undefined) await refuseProviderError(ctx, req, provider, params);
+    const tx = await consumeTransaction(ctx, req, provider.id, params.state); // before any token call
+    if (!params.code) throw new AppError('bad_request', 400, { provider: provider.id, next: 'login', detail: { reason: 'no code' } });
+    const tokens = await exchange(ctx, req, provider, tx, params.code);
+    await storeConnection(ctx, req, provider, tokens);
+    ctx.logger.info({ provider: provider.id }, 'connected');
+    res.redirect(303, tx.returnTo);
+  };
+}
+
+// ---------- logout ----------
+
+export function logout(ctx: AppContext): Handler {
+  return async function disconnect(req, res) {
+    const provider = ctx.providers.get(String(req.params.provider));
+    if (!provider) throw new AppError('not_found', 404);
+    const owner = req.session.owner;
+    if (owner) await ctx.connections.disconnect(owner, provider.id);
+    await regenerateSession(req); // a new id after any change of who is connected
+    await saveSession(req);
+    ctx.logger.info({ provider: provider.id }, 'disconnected');
+    const after = provider.logoutUrl?.(new URL('/', ctx.config.publicUrl).toString());
+    res.redirect(303, after?.toString() ?? '/');
+  };
+}

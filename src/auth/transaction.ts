@@ -1,0 +1,59 @@
+/**
+ * The login transaction: what we remember between sending the person to the provider and
+ * their coming back. Each one is its own record, keyed by a hash of its `state`, so two tabs
+ * logging in at once both work; it expires after 10 minutes and is taken (read and deleted)
+ * atomically, so a replayed callback finds nothing. At most MAX_PENDING live per session.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import type { Request } from 'express';
+import type { AppContext } from '../context.js';
+import { AppError } from '../errors.js';
+import { safeEqual } from '../http/csrf.js';
+import type { LoginExtras } from '../providers/types.js';
+
+export const TRANSACTION_TTL_MS = 10 * 60_000;
+export const MAX_PENDING = 8;
+
+export interface LoginTransaction {
+  provider: string;
+  state: string;
+  createdAt: number;
+  returnTo: string;
+  extras: LoginExtras;
+}
+
+const txId = (state: string) => createHash('sha256').update(state).digest('base64url');
+const aad = (owner: string, id: string) => `login-tx:${owner}:${id}`;
+
+/** The session's private owner id, created on first need. */
+export function ensureOwner(req: Request): string {
+  req.session.owner ??= randomBytes(18).toString('base64url');
+  return req.session.owner;
+}
+
+export async function beginTransaction(ctx: AppContext, req: Request, provider: string, returnTo: string, extras: LoginExtras): Promise<LoginTransaction> {
+  const owner = ensureOwner(req);
+  const tx: LoginTransaction = { provider, state: randomBytes(32).toString('base64url'), createdAt: ctx.now(), returnTo, extras };
+  const id = txId(tx.state);
+  await ctx.stores.auth.putTransaction(owner, id, ctx.sealer.seal(JSON.stringify(tx), aad(owner, id)), TRANSACTION_TTL_MS, MAX_PENDING);
+  return tx;
+}
+
+const expired = (provider: string, reason: string) => new AppError('login_expired', 400, { provider, next: 'login', detail: { reason } });
+
+/** Takes the transaction for `state`, or throws login_expired. Runs before any token call. */
+export async function consumeTransaction(ctx: AppContext, req: Request, provider: string, state: string | undefined): Promise<LoginTransaction> {
+  if (!state) throw expired(provider, 'no state');
+  const owner = req.session.owner;
+  if (!owner) throw expired(provider, 'no session');
+  const id = txId(state);
+  const blob = await ctx.stores.auth.takeTransaction(owner, id);
+  if (!blob) throw expired(provider, 'unknown or used state');
+  const plain = ctx.sealer.open(blob, aad(owner, id));
+  if (!plain) throw expired(provider, 'unreadable transaction');
+  const tx = JSON.parse(plain) as LoginTransaction;
+  if (!safeEqual(tx.state, state)) throw expired(provider, 'state mismatch');
+  if (tx.provider !== provider) throw expired(provider, 'state belongs to another provider');
+  if (ctx.now() - tx.createdAt >= TRANSACTION_TTL_MS) throw expired(provider, 'state expired');
+  return tx;
+}

@@ -1,0 +1,199 @@
+/**
+ * The one place that reads the environment. Everything is parsed and validated once;
+ * a bad value stops the app at start with a message that lists every problem.
+ */
+import path from 'node:path';
+import { z } from 'zod';
+
+export const XT_LANGUAGES = ['en', 'ja', 'hi', 'id', 'ru', 'es', 'tr', 'zh-HK', 'zh-CN', 'vi', 'th'] as const;
+
+const DEMO_SESSION_SECRET = 'demo-only-session-secret-not-for-production-use';
+
+const bool = z
+  .enum(['1', '0', 'true', 'false', 'yes', 'no', 'on', 'off'])
+  .transform((v) => ['1', 'true', 'yes', 'on'].includes(v));
+
+const durationMs = (what: string) =>
+  z
+    .string()
+    .regex(/^\d+(ms|s|m|h|d)?$/, `${what} must be a number with an optional unit (ms, s, m, h, d), e.g. 30d`)
+    .transform(parseDuration);
+
+export function parseDuration(text: string): number {
+  const m = /^(\d+)(ms|s|m|h|d)?$/.exec(text);
+  if (!m) throw new Error(`not a duration: ${text}`);
+  const n = Number(m[1]);
+  const unit = m[2] ?? 's';
+  const factor = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[unit] ?? 1000;
+  return n * factor;
+}
+
+const httpUrl = (what: string) =>
+  z.url({ protocol: /^https?$/, error: `${what} must be an http(s) URL` });
+
+const optionalNonEmpty = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v));
+
+const envSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  XT_CONNECT_MODE: z.enum(['normal', 'demo']).default('normal'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  PUBLIC_URL: httpUrl('PUBLIC_URL').default('http://localhost:3000'),
+  TRUST_PROXY: z.string().default('false'),
+  SESSION_SECRET: optionalNonEmpty,
+  SESSION_TTL: durationMs('SESSION_TTL').default(30 * 86_400_000),
+  SESSION_STORE: z.enum(['sqlite', 'redis', 'memory']).default('sqlite'),
+  REDIS_URL: optionalNonEmpty,
+  TOKEN_ENCRYPTION_KEYS: optionalNonEmpty,
+  DATA_DIR: z.string().min(1).default('./data'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+
+  XT_ENABLED: bool.default(true),
+  XT_CLIENT_ID: optionalNonEmpty,
+  XT_CLIENT_SECRET: optionalNonEmpty,
+  XT_AUTHORIZE_URL: z.string().default('https://www.xt.com/{lang}/accounts/oauth2'),
+  XT_TOKEN_URL: httpUrl('XT_TOKEN_URL').default('https://sapi.xt.com/public/uaa/oauth2/token'),
+  XT_API_URL: httpUrl('XT_API_URL').default('https://sapi.xt.com'),
+  XT_SCOPE: z.string().min(1).default('userinfo'),
+  XT_EXPIRES_IN_UNIT: z.enum(['s', 'ms']).default('s'),
+  XT_LABEL: z.string().min(1).default('XT.COM'),
+
+  PROVIDER_TIMEOUT: durationMs('PROVIDER_TIMEOUT').default(10_000),
+  REFRESH_SKEW: durationMs('REFRESH_SKEW').default(60_000),
+  REFRESH_BACKOFF_MAX: durationMs('REFRESH_BACKOFF_MAX').default(5 * 60_000),
+});
+
+export type Env = Record<string, string | undefined>;
+
+export interface XtConfig {
+  id: 'xt';
+  label: string;
+  clientId: string;
+  clientSecret: string;
+  authorizeUrl: string;
+  tokenUrl: string;
+  apiUrl: string;
+  scope: string;
+  expiresInUnit: 's' | 'ms';
+}
+
+export interface Config {
+  env: 'development' | 'production' | 'test';
+  demo: boolean;
+  port: number;
+  publicUrl: URL;
+  secureCookies: boolean;
+  trustProxy: boolean | number | string;
+  sessionSecret: string;
+  sessionTtlMs: number;
+  sessionStore: 'sqlite' | 'redis' | 'memory';
+  redisUrl?: string;
+  tokenEncryptionKeys?: string[];
+  dataDir: string;
+  logLevel: string;
+  providerTimeoutMs: number;
+  refresh: { skewMs: number; backoffMaxMs: number };
+  xt?: XtConfig;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+function parseTrustProxy(raw: string): boolean | number | string {
+  if (['false', '0', 'off', 'no', ''].includes(raw)) return false;
+  if (['true', 'on', 'yes'].includes(raw)) return true;
+  if (/^\d+$/.test(raw)) return Number(raw);
+  return raw; // a list of addresses/subnets, as Express understands it
+}
+
+/** Parses and validates the environment. Throws ConfigError listing every problem. */
+export function loadConfig(env: Env): Config {
+  const parsed = envSchema.safeParse(env);
+  const problems: string[] = [];
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      problems.push(`${issue.path.join('.') || 'environment'}: ${issue.message}`);
+    }
+    throw new ConfigError(problems);
+  }
+  const e = parsed.data;
+  const demo = e.XT_CONNECT_MODE === 'demo';
+
+  const publicUrl = new URL(e.PUBLIC_URL);
+  if (publicUrl.pathname !== '/' || publicUrl.search || publicUrl.hash) {
+    problems.push('PUBLIC_URL: must be an origin only, like https://connect.example.com (no path, query or fragment)');
+  }
+
+  const sessionSecret = e.SESSION_SECRET ?? (demo ? DEMO_SESSION_SECRET : undefined);
+  if (!sessionSecret) problems.push('SESSION_SECRET: required (at least 32 characters)');
+  else if (sessionSecret.length < 32) problems.push('SESSION_SECRET: must be at least 32 characters');
+
+  if (e.SESSION_STORE === 'redis' && !e.REDIS_URL) problems.push('REDIS_URL: required when SESSION_STORE=redis');
+  if (e.REDIS_URL && !/^rediss?:\/\//.test(e.REDIS_URL)) problems.push('REDIS_URL: must start with redis:// or rediss://');
+
+  let tokenEncryptionKeys: string[] | undefined;
+  if (e.TOKEN_ENCRYPTION_KEYS) {
+    tokenEncryptionKeys = e.TOKEN_ENCRYPTION_KEYS.split(',').map((k) => k.trim());
+    tokenEncryptionKeys.forEach((k, i) => {
+      const bytes = /^[A-Za-z0-9+/_-]+=*$/.test(k) ? Buffer.from(k, 'base64') : Buffer.alloc(0);
+      if (bytes.length !== 32) problems.push(`TOKEN_ENCRYPTION_KEYS: key #${i + 1} must be 32 bytes in base64 (openssl rand -base64 32)`);
+    });
+  }
+
+  let xt: XtConfig | undefined;
+  if (e.XT_ENABLED) {
+    const clientId = e.XT_CLIENT_ID ?? (demo ? 'demo-client' : undefined);
+    const clientSecret = e.XT_CLIENT_SECRET ?? (demo ? 'demo-secret' : undefined);
+    if (!clientId) problems.push('XT_CLIENT_ID: required (issued by XT.COM), or set XT_ENABLED=false');
+    if (!clientSecret) problems.push('XT_CLIENT_SECRET: required (issued by XT.COM), or set XT_ENABLED=false');
+    if (!e.XT_AUTHORIZE_URL.includes('{lang}') && !/^https?:\/\//.test(e.XT_AUTHORIZE_URL)) {
+      problems.push('XT_AUTHORIZE_URL: must be an http(s) URL');
+    } else {
+      try {
+        new URL(e.XT_AUTHORIZE_URL.replace('{lang}', 'en'));
+      } catch {
+        problems.push('XT_AUTHORIZE_URL: must be an http(s) URL');
+      }
+    }
+    if (clientId && clientSecret) {
+      xt = {
+        id: 'xt',
+        label: e.XT_LABEL,
+        clientId,
+        clientSecret,
+        authorizeUrl: e.XT_AUTHORIZE_URL,
+        tokenUrl: e.XT_TOKEN_URL,
+        apiUrl: e.XT_API_URL.replace(/\/+$/, ''),
+        scope: e.XT_SCOPE,
+        expiresInUnit: e.XT_EXPIRES_IN_UNIT,
+      };
+    }
+  }
+
+  if (problems.length) throw new ConfigError(problems);
+
+  return {
+    env: e.NODE_ENV,
+    demo,
+    port: e.PORT,
+    publicUrl,
+    secureCookies: publicUrl.protocol === 'https:',
+    trustProxy: parseTrustProxy(e.TRUST_PROXY),
+    sessionSecret: sessionSecret!,
+    sessionTtlMs: e.SESSION_TTL,
+    sessionStore: e.SESSION_STORE,
+    redisUrl: e.REDIS_URL,
+    tokenEncryptionKeys,
+    dataDir: path.resolve(e.DATA_DIR),
+    logLevel: e.LOG_LEVEL,
+    providerTimeoutMs: e.PROVIDER_TIMEOUT,
+    refresh: { skewMs: e.REFRESH_SKEW, backoffMaxMs: e.REFRESH_BACKOFF_MAX },
+    xt,
+  };
+}

@@ -1,0 +1,30 @@
+/** What the handlers share: built once in app.ts and handed to every router. */
+import type { Logger } from 'pino';
+import type { Config } from './config.js';
+import type { Scrubber } from './logger.js';
+import type { Provider } from './providers/types.js';
+import type { XtApi } from './providers/xtApi.js';
+import type { Sealer } from './session/crypto.js';
+import type { Connections } from './session/connections.js';
+import type { Stores } from './session/stores/types.js';
+
+export interface AppContext {
+  config: Config;
+  logger: Logger;
+  scrubber: Scrubber;
+  providers: Map<string, Provider>;
+  stores: Stores;
+  sealer: Sealer;
+  connections: Connections;
+  xtApi?: XtApi;
+  now: () => number;
+}
+
+declare module 'express-session' {
+  interface SessionData {
+    /** Private id that keys this session's token sets and login transactions. Never sent to the browser. */
+    owner?: string;
+    /** Form token for state-changing requests. */
+    csrf?: string;
+  }
+}

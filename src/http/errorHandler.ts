@@ -1,0 +1,54 @@
+/**
+ * The one place failures are rendered: a page in the person's language with a way forward,
+ * or JSON under /api. Stack traces are logged, never shown.
+ */
+import type { ErrorRequestHandler, Request, RequestHandler } from 'express';
+import type { AppContext } from '../context.js';
+import { AppError, toAppError } from '../errors.js';
+import type { MessageKey, Translate } from '../i18n.js';
+import { safeReturnTo } from './returnTo.js';
+
+/** Where "try again" / "reconnect" leads: a fresh login for auth trouble, the same page for a GET elsewhere. */
+function retryTarget(e: AppError, req: Request): string | undefined {
+  const inAuth = req.path.startsWith('/auth/');
+  if (e.provider && (e.next === 'login' || e.next === 'reconnect' || (e.next === 'retry' && inAuth))) return `/auth/${e.provider}/login`;
+  if (e.next === 'retry' && req.method === 'GET' && !inAuth) return safeReturnTo(req.originalUrl, '/');
+  return undefined;
+}
+
+export function notFound(): RequestHandler {
+  return (_req, _res, next) => next(new AppError('not_found', 404));
+}
+
+export function errorHandler(ctx: AppContext): ErrorRequestHandler {
+  return function renderError(err, req, res, _next) {
+    const e = toAppError(err);
+    const reqId = String(req.id ?? '');
+    if (e.code === 'internal') ctx.logger.error({ err, reqId }, 'unexpected error');
+    else ctx.logger[e.status >= 500 ? 'warn' : 'info']({ code: e.code, status: e.status, provider: e.provider, detail: e.detail, reqId }, 'request failed');
+
+    if (res.headersSent) {
+      res.end();
+      return;
+    }
+    const label = (e.provider && ctx.providers.get(e.provider)?.label) || e.provider || 'the provider';
+    const t: Translate = res.locals.t;
+    const message = t(`error.${e.code}` as MessageKey, { provider: label });
+    res.status(e.status).set('Cache-Control', 'no-store');
+    if (e.status === 503) res.set('Retry-After', '5');
+
+    if (req.path.startsWith('/api/')) {
+      res.json({ error: { code: e.code, message, next: e.next, provider: e.provider, requestId: reqId } });
+      return;
+    }
+    const retryHref = retryTarget(e, req);
+    res.render('error.njk', { error: e, message, reqId, retryHref }, (renderErr: unknown, html?: string) => {
+      if (renderErr || html === undefined) {
+        ctx.logger.error({ err: renderErr }, 'error page failed to render');
+        res.type('text/plain').send(message);
+        return;
+      }
+      res.send(html);
+    });
+  };
+}

@@ -1,0 +1,131 @@
+/**
+ * XT.COM's dialect (provider documents 002, 000 and 001):
+ *  - authorize: GET https://www.xt.com/{lang}/accounts/oauth2?response_type=code&client_id&redirect_uri&scope&state
+ *  - token:     GET {token url}?client_id&client_secret&grant_type=…&(code|refresh_token)
+ *  - responses: an envelope {rc, mc, ma, result}; rc 0 is success.
+ *
+ * The client secret travels in the token URL, so that URL never leaves this module:
+ * every failure becomes an AppError with plain values only.
+ */
+import { z } from 'zod';
+import { type XtConfig, XT_LANGUAGES } from '../config.js';
+import { AppError } from '../errors.js';
+import { decodeJwtClaims, tokenExpiry } from '../session/expiry.js';
+import { type ProviderHttp, type RawResponse, parseJsonBody } from './http.js';
+import type { AuthorizeParams, ExchangeParams, Provider, TokenResponse } from './types.js';
+
+const token = z.string().min(1).max(8192);
+const lifetime = z.union([z.number(), z.string().max(32)]).optional();
+
+const envelopeSchema = z.object({
+  rc: z.number(),
+  mc: z.string().max(64).optional(),
+  result: z.unknown().optional(),
+});
+
+const resultSchema = z.object({
+  access_token: token,
+  refresh_token: token.optional(),
+  expires_in: lifetime,
+  refresh_expires_in: lifetime,
+  user_id: z.union([z.string().max(128), z.number()]).optional(),
+  client_id: z.string().max(256).optional(),
+  scope: z.string().max(1024).optional(),
+});
+
+/** mc codes that say our own credentials or request are wrong, not that the person's grant is dead. */
+const CLIENT_SIDE_CODES = /^AUTH_(00[1-7]|10[1-6])$/;
+
+export class XtProvider implements Provider {
+  readonly id = 'xt';
+  readonly label: string;
+  readonly languages = XT_LANGUAGES;
+
+  constructor(
+    private readonly cfg: XtConfig,
+    private readonly http: ProviderHttp,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.label = cfg.label;
+  }
+
+  isAvailable(): boolean {
+    return true;
+  }
+
+  async prepareLogin(): Promise<Record<string, string>> {
+    return {};
+  }
+
+  async authorizeUrl(p: AuthorizeParams): Promise<URL> {
+    const url = new URL(this.cfg.authorizeUrl.replace('{lang}', encodeURIComponent(p.lang)));
+    url.searchParams.set('response_type', 'code');
+    url.searchParams.set('client_id', this.cfg.clientId);
+    url.searchParams.set('redirect_uri', p.redirectUri);
+    url.searchParams.set('scope', this.cfg.scope);
+    url.searchParams.set('state', p.state);
+    return url;
+  }
+
+  async exchangeCode(p: ExchangeParams): Promise<TokenResponse> {
+    return this.tokenRequest({ grant_type: 'authorization_code', code: p.code });
+  }
+
+  async refresh(refreshToken: string): Promise<TokenResponse> {
+    return this.tokenRequest({ grant_type: 'refresh_token', refresh_token: refreshToken });
+  }
+
+  private async tokenRequest(grant: Record<string, string>): Promise<TokenResponse> {
+    const url = new URL(this.cfg.tokenUrl);
+    url.searchParams.set('client_id', this.cfg.clientId);
+    url.searchParams.set('client_secret', this.cfg.clientSecret);
+    for (const [k, v] of Object.entries(grant)) url.searchParams.set(k, v);
+    const res = await this.http.request({ method: 'GET', url: url.toString() });
+    return this.readTokenResponse(res, grant.grant_type ?? '');
+  }
+
+  private readTokenResponse(res: RawResponse, grantType: string): TokenResponse {
+    const fail = (code: 'provider_rejected' | 'provider_bad_response' | 'provider_unavailable' | 'provider_misconfigured', detail: Record<string, string | number | undefined>) =>
+      new AppError(code, 502, { provider: this.id, detail: { grantType, httpStatus: res.status, ...detail } });
+
+    if (res.status === 429 || res.status >= 500) throw fail('provider_unavailable', { reason: 'http error' });
+    if (res.status === 404) throw fail('provider_misconfigured', { reason: 'token endpoint not found' });
+
+    const body = parseJsonBody(res, this.id);
+    const envelope = envelopeSchema.safeParse(body);
+    if (!envelope.success) throw fail('provider_bad_response', { reason: 'not an XT.COM envelope' });
+    const { rc, mc } = envelope.data;
+    if (rc !== 0) {
+      const safeMc = /^[A-Z0-9_]{1,32}$/.test(mc ?? '') ? mc : 'unknown';
+      if (safeMc && CLIENT_SIDE_CODES.test(safeMc)) throw fail('provider_misconfigured', { rc, mc: safeMc });
+      throw fail('provider_rejected', { rc, mc: safeMc });
+    }
+    if (res.status >= 400) throw fail('provider_bad_response', { reason: 'success envelope on an HTTP error' });
+
+    const result = resultSchema.safeParse(envelope.data.result);
+    if (!result.success) {
+      const missing = !(envelope.data.result && typeof envelope.data.result === 'object' && 'access_token' in envelope.data.result);
+      throw fail('provider_bad_response', { reason: missing ? 'no access_token' : 'malformed result' });
+    }
+    const r = result.data;
+    if (r.client_id !== undefined && r.client_id !== this.cfg.clientId) {
+      throw fail('provider_bad_response', { reason: 'tokens issued to another client_id' });
+    }
+    return this.normalise(r);
+  }
+
+  private normalise(r: z.infer<typeof resultSchema>): TokenResponse {
+    const now = this.now();
+    const claims = decodeJwtClaims(r.access_token);
+    const claimUser = claims?.['user-id'] ?? claims?.sub;
+    const userId = r.user_id ?? (typeof claimUser === 'string' || typeof claimUser === 'number' ? claimUser : undefined);
+    return {
+      accessToken: r.access_token,
+      refreshToken: r.refresh_token,
+      accessExpiresAt: tokenExpiry(r.access_token, r.expires_in, this.cfg.expiresInUnit, now),
+      refreshExpiresAt: r.refresh_token ? tokenExpiry(r.refresh_token, r.refresh_expires_in, this.cfg.expiresInUnit, now) : undefined,
+      scope: r.scope ?? (typeof claims?.scope === 'string' ? claims.scope : undefined),
+      userId: userId === undefined ? undefined : String(userId).slice(0, 128),
+    };
+  }
+}

@@ -1,0 +1,21 @@
+import { Router } from 'express';
+import type { AppContext } from '../context.js';
+
+export function healthRouter(ctx: AppContext): Router {
+  const r = Router();
+  // Liveness: the process is up. Never depends on the store, so an orchestrator does not restart us for Redis's sake.
+  r.get('/healthz', (_req, res) => {
+    res.set('Cache-Control', 'no-store').json({ status: 'ok' });
+  });
+  // Readiness: the session store answers.
+  r.get('/readyz', async (_req, res) => {
+    res.set('Cache-Control', 'no-store');
+    try {
+      await ctx.stores.auth.ping();
+      res.json({ status: 'ready', store: ctx.stores.kind });
+    } catch {
+      res.status(503).json({ status: 'unavailable', store: ctx.stores.kind });
+    }
+  });
+  return r;
+}

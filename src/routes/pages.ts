@@ -1,0 +1,40 @@
+import { type Request, type Response, Router } from 'express';
+import type { AppContext } from '../context.js';
+import { AppError } from '../errors.js';
+import { newCsrfToken } from '../http/csrf.js';
+import { type Balance, spotBalances } from '../providers/xtApi.js';
+import { anyUnavailable, providerStatuses } from './views.js';
+
+type BalancePanel = { state: 'ok'; balances: Balance[] } | { state: 'failed' | 'reconnect' };
+
+async function balancePanel(ctx: AppContext, owner: string): Promise<BalancePanel> {
+  if (!ctx.xtApi) return { state: 'failed' };
+  try {
+    return { state: 'ok', balances: await spotBalances(ctx.xtApi, owner) };
+  } catch (err) {
+    const code = err instanceof AppError ? err.code : 'internal';
+    ctx.logger.warn({ code, detail: err instanceof AppError ? err.detail : undefined }, 'balances could not be loaded');
+    return { state: code === 'reconnect_required' ? 'reconnect' : 'failed' };
+  }
+}
+
+export function pagesRouter(ctx: AppContext): Router {
+  const r = Router();
+
+  r.get('/', async function home(req: Request, res: Response) {
+    const statuses = await providerStatuses(ctx, req);
+    res.render('home.njk', { statuses });
+  });
+
+  r.get('/account', async function account(req: Request, res: Response) {
+    res.set('Cache-Control', 'no-store');
+    const statuses = await providerStatuses(ctx, req);
+    const owner = req.session?.owner;
+    const xt = statuses.find((s) => s.id === 'xt');
+    const balances = owner && xt?.view.connected ? await balancePanel(ctx, owner) : undefined;
+    if (owner && !req.session.csrf) req.session.csrf = newCsrfToken();
+    res.status(anyUnavailable(statuses) ? 503 : 200).render('account.njk', { statuses, balances, csrf: req.session?.csrf });
+  });
+
+  return r;
+}

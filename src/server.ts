@@ -1,0 +1,76 @@
+/**
+ * Entry point: read the configuration, build the app, listen, and shut down gracefully.
+ */
+import type { Server } from 'node:http';
+import { createApp } from './app.js';
+import { type Config, ConfigError, type Env, loadConfig } from './config.js';
+
+export interface Running {
+  server: Server;
+  url: string;
+  stop(): Promise<void>;
+}
+
+export async function start(config: Config, host = '0.0.0.0'): Promise<Running> {
+  const { app, ctx, close } = await createApp(config);
+  const server = app.listen(config.port, host);
+  await new Promise<void>((resolve, reject) => {
+    server.once('listening', resolve);
+    server.once('error', reject);
+  });
+  server.headersTimeout = 20_000;
+  server.requestTimeout = 30_000;
+  server.keepAliveTimeout = 5_000;
+  const addr = server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : config.port;
+  ctx.logger.info({ port, store: ctx.stores.kind, providers: [...ctx.providers.keys()], publicUrl: config.publicUrl.origin }, 'xt-connect listening');
+
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      ctx.logger.info('shutting down');
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+        setTimeout(() => server.closeAllConnections(), 10_000).unref();
+      });
+      await close();
+      ctx.logger.flush?.();
+    })());
+  return { server, url: `http://127.0.0.1:${port}`, stop };
+}
+
+/** Loads the configuration or exits with every problem listed. */
+export function configOrExit(env: Env): Config {
+  try {
+    return loadConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`xt-connect cannot start.\n${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+}
+
+async function main(): Promise<void> {
+  const config = configOrExit(process.env);
+  let running: Running;
+  try {
+    running = await start(config);
+  } catch (err) {
+    process.stderr.write(`xt-connect cannot start: ${(err as Error).message}\n`);
+    process.exit(1);
+  }
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () => {
+      running.stop().then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
+    });
+  }
+}
+
+const isEntry = process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href;
+if (isEntry) void main();

@@ -1,0 +1,338 @@
+/**
+ * A person's connection to each provider: the token set, kept encrypted in its own record,
+ * and its lifecycle (refresh before expiry, single-flight, rotation, failure semantics).
+ *
+ * Refresh coordination, in order:
+ *  1. in-process single-flight: concurrent requests of one session share one promise;
+ *  2. a store lock (SQLite row or Redis SET NX PX) so several processes do the same;
+ *  3. after taking the lock, read the record again: another request or replica may have
+ *     refreshed already (its version moved on), in which case no call is made.
+ * A record is written only under that lock (or at login, with a fresh record), and only
+ * if it still exists, so nothing can put back an older token set or revive a disconnect.
+ */
+import type { Logger } from 'pino';
+import { AppError } from '../errors.js';
+import type { Provider, TokenResponse } from '../providers/types.js';
+import type { Sealer } from './crypto.js';
+import { isExpired, isStale } from './expiry.js';
+import type { AuthStore } from './stores/types.js';
+
+export type EndReason = 'refresh_rejected' | 'refresh_expired' | 'access_expired' | 'unreadable';
+
+export interface ConnectionRecord {
+  v: 1;
+  provider: string;
+  status: 'active' | 'ended';
+  version: number;
+  userId?: string;
+  scope?: string;
+  claims?: Record<string, string>;
+  accessToken?: string;
+  refreshToken?: string;
+  idToken?: string;
+  accessExpiresAt?: number;
+  refreshExpiresAt?: number;
+  connectedAt: number;
+  lastRefreshedAt?: number;
+  refreshFailures: number;
+  nextRefreshAt?: number;
+  endedAt?: number;
+  endReason?: EndReason;
+}
+
+/** What pages and /api/session may see: never a token. */
+export interface ConnectionView {
+  provider: string;
+  connected: boolean;
+  /** Why not connected: never connected, the provider ended it, or it is temporarily unreachable. */
+  reason?: 'not_connected' | EndReason | 'provider_unavailable';
+  userId?: string;
+  scope?: string;
+  claims?: Record<string, string>;
+  accessTokenExpiresAt?: string;
+  refreshTokenExpiresAt?: string;
+  connectedAt?: string;
+  lastRefreshedAt?: string;
+  /** Set when the last refresh failed transiently and the current token is still in use. */
+  refreshDeferredUntil?: string;
+}
+
+export interface ConnectionOptions {
+  store: AuthStore;
+  sealer: Sealer;
+  providers: Map<string, Provider>;
+  logger: Logger;
+  now?: () => number;
+  skewMs: number;
+  backoffBaseMs?: number;
+  backoffMaxMs: number;
+  /** Longer than the provider timeout, so a slow refresh never outlives its lock (oauth2-proxy's 2 s did). */
+  lockTtlMs: number;
+  /** A tombstone ("the connection ended") is kept this long so the person is told why. */
+  tombstoneMs?: number;
+  maxTtlMs: number;
+}
+
+const iso = (t: number | undefined) => (t === undefined ? undefined : new Date(t).toISOString());
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export class Connections {
+  private readonly inflight = new Map<string, Promise<ConnectionRecord | null>>();
+  private readonly now: () => number;
+  private readonly warnedUnreadable = new Set<string>();
+
+  constructor(private readonly o: ConnectionOptions) {
+    this.now = o.now ?? Date.now;
+  }
+
+  // ---------- reading and writing records ----------
+
+  private aad(owner: string, provider: string): string {
+    return `connection:${owner}:${provider}`;
+  }
+
+  async read(owner: string, provider: string): Promise<ConnectionRecord | null> {
+    const blob = await this.o.store.getConnection(owner, provider);
+    if (blob === null) return null;
+    const plain = this.o.sealer.open(blob, this.aad(owner, provider));
+    if (plain !== undefined) {
+      try {
+        return JSON.parse(plain) as ConnectionRecord;
+      } catch {
+        /* fall through */
+      }
+    }
+    // A key was removed or the record was tampered with: not connected. Logged once per record.
+    const key = `${owner}:${provider}`;
+    if (!this.warnedUnreadable.has(key)) {
+      this.warnedUnreadable.add(key);
+      if (this.warnedUnreadable.size > 10_000) this.warnedUnreadable.clear();
+      this.o.logger.warn({ provider }, 'a stored connection could not be decrypted; treating it as not connected');
+    }
+    return { v: 1, provider, status: 'ended', version: 0, connectedAt: 0, refreshFailures: 0, endReason: 'unreadable' };
+  }
+
+  private ttlFor(rec: ConnectionRecord): number {
+    const now = this.now();
+    const tomb = this.o.tombstoneMs ?? 86_400_000;
+    const until = rec.status === 'ended' ? now : (rec.refreshExpiresAt ?? (rec.refreshToken ? now + this.o.maxTtlMs : rec.accessExpiresAt ?? now + this.o.maxTtlMs));
+    return Math.max(1000, Math.min(until - now, this.o.maxTtlMs) + tomb);
+  }
+
+  private seal(owner: string, rec: ConnectionRecord): string {
+    return this.o.sealer.seal(JSON.stringify(rec), this.aad(owner, rec.provider));
+  }
+
+  /** Stores a brand-new token set after a code exchange (replacing whatever was there). */
+  async connect(owner: string, provider: string, t: TokenResponse): Promise<ConnectionRecord> {
+    const now = this.now();
+    const rec: ConnectionRecord = {
+      v: 1,
+      provider,
+      status: 'active',
+      version: 1,
+      userId: t.userId,
+      scope: t.scope,
+      claims: t.claims,
+      accessToken: t.accessToken,
+      refreshToken: t.refreshToken,
+      idToken: t.idToken,
+      accessExpiresAt: t.accessExpiresAt,
+      refreshExpiresAt: t.refreshExpiresAt,
+      connectedAt: now,
+      refreshFailures: 0,
+    };
+    await this.o.store.putConnection(owner, provider, this.seal(owner, rec), this.ttlFor(rec));
+    return rec;
+  }
+
+  /** Forgets the connection locally and revokes the refresh token at the provider (best effort). */
+  async disconnect(owner: string, provider: string): Promise<void> {
+    const rec = await this.read(owner, provider);
+    await this.o.store.deleteConnection(owner, provider);
+    const p = this.o.providers.get(provider);
+    if (rec?.refreshToken && p?.revoke) {
+      try {
+        await p.revoke(rec.refreshToken);
+      } catch (err) {
+        this.o.logger.warn({ provider, err }, 'revocation at the provider failed; the local disconnect stands');
+      }
+    }
+  }
+
+  // ---------- the lifecycle ----------
+
+  private usable(rec: ConnectionRecord | null): rec is ConnectionRecord & { accessToken: string } {
+    return !!rec && rec.status === 'active' && !!rec.accessToken && !isExpired(rec.accessExpiresAt, this.now());
+  }
+
+  private stale(rec: ConnectionRecord): boolean {
+    return isStale(rec.accessExpiresAt, rec.lastRefreshedAt ?? rec.connectedAt, this.now(), this.o.skewMs);
+  }
+
+  /**
+   * The connection, refreshed first when its access token is stale. Throws
+   * `provider_unavailable` (503) only when the token has expired and the provider cannot be reached.
+   */
+  async ensureFresh(owner: string, provider: string): Promise<ConnectionRecord | null> {
+    const rec = await this.read(owner, provider);
+    if (!rec || rec.status !== 'active') return rec;
+    if (!this.stale(rec)) return rec;
+    if (rec.nextRefreshAt !== undefined && this.now() < rec.nextRefreshAt) return this.settle(rec, provider); // backing off
+    const after = await this.refreshShared(owner, provider, rec.version, false);
+    return this.settle(after, provider);
+  }
+
+  /** After the provider answered 401 to `rejectedToken`: refresh unless someone already has. */
+  async refreshAfterRejection(owner: string, provider: string, rejectedToken: string): Promise<ConnectionRecord | null> {
+    const rec = await this.read(owner, provider);
+    if (!rec || rec.status !== 'active') return rec;
+    if (rec.accessToken !== rejectedToken) return rec; // another request refreshed already
+    const after = await this.refreshShared(owner, provider, rec.version, true);
+    return this.settle(after, provider);
+  }
+
+  /** An active-but-expired record after a failed refresh means the provider is unreachable: 503. */
+  private settle(rec: ConnectionRecord | null, provider: string): ConnectionRecord | null {
+    if (rec && rec.status === 'active' && !this.usable(rec)) {
+      throw new AppError('provider_unavailable', 503, {
+        provider,
+        next: 'retry',
+        detail: { reason: 'refresh deferred', retryAfterMs: Math.max(0, (rec.nextRefreshAt ?? this.now()) - this.now()) },
+      });
+    }
+    return rec;
+  }
+
+  /** A usable access token, or an AppError saying what the person should do. */
+  async accessToken(owner: string, provider: string): Promise<string> {
+    const rec = await this.ensureFresh(owner, provider);
+    if (this.usable(rec)) return rec.accessToken;
+    throw rec?.status === 'ended'
+      ? new AppError('reconnect_required', 401, { provider, next: 'reconnect', detail: { reason: rec.endReason } })
+      : new AppError('not_connected', 401, { provider, next: 'login' });
+  }
+
+  /** The page/API view. connected is true only while a usable token is held. */
+  async view(owner: string | undefined, provider: string): Promise<ConnectionView> {
+    if (!owner) return { provider, connected: false, reason: 'not_connected' };
+    const rec = await this.ensureFresh(owner, provider);
+    if (!rec) return { provider, connected: false, reason: 'not_connected' };
+    const base: ConnectionView = {
+      provider,
+      connected: this.usable(rec),
+      userId: rec.userId,
+      scope: rec.scope,
+      claims: rec.claims,
+      connectedAt: iso(rec.connectedAt || undefined),
+    };
+    if (rec.status === 'ended') return { ...base, connected: false, reason: rec.endReason };
+    return {
+      ...base,
+      accessTokenExpiresAt: iso(rec.accessExpiresAt),
+      refreshTokenExpiresAt: iso(rec.refreshExpiresAt),
+      lastRefreshedAt: iso(rec.lastRefreshedAt),
+      refreshDeferredUntil: rec.refreshFailures > 0 ? iso(rec.nextRefreshAt) : undefined,
+    };
+  }
+
+  private refreshShared(owner: string, provider: string, seenVersion: number, force: boolean): Promise<ConnectionRecord | null> {
+    const key = `${owner}:${provider}`;
+    const running = this.inflight.get(key);
+    if (running) return running;
+    const p = this.refreshLocked(owner, provider, seenVersion, force).finally(() => this.inflight.delete(key));
+    this.inflight.set(key, p);
+    return p;
+  }
+
+  private async refreshLocked(owner: string, provider: string, seenVersion: number, force: boolean): Promise<ConnectionRecord | null> {
+    const lockKey = `refresh:${owner}:${provider}`;
+    const giveUpAt = this.now() + this.o.lockTtlMs;
+    let token = await this.o.store.acquireLock(lockKey, this.o.lockTtlMs);
+    while (token === null) {
+      // Another process is refreshing. Wait for its result rather than calling the provider too.
+      await sleep(50);
+      const cur = await this.read(owner, provider);
+      if (!cur || cur.status !== 'active' || cur.version !== seenVersion) return cur;
+      if (this.now() > giveUpAt) return cur;
+      token = await this.o.store.acquireLock(lockKey, this.o.lockTtlMs);
+    }
+    try {
+      const cur = await this.read(owner, provider); // look again, under the lock
+      if (!cur || cur.status !== 'active') return cur;
+      if (cur.version !== seenVersion) return cur;
+      if (!force && !this.stale(cur)) return cur;
+      return await this.refreshNow(owner, cur);
+    } finally {
+      await this.o.store.releaseLock(lockKey, token).catch(() => undefined);
+    }
+  }
+
+  private async refreshNow(owner: string, cur: ConnectionRecord): Promise<ConnectionRecord | null> {
+    const now = this.now();
+    const provider = this.o.providers.get(cur.provider);
+    if (!cur.refreshToken || !provider) {
+      return isExpired(cur.accessExpiresAt, now) ? this.end(owner, cur, 'access_expired') : cur;
+    }
+    if (isExpired(cur.refreshExpiresAt, now)) return this.end(owner, cur, 'refresh_expired');
+    if (cur.nextRefreshAt !== undefined && now < cur.nextRefreshAt) return cur; // backing off
+
+    let t: TokenResponse;
+    try {
+      t = await provider.refresh(cur.refreshToken);
+    } catch (err) {
+      if (err instanceof AppError && err.code === 'provider_rejected') {
+        this.o.logger.info({ provider: cur.provider, detail: err.detail }, 'refresh rejected by the provider; connection ended');
+        return this.end(owner, cur, 'refresh_rejected');
+      }
+      return this.deferRefresh(owner, cur, err);
+    }
+    const next: ConnectionRecord = {
+      ...cur,
+      version: cur.version + 1,
+      accessToken: t.accessToken,
+      accessExpiresAt: t.accessExpiresAt,
+      // Rotation: a new refresh token replaces the old one; none in the response keeps the old one.
+      refreshToken: t.refreshToken ?? cur.refreshToken,
+      refreshExpiresAt: t.refreshToken ? t.refreshExpiresAt : cur.refreshExpiresAt,
+      idToken: t.idToken ?? cur.idToken,
+      scope: t.scope ?? cur.scope,
+      userId: cur.userId ?? t.userId,
+      claims: t.claims ?? cur.claims,
+      lastRefreshedAt: now,
+      refreshFailures: 0,
+      nextRefreshAt: undefined,
+    };
+    const written = await this.o.store.replaceConnection(owner, cur.provider, this.seal(owner, next), this.ttlFor(next));
+    this.o.logger.info({ provider: cur.provider, rotated: !!t.refreshToken && t.refreshToken !== cur.refreshToken }, 'tokens refreshed');
+    return written ? next : null; // null: disconnected while we were refreshing
+  }
+
+  /** A transient failure: keep everything, back off exponentially before the next attempt. */
+  private async deferRefresh(owner: string, cur: ConnectionRecord, err: unknown): Promise<ConnectionRecord | null> {
+    const failures = cur.refreshFailures + 1;
+    const base = this.o.backoffBaseMs ?? 2000;
+    const delay = Math.min(this.o.backoffMaxMs, base * 2 ** Math.min(failures - 1, 20));
+    const next: ConnectionRecord = { ...cur, version: cur.version + 1, refreshFailures: failures, nextRefreshAt: this.now() + delay };
+    const code = err instanceof AppError ? err.code : 'internal';
+    this.o.logger.warn({ provider: cur.provider, code, detail: err instanceof AppError ? err.detail : undefined, failures, retryInMs: delay }, 'refresh failed transiently; will retry later');
+    const written = await this.o.store.replaceConnection(owner, cur.provider, this.seal(owner, next), this.ttlFor(next));
+    return written ? next : null;
+  }
+
+  private async end(owner: string, cur: ConnectionRecord, reason: EndReason): Promise<ConnectionRecord | null> {
+    const ended: ConnectionRecord = {
+      v: 1,
+      provider: cur.provider,
+      status: 'ended',
+      version: cur.version + 1,
+      userId: cur.userId,
+      connectedAt: cur.connectedAt,
+      refreshFailures: 0,
+      endedAt: this.now(),
+      endReason: reason,
+    };
+    const written = await this.o.store.replaceConnection(owner, cur.provider, this.seal(owner, ended), this.ttlFor(ended));
+    return written ? ended : null;
+  }
+}

@@ -1,0 +1,64 @@
+/** express-session wiring: cookie flags, and promise helpers for regenerate/save. */
+import type { Request, RequestHandler } from 'express';
+import session from 'express-session';
+import type { Config } from '../config.js';
+import { AppError } from '../errors.js';
+import { newCsrfToken } from '../http/csrf.js';
+import type { Stores } from './stores/types.js';
+
+export function sessionCookieName(config: Config): string {
+  // The __Host- prefix pins the cookie to our exact origin (Secure, Path=/, no Domain).
+  return config.secureCookies ? '__Host-xtc' : 'xtc.sid';
+}
+
+export function createSessionMiddleware(config: Config, stores: Stores): RequestHandler {
+  const mw = session({
+    name: sessionCookieName(config),
+    secret: config.sessionSecret,
+    store: stores.sessions,
+    resave: false,
+    saveUninitialized: false,
+    rolling: true,
+    unset: 'destroy',
+    // The scheme people see is PUBLIC_URL's. When it is https the cookie is Secure even though
+    // TLS usually ends at a proxy in front of us; see markSecure below.
+    proxy: config.secureCookies ? true : undefined,
+    cookie: {
+      httpOnly: true,
+      sameSite: 'lax', // Strict would drop the cookie on the way back from the provider
+      secure: config.secureCookies,
+      path: '/',
+      maxAge: config.sessionTtlMs,
+    },
+  });
+  return function loadSession(req, res, next) {
+    if (config.secureCookies) req.headers['x-forwarded-proto'] = 'https'; // fixed by configuration, not by the client
+    // A store that cannot answer is a 503 the person can retry, never a 500.
+    mw(req, res, (err?: unknown) => next(err ? toStoreError(err) : undefined));
+  };
+}
+
+/** New session id (defeats fixation); the private owner id carries over so other tabs' logins survive. */
+export function regenerateSession(req: Request): Promise<void> {
+  const owner = req.session.owner;
+  return new Promise((resolve, reject) =>
+    req.session.regenerate((err) => {
+      if (err) return reject(toStoreError(err));
+      req.session.owner = owner;
+      req.session.csrf = newCsrfToken();
+      resolve();
+    }),
+  );
+}
+
+export function saveSession(req: Request): Promise<void> {
+  return new Promise((resolve, reject) => req.session.save((err) => (err ? reject(toStoreError(err)) : resolve())));
+}
+
+export function destroySession(req: Request): Promise<void> {
+  return new Promise((resolve, reject) => req.session.destroy((err) => (err ? reject(toStoreError(err)) : resolve())));
+}
+
+function toStoreError(err: unknown): AppError {
+  return err instanceof AppError ? err : new AppError('store_unavailable', 503, { next: 'retry' });
+}

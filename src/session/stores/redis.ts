@@ -1,0 +1,171 @@
+/**
+ * Redis, for several replicas: sessions through connect-redis (the maintained express-session
+ * store for node-redis), token sets, login transactions and refresh locks in our own keys.
+ *
+ * When Redis goes away, commands fail at once (no offline queue) so requests get a 503 instead
+ * of hanging; the client keeps reconnecting in the background and the data is there when it returns.
+ */
+import { randomBytes } from 'node:crypto';
+import { RedisStore } from 'connect-redis';
+import type { Logger } from 'pino';
+import { createClient } from 'redis';
+import { AppError } from '../../errors.js';
+import type { AuthStore, Stores } from './types.js';
+
+type Client = ReturnType<typeof createClient>;
+
+const PUT_TX = `
+local now = tonumber(ARGV[3]); local ttl = tonumber(ARGV[4]); local max = tonumber(ARGV[5])
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[3] .. '|' .. (now + ttl) .. '|' .. ARGV[2])
+local all = redis.call('HGETALL', KEYS[1])
+local live = {}
+for i = 1, #all, 2 do
+  local c, e = string.match(all[i + 1], '^(%d+)|(%d+)|')
+  if tonumber(e) <= now then redis.call('HDEL', KEYS[1], all[i]) else table.insert(live, { all[i], tonumber(c) }) end
+end
+if #live > max then
+  table.sort(live, function(a, b) return a[2] < b[2] end)
+  for i = 1, #live - max do redis.call('HDEL', KEYS[1], live[i][1]) end
+end
+redis.call('PEXPIRE', KEYS[1], ttl)
+return #live`;
+
+const TAKE_TX = `
+local v = redis.call('HGET', KEYS[1], ARGV[1])
+if v then redis.call('HDEL', KEYS[1], ARGV[1]) end
+return v`;
+
+const RELEASE_LOCK = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0`;
+
+async function guard<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof AppError) throw err;
+    throw new AppError('store_unavailable', 503, { next: 'retry', detail: { store: 'redis' } });
+  }
+}
+
+function parseTx(raw: unknown, now: number): string | null {
+  if (typeof raw !== 'string') return null;
+  const m = /^(\d+)\|(\d+)\|(.*)$/s.exec(raw);
+  if (!m || Number(m[2]) <= now) return null;
+  return m[3] ?? null;
+}
+
+export class RedisAuthStore implements AuthStore {
+  constructor(
+    private readonly client: Client,
+    private readonly prefix = 'xtc:',
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  private txKey = (owner: string) => `${this.prefix}tx:${owner}`;
+  private connKey = (owner: string, provider: string) => `${this.prefix}conn:${owner}:${provider}`;
+
+  putTransaction(owner: string, id: string, value: string, ttlMs: number, max: number): Promise<void> {
+    return guard(async () => {
+      await this.client.eval(PUT_TX, { keys: [this.txKey(owner)], arguments: [id, value, String(this.now()), String(Math.ceil(ttlMs)), String(max)] });
+    });
+  }
+
+  takeTransaction(owner: string, id: string): Promise<string | null> {
+    return guard(async () => parseTx(await this.client.eval(TAKE_TX, { keys: [this.txKey(owner)], arguments: [id] }), this.now()));
+  }
+
+  countTransactions(owner: string): Promise<number> {
+    return guard(async () => {
+      const now = this.now();
+      return (await this.client.hVals(this.txKey(owner))).filter((v) => parseTx(v, now) !== null).length;
+    });
+  }
+
+  getConnection(owner: string, provider: string): Promise<string | null> {
+    return guard(async () => {
+      const v = await this.client.get(this.connKey(owner, provider));
+      return typeof v === 'string' ? v : null;
+    });
+  }
+
+  putConnection(owner: string, provider: string, value: string, ttlMs: number): Promise<void> {
+    return guard(async () => {
+      await this.client.set(this.connKey(owner, provider), value, { expiration: { type: 'PX', value: Math.ceil(ttlMs) } });
+    });
+  }
+
+  replaceConnection(owner: string, provider: string, value: string, ttlMs: number): Promise<boolean> {
+    return guard(async () => {
+      const r = await this.client.set(this.connKey(owner, provider), value, { expiration: { type: 'PX', value: Math.ceil(ttlMs) }, condition: 'XX' });
+      return r === 'OK';
+    });
+  }
+
+  deleteConnection(owner: string, provider: string): Promise<void> {
+    return guard(async () => {
+      await this.client.del(this.connKey(owner, provider));
+    });
+  }
+
+  acquireLock(key: string, ttlMs: number): Promise<string | null> {
+    return guard(async () => {
+      const token = randomBytes(16).toString('hex');
+      const r = await this.client.set(`${this.prefix}lock:${key}`, token, { expiration: { type: 'PX', value: Math.ceil(ttlMs) }, condition: 'NX' });
+      return r === 'OK' ? token : null;
+    });
+  }
+
+  releaseLock(key: string, token: string): Promise<void> {
+    return guard(async () => {
+      await this.client.eval(RELEASE_LOCK, { keys: [`${this.prefix}lock:${key}`], arguments: [token] });
+    });
+  }
+
+  ping(): Promise<void> {
+    return guard(async () => {
+      await this.client.ping();
+    });
+  }
+
+  async close(): Promise<void> {}
+}
+
+export async function createRedisStores(opts: { url: string; ttlMs: number; logger: Logger; prefix?: string; now?: () => number }): Promise<Stores> {
+  let lastErrorLog = 0;
+  const client: Client = createClient({
+    url: opts.url,
+    disableOfflineQueue: true,
+    socket: {
+      connectTimeout: 5000,
+      reconnectStrategy: (retries: number) => Math.min(100 * 2 ** Math.min(retries, 5), 2000),
+    },
+  });
+  client.on('error', (err: unknown) => {
+    // Never crash on a lost connection; log at most every 10 s while it is down.
+    if (Date.now() - lastErrorLog > 10_000) {
+      lastErrorLog = Date.now();
+      opts.logger.warn({ code: (err as { code?: unknown })?.code }, 'redis is not reachable; retrying');
+    }
+  });
+  client.on('ready', () => opts.logger.info('redis connected'));
+  try {
+    await client.connect();
+  } catch (err) {
+    await client.destroy();
+    throw new Error(`cannot connect to Redis at REDIS_URL (${(err as { code?: string })?.code ?? (err as Error).message})`);
+  }
+  const prefix = opts.prefix ?? 'xtc:';
+  return {
+    kind: 'redis',
+    sessions: new RedisStore({ client, prefix: `${prefix}sess:`, ttl: Math.ceil(opts.ttlMs / 1000) }),
+    auth: new RedisAuthStore(client, prefix, opts.now),
+    async close() {
+      try {
+        await client.close();
+      } catch {
+        client.destroy();
+      }
+    },
+  };
+}

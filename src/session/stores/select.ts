@@ -1,0 +1,26 @@
+/** Store selection: SESSION_STORE=sqlite (default) | redis | memory. */
+import type { Logger } from 'pino';
+import type { Config } from '../../config.js';
+import { createMemoryStores } from './memory.js';
+import { createSqliteStores } from './sqlite.js';
+import type { Stores } from './types.js';
+
+export async function createStores(config: Config, logger: Logger, now: () => number): Promise<Stores> {
+  switch (config.sessionStore) {
+    case 'memory':
+      logger.warn('SESSION_STORE=memory: sessions live in this process only and are lost on restart; use sqlite or redis outside tests');
+      return createMemoryStores(now);
+    case 'redis': {
+      const { createRedisStores } = await import('./redis.js');
+      return createRedisStores({ url: config.redisUrl!, ttlMs: config.sessionTtlMs, logger });
+    }
+    case 'sqlite':
+    default:
+      return createSqliteStores({
+        dataDir: config.dataDir,
+        ttlMs: config.sessionTtlMs,
+        now,
+        onSweepError: (err) => logger.warn({ err }, 'sweeping expired sessions failed; will retry'),
+      });
+  }
+}

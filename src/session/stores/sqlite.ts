@@ -1,0 +1,262 @@
+/**
+ * The default store: one SQLite file under DATA_DIR (better-sqlite3, WAL mode).
+ * It survives restarts; expired rows are swept on a schedule and the freed pages are
+ * handed back to the file system (auto_vacuum = INCREMENTAL), so the file does not grow without bound.
+ * The lock table makes refresh coordination correct even for several processes sharing one file.
+ */
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import session from 'express-session';
+import { AppError } from '../../errors.js';
+import type { AuthStore, Stores } from './types.js';
+
+type SessionData = session.SessionData;
+type Db = Database.Database;
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS sessions (sid TEXT PRIMARY KEY, data TEXT NOT NULL, expires INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS sessions_expires ON sessions(expires);
+CREATE TABLE IF NOT EXISTS login_tx (owner TEXT NOT NULL, id TEXT NOT NULL, data TEXT NOT NULL, created INTEGER NOT NULL, expires INTEGER NOT NULL, PRIMARY KEY (owner, id));
+CREATE INDEX IF NOT EXISTS login_tx_expires ON login_tx(expires);
+CREATE TABLE IF NOT EXISTS connections (owner TEXT NOT NULL, provider TEXT NOT NULL, data TEXT NOT NULL, expires INTEGER NOT NULL, PRIMARY KEY (owner, provider));
+CREATE INDEX IF NOT EXISTS connections_expires ON connections(expires);
+CREATE TABLE IF NOT EXISTS locks (key TEXT PRIMARY KEY, token TEXT NOT NULL, expires INTEGER NOT NULL);
+`;
+
+/** Every database failure becomes a 503 the person can retry; the SQLite message stays in the log only. */
+function guard<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    throw new AppError('store_unavailable', 503, {
+      next: 'retry',
+      detail: { store: 'sqlite', sqlite: typeof code === 'string' ? code : 'unknown' },
+    });
+  }
+}
+
+/** Opens (and creates) the database, failing loudly at start when DATA_DIR is unusable. */
+export function openDatabase(dataDir: string, file = 'xt-connect.sqlite'): Db {
+  try {
+    fs.mkdirSync(dataDir, { recursive: true });
+    fs.accessSync(dataDir, fs.constants.W_OK);
+  } catch (err) {
+    throw new Error(`DATA_DIR ${dataDir} is not writable (${(err as NodeJS.ErrnoException).code ?? 'error'}); sessions cannot be stored`);
+  }
+  let db: Db | undefined;
+  try {
+    db = new Database(path.join(dataDir, file));
+    db.pragma('auto_vacuum = INCREMENTAL');
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    db.pragma('busy_timeout = 5000');
+    db.exec(SCHEMA);
+    // Prove now, not at the first login, that we can write.
+    db.prepare('INSERT OR REPLACE INTO locks (key, token, expires) VALUES (?, ?, 0)').run('startup-write-check', 'x');
+    db.prepare('DELETE FROM locks WHERE key = ?').run('startup-write-check');
+    return db;
+  } catch (err) {
+    db?.close();
+    const code = (err as { code?: unknown }).code;
+    throw new Error(`cannot use the session database in ${dataDir} (${typeof code === 'string' ? code : (err as Error).message})`);
+  }
+}
+
+export class SqliteSessionStore extends session.Store {
+  private readonly stmts;
+
+  constructor(
+    private readonly db: Db,
+    private readonly ttlMs: number,
+    private readonly now: () => number = Date.now,
+  ) {
+    super();
+    this.stmts = {
+      get: db.prepare<[string, number], { data: string }>('SELECT data FROM sessions WHERE sid = ? AND expires > ?'),
+      set: db.prepare('INSERT INTO sessions (sid, data, expires) VALUES (?, ?, ?) ON CONFLICT(sid) DO UPDATE SET data = excluded.data, expires = excluded.expires'),
+      touch: db.prepare('UPDATE sessions SET expires = ? WHERE sid = ?'),
+      destroy: db.prepare('DELETE FROM sessions WHERE sid = ?'),
+      length: db.prepare<[number], { n: number }>('SELECT COUNT(*) AS n FROM sessions WHERE expires > ?'),
+      clear: db.prepare('DELETE FROM sessions'),
+    };
+  }
+
+  private expiry(sess: SessionData): number {
+    const exp = sess.cookie?.expires;
+    const t = exp ? new Date(exp).getTime() : NaN;
+    return Number.isFinite(t) ? t : this.now() + this.ttlMs;
+  }
+
+  override get(sid: string, cb: (err: unknown, session?: SessionData | null) => void): void {
+    let row: { data: string } | undefined;
+    try {
+      row = guard(() => this.stmts.get.get(sid, this.now()));
+    } catch (err) {
+      return cb(err);
+    }
+    if (!row) return cb(null, null);
+    try {
+      cb(null, JSON.parse(row.data) as SessionData);
+    } catch {
+      cb(null, null); // a corrupt row counts as no session
+    }
+  }
+
+  override set(sid: string, sess: SessionData, cb?: (err?: unknown) => void): void {
+    try {
+      guard(() => this.stmts.set.run(sid, JSON.stringify(sess), this.expiry(sess)));
+      cb?.();
+    } catch (err) {
+      cb?.(err);
+    }
+  }
+
+  override touch(sid: string, sess: SessionData, cb?: (err?: unknown) => void): void {
+    try {
+      guard(() => this.stmts.touch.run(this.expiry(sess), sid));
+      cb?.();
+    } catch (err) {
+      cb?.(err);
+    }
+  }
+
+  override destroy(sid: string, cb?: (err?: unknown) => void): void {
+    try {
+      guard(() => this.stmts.destroy.run(sid));
+      cb?.();
+    } catch (err) {
+      cb?.(err);
+    }
+  }
+
+  override length(cb: (err: unknown, length?: number) => void): void {
+    try {
+      cb(null, guard(() => this.stmts.length.get(this.now())?.n ?? 0));
+    } catch (err) {
+      cb(err);
+    }
+  }
+
+  override clear(cb?: (err?: unknown) => void): void {
+    try {
+      guard(() => this.stmts.clear.run());
+      cb?.();
+    } catch (err) {
+      cb?.(err);
+    }
+  }
+}
+
+export class SqliteAuthStore implements AuthStore {
+  private readonly s;
+
+  constructor(
+    private readonly db: Db,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.s = {
+      txInsert: db.prepare('INSERT OR REPLACE INTO login_tx (owner, id, data, created, expires) VALUES (?, ?, ?, ?, ?)'),
+      txTrim: db.prepare(
+        'DELETE FROM login_tx WHERE owner = ? AND (expires <= ? OR rowid NOT IN (SELECT rowid FROM login_tx WHERE owner = ? AND expires > ? ORDER BY created DESC, rowid DESC LIMIT ?))',
+      ),
+      txTake: db.prepare<[string, string, number], { data: string }>('DELETE FROM login_tx WHERE owner = ? AND id = ? AND expires > ? RETURNING data'),
+      txCount: db.prepare<[string, number], { n: number }>('SELECT COUNT(*) AS n FROM login_tx WHERE owner = ? AND expires > ?'),
+      connGet: db.prepare<[string, string, number], { data: string }>('SELECT data FROM connections WHERE owner = ? AND provider = ? AND expires > ?'),
+      connPut: db.prepare(
+        'INSERT INTO connections (owner, provider, data, expires) VALUES (?, ?, ?, ?) ON CONFLICT(owner, provider) DO UPDATE SET data = excluded.data, expires = excluded.expires',
+      ),
+      connReplace: db.prepare('UPDATE connections SET data = ?, expires = ? WHERE owner = ? AND provider = ? AND expires > ?'),
+      connDelete: db.prepare('DELETE FROM connections WHERE owner = ? AND provider = ?'),
+      lockTake: db.prepare(
+        'INSERT INTO locks (key, token, expires) VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET token = excluded.token, expires = excluded.expires WHERE locks.expires <= ?',
+      ),
+      lockRelease: db.prepare('DELETE FROM locks WHERE key = ? AND token = ?'),
+    };
+  }
+
+  async putTransaction(owner: string, id: string, value: string, ttlMs: number, max: number): Promise<void> {
+    const now = this.now();
+    guard(() =>
+      this.db.transaction(() => {
+        this.s.txInsert.run(owner, id, value, now, now + ttlMs);
+        this.s.txTrim.run(owner, now, owner, now, max);
+      })(),
+    );
+  }
+
+  async takeTransaction(owner: string, id: string): Promise<string | null> {
+    return guard(() => this.s.txTake.get(owner, id, this.now())?.data ?? null);
+  }
+
+  async countTransactions(owner: string): Promise<number> {
+    return guard(() => this.s.txCount.get(owner, this.now())?.n ?? 0);
+  }
+
+  async getConnection(owner: string, provider: string): Promise<string | null> {
+    return guard(() => this.s.connGet.get(owner, provider, this.now())?.data ?? null);
+  }
+
+  async putConnection(owner: string, provider: string, value: string, ttlMs: number): Promise<void> {
+    guard(() => this.s.connPut.run(owner, provider, value, this.now() + ttlMs));
+  }
+
+  async replaceConnection(owner: string, provider: string, value: string, ttlMs: number): Promise<boolean> {
+    const now = this.now();
+    return guard(() => this.s.connReplace.run(value, now + ttlMs, owner, provider, now).changes === 1);
+  }
+
+  async deleteConnection(owner: string, provider: string): Promise<void> {
+    guard(() => this.s.connDelete.run(owner, provider));
+  }
+
+  async acquireLock(key: string, ttlMs: number): Promise<string | null> {
+    const token = randomBytes(16).toString('hex');
+    const now = this.now();
+    return guard(() => this.s.lockTake.run(key, token, now + ttlMs, now).changes === 1) ? token : null;
+  }
+
+  async releaseLock(key: string, token: string): Promise<void> {
+    guard(() => this.s.lockRelease.run(key, token));
+  }
+
+  async ping(): Promise<void> {
+    guard(() => this.db.prepare('SELECT 1').get());
+  }
+
+  async close(): Promise<void> {}
+}
+
+/** Deletes expired rows everywhere and returns freed pages to the file system. */
+export function sweepExpired(db: Db, now: number): number {
+  let removed = 0;
+  for (const table of ['sessions', 'login_tx', 'connections', 'locks']) {
+    removed += db.prepare(`DELETE FROM ${table} WHERE expires <= ?`).run(now).changes;
+  }
+  db.pragma('incremental_vacuum');
+  return removed;
+}
+
+export function createSqliteStores(opts: { dataDir: string; ttlMs: number; sweepEveryMs?: number; now?: () => number; onSweepError?: (err: unknown) => void }): Stores {
+  const db = openDatabase(opts.dataDir);
+  const now = opts.now ?? Date.now;
+  const timer = setInterval(() => {
+    try {
+      sweepExpired(db, now());
+    } catch (err) {
+      opts.onSweepError?.(err);
+    }
+  }, opts.sweepEveryMs ?? 10 * 60_000);
+  timer.unref();
+  return {
+    kind: 'sqlite',
+    sessions: new SqliteSessionStore(db, opts.ttlMs, now),
+    auth: new SqliteAuthStore(db, now),
+    async close() {
+      clearInterval(timer);
+      if (db.open) db.close();
+    },
+  };
+}

@@ -1,0 +1,40 @@
+import type { Store } from 'express-session';
+
+/**
+ * Server-side state that lives beside the express-session record rather than inside it.
+ *
+ * express-session writes the whole session object back at the end of every request, so a
+ * request that started before a refresh would put the old token set back (express-openid-connect
+ * issue #408), and two tabs starting a login at once would drop one tab's state. Token sets and
+ * login transactions therefore live in their own records, each written atomically, keyed by the
+ * session's private `owner` id (never sent to the browser).
+ */
+export interface AuthStore {
+  /** Adds a login transaction; keeps at most `max` per owner (the oldest go first). */
+  putTransaction(owner: string, id: string, value: string, ttlMs: number, max: number): Promise<void>;
+  /** Reads and deletes a transaction in one atomic step: a state is good for one callback only. */
+  takeTransaction(owner: string, id: string): Promise<string | null>;
+  countTransactions(owner: string): Promise<number>;
+
+  getConnection(owner: string, provider: string): Promise<string | null>;
+  putConnection(owner: string, provider: string, value: string, ttlMs: number): Promise<void>;
+  /** Writes only if the record still exists (a disconnect wins over an in-flight refresh). */
+  replaceConnection(owner: string, provider: string, value: string, ttlMs: number): Promise<boolean>;
+  deleteConnection(owner: string, provider: string): Promise<void>;
+
+  /** A lock with a TTL; returns an owner token, or null when somebody else holds it. */
+  acquireLock(key: string, ttlMs: number): Promise<string | null>;
+  /** Releases the lock only if `token` still owns it. */
+  releaseLock(key: string, token: string): Promise<void>;
+
+  /** Throws when the store cannot answer (used by /readyz). */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface Stores {
+  kind: 'sqlite' | 'redis' | 'memory';
+  sessions: Store;
+  auth: AuthStore;
+  close(): Promise<void>;
+}

@@ -1,0 +1,302 @@
+/**
+ * A stand-in for XT.COM, written from the provider documents (../shared/provider-docs):
+ *  - GET  /{lang}/accounts/oauth2            the authorization page (Authorize / Deny)
+ *  - GET  /public/uaa/oauth2/token           code exchange and refresh, secret in the query, {rc,mc,ma,result}
+ *  - GET  /spot/v4/balances                  a user API called with the `access-token` header
+ * Tokens are RS256 JWTs with `exp`. Codes are single use. Failures can be injected for tests and demos.
+ * It serves the demo and the tests; it is not part of the production image.
+ */
+import { randomBytes } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import express from 'express';
+import * as jose from 'jose';
+
+export type XtFailure = 'reject' | 'timeout' | 'http500' | 'html502' | 'truncated' | 'rate429';
+
+export interface XtStandInOptions {
+  port?: number;
+  host?: string;
+  clientId?: string;
+  clientSecret?: string;
+  /** Redirect URIs the client registered; when empty any http(s) URI is accepted. */
+  redirectUris?: string[];
+  accessTtlSec?: number;
+  refreshTtlSec?: number;
+  /** Issue a new refresh token on every refresh (and invalidate the old one). */
+  rotateRefreshTokens?: boolean;
+  /** Leave `exp` out of the JWTs, so clients must fall back to expires_in. */
+  omitExp?: boolean;
+  /** The unit `expires_in` is sent in. The documents' comments say milliseconds. */
+  expiresInUnit?: 's' | 'ms';
+  userId?: string;
+  /** How long a `timeout` failure hangs before answering (ms). */
+  hangMs?: number;
+}
+
+interface Grant {
+  userId: string;
+  scope: string;
+  clientId: string;
+  redirectUri: string;
+  expiresAt: number;
+}
+
+interface RefreshGrant {
+  userId: string;
+  scope: string;
+  expiresAt: number;
+}
+
+export interface XtStandIn {
+  url: string;
+  port: number;
+  /** Calls to the token endpoint, by grant type. */
+  calls: { authorization_code: number; refresh_token: number; api: number };
+  /** The next `count` token-endpoint calls (optionally of one grant type) fail this way. */
+  failNext(kind: XtFailure, count?: number, grant?: 'authorization_code' | 'refresh_token'): void;
+  /** Every access token issued so far stops working (the API answers 401). */
+  revokeAccessTokens(): void;
+  /** Every refresh token issued so far stops working. */
+  revokeRefreshTokens(): void;
+  /** Issue the next tokens' result with these fields overridden (for hostile-response tests). */
+  overrideNextResult(patch: Record<string, unknown> | ((r: Record<string, unknown>) => unknown), raw?: boolean): void;
+  options: Required<Omit<XtStandInOptions, 'port' | 'host' | 'redirectUris'>> & { redirectUris: string[] };
+  close(): Promise<void>;
+}
+
+const page = (title: string, body: string) => `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${title}</title>
+<style>body{font:16px/1.5 system-ui,sans-serif;background:#0b0e11;color:#eaecef;display:grid;place-items:center;min-height:100vh;margin:0}
+.box{background:#181a20;padding:32px 40px;border-radius:12px;max-width:420px}h1{font-size:1.3rem}button{font:inherit;padding:10px 20px;border-radius:8px;border:0;margin-right:8px;cursor:pointer}
+.ok{background:#f0b90b;color:#000}.no{background:#2b3139;color:#eaecef}.muted{color:#848e9c;font-size:.9rem}</style></head><body><div class="box">${body}</div></body></html>`;
+
+const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+export async function startXtStandIn(opts: XtStandInOptions = {}): Promise<XtStandIn> {
+  const options = {
+    clientId: opts.clientId ?? 'demo-client',
+    clientSecret: opts.clientSecret ?? 'demo-secret',
+    redirectUris: opts.redirectUris ?? [],
+    accessTtlSec: opts.accessTtlSec ?? 86_400,
+    refreshTtlSec: opts.refreshTtlSec ?? 30 * 86_400,
+    rotateRefreshTokens: opts.rotateRefreshTokens ?? true,
+    omitExp: opts.omitExp ?? false,
+    expiresInUnit: opts.expiresInUnit ?? 'ms',
+    userId: opts.userId ?? '12345678',
+    hangMs: opts.hangMs ?? 30_000,
+  };
+  const { privateKey, publicKey } = await jose.generateKeyPair('RS256');
+  const codes = new Map<string, Grant>();
+  const refreshTokens = new Map<string, RefreshGrant>();
+  const revokedAccess = new Set<string>();
+  let accessEpoch = 0;
+  const failures: { kind: XtFailure; grant?: string }[] = [];
+  const overrides: { patch: Record<string, unknown> | ((r: Record<string, unknown>) => unknown); raw: boolean }[] = [];
+  const calls = { authorization_code: 0, refresh_token: 0, api: 0 };
+  const hanging = new Set<NodeJS.Timeout>();
+
+  async function jwt(claims: Record<string, unknown>, ttlSec: number): Promise<string> {
+    const b = new jose.SignJWT({ ...claims, jti: randomBytes(8).toString('hex'), epoch: accessEpoch }).setProtectedHeader({ alg: 'RS256' }).setIssuer('xt.com').setSubject('1');
+    if (!options.omitExp) b.setExpirationTime(Math.floor(Date.now() / 1000) + ttlSec);
+    return b.sign(privateKey);
+  }
+
+  async function issue(userId: string, scope: string, includeUser: boolean, oldRefresh?: string) {
+    const claims = { 'user-id': Number(userId) || userId, scope, client_id: options.clientId };
+    const access = await jwt({ ...claims, typ: 'access' }, options.accessTtlSec);
+    let refresh: string | undefined;
+    if (!oldRefresh || options.rotateRefreshTokens) {
+      refresh = await jwt({ ...claims, typ: 'refresh' }, options.refreshTtlSec);
+      refreshTokens.set(refresh, { userId, scope, expiresAt: Date.now() + options.refreshTtlSec * 1000 });
+      if (oldRefresh) refreshTokens.delete(oldRefresh);
+    }
+    const unit = options.expiresInUnit === 'ms' ? 1000 : 1;
+    const result: Record<string, unknown> = {
+      ...(includeUser ? { user_id: userId } : {}),
+      access_token: access,
+      ...(refresh ? { refresh_token: refresh } : {}),
+      expires_in: options.accessTtlSec * unit - 1,
+      ...(refresh ? { refresh_expires_in: options.refreshTtlSec * unit - 1 } : {}),
+      client_id: options.clientId,
+      scope,
+    };
+    return result;
+  }
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.use(express.urlencoded({ extended: false }));
+
+  app.get('/:lang/accounts/oauth2', (req, res) => {
+    const q = req.query as Record<string, string | undefined>;
+    const valid = q.response_type === 'code' && q.client_id === options.clientId && typeof q.redirect_uri === 'string' && /^https?:\/\//.test(q.redirect_uri)
+      && (options.redirectUris.length === 0 || options.redirectUris.includes(q.redirect_uri));
+    if (!valid) {
+      res.status(400).send(page('XT.COM', '<h1>Invalid authorization request</h1><p class="muted">client_id, redirect_uri or response_type is wrong.</p>'));
+      return;
+    }
+    const hidden = ['client_id', 'redirect_uri', 'scope', 'state'].map((k) => `<input type="hidden" name="${k}" value="${esc(q[k] ?? '')}">`).join('');
+    const zh = String(req.params.lang).startsWith('zh');
+    res.send(
+      page(
+        'XT.COM',
+        `<h1>${zh ? '授权' : 'Authorize'} ${esc(options.clientId)}</h1>
+         <p>${zh ? '该机构请求访问您的 XT.COM 账户' : 'This institution asks to access your XT.COM account'} (${esc(q.scope ?? '')}).</p>
+         <p class="muted">XT.COM stand-in · user ${esc(options.userId)} · ${esc(String(req.params.lang))}</p>
+         <form method="post" action="/${esc(String(req.params.lang))}/accounts/oauth2/decision">${hidden}
+         <button class="ok" name="decision" value="approve">${zh ? '授权' : 'Authorize'}</button>
+         <button class="no" name="decision" value="deny">${zh ? '拒绝' : 'Deny'}</button></form>`,
+      ),
+    );
+  });
+
+  app.post('/:lang/accounts/oauth2/decision', (req, res) => {
+    const b = req.body as Record<string, string>;
+    if (b.client_id !== options.clientId || !/^https?:\/\//.test(b.redirect_uri ?? '')) {
+      res.status(400).send('bad request');
+      return;
+    }
+    const target = new URL(b.redirect_uri!);
+    if (b.decision === 'approve') {
+      const code = randomBytes(16).toString('hex');
+      codes.set(code, { userId: options.userId, scope: b.scope || 'userinfo', clientId: b.client_id, redirectUri: b.redirect_uri!, expiresAt: Date.now() + 5 * 60_000 });
+      target.searchParams.set('code', code);
+    } else {
+      target.searchParams.set('error', 'access_denied');
+    }
+    if (b.state) target.searchParams.set('state', b.state);
+    res.redirect(302, target.toString());
+  });
+
+  const envelope = (rc: number, mc: string, result: unknown = null) => ({ rc, mc, ma: [], result });
+
+  app.get('/public/uaa/oauth2/token', async (req, res) => {
+    const q = req.query as Record<string, string | undefined>;
+    const grant = q.grant_type ?? '';
+    if (grant === 'authorization_code' || grant === 'refresh_token') calls[grant]++;
+
+    const fi = failures.findIndex((f) => !f.grant || f.grant === grant);
+    if (fi >= 0) {
+      const [f] = failures.splice(fi, 1);
+      switch (f!.kind) {
+        case 'reject':
+          res.json(envelope(1, 'FAILURE'));
+          return;
+        case 'timeout': {
+          const t = setTimeout(() => {
+            hanging.delete(t);
+            if (!res.headersSent) res.status(504).send('<html>timeout</html>');
+          }, options.hangMs);
+          hanging.add(t);
+          return;
+        }
+        case 'http500':
+          res.status(500).json(envelope(1, 'FAILURE'));
+          return;
+        case 'html502':
+          res.status(502).type('html').send('<html><body><h1>502 Bad Gateway</h1></body></html>');
+          return;
+        case 'rate429':
+          res.status(429).type('text').send('Too Many Requests');
+          return;
+        case 'truncated':
+          res.type('json').send('{"rc":0,"mc":"SUCCESS","ma":[],"result":{"access_tok');
+          return;
+      }
+    }
+
+    if (q.client_id !== options.clientId) {
+      res.json(envelope(1, 'AUTH_101'));
+      return;
+    }
+    if (q.client_secret !== options.clientSecret) {
+      res.json(envelope(1, 'AUTH_103'));
+      return;
+    }
+    let result: Record<string, unknown>;
+    if (grant === 'authorization_code') {
+      const g = q.code ? codes.get(q.code) : undefined;
+      if (q.code) codes.delete(q.code); // single use, even when it fails
+      if (!g || g.expiresAt < Date.now()) {
+        res.json(envelope(1, 'FAILURE'));
+        return;
+      }
+      result = await issue(g.userId, g.scope, true);
+    } else if (grant === 'refresh_token') {
+      const r = q.refresh_token ? refreshTokens.get(q.refresh_token) : undefined;
+      if (!r || r.expiresAt < Date.now()) {
+        res.json(envelope(1, 'FAILURE'));
+        return;
+      }
+      result = await issue(r.userId, r.scope, false, q.refresh_token);
+    } else {
+      res.json(envelope(1, 'FAILURE'));
+      return;
+    }
+    const o = overrides.shift();
+    if (o) {
+      if (o.raw) {
+        const body = typeof o.patch === 'function' ? o.patch(result) : o.patch;
+        if (typeof body === 'string') res.type('json').send(body);
+        else res.json(body);
+        return;
+      }
+      result = typeof o.patch === 'function' ? (o.patch(result) as Record<string, unknown>) : { ...result, ...o.patch };
+    }
+    res.json(envelope(0, 'SUCCESS', result));
+  });
+
+  app.get('/spot/v4/balances', async (req, res) => {
+    calls.api++;
+    const token = req.get('access-token');
+    try {
+      if (!token || revokedAccess.has(token)) throw new Error('revoked');
+      const { payload } = await jose.jwtVerify(token, publicKey, { issuer: 'xt.com' });
+      if (payload.typ !== 'access' || (payload.epoch as number) < accessEpoch) throw new Error('revoked');
+    } catch {
+      res.status(401).json(envelope(1, 'AUTH_105'));
+      return;
+    }
+    res.json(
+      envelope(0, 'SUCCESS', {
+        totalUsdtAmount: '10342.51',
+        totalBtcAmount: '0.1032',
+        assets: [
+          { currency: 'usdt', currencyId: 11, frozenAmount: '0', availableAmount: '8200.00', totalAmount: '8200.00' },
+          { currency: 'btc', currencyId: 2, frozenAmount: '0.001', availableAmount: '0.0201', totalAmount: '0.0211' },
+          { currency: 'eth', currencyId: 3, frozenAmount: '0', availableAmount: '0.35', totalAmount: '0.35' },
+        ],
+      }),
+    );
+  });
+
+  const server: Server = await new Promise((resolve, reject) => {
+    const s = app.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => resolve(s));
+    s.once('error', reject);
+  });
+  const port = (server.address() as AddressInfo).port;
+
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    calls,
+    options,
+    failNext(kind, count = 1, grant) {
+      for (let i = 0; i < count; i++) failures.push({ kind, grant });
+    },
+    revokeAccessTokens() {
+      accessEpoch++;
+    },
+    revokeRefreshTokens() {
+      refreshTokens.clear();
+    },
+    overrideNextResult(patch, raw = false) {
+      overrides.push({ patch, raw });
+    },
+    async close() {
+      for (const t of hanging) clearTimeout(t);
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}
