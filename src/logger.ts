@@ -49,7 +49,11 @@ export class Scrubber {
 
 /** An error as a plain object of safe fields. Nothing enumerable on the error is copied. */
 export function serializeError(err: unknown, scrub: Scrubber): Record<string, unknown> {
-  if (!(err instanceof Error)) return { type: typeof err, message: scrub.string(String(err)) };
+  if (!(err instanceof Error)) {
+    // Already serialised (pino runs formatters.log before serializers), or not an error at all.
+    if (err && typeof err === 'object' && typeof (err as { message?: unknown }).message === 'string') return scrub.deep(err) as Record<string, unknown>;
+    return { type: typeof err, message: scrub.string(String(err)) };
+  }
   const e = err as Error & { code?: unknown; status?: unknown; detail?: unknown };
   const out: Record<string, unknown> = { type: e.name, message: scrub.string(e.message) };
   if (typeof e.code === 'string' || typeof e.code === 'number') out.code = e.code;

@@ -55,6 +55,8 @@ export interface XtStandIn {
   calls: { authorization_code: number; refresh_token: number; api: number };
   /** The next `count` token-endpoint calls (optionally of one grant type) fail this way. */
   failNext(kind: XtFailure, count?: number, grant?: 'authorization_code' | 'refresh_token'): void;
+  /** Every token and code issued so far: tests search logs and pages for them. */
+  issued(): string[];
   /** Every access token issued so far stops working (the API answers 401). */
   revokeAccessTokens(): void;
   /** Every refresh token issued so far stops working. */
@@ -88,7 +90,7 @@ export async function startXtStandIn(opts: XtStandInOptions = {}): Promise<XtSta
   const { privateKey, publicKey } = await jose.generateKeyPair('RS256');
   const codes = new Map<string, Grant>();
   const refreshTokens = new Map<string, RefreshGrant>();
-  const revokedAccess = new Set<string>();
+  const issued: string[] = [];
   let accessEpoch = 0;
   const failures: { kind: XtFailure; grant?: string }[] = [];
   const overrides: { patch: Record<string, unknown> | ((r: Record<string, unknown>) => unknown); raw: boolean }[] = [];
@@ -98,7 +100,9 @@ export async function startXtStandIn(opts: XtStandInOptions = {}): Promise<XtSta
   async function jwt(claims: Record<string, unknown>, ttlSec: number): Promise<string> {
     const b = new jose.SignJWT({ ...claims, jti: randomBytes(8).toString('hex'), epoch: accessEpoch }).setProtectedHeader({ alg: 'RS256' }).setIssuer('xt.com').setSubject('1');
     if (!options.omitExp) b.setExpirationTime(Math.floor(Date.now() / 1000) + ttlSec);
-    return b.sign(privateKey);
+    const token = await b.sign(privateKey);
+    issued.push(token);
+    return token;
   }
 
   async function issue(userId: string, scope: string, includeUser: boolean, oldRefresh?: string) {
@@ -159,6 +163,7 @@ export async function startXtStandIn(opts: XtStandInOptions = {}): Promise<XtSta
     const target = new URL(b.redirect_uri!);
     if (b.decision === 'approve') {
       const code = randomBytes(16).toString('hex');
+      issued.push(code);
       codes.set(code, { userId: options.userId, scope: b.scope || 'userinfo', clientId: b.client_id, redirectUri: b.redirect_uri!, expiresAt: Date.now() + 5 * 60_000 });
       target.searchParams.set('code', code);
     } else {
@@ -250,7 +255,7 @@ export async function startXtStandIn(opts: XtStandInOptions = {}): Promise<XtSta
     calls.api++;
     const token = req.get('access-token');
     try {
-      if (!token || revokedAccess.has(token)) throw new Error('revoked');
+      if (!token) throw new Error('no token');
       const { payload } = await jose.jwtVerify(token, publicKey, { issuer: 'xt.com' });
       if (payload.typ !== 'access' || (payload.epoch as number) < accessEpoch) throw new Error('revoked');
     } catch {
@@ -284,6 +289,7 @@ export async function startXtStandIn(opts: XtStandInOptions = {}): Promise<XtSta
     failNext(kind, count = 1, grant) {
       for (let i = 0; i < count; i++) failures.push({ kind, grant });
     },
+    issued: () => [...issued],
     revokeAccessTokens() {
       accessEpoch++;
     },

@@ -12,7 +12,7 @@ import { safeReturnTo } from './returnTo.js';
 function retryTarget(e: AppError, req: Request): string | undefined {
   const inAuth = req.path.startsWith('/auth/');
   if (e.provider && (e.next === 'login' || e.next === 'reconnect' || (e.next === 'retry' && inAuth))) return `/auth/${e.provider}/login`;
-  if (e.next === 'retry' && req.method === 'GET' && !inAuth) return safeReturnTo(req.originalUrl, '/');
+  if (e.next === 'retry') return req.method === 'GET' && !inAuth ? safeReturnTo(req.originalUrl, '/') : '/';
   return undefined;
 }
 
