@@ -114,15 +114,16 @@ function parseTrustProxy(raw: string): boolean | number | string {
 
 /** Parses and validates the environment. Throws ConfigError listing every problem. */
 export function loadConfig(env: Env): Config {
-  const parsed = envSchema.safeParse(env);
+  // Each variable is parsed on its own so that one bad value does not hide the others.
   const problems: string[] = [];
-  if (!parsed.success) {
-    for (const issue of parsed.error.issues) {
-      problems.push(`${issue.path.join('.') || 'environment'}: ${issue.message}`);
-    }
-    throw new ConfigError(problems);
+  const data: Record<string, unknown> = {};
+  for (const [key, schema] of Object.entries(envSchema.shape)) {
+    const r = (schema as z.ZodType).safeParse(env[key]);
+    if (r.success) data[key] = r.data;
+    else problems.push(...r.error.issues.map((i) => `${key}: ${i.message}`));
   }
-  const e = parsed.data;
+  // Fill the gaps left by bad values with their defaults, so the cross-checks below still run.
+  const e = { ...envSchema.parse({}), ...data } as z.infer<typeof envSchema>;
   const demo = e.XT_CONNECT_MODE === 'demo';
 
   const publicUrl = new URL(e.PUBLIC_URL);

@@ -1,0 +1,61 @@
+import { Sealer } from '../../src/session/crypto.js';
+import { pickLocale, pickProviderLanguage, translator } from '../../src/i18n.js';
+import { XT_LANGUAGES } from '../../src/config.js';
+
+describe('Sealer (AES-256-GCM)', () => {
+  const k1 = Buffer.alloc(32, 1);
+  const k2 = Buffer.alloc(32, 2);
+
+  test('round trip, and the plaintext is not in the blob', () => {
+    const s = new Sealer([k1]);
+    const blob = s.seal('{"accessToken":"tok-123"}', 'aad');
+    expect(blob).not.toContain('tok-123');
+    expect(s.open(blob, 'aad')).toBe('{"accessToken":"tok-123"}');
+  });
+
+  test('rotation: the new first key encrypts, old keys still decrypt', () => {
+    const old = new Sealer([k1]).seal('x', 'a');
+    const rotated = new Sealer([k2, k1]);
+    expect(rotated.open(old, 'a')).toBe('x');
+    expect(new Sealer([k1]).open(rotated.seal('y', 'a'), 'a')).toBeUndefined();
+  });
+
+  test('tampering, a removed key or another record key → undefined', () => {
+    const s = new Sealer([k1]);
+    const blob = s.seal('x', 'a');
+    const parts = blob.split('.');
+    parts[3] = Buffer.from('evil').toString('base64url');
+    expect(s.open(parts.join('.'), 'a')).toBeUndefined();
+    expect(new Sealer([k2]).open(blob, 'a')).toBeUndefined();
+    expect(s.open(blob, 'b')).toBeUndefined();
+    expect(s.open('garbage', 'a')).toBeUndefined();
+  });
+
+  test('a key derived from SESSION_SECRET is stable', () => {
+    const a = Sealer.fromConfig('s'.repeat(32));
+    const b = Sealer.fromConfig('s'.repeat(32));
+    expect(b.open(a.seal('x', 'k'), 'k')).toBe('x');
+  });
+});
+
+describe('languages', () => {
+  test.each([
+    ['zh-CN,zh;q=0.9', 'zh-CN'],
+    ['zh-TW', 'zh-HK'],
+    ['zh-Hant-HK', 'zh-HK'],
+    ['zh', 'zh-CN'],
+    ['ja-JP,en;q=0.5', 'ja'],
+    ['en-GB', 'en'],
+    ['de-DE,fr;q=0.9', 'en'],
+    ['en;q=0.1,ru;q=0.9', 'ru'],
+    [undefined, 'en'],
+    ['*', 'en'],
+    ['x'.repeat(5000), 'en'],
+  ])('%j → XT.COM page language %s', (header, lang) => expect(pickProviderLanguage(header, XT_LANGUAGES)).toBe(lang));
+
+  test('page locale', () => {
+    expect(pickLocale('zh-HK')).toBe('zh');
+    expect(pickLocale('fr,en')).toBe('en');
+    expect(translator('zh')('home.connect', { provider: 'XT.COM' })).toBe('连接 XT.COM');
+  });
+});
