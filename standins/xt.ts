@@ -32,6 +32,10 @@ export interface XtStandInOptions {
   userId?: string;
   /** How long a `timeout` failure hangs before answering (ms). */
   hangMs?: number;
+  /** The stand-in's clock (tests share one with the app to move time forward). */
+  now?: () => number;
+  /** Delay every token-endpoint answer by this much (ms), to make concurrent requests overlap. */
+  tokenDelayMs?: number;
 }
 
 interface Grant {
@@ -53,6 +57,8 @@ export interface XtStandIn {
   port: number;
   /** Calls to the token endpoint, by grant type. */
   calls: { authorization_code: number; refresh_token: number; api: number };
+  /** The next `count` calls to the balances API fail this way. */
+  failApiNext(kind: 'http500' | 'html502', count?: number): void;
   /** The next `count` token-endpoint calls (optionally of one grant type) fail this way. */
   failNext(kind: XtFailure, count?: number, grant?: 'authorization_code' | 'refresh_token'): void;
   /** Every token and code issued so far: tests search logs and pages for them. */
@@ -63,6 +69,7 @@ export interface XtStandIn {
   revokeRefreshTokens(): void;
   /** Issue the next tokens' result with these fields overridden (for hostile-response tests). */
   overrideNextResult(patch: Record<string, unknown> | ((r: Record<string, unknown>) => unknown), raw?: boolean): void;
+  /** Settings that may be changed while running (tokenDelayMs, rotateRefreshTokens, accessTtlSec, …). */
   options: Required<Omit<XtStandInOptions, 'port' | 'host' | 'redirectUris'>> & { redirectUris: string[] };
   close(): Promise<void>;
 }
@@ -86,7 +93,10 @@ export async function startXtStandIn(opts: XtStandInOptions = {}): Promise<XtSta
     expiresInUnit: opts.expiresInUnit ?? 'ms',
     userId: opts.userId ?? '12345678',
     hangMs: opts.hangMs ?? 30_000,
+    now: opts.now ?? Date.now,
+    tokenDelayMs: opts.tokenDelayMs ?? 0,
   };
+  const now = () => options.now();
   const { privateKey, publicKey } = await jose.generateKeyPair('RS256');
   const codes = new Map<string, Grant>();
   const refreshTokens = new Map<string, RefreshGrant>();
@@ -95,11 +105,13 @@ export async function startXtStandIn(opts: XtStandInOptions = {}): Promise<XtSta
   const failures: { kind: XtFailure; grant?: string }[] = [];
   const overrides: { patch: Record<string, unknown> | ((r: Record<string, unknown>) => unknown); raw: boolean }[] = [];
   const calls = { authorization_code: 0, refresh_token: 0, api: 0 };
+  const apiFailures: string[] = [];
   const hanging = new Set<NodeJS.Timeout>();
 
   async function jwt(claims: Record<string, unknown>, ttlSec: number): Promise<string> {
     const b = new jose.SignJWT({ ...claims, jti: randomBytes(8).toString('hex'), epoch: accessEpoch }).setProtectedHeader({ alg: 'RS256' }).setIssuer('xt.com').setSubject('1');
-    if (!options.omitExp) b.setExpirationTime(Math.floor(Date.now() / 1000) + ttlSec);
+    b.setIssuedAt(Math.floor(now() / 1000));
+    if (!options.omitExp) b.setExpirationTime(Math.floor(now() / 1000) + ttlSec);
     const token = await b.sign(privateKey);
     issued.push(token);
     return token;
@@ -111,7 +123,7 @@ export async function startXtStandIn(opts: XtStandInOptions = {}): Promise<XtSta
     let refresh: string | undefined;
     if (!oldRefresh || options.rotateRefreshTokens) {
       refresh = await jwt({ ...claims, typ: 'refresh' }, options.refreshTtlSec);
-      refreshTokens.set(refresh, { userId, scope, expiresAt: Date.now() + options.refreshTtlSec * 1000 });
+      refreshTokens.set(refresh, { userId, scope, expiresAt: now() + options.refreshTtlSec * 1000 });
       if (oldRefresh) refreshTokens.delete(oldRefresh);
     }
     const unit = options.expiresInUnit === 'ms' ? 1000 : 1;
@@ -164,7 +176,7 @@ export async function startXtStandIn(opts: XtStandInOptions = {}): Promise<XtSta
     if (b.decision === 'approve') {
       const code = randomBytes(16).toString('hex');
       issued.push(code);
-      codes.set(code, { userId: options.userId, scope: b.scope || 'userinfo', clientId: b.client_id, redirectUri: b.redirect_uri!, expiresAt: Date.now() + 5 * 60_000 });
+      codes.set(code, { userId: options.userId, scope: b.scope || 'userinfo', clientId: b.client_id, redirectUri: b.redirect_uri!, expiresAt: now() + 5 * 60_000 });
       target.searchParams.set('code', code);
     } else {
       target.searchParams.set('error', 'access_denied');
@@ -179,6 +191,7 @@ export async function startXtStandIn(opts: XtStandInOptions = {}): Promise<XtSta
     const q = req.query as Record<string, string | undefined>;
     const grant = q.grant_type ?? '';
     if (grant === 'authorization_code' || grant === 'refresh_token') calls[grant]++;
+    if (options.tokenDelayMs > 0) await new Promise((r) => setTimeout(r, options.tokenDelayMs));
 
     const fi = failures.findIndex((f) => !f.grant || f.grant === grant);
     if (fi >= 0) {
@@ -222,14 +235,14 @@ export async function startXtStandIn(opts: XtStandInOptions = {}): Promise<XtSta
     if (grant === 'authorization_code') {
       const g = q.code ? codes.get(q.code) : undefined;
       if (q.code) codes.delete(q.code); // single use, even when it fails
-      if (!g || g.expiresAt < Date.now()) {
+      if (!g || g.expiresAt < now()) {
         res.json(envelope(1, 'FAILURE'));
         return;
       }
       result = await issue(g.userId, g.scope, true);
     } else if (grant === 'refresh_token') {
       const r = q.refresh_token ? refreshTokens.get(q.refresh_token) : undefined;
-      if (!r || r.expiresAt < Date.now()) {
+      if (!r || r.expiresAt < now()) {
         res.json(envelope(1, 'FAILURE'));
         return;
       }
@@ -253,10 +266,19 @@ export async function startXtStandIn(opts: XtStandInOptions = {}): Promise<XtSta
 
   app.get('/spot/v4/balances', async (req, res) => {
     calls.api++;
+    const apiFailure = apiFailures.shift();
+    if (apiFailure === 'http500') {
+      res.status(500).json(envelope(1, 'FAILURE'));
+      return;
+    }
+    if (apiFailure === 'html502') {
+      res.status(502).type('html').send('<html>bad gateway</html>');
+      return;
+    }
     const token = req.get('access-token');
     try {
       if (!token) throw new Error('no token');
-      const { payload } = await jose.jwtVerify(token, publicKey, { issuer: 'xt.com' });
+      const { payload } = await jose.jwtVerify(token, publicKey, { issuer: 'xt.com', currentDate: new Date(now()) });
       if (payload.typ !== 'access' || (payload.epoch as number) < accessEpoch) throw new Error('revoked');
     } catch {
       res.status(401).json(envelope(1, 'AUTH_105'));
@@ -286,6 +308,9 @@ export async function startXtStandIn(opts: XtStandInOptions = {}): Promise<XtSta
     port,
     calls,
     options,
+    failApiNext(kind, count = 1) {
+      for (let i = 0; i < count; i++) apiFailures.push(kind);
+    },
     failNext(kind, count = 1, grant) {
       for (let i = 0; i < count; i++) failures.push({ kind, grant });
     },

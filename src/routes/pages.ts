@@ -3,7 +3,7 @@ import type { AppContext } from '../context.js';
 import { AppError } from '../errors.js';
 import { newCsrfToken } from '../http/csrf.js';
 import { type Balance, spotBalances } from '../providers/xtApi.js';
-import { anyUnavailable, providerStatuses } from './views.js';
+import { providerStatuses, statusFor } from './views.js';
 
 type BalancePanel = { state: 'ok'; balances: Balance[] } | { state: 'failed' | 'reconnect' };
 
@@ -33,7 +33,7 @@ export function pagesRouter(ctx: AppContext): Router {
     const xt = statuses.find((s) => s.id === 'xt');
     const balances = owner && xt?.view.connected ? await balancePanel(ctx, owner) : undefined;
     if (owner && !req.session.csrf) req.session.csrf = newCsrfToken();
-    res.status(anyUnavailable(statuses) ? 503 : 200).render('account.njk', { statuses, balances, csrf: req.session?.csrf });
+    res.status(statusFor(res, statuses)).render('account.njk', { statuses, balances, csrf: req.session?.csrf });
   });
 
   return r;

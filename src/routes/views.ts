@@ -1,5 +1,5 @@
 /** Connection views for pages and the API, with provider trouble turned into a visible state. */
-import type { Request } from 'express';
+import type { Request, Response } from 'express';
 import type { AppContext } from '../context.js';
 import { AppError } from '../errors.js';
 import type { ConnectionView } from '../session/connections.js';
@@ -9,6 +9,8 @@ export interface ProviderStatus {
   label: string;
   available: boolean;
   view: ConnectionView;
+  /** When the provider is unreachable: how long until the next refresh attempt. */
+  retryAfterMs?: number;
 }
 
 /** One view per configured provider. A provider that cannot be reached right now is reported, not thrown. */
@@ -16,16 +18,25 @@ export async function providerStatuses(ctx: AppContext, req: Request): Promise<P
   const owner = req.session?.owner;
   return Promise.all(
     [...ctx.providers.values()].map(async (p) => {
-      let view: ConnectionView;
       try {
-        view = await ctx.connections.view(owner, p.id);
+        return { id: p.id, label: p.label, available: p.isAvailable(), view: await ctx.connections.view(owner, p.id) };
       } catch (err) {
         if (!(err instanceof AppError) || err.code !== 'provider_unavailable') throw err;
-        view = { provider: p.id, connected: false, reason: 'provider_unavailable' };
+        const retryAfterMs = typeof err.detail.retryAfterMs === 'number' ? err.detail.retryAfterMs : undefined;
+        return { id: p.id, label: p.label, available: p.isAvailable(), view: { provider: p.id, connected: false, reason: 'provider_unavailable' }, retryAfterMs };
       }
-      return { id: p.id, label: p.label, available: p.isAvailable(), view };
     }),
   );
 }
 
-export const anyUnavailable = (s: ProviderStatus[]) => s.some((x) => x.view.reason === 'provider_unavailable');
+/**
+ * 503 with Retry-After when a connected provider cannot be reached and its token has expired;
+ * 200 otherwise. The page or JSON still carries every provider's state.
+ */
+export function statusFor(res: Response, statuses: ProviderStatus[]): number {
+  const down = statuses.filter((x) => x.view.reason === 'provider_unavailable');
+  if (!down.length) return 200;
+  const waitMs = Math.max(1000, ...down.map((x) => x.retryAfterMs ?? 0));
+  res.set('Retry-After', String(Math.ceil(waitMs / 1000)));
+  return 503;
+}

@@ -117,3 +117,21 @@ export function assertNoSecrets(text: string, secrets: string[]): void {
     if (s && text.includes(s)) throw new Error(`a secret leaked: ${s.slice(0, 6)}…`);
   }
 }
+
+/** A clock shared by the app and the stand-in, moved forward by tests. */
+export function testClock() {
+  let offset = 0;
+  return {
+    now: () => Date.now() + offset,
+    advance(ms: number) {
+      offset += ms;
+    },
+  };
+}
+
+/** The CSRF form token from a rendered page. */
+export function formToken(html: string): string {
+  const m = /name="_csrf" value="([^"]+)"/.exec(html);
+  if (!m?.[1]) throw new Error('no form token on the page');
+  return m[1];
+}
