@@ -133,7 +133,9 @@ export function createExpressApp(ctx: AppContext): Express {
           frameAncestors: ["'none'"],
         },
       },
-      referrerPolicy: { policy: 'no-referrer' },
+      // same-origin: our own forms carry a real Origin (checked on POST); other sites learn nothing.
+      // The callback, whose URL holds the code, overrides this with no-referrer.
+      referrerPolicy: { policy: 'same-origin' },
       strictTransportSecurity: config.secureCookies ? undefined : false,
     }),
   );

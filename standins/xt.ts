@@ -74,7 +74,7 @@ export interface XtStandIn {
   close(): Promise<void>;
 }
 
-const page = (title: string, body: string) => `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${title}</title>
+const page = (title: string, body: string) => `<!doctype html><html lang="en"><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>${title}</title>
 <style>body{font:16px/1.5 system-ui,sans-serif;background:#0b0e11;color:#eaecef;display:grid;place-items:center;min-height:100vh;margin:0}
 .box{background:#181a20;padding:32px 40px;border-radius:12px;max-width:420px}h1{font-size:1.3rem}button{font:inherit;padding:10px 20px;border-radius:8px;border:0;margin-right:8px;cursor:pointer}
 .ok{background:#f0b90b;color:#000}.no{background:#2b3139;color:#eaecef}.muted{color:#848e9c;font-size:.9rem}</style></head><body><div class="box">${body}</div></body></html>`;

@@ -20,8 +20,9 @@ export function safeEqual(a: string, b: string): boolean {
 
 export function requireCsrf(publicOrigin: string) {
   return function checkCsrf(req: Request, _res: Response, next: NextFunction): void {
+    // "null" is what a browser sends when a referrer policy hides the origin; the token still decides.
     const origin = req.get('origin');
-    if (origin !== undefined && origin !== publicOrigin) {
+    if (origin !== undefined && origin !== 'null' && origin !== publicOrigin) {
       return next(new AppError('csrf_failed', 403, { detail: { reason: 'foreign origin' } }));
     }
     const expected = req.session?.csrf;
