@@ -133,12 +133,14 @@ export class RedisAuthStore implements AuthStore {
 
 export async function createRedisStores(opts: { url: string; ttlMs: number; logger: Logger; prefix?: string; now?: () => number }): Promise<Stores> {
   let lastErrorLog = 0;
+  let everConnected = false;
   const client: Client = createClient({
     url: opts.url,
     disableOfflineQueue: true,
     socket: {
       connectTimeout: 5000,
-      reconnectStrategy: (retries: number) => Math.min(100 * 2 ** Math.min(retries, 5), 2000),
+      // At start, fail fast with a clear message; once up, keep reconnecting for as long as it takes.
+      reconnectStrategy: (retries: number, cause: Error) => (everConnected ? Math.min(100 * 2 ** Math.min(retries, 5), 2000) : retries >= 3 ? new Error(`gave up after ${retries} attempts (${cause.message})`) : 200),
     },
   });
   client.on('error', (err: unknown) => {
@@ -148,11 +150,18 @@ export async function createRedisStores(opts: { url: string; ttlMs: number; logg
       opts.logger.warn({ code: (err as { code?: unknown })?.code }, 'redis is not reachable; retrying');
     }
   });
-  client.on('ready', () => opts.logger.info('redis connected'));
+  client.on('ready', () => {
+    everConnected = true;
+    opts.logger.info('redis connected');
+  });
   try {
     await client.connect();
   } catch (err) {
-    await client.destroy();
+    try {
+      client.destroy();
+    } catch {
+      /* already closed */
+    }
     throw new Error(`cannot connect to Redis at REDIS_URL (${(err as { code?: string })?.code ?? (err as Error).message})`);
   }
   const prefix = opts.prefix ?? 'xtc:';

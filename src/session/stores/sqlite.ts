@@ -239,7 +239,13 @@ export function sweepExpired(db: Db, now: number): number {
   return removed;
 }
 
-export function createSqliteStores(opts: { dataDir: string; ttlMs: number; sweepEveryMs?: number; now?: () => number; onSweepError?: (err: unknown) => void }): Stores {
+export interface SqliteStores extends Stores {
+  kind: 'sqlite';
+  /** The open database (for maintenance, benchmarks and tests). */
+  db: Db;
+}
+
+export function createSqliteStores(opts: { dataDir: string; ttlMs: number; sweepEveryMs?: number; now?: () => number; onSweepError?: (err: unknown) => void }): SqliteStores {
   const db = openDatabase(opts.dataDir);
   const now = opts.now ?? Date.now;
   const timer = setInterval(() => {
@@ -252,6 +258,7 @@ export function createSqliteStores(opts: { dataDir: string; ttlMs: number; sweep
   timer.unref();
   return {
     kind: 'sqlite',
+    db,
     sessions: new SqliteSessionStore(db, opts.ttlMs, now),
     auth: new SqliteAuthStore(db, now),
     async close() {

@@ -1,0 +1,62 @@
+/** A real redis-server of our own on a free loopback port, which tests can stop and start again. */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { freePort } from './browser.js';
+import { tempDir } from './harness.js';
+
+export interface RedisServer {
+  url: string;
+  port: number;
+  stop(): Promise<void>;
+  start(): Promise<void>;
+}
+
+async function waitFor(check: () => Promise<boolean>, ms: number): Promise<void> {
+  const until = Date.now() + ms;
+  while (Date.now() < until) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error('redis-server did not become ready');
+}
+
+async function pingable(port: number): Promise<boolean> {
+  const net = await import('node:net');
+  return new Promise((resolve) => {
+    const s = net.connect(port, '127.0.0.1');
+    s.once('connect', () => {
+      s.write('PING\r\n');
+    });
+    s.once('data', (d) => {
+      s.destroy();
+      resolve(d.toString().startsWith('+PONG'));
+    });
+    s.once('error', () => resolve(false));
+  });
+}
+
+export async function startRedis(): Promise<RedisServer> {
+  const port = await freePort();
+  const dir = tempDir('xtc-redis-');
+  let proc: ChildProcess | undefined;
+  const server: RedisServer = {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    async start() {
+      // Data is saved on shutdown and loaded at start, so a restart keeps the sessions.
+      proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', '--dbfilename', 'dump.rdb'], { stdio: 'ignore' });
+      proc.once('error', () => undefined);
+      await waitFor(() => pingable(port), 10_000);
+    },
+    async stop() {
+      if (!proc || proc.exitCode !== null) return;
+      const exited = new Promise((r) => proc!.once('exit', r));
+      const net = await import('node:net');
+      const s = net.connect(port, '127.0.0.1', () => s.write('SHUTDOWN SAVE\r\n'));
+      s.on('error', () => undefined);
+      await exited;
+      s.destroy();
+    },
+  };
+  await server.start();
+  return server;
+}
