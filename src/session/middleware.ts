@@ -5,6 +5,7 @@ import type { Config } from '../config.js';
 import { AppError } from '../errors.js';
 import { newCsrfToken } from '../http/csrf.js';
 import type { Stores } from './stores/types.js';
+import { throttleTouch } from './touchThrottle.js';
 
 export function sessionCookieName(config: Config): string {
   // The __Host- prefix pins the cookie to our exact origin (Secure, Path=/, no Domain).
@@ -15,7 +16,7 @@ export function createSessionMiddleware(config: Config, stores: Stores): Request
   const mw = session({
     name: sessionCookieName(config),
     secret: config.sessionSecret,
-    store: stores.sessions,
+    store: throttleTouch(stores.sessions),
     resave: false,
     saveUninitialized: false,
     rolling: true,

@@ -1,0 +1,22 @@
+import session from 'express-session';
+import { throttleTouch } from '../../src/session/touchThrottle.js';
+
+test('touch reaches the store at most once per interval per session, and again after destroy', () => {
+  const store = new session.MemoryStore();
+  const calls: string[] = [];
+  const orig = store.touch.bind(store);
+  store.touch = (sid, sess, cb) => {
+    calls.push(sid);
+    orig(sid, sess, cb);
+  };
+  const t = throttleTouch(store, 60_000);
+  const sess = { cookie: { originalMaxAge: 1000 } } as never;
+  let done = 0;
+  for (let i = 0; i < 5; i++) t.touch!('a', sess, () => done++);
+  t.touch!('b', sess, () => done++);
+  expect(done).toBe(6); // every caller is answered
+  expect(calls).toEqual(['a', 'b']);
+  t.destroy('a', () => undefined);
+  t.touch!('a', sess, () => done++);
+  expect(calls).toEqual(['a', 'b', 'a']);
+});
