@@ -1,7 +1,7 @@
 import session from 'express-session';
 import { throttleTouch } from '../../src/session/touchThrottle.js';
 
-test('touch reaches the store at most once per interval per session, and again after destroy', () => {
+test('touch reaches the store at most once per interval per session, and again after destroy', async () => {
   const store = new session.MemoryStore();
   const calls: string[] = [];
   const orig = store.touch.bind(store);
@@ -14,6 +14,7 @@ test('touch reaches the store at most once per interval per session, and again a
   let done = 0;
   for (let i = 0; i < 5; i++) t.touch!('a', sess, () => done++);
   t.touch!('b', sess, () => done++);
+  await new Promise((r) => setImmediate(r));
   expect(done).toBe(6); // every caller is answered
   expect(calls).toEqual(['a', 'b']);
   t.destroy('a', () => undefined);
