@@ -7,6 +7,10 @@ import { z } from 'zod';
 
 export const XT_LANGUAGES = ['en', 'ja', 'hi', 'id', 'ru', 'es', 'tr', 'zh-HK', 'zh-CN', 'vi', 'th'] as const;
 
+/** How a confidential OIDC client authenticates at the token endpoint (Tencent Cloud CIAM supports both). */
+export const OIDC_TOKEN_AUTH_METHODS = ['client_secret_basic', 'client_secret_post'] as const;
+export type OidcTokenAuth = (typeof OIDC_TOKEN_AUTH_METHODS)[number];
+
 const DEMO_SESSION_SECRET = 'demo-only-session-secret-not-for-production-use';
 
 const bool = z
@@ -60,7 +64,19 @@ const envSchema = z.object({
   XT_EXPIRES_IN_UNIT: z.enum(['s', 'ms']).default('s'),
   XT_LABEL: z.string().min(1).default('XT.COM'),
 
+  OIDC_ISSUER: optionalNonEmpty,
+  OIDC_CLIENT_ID: optionalNonEmpty,
+  OIDC_CLIENT_SECRET: optionalNonEmpty,
+  OIDC_SCOPE: z.string().min(1).default('openid'),
+  OIDC_LABEL: z.string().min(1).default('OpenID Connect'),
+  OIDC_TOKEN_AUTH: optionalNonEmpty.pipe(
+    z.enum(OIDC_TOKEN_AUTH_METHODS, { error: 'must be client_secret_basic or client_secret_post' }).optional(),
+  ),
+  OIDC_LOGOUT_URL: optionalNonEmpty,
+
   PROVIDER_TIMEOUT: durationMs('PROVIDER_TIMEOUT').default(10_000),
+  AUTH_RATE_LIMIT: z.coerce.number().int().min(1).max(100_000).default(30),
+  AUTH_RATE_WINDOW: durationMs('AUTH_RATE_WINDOW').default(60_000),
   REFRESH_SKEW: durationMs('REFRESH_SKEW').default(60_000),
   REFRESH_BACKOFF_MAX: durationMs('REFRESH_BACKOFF_MAX').default(5 * 60_000),
 });
@@ -79,6 +95,22 @@ export interface XtConfig {
   expiresInUnit: 's' | 'ms';
 }
 
+/** A standard OAuth 2.0 / OpenID Connect provider (Tencent Cloud CIAM is the reference). */
+export interface OidcConfig {
+  id: 'oidc';
+  label: string;
+  /** The issuer identifier; discovery reads {issuer}/.well-known/openid-configuration. */
+  issuer: string;
+  clientId: string;
+  /** Absent for a public client: PKCE only, token endpoint auth `none`. */
+  clientSecret?: string;
+  scope: string;
+  /** Absent: picked from discovery (client_secret_basic preferred). Ignored for a public client. */
+  tokenAuth?: OidcTokenAuth;
+  /** The provider's own logout page (CIAM: GET {issuer}/logout?client_id&logout_redirect_uri&state). */
+  logoutUrl?: string;
+}
+
 export interface Config {
   env: 'development' | 'production' | 'test';
   demo: boolean;
@@ -94,8 +126,11 @@ export interface Config {
   dataDir: string;
   logLevel: string;
   providerTimeoutMs: number;
+  /** Requests to /auth/* per client IP per window. */
+  authRateLimit: { max: number; windowMs: number };
   refresh: { skewMs: number; backoffMaxMs: number };
   xt?: XtConfig;
+  oidc?: OidcConfig;
 }
 
 export class ConfigError extends Error {
@@ -177,6 +212,8 @@ export function loadConfig(env: Env): Config {
     }
   }
 
+  const oidc = loadOidc(e, problems);
+
   if (problems.length) throw new ConfigError(problems);
 
   return {
@@ -194,7 +231,70 @@ export function loadConfig(env: Env): Config {
     dataDir: path.resolve(e.DATA_DIR),
     logLevel: e.LOG_LEVEL,
     providerTimeoutMs: e.PROVIDER_TIMEOUT,
+    authRateLimit: { max: e.AUTH_RATE_LIMIT, windowMs: e.AUTH_RATE_WINDOW },
     refresh: { skewMs: e.REFRESH_SKEW, backoffMaxMs: e.REFRESH_BACKOFF_MAX },
     xt,
+    oidc,
+  };
+}
+
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
+/**
+ * An http(s) URL for a provider endpoint. Plain http is accepted on loopback only (the
+ * bundled stand-in, a local test server): anywhere else tokens would cross the network in clear.
+ */
+function checkProviderUrl(name: string, value: string, problems: string[]): URL | undefined {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    problems.push(`${name}: must be an http(s) URL`);
+    return undefined;
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    problems.push(`${name}: must be an http(s) URL`);
+    return undefined;
+  }
+  if (url.protocol === 'http:' && !LOOPBACK_HOSTS.has(url.hostname)) {
+    problems.push(`${name}: must use https (plain http is allowed for 127.0.0.1 and localhost only)`);
+    return undefined;
+  }
+  if (url.search || url.hash || url.username || url.password) {
+    problems.push(`${name}: must not carry a query, a fragment or credentials`);
+    return undefined;
+  }
+  return url;
+}
+
+/** The OIDC provider is enabled by OIDC_ISSUER; every other OIDC_* setting is checked against it. */
+function loadOidc(e: z.infer<typeof envSchema>, problems: string[]): OidcConfig | undefined {
+  if (!e.OIDC_ISSUER) {
+    // A half-configured provider would silently not appear: say so instead.
+    for (const key of ['OIDC_CLIENT_ID', 'OIDC_CLIENT_SECRET', 'OIDC_LOGOUT_URL', 'OIDC_TOKEN_AUTH'] as const) {
+      if (e[key] !== undefined) problems.push(`OIDC_ISSUER: required when ${key} is set`);
+    }
+    return undefined;
+  }
+  const issuer = checkProviderUrl('OIDC_ISSUER', e.OIDC_ISSUER, problems);
+  const logoutUrl = e.OIDC_LOGOUT_URL === undefined ? undefined : checkProviderUrl('OIDC_LOGOUT_URL', e.OIDC_LOGOUT_URL, problems);
+  if (!e.OIDC_CLIENT_ID) problems.push('OIDC_CLIENT_ID: required when OIDC_ISSUER is set (issued by the provider with the client)');
+  if (e.OIDC_TOKEN_AUTH && !e.OIDC_CLIENT_SECRET) {
+    problems.push('OIDC_TOKEN_AUTH: needs OIDC_CLIENT_SECRET (a client without a secret is public and uses PKCE only)');
+  }
+  const scopes = e.OIDC_SCOPE.split(/\s+/).filter(Boolean);
+  if (!scopes.includes('openid')) problems.push('OIDC_SCOPE: must include openid (the ID token identifies the person)');
+  if (scopes.some((s) => !/^[\x21\x23-\x5b\x5d-\x7e]+$/.test(s))) problems.push('OIDC_SCOPE: contains characters a scope cannot have');
+
+  if (!issuer || !e.OIDC_CLIENT_ID || (e.OIDC_LOGOUT_URL !== undefined && !logoutUrl)) return undefined;
+  return {
+    id: 'oidc',
+    label: e.OIDC_LABEL,
+    issuer: e.OIDC_ISSUER,
+    clientId: e.OIDC_CLIENT_ID,
+    clientSecret: e.OIDC_CLIENT_SECRET,
+    scope: scopes.join(' '),
+    tokenAuth: e.OIDC_CLIENT_SECRET ? e.OIDC_TOKEN_AUTH : undefined,
+    logoutUrl: logoutUrl?.toString(),
   };
 }

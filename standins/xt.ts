@@ -67,6 +67,8 @@ export interface XtStandIn {
   revokeAccessTokens(): void;
   /** Every refresh token issued so far stops working. */
   revokeRefreshTokens(): void;
+  /** Answer the next token call with exactly this (status, content-type, body), after validating the request. */
+  respondNextWith(r: { status?: number; contentType?: string; body: string }): void;
   /** Issue the next tokens' result with these fields overridden (for hostile-response tests). */
   overrideNextResult(patch: Record<string, unknown> | ((r: Record<string, unknown>) => unknown), raw?: boolean): void;
   /** Settings that may be changed while running (tokenDelayMs, rotateRefreshTokens, accessTtlSec, …). */
@@ -106,6 +108,7 @@ export async function startXtStandIn(opts: XtStandInOptions = {}): Promise<XtSta
   const overrides: { patch: Record<string, unknown> | ((r: Record<string, unknown>) => unknown); raw: boolean }[] = [];
   const calls = { authorization_code: 0, refresh_token: 0, api: 0 };
   const apiFailures: string[] = [];
+  const rawResponses: { status?: number; contentType?: string; body: string }[] = [];
   const hanging = new Set<NodeJS.Timeout>();
 
   async function jwt(claims: Record<string, unknown>, ttlSec: number): Promise<string> {
@@ -251,6 +254,11 @@ export async function startXtStandIn(opts: XtStandInOptions = {}): Promise<XtSta
       res.json(envelope(1, 'FAILURE'));
       return;
     }
+    const raw = rawResponses.shift();
+    if (raw) {
+      res.status(raw.status ?? 200).type(raw.contentType ?? 'application/json').send(raw.body);
+      return;
+    }
     const o = overrides.shift();
     if (o) {
       if (o.raw) {
@@ -320,6 +328,9 @@ export async function startXtStandIn(opts: XtStandInOptions = {}): Promise<XtSta
     },
     revokeRefreshTokens() {
       refreshTokens.clear();
+    },
+    respondNextWith(r) {
+      rawResponses.push(r);
     },
     overrideNextResult(patch, raw = false) {
       overrides.push({ patch, raw });

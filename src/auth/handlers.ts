@@ -89,7 +89,7 @@ async function storeConnection(ctx: AppContext, req: Request, provider: Provider
 export function callback(ctx: AppContext): Handler {
   return async function finishLogin(req, res) {
     const provider = usableProvider(ctx, req);
-    res.set('Referrer-Policy', 'no-referrer'); // the URL carries the code
+    res.set({ 'Referrer-Policy': 'no-referrer', 'Cache-Control': 'no-store' }); // the URL carries the code
     const params = readCallbackParams(req);
     if (params.error !== undefined) await refuseProviderError(ctx, req, provider, params);
     const tx = await consumeTransaction(ctx, req, provider.id, params.state); // before any token call

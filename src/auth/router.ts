@@ -1,10 +1,12 @@
 import { Router, urlencoded } from 'express';
 import type { AppContext } from '../context.js';
 import { requireCsrf } from '../http/csrf.js';
+import { authRateLimit } from '../http/rateLimit.js';
 import { callback, login, logout } from './handlers.js';
 
 export function authRouter(ctx: AppContext): Router {
   const r = Router();
+  r.use('/auth', authRateLimit(ctx));
   r.get('/auth/:provider/login', login(ctx));
   r.get('/auth/:provider/callback', callback(ctx));
   r.post('/auth/:provider/logout', urlencoded({ extended: false, limit: '4kb', parameterLimit: 10 }), requireCsrf(ctx.config.publicUrl.origin), logout(ctx));

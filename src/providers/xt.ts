@@ -10,11 +10,13 @@
 import { z } from 'zod';
 import { type XtConfig, XT_LANGUAGES } from '../config.js';
 import { AppError } from '../errors.js';
-import { decodeJwtClaims, tokenExpiry } from '../session/expiry.js';
+import { decodeJwtClaims, jwtExpiry, tokenExpiry } from '../session/expiry.js';
 import { type ProviderHttp, type RawResponse, parseJsonBody } from './http.js';
 import type { AuthorizeParams, ExchangeParams, Provider, TokenResponse } from './types.js';
 
-const token = z.string().min(1).max(8192);
+/** XT.COM documents both tokens as RS256 JWTs; anything else is not an XT.COM token. */
+const token = z.string().min(1).max(8192).regex(/^[\w-]+\.[\w-]+\.[\w-]*$/, 'not a JWT');
+const TEN_YEARS_MS = 10 * 365 * 86_400_000;
 const lifetime = z.union([z.number(), z.string().max(32)]).optional();
 
 const envelopeSchema = z.object({
@@ -91,6 +93,7 @@ export class XtProvider implements Provider {
     if (res.status === 429 || res.status >= 500) throw fail('provider_unavailable', { reason: 'http error' });
     if (res.status === 404) throw fail('provider_misconfigured', { reason: 'token endpoint not found' });
 
+    if (!/\bjson\b/i.test(res.contentType)) throw fail('provider_bad_response', { reason: 'not a JSON content-type' });
     const body = parseJsonBody(res, this.id);
     const envelope = envelopeSchema.safeParse(body);
     if (!envelope.success) throw fail('provider_bad_response', { reason: 'not an XT.COM envelope' });
@@ -110,6 +113,11 @@ export class XtProvider implements Provider {
     const r = result.data;
     if (r.client_id !== undefined && r.client_id !== this.cfg.clientId) {
       throw fail('provider_bad_response', { reason: 'tokens issued to another client_id' });
+    }
+    const now = this.now();
+    for (const t of [r.access_token, r.refresh_token]) {
+      const exp = jwtExpiry(t) ?? (decodeJwtClaims(t)?.exp !== undefined ? -1 : undefined);
+      if (exp !== undefined && (exp <= now || exp > now + TEN_YEARS_MS)) throw fail('provider_bad_response', { reason: 'token exp in the past or implausibly far' });
     }
     return this.normalise(r);
   }

@@ -46,6 +46,7 @@ export function xtEnv(xt: { url: string }, extra: Env = {}): Env {
     XT_TOKEN_URL: `${xt.url}/public/uaa/oauth2/token`,
     XT_API_URL: xt.url,
     PROVIDER_TIMEOUT: '1500ms',
+    AUTH_RATE_LIMIT: '100000', // the rate-limit tests set their own
     ...extra,
   };
 }
@@ -85,6 +86,10 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     async close() {
       await built.close();
       if (!opts.standIn) await xt.close();
+      // Every test that used the harness also proves that no secret reached a log line.
+      const text = logs.text();
+      assertNoSecrets(text, [TEST_SECRET, SESSION_SECRET, ...xt.issued()]);
+      if (/oauth2\/token\?/.test(text)) throw new Error('the raw token URL reached a log line');
     },
   };
 }

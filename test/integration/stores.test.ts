@@ -21,6 +21,11 @@ describe('SQLite (the default)', () => {
   let xt: XtStandIn;
   let dir: string;
   const harnesses: Harness[] = [];
+  const closed = new Set<Harness>();
+  const restart = async (h: Harness) => {
+    closed.add(h);
+    await h.close();
+  };
   const open = async (env: Record<string, string> = {}) => {
     const h = await startHarness({ standIn: xt, env: { SESSION_STORE: 'sqlite', DATA_DIR: dir, ...env } });
     harnesses.push(h);
@@ -32,14 +37,14 @@ describe('SQLite (the default)', () => {
     dir = tempDir();
   });
   afterEach(async () => {
-    for (const h of harnesses.splice(0)) await h.close().catch(() => undefined);
+    for (const h of harnesses.splice(0)) if (!closed.has(h)) await h.close();
     await xt.close();
   });
 
   test('a session survives an app restart', async () => {
     const a = await open();
     const cookie = sidCookie(await connectXt(a.agent));
-    await a.close();
+    await restart(a);
     const b = await open();
     const res = await request(b.built.app).get('/api/session').set('Cookie', cookie);
     expect(res.body).toMatchObject({ connected: true, userId: '12345678' });
@@ -60,10 +65,10 @@ describe('SQLite (the default)', () => {
   test('rotating the encryption key keeps everyone connected; removing the old key disconnects cleanly', async () => {
     const a = await open({ TOKEN_ENCRYPTION_KEYS: key(1) });
     const cookie = sidCookie(await connectXt(a.agent));
-    await a.close();
+    await restart(a);
     const b = await open({ TOKEN_ENCRYPTION_KEYS: `${key(2)},${key(1)}` });
     expect((await request(b.built.app).get('/api/session').set('Cookie', cookie)).body.connected).toBe(true);
-    await b.close();
+    await restart(b);
     const c = await open({ TOKEN_ENCRYPTION_KEYS: key(2) });
     const res = await request(c.built.app).get('/api/session').set('Cookie', cookie);
     expect(res.status).toBe(200);

@@ -7,6 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { RedisStore } from 'connect-redis';
+import { RedisStore as RateLimitRedisStore } from 'rate-limit-redis';
 import type { Logger } from 'pino';
 import { createClient } from 'redis';
 import { AppError } from '../../errors.js';
@@ -169,6 +170,7 @@ export async function createRedisStores(opts: { url: string; ttlMs: number; logg
     kind: 'redis',
     sessions: new RedisStore({ client, prefix: `${prefix}sess:`, ttl: Math.ceil(opts.ttlMs / 1000) }),
     auth: new RedisAuthStore(client, prefix, opts.now),
+    rateLimitStore: (name) => new RateLimitRedisStore({ prefix: `${prefix}rl:${name}:`, sendCommand: (...args: string[]) => client.sendCommand(args) as never }),
     async close() {
       try {
         await client.close();

@@ -1,3 +1,4 @@
+import type { Store as RateLimitStore } from 'express-rate-limit';
 import type { Store } from 'express-session';
 
 /**
@@ -36,5 +37,7 @@ export interface Stores {
   kind: 'sqlite' | 'redis' | 'memory';
   sessions: Store;
   auth: AuthStore;
+  /** A shared counter store for rate limits (Redis), so replicas enforce one limit. Absent: per process. */
+  rateLimitStore?(prefix: string): RateLimitStore;
   close(): Promise<void>;
 }

@@ -1,0 +1,242 @@
+/**
+ * The attacks an adversary would try (issue 6). Each test fails against a naive implementation.
+ */
+import fc from 'fast-check';
+import request from 'supertest';
+import { AppError } from '../../src/errors.js';
+import type { Provider } from '../../src/providers/types.js';
+import { type Harness, authorizeAtStandIn, connectXt, formToken, startHarness, testClock } from '../helpers/harness.js';
+
+let h: Harness;
+afterEach(async () => {
+  await h?.close();
+});
+
+const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
+const fakeJwt = (claims: Record<string, unknown>) => `${b64({ alg: 'RS256' })}.${b64(claims)}.c2ln`;
+const envelope = (result: unknown, rc: unknown = 0) => JSON.stringify({ rc, mc: 'SUCCESS', ma: [], result });
+
+describe('state', () => {
+  test('expires at 10 minutes (clock controlled), before the token endpoint is called', async () => {
+    const clock = testClock();
+    h = await startHarness({ xt: { now: clock.now }, app: { now: clock.now } });
+    const late = await h.agent.get('/auth/xt/login');
+    clock.advance(10 * 60_000);
+    const res = await h.agent.get(await authorizeAtStandIn(late.headers.location!));
+    expect(res.status).toBe(400);
+    expect(h.xt.calls.authorization_code).toBe(0);
+    const inTime = await h.agent.get('/auth/xt/login');
+    clock.advance(10 * 60_000 - 1000);
+    expect((await h.agent.get(await authorizeAtStandIn(inTime.headers.location!))).status).toBe(303);
+  });
+
+  test('a state issued for one provider is refused by another', async () => {
+    h = await startHarness();
+    let exchanged = 0;
+    const other: Provider = {
+      id: 'other',
+      label: 'Other',
+      isAvailable: () => true,
+      prepareLogin: async () => ({}),
+      authorizeUrl: async () => new URL('http://127.0.0.1/authorize'),
+      exchangeCode: async () => {
+        exchanged++;
+        return { accessToken: 'x' };
+      },
+      refresh: async () => {
+        throw new AppError('provider_rejected', 502);
+      },
+    };
+    h.built.ctx.providers.set('other', other);
+    const login = await h.agent.get('/auth/xt/login');
+    const state = new URL(login.headers.location!).searchParams.get('state')!;
+    const res = await h.agent.get(`/auth/other/callback?code=abc&state=${encodeURIComponent(state)}`);
+    expect(res.status).toBe(400);
+    expect(exchanged).toBe(0);
+    // …and the misuse spent it: the genuine XT.COM callback no longer works either.
+    expect((await h.agent.get(`/auth/xt/callback?code=abc&state=${encodeURIComponent(state)}`)).status).toBe(400);
+  });
+
+  test('a flood of logins keeps at most 8 pending transactions and does not grow the session', async () => {
+    h = await startHarness();
+    const first = await h.agent.get('/auth/xt/login');
+    const store = h.built.ctx.stores.sessions as unknown as { sessions: Record<string, string> };
+    const sizeAfterOne = JSON.stringify(store.sessions).length;
+    for (let i = 0; i < 60; i++) expect((await h.agent.get('/auth/xt/login')).status).toBe(302);
+    const owner = (JSON.parse(Object.values(store.sessions)[0]!) as { owner: string }).owner;
+    expect(await h.built.ctx.stores.auth.countTransactions(owner)).toBe(8);
+    expect(Math.abs(JSON.stringify(store.sessions).length - sizeAfterOne)).toBeLessThan(40); // only the cookie expiry moves
+    // The oldest was evicted.
+    expect((await h.agent.get(await authorizeAtStandIn(first.headers.location!))).status).toBe(400);
+  });
+});
+
+describe('CSRF on state-changing routes', () => {
+  test('a form token from another session is refused', async () => {
+    h = await startHarness();
+    await connectXt(h.agent);
+    const other = request.agent(h.built.app);
+    await connectXt(other);
+    const otherToken = formToken((await other.get('/account')).text);
+    const res = await h.agent.post('/auth/xt/logout').type('form').send({ _csrf: otherToken });
+    expect(res.status).toBe(403);
+    expect((await h.agent.get('/api/session')).body.connected).toBe(true);
+  });
+
+  test('a cross-site form post (foreign Origin, no token) is refused even with the cookie', async () => {
+    h = await startHarness();
+    await connectXt(h.agent);
+    const res = await h.agent.post('/auth/xt/logout').set('Origin', 'https://attacker.example').type('form').send('');
+    expect(res.status).toBe(403);
+    expect(res.text).toContain('came from another site');
+  });
+});
+
+describe('Host and X-Forwarded-* never reach redirect_uri', () => {
+  test.each(['false', 'true'])('TRUST_PROXY=%s', async (trust) => {
+    h = await startHarness({ env: { PUBLIC_URL: 'https://connect.example.com', TRUST_PROXY: trust } });
+    const res = await h.agent
+      .get('/auth/xt/login')
+      .set('Host', 'evil.example')
+      .set('X-Forwarded-Host', 'evil.example')
+      .set('X-Forwarded-Proto', 'http')
+      .set('Forwarded', 'host=evil.example;proto=http');
+    const redirectUri = new URL(res.headers.location!).searchParams.get('redirect_uri');
+    expect(redirectUri).toBe('https://connect.example.com/auth/xt/callback');
+    expect(res.headers.location).not.toContain('evil.example');
+  });
+});
+
+describe('rate limiting on /auth/*', () => {
+  test('over the limit: a 429 page; other pages are unaffected', async () => {
+    h = await startHarness({ env: { AUTH_RATE_LIMIT: '5' } });
+    for (let i = 0; i < 5; i++) expect((await h.agent.get('/auth/xt/login')).status).toBe(302);
+    const res = await h.agent.get('/auth/xt/login');
+    expect(res.status).toBe(429);
+    expect(res.text).toContain('Too many attempts');
+    expect((await h.agent.get('/')).status).toBe(200);
+    expect((await h.agent.get('/api/session')).status).toBe(200);
+  });
+
+  test('X-Forwarded-For is ignored unless TRUST_PROXY says so', async () => {
+    h = await startHarness({ env: { AUTH_RATE_LIMIT: '3' } });
+    for (let i = 0; i < 3; i++) await h.agent.get('/auth/xt/login').set('X-Forwarded-For', `10.0.0.${i}`);
+    expect((await h.agent.get('/auth/xt/login').set('X-Forwarded-For', '10.0.0.99')).status).toBe(429);
+  });
+
+  test('with TRUST_PROXY, each client behind the proxy has its own limit', async () => {
+    h = await startHarness({ env: { AUTH_RATE_LIMIT: '3', TRUST_PROXY: '1' } });
+    for (let i = 0; i < 3; i++) await h.agent.get('/auth/xt/login').set('X-Forwarded-For', '203.0.113.1');
+    expect((await h.agent.get('/auth/xt/login').set('X-Forwarded-For', '203.0.113.1')).status).toBe(429);
+    expect((await h.agent.get('/auth/xt/login').set('X-Forwarded-For', '203.0.113.2')).status).toBe(302);
+  });
+});
+
+describe('headers', () => {
+  test('the callback is no-store and no-referrer, even when it fails', async () => {
+    h = await startHarness();
+    const ok = await connectXt(h.agent);
+    const bad = await h.agent.get('/auth/xt/callback?code=x&state=y');
+    for (const res of [ok, bad]) {
+      expect(res.headers['cache-control']).toBe('no-store');
+      expect(res.headers['referrer-policy']).toBe('no-referrer');
+    }
+    expect((await h.agent.get('/api/session')).headers['cache-control']).toBe('no-store');
+    expect((await h.agent.get('/account')).headers['cache-control']).toBe('no-store');
+  });
+
+  test('provider-supplied text is escaped on the page', async () => {
+    h = await startHarness({ xt: { userId: '<img src=x onerror=alert(1)>' } });
+    await connectXt(h.agent);
+    const page = await h.agent.get('/account');
+    expect(page.text).not.toContain('<img src=x');
+    expect(page.text).toContain('&lt;img src=x');
+  });
+});
+
+describe('hostile token responses', () => {
+  const now = () => Math.floor(Date.now() / 1000);
+  const good = () => ({ access_token: fakeJwt({ exp: now() + 3600 }), refresh_token: fakeJwt({ exp: now() + 86400 }), user_id: '1', client_id: 'demo-client', scope: 'userinfo', expires_in: 3600 });
+  const cases: [string, () => { status?: number; contentType?: string; body: string }][] = [
+    ['a wrong content-type', () => ({ contentType: 'text/html', body: envelope(good()) })],
+    ['a huge body', () => ({ body: envelope({ ...good(), pad: 'x'.repeat(5 * 1024 * 1024) }) })],
+    ['deeply nested JSON', () => ({ body: `{"rc":0,"mc":"SUCCESS","result":${'['.repeat(20_000)}${']'.repeat(20_000)}}` })],
+    ['rc as a string', () => ({ body: envelope(good(), '0') })],
+    ['result null', () => ({ body: envelope(null) })],
+    ['an access token that is not a JWT', () => ({ body: envelope({ ...good(), access_token: 'opaque-token-value' }) })],
+    ['an access token that is a number', () => ({ body: envelope({ ...good(), access_token: 12345 }) })],
+    ['exp in the past', () => ({ body: envelope({ ...good(), access_token: fakeJwt({ exp: now() - 10 }) }) })],
+    ['exp in the far future', () => ({ body: envelope({ ...good(), access_token: fakeJwt({ exp: now() + 200 * 365 * 86400 }) }) })],
+    ['a client_id that is not ours', () => ({ body: envelope({ ...good(), client_id: 'someone-else' }) })],
+    ['an empty body', () => ({ body: '' })],
+    ['JSON with // comments, as in the documents', () => ({ body: envelope(good()).replace('"scope"', '//x\n"scope"') })],
+  ];
+  test.each(cases)('%s → a clear error and no stored connection', async (_name, response) => {
+    h = await startHarness();
+    h.xt.respondNextWith(response());
+    const res = await connectXt(h.agent);
+    expect(res.status).toBe(502);
+    expect(res.text).toContain('could not use');
+    expect(res.text).toContain('href="/auth/xt/login"');
+    expect((await h.agent.get('/api/session')).body.connected).toBe(false);
+  });
+
+  test('a well-formed response still connects (the cases above fail for their own reason)', async () => {
+    h = await startHarness();
+    h.xt.respondNextWith({ body: envelope(good()) });
+    expect((await connectXt(h.agent)).status).toBe(303);
+    expect((await h.agent.get('/api/session')).body.connected).toBe(true);
+  });
+
+  test('property: any JSON as `result` gives a 303 or a 502, never a 500, and connects only with a usable token', async () => {
+    h = await startHarness();
+    await fc.assert(
+      fc.asyncProperty(fc.oneof(fc.jsonValue(), fc.record({ access_token: fc.oneof(fc.string(), fc.jsonValue()), client_id: fc.constantFrom('demo-client', 'x') }, { requiredKeys: [] })), async (result) => {
+        const agent = request.agent(h.built.app);
+        h.xt.respondNextWith({ body: envelope(result) });
+        const res = await connectXt(agent);
+        expect([303, 502]).toContain(res.status);
+        const connected = (await agent.get('/api/session')).body.connected;
+        expect(connected).toBe(res.status === 303);
+      }),
+      { numRuns: 60 },
+    );
+  }, 60_000);
+});
+
+describe('garbage in the query string', () => {
+  const garbage = fc.oneof(
+    fc.string({ maxLength: 50 }),
+    fc.string({ unit: 'binary', maxLength: 50 }),
+    fc.constantFrom('%', '%zz', '%E0%A4%A', '%00', '%C0%AF', '\u0000', '%FF%FE', 'a'.repeat(9000), '[]', '__proto__', 'constructor'),
+  );
+  const key = fc.oneof(fc.constantFrom('code', 'state', 'error', 'returnTo', 'code[]', 'state[x]', 'returnTo[][]', '__proto__', 'error_description'), fc.string({ maxLength: 10 }));
+  const query = fc.array(fc.tuple(key, garbage), { maxLength: 6 }).map((pairs) => pairs.map(([k, v]) => `${encodeURIComponent(k)}=${Math.random() < 0.5 ? encodeURIComponent(v) : v.replace(/[#\s&]/g, '')}`).join('&'));
+
+  test('property: callback and login never answer 5xx, and the process stays up', async () => {
+    h = await startHarness();
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom('/auth/xt/callback', '/auth/xt/login', '/account', '/api/session', '/'), query, async (path, q) => {
+        const res = await h.agent.get(`${path}?${q}`);
+        expect(res.status).toBeLessThan(500);
+        if (path === '/auth/xt/callback') expect(res.status).toBeGreaterThanOrEqual(400);
+      }),
+      { numRuns: 300 },
+    );
+    expect(h.xt.calls.authorization_code).toBe(0);
+    expect((await h.agent.get('/healthz')).status).toBe(200);
+  }, 60_000);
+
+  test('property: form bodies on logout never answer 5xx', async () => {
+    h = await startHarness();
+    await connectXt(h.agent);
+    await fc.assert(
+      fc.asyncProperty(query, async (body) => {
+        const res = await h.agent.post('/auth/xt/logout').set('Content-Type', 'application/x-www-form-urlencoded').send(body);
+        expect([403, 413]).toContain(res.status); // refused (no valid token), or too large
+      }),
+      { numRuns: 100 },
+    );
+    expect((await h.agent.get('/api/session')).body.connected).toBe(true);
+  }, 60_000);
+});
