@@ -1,23 +1,45 @@
 /**
- * `npm run demo`: the app plus the bundled XT.COM stand-in, with zero configuration.
+ * `npm run demo`: the app plus the bundled stand-ins, with zero configuration:
+ *  - XT.COM on 127.0.0.1:4000 (the XT.COM dialect);
+ *  - Tencent Cloud CIAM on 127.0.0.1:4001 (standard OpenID Connect, the real oidc-provider).
  * Sessions go to ./data (SQLite), like the real thing. Access tokens last two minutes
  * so that automatic refresh can be watched on the account page.
  */
+import { OIDC_CLIENTS, startOidcStandIn } from '../standins/oidc.js';
 import { startXtStandIn } from '../standins/xt.js';
 import { configOrExit, start } from '../src/server.js';
 
 const XT_PORT = 4000;
+const OIDC_PORT = 4001;
+
+function listenFailed(what: string, port: number) {
+  return (err: Error): never => {
+    process.stderr.write(`The ${what} stand-in could not listen on 127.0.0.1:${port}: ${err.message}\n`);
+    process.exit(1);
+  };
+}
 
 async function main(): Promise<void> {
-  const xt = await startXtStandIn({ port: XT_PORT, accessTtlSec: 120, refreshTtlSec: 7 * 86_400, rotateRefreshTokens: true }).catch((err: Error) => {
-    process.stderr.write(`The XT.COM stand-in could not listen on 127.0.0.1:${XT_PORT}: ${err.message}\n`);
-    process.exit(1);
-  });
+  // The CIAM stand-in must know our callback and logout return addresses, as the CIAM console would.
+  const publicUrl = new URL(process.env.PUBLIC_URL ?? `http://localhost:${process.env.PORT ?? 3000}`);
+  const xt = await startXtStandIn({ port: XT_PORT, accessTtlSec: 120, refreshTtlSec: 7 * 86_400, rotateRefreshTokens: true }).catch(listenFailed('XT.COM', XT_PORT));
+  const ciam = await startOidcStandIn({
+    port: OIDC_PORT,
+    accessTtlSec: 120,
+    redirectUris: [new URL('/auth/oidc/callback', publicUrl).toString()],
+    postLogoutRedirectUris: [new URL('/', publicUrl).toString()],
+  }).catch(listenFailed('Tencent Cloud CIAM', OIDC_PORT));
+  const client = OIDC_CLIENTS.basic;
   const config = configOrExit({
     XT_CONNECT_MODE: 'demo',
     XT_AUTHORIZE_URL: `${xt.url}/{lang}/accounts/oauth2`,
     XT_TOKEN_URL: `${xt.url}/public/uaa/oauth2/token`,
     XT_API_URL: xt.url,
+    OIDC_ISSUER: ciam.issuer,
+    OIDC_CLIENT_ID: client.clientId,
+    OIDC_CLIENT_SECRET: client.clientSecret,
+    OIDC_LABEL: 'Tencent Cloud CIAM (stand-in)',
+    OIDC_LOGOUT_URL: `${ciam.issuer}/logout`,
     ...process.env,
   });
   const app = await start(config).catch((err: Error) => {
@@ -25,11 +47,13 @@ async function main(): Promise<void> {
     process.exit(1);
   });
   process.stdout.write(
-    `\n  xt-connect demo is running.\n\n  Open ${config.publicUrl.origin}/ and click "Connect XT.COM".\n` +
-      `  (XT.COM stand-in: ${xt.url}, client "${xt.options.clientId}", access tokens last ${xt.options.accessTtlSec} s)\n\n  Press Ctrl+C to stop.\n\n`,
+    `\n  xt-connect demo is running.\n\n  Open ${config.publicUrl.origin}/ and click "Connect XT.COM" or "Connect Tencent Cloud CIAM (stand-in)".\n` +
+      `  (XT.COM stand-in: ${xt.url}, client "${xt.options.clientId}", access tokens last ${xt.options.accessTtlSec} s)\n` +
+      `  (Tencent Cloud CIAM stand-in: ${ciam.issuer}, client "${client.clientId}", signed in as ${ciam.account.name}, access tokens last 120 s)\n\n  Press Ctrl+C to stop.\n\n`,
   );
   const stop = async () => {
     await app.stop();
+    await ciam.close();
     await xt.close();
     process.exit(0);
   };

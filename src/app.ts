@@ -54,7 +54,7 @@ export interface BuiltApp {
 export async function buildContext(config: Config, opts: AppOptions = {}): Promise<AppContext> {
   const { logger, scrubber } = createLogger({
     level: config.logLevel,
-    secrets: [config.sessionSecret, config.xt?.clientSecret, ...(config.tokenEncryptionKeys ?? [])],
+    secrets: [config.sessionSecret, config.xt?.clientSecret, config.oidc?.clientSecret, ...(config.tokenEncryptionKeys ?? [])],
     destination: opts.logDestination,
   });
   const log = opts.logger ?? logger;
@@ -158,6 +158,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     app,
     ctx,
     async close() {
+      for (const p of ctx.providers.values()) p.close?.();
       if (!opts.stores) await ctx.stores.close();
     },
   };

@@ -21,10 +21,13 @@ function redirectUri(ctx: AppContext, provider: Provider): string {
 
 type Handler = (req: Request, res: Response, next: NextFunction) => Promise<void>;
 
-function usableProvider(ctx: AppContext, req: Request): Provider {
+async function usableProvider(ctx: AppContext, req: Request): Promise<Provider> {
   const provider = ctx.providers.get(String(req.params.provider));
   if (!provider) throw new AppError('not_found', 404);
-  if (!provider.isAvailable()) throw new AppError('provider_unavailable', 503, { provider: provider.id, next: 'retry' });
+  // isAvailable() also prompts a retry (OIDC discovery); wait for it so the first attempt after a recovery works.
+  if (!provider.isAvailable() && !(await provider.whenReady?.())) {
+    throw new AppError('provider_unavailable', 503, { provider: provider.id, next: 'retry' });
+  }
   return provider;
 }
 
@@ -32,7 +35,7 @@ function usableProvider(ctx: AppContext, req: Request): Provider {
 
 export function login(ctx: AppContext): Handler {
   return async function startLogin(req, res) {
-    const provider = usableProvider(ctx, req);
+    const provider = await usableProvider(ctx, req);
     const returnTo = safeReturnTo(queryString(req, 'returnTo', 512));
     const tx = await beginTransaction(ctx, req, provider.id, returnTo, await provider.prepareLogin());
     const url = await provider.authorizeUrl({
@@ -88,7 +91,7 @@ async function storeConnection(ctx: AppContext, req: Request, provider: Provider
 
 export function callback(ctx: AppContext): Handler {
   return async function finishLogin(req, res) {
-    const provider = usableProvider(ctx, req);
+    const provider = await usableProvider(ctx, req);
     res.set({ 'Referrer-Policy': 'no-referrer', 'Cache-Control': 'no-store' }); // the URL carries the code
     const params = readCallbackParams(req);
     if (params.error !== undefined) await refuseProviderError(ctx, req, provider, params);

@@ -2,13 +2,18 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import { createProviderHttp } from './http.js';
+import { OidcProvider } from './oidc.js';
 import type { Provider } from './types.js';
 import { XtProvider } from './xt.js';
 
-export function buildProviders(config: Config, _logger: Logger, now: () => number): Map<string, Provider> {
+export function buildProviders(config: Config, logger: Logger, now: () => number): Map<string, Provider> {
+  // Insertion order is the order of the buttons on the home page: XT.COM first.
   const providers = new Map<string, Provider>();
   if (config.xt) {
     providers.set('xt', new XtProvider(config.xt, createProviderHttp({ provider: 'xt', timeoutMs: config.providerTimeoutMs }), now));
+  }
+  if (config.oidc) {
+    providers.set('oidc', new OidcProvider(config.oidc, { timeoutMs: config.providerTimeoutMs, logger, now }));
   }
   return providers;
 }
@@ -17,5 +22,11 @@ export function buildProviders(config: Config, _logger: Logger, now: () => numbe
 export function providerOrigins(config: Config): string[] {
   const origins = new Set<string>();
   if (config.xt) origins.add(new URL(config.xt.authorizeUrl.replace('{lang}', 'en')).origin);
+  if (config.oidc) {
+    // The issuer's origin (CIAM serves authorize from it) and the provider's logout page,
+    // where the Disconnect form's redirect lands.
+    origins.add(new URL(config.oidc.issuer).origin);
+    if (config.oidc.logoutUrl) origins.add(new URL(config.oidc.logoutUrl).origin);
+  }
   return [...origins];
 }

@@ -44,13 +44,17 @@ export interface Provider {
   readonly label: string;
   /** False while the provider cannot be used (OIDC discovery failed, say). */
   isAvailable(): boolean;
+  /** Waits for a check in progress (a discovery retry) to settle; true when the provider is usable. */
+  whenReady?(): Promise<boolean>;
+  /** Stops background work (timers) at shutdown. */
+  close?(): void;
   /** Fresh per-login secrets (nonce, PKCE verifier) to store in the login transaction. */
   prepareLogin(): Promise<LoginExtras>;
   authorizeUrl(params: AuthorizeParams): Promise<URL>;
   /** Exchanges a code once. Throws AppError (provider_*) on any failure; never retried. */
   exchangeCode(params: ExchangeParams): Promise<TokenResponse>;
   /** Throws AppError `provider_rejected` for a definite rejection, other provider_* codes for transient trouble. */
-  refresh(refreshToken: string): Promise<TokenResponse>;
+  refresh(refreshToken: string, current?: { userId?: string }): Promise<TokenResponse>;
   /** Best effort: revoke the refresh token at the provider. */
   revoke?(refreshToken: string): Promise<void>;
   /** Where to send the browser after a local disconnect, if the provider has its own logout page. */

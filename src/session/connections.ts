@@ -279,7 +279,7 @@ export class Connections {
 
     let t: TokenResponse;
     try {
-      t = await provider.refresh(cur.refreshToken);
+      t = await provider.refresh(cur.refreshToken, { userId: cur.userId });
     } catch (err) {
       if (err instanceof AppError && err.code === 'provider_rejected') {
         this.o.logger.info({ provider: cur.provider, detail: err.detail }, 'refresh rejected by the provider; connection ended');

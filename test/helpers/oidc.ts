@@ -1,0 +1,192 @@
+/**
+ * Test harness for the OIDC dialect: the exported app against the oidc-provider stand-in for
+ * Tencent Cloud CIAM, with a movable app clock, captured logs, and a plain-HTTP "browser"
+ * that goes through the stand-in's sign-in page.
+ */
+import request from 'supertest';
+import type TestAgent from 'supertest/lib/agent.js';
+import { type AppOptions, type BuiltApp, createApp } from '../../src/app.js';
+import { type Config, type Env, loadConfig } from '../../src/config.js';
+import { OidcProvider } from '../../src/providers/oidc.js';
+import type { ConnectionRecord } from '../../src/session/connections.js';
+import { OIDC_CLIENTS, type OidcStandIn, type OidcStandInOptions, type StandInClient, startOidcStandIn } from '../../standins/oidc.js';
+import { type XtStandIn, startXtStandIn } from '../../standins/xt.js';
+import { LogCapture, SESSION_SECRET, TEST_SECRET, formToken, xtEnv } from './harness.js';
+
+export type ClientKind = keyof typeof OIDC_CLIENTS;
+
+export function oidcEnv(issuer: string, client: StandInClient, extra: Env = {}): Env {
+  return {
+    NODE_ENV: 'test',
+    PUBLIC_URL: 'http://127.0.0.1:3999',
+    SESSION_SECRET,
+    SESSION_STORE: 'memory',
+    LOG_LEVEL: 'debug',
+    XT_ENABLED: 'false',
+    OIDC_ISSUER: issuer,
+    OIDC_CLIENT_ID: client.clientId,
+    OIDC_CLIENT_SECRET: client.clientSecret,
+    OIDC_LABEL: 'Tencent Cloud CIAM',
+    PROVIDER_TIMEOUT: '1000ms',
+    AUTH_RATE_LIMIT: '100000', // as in harness.ts: the rate-limit tests set their own
+    ...extra,
+  };
+}
+
+export interface OidcHarness {
+  oidc: OidcStandIn;
+  xt?: XtStandIn;
+  client: StandInClient;
+  built: BuiltApp;
+  config: Config;
+  provider: OidcProvider;
+  logs: LogCapture;
+  agent: TestAgent;
+  /** Moves the app's clock (not the stand-in's): access tokens age without waiting. */
+  advance(ms: number): void;
+  /** The decrypted OIDC connection record of the last session that connected. */
+  stored(): Promise<ConnectionRecord | null>;
+  /** Every value that must never show up in a log line or a page. */
+  secrets(): string[];
+  close(): Promise<void>;
+}
+
+export interface OidcHarnessOptions {
+  client?: ClientKind;
+  /** Extra settings; a function gets the running stand-in (for OIDC_LOGOUT_URL, say). */
+  env?: Env | ((oidc: OidcStandIn) => Env);
+  app?: AppOptions;
+  standIn?: OidcStandInOptions;
+  /** Point the app somewhere else (a closed port, say) instead of at the stand-in. */
+  issuer?: string | ((oidc: OidcStandIn) => string);
+  /** Also configure XT.COM (with its own stand-in), as in production. */
+  withXt?: boolean;
+  /** Wait for the first discovery attempt to settle (default true). */
+  awaitDiscovery?: boolean;
+}
+
+export async function startOidcHarness(opts: OidcHarnessOptions = {}): Promise<OidcHarness> {
+  const oidc = await startOidcStandIn(opts.standIn);
+  const xt = opts.withXt ? await startXtStandIn({ clientSecret: TEST_SECRET }) : undefined;
+  const client: StandInClient = OIDC_CLIENTS[opts.client ?? 'basic'];
+  const issuer = typeof opts.issuer === 'function' ? opts.issuer(oidc) : (opts.issuer ?? oidc.issuer);
+  const extra = typeof opts.env === 'function' ? opts.env(oidc) : opts.env;
+  const env = { ...(xt ? xtEnv(xt) : {}), ...oidcEnv(issuer, client), ...(xt ? { XT_ENABLED: 'true' } : {}), ...extra };
+  const config = loadConfig(env);
+  const logs = new LogCapture();
+  let offset = 0;
+  const built = await createApp(config, { logDestination: logs, now: () => Date.now() + offset, backoffBaseMs: 50, ...opts.app });
+  const provider = built.ctx.providers.get('oidc') as OidcProvider;
+  if (opts.awaitDiscovery !== false) await provider.whenReady();
+
+  // Learn the session owner as the app stores a connection (the owner never leaves the server).
+  let owner: string | undefined;
+  const auth = built.ctx.stores.auth;
+  const put = auth.putConnection.bind(auth);
+  auth.putConnection = async (o, p, v, ttl) => {
+    owner = o;
+    return put(o, p, v, ttl);
+  };
+
+  return {
+    oidc,
+    xt,
+    client,
+    built,
+    config,
+    provider,
+    logs,
+    agent: request.agent(built.app),
+    advance: (ms) => {
+      offset += ms;
+    },
+    stored: async () => (owner ? built.ctx.connections.read(owner, 'oidc') : null),
+    secrets: () => [client.clientSecret ?? '', OIDC_CLIENTS.basic.clientSecret, OIDC_CLIENTS.post.clientSecret, SESSION_SECRET, TEST_SECRET, ...oidc.issued(), ...(xt?.issued() ?? [])],
+    async close() {
+      provider.close();
+      await built.close();
+      await oidc.close();
+      await xt?.close();
+    },
+  };
+}
+
+/**
+ * A browser without a browser: follows the authorization request through the stand-in's
+ * sign-in page, presses Approve (or Deny), and returns our callback's path and query.
+ */
+export async function authorizeAtOidcStandIn(authorizeUrl: string, decision: 'approve' | 'deny' = 'approve'): Promise<string> {
+  const jar = new Map<string, string>();
+  const cookie = () => [...jar].map(([k, v]) => `${k}=${v}`).join('; ');
+  const remember = (res: Response) => {
+    for (const line of res.headers.getSetCookie()) {
+      const pair = line.split(';')[0] ?? '';
+      const eq = pair.indexOf('=');
+      const name = pair.slice(0, eq).trim();
+      const value = pair.slice(eq + 1);
+      if (!value || /expires=Thu, 01 Jan 1970/i.test(line)) jar.delete(name);
+      else jar.set(name, value);
+    }
+  };
+  let url = new URL(authorizeUrl);
+  const origin = url.origin;
+  for (let hop = 0; hop < 10; hop++) {
+    let res = await fetch(url, { redirect: 'manual', headers: { cookie: cookie() } });
+    remember(res);
+    if (res.status === 200 && url.pathname.startsWith('/interaction/')) {
+      const page = await res.text();
+      if (!page.includes('Approve')) throw new Error('the sign-in page has no Approve button');
+      res = await fetch(new URL(`${url.pathname}/${decision}`, origin), {
+        method: 'POST',
+        redirect: 'manual',
+        headers: { cookie: cookie(), 'content-type': 'application/x-www-form-urlencoded' },
+        body: '',
+      });
+      remember(res);
+    }
+    const location = res.headers.get('location');
+    if (res.status < 300 || res.status >= 400 || !location) throw new Error(`the stand-in answered ${res.status} at ${url.pathname}: ${(await res.text()).slice(0, 200)}`);
+    const next = new URL(location, url);
+    if (next.origin !== origin) return next.pathname + next.search; // back at our callback
+    url = next;
+  }
+  throw new Error('too many redirects at the stand-in');
+}
+
+/** Runs login → sign-in → callback on `agent`. Returns the callback response. */
+export async function connectOidc(agent: TestAgent, opts: { decision?: 'approve' | 'deny' } = {}) {
+  const login = await agent.get('/auth/oidc/login');
+  if (login.status !== 302) throw new Error(`login answered ${login.status}`);
+  return agent.get(await authorizeAtOidcStandIn(login.headers.location!, opts.decision));
+}
+
+/** A token endpoint call made directly (not through the app), authenticated as `client`. */
+export async function tokenRequest(oidc: OidcStandIn, client: StandInClient, params: Record<string, string>): Promise<{ status: number; body: Record<string, unknown> }> {
+  const form = new URLSearchParams(params);
+  const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded' };
+  if (client.tokenAuth === 'client_secret_basic') {
+    const creds = `${encodeURIComponent(client.clientId)}:${encodeURIComponent(client.clientSecret ?? '')}`;
+    headers.authorization = `Basic ${Buffer.from(creds).toString('base64')}`;
+  } else {
+    form.set('client_id', client.clientId);
+    if (client.clientSecret) form.set('client_secret', client.clientSecret);
+  }
+  const res = await fetch(`${oidc.issuer}/oauth2/token`, { method: 'POST', headers, body: form });
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+}
+
+/** The form token from the account page (for POST /auth/oidc/logout). */
+export async function csrfFrom(agent: TestAgent): Promise<string> {
+  return formToken((await agent.get('/account')).text);
+}
+
+/** A loopback port nobody listens on (for "the provider is down" tests). */
+export async function closedPort(): Promise<number> {
+  const net = await import('node:net');
+  return new Promise((resolve) => {
+    const srv = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
