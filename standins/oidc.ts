@@ -117,7 +117,7 @@ const ROUTES: Record<string, OidcRoute> = {
 
 const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
-const page = (title: string, body: string) => `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${esc(title)}</title>
+const page = (title: string, body: string) => `<!doctype html><html lang="en"><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>${esc(title)}</title>
 <style>body{font:16px/1.5 system-ui,sans-serif;background:#f3f5f8;color:#1d2129;display:grid;place-items:center;min-height:100vh;margin:0}
 .box{background:#fff;padding:32px 40px;border-radius:8px;max-width:440px;box-shadow:0 2px 12px rgba(0,0,0,.08)}h1{font-size:1.25rem}
 button{font:inherit;padding:10px 20px;border-radius:4px;border:0;margin-right:8px;cursor:pointer}.ok{background:#0052d9;color:#fff}.no{background:#e7e7e7}

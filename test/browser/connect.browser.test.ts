@@ -6,12 +6,14 @@ import path from 'node:path';
 import type { Browser } from 'playwright-core';
 import { loadConfig } from '../../src/config.js';
 import { type Running, start } from '../../src/server.js';
+import { OIDC_CLIENTS, type OidcStandIn, startOidcStandIn } from '../../standins/oidc.js';
 import { type XtStandIn, startXtStandIn } from '../../standins/xt.js';
 import { ARTIFACTS, freePort, launchChromium } from '../helpers/browser.js';
 import { SESSION_SECRET, TEST_SECRET, tempDir, xtEnv } from '../helpers/harness.js';
 
 let browser: Browser;
 let xt: XtStandIn;
+let ciam: OidcStandIn;
 let app: Running;
 let base: string;
 
@@ -19,8 +21,24 @@ beforeAll(async () => {
   xt = await startXtStandIn({ clientSecret: TEST_SECRET });
   const port = await freePort();
   base = `http://127.0.0.1:${port}`;
+  ciam = await startOidcStandIn({ redirectUris: [`${base}/auth/oidc/callback`], postLogoutRedirectUris: [`${base}/`] });
+  const client = OIDC_CLIENTS.basic;
   app = await start(
-    loadConfig(xtEnv(xt, { PORT: String(port), PUBLIC_URL: base, SESSION_STORE: 'sqlite', DATA_DIR: tempDir(), LOG_LEVEL: 'warn', SESSION_SECRET })),
+    loadConfig(
+      xtEnv(xt, {
+        PORT: String(port),
+        PUBLIC_URL: base,
+        SESSION_STORE: 'sqlite',
+        DATA_DIR: tempDir(),
+        LOG_LEVEL: 'warn',
+        SESSION_SECRET,
+        OIDC_ISSUER: ciam.issuer,
+        OIDC_CLIENT_ID: client.clientId,
+        OIDC_CLIENT_SECRET: client.clientSecret,
+        OIDC_LABEL: 'Tencent Cloud CIAM',
+        OIDC_LOGOUT_URL: `${ciam.issuer}/logout`,
+      }),
+    ),
     '127.0.0.1',
   );
   browser = await launchChromium();
@@ -29,6 +47,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await app?.stop();
+  await ciam?.close();
   await xt?.close();
 });
 
@@ -57,7 +76,7 @@ test('connect, see the account, disconnect', async () => {
   expect(cookies.map((c) => c.name)).toEqual(['xtc.sid']);
   expect(cookies[0]!.httpOnly).toBe(true);
   const html = await page.content();
-  for (const secret of xt.issued()) expect(html).not.toContain(secret);
+  for (const secret of [...xt.issued(), ...ciam.issued()]) expect(html).not.toContain(secret);
 
   await page.getByRole('button', { name: 'Disconnect' }).click();
   await page.waitForURL(`${base}/`);
@@ -77,5 +96,43 @@ test('a Chinese-speaking person gets Chinese pages and XT.COM in zh-CN', async (
   await page.waitForURL(`${base}/account`);
   await expect(page.locator('h1').textContent()).resolves.toBe('您的连接');
   await page.screenshot({ path: path.join(ARTIFACTS, '5-account-zh.png'), fullPage: true });
+  await context.close();
+}, 60_000);
+
+test('one session connected to both providers at once; disconnecting one keeps the other', async () => {
+  const context = await browser.newContext({ locale: 'en-US' });
+  const page = await context.newPage();
+  const errors: string[] = [];
+  page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+  await page.goto(`${base}/`);
+  await page.getByRole('link', { name: 'Connect XT.COM' }).click();
+  await page.getByRole('button', { name: 'Authorize' }).click();
+  await page.waitForURL(`${base}/account`);
+
+  await page.goto(`${base}/`);
+  await page.getByRole('link', { name: 'Connect Tencent Cloud CIAM' }).click();
+  await page.getByRole('button', { name: 'Approve' }).click();
+  await page.waitForURL(`${base}/account`);
+  const oidcCard = page.locator('section[data-provider="oidc"]');
+  await expect(oidcCard.textContent()).resolves.toContain(ciam.account.email);
+  await expect(page.locator('section[data-provider="xt"] .uid').textContent()).resolves.toBe('12345678');
+  await page.screenshot({ path: path.join(ARTIFACTS, '6-account-both.png'), fullPage: true });
+
+  const api = await page.request.get(`${base}/api/session`);
+  const body = (await api.json()) as { connected: boolean; providers: Record<string, { connected: boolean }> };
+  expect(body.connected).toBe(true);
+  expect(body.providers.xt!.connected).toBe(true);
+  expect(body.providers.oidc!.connected).toBe(true);
+
+  // Disconnect CIAM: revoked, through CIAM's own logout page, back home; XT.COM stays connected.
+  await oidcCard.getByRole('button', { name: 'Disconnect' }).click();
+  await page.waitForURL((u) => u.origin === base && u.pathname === '/'); // CIAM's logout echoes its state
+
+  expect(ciam.calls.logout).toBe(1);
+  expect(ciam.calls.revocation).toBe(1);
+  await expect(page.getByRole('link', { name: 'Connect Tencent Cloud CIAM' }).isVisible()).resolves.toBe(true);
+  await expect(page.locator('article[data-provider="xt"] .status.ok').isVisible()).resolves.toBe(true);
+  await page.screenshot({ path: path.join(ARTIFACTS, '7-home-xt-only.png'), fullPage: true });
+  expect(errors).toEqual([]);
   await context.close();
 }, 60_000);
