@@ -33,20 +33,25 @@ export function tempDir(prefix = 'xtc-test-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
 
+/** Settings every test app shares: debug logs (so the secret checks see everything), a memory store. */
+export const BASE_ENV: Env = {
+  NODE_ENV: 'test',
+  PUBLIC_URL: 'http://127.0.0.1:3999',
+  SESSION_SECRET,
+  SESSION_STORE: 'memory',
+  LOG_LEVEL: 'debug',
+  AUTH_RATE_LIMIT: '100000', // the rate-limit tests set their own
+};
+
 export function xtEnv(xt: { url: string }, extra: Env = {}): Env {
   return {
-    NODE_ENV: 'test',
-    PUBLIC_URL: 'http://127.0.0.1:3999',
-    SESSION_SECRET,
-    SESSION_STORE: 'memory',
-    LOG_LEVEL: 'debug',
+    ...BASE_ENV,
     XT_CLIENT_ID: 'demo-client',
     XT_CLIENT_SECRET: TEST_SECRET,
     XT_AUTHORIZE_URL: `${xt.url}/{lang}/accounts/oauth2`,
     XT_TOKEN_URL: `${xt.url}/public/uaa/oauth2/token`,
     XT_API_URL: xt.url,
     PROVIDER_TIMEOUT: '1500ms',
-    AUTH_RATE_LIMIT: '100000', // the rate-limit tests set their own
     ...extra,
   };
 }

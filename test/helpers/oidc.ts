@@ -11,24 +11,19 @@ import { OidcProvider } from '../../src/providers/oidc.js';
 import type { ConnectionRecord } from '../../src/session/connections.js';
 import { OIDC_CLIENTS, type OidcStandIn, type OidcStandInOptions, type StandInClient, startOidcStandIn } from '../../standins/oidc.js';
 import { type XtStandIn, startXtStandIn } from '../../standins/xt.js';
-import { LogCapture, SESSION_SECRET, TEST_SECRET, formToken, xtEnv } from './harness.js';
+import { BASE_ENV, LogCapture, SESSION_SECRET, TEST_SECRET, formToken, xtEnv } from './harness.js';
 
 export type ClientKind = keyof typeof OIDC_CLIENTS;
 
 export function oidcEnv(issuer: string, client: StandInClient, extra: Env = {}): Env {
   return {
-    NODE_ENV: 'test',
-    PUBLIC_URL: 'http://127.0.0.1:3999',
-    SESSION_SECRET,
-    SESSION_STORE: 'memory',
-    LOG_LEVEL: 'debug',
+    ...BASE_ENV,
     XT_ENABLED: 'false',
     OIDC_ISSUER: issuer,
     OIDC_CLIENT_ID: client.clientId,
     OIDC_CLIENT_SECRET: client.clientSecret,
     OIDC_LABEL: 'Tencent Cloud CIAM',
     PROVIDER_TIMEOUT: '1000ms',
-    AUTH_RATE_LIMIT: '100000', // as in harness.ts: the rate-limit tests set their own
     ...extra,
   };
 }
