@@ -2,7 +2,7 @@
  * Entry point: read the configuration, build the app, listen, and shut down gracefully.
  */
 import type { Server } from 'node:http';
-import { createApp } from './app.js';
+import { type AppOptions, createApp } from './app.js';
 import { type Config, ConfigError, type Env, loadConfig } from './config.js';
 
 export interface Running {
@@ -11,8 +11,8 @@ export interface Running {
   stop(): Promise<void>;
 }
 
-export async function start(config: Config, host = '0.0.0.0'): Promise<Running> {
-  const { app, ctx, close } = await createApp(config);
+export async function start(config: Config, host = '0.0.0.0', opts: AppOptions = {}): Promise<Running> {
+  const { app, ctx, close } = await createApp(config, opts);
   const server = app.listen(config.port, host);
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);

@@ -9,13 +9,14 @@ import { type Running, start } from '../../src/server.js';
 import { OIDC_CLIENTS, type OidcStandIn, startOidcStandIn } from '../../standins/oidc.js';
 import { type XtStandIn, startXtStandIn } from '../../standins/xt.js';
 import { ARTIFACTS, freePort, launchChromium } from '../helpers/browser.js';
-import { SESSION_SECRET, TEST_SECRET, tempDir, xtEnv } from '../helpers/harness.js';
+import { LogCapture, SESSION_SECRET, TEST_SECRET, assertNoSecrets, tempDir, xtEnv } from '../helpers/harness.js';
 
 let browser: Browser;
 let xt: XtStandIn;
 let ciam: OidcStandIn;
 let app: Running;
 let base: string;
+const logs = new LogCapture();
 
 beforeAll(async () => {
   xt = await startXtStandIn({ clientSecret: TEST_SECRET });
@@ -30,7 +31,7 @@ beforeAll(async () => {
         PUBLIC_URL: base,
         SESSION_STORE: 'sqlite',
         DATA_DIR: tempDir(),
-        LOG_LEVEL: 'warn',
+        LOG_LEVEL: 'debug',
         SESSION_SECRET,
         OIDC_ISSUER: ciam.issuer,
         OIDC_CLIENT_ID: client.clientId,
@@ -40,6 +41,7 @@ beforeAll(async () => {
       }),
     ),
     '127.0.0.1',
+    { logDestination: logs },
   );
   browser = await launchChromium();
 }, 60_000);
@@ -49,6 +51,9 @@ afterAll(async () => {
   await app?.stop();
   await ciam?.close();
   await xt?.close();
+  // Everything the app logged while a real browser used it: no secret, token or code.
+  expect(logs.lines.length).toBeGreaterThan(10);
+  assertNoSecrets(logs.text(), [TEST_SECRET, SESSION_SECRET, OIDC_CLIENTS.basic.clientSecret, ...xt.issued(), ...ciam.issued()]);
 });
 
 test('connect, see the account, disconnect', async () => {

@@ -157,6 +157,7 @@ describe('Redis (several replicas)', () => {
   let redis: RedisServer;
   let xt: XtStandIn;
   const built: { close(): Promise<void> }[] = [];
+  const allLogs: LogCapture[] = [];
 
   beforeAll(async () => {
     redis = await startRedis();
@@ -167,11 +168,13 @@ describe('Redis (several replicas)', () => {
   afterEach(async () => {
     for (const b of built.splice(0)) await b.close();
     await xt?.close();
+    for (const l of allLogs.splice(0)) assertNoSecrets(l.text(), [TEST_SECRET, ...(xt?.issued() ?? [])]);
   });
 
   async function instance(clock: ReturnType<typeof testClock>, env: Record<string, string> = {}) {
     const config = loadConfig(xtEnv(xt, { SESSION_STORE: 'redis', REDIS_URL: redis.url, ...env }));
     const logs = new LogCapture();
+    allLogs.push(logs);
     const b = await createApp(config, { logDestination: logs, now: clock.now });
     built.push(b);
     return { app: b.app, logs, ctx: b.ctx };
