@@ -58,8 +58,8 @@ const envSchema = z.object({
   XT_CLIENT_ID: optionalNonEmpty,
   XT_CLIENT_SECRET: optionalNonEmpty,
   XT_AUTHORIZE_URL: z.string().default('https://www.xt.com/{lang}/accounts/oauth2'),
-  XT_TOKEN_URL: httpUrl('XT_TOKEN_URL').default('https://sapi.xt.com/public/uaa/oauth2/token'),
-  XT_API_URL: httpUrl('XT_API_URL').default('https://sapi.xt.com'),
+  XT_TOKEN_URL: z.string().default('https://sapi.xt.com/public/uaa/oauth2/token'),
+  XT_API_URL: z.string().default('https://sapi.xt.com'),
   XT_SCOPE: z.string().min(1).default('userinfo'),
   XT_EXPIRES_IN_UNIT: z.enum(['s', 'ms']).default('s'),
   XT_LABEL: z.string().min(1).default('XT.COM'),
@@ -188,16 +188,13 @@ export function loadConfig(env: Env): Config {
     const clientSecret = e.XT_CLIENT_SECRET ?? (demo ? 'demo-secret' : undefined);
     if (!clientId) problems.push('XT_CLIENT_ID: required (issued by XT.COM), or set XT_ENABLED=false');
     if (!clientSecret) problems.push('XT_CLIENT_SECRET: required (issued by XT.COM), or set XT_ENABLED=false');
-    if (!e.XT_AUTHORIZE_URL.includes('{lang}') && !/^https?:\/\//.test(e.XT_AUTHORIZE_URL)) {
-      problems.push('XT_AUTHORIZE_URL: must be an http(s) URL');
-    } else {
-      try {
-        new URL(e.XT_AUTHORIZE_URL.replace('{lang}', 'en'));
-      } catch {
-        problems.push('XT_AUTHORIZE_URL: must be an http(s) URL');
-      }
-    }
-    if (clientId && clientSecret) {
+    // The client secret travels in the token URL's query: https only, as for every provider endpoint.
+    const endpointsOk = [
+      checkProviderUrl('XT_AUTHORIZE_URL', e.XT_AUTHORIZE_URL.replace('{lang}', 'en'), problems),
+      checkProviderUrl('XT_TOKEN_URL', e.XT_TOKEN_URL, problems),
+      checkProviderUrl('XT_API_URL', e.XT_API_URL, problems),
+    ].every(Boolean);
+    if (clientId && clientSecret && endpointsOk) {
       xt = {
         id: 'xt',
         label: e.XT_LABEL,
@@ -238,7 +235,8 @@ export function loadConfig(env: Env): Config {
   };
 }
 
-const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
+/** Plain http is tolerated on loopback only (the bundled stand-ins, local test servers). */
+export const isLoopbackHttp = (url: URL) => url.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
 
 /**
  * An http(s) URL for a provider endpoint. Plain http is accepted on loopback only (the
@@ -256,7 +254,7 @@ function checkProviderUrl(name: string, value: string, problems: string[]): URL 
     problems.push(`${name}: must be an http(s) URL`);
     return undefined;
   }
-  if (url.protocol === 'http:' && !LOOPBACK_HOSTS.has(url.hostname)) {
+  if (url.protocol === 'http:' && !isLoopbackHttp(url)) {
     problems.push(`${name}: must use https (plain http is allowed for 127.0.0.1 and localhost only)`);
     return undefined;
   }

@@ -12,7 +12,7 @@
  */
 import * as client from 'openid-client';
 import type { Logger } from 'pino';
-import type { OidcConfig, OidcTokenAuth } from '../config.js';
+import { type OidcConfig, type OidcTokenAuth, isLoopbackHttp } from '../config.js';
 import { AppError } from '../errors.js';
 import type { ProviderFetch } from './boundedFetch.js';
 import { toOidcAppError } from './oidcErrors.js';
@@ -34,8 +34,6 @@ export interface Discovered {
   hasRevocation: boolean;
 }
 
-/** openid-client accepts plain http only when told to; we tell it for loopback issuers only. */
-export const isLoopbackHttp = (url: URL) => url.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
 
 /** Tencent Cloud CIAM lists basic and post; RFC 8414 says basic is the default when nothing is listed. */
 function pickTokenAuth(configured: OidcTokenAuth | undefined, supported: unknown, logger: Logger): OidcTokenAuth {
@@ -70,7 +68,7 @@ export class OidcDiscovery {
     private readonly o: DiscoveryOptions,
   ) {
     this.issuerUrl = new URL(cfg.issuer);
-    this.insecure = isLoopbackHttp(this.issuerUrl);
+    this.insecure = isLoopbackHttp(this.issuerUrl); // openid-client accepts plain http only when told to
   }
 
   /** Starts the first attempt. Never throws: failures are logged and retried. */

@@ -60,3 +60,15 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ ...good, SESSION_TTL: 'forever' })).toThrow(/SESSION_TTL/);
   });
 });
+
+describe('XT.COM endpoints', () => {
+  test('plain http is refused off loopback: the client secret travels in the token URL', () => {
+    const run = () => loadConfig({ ...good, XT_TOKEN_URL: 'http://sapi.xt.com/public/uaa/oauth2/token', XT_API_URL: 'http://sapi.xt.com', XT_AUTHORIZE_URL: 'http://www.xt.com/{lang}/accounts/oauth2' });
+    for (const name of ['XT_TOKEN_URL', 'XT_API_URL', 'XT_AUTHORIZE_URL']) expect(run).toThrow(name);
+  });
+
+  test('http on loopback (the stand-in) and https elsewhere are fine', () => {
+    expect(loadConfig({ ...good, XT_TOKEN_URL: 'http://127.0.0.1:4000/public/uaa/oauth2/token', XT_API_URL: 'https://oapi.xt.com' }).xt?.tokenUrl).toBe('http://127.0.0.1:4000/public/uaa/oauth2/token');
+    expect(() => loadConfig({ ...good, XT_TOKEN_URL: 'not a url' })).toThrow('XT_TOKEN_URL');
+  });
+});
