@@ -54,7 +54,13 @@ export interface BuiltApp {
 export async function buildContext(config: Config, opts: AppOptions = {}): Promise<AppContext> {
   const { logger, scrubber } = createLogger({
     level: config.logLevel,
-    secrets: [config.sessionSecret, config.xt?.clientSecret, config.oidc?.clientSecret, ...(config.tokenEncryptionKeys ?? [])],
+    secrets: [
+      config.sessionSecret,
+      config.xt?.clientSecret,
+      config.oidc?.clientSecret,
+      config.redisUrl ? decodeURIComponent(new URL(config.redisUrl).password) : undefined,
+      ...(config.tokenEncryptionKeys ?? []),
+    ],
     destination: opts.logDestination,
   });
   const log = opts.logger ?? logger;
