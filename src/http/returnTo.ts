@@ -1,35 +1,78 @@
 /**
  * Only a same-origin path survives as a post-login destination; anything else becomes the default.
- * Refused: `//host`, `/\host`, absolute URLs, `javascript:`, encoded slashes or backslashes that
- * a browser would normalise into another host, control characters and look-alike slashes.
+ *
+ * The rule is structural: the value judged is exactly the value returned, and it is the value
+ * that goes out in `Location` (Express's redirect encoding leaves it unchanged, see SENT_SAFE).
+ * It is judged after the URL parser has normalised it (dot segments removed, backslashes turned
+ * into slashes, characters percent-encoded), so no later normalisation, by us or by a browser,
+ * can turn an accepted path into `//host`.
  */
 export const DEFAULT_RETURN_TO = '/account';
 
-export function safeReturnTo(raw: string | undefined, fallback = DEFAULT_RETURN_TO): string {
-  if (!raw || raw.length > 512) return fallback;
-  let decoded = raw;
-  // Decode repeatedly so that %2F%2F and %252F%252F are judged like //.
-  for (let i = 0; i < 3; i++) {
-    try {
-      const next = decodeURIComponent(decoded);
-      if (next === decoded) break;
-      decoded = next;
-    } catch {
-      return fallback;
-    }
-  }
-  for (const candidate of [raw, decoded]) {
-    if (!candidate.startsWith('/')) return fallback;
-    if (candidate.startsWith('//') || candidate.startsWith('/\\')) return fallback;
-    if (/[\\\u0000-\u0020\u007f-\u009f\u2000-\u206f\u2215\u2044\u29f8\uff0f\uff3c\ufe68\u3000]/.test(candidate)) return fallback;
-  }
-  // The final word: resolved against a throwaway origin, it must stay on that origin.
+/**
+ * What the returned path may contain: printable ASCII that Express's `encodeurl` passes through
+ * unchanged (no space, quotes, angle brackets, backtick, braces, backslash), with `%` only as a
+ * complete escape. Starts with one `/` that is not followed by `/` or `\`.
+ */
+const SENT_SAFE = /^\/(?![/\\])(?:[A-Za-z0-9!#$&'()*+,\-./:;=?@[\]^_|~]|%[0-9A-Fa-f]{2})*$/;
+
+/** Characters refused in the raw input before parsing: controls, backslash and look-alike slashes or spaces. */
+const RAW_REFUSED = /[\\\u0000-\u0020\u007f-\u009f\u00a0\u1680\u2000-\u206f\u2215\u2044\u29f8\uff0f\uff3c\ufe68\u3000\ufeff]/;
+
+/** Resolves the way a browser resolves a `Location` header, against a throwaway origin. */
+const BASE = 'http://return-to.invalid';
+
+function normalise(path: string): string | undefined {
   try {
-    const base = 'http://return-to.invalid';
-    const url = new URL(raw, base);
-    if (url.origin !== base) return fallback;
+    const url = new URL(path, `${BASE}/auth/callback`);
+    if (url.origin !== BASE) return undefined;
     return url.pathname + url.search + url.hash;
   } catch {
-    return fallback;
+    return undefined;
   }
+}
+
+/** Decodes up to three times, so that %2F%2F and %252F%252F are judged like //. */
+function decodedForms(raw: string): string[] | undefined {
+  const forms = [raw];
+  let cur = raw;
+  for (let i = 0; i < 3; i++) {
+    let next: string;
+    try {
+      next = decodeURIComponent(cur);
+    } catch {
+      return undefined;
+    }
+    if (next === cur) break;
+    forms.push(next);
+    cur = next;
+  }
+  return forms;
+}
+
+/** True when `path` is a value we would send: same origin, and a fixed point of normalisation. */
+export function isSafeReturnPath(path: string): boolean {
+  if (!SENT_SAFE.test(path)) return false;
+  // The browser will normalise once more; the result must be the string itself, so what is
+  // judged here is what the browser follows.
+  return normalise(path) === path;
+}
+
+export function safeReturnTo(raw: string | undefined, fallback = DEFAULT_RETURN_TO): string {
+  if (!raw || raw.length > 512) return fallback;
+  // Defence in depth on the input: its decoded forms must not hide a slash trick either.
+  const forms = decodedForms(raw);
+  if (!forms) return fallback;
+  for (const form of forms) {
+    if (!form.startsWith('/') || form.startsWith('//') || RAW_REFUSED.test(form)) return fallback;
+  }
+  // The structural check: normalise, then judge the very string that will be sent.
+  const sent = normalise(raw);
+  if (sent === undefined || !isSafeReturnPath(sent)) return fallback;
+  // Encoded dot segments and slashes can still decode into `//host` in a later hop (a proxy or
+  // a framework that decodes the path); refuse them in the normalised value too.
+  for (const form of decodedForms(sent) ?? []) {
+    if (form.startsWith('//') || form.startsWith('/\\') || /(^|\/)\.{1,2}(\/|$)/.test(form.split(/[?#]/)[0] ?? '')) return fallback;
+  }
+  return sent;
 }

@@ -107,6 +107,28 @@ describe('Host and X-Forwarded-* never reach redirect_uri', () => {
   });
 });
 
+describe('open redirect through returnTo, judged on the Location header a real login sends', () => {
+  // Dot segments that the URL parser removes leave `//host`: each was accepted before the fix.
+  const payloads = ['/.//evil.example/phish', '/a/..//evil.example', '/%2e//evil.example', '/%2e%2e//evil.example', '/.%2e//evil.example', '/a/%2e%2e/%2e%2e//evil.example', '/./\\evil.example'];
+  test('every payload, encoded and raw in the query, lands on our own origin', async () => {
+    h = await startHarness();
+    const origin = h.config.publicUrl.origin;
+    const queries = payloads.flatMap((p) => [encodeURIComponent(p), p.replace(/\\/g, '%5C')]);
+    for (const q of queries) {
+      const agent = request.agent(h.built.app);
+      const login = await agent.get(`/auth/xt/login?returnTo=${q}`);
+      expect(login.status).toBe(302);
+      const cb = await agent.get(await authorizeAtStandIn(login.headers.location!));
+      expect(cb.status).toBe(303);
+      const location = cb.headers.location!;
+      // Resolved as the browser resolves it, against the callback URL it is on.
+      const landed = new URL(location, `${origin}/auth/xt/callback`);
+      expect({ q, origin: landed.origin }).toEqual({ q, origin });
+      expect(location.startsWith('//') || location.startsWith('/\\')).toBe(false);
+    }
+  });
+});
+
 describe('rate limiting on /auth/*', () => {
   test('over the limit: a 429 page; other pages are unaffected', async () => {
     h = await startHarness({ env: { AUTH_RATE_LIMIT: '5' } });

@@ -1,10 +1,17 @@
-import { safeReturnTo } from '../../src/http/returnTo.js';
+import encodeUrl from 'encodeurl';
+import fc from 'fast-check';
+import { DEFAULT_RETURN_TO, safeReturnTo } from '../../src/http/returnTo.js';
+
+const ORIGIN = 'https://connect.example.com';
+/** Where the browser is when it reads the callback's Location header. */
+const CALLBACK = `${ORIGIN}/auth/xt/callback?code=c&state=s`;
 
 describe('safeReturnTo', () => {
   test.each([
     ['/account', '/account'],
     ['/account?x=1#y', '/account?x=1#y'],
     ['/a/b/../c', '/a/c'],
+    ['/search?q=%2F%2Fnot-a-host', '/search?q=%2F%2Fnot-a-host'],
   ])('keeps %j', (input, out) => expect(safeReturnTo(input)).toBe(out));
 
   test.each([
@@ -27,5 +34,58 @@ describe('safeReturnTo', () => {
     'evil.example',
     `/${'a'.repeat(600)}`,
     '/%E0%A4%A',
-  ])('refuses %j', (input) => expect(safeReturnTo(input)).toBe('/account'));
+    // Dot segments that the URL parser removes, leaving `//host` (the adversarial run's finding).
+    '/.//evil.example/phish',
+    '/a/..//evil.example',
+    '/%2e//evil.example',
+    '/%2e%2e//evil.example',
+    '/.%2e//evil.example',
+    '/%2E//evil.example',
+    '/a/b/../..//evil.example',
+    '/./%2F/evil.example',
+    '/a/%252e%252e//evil.example',
+    '/.\\/evil.example',
+    '/x/../\\evil.example',
+  ])('refuses %j', (input) => expect(safeReturnTo(input)).toBe(DEFAULT_RETURN_TO));
+});
+
+/** Fragments an attacker would combine: slashes, dots and their encodings, hosts, controls. */
+const piece = fc.constantFrom('/', '//', '\\', '.', '..', '%2e', '%2E', '%2f', '%2F', '%5c', '%5C', '%252e', '%252f', '%00', '%09', '\t', '\n', ' ', '@', ':', '?', '#', ';', 'evil.example', 'a', 'http:', 'https://', '\uff0f', '\u2215', '%', '%%', '&', '=');
+const attack = fc.array(piece, { minLength: 1, maxLength: 12 }).map((parts) => parts.join(''));
+const anyInput = fc.oneof(attack, fc.string({ maxLength: 40 }), fc.string({ unit: 'grapheme', maxLength: 20 }), attack.map((s) => `/${s}`));
+
+/** What a browser does with the header, and what a second hop (a proxy re-resolving the path) does. */
+function staysOnOrigin(location: string): boolean {
+  const first = new URL(location, CALLBACK);
+  if (first.origin !== ORIGIN) return false;
+  const again = new URL(first.pathname + first.search + first.hash, CALLBACK);
+  return again.origin === ORIGIN;
+}
+
+describe('safeReturnTo: properties over what is actually sent', () => {
+  test('the value sent in Location always resolves on the public origin', () => {
+    fc.assert(
+      fc.property(anyInput, (input) => {
+        const out = safeReturnTo(input);
+        // Express's res.redirect passes the value through encodeurl: judge what leaves the process.
+        const sent = encodeUrl(out);
+        expect(sent).toBe(out);
+        expect(sent.startsWith('/')).toBe(true);
+        expect(sent.startsWith('//') || sent.startsWith('/\\')).toBe(false);
+        expect(staysOnOrigin(sent)).toBe(true);
+      }),
+      { numRuns: 5000 },
+    );
+  });
+
+  test('an accepted value is already normalised (the browser changes nothing)', () => {
+    fc.assert(
+      fc.property(anyInput, (input) => {
+        const out = safeReturnTo(input);
+        const url = new URL(out, CALLBACK);
+        expect(url.pathname + url.search + url.hash).toBe(out);
+      }),
+      { numRuns: 2000 },
+    );
+  });
 });
