@@ -10,7 +10,7 @@ import { queryString } from '../http/params.js';
 import { safeReturnTo } from '../http/returnTo.js';
 import type { Provider, TokenResponse } from '../providers/types.js';
 import { regenerateSession, saveSession } from '../session/middleware.js';
-import { type LoginTransaction, beginTransaction, consumeTransaction, ensureOwner } from './transaction.js';
+import { type LoginTransaction, beginTransaction, consumeTransaction, ensureOwner, moveTransactions } from './transaction.js';
 
 export const callbackPath = (provider: string) => `/auth/${provider}/callback`;
 
@@ -83,9 +83,30 @@ async function exchange(ctx: AppContext, req: Request, provider: Provider, tx: L
   });
 }
 
+/**
+ * A new session id AND a new private owner id at login. The old session id may be known to an
+ * attacker who planted it; a request of theirs that loaded it before it was destroyed can save it
+ * again (express-session writes the whole record back), but the owner id it brings back no
+ * longer holds anything: the new tokens go to the new owner, and whatever the old owner had
+ * (other providers' connections, other tabs' pending logins) moves with the person.
+ */
+async function rotateOwner(ctx: AppContext, req: Request, except: string): Promise<string> {
+  const previous = req.session.owner;
+  await regenerateSession(req, { owner: 'new' });
+  const owner = ensureOwner(req);
+  if (previous) {
+    await moveTransactions(ctx, previous, owner);
+    for (const id of ctx.providers.keys()) {
+      if (id === except) await ctx.stores.auth.deleteConnection(previous, id);
+      else await ctx.connections.transfer(previous, owner, id);
+    }
+  }
+  return owner;
+}
+
 async function storeConnection(ctx: AppContext, req: Request, provider: Provider, tokens: TokenResponse): Promise<void> {
-  await regenerateSession(req);
-  await ctx.connections.connect(ensureOwner(req), provider.id, tokens);
+  const owner = await rotateOwner(ctx, req, provider.id);
+  await ctx.connections.connect(owner, provider.id, tokens);
   await saveSession(req);
 }
 

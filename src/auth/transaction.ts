@@ -39,6 +39,19 @@ export async function beginTransaction(ctx: AppContext, req: Request, provider: 
   return tx;
 }
 
+/**
+ * Moves every pending transaction of `from` to `to` (re-sealed for its new key), so that the
+ * other tabs' logins still complete after the owner id has been rotated at login.
+ */
+export async function moveTransactions(ctx: AppContext, from: string, to: string): Promise<void> {
+  const now = ctx.now();
+  for (const { id, value, expiresAt } of await ctx.stores.auth.takeAllTransactions(from)) {
+    const plain = ctx.sealer.open(value, aad(from, id));
+    if (plain === undefined || expiresAt <= now) continue;
+    await ctx.stores.auth.putTransaction(to, id, ctx.sealer.seal(plain, aad(to, id)), expiresAt - now, MAX_PENDING);
+  }
+}
+
 const expired = (provider: string, reason: string) => new AppError('login_expired', 400, { provider, next: 'login', detail: { reason } });
 
 /** Takes the transaction for `state`, or throws login_expired. Runs before any token call. */

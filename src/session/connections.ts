@@ -160,6 +160,27 @@ export class Connections {
     }
   }
 
+  /**
+   * Moves a connection to another owner id (at login, when the owner id is rotated). Taken under
+   * the provider's refresh lock, so a refresh in flight is stored before the move and never lost.
+   */
+  async transfer(from: string, to: string, provider: string): Promise<void> {
+    const lockKey = `refresh:${from}:${provider}`;
+    const giveUpAt = this.now() + 5000;
+    let token = await this.o.store.acquireLock(lockKey, this.o.lockTtlMs);
+    while (token === null && this.now() < giveUpAt) {
+      await sleep(50);
+      token = await this.o.store.acquireLock(lockKey, this.o.lockTtlMs);
+    }
+    try {
+      const rec = await this.read(from, provider);
+      if (rec && rec.endReason !== 'unreadable') await this.o.store.putConnection(to, provider, this.seal(to, rec), this.ttlFor(rec));
+      await this.o.store.deleteConnection(from, provider);
+    } finally {
+      if (token !== null) await this.o.store.releaseLock(lockKey, token).catch(() => undefined);
+    }
+  }
+
   // ---------- the lifecycle ----------
 
   private usable(rec: ConnectionRecord | null): rec is ConnectionRecord & { accessToken: string } {

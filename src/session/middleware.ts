@@ -39,13 +39,16 @@ export function createSessionMiddleware(config: Config, stores: Stores): Request
   };
 }
 
-/** New session id (defeats fixation); the private owner id carries over so other tabs' logins survive. */
-export function regenerateSession(req: Request): Promise<void> {
-  const owner = req.session.owner;
+/**
+ * New session id (defeats fixation). With `owner: 'keep'` the private owner id carries over;
+ * with `owner: 'new'` the new session gets a fresh one (at login, see rotateOwner in auth/).
+ */
+export function regenerateSession(req: Request, opts: { owner: 'keep' | 'new' } = { owner: 'keep' }): Promise<void> {
+  const owner = opts.owner === 'keep' ? req.session.owner : undefined;
   return new Promise((resolve, reject) =>
     req.session.regenerate((err) => {
       if (err) return reject(toStoreError(err));
-      req.session.owner = owner;
+      if (owner !== undefined) req.session.owner = owner;
       req.session.csrf = newCsrfToken();
       resolve();
     }),

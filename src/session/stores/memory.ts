@@ -1,7 +1,7 @@
 /** In-process stores: for tests, or when chosen explicitly (SESSION_STORE=memory). Lost on restart. */
 import { randomBytes } from 'node:crypto';
 import session from 'express-session';
-import type { AuthStore, Stores } from './types.js';
+import type { AuthStore, Stores, StoredTransaction } from './types.js';
 
 interface Entry {
   value: string;
@@ -37,6 +37,12 @@ export class MemoryAuthStore implements AuthStore {
     map?.delete(id);
     if (map && map.size === 0) this.tx.delete(owner);
     return this.live(e) ? e.value : null;
+  }
+
+  async takeAllTransactions(owner: string): Promise<StoredTransaction[]> {
+    const map = this.tx.get(owner);
+    this.tx.delete(owner);
+    return [...(map?.entries() ?? [])].filter(([, e]) => this.live(e)).map(([id, e]) => ({ id, value: e.value, expiresAt: e.expires }));
   }
 
   async countTransactions(owner: string): Promise<number> {

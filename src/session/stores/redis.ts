@@ -11,7 +11,7 @@ import { RedisStore as RateLimitRedisStore } from 'rate-limit-redis';
 import type { Logger } from 'pino';
 import { createClient } from 'redis';
 import { AppError } from '../../errors.js';
-import type { AuthStore, Stores } from './types.js';
+import type { AuthStore, Stores, StoredTransaction } from './types.js';
 
 type Client = ReturnType<typeof createClient>;
 
@@ -36,6 +36,11 @@ local v = redis.call('HGET', KEYS[1], ARGV[1])
 if v then redis.call('HDEL', KEYS[1], ARGV[1]) end
 return v`;
 
+const TAKE_ALL_TX = `
+local all = redis.call('HGETALL', KEYS[1])
+redis.call('DEL', KEYS[1])
+return all`;
+
 const RELEASE_LOCK = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0`;
@@ -49,12 +54,15 @@ async function guard<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
-function parseTx(raw: unknown, now: number): string | null {
+/** A transaction entry is `created|expires|value`; expired or malformed entries read as null. */
+function parseTxEntry(raw: unknown, now: number): { value: string; expiresAt: number } | null {
   if (typeof raw !== 'string') return null;
   const m = /^(\d+)\|(\d+)\|(.*)$/s.exec(raw);
   if (!m || Number(m[2]) <= now) return null;
-  return m[3] ?? null;
+  return { value: m[3] ?? '', expiresAt: Number(m[2]) };
 }
+
+const parseTx = (raw: unknown, now: number): string | null => parseTxEntry(raw, now)?.value ?? null;
 
 export class RedisAuthStore implements AuthStore {
   constructor(
@@ -74,6 +82,19 @@ export class RedisAuthStore implements AuthStore {
 
   takeTransaction(owner: string, id: string): Promise<string | null> {
     return guard(async () => parseTx(await this.client.eval(TAKE_TX, { keys: [this.txKey(owner)], arguments: [id] }), this.now()));
+  }
+
+  takeAllTransactions(owner: string): Promise<StoredTransaction[]> {
+    return guard(async () => {
+      const flat = (await this.client.eval(TAKE_ALL_TX, { keys: [this.txKey(owner)], arguments: [] })) as string[];
+      const now = this.now();
+      const out: StoredTransaction[] = [];
+      for (let i = 0; i + 1 < flat.length; i += 2) {
+        const entry = parseTxEntry(flat[i + 1], now);
+        if (entry) out.push({ id: String(flat[i]), ...entry });
+      }
+      return out;
+    });
   }
 
   countTransactions(owner: string): Promise<number> {

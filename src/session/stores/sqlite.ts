@@ -10,7 +10,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import session from 'express-session';
 import { AppError } from '../../errors.js';
-import type { AuthStore, Stores } from './types.js';
+import type { AuthStore, Stores, StoredTransaction } from './types.js';
 
 type SessionData = session.SessionData;
 type Db = Database.Database;
@@ -163,6 +163,7 @@ export class SqliteAuthStore implements AuthStore {
         'DELETE FROM login_tx WHERE owner = ? AND (expires <= ? OR rowid NOT IN (SELECT rowid FROM login_tx WHERE owner = ? AND expires > ? ORDER BY created DESC, rowid DESC LIMIT ?))',
       ),
       txTake: db.prepare<[string, string, number], { data: string }>('DELETE FROM login_tx WHERE owner = ? AND id = ? AND expires > ? RETURNING data'),
+      txTakeAll: db.prepare<[string], { id: string; data: string; expires: number }>('DELETE FROM login_tx WHERE owner = ? RETURNING id, data, expires'),
       txCount: db.prepare<[string, number], { n: number }>('SELECT COUNT(*) AS n FROM login_tx WHERE owner = ? AND expires > ?'),
       connGet: db.prepare<[string, string, number], { data: string }>('SELECT data FROM connections WHERE owner = ? AND provider = ? AND expires > ?'),
       connPut: db.prepare(
@@ -189,6 +190,13 @@ export class SqliteAuthStore implements AuthStore {
 
   async takeTransaction(owner: string, id: string): Promise<string | null> {
     return guard(() => this.s.txTake.get(owner, id, this.now())?.data ?? null);
+  }
+
+  async takeAllTransactions(owner: string): Promise<StoredTransaction[]> {
+    const now = this.now();
+    return guard(() => this.s.txTakeAll.all(owner))
+      .filter((r) => r.expires > now)
+      .map((r) => ({ id: r.id, value: r.data, expiresAt: r.expires }));
   }
 
   async countTransactions(owner: string): Promise<number> {

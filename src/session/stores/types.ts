@@ -16,6 +16,8 @@ export interface AuthStore {
   /** Reads and deletes a transaction in one atomic step: a state is good for one callback only. */
   takeTransaction(owner: string, id: string): Promise<string | null>;
   countTransactions(owner: string): Promise<number>;
+  /** Reads and deletes every live transaction of `owner` in one atomic step (used when the owner id is rotated at login). */
+  takeAllTransactions(owner: string): Promise<StoredTransaction[]>;
 
   getConnection(owner: string, provider: string): Promise<string | null>;
   putConnection(owner: string, provider: string, value: string, ttlMs: number): Promise<void>;
@@ -31,6 +33,13 @@ export interface AuthStore {
   /** Throws when the store cannot answer (used by /readyz). */
   ping(): Promise<void>;
   close(): Promise<void>;
+}
+
+export interface StoredTransaction {
+  id: string;
+  value: string;
+  /** When it expires, in the store's clock (ms since the epoch). */
+  expiresAt: number;
 }
 
 export interface Stores {
