@@ -148,6 +148,7 @@ export function createExpressApp(ctx: AppContext): Express {
 
   app.use('/static', express.static(path.join(ROOT, 'public'), { index: false, maxAge: config.env === 'production' ? '1h' : 0 }));
   app.use(healthRouter(ctx));
+  app.use(personalResponse);
   app.use(createSessionMiddleware(config, ctx.stores));
   app.use(pagesRouter(ctx));
   app.use(authRouter(ctx));
@@ -155,6 +156,17 @@ export function createExpressApp(ctx: AppContext): Express {
   app.use(notFound());
   app.use(errorHandler(ctx));
   return app;
+}
+
+/**
+ * Everything past the static files and health checks depends on the session cookie (pages show
+ * who is connected, errors offer the person's next step): never stored by a shared or browser
+ * cache, and never served to another cookie.
+ */
+function personalResponse(_req: express.Request, res: express.Response, next: express.NextFunction): void {
+  res.set('Cache-Control', 'no-store');
+  res.vary('Cookie');
+  next();
 }
 
 export async function createApp(config: Config, opts: AppOptions = {}): Promise<BuiltApp> {

@@ -5,10 +5,6 @@ import { providerStatuses, statusFor } from './views.js';
 /** GET /api/session: the connection state as JSON. Never a token. */
 export function apiRouter(ctx: AppContext): Router {
   const r = Router();
-  r.use((_req, res, next) => {
-    res.set('Cache-Control', 'no-store');
-    next();
-  });
 
   r.get('/api/session', async function sessionState(req: Request, res: Response) {
     const statuses = await providerStatuses(ctx, req);

@@ -27,7 +27,6 @@ export function pagesRouter(ctx: AppContext): Router {
   });
 
   r.get('/account', async function account(req: Request, res: Response) {
-    res.set('Cache-Control', 'no-store');
     const statuses = await providerStatuses(ctx, req);
     const owner = req.session?.owner;
     const xt = statuses.find((s) => s.id === 'xt');
