@@ -1,7 +1,7 @@
 /**
  * Entry point: read the configuration, build the app, listen, and shut down gracefully.
  */
-import type { Server } from 'node:http';
+import type { Server, ServerResponse } from 'node:http';
 import { type AppOptions, createApp } from './app.js';
 import { type Config, ConfigError, type Env, loadConfig } from './config.js';
 
@@ -9,6 +9,39 @@ export interface Running {
   server: Server;
   url: string;
   stop(): Promise<void>;
+}
+
+/**
+ * Connection draining for a graceful stop: once `begin()` is called, every response carries
+ * `Connection: close`, so a kept-alive connection is answered and then closed (Node closes the
+ * socket after a response that says so), and idle ones are closed at once.
+ */
+export function drainable(server: Server): { begin(): void; readonly draining: boolean } {
+  let draining = false;
+  const inFlight = new Set<ServerResponse>();
+  const closeWhenDone = (res: ServerResponse) => {
+    if (!res.headersSent) res.setHeader('Connection', 'close');
+  };
+  // Prepended, so the header is set before the app's own handler can send anything.
+  server.prependListener('request', (_req, res) => {
+    if (draining) closeWhenDone(res);
+    inFlight.add(res);
+    res.once('close', () => {
+      inFlight.delete(res);
+      // A response that had already started with keep-alive leaves an idle socket: close it too.
+      if (draining) setImmediate(() => server.closeIdleConnections());
+    });
+  });
+  return {
+    begin() {
+      draining = true;
+      for (const res of inFlight) closeWhenDone(res);
+      server.closeIdleConnections();
+    },
+    get draining() {
+      return draining;
+    },
+  };
 }
 
 export async function start(config: Config, host = '0.0.0.0', opts: AppOptions = {}): Promise<Running> {
@@ -25,13 +58,14 @@ export async function start(config: Config, host = '0.0.0.0', opts: AppOptions =
   const port = typeof addr === 'object' && addr ? addr.port : config.port;
   ctx.logger.info({ port, store: ctx.stores.kind, providers: [...ctx.providers.keys()], publicUrl: config.publicUrl.origin }, 'xt-connect listening');
 
+  const drain = drainable(server);
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
       ctx.logger.info('shutting down');
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
-        server.closeIdleConnections();
+        drain.begin();
         setTimeout(() => server.closeAllConnections(), 10_000).unref();
       });
       await close();
