@@ -1,44 +1,173 @@
-// Starts the built server (dist/) the way the Docker image does, and checks /healthz and a
-// clean SIGTERM shutdown. Used by .ci/run because no Docker engine is available there.
-import { spawn } from 'node:child_process';
+// Runs the built server (dist/) the way the Docker image does, since no Docker engine is
+// available in CI (.ci/run calls this after `npm run build`):
+//  - the command, the ENV and the HEALTHCHECK are read from the Dockerfile's final stage;
+//  - the app sits in a read-only directory laid out like the image's /app, and runs as a
+//    non-root user (nobody, standing in for the image's `node`; as root this uses setpriv);
+//  - /data, the image's volume, is a fresh directory owned by that user;
+//  - .env.example is passed as `docker run --env-file .env` would: its values override the
+//    image's ENV. Only its placeholders are replaced by real-looking values, and PORT by a free
+//    port (the container port that `-p` maps).
+// It checks /healthz, /readyz, the HEALTHCHECK command, the SQLite file in the volume (owned by
+// that user) and a clean SIGTERM shutdown. Then it runs the same again with the placeholders
+// left in, which must refuse to start with a message naming each one.
+import { execFileSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { parseEnv } from 'node:util';
 
-const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'xtc-dist-'));
-const port = 3900 + Math.floor(Math.random() * 90);
-const env = {
-  PATH: process.env.PATH,
-  NODE_ENV: 'production',
-  PORT: String(port),
-  DATA_DIR: dataDir,
-  SESSION_SECRET: 'dist-check-session-secret-0123456789abcdef',
-  XT_CLIENT_ID: 'dist-check',
-  XT_CLIENT_SECRET: 'dist-check-secret',
+const fail = (msg) => {
+  console.error(`check-dist: ${msg}`);
+  process.exit(1);
 };
-const child = spawn(process.execPath, ['dist/src/server.js'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
-let out = '';
-child.stdout.on('data', (d) => (out += d));
-const deadline = Date.now() + 15_000;
-let ok = false;
-while (Date.now() < deadline && !ok) {
-  await new Promise((r) => setTimeout(r, 200));
+
+// --- the Dockerfile's final stage: ENV, WORKDIR, VOLUME, HEALTHCHECK and CMD ------------------
+const instructions = fs
+  .readFileSync('Dockerfile', 'utf8')
+  .replace(/\\\r?\n/g, ' ') // continuation lines
+  .split('\n')
+  .map((l) => l.trim())
+  .filter((l) => l && !l.startsWith('#'));
+const finalStage = instructions.slice(instructions.findLastIndex((l) => /^FROM\s/i.test(l)));
+const imageEnv = {};
+for (const line of finalStage.filter((l) => /^ENV\s/i.test(l))) {
+  for (const pair of line.replace(/^ENV\s+/i, '').split(/\s+/)) {
+    const eq = pair.indexOf('=');
+    if (eq < 1) fail(`cannot read the Dockerfile's ENV ${pair} (KEY=value expected)`);
+    imageEnv[pair.slice(0, eq)] = pair.slice(eq + 1).replace(/^"(.*)"$/, '$1');
+  }
+}
+const jsonArg = (re) => {
+  const line = finalStage.find((l) => re.test(l));
+  if (!line) fail(`the Dockerfile's final stage has no ${re}`);
+  return JSON.parse(line.replace(re, ''));
+};
+const cmd = jsonArg(/^CMD\s+/i);
+const healthcheck = jsonArg(/^HEALTHCHECK\s+.*?\bCMD\s+/i);
+const volume = jsonArg(/^VOLUME\s+/i)[0];
+const user = (finalStage.find((l) => /^USER\s/i.test(l)) ?? '').replace(/^USER\s+/i, '');
+if (cmd[0] !== 'node' || healthcheck[0] !== 'node') fail('the Dockerfile CMD and HEALTHCHECK are expected to run node');
+if (!user || user === 'root') fail('the Dockerfile must switch to a non-root USER');
+if (imageEnv.DATA_DIR !== volume) fail(`the image's DATA_DIR (${imageEnv.DATA_DIR}) is not its volume (${volume})`);
+
+// --- the run: a non-root user, an /app look-alike it cannot write to, a volume it owns ----------
+const root = process.getuid() === 0;
+const runAs = root ? { uid: Number(execFileSync('id', ['-u', 'nobody'], { encoding: 'utf8' })), name: 'nobody' } : { uid: process.getuid(), name: os.userInfo().username };
+if (runAs.uid === 0) fail('cannot find a non-root user to run as');
+const asUser = (argv) => (root ? ['setpriv', ['--reuid=nobody', '--regid=nogroup', '--clear-groups', '--', ...argv]] : [argv[0], argv.slice(1)]);
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'xtc-dist-'));
+fs.chmodSync(tmp, 0o755);
+const appDir = path.join(tmp, 'app'); // the image's WORKDIR: package.json, dist, views, public (root's, read-only)
+fs.mkdirSync(appDir);
+fs.copyFileSync('package.json', path.join(appDir, 'package.json'));
+for (const dir of ['dist', 'views', 'public']) fs.cpSync(dir, path.join(appDir, dir), { recursive: true });
+fs.symlinkSync(path.resolve('node_modules'), path.join(appDir, 'node_modules'));
+fs.chmodSync(appDir, 0o555);
+const children = new Set();
+const cleanup = () => {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  fs.chmodSync(appDir, 0o755);
+  fs.rmSync(tmp, { recursive: true, force: true });
+};
+process.on('exit', cleanup);
+
+function freshVolume(name) {
+  const dir = path.join(tmp, name);
+  fs.mkdirSync(dir, { mode: 0o700 });
+  if (root) fs.chownSync(dir, runAs.uid, Number(execFileSync('id', ['-g', 'nobody'], { encoding: 'utf8' })));
+  return dir;
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer().once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+// --- .env.example, as `docker run --env-file` passes it ---------------------------------------
+const example = parseEnv(fs.readFileSync('.env.example', 'utf8'));
+const PLACEHOLDERS = { SESSION_SECRET: randomBytes(36).toString('base64'), XT_CLIENT_ID: `xt-${randomBytes(6).toString('hex')}`, XT_CLIENT_SECRET: randomBytes(24).toString('hex') };
+for (const key of Object.keys(PLACEHOLDERS)) if (!example[key]) fail(`.env.example no longer sets ${key}`);
+const filled = { ...example, ...PLACEHOLDERS };
+
+/** The container's environment: the image's ENV, then the env file; the volume path mapped to `volumeDir`. */
+function containerEnv(envFile, volumeDir, port) {
+  const env = { PATH: process.env.PATH, HOME: '/nonexistent', ...imageEnv, ...envFile, PORT: String(port) };
+  if (env.DATA_DIR === volume) env.DATA_DIR = volumeDir;
+  return env;
+}
+
+function run(env) {
+  const [bin, args] = asUser([process.execPath, ...cmd.slice(1)]);
+  const child = spawn(bin, args, { cwd: appDir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.add(child);
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (out += d));
+  const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal)));
+  return { child, exited, output: () => out };
+}
+
+async function answers(url, deadline) {
+  while (Date.now() < deadline) {
+    try {
+      if ((await fetch(url)).ok) return true;
+    } catch {}
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return false;
+}
+
+// 1. Secrets filled in: it starts, answers, keeps its sessions in the volume, stops cleanly.
+{
+  const volumeDir = freshVolume('data');
+  const port = await freePort();
+  const env = containerEnv(filled, volumeDir, port);
+  const app = run(env);
+  let stopping = false;
+  void app.exited.then((code) => stopping || fail(`the built server exited (${code}) as ${runAs.name} with .env.example (secrets filled in):\n${app.output()}`));
+  if (!(await answers(`http://127.0.0.1:${port}/healthz`, Date.now() + 15_000))) fail(`the built server did not answer /healthz:\n${app.output()}`);
+  if (!(await answers(`http://127.0.0.1:${port}/readyz`, Date.now() + 5_000))) fail(`the built server's /readyz did not answer 200:\n${app.output()}`);
+  const uid = Number(/^Uid:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${app.child.pid}/status`, 'utf8'))?.[1]);
+  if (uid !== runAs.uid) fail(`the server runs as uid ${uid}, not as ${runAs.name} (${runAs.uid})`);
+  const [hcBin, hcArgs] = asUser([process.execPath, ...healthcheck.slice(1)]);
   try {
-    ok = (await fetch(`http://127.0.0.1:${port}/healthz`)).ok;
-  } catch {}
+    execFileSync(hcBin, hcArgs, { cwd: appDir, env, stdio: 'inherit', timeout: 5_000 });
+  } catch {
+    fail("the Dockerfile's HEALTHCHECK command failed against the running server");
+  }
+  stopping = true;
+  app.child.kill('SIGTERM');
+  const code = await Promise.race([app.exited, new Promise((r) => setTimeout(() => r('timeout'), 15_000))]);
+  if (code !== 0) fail(`the server did not exit 0 on SIGTERM (${code}):\n${app.output()}`);
+  const db = path.join(volumeDir, 'xt-connect.sqlite');
+  if (!fs.existsSync(db)) fail(`no SQLite database was created in the volume (DATA_DIR=${env.DATA_DIR}):\n${app.output()}`);
+  if (fs.statSync(db).uid !== runAs.uid) fail(`the SQLite database is not owned by ${runAs.name}`);
+  console.log(
+    `check-dist: as ${runAs.name} (uid ${runAs.uid}), with the Dockerfile's ENV and CMD and .env.example (secrets filled in), ` +
+      `the built server answered /healthz, /readyz and the HEALTHCHECK, kept its sessions in the volume and shut down cleanly`,
+  );
 }
-child.kill('SIGTERM');
-const code = await new Promise((r) => child.once('exit', r));
-if (!ok) {
-  console.error('check-dist: the built server did not answer /healthz\n' + out);
-  process.exit(1);
+
+// 2. The placeholders left in: it must refuse to start, naming each one.
+{
+  const port = await freePort();
+  const app = run(containerEnv(example, freshVolume('data-placeholders'), port));
+  const code = await Promise.race([app.exited, new Promise((r) => setTimeout(() => r('timeout'), 15_000))]);
+  if (code === 'timeout') {
+    app.child.kill('SIGKILL');
+    fail(`the built server started with .env.example's placeholders (NODE_ENV=${imageEnv.NODE_ENV}); it must refuse:\n${app.output()}`);
+  }
+  if (code === 0) fail(`the built server exited 0 with .env.example's placeholders; it must fail:\n${app.output()}`);
+  for (const key of Object.keys(PLACEHOLDERS)) {
+    if (!app.output().includes(`${key}: still the placeholder from .env.example`)) fail(`the refusal does not name ${key}:\n${app.output()}`);
+  }
+  console.log(`check-dist: with .env.example's placeholders left in, it refused to start (exit ${code}):\n${app.output().trimEnd().replace(/^/gm, '  | ')}`);
 }
-if (code !== 0) {
-  console.error(`check-dist: the server exited with ${code} on SIGTERM`);
-  process.exit(1);
-}
-if (!fs.existsSync(path.join(dataDir, 'xt-connect.sqlite'))) {
-  console.error('check-dist: no SQLite database was created under DATA_DIR');
-  process.exit(1);
-}
-console.log('check-dist: built server answered /healthz, stored sessions in DATA_DIR and shut down cleanly');

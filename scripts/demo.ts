@@ -4,6 +4,8 @@
  *  - Tencent Cloud CIAM on 127.0.0.1:4001 (standard OpenID Connect, the real oidc-provider).
  * Sessions go to ./data (SQLite), like the real thing. Access tokens last two minutes
  * so that automatic refresh can be watched on the account page.
+ * Only PORT and PUBLIC_URL are taken from the environment; everything else is fixed here
+ * (NODE_ENV stays development: the demo's built-in secrets are refused in production).
  */
 import { OIDC_CLIENTS, startOidcStandIn } from '../standins/oidc.js';
 import { startXtStandIn } from '../standins/xt.js';
@@ -31,6 +33,8 @@ async function main(): Promise<void> {
   }).catch(listenFailed('Tencent Cloud CIAM', OIDC_PORT));
   const client = OIDC_CLIENTS.basic;
   const config = configOrExit({
+    PORT: process.env.PORT,
+    PUBLIC_URL: process.env.PUBLIC_URL ?? publicUrl.origin, // unset: localhost on PORT, as the CIAM stand-in was told
     XT_CONNECT_MODE: 'demo',
     XT_AUTHORIZE_URL: `${xt.url}/{lang}/accounts/oauth2`,
     XT_TOKEN_URL: `${xt.url}/public/uaa/oauth2/token`,
@@ -40,7 +44,6 @@ async function main(): Promise<void> {
     OIDC_CLIENT_SECRET: client.clientSecret,
     OIDC_LABEL: 'Tencent Cloud CIAM (stand-in)',
     OIDC_LOGOUT_URL: `${ciam.issuer}/logout`,
-    ...process.env,
   });
   const app = await start(config).catch((err: Error) => {
     process.stderr.write(`xt-connect could not start: ${err.message}\n`);

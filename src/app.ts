@@ -19,7 +19,7 @@ import { createLogger, safeUrl } from './logger.js';
 import { createProviderHttp } from './providers/http.js';
 import { buildProviders, providerOrigins } from './providers/registry.js';
 import type { Provider } from './providers/types.js';
-import { XtApi } from './providers/xtApi.js';
+import { XtApi } from './services/xtApi.js';
 import { apiRouter } from './routes/api.js';
 import { healthRouter } from './routes/health.js';
 import { pagesRouter } from './routes/pages.js';
@@ -77,7 +77,7 @@ export async function buildContext(config: Config, opts: AppOptions = {}): Promi
     skewMs: config.refresh.skewMs,
     backoffMaxMs: config.refresh.backoffMaxMs,
     backoffBaseMs: opts.backoffBaseMs,
-    lockTtlMs: config.providerTimeoutMs * 2 + 5000,
+    lockMaxHoldMs: config.providerTimeoutMs * 2 + 5000,
     maxTtlMs: config.sessionTtlMs,
   });
   const xtApi = config.xt ? new XtApi(config.xt.apiUrl, createProviderHttp({ provider: 'xt', timeoutMs: config.providerTimeoutMs }), connections) : undefined;

@@ -12,6 +12,19 @@ export const OIDC_TOKEN_AUTH_METHODS = ['client_secret_basic', 'client_secret_po
 export type OidcTokenAuth = (typeof OIDC_TOKEN_AUTH_METHODS)[number];
 
 const DEMO_SESSION_SECRET = 'demo-only-session-secret-not-for-production-use';
+const DEMO_XT_CLIENT_SECRET = 'demo-secret';
+
+/**
+ * The placeholders `.env.example` ships with. They are public, so with NODE_ENV=production the
+ * app refuses to start while any of them is still set (as it does with the demo's built-in secrets).
+ */
+export const EXAMPLE_PLACEHOLDERS = {
+  SESSION_SECRET: 'change-me-to-a-long-random-value-at-least-32-chars',
+  XT_CLIENT_ID: 'your-client-id',
+  XT_CLIENT_SECRET: 'your-client-secret',
+  OIDC_CLIENT_ID: 'your-ciam-client-id',
+  OIDC_CLIENT_SECRET: 'your-ciam-client-secret',
+} as const;
 
 const bool = z
   .enum(['1', '0', 'true', 'false', 'yes', 'no', 'on', 'off'])
@@ -50,6 +63,7 @@ const envSchema = z.object({
   SESSION_TTL: durationMs('SESSION_TTL').default(30 * 86_400_000),
   SESSION_STORE: z.enum(['sqlite', 'redis', 'memory']).default('sqlite'),
   REDIS_URL: optionalNonEmpty,
+  REDIS_COMMAND_TIMEOUT: durationMs('REDIS_COMMAND_TIMEOUT').default(1000),
   TOKEN_ENCRYPTION_KEYS: optionalNonEmpty,
   DATA_DIR: z.string().min(1).default('./data'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -122,6 +136,8 @@ export interface Config {
   sessionTtlMs: number;
   sessionStore: 'sqlite' | 'redis' | 'memory';
   redisUrl?: string;
+  /** Longest wait for any one Redis command; past it the request gets a 503. */
+  redisCommandTimeoutMs: number;
   tokenEncryptionKeys?: string[];
   dataDir: string;
   logLevel: string;
@@ -172,6 +188,7 @@ export function loadConfig(env: Env): Config {
 
   if (e.SESSION_STORE === 'redis' && !e.REDIS_URL) problems.push('REDIS_URL: required when SESSION_STORE=redis');
   if (e.REDIS_URL && !/^rediss?:\/\//.test(e.REDIS_URL)) problems.push('REDIS_URL: must start with redis:// or rediss://');
+  if (e.REDIS_COMMAND_TIMEOUT < 1 || e.REDIS_COMMAND_TIMEOUT > 60_000) problems.push('REDIS_COMMAND_TIMEOUT: must be between 1ms and 60s');
 
   let tokenEncryptionKeys: string[] | undefined;
   if (e.TOKEN_ENCRYPTION_KEYS) {
@@ -185,7 +202,10 @@ export function loadConfig(env: Env): Config {
   let xt: XtConfig | undefined;
   if (e.XT_ENABLED) {
     const clientId = e.XT_CLIENT_ID ?? (demo ? 'demo-client' : undefined);
-    const clientSecret = e.XT_CLIENT_SECRET ?? (demo ? 'demo-secret' : undefined);
+    const clientSecret = e.XT_CLIENT_SECRET ?? (demo ? DEMO_XT_CLIENT_SECRET : undefined);
+    if (e.NODE_ENV === 'production' && demo && !e.XT_CLIENT_SECRET) {
+      problems.push("XT_CLIENT_SECRET: required with NODE_ENV=production (the demo's built-in client secret is public)");
+    }
     if (!clientId) problems.push('XT_CLIENT_ID: required (issued by XT.COM), or set XT_ENABLED=false');
     if (!clientSecret) problems.push('XT_CLIENT_SECRET: required (issued by XT.COM), or set XT_ENABLED=false');
     // The client secret travels in the token URL's query: https only, as for every provider endpoint.
@@ -211,6 +231,15 @@ export function loadConfig(env: Env): Config {
 
   const oidc = loadOidc(e, problems);
 
+  if (e.NODE_ENV === 'production') {
+    for (const [key, placeholder] of Object.entries(EXAMPLE_PLACEHOLDERS) as [keyof typeof EXAMPLE_PLACEHOLDERS, string][]) {
+      if (e[key]?.trim() === placeholder) problems.push(`${key}: still the placeholder from .env.example; set a real value (NODE_ENV=production refuses placeholders)`);
+    }
+    if (sessionSecret === DEMO_SESSION_SECRET) {
+      problems.push("SESSION_SECRET: required with NODE_ENV=production (the demo's built-in secret is public); generate one with: openssl rand -base64 48");
+    }
+  }
+
   if (problems.length) throw new ConfigError(problems);
 
   return {
@@ -224,6 +253,7 @@ export function loadConfig(env: Env): Config {
     sessionTtlMs: e.SESSION_TTL,
     sessionStore: e.SESSION_STORE,
     redisUrl: e.REDIS_URL,
+    redisCommandTimeoutMs: e.REDIS_COMMAND_TIMEOUT,
     tokenEncryptionKeys,
     dataDir: path.resolve(e.DATA_DIR),
     logLevel: e.LOG_LEVEL,

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import type { Scrubber } from './logger.js';
 import type { Provider } from './providers/types.js';
-import type { XtApi } from './providers/xtApi.js';
+import type { XtApi } from './services/xtApi.js';
 import type { Sealer } from './session/crypto.js';
 import type { Connections } from './session/connections.js';
 import type { Stores } from './session/stores/types.js';
@@ -18,13 +18,4 @@ export interface AppContext {
   connections: Connections;
   xtApi?: XtApi;
   now: () => number;
-}
-
-declare module 'express-session' {
-  interface SessionData {
-    /** Private id that keys this session's token sets and login transactions. Never sent to the browser. */
-    owner?: string;
-    /** Form token for state-changing requests. */
-    csrf?: string;
-  }
 }

@@ -87,7 +87,8 @@ export function configOrExit(env: Env): Config {
   }
 }
 
-async function main(): Promise<void> {
+/** Runs the server from the environment until SIGTERM or SIGINT (`node dist/src/server.js`, `npm start`). */
+export async function main(): Promise<void> {
   const config = configOrExit(process.env);
   let running: Running;
   try {

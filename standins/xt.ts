@@ -1,5 +1,5 @@
 /**
- * A stand-in for XT.COM, written from the provider documents (../shared/provider-docs):
+ * A stand-in for XT.COM, written from XT.COM's OAuth 2.0 documents:
  *  - GET  /{lang}/accounts/oauth2            the authorization page (Authorize / Deny)
  *  - GET  /public/uaa/oauth2/token           code exchange and refresh, secret in the query, {rc,mc,ma,result}
  *  - GET  /spot/v4/balances                  a user API called with the `access-token` header
@@ -36,6 +36,11 @@ export interface XtStandInOptions {
   now?: () => number;
   /** Delay every token-endpoint answer by this much (ms), to make concurrent requests overlap. */
   tokenDelayMs?: number;
+  /**
+   * Delay a successful token answer by this much (ms) AFTER the tokens were issued (and a used
+   * refresh token rotated away): the provider has acted, but the client has not heard yet.
+   */
+  answerDelayMs?: number;
 }
 
 interface Grant {
@@ -83,6 +88,13 @@ const page = (title: string, body: string) => `<!doctype html><html lang="en"><h
 
 const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
+/**
+ * One RSA key per process, shared by every stand-in it starts: making a key takes a few hundred
+ * milliseconds, and the tests start a fresh stand-in each. Tokens stay distinct (each has a jti).
+ */
+let sharedKey: Promise<{ privateKey: CryptoKey; publicKey: CryptoKey }> | undefined;
+const processSigningKey = () => (sharedKey ??= jose.generateKeyPair('RS256'));
+
 export async function startXtStandIn(opts: XtStandInOptions = {}): Promise<XtStandIn> {
   const options = {
     clientId: opts.clientId ?? 'demo-client',
@@ -97,9 +109,10 @@ export async function startXtStandIn(opts: XtStandInOptions = {}): Promise<XtSta
     hangMs: opts.hangMs ?? 30_000,
     now: opts.now ?? Date.now,
     tokenDelayMs: opts.tokenDelayMs ?? 0,
+    answerDelayMs: opts.answerDelayMs ?? 0,
   };
   const now = () => options.now();
-  const { privateKey, publicKey } = await jose.generateKeyPair('RS256');
+  const { privateKey, publicKey } = await processSigningKey();
   const codes = new Map<string, Grant>();
   const refreshTokens = new Map<string, RefreshGrant>();
   const issued: string[] = [];
@@ -253,6 +266,15 @@ export async function startXtStandIn(opts: XtStandInOptions = {}): Promise<XtSta
     } else {
       res.json(envelope(1, 'FAILURE'));
       return;
+    }
+    if (options.answerDelayMs > 0) {
+      await new Promise<void>((r) => {
+        const t = setTimeout(() => {
+          hanging.delete(t);
+          r();
+        }, options.answerDelayMs);
+        hanging.add(t);
+      });
     }
     const raw = rawResponses.shift();
     if (raw) {

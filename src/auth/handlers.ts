@@ -8,9 +8,11 @@ import { AppError } from '../errors.js';
 import { pickProviderLanguage } from '../i18n.js';
 import { queryString } from '../http/params.js';
 import { safeReturnTo } from '../http/returnTo.js';
-import type { Provider, TokenResponse } from '../providers/types.js';
+import type { Provider } from '../providers/types.js';
+import type { TokenResponse } from '../shared/tokens.js';
 import { regenerateSession, saveSession } from '../session/middleware.js';
-import { type LoginTransaction, beginTransaction, consumeTransaction, ensureOwner, moveTransactions } from './transaction.js';
+import { ensureOwner } from '../session/owner.js';
+import { type LoginTransaction, beginTransaction, consumeTransaction, moveTransactions } from './transaction.js';
 
 export const callbackPath = (provider: string) => `/auth/${provider}/callback`;
 
@@ -23,10 +25,10 @@ type Handler = (req: Request, res: Response, next: NextFunction) => Promise<void
 
 async function usableProvider(ctx: AppContext, req: Request): Promise<Provider> {
   const provider = ctx.providers.get(String(req.params.provider));
-  if (!provider) throw new AppError('not_found', 404);
-  // isAvailable() also prompts a retry (OIDC discovery); wait for it so the first attempt after a recovery works.
-  if (!provider.isAvailable() && !(await provider.whenReady?.())) {
-    throw new AppError('provider_unavailable', 503, { provider: provider.id, next: 'retry' });
+  if (!provider) throw new AppError('not_found');
+  // checkAvailability() also prompts a retry (OIDC discovery); wait for it so the first attempt after a recovery works.
+  if (!provider.checkAvailability() && !(await provider.whenReady?.())) {
+    throw new AppError('provider_down', { provider: provider.id });
   }
   return provider;
 }
@@ -70,7 +72,7 @@ async function refuseProviderError(ctx: AppContext, req: Request, provider: Prov
   await consumeTransaction(ctx, req, provider.id, p.state).catch(() => undefined);
   const error = /^[a-z_]{1,64}$/.test(p.error ?? '') ? p.error : 'invalid';
   ctx.logger.info({ provider: provider.id, error }, 'the provider returned an error to the callback');
-  throw new AppError('login_denied', 400, { provider: provider.id, next: 'login', detail: { error } });
+  throw new AppError('login_denied', { provider: provider.id, detail: { error } });
 }
 
 async function exchange(ctx: AppContext, req: Request, provider: Provider, tx: LoginTransaction, code: string): Promise<TokenResponse> {
@@ -117,7 +119,7 @@ export function callback(ctx: AppContext): Handler {
     const params = readCallbackParams(req);
     if (params.error !== undefined) await refuseProviderError(ctx, req, provider, params);
     const tx = await consumeTransaction(ctx, req, provider.id, params.state); // before any token call
-    if (!params.code) throw new AppError('bad_request', 400, { provider: provider.id, next: 'login', detail: { reason: 'no code' } });
+    if (!params.code) throw new AppError('callback_invalid', { provider: provider.id, detail: { reason: 'no code' } });
     const tokens = await exchange(ctx, req, provider, tx, params.code);
     await storeConnection(ctx, req, provider, tokens);
     ctx.logger.info({ provider: provider.id }, 'connected');
@@ -130,7 +132,7 @@ export function callback(ctx: AppContext): Handler {
 export function logout(ctx: AppContext): Handler {
   return async function disconnect(req, res) {
     const provider = ctx.providers.get(String(req.params.provider));
-    if (!provider) throw new AppError('not_found', 404);
+    if (!provider) throw new AppError('not_found');
     const owner = req.session.owner;
     if (owner) await ctx.connections.disconnect(owner, provider.id);
     await regenerateSession(req); // a new id after any change of who is connected

@@ -7,33 +7,43 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Request } from 'express';
 import type { AppContext } from '../context.js';
+import { z } from 'zod';
 import { AppError } from '../errors.js';
-import { safeEqual } from '../http/csrf.js';
-import type { LoginExtras } from '../providers/types.js';
+import { safeEqual } from '../shared/crypto.js';
+import { ensureOwner } from '../session/owner.js';
+import type { LoginExtras } from '../shared/tokens.js';
 
 export const TRANSACTION_TTL_MS = 10 * 60_000;
 export const MAX_PENDING = 8;
 
-export interface LoginTransaction {
-  provider: string;
-  state: string;
-  createdAt: number;
-  returnTo: string;
-  extras: LoginExtras;
+/** A stored transaction, checked field by field when it is read back. Records from before `v` existed are version 1. */
+const transactionSchema = z.object({
+  v: z.literal(1).default(1),
+  provider: z.string().max(32),
+  state: z.string().max(512),
+  createdAt: z.number(),
+  returnTo: z.string().max(512),
+  extras: z.record(z.string(), z.string()),
+});
+
+export type LoginTransaction = z.infer<typeof transactionSchema> & { extras: LoginExtras };
+
+/** Parses a decrypted transaction; undefined for a shape or version this code does not know. */
+function parseTransaction(plain: string): LoginTransaction | undefined {
+  try {
+    const r = transactionSchema.safeParse(JSON.parse(plain));
+    return r.success ? r.data : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 const txId = (state: string) => createHash('sha256').update(state).digest('base64url');
 const aad = (owner: string, id: string) => `login-tx:${owner}:${id}`;
 
-/** The session's private owner id, created on first need. */
-export function ensureOwner(req: Request): string {
-  req.session.owner ??= randomBytes(18).toString('base64url');
-  return req.session.owner;
-}
-
 export async function beginTransaction(ctx: AppContext, req: Request, provider: string, returnTo: string, extras: LoginExtras): Promise<LoginTransaction> {
   const owner = ensureOwner(req);
-  const tx: LoginTransaction = { provider, state: randomBytes(32).toString('base64url'), createdAt: ctx.now(), returnTo, extras };
+  const tx: LoginTransaction = { v: 1, provider, state: randomBytes(32).toString('base64url'), createdAt: ctx.now(), returnTo, extras };
   const id = txId(tx.state);
   await ctx.stores.auth.putTransaction(owner, id, ctx.sealer.seal(JSON.stringify(tx), aad(owner, id)), TRANSACTION_TTL_MS, MAX_PENDING);
   return tx;
@@ -52,7 +62,7 @@ export async function moveTransactions(ctx: AppContext, from: string, to: string
   }
 }
 
-const expired = (provider: string, reason: string) => new AppError('login_expired', 400, { provider, next: 'login', detail: { reason } });
+const expired = (provider: string, reason: string) => new AppError('login_expired', { provider, detail: { reason } });
 
 /** Takes the transaction for `state`, or throws login_expired. Runs before any token call. */
 export async function consumeTransaction(ctx: AppContext, req: Request, provider: string, state: string | undefined): Promise<LoginTransaction> {
@@ -64,7 +74,11 @@ export async function consumeTransaction(ctx: AppContext, req: Request, provider
   if (!blob) throw expired(provider, 'unknown or used state');
   const plain = ctx.sealer.open(blob, aad(owner, id));
   if (!plain) throw expired(provider, 'unreadable transaction');
-  const tx = JSON.parse(plain) as LoginTransaction;
+  const tx = parseTransaction(plain);
+  if (!tx) {
+    ctx.logger.warn({ provider }, 'a stored login transaction has an unknown shape or version; treating it as expired');
+    throw expired(provider, 'unreadable transaction');
+  }
   if (!safeEqual(tx.state, state)) throw expired(provider, 'state mismatch');
   if (tx.provider !== provider) throw expired(provider, 'state belongs to another provider');
   if (ctx.now() - tx.createdAt >= TRANSACTION_TTL_MS) throw expired(provider, 'state expired');

@@ -3,32 +3,22 @@
  * (synchroniser pattern, compared in constant time) and, when the browser sends one, an
  * Origin that must be our own PUBLIC_URL.
  */
-import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
 import { AppError } from '../errors.js';
+import { safeEqual } from '../shared/crypto.js';
 import { formString } from './params.js';
-
-export function newCsrfToken(): string {
-  return randomBytes(32).toString('base64url');
-}
-
-export function safeEqual(a: string, b: string): boolean {
-  const ab = Buffer.from(a);
-  const bb = Buffer.from(b);
-  return ab.length === bb.length && timingSafeEqual(ab, bb);
-}
 
 export function requireCsrf(publicOrigin: string) {
   return function checkCsrf(req: Request, _res: Response, next: NextFunction): void {
     // "null" is what a browser sends when a referrer policy hides the origin; the token still decides.
     const origin = req.get('origin');
     if (origin !== undefined && origin !== 'null' && origin !== publicOrigin) {
-      return next(new AppError('csrf_failed', 403, { detail: { reason: 'foreign origin' } }));
+      return next(new AppError('csrf_failed', { detail: { reason: 'foreign origin' } }));
     }
     const expected = req.session?.csrf;
     const given = formString(req, '_csrf') ?? req.get('x-csrf-token');
     if (!expected || !given || !safeEqual(expected, given)) {
-      return next(new AppError('csrf_failed', 403, { detail: { reason: 'bad form token' } }));
+      return next(new AppError('csrf_failed', { detail: { reason: 'bad form token' } }));
     }
     next();
   };

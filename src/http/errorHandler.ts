@@ -4,8 +4,8 @@
  */
 import type { ErrorRequestHandler, Request, RequestHandler } from 'express';
 import type { AppContext } from '../context.js';
-import { AppError, toAppError } from '../errors.js';
-import type { MessageKey, Translate } from '../i18n.js';
+import { AppError, messageKey, toAppError } from '../errors.js';
+import type { Translate } from '../i18n.js';
 import { safeReturnTo } from './returnTo.js';
 
 /** Where "try again" / "reconnect" leads: a fresh login for auth trouble, the same page for a GET elsewhere. */
@@ -17,7 +17,7 @@ function retryTarget(e: AppError, req: Request): string | undefined {
 }
 
 export function notFound(): RequestHandler {
-  return (_req, _res, next) => next(new AppError('not_found', 404));
+  return (_req, _res, next) => next(new AppError('not_found'));
 }
 
 export function errorHandler(ctx: AppContext): ErrorRequestHandler {
@@ -25,7 +25,7 @@ export function errorHandler(ctx: AppContext): ErrorRequestHandler {
     const e = toAppError(err);
     const reqId = String(req.id ?? '');
     if (e.code === 'internal') ctx.logger.error({ err, reqId }, 'unexpected error');
-    else ctx.logger[e.status >= 500 ? 'warn' : 'info']({ code: e.code, status: e.status, provider: e.provider, detail: e.detail, reqId }, 'request failed');
+    else ctx.logger.warn({ code: e.code, status: e.status, provider: e.provider, detail: e.detail, reqId }, 'request failed');
 
     if (res.headersSent) {
       res.end();
@@ -33,9 +33,10 @@ export function errorHandler(ctx: AppContext): ErrorRequestHandler {
     }
     const label = (e.provider && ctx.providers.get(e.provider)?.label) || e.provider || 'the provider';
     const t: Translate = res.locals.t;
-    const message = t(`error.${e.code}` as MessageKey, { provider: label });
+    const message = t(messageKey(e.code), { provider: label });
     res.status(e.status).set('Cache-Control', 'no-store');
-    if (e.status === 503) res.set('Retry-After', '5');
+    const retryAfter = e.retryAfterSec;
+    if (retryAfter !== undefined && !res.get('Retry-After')) res.set('Retry-After', String(retryAfter));
 
     if (req.path.startsWith('/api/')) {
       res.json({ error: { code: e.code, message, next: e.next, provider: e.provider, requestId: reqId } });

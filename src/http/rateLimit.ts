@@ -3,21 +3,53 @@
  * are shared by every replica. Over the limit: a 429 page (or JSON) from the one error handler.
  * The client IP is the socket's unless TRUST_PROXY says which proxies may set X-Forwarded-For.
  */
-import { type RequestHandler } from 'express';
+import type { Request, RequestHandler } from 'express';
 import { rateLimit } from 'express-rate-limit';
+import type { Logger } from 'pino';
 import type { AppContext } from '../context.js';
 import { AppError } from '../errors.js';
 
+/** The library's own messages go through our logger (one JSON stream, scrubbed), without stacks. */
+function libraryLogger(logger: Logger) {
+  const plain = (err: unknown) => ({ code: (err as { code?: unknown })?.code, errName: err instanceof Error ? err.name : typeof err });
+  return {
+    warn: (err: unknown, msg?: string) => logger.warn(plain(err), msg ?? 'express-rate-limit warning'),
+    error: (err: unknown, msg?: string) => logger.warn(plain(err), msg ?? 'express-rate-limit error'),
+  };
+}
+
+/**
+ * When a request says it came through a proxy but TRUST_PROXY is off, every client shares the
+ * proxy's address, and so one rate-limit bucket. Said once per process, with the fix.
+ */
+function proxyHeaderWarning(ctx: AppContext): (req: Request) => void {
+  let warned = ctx.config.trustProxy !== false;
+  return (req) => {
+    if (warned || (req.get('x-forwarded-for') === undefined && req.get('forwarded') === undefined)) return;
+    warned = true;
+    ctx.logger.warn(
+      'requests carry X-Forwarded-For or Forwarded but TRUST_PROXY is off: every client then shares one rate-limit bucket (the proxy\'s address). Set TRUST_PROXY to the number of proxies in front of xt-connect (e.g. TRUST_PROXY=1), or to their addresses.',
+    );
+  };
+}
+
 export function authRateLimit(ctx: AppContext): RequestHandler {
   const { max, windowMs } = ctx.config.authRateLimit;
-  return rateLimit({
+  const warnAboutProxy = proxyHeaderWarning(ctx);
+  const limiter = rateLimit({
     windowMs,
     limit: max,
     standardHeaders: 'draft-7',
     legacyHeaders: false,
     store: ctx.stores.rateLimitStore?.('auth'),
     passOnStoreError: true, // a store outage is answered by the session layer, not by locking everyone out
-    validate: { trustProxy: false, xForwardedForHeader: false },
-    handler: (_req, _res, next) => next(new AppError('rate_limited', 429, { next: 'retry', detail: { windowMs } })),
+    // We decide which proxies to trust (TRUST_PROXY) and warn about it ourselves, above.
+    validate: { trustProxy: false, xForwardedForHeader: false, forwardedHeader: false },
+    logger: libraryLogger(ctx.logger),
+    handler: (_req, _res, next) => next(new AppError('rate_limited', { detail: { windowMs } })),
   });
+  return (req, res, next) => {
+    warnAboutProxy(req);
+    return limiter(req, res, next);
+  };
 }

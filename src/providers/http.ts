@@ -1,12 +1,10 @@
 /**
- * The only door to provider HTTP. axios errors carry the full request URL (for XT.COM that
- * includes the client secret) and the raw response; they are classified here and dropped, and
- * the caller only ever sees an AppError holding plain values.
+ * The axios client for XT.COM. axios errors carry the full request URL (for the token call that
+ * includes the client secret) and the raw response; they become a TransportFailure here and are
+ * dropped, so the caller only ever sees an AppError holding plain values.
  */
 import axios, { type AxiosInstance, type AxiosRequestConfig } from 'axios';
-import { AppError } from '../errors.js';
-
-export const MAX_RESPONSE_BYTES = 64 * 1024;
+import { MAX_RESPONSE_BYTES, TransportFailure, systemCode, transportAppError } from './transport.js';
 
 export interface RawResponse {
   status: number;
@@ -41,36 +39,18 @@ export function createProviderHttp(opts: { provider: string; timeoutMs: number; 
           body: typeof res.data === 'string' ? res.data : '',
         };
       } catch (err) {
-        throw classifyTransportError(err, opts.provider, Date.now() - started);
+        throw transportAppError(axiosFailure(err, Date.now() - started), opts.provider);
       }
     },
   };
 }
 
-/** Maps a transport failure to an AppError. Only the error's code and message class survive. */
-function classifyTransportError(err: unknown, provider: string, elapsedMs: number): AppError {
+/** Reads an axios error by its documented `code` only; the object itself goes no further. */
+function axiosFailure(err: unknown, elapsedMs: number): TransportFailure {
   const code = (err as { code?: unknown })?.code;
-  const message = err instanceof Error ? err.message : '';
-  if (code === 'ECONNABORTED' || code === 'ETIMEDOUT' || code === 'ERR_CANCELED' || /timeout/i.test(message)) {
-    return new AppError('provider_timeout', 504, { provider, detail: { reason: 'timeout', elapsedMs } });
-  }
-  if (/maxContentLength/i.test(message) || code === 'ERR_BAD_RESPONSE') {
-    return new AppError('provider_bad_response', 502, { provider, detail: { reason: 'response too large' } });
-  }
-  return new AppError('provider_unavailable', 502, {
-    provider,
-    detail: { reason: 'network', transport: typeof code === 'string' ? code : 'unknown', elapsedMs },
-  });
-}
-
-/** Parses a JSON body, or throws provider_bad_response (an HTML error page, a truncated body, …). */
-export function parseJsonBody(res: RawResponse, provider: string): unknown {
-  try {
-    return JSON.parse(res.body);
-  } catch {
-    throw new AppError('provider_bad_response', 502, {
-      provider,
-      detail: { reason: 'not JSON', httpStatus: res.status, contentType: res.contentType.slice(0, 60) },
-    });
-  }
+  // ECONNABORTED/ETIMEDOUT: axios's own timeout; ERR_CANCELED: the AbortSignal backstop.
+  if (code === 'ECONNABORTED' || code === 'ETIMEDOUT' || code === 'ERR_CANCELED') return new TransportFailure('timeout', elapsedMs);
+  // ERR_BAD_RESPONSE: axios refused the body (over maxContentLength).
+  if (code === 'ERR_BAD_RESPONSE') return new TransportFailure('too_large', elapsedMs);
+  return new TransportFailure('network', elapsedMs, systemCode(err));
 }

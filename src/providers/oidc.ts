@@ -16,8 +16,8 @@ import * as client from 'openid-client';
 import type { Logger } from 'pino';
 import type { OidcConfig } from '../config.js';
 import { AppError } from '../errors.js';
-import { expiresInToMs, jwtExpiry } from '../session/expiry.js';
-import { boundedFetch } from './boundedFetch.js';
+import { expiresInToMs, jwtExpiry } from '../shared/expiry.js';
+import { boundedFetch } from './fetch.js';
 import { type DiscoveryOptions, OidcDiscovery } from './oidcDiscovery.js';
 import { type OidcOperation, toOidcAppError } from './oidcErrors.js';
 import type { AuthorizeParams, ExchangeParams, LoginExtras, Provider, TokenResponse } from './types.js';
@@ -54,7 +54,7 @@ export class OidcProvider implements Provider {
     this.discovery.start(); // in the background: construction never waits and never throws
   }
 
-  isAvailable(): boolean {
+  checkAvailability(): boolean {
     if (this.discovery.current()) return true;
     this.discovery.poke(); // someone wants the provider: try again now rather than at the next back-off tick
     return false;
@@ -112,7 +112,7 @@ export class OidcProvider implements Provider {
     // OIDC Core 12.2: a refreshed ID token must name the same subject. If not, this grant is not
     // the person's any more: end the connection rather than keep serving it.
     if (fresh.userId !== undefined && current?.userId !== undefined && fresh.userId !== current.userId) {
-      throw new AppError('provider_rejected', 502, { provider: this.id, detail: { op: 'refresh_token', reason: 'sub changed on refresh' } });
+      throw new AppError('provider_rejected', { provider: this.id, detail: { op: 'refresh_token', reason: 'sub changed on refresh' } });
     }
     return fresh;
   }
@@ -136,7 +136,7 @@ export class OidcProvider implements Provider {
 
   private extras(extras: LoginExtras): { codeVerifier: string; nonce: string } {
     const { codeVerifier, nonce } = extras;
-    if (!codeVerifier || !nonce) throw new AppError('login_expired', 400, { provider: this.id, next: 'login', detail: { reason: 'transaction without PKCE/nonce' } });
+    if (!codeVerifier || !nonce) throw new AppError('login_expired', { provider: this.id, detail: { reason: 'transaction without PKCE/nonce' } });
     return { codeVerifier, nonce };
   }
 
@@ -151,7 +151,7 @@ export class OidcProvider implements Provider {
 
   private normalise(t: TokenSet, op: OidcOperation): TokenResponse {
     const tooLong = [t.access_token, t.refresh_token, t.id_token].some((v) => typeof v === 'string' && v.length > MAX_TOKEN_LENGTH);
-    if (tooLong) throw new AppError('provider_bad_response', 502, { provider: this.id, detail: { op, reason: 'token too long' } });
+    if (tooLong) throw new AppError('provider_bad_response', { provider: this.id, detail: { op, reason: 'token too long' } });
     const now = this.now();
     // expires_in is relative, so it is read against our own clock (immune to skew with the provider's);
     // a JWT access token's exp is the fallback.
@@ -160,7 +160,7 @@ export class OidcProvider implements Provider {
     // openid-client checks azp only when aud lists several audiences; OIDC Core 3.1.3.7 says a
     // present azp should name us in any case (CIAM sends azp = client_id with a single aud).
     if (idClaims?.azp !== undefined && idClaims.azp !== this.cfg.clientId) {
-      throw new AppError('id_token_invalid', 502, { provider: this.id, next: 'login', detail: { op, reason: 'claim mismatch', claim: 'azp' } });
+      throw new AppError('id_token_invalid', { provider: this.id, detail: { op, reason: 'claim mismatch', claim: 'azp' } });
     }
     return {
       accessToken: t.access_token,

@@ -14,11 +14,11 @@ import * as client from 'openid-client';
 import type { Logger } from 'pino';
 import { type OidcConfig, type OidcTokenAuth, isLoopbackHttp } from '../config.js';
 import { AppError } from '../errors.js';
-import type { ProviderFetch } from './boundedFetch.js';
+import type { CustomFetch } from 'openid-client';
 import { toOidcAppError } from './oidcErrors.js';
 
 export interface DiscoveryOptions {
-  fetch: ProviderFetch;
+  fetch: CustomFetch;
   timeoutMs: number;
   logger: Logger;
   /** First background retry after this long, doubling up to maxDelayMs. */
@@ -93,7 +93,7 @@ export class OidcDiscovery {
     this.poke();
     const result = await this.attempt;
     if (result) return result;
-    throw new AppError('provider_unavailable', 503, { provider: 'oidc', next: 'retry', detail: { reason: 'discovery failed' } });
+    throw new AppError('provider_down', { provider: 'oidc', detail: { reason: 'discovery failed' } });
   }
 
   /** Resolves once the current attempt (if any) has settled; true when discovered. For tests and start-up checks. */

@@ -2,25 +2,9 @@
  * The one interface every provider dialect implements. Routes, the login transaction,
  * refresh coordination and the pages only ever talk to this.
  */
+import type { LoginExtras, TokenResponse } from '../shared/tokens.js';
 
-/** What a provider hands back after a code exchange or a refresh, normalised. */
-export interface TokenResponse {
-  accessToken: string;
-  /** Absent when the provider did not send one (on refresh: keep the old one). */
-  refreshToken?: string;
-  idToken?: string;
-  /** Epoch milliseconds; undefined when neither the token nor the response says. */
-  accessExpiresAt?: number;
-  refreshExpiresAt?: number;
-  scope?: string;
-  /** The person's id at the provider, when known. */
-  userId?: string;
-  /** Display claims (name, email, …) already validated by the provider module. */
-  claims?: Record<string, string>;
-}
-
-/** Per-login values a dialect needs to keep between the redirect and the callback (nonce, PKCE verifier). */
-export type LoginExtras = Record<string, string>;
+export type { LoginExtras, TokenResponse };
 
 export interface AuthorizeParams {
   state: string;
@@ -42,8 +26,8 @@ export interface ExchangeParams {
 export interface Provider {
   readonly id: string;
   readonly label: string;
-  /** False while the provider cannot be used (OIDC discovery failed, say). */
-  isAvailable(): boolean;
+  /** False while the provider cannot be used (OIDC discovery failed, say); then it also prompts an early retry. */
+  checkAvailability(): boolean;
   /** Waits for a check in progress (a discovery retry) to settle; true when the provider is usable. */
   whenReady?(): Promise<boolean>;
   /** Stops background work (timers) at shutdown. */

@@ -9,21 +9,16 @@
  */
 import { z } from 'zod';
 import { type XtConfig, XT_LANGUAGES } from '../config.js';
-import { AppError } from '../errors.js';
-import { decodeJwtClaims, jwtExpiry, tokenExpiry } from '../session/expiry.js';
-import { type ProviderHttp, type RawResponse, parseJsonBody } from './http.js';
+import { AppError, type Detail } from '../errors.js';
+import { decodeJwtClaims, jwtExpiry, tokenExpiry } from '../shared/expiry.js';
+import type { ProviderHttp, RawResponse } from './http.js';
+import { isClientSideMc, readXtEnvelope } from './xtEnvelope.js';
 import type { AuthorizeParams, ExchangeParams, Provider, TokenResponse } from './types.js';
 
 /** XT.COM documents both tokens as RS256 JWTs; anything else is not an XT.COM token. */
 const token = z.string().min(1).max(8192).regex(/^[\w-]+\.[\w-]+\.[\w-]*$/, 'not a JWT');
 const TEN_YEARS_MS = 10 * 365 * 86_400_000;
 const lifetime = z.union([z.number(), z.string().max(32)]).optional();
-
-const envelopeSchema = z.object({
-  rc: z.number(),
-  mc: z.string().max(64).optional(),
-  result: z.unknown().optional(),
-});
 
 const resultSchema = z.object({
   access_token: token,
@@ -34,9 +29,6 @@ const resultSchema = z.object({
   client_id: z.string().max(256).optional(),
   scope: z.string().max(1024).optional(),
 });
-
-/** mc codes that say our own credentials or request are wrong, not that the person's grant is dead. */
-const CLIENT_SIDE_CODES = /^AUTH_(00[1-7]|10[1-6])$/;
 
 export class XtProvider implements Provider {
   readonly id = 'xt';
@@ -51,7 +43,7 @@ export class XtProvider implements Provider {
     this.label = cfg.label;
   }
 
-  isAvailable(): boolean {
+  checkAvailability(): boolean {
     return true;
   }
 
@@ -87,27 +79,20 @@ export class XtProvider implements Provider {
   }
 
   private readTokenResponse(res: RawResponse, grantType: string): TokenResponse {
-    const fail = (code: 'provider_rejected' | 'provider_bad_response' | 'provider_unavailable' | 'provider_misconfigured', detail: Record<string, string | number | undefined>) =>
-      new AppError(code, 502, { provider: this.id, detail: { grantType, httpStatus: res.status, ...detail } });
+    const fail = (code: 'provider_rejected' | 'provider_bad_response' | 'provider_unavailable' | 'provider_misconfigured', detail: Detail) =>
+      new AppError(code, { provider: this.id, detail: { grantType, httpStatus: res.status, ...detail } });
 
     if (res.status === 429 || res.status >= 500) throw fail('provider_unavailable', { reason: 'http error' });
     if (res.status === 404) throw fail('provider_misconfigured', { reason: 'token endpoint not found' });
 
     if (!/\bjson\b/i.test(res.contentType)) throw fail('provider_bad_response', { reason: 'not a JSON content-type' });
-    const body = parseJsonBody(res, this.id);
-    const envelope = envelopeSchema.safeParse(body);
-    if (!envelope.success) throw fail('provider_bad_response', { reason: 'not an XT.COM envelope' });
-    const { rc, mc } = envelope.data;
-    if (rc !== 0) {
-      const safeMc = /^[A-Z0-9_]{1,32}$/.test(mc ?? '') ? mc : 'unknown';
-      if (safeMc && CLIENT_SIDE_CODES.test(safeMc)) throw fail('provider_misconfigured', { rc, mc: safeMc });
-      throw fail('provider_rejected', { rc, mc: safeMc });
-    }
+    const { rc, mc, result: raw } = readXtEnvelope(res, this.id, { grantType });
+    if (rc !== 0) throw fail(isClientSideMc(mc) ? 'provider_misconfigured' : 'provider_rejected', { rc, mc });
     if (res.status >= 400) throw fail('provider_bad_response', { reason: 'success envelope on an HTTP error' });
 
-    const result = resultSchema.safeParse(envelope.data.result);
+    const result = resultSchema.safeParse(raw);
     if (!result.success) {
-      const missing = !(envelope.data.result && typeof envelope.data.result === 'object' && 'access_token' in envelope.data.result);
+      const missing = !(raw && typeof raw === 'object' && 'access_token' in raw);
       throw fail('provider_bad_response', { reason: missing ? 'no access_token' : 'malformed result' });
     }
     const r = result.data;

@@ -1,6 +1,6 @@
 import { type Request, type Response, Router } from 'express';
 import type { AppContext } from '../context.js';
-import { providerStatuses, statusFor } from './views.js';
+import { providerStatuses, setStatusFor } from './providerStatus.js';
 
 /** GET /api/session: the connection state as JSON. Never a token. */
 export function apiRouter(ctx: AppContext): Router {
@@ -24,15 +24,15 @@ export function apiRouter(ctx: AppContext): Router {
       ]),
     );
     const first = statuses.find((s) => s.view.connected) ?? statuses.find((s) => s.view.reason !== 'not_connected') ?? statuses[0];
-    const status = statusFor(res, statuses);
-    res.status(status).json({
+    const status = setStatusFor(res, statuses).statusCode;
+    res.json({
       connected: statuses.some((s) => s.view.connected),
       provider: first?.view.connected ? first.id : null,
       userId: first?.view.connected ? (first.view.userId ?? null) : null,
       scope: first?.view.connected ? (first.view.scope ?? null) : null,
       accessTokenExpiresAt: first?.view.connected ? (first.view.accessTokenExpiresAt ?? null) : null,
       reason: first && !first.view.connected ? first.view.reason : undefined,
-      ...(status === 503 ? { error: { code: 'provider_unavailable', next: 'retry' } } : {}),
+      ...(status === 503 ? { error: { code: 'provider_down', next: 'retry' } } : {}),
       providers,
     });
   });

@@ -14,7 +14,8 @@ export function healthRouter(ctx: AppContext): Router {
       await ctx.stores.auth.ping();
       res.json({ status: 'ready', store: ctx.stores.kind });
     } catch {
-      res.status(503).json({ status: 'unavailable', store: ctx.stores.kind });
+      // A Redis that does not answer fails the ping within REDIS_COMMAND_TIMEOUT.
+      res.status(503).set('Retry-After', '5').json({ status: 'unavailable', store: ctx.stores.kind });
     }
   });
   return r;

@@ -1,9 +1,9 @@
 import { type Request, type Response, Router } from 'express';
 import type { AppContext } from '../context.js';
 import { AppError } from '../errors.js';
-import { newCsrfToken } from '../http/csrf.js';
-import { type Balance, spotBalances } from '../providers/xtApi.js';
-import { providerStatuses, statusFor } from './views.js';
+import { newCsrfToken } from '../shared/crypto.js';
+import { type Balance, spotBalances } from '../services/xtApi.js';
+import { providerStatuses, setStatusFor } from './providerStatus.js';
 
 type BalancePanel = { state: 'ok'; balances: Balance[] } | { state: 'failed' | 'reconnect' };
 
@@ -32,7 +32,7 @@ export function pagesRouter(ctx: AppContext): Router {
     const xt = statuses.find((s) => s.id === 'xt');
     const balances = owner && xt?.view.connected ? await balancePanel(ctx, owner) : undefined;
     if (owner && !req.session.csrf) req.session.csrf = newCsrfToken();
-    res.status(statusFor(res, statuses)).render('account.njk', { statuses, balances, csrf: req.session?.csrf });
+    setStatusFor(res, statuses).render('account.njk', { statuses, balances, csrf: req.session?.csrf });
   });
 
   return r;

@@ -8,13 +8,20 @@
  *  3. after taking the lock, read the record again: another request or replica may have
  *     refreshed already (its version moved on), in which case no call is made.
  * A record is written only under that lock (or at login, with a fresh record), and only
- * if it still exists, so nothing can put back an older token set or revive a disconnect.
+ * if it is still exactly the record read under the lock (compare-and-set), so nothing can put
+ * back an older token set, write over a newer one or a new login, or revive a disconnect.
+ *
+ * The lock is a short lease (LOCK_LEASE_MS) that its holder renews while its refresh call is
+ * alive, so the lock of a process that crashed is free again within seconds; and nobody waits
+ * longer than REFRESH_WAIT_MS for another request's refresh: after that it goes on with the
+ * still-valid access token, or answers 503 with Retry-After when there is none.
  */
 import type { Logger } from 'pino';
 import { AppError } from '../errors.js';
-import type { Provider, TokenResponse } from '../providers/types.js';
+import type { Provider } from '../providers/types.js';
+import type { TokenResponse } from '../shared/tokens.js';
 import type { Sealer } from './crypto.js';
-import { isExpired, isStale } from './expiry.js';
+import { isExpired, isStale } from '../shared/expiry.js';
 import type { AuthStore } from './stores/types.js';
 
 export type EndReason = 'refresh_rejected' | 'refresh_expired' | 'access_expired' | 'unreadable';
@@ -66,12 +73,30 @@ export interface ConnectionOptions {
   skewMs: number;
   backoffBaseMs?: number;
   backoffMaxMs: number;
-  /** Longer than the provider timeout, so a slow refresh never outlives its lock (oauth2-proxy's 2 s did). */
-  lockTtlMs: number;
+  /**
+   * How long a holder keeps renewing its lease while its refresh call runs: longer than the
+   * provider timeout, so a slow refresh never outlives its lock (oauth2-proxy's 2 s did), but
+   * bounded, so a call that never ends does not hold the lock for ever.
+   */
+  lockMaxHoldMs: number;
   /** A tombstone ("the connection ended") is kept this long so the person is told why. */
   tombstoneMs?: number;
   maxTtlMs: number;
 }
+
+/**
+ * The refresh lock's lease. A lock left by a process that died is free again after at most this
+ * long (SQLite often sees at once that its holder is gone: stores/holder.ts). Short, because
+ * the first requests after a crash wait for it; the holder renews it every LOCK_RENEW_MS, so
+ * two renewals may go missing (a slow store, a busy event loop) before it lapses.
+ */
+export const LOCK_LEASE_MS = 3000;
+export const LOCK_RENEW_MS = 1000;
+/**
+ * The longest a request waits for another request's refresh (in this process or another).
+ * Together with the lease it keeps the first request after a crash under 5 s.
+ */
+export const REFRESH_WAIT_MS = 4000;
 
 const iso = (t: number | undefined) => (t === undefined ? undefined : new Date(t).toISOString());
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -92,8 +117,17 @@ export class Connections {
   }
 
   async read(owner: string, provider: string): Promise<ConnectionRecord | null> {
+    return (await this.readSealed(owner, provider)).rec;
+  }
+
+  /** The record and the stored value it came from (the value a compare-and-set write expects). */
+  private async readSealed(owner: string, provider: string): Promise<{ rec: ConnectionRecord | null; blob: string }> {
     const blob = await this.o.store.getConnection(owner, provider);
-    if (blob === null) return null;
+    if (blob === null) return { rec: null, blob: '' };
+    return { rec: this.open(owner, provider, blob), blob };
+  }
+
+  private open(owner: string, provider: string, blob: string): ConnectionRecord {
     const plain = this.o.sealer.open(blob, this.aad(owner, provider));
     if (plain !== undefined) {
       try {
@@ -167,16 +201,18 @@ export class Connections {
   async transfer(from: string, to: string, provider: string): Promise<void> {
     const lockKey = `refresh:${from}:${provider}`;
     const giveUpAt = this.now() + 5000;
-    let token = await this.o.store.acquireLock(lockKey, this.o.lockTtlMs);
+    let token = await this.o.store.acquireLock(lockKey, LOCK_LEASE_MS);
     while (token === null && this.now() < giveUpAt) {
       await sleep(50);
-      token = await this.o.store.acquireLock(lockKey, this.o.lockTtlMs);
+      token = await this.o.store.acquireLock(lockKey, LOCK_LEASE_MS);
     }
+    const lease = token === null ? undefined : this.holdLease(lockKey, token, provider);
     try {
       const rec = await this.read(from, provider);
       if (rec && rec.endReason !== 'unreadable') await this.o.store.putConnection(to, provider, this.seal(to, rec), this.ttlFor(rec));
       await this.o.store.deleteConnection(from, provider);
     } finally {
+      lease?.stop();
       if (token !== null) await this.o.store.releaseLock(lockKey, token).catch(() => undefined);
     }
   }
@@ -216,9 +252,8 @@ export class Connections {
   /** An active-but-expired record after a failed refresh means the provider is unreachable: 503. */
   private settle(rec: ConnectionRecord | null, provider: string): ConnectionRecord | null {
     if (rec && rec.status === 'active' && !this.usable(rec)) {
-      throw new AppError('provider_unavailable', 503, {
+      throw new AppError('provider_down', {
         provider,
-        next: 'retry',
         detail: { reason: 'refresh deferred', retryAfterMs: Math.max(0, (rec.nextRefreshAt ?? this.now()) - this.now()) },
       });
     }
@@ -230,8 +265,8 @@ export class Connections {
     const rec = await this.ensureFresh(owner, provider);
     if (this.usable(rec)) return rec.accessToken;
     throw rec?.status === 'ended'
-      ? new AppError('reconnect_required', 401, { provider, next: 'reconnect', detail: { reason: rec.endReason } })
-      : new AppError('not_connected', 401, { provider, next: 'login' });
+      ? new AppError('reconnect_required', { provider, detail: { reason: rec.endReason } })
+      : new AppError('not_connected', { provider });
   }
 
   /** The page/API view. connected is true only while a usable token is held. */
@@ -260,42 +295,123 @@ export class Connections {
   private refreshShared(owner: string, provider: string, seenVersion: number, force: boolean): Promise<ConnectionRecord | null> {
     const key = `${owner}:${provider}`;
     const running = this.inflight.get(key);
-    if (running) return running;
+    if (running) return this.joinRefresh(running, owner, provider, seenVersion, force);
     const p = this.refreshLocked(owner, provider, seenVersion, force).finally(() => this.inflight.delete(key));
     this.inflight.set(key, p);
     return p;
   }
 
+  /** Another request of this process is refreshing: share its result, but wait REFRESH_WAIT_MS at most. */
+  private async joinRefresh(running: Promise<ConnectionRecord | null>, owner: string, provider: string, seenVersion: number, force: boolean): Promise<ConnectionRecord | null> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<'timeout'>((r) => {
+      timer = setTimeout(() => r('timeout'), REFRESH_WAIT_MS);
+    });
+    try {
+      const result = await Promise.race([running, timeout]);
+      if (result !== 'timeout') return result;
+    } finally {
+      clearTimeout(timer);
+    }
+    const cur = await this.read(owner, provider);
+    if (!cur || cur.status !== 'active' || cur.version !== seenVersion) return cur;
+    return this.stopWaiting(cur, force);
+  }
+
+  /**
+   * Waited long enough for another request's refresh: go on with the current token while it is
+   * valid, else the 503 of settle() (with Retry-After) rather than hold the person longer.
+   */
+  private stopWaiting(cur: ConnectionRecord, force: boolean): ConnectionRecord | null {
+    if (!force && this.usable(cur)) return cur;
+    // No usable token (expired, or just rejected by the API): the same 503 as a deferred refresh.
+    return this.settle({ ...cur, accessToken: undefined, nextRefreshAt: this.now() + LOCK_LEASE_MS }, cur.provider);
+  }
+
+  /**
+   * Keeps the lock's lease alive while its holder works: renewed every LOCK_RENEW_MS, for
+   * lockMaxHoldMs at most. If it was lost anyway (the process stalled, the store was away), the
+   * compare-and-set write still keeps this refresh from writing over a newer record.
+   */
+  private holdLease(lockKey: string, token: string, provider: string): { stop(): void } {
+    const started = performance.now();
+    let stopped = false;
+    let timer: NodeJS.Timeout | undefined;
+    const renew = async () => {
+      if (stopped) return;
+      if (performance.now() - started >= this.o.lockMaxHoldMs) {
+        this.o.logger.warn({ provider }, 'a refresh outlasted the longest lock hold; its lock is left to lapse');
+        return;
+      }
+      try {
+        if (!(await this.o.store.extendLock(lockKey, token, LOCK_LEASE_MS))) {
+          this.o.logger.warn({ provider }, 'the refresh lock lapsed while its refresh was in flight');
+          return;
+        }
+      } catch {
+        // The store did not answer this time; try again at the next tick while the lease lasts.
+      }
+      schedule();
+    };
+    const schedule = () => {
+      if (stopped) return;
+      timer = setTimeout(() => void renew(), LOCK_RENEW_MS);
+      timer.unref();
+    };
+    schedule();
+    return {
+      stop() {
+        stopped = true;
+        clearTimeout(timer);
+      },
+    };
+  }
+
   private async refreshLocked(owner: string, provider: string, seenVersion: number, force: boolean): Promise<ConnectionRecord | null> {
     const lockKey = `refresh:${owner}:${provider}`;
-    const giveUpAt = this.now() + this.o.lockTtlMs;
-    let token = await this.o.store.acquireLock(lockKey, this.o.lockTtlMs);
+    const giveUpAt = this.now() + REFRESH_WAIT_MS;
+    let token = await this.o.store.acquireLock(lockKey, LOCK_LEASE_MS);
     while (token === null) {
-      // Another process is refreshing. Wait for its result rather than calling the provider too.
+      // Another process is refreshing. Wait for its result rather than calling the provider too;
+      // a crashed holder's lease runs out within LOCK_LEASE_MS, and then this request takes over.
       await sleep(50);
       const cur = await this.read(owner, provider);
       if (!cur || cur.status !== 'active' || cur.version !== seenVersion) return cur;
-      if (this.now() > giveUpAt) return cur;
-      token = await this.o.store.acquireLock(lockKey, this.o.lockTtlMs);
+      if (this.now() >= giveUpAt) return this.stopWaiting(cur, force);
+      token = await this.o.store.acquireLock(lockKey, LOCK_LEASE_MS);
     }
+    const lease = this.holdLease(lockKey, token, provider);
     try {
-      const cur = await this.read(owner, provider); // look again, under the lock
+      const { rec: cur, blob } = await this.readSealed(owner, provider); // look again, under the lock
       if (!cur || cur.status !== 'active') return cur;
       if (cur.version !== seenVersion) return cur;
       if (!force && !this.stale(cur)) return cur;
-      return await this.refreshNow(owner, cur);
+      return await this.refreshNow(owner, cur, blob);
     } finally {
+      lease.stop();
       await this.o.store.releaseLock(lockKey, token).catch(() => undefined);
     }
   }
 
-  private async refreshNow(owner: string, cur: ConnectionRecord): Promise<ConnectionRecord | null> {
+  /**
+   * Stores `next` only if the record is still `expected`, the one read under the lock. Otherwise
+   * it was disconnected (null), or a newer record was stored meanwhile (another refresh after
+   * this one's lease lapsed, a new login): that one stands and is returned.
+   */
+  private async replace(owner: string, next: ConnectionRecord, expected: string): Promise<ConnectionRecord | null> {
+    if (await this.o.store.replaceConnection(owner, next.provider, this.seal(owner, next), this.ttlFor(next), expected)) return next;
+    const now = await this.read(owner, next.provider);
+    if (now) this.o.logger.warn({ provider: next.provider }, 'the connection changed while it was being refreshed; the newer record stands');
+    return now;
+  }
+
+  private async refreshNow(owner: string, cur: ConnectionRecord, blob: string): Promise<ConnectionRecord | null> {
     const now = this.now();
     const provider = this.o.providers.get(cur.provider);
     if (!cur.refreshToken || !provider) {
-      return isExpired(cur.accessExpiresAt, now) ? this.end(owner, cur, 'access_expired') : cur;
+      return isExpired(cur.accessExpiresAt, now) ? this.end(owner, cur, 'access_expired', blob) : cur;
     }
-    if (isExpired(cur.refreshExpiresAt, now)) return this.end(owner, cur, 'refresh_expired');
+    if (isExpired(cur.refreshExpiresAt, now)) return this.end(owner, cur, 'refresh_expired', blob);
     if (cur.nextRefreshAt !== undefined && now < cur.nextRefreshAt) return cur; // backing off
 
     let t: TokenResponse;
@@ -304,9 +420,9 @@ export class Connections {
     } catch (err) {
       if (err instanceof AppError && err.code === 'provider_rejected') {
         this.o.logger.info({ provider: cur.provider, detail: err.detail }, 'refresh rejected by the provider; connection ended');
-        return this.end(owner, cur, 'refresh_rejected');
+        return this.end(owner, cur, 'refresh_rejected', blob);
       }
-      return this.deferRefresh(owner, cur, err);
+      return this.deferRefresh(owner, cur, err, blob);
     }
     const next: ConnectionRecord = {
       ...cur,
@@ -324,24 +440,22 @@ export class Connections {
       refreshFailures: 0,
       nextRefreshAt: undefined,
     };
-    const written = await this.o.store.replaceConnection(owner, cur.provider, this.seal(owner, next), this.ttlFor(next));
     this.o.logger.info({ provider: cur.provider, rotated: !!t.refreshToken && t.refreshToken !== cur.refreshToken }, 'tokens refreshed');
-    return written ? next : null; // null: disconnected while we were refreshing
+    return this.replace(owner, next, blob);
   }
 
   /** A transient failure: keep everything, back off exponentially before the next attempt. */
-  private async deferRefresh(owner: string, cur: ConnectionRecord, err: unknown): Promise<ConnectionRecord | null> {
+  private async deferRefresh(owner: string, cur: ConnectionRecord, err: unknown, blob: string): Promise<ConnectionRecord | null> {
     const failures = cur.refreshFailures + 1;
     const base = this.o.backoffBaseMs ?? 2000;
     const delay = Math.min(this.o.backoffMaxMs, base * 2 ** Math.min(failures - 1, 20));
     const next: ConnectionRecord = { ...cur, version: cur.version + 1, refreshFailures: failures, nextRefreshAt: this.now() + delay };
     const code = err instanceof AppError ? err.code : 'internal';
     this.o.logger.warn({ provider: cur.provider, code, detail: err instanceof AppError ? err.detail : undefined, failures, retryInMs: delay }, 'refresh failed transiently; will retry later');
-    const written = await this.o.store.replaceConnection(owner, cur.provider, this.seal(owner, next), this.ttlFor(next));
-    return written ? next : null;
+    return this.replace(owner, next, blob);
   }
 
-  private async end(owner: string, cur: ConnectionRecord, reason: EndReason): Promise<ConnectionRecord | null> {
+  private async end(owner: string, cur: ConnectionRecord, reason: EndReason, blob: string): Promise<ConnectionRecord | null> {
     const ended: ConnectionRecord = {
       v: 1,
       provider: cur.provider,
@@ -353,7 +467,6 @@ export class Connections {
       endedAt: this.now(),
       endReason: reason,
     };
-    const written = await this.o.store.replaceConnection(owner, cur.provider, this.seal(owner, ended), this.ttlFor(ended));
-    return written ? ended : null;
+    return this.replace(owner, ended, blob);
   }
 }

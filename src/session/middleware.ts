@@ -3,7 +3,7 @@ import type { Request, RequestHandler } from 'express';
 import session from 'express-session';
 import type { Config } from '../config.js';
 import { AppError } from '../errors.js';
-import { newCsrfToken } from '../http/csrf.js';
+import { newCsrfToken } from '../shared/crypto.js';
 import type { Stores } from './stores/types.js';
 import { throttleTouch } from './touchThrottle.js';
 
@@ -20,7 +20,9 @@ export function createSessionMiddleware(config: Config, stores: Stores): Request
     resave: false,
     saveUninitialized: false,
     rolling: true,
-    unset: 'destroy',
+    // Never delete a session as a side effect: with 'destroy', a request whose session could not be
+    // read (req.session unset) deleted the stored session on its way out.
+    unset: 'keep',
     // The scheme people see is PUBLIC_URL's. When it is https the cookie is Secure even though
     // TLS usually ends at a proxy in front of us; see markSecure below.
     proxy: config.secureCookies ? true : undefined,
@@ -35,7 +37,18 @@ export function createSessionMiddleware(config: Config, stores: Stores): Request
   return function loadSession(req, res, next) {
     if (config.secureCookies) req.headers['x-forwarded-proto'] = 'https'; // fixed by configuration, not by the client
     // A store that cannot answer is a 503 the person can retry, never a 500.
-    mw(req, res, (err?: unknown) => next(err ? toStoreError(err) : undefined));
+    // express-session calls back again when saving or touching at the end of the response fails;
+    // by then the answer is on its way, and passing it on would reach Express's final handler,
+    // which prints it and destroys the (keep-alive) socket. So it goes on once; later ones are logged.
+    let called = false;
+    mw(req, res, (err?: unknown) => {
+      if (called) {
+        if (err) req.log?.warn({ code: toStoreError(err).code }, 'session could not be saved after the response');
+        return;
+      }
+      called = true;
+      next(err ? toStoreError(err) : undefined);
+    });
   };
 }
 
@@ -64,5 +77,5 @@ export function destroySession(req: Request): Promise<void> {
 }
 
 function toStoreError(err: unknown): AppError {
-  return err instanceof AppError ? err : new AppError('store_unavailable', 503, { next: 'retry' });
+  return err instanceof AppError ? err : new AppError('store_unavailable');
 }

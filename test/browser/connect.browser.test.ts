@@ -8,7 +8,7 @@ import { loadConfig } from '../../src/config.js';
 import { type Running, start } from '../../src/server.js';
 import { OIDC_CLIENTS, type OidcStandIn, startOidcStandIn } from '../../standins/oidc.js';
 import { type XtStandIn, startXtStandIn } from '../../standins/xt.js';
-import { ARTIFACTS, freePort, launchChromium } from '../helpers/browser.js';
+import { ARTIFACTS, freePort, hanRendering, launchChromium } from '../helpers/browser.js';
 import { LogCapture, SESSION_SECRET, TEST_SECRET, assertNoSecrets, tempDir, xtEnv } from '../helpers/harness.js';
 
 let browser: Browser;
@@ -101,6 +101,15 @@ test('a Chinese-speaking person gets Chinese pages and XT.COM in zh-CN', async (
   await page.waitForURL(`${base}/account`);
   await expect(page.locator('h1').textContent()).resolves.toBe('您的连接');
   await page.screenshot({ path: path.join(ARTIFACTS, '5-account-zh.png'), fullPage: true });
+  // The Chinese must render as text, not boxes (no CJK font): drawn in the heading's own font,
+  // no character may look like the glyph of a code point no font has, nor like another one.
+  const han = await hanRendering(page, 'h1');
+  expect(han.chars).toEqual(['您', '的', '连', '接']);
+  if (han.likeMissingGlyph.length > 0) {
+    throw new Error(`Chinese renders as boxes (${han.likeMissingGlyph.join('')} in ${han.font}): install a CJK font, e.g. apt-get install fonts-wqy-zenhei (scripts/test-deps.sh does)`);
+  }
+  expect(han.distinctDrawings).toBe(han.chars.length);
+  expect(Math.abs(han.width - han.missingWidth)).toBeGreaterThan(1);
   await context.close();
 }, 60_000);
 

@@ -8,6 +8,10 @@ export interface RedisServer {
   port: number;
   stop(): Promise<void>;
   start(): Promise<void>;
+  /** SIGSTOP: the server keeps its sockets open but answers nothing (a hung server, as in a partition). */
+  pause(): void;
+  /** SIGCONT after pause(). */
+  resume(): void;
 }
 
 async function waitFor(check: () => Promise<boolean>, ms: number): Promise<void> {
@@ -38,6 +42,7 @@ export async function startRedis(): Promise<RedisServer> {
   const port = await freePort();
   const dir = tempDir('xtc-redis-');
   let proc: ChildProcess | undefined;
+  let paused = false;
   const server: RedisServer = {
     url: `redis://127.0.0.1:${port}`,
     port,
@@ -47,8 +52,19 @@ export async function startRedis(): Promise<RedisServer> {
       proc.once('error', () => undefined);
       await waitFor(() => pingable(port), 10_000);
     },
+    pause() {
+      if (!proc?.pid || proc.exitCode !== null) throw new Error('redis-server is not running');
+      process.kill(proc.pid, 'SIGSTOP');
+      paused = true;
+    },
+    resume() {
+      if (!paused || !proc?.pid) return;
+      process.kill(proc.pid, 'SIGCONT');
+      paused = false;
+    },
     async stop() {
       if (!proc || proc.exitCode !== null) return;
+      server.resume(); // a stopped process would never answer SHUTDOWN
       const exited = new Promise((r) => proc!.once('exit', r));
       const net = await import('node:net');
       const s = net.connect(port, '127.0.0.1', () => s.write('SHUTDOWN SAVE\r\n'));

@@ -1,5 +1,5 @@
 /**
- * The authorization-code flow against the XT.COM stand-in, every branch of issue 2.
+ * The authorization-code flow against the XT.COM stand-in: success and every failure branch.
  */
 import request from 'supertest';
 import { type Harness, assertNoSecrets, authorizeAtStandIn, connectXt, startHarness } from '../helpers/harness.js';

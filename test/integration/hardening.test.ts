@@ -1,5 +1,5 @@
 /**
- * The attacks an adversary would try (issue 6). Each test fails against a naive implementation.
+ * The attacks an adversary would try. Each test fails against a naive implementation.
  */
 import fc from 'fast-check';
 import request from 'supertest';
@@ -36,7 +36,7 @@ describe('state', () => {
     const other: Provider = {
       id: 'other',
       label: 'Other',
-      isAvailable: () => true,
+      checkAvailability: () => true,
       prepareLogin: async () => ({}),
       authorizeUrl: async () => new URL('http://127.0.0.1/authorize'),
       exchangeCode: async () => {
@@ -44,7 +44,7 @@ describe('state', () => {
         return { accessToken: 'x' };
       },
       refresh: async () => {
-        throw new AppError('provider_rejected', 502);
+        throw new AppError('provider_rejected');
       },
     };
     h.built.ctx.providers.set('other', other);

@@ -1,5 +1,5 @@
 /**
- * The standard OAuth 2.0 / OpenID Connect dialect (issue 5) against the real oidc-provider,
+ * The standard OAuth 2.0 / OpenID Connect dialect against the real oidc-provider,
  * configured as a stand-in for Tencent Cloud CIAM.
  */
 import { jest } from '@jest/globals';
@@ -294,7 +294,7 @@ describe('discovery', () => {
   test('the issuer is down at start: the app stays up, says so, and recovers once the issuer is back', async () => {
     const port = await closedPort();
     h = await startOidcHarness({ issuer: `http://127.0.0.1:${port}` });
-    expect(h.provider.isAvailable()).toBe(false);
+    expect(h.provider.checkAvailability()).toBe(false);
     expect(h.logs.text()).toContain('OIDC discovery failed');
 
     const home = await h.agent.get('/');
@@ -329,7 +329,7 @@ describe('discovery', () => {
 
   test('metadata naming another issuer is refused (and logged as a misconfiguration)', async () => {
     h = await startOidcHarness({ issuer: (oidc) => oidc.issuer.replace('127.0.0.1', 'localhost') });
-    expect(h.provider.isAvailable()).toBe(false);
+    expect(h.provider.checkAvailability()).toBe(false);
     const line = h.logs.records().find((r) => r.msg === 'OIDC discovery failed; the provider is unavailable until it succeeds');
     expect(line).toMatchObject({ code: 'provider_misconfigured' });
   });

@@ -1,4 +1,4 @@
-/** The OIDC_* settings (issue 5). */
+/** The OIDC_* settings. */
 import { ConfigError, loadConfig } from '../../src/config.js';
 import { providerOrigins } from '../../src/providers/registry.js';
 

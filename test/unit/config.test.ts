@@ -1,4 +1,7 @@
-import { ConfigError, loadConfig, parseDuration } from '../../src/config.js';
+import fs from 'node:fs';
+import path from 'node:path';
+import { parseEnv } from 'node:util';
+import { ConfigError, EXAMPLE_PLACEHOLDERS, loadConfig, parseDuration } from '../../src/config.js';
 
 const good = { SESSION_SECRET: 'x'.repeat(32), XT_CLIENT_ID: 'id', XT_CLIENT_SECRET: 'secret' };
 
@@ -70,5 +73,62 @@ describe('XT.COM endpoints', () => {
   test('http on loopback (the stand-in) and https elsewhere are fine', () => {
     expect(loadConfig({ ...good, XT_TOKEN_URL: 'http://127.0.0.1:4000/public/uaa/oauth2/token', XT_API_URL: 'https://oapi.xt.com' }).xt?.tokenUrl).toBe('http://127.0.0.1:4000/public/uaa/oauth2/token');
     expect(() => loadConfig({ ...good, XT_TOKEN_URL: 'not a url' })).toThrow('XT_TOKEN_URL');
+  });
+});
+
+describe('NODE_ENV=production refuses public secrets', () => {
+  const exampleText = fs.readFileSync(path.resolve('.env.example'), 'utf8');
+  const example = parseEnv(exampleText) as Record<string, string>;
+  const filled = { ...example, SESSION_SECRET: 'a-real-session-secret-0123456789abcdefghijkl', XT_CLIENT_ID: 'xt-1234', XT_CLIENT_SECRET: 'a-real-xt-client-secret' };
+  const problems = (env: Record<string, string | undefined>): string[] => {
+    try {
+      loadConfig(env);
+      return [];
+    } catch (err) {
+      return (err as ConfigError).problems;
+    }
+  };
+
+  test('every placeholder the config refuses is the one .env.example ships with', () => {
+    for (const [key, value] of Object.entries(EXAMPLE_PLACEHOLDERS)) expect(exampleText).toMatch(new RegExp(`^(# )?${key}=${value}$`, 'm'));
+  });
+
+  test('.env.example as shipped: every placeholder is named, and the app does not start', () => {
+    expect(example.NODE_ENV).toBe('production');
+    const found = problems(example);
+    for (const key of ['SESSION_SECRET', 'XT_CLIENT_ID', 'XT_CLIENT_SECRET']) {
+      expect(found).toContainEqual(expect.stringMatching(new RegExp(`^${key}: still the placeholder from \\.env\\.example`)));
+    }
+  });
+
+  test('.env.example with its secrets filled in starts, and leaves DATA_DIR to the image', () => {
+    expect(problems(filled)).toEqual([]);
+    expect(example.DATA_DIR).toBeUndefined(); // the image's DATA_DIR=/data must stand under docker run --env-file
+    // docker run --env-file: the file's values override the image's ENV (DATA_DIR=/data).
+    expect(loadConfig({ DATA_DIR: '/data', ...filled }).dataDir).toBe('/data');
+  });
+
+  test('each placeholder on its own is refused, OIDC ones included', () => {
+    const oidc = { OIDC_ISSUER: 'https://sample.portal.tencentciam.com', OIDC_CLIENT_ID: 'ciam-client', OIDC_CLIENT_SECRET: 'a-real-ciam-secret' };
+    for (const [key, value] of Object.entries(EXAMPLE_PLACEHOLDERS)) {
+      const found = problems({ ...filled, ...oidc, [key]: value });
+      expect(found).toEqual([expect.stringMatching(new RegExp(`^${key}: still the placeholder`))]);
+    }
+  });
+
+  test('outside production the placeholders are accepted (local trials)', () => {
+    expect(problems({ ...example, NODE_ENV: 'development' })).toEqual([]);
+    expect(problems({ ...example, NODE_ENV: 'test' })).toEqual([]);
+  });
+
+  test("the demo mode's built-in secrets are refused in production", () => {
+    const demoSecret = loadConfig({ XT_CONNECT_MODE: 'demo' }).sessionSecret;
+    const found = problems({ XT_CONNECT_MODE: 'demo', NODE_ENV: 'production' });
+    expect(found).toContainEqual(expect.stringMatching(/^SESSION_SECRET: required with NODE_ENV=production \(the demo's built-in secret is public\)/));
+    expect(found).toContainEqual(expect.stringMatching(/^XT_CLIENT_SECRET: required with NODE_ENV=production \(the demo's built-in client secret is public\)/));
+    // Copied by hand it is just as public.
+    expect(problems({ ...good, NODE_ENV: 'production', SESSION_SECRET: demoSecret })).toEqual([expect.stringMatching(/^SESSION_SECRET: .*built-in secret/)]);
+    // The demo mode with real secrets of its own is fine.
+    expect(problems({ XT_CONNECT_MODE: 'demo', NODE_ENV: 'production', SESSION_SECRET: 'y'.repeat(32), XT_CLIENT_SECRET: 'real' })).toEqual([]);
   });
 });

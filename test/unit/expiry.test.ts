@@ -1,4 +1,4 @@
-import { decodeJwtClaims, isStale, jwtExpiry, refreshMargin, tokenExpiry } from '../../src/session/expiry.js';
+import { decodeJwtClaims, isStale, jwtExpiry, refreshMargin, tokenExpiry } from '../../src/shared/expiry.js';
 
 const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
 const jwt = (claims: unknown) => `${b64({ alg: 'RS256' })}.${b64(claims)}.sig`;

@@ -59,9 +59,12 @@ export class MemoryAuthStore implements AuthStore {
     this.conns.set(`${owner}:${provider}`, { value, expires: now + ttlMs, created: now });
   }
 
-  async replaceConnection(owner: string, provider: string, value: string, ttlMs: number): Promise<boolean> {
-    if ((await this.getConnection(owner, provider)) === null) return false;
-    await this.putConnection(owner, provider, value, ttlMs);
+  async replaceConnection(owner: string, provider: string, value: string, ttlMs: number, expected?: string): Promise<boolean> {
+    // No await between the check and the write: nothing can slip in between.
+    const e = this.conns.get(`${owner}:${provider}`);
+    if (!this.live(e) || (expected !== undefined && e.value !== expected)) return false;
+    const now = this.now();
+    this.conns.set(`${owner}:${provider}`, { value, expires: now + ttlMs, created: now });
     return true;
   }
 
@@ -74,6 +77,13 @@ export class MemoryAuthStore implements AuthStore {
     const token = randomBytes(16).toString('hex');
     this.locks.set(key, { value: token, expires: this.now() + ttlMs, created: 0 });
     return token;
+  }
+
+  async extendLock(key: string, token: string, ttlMs: number): Promise<boolean> {
+    const e = this.locks.get(key);
+    if (!this.live(e) || e.value !== token) return false;
+    e.expires = this.now() + ttlMs;
+    return true;
   }
 
   async releaseLock(key: string, token: string): Promise<void> {

@@ -4,6 +4,7 @@
  *
  * When Redis goes away, commands fail at once (no offline queue) so requests get a 503 instead
  * of hanging; the client keeps reconnecting in the background and the data is there when it returns.
+ * A Redis that stops answering is a 503 after REDIS_COMMAND_TIMEOUT (see redisDeadline.ts).
  */
 import { randomBytes } from 'node:crypto';
 import { RedisStore } from 'connect-redis';
@@ -11,6 +12,7 @@ import { RedisStore as RateLimitRedisStore } from 'rate-limit-redis';
 import type { Logger } from 'pino';
 import { createClient } from 'redis';
 import { AppError } from '../../errors.js';
+import { applyCommandDeadline } from './redisDeadline.js';
 import type { AuthStore, Stores, StoredTransaction } from './types.js';
 
 type Client = ReturnType<typeof createClient>;
@@ -45,12 +47,22 @@ const RELEASE_LOCK = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0`;
 
+const EXTEND_LOCK = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0`;
+
+/** SET ... XX, only while the stored value is still ARGV[1] (compare-and-set). */
+const REPLACE_IF = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+return 1`;
+
 async function guard<T>(fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (err) {
     if (err instanceof AppError) throw err;
-    throw new AppError('store_unavailable', 503, { next: 'retry', detail: { store: 'redis' } });
+    throw new AppError('store_unavailable', { detail: { store: 'redis' } });
   }
 }
 
@@ -117,8 +129,11 @@ export class RedisAuthStore implements AuthStore {
     });
   }
 
-  replaceConnection(owner: string, provider: string, value: string, ttlMs: number): Promise<boolean> {
+  replaceConnection(owner: string, provider: string, value: string, ttlMs: number, expected?: string): Promise<boolean> {
     return guard(async () => {
+      if (expected !== undefined) {
+        return (await this.client.eval(REPLACE_IF, { keys: [this.connKey(owner, provider)], arguments: [expected, value, String(Math.ceil(ttlMs))] })) === 1;
+      }
       const r = await this.client.set(this.connKey(owner, provider), value, { expiration: { type: 'PX', value: Math.ceil(ttlMs) }, condition: 'XX' });
       return r === 'OK';
     });
@@ -144,6 +159,10 @@ export class RedisAuthStore implements AuthStore {
     });
   }
 
+  extendLock(key: string, token: string, ttlMs: number): Promise<boolean> {
+    return guard(async () => (await this.client.eval(EXTEND_LOCK, { keys: [`${this.prefix}lock:${key}`], arguments: [token, String(Math.ceil(ttlMs))] })) === 1);
+  }
+
   ping(): Promise<void> {
     return guard(async () => {
       await this.client.ping();
@@ -153,14 +172,21 @@ export class RedisAuthStore implements AuthStore {
   async close(): Promise<void> {}
 }
 
-export async function createRedisStores(opts: { url: string; ttlMs: number; logger: Logger; prefix?: string; now?: () => number }): Promise<Stores> {
+export async function createRedisStores(opts: { url: string; ttlMs: number; logger: Logger; prefix?: string; now?: () => number; commandTimeoutMs?: number }): Promise<Stores> {
   let lastErrorLog = 0;
   let everConnected = false;
+  const commandTimeoutMs = opts.commandTimeoutMs ?? 1000;
+  // A PING every pingInterval keeps a healthy idle connection busy; a connection that has been
+  // silent for longer than socketTimeout (nothing written or read: see redisDeadline.ts) is hung,
+  // and node-redis replaces it.
+  const pingInterval = Math.max(1000, 2 * commandTimeoutMs);
   const client: Client = createClient({
     url: opts.url,
     disableOfflineQueue: true,
+    pingInterval,
     socket: {
       connectTimeout: 5000,
+      socketTimeout: pingInterval + 3 * commandTimeoutMs,
       // At start, fail fast with a clear message; once up, keep reconnecting for as long as it takes.
       reconnectStrategy: (retries: number, cause: Error) => (everConnected ? Math.min(100 * 2 ** Math.min(retries, 5), 2000) : retries >= 3 ? new Error(`gave up after ${retries} attempts (${cause.message})`) : 200),
     },
@@ -172,7 +198,9 @@ export async function createRedisStores(opts: { url: string; ttlMs: number; logg
       opts.logger.warn({ code: (err as { code?: unknown })?.code }, 'redis is not reachable; retrying');
     }
   });
+  const deadline = applyCommandDeadline(client, commandTimeoutMs);
   client.on('ready', () => {
+    deadline.reset();
     everConnected = true;
     opts.logger.info('redis connected');
   });
@@ -194,7 +222,11 @@ export async function createRedisStores(opts: { url: string; ttlMs: number; logg
     rateLimitStore: (name) => new RateLimitRedisStore({ prefix: `${prefix}rl:${name}:`, sendCommand: (...args: string[]) => client.sendCommand(args) as never }),
     async close() {
       try {
-        await client.close();
+        // close() waits for pending replies; a hung server would keep it waiting for ever (the
+        // socket's inactivity timeout still ends the connection).
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([client.close(), new Promise((r) => (timer = setTimeout(r, 2 * commandTimeoutMs)))]);
+        clearTimeout(timer);
       } catch {
         client.destroy();
       }

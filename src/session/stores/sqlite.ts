@@ -10,6 +10,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import session from 'express-session';
 import { AppError } from '../../errors.js';
+import { holderIsGone, holderSuffix } from './holder.js';
 import type { AuthStore, Stores, StoredTransaction } from './types.js';
 
 type SessionData = session.SessionData;
@@ -31,8 +32,7 @@ function guard<T>(fn: () => T): T {
     return fn();
   } catch (err) {
     const code = (err as { code?: unknown }).code;
-    throw new AppError('store_unavailable', 503, {
-      next: 'retry',
+    throw new AppError('store_unavailable', {
       detail: { store: 'sqlite', sqlite: typeof code === 'string' ? code : 'unknown' },
     });
   }
@@ -170,11 +170,15 @@ export class SqliteAuthStore implements AuthStore {
         'INSERT INTO connections (owner, provider, data, expires) VALUES (?, ?, ?, ?) ON CONFLICT(owner, provider) DO UPDATE SET data = excluded.data, expires = excluded.expires',
       ),
       connReplace: db.prepare('UPDATE connections SET data = ?, expires = ? WHERE owner = ? AND provider = ? AND expires > ?'),
+      connReplaceIf: db.prepare('UPDATE connections SET data = ?, expires = ? WHERE owner = ? AND provider = ? AND expires > ? AND data = ?'),
       connDelete: db.prepare('DELETE FROM connections WHERE owner = ? AND provider = ?'),
       lockTake: db.prepare(
         'INSERT INTO locks (key, token, expires) VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET token = excluded.token, expires = excluded.expires WHERE locks.expires <= ?',
       ),
       lockRelease: db.prepare('DELETE FROM locks WHERE key = ? AND token = ?'),
+      lockExtend: db.prepare('UPDATE locks SET expires = ? WHERE key = ? AND token = ? AND expires > ?'),
+      lockHolder: db.prepare<[string], { token: string }>('SELECT token FROM locks WHERE key = ?'),
+      lockSteal: db.prepare('UPDATE locks SET token = ?, expires = ? WHERE key = ? AND token = ?'),
     };
   }
 
@@ -211,8 +215,9 @@ export class SqliteAuthStore implements AuthStore {
     guard(() => this.s.connPut.run(owner, provider, value, this.now() + ttlMs));
   }
 
-  async replaceConnection(owner: string, provider: string, value: string, ttlMs: number): Promise<boolean> {
+  async replaceConnection(owner: string, provider: string, value: string, ttlMs: number, expected?: string): Promise<boolean> {
     const now = this.now();
+    if (expected !== undefined) return guard(() => this.s.connReplaceIf.run(value, now + ttlMs, owner, provider, now, expected).changes === 1);
     return guard(() => this.s.connReplace.run(value, now + ttlMs, owner, provider, now).changes === 1);
   }
 
@@ -220,10 +225,25 @@ export class SqliteAuthStore implements AuthStore {
     guard(() => this.s.connDelete.run(owner, provider));
   }
 
+  /**
+   * Takes the lock when it is free or expired, or when the process holding it no longer exists
+   * (see holder.ts: the token names its process, so a restart after a crash need not wait).
+   */
   async acquireLock(key: string, ttlMs: number): Promise<string | null> {
-    const token = randomBytes(16).toString('hex');
+    const token = randomBytes(16).toString('hex') + holderSuffix;
     const now = this.now();
-    return guard(() => this.s.lockTake.run(key, token, now + ttlMs, now).changes === 1) ? token : null;
+    const taken = guard(() => {
+      if (this.s.lockTake.run(key, token, now + ttlMs, now).changes === 1) return true;
+      const held = this.s.lockHolder.get(key);
+      // Compare-and-set on the dead holder's token: of several processes, one takes it over.
+      return !!held && holderIsGone(held.token) && this.s.lockSteal.run(token, now + ttlMs, key, held.token).changes === 1;
+    });
+    return taken ? token : null;
+  }
+
+  async extendLock(key: string, token: string, ttlMs: number): Promise<boolean> {
+    const now = this.now();
+    return guard(() => this.s.lockExtend.run(now + ttlMs, key, token, now).changes === 1);
   }
 
   async releaseLock(key: string, token: string): Promise<void> {

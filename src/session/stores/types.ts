@@ -21,12 +21,21 @@ export interface AuthStore {
 
   getConnection(owner: string, provider: string): Promise<string | null>;
   putConnection(owner: string, provider: string, value: string, ttlMs: number): Promise<void>;
-  /** Writes only if the record still exists (a disconnect wins over an in-flight refresh). */
-  replaceConnection(owner: string, provider: string, value: string, ttlMs: number): Promise<boolean>;
+  /**
+   * Writes only if the record still exists (a disconnect wins over an in-flight refresh) and, when
+   * `expected` is given, only if the stored value is still exactly `expected` (compare-and-set: a
+   * refresh whose lock lapsed cannot write over a newer record, nor over a fresh login's).
+   */
+  replaceConnection(owner: string, provider: string, value: string, ttlMs: number, expected?: string): Promise<boolean>;
   deleteConnection(owner: string, provider: string): Promise<void>;
 
   /** A lock with a TTL; returns an owner token, or null when somebody else holds it. */
   acquireLock(key: string, ttlMs: number): Promise<string | null>;
+  /**
+   * Sets the lock's TTL to `ttlMs` from now, only if `token` still owns it (a lease renewed by its
+   * holder while its work is alive). False when it does not: it expired, or was taken over.
+   */
+  extendLock(key: string, token: string, ttlMs: number): Promise<boolean>;
   /** Releases the lock only if `token` still owns it. */
   releaseLock(key: string, token: string): Promise<void>;
 

@@ -1,35 +1,18 @@
 /**
- * The fetch that openid-client uses for every call to an OIDC provider (discovery, JWKS,
- * token, revocation). It adds what the library leaves to us:
+ * The fetch that openid-client uses for every call to an OIDC provider (discovery, JWKS, token,
+ * revocation), held to the same rules as the XT.COM client (see transport.ts):
  *  - a hard timeout (PROVIDER_TIMEOUT) covering the headers *and* the body;
- *  - a size cap, so a hostile or broken endpoint cannot make us buffer megabytes;
+ *  - the same size cap, so a hostile or broken endpoint cannot make us buffer megabytes;
+ *  - no redirects followed;
  *  - failures turned into a TransportFailure that holds only plain values. Node's fetch
  *    errors carry the request (URL, headers with Basic credentials) in their `cause`.
  */
 import type { CustomFetch } from 'openid-client';
-import { MAX_RESPONSE_BYTES } from './http.js';
-
-export type TransportKind = 'timeout' | 'network' | 'too_large';
-
-/** A transport problem, with nothing of the request or the response attached. */
-export class TransportFailure extends Error {
-  constructor(
-    readonly kind: TransportKind,
-    readonly elapsedMs: number,
-    /** A system error code such as ECONNREFUSED, when there is one. */
-    readonly transport?: string,
-  ) {
-    super(`provider ${kind}`);
-    this.name = 'TransportFailure';
-  }
-}
-
-/** The shape openid-client calls: a URL string and fetch options. */
-export type ProviderFetch = CustomFetch;
+import { MAX_RESPONSE_BYTES, TransportFailure, systemCode } from './transport.js';
 
 const NULL_BODY_STATUSES = new Set([101, 204, 205, 304]);
 
-export function boundedFetch(opts: { timeoutMs: number; maxBytes?: number }): ProviderFetch {
+export function boundedFetch(opts: { timeoutMs: number; maxBytes?: number }): CustomFetch {
   const maxBytes = opts.maxBytes ?? MAX_RESPONSE_BYTES;
   return async function providerFetch(url, init) {
     const started = Date.now();
@@ -76,13 +59,4 @@ async function readCapped(res: Response, maxBytes: number, started: number): Pro
     offset += c.byteLength;
   }
   return out;
-}
-
-/** ECONNREFUSED and friends, from undici's `fetch failed` TypeError. Only a short code survives. */
-function systemCode(err: unknown): string {
-  for (let e: unknown = err, depth = 0; e && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string' && /^[A-Z0-9_]{2,40}$/.test(code)) return code;
-  }
-  return 'unknown';
 }

@@ -6,10 +6,9 @@
  */
 import { z } from 'zod';
 import { AppError } from '../errors.js';
+import type { ProviderHttp, RawResponse } from '../providers/http.js';
+import { readXtEnvelope } from '../providers/xtEnvelope.js';
 import type { Connections } from '../session/connections.js';
-import { type ProviderHttp, type RawResponse, parseJsonBody } from './http.js';
-
-const envelopeSchema = z.object({ rc: z.number(), mc: z.string().max(64).optional(), result: z.unknown().optional() });
 
 export class XtApi {
   constructor(
@@ -20,7 +19,7 @@ export class XtApi {
   ) {}
 
   private call(path: string, token: string): Promise<RawResponse> {
-    if (!/^\/[A-Za-z0-9/_.-]*(\?[A-Za-z0-9=&_.,-]*)?$/.test(path)) throw new Error('invalid XT.COM API path');
+    if (!/^\/[A-Za-z0-9/_.-]*(\?[A-Za-z0-9=&_.,-]*)?$/.test(path)) throw new AppError('bad_request', { provider: this.provider, detail: { reason: 'invalid XT.COM API path' } });
     return this.http.request({ method: 'GET', url: this.apiUrl + path, headers: { 'access-token': token } });
   }
 
@@ -30,11 +29,11 @@ export class XtApi {
     if (res.status === 401) {
       const rec = await this.connections.refreshAfterRejection(owner, this.provider, token);
       if (!rec || rec.status !== 'active' || !rec.accessToken || rec.accessToken === token) {
-        throw new AppError('reconnect_required', 401, { provider: this.provider, next: 'reconnect', detail: { reason: 'api rejected the token' } });
+        throw new AppError('reconnect_required', { provider: this.provider, detail: { reason: 'api rejected the token' } });
       }
       res = await this.call(path, rec.accessToken);
       if (res.status === 401) {
-        throw new AppError('reconnect_required', 401, { provider: this.provider, next: 'reconnect', detail: { reason: 'api rejected the refreshed token' } });
+        throw new AppError('reconnect_required', { provider: this.provider, detail: { reason: 'api rejected the refreshed token' } });
       }
     }
     return this.unwrap(res, path);
@@ -42,14 +41,10 @@ export class XtApi {
 
   private unwrap(res: RawResponse, path: string): unknown {
     const detail = { httpStatus: res.status, path: path.split('?')[0] };
-    if (res.status === 429 || res.status >= 500) throw new AppError('provider_unavailable', 502, { provider: this.provider, detail });
-    const env = envelopeSchema.safeParse(parseJsonBody(res, this.provider));
-    if (!env.success) throw new AppError('provider_bad_response', 502, { provider: this.provider, detail });
-    if (env.data.rc !== 0 || res.status >= 400) {
-      const mc = /^[A-Z0-9_]{1,32}$/.test(env.data.mc ?? '') ? env.data.mc : 'unknown';
-      throw new AppError('provider_rejected', 502, { provider: this.provider, detail: { ...detail, rc: env.data.rc, mc } });
-    }
-    return env.data.result;
+    if (res.status === 429 || res.status >= 500) throw new AppError('provider_unavailable', { provider: this.provider, detail });
+    const env = readXtEnvelope(res, this.provider, detail);
+    if (env.rc !== 0 || res.status >= 400) throw new AppError('provider_rejected', { provider: this.provider, detail: { ...detail, rc: env.rc, mc: env.mc } });
+    return env.result;
   }
 }
 
@@ -74,7 +69,7 @@ export interface Balance {
 
 export async function spotBalances(api: XtApi, owner: string): Promise<Balance[]> {
   const parsed = balanceSchema.safeParse(await api.get(owner, '/spot/v4/balances'));
-  if (!parsed.success) throw new AppError('provider_bad_response', 502, { provider: 'xt', detail: { reason: 'unexpected balances shape' } });
+  if (!parsed.success) throw new AppError('provider_bad_response', { provider: 'xt', detail: { reason: 'unexpected balances shape' } });
   return parsed.data.assets.map((a) => ({
     currency: a.currency.toUpperCase(),
     available: String(a.availableAmount ?? '0'),

@@ -1,0 +1,81 @@
+/**
+ * A deadline for every Redis command (REDIS_COMMAND_TIMEOUT), so a Redis that stops answering
+ * (a paused process, a partition that drops packets) costs a request at most that long: past it
+ * the caller gets AppError('store_unavailable', 503), the same as an outage.
+ *
+ * node-redis's own per-command `timeout` only covers a command still waiting to be written, and
+ * aborting a command that was written would shift every later reply onto the wrong command. So the
+ * command is left in the client's queue (its late reply is matched and dropped) and only the
+ * caller stops waiting. This is done at the client's one entry point, `sendCommand`, which every
+ * command goes through: our keys, connect-redis's session calls, rate-limit-redis's, and the pings.
+ *
+ * When a command times out and nothing at all has come back since it was sent, the connection is
+ * presumed hung: later commands fail at once without being written, until a reply arrives (the
+ * server woke up) or the client reconnects. Writing nothing lets the socket's inactivity timeout
+ * (`socketTimeout`, see createRedisStores) fire, which makes node-redis drop the silent connection
+ * and reconnect.
+ */
+import { ErrorReply } from 'redis';
+import { AppError } from '../../errors.js';
+
+type SendCommand = (this: unknown, args: unknown, options?: unknown) => Promise<unknown>;
+
+export function redisUnavailable(reason: 'timeout' | 'unresponsive'): AppError {
+  return new AppError('store_unavailable', { detail: { store: 'redis', reason } });
+}
+
+export interface CommandDeadline {
+  /** True while the connection is presumed hung (commands fail at once). */
+  readonly hung: boolean;
+  /** A new connection is ready: try it. */
+  reset(): void;
+}
+
+export function applyCommandDeadline(client: object, timeoutMs: number): CommandDeadline {
+  // createClient returns a proxy object; the client's own methods call `this._self.sendCommand`.
+  const target = ((client as { _self?: object })._self ?? client) as { sendCommand?: SendCommand };
+  const send = target.sendCommand;
+  if (typeof send !== 'function') throw new Error('this Redis client has no sendCommand');
+  let replies = 0; // replies (including error replies) received so far
+  let hung = false;
+  const answered = () => {
+    replies++;
+    hung = false;
+  };
+  target.sendCommand = function sendWithDeadline(this: unknown, args: unknown, options?: unknown): Promise<unknown> {
+    if (hung) return Promise.reject(redisUnavailable('unresponsive'));
+    const seen = replies;
+    let pending: Promise<unknown>;
+    try {
+      pending = send.call(this, args, options);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        if (replies === seen) hung = true;
+        reject(redisUnavailable('timeout'));
+      }, timeoutMs);
+      pending.then(
+        (value) => {
+          clearTimeout(timer);
+          answered();
+          resolve(value);
+        },
+        (err: unknown) => {
+          clearTimeout(timer);
+          if (err instanceof ErrorReply) answered(); // the server answered, with an error
+          reject(err);
+        },
+      );
+    });
+  };
+  return {
+    get hung() {
+      return hung;
+    },
+    reset() {
+      hung = false;
+    },
+  };
+}
