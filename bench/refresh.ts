@@ -49,7 +49,7 @@ async function run(n: number, replicas: 1 | 2, redisUrl?: string) {
   const started = performance.now();
   const results = await Promise.all(Array.from({ length: n }, (_, i) => request(apps[i % replicas]!.app).get('/api/session').set('Cookie', cookie)));
   const ms = performance.now() - started;
-  const ok = results.filter((r) => r.status === 200 && r.body.connected).length;
+  const ok = results.filter((r) => r.status === 200 && (r.body as { connected?: boolean }).connected === true).length;
   const out = { n, replicas, store: env.SESSION_STORE, refreshCalls: xt.calls.refresh_token, baselineCalls: n, ok, totalMs: Math.round(ms) };
   for (const a of apps) await a.close();
   await xt.close();

@@ -91,7 +91,7 @@ async function fill(built: BuiltApp, n: number) {
   for (let i = 0; i < n; i++) {
     const owner = randomBytes(18).toString('base64url');
     await new Promise<void>((resolve, reject) =>
-      stores.sessions.set(randomBytes(24).toString('base64url'), { cookie: { originalMaxAge: 86_400_000, expires: new Date(Date.now() + 86_400_000) }, owner, csrf: randomBytes(32).toString('base64url') } as never, (e) => (e ? reject(e) : resolve())),
+      stores.sessions.set(randomBytes(24).toString('base64url'), { cookie: { originalMaxAge: 86_400_000, expires: new Date(Date.now() + 86_400_000) }, owner, csrf: randomBytes(32).toString('base64url') }, (e?: unknown) => (e ? reject(e instanceof Error ? e : new Error('session store failed')) : resolve())),
     );
     await connections.connect(owner, 'xt', { accessToken: jwt(), refreshToken: jwt(), accessExpiresAt: Date.now() + 86_400_000, refreshExpiresAt: Date.now() + 30 * 86_400_000, userId: String(i), scope: 'userinfo' });
   }

@@ -119,7 +119,9 @@ async function answers(url, deadline) {
   while (Date.now() < deadline) {
     try {
       if ((await fetch(url)).ok) return true;
-    } catch {}
+    } catch {
+      // not listening yet
+    }
     await new Promise((r) => setTimeout(r, 200));
   }
   return false;

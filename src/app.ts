@@ -18,7 +18,6 @@ import { pickLocale, translator } from './i18n.js';
 import { createLogger, safeUrl } from './logger.js';
 import { createProviderHttp } from './providers/http.js';
 import { buildProviders, providerOrigins } from './providers/registry.js';
-import type { Provider } from './providers/types.js';
 import { XtApi } from './services/xtApi.js';
 import { apiRouter } from './routes/api.js';
 import { healthRouter } from './routes/health.js';
@@ -27,7 +26,6 @@ import { Connections } from './session/connections.js';
 import { Sealer } from './session/crypto.js';
 import { createSessionMiddleware } from './session/middleware.js';
 import { createStores } from './session/stores/select.js';
-import type { Stores } from './session/stores/types.js';
 
 /** The project root (where views/ and public/ live), from src/ under tsx/jest or dist/src/ when built. */
 export const ROOT = (() => {
@@ -39,8 +37,6 @@ export const ROOT = (() => {
 export interface AppOptions {
   logger?: Logger;
   logDestination?: DestinationStream;
-  stores?: Stores;
-  providers?: Map<string, Provider>;
   now?: () => number;
   backoffBaseMs?: number;
 }
@@ -48,11 +44,12 @@ export interface AppOptions {
 export interface BuiltApp {
   app: Express;
   ctx: AppContext;
-  close(): Promise<void>;
+  /** Stops the providers' background work and closes the stores. */
+  close: () => Promise<void>;
 }
 
 export async function buildContext(config: Config, opts: AppOptions = {}): Promise<AppContext> {
-  const { logger, scrubber } = createLogger({
+  const { logger } = createLogger({
     level: config.logLevel,
     secrets: [
       config.sessionSecret,
@@ -65,11 +62,11 @@ export async function buildContext(config: Config, opts: AppOptions = {}): Promi
   });
   const log = opts.logger ?? logger;
   const now = opts.now ?? Date.now;
-  const stores = opts.stores ?? (await createStores(config, log, now));
+  const stores = await createStores(config, log, now);
   const sealer = Sealer.fromConfig(config.sessionSecret, config.tokenEncryptionKeys);
-  const providers = opts.providers ?? buildProviders(config, log, now);
+  const providers = buildProviders(config, log, now);
   const connections = new Connections({
-    store: stores.auth,
+    store: stores.authState,
     sealer,
     providers,
     logger: log,
@@ -81,7 +78,7 @@ export async function buildContext(config: Config, opts: AppOptions = {}): Promi
     maxTtlMs: config.sessionTtlMs,
   });
   const xtApi = config.xt ? new XtApi(config.xt.apiUrl, createProviderHttp({ provider: 'xt', timeoutMs: config.providerTimeoutMs }), connections) : undefined;
-  return { config, logger: log, scrubber, providers, stores, sealer, connections, xtApi, now };
+  return { config, logger: log, providers, stores, sealer, connections, xtApi, now };
 }
 
 export function createExpressApp(ctx: AppContext): Express {
@@ -177,7 +174,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     ctx,
     async close() {
       for (const p of ctx.providers.values()) p.close?.();
-      if (!opts.stores) await ctx.stores.close();
+      await ctx.stores.close();
     },
   };
 }

@@ -127,7 +127,6 @@ export interface OidcConfig {
 
 export interface Config {
   env: 'development' | 'production' | 'test';
-  demo: boolean;
   port: number;
   publicUrl: URL;
   secureCookies: boolean;
@@ -174,7 +173,7 @@ export function loadConfig(env: Env): Config {
     else problems.push(...r.error.issues.map((i) => `${key}: ${i.message}`));
   }
   // Fill the gaps left by bad values with their defaults, so the cross-checks below still run.
-  const e = { ...envSchema.parse({}), ...data } as z.infer<typeof envSchema>;
+  const e: z.infer<typeof envSchema> = { ...envSchema.parse({}), ...data };
   const demo = e.XT_CONNECT_MODE === 'demo';
 
   const publicUrl = new URL(e.PUBLIC_URL);
@@ -244,7 +243,6 @@ export function loadConfig(env: Env): Config {
 
   return {
     env: e.NODE_ENV,
-    demo,
     port: e.PORT,
     publicUrl,
     secureCookies: publicUrl.protocol === 'https:',

@@ -1,7 +1,6 @@
 /** What the handlers share: built once in app.ts and handed to every router. */
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
-import type { Scrubber } from './logger.js';
 import type { Provider } from './providers/types.js';
 import type { XtApi } from './services/xtApi.js';
 import type { Sealer } from './session/crypto.js';
@@ -11,7 +10,6 @@ import type { Stores } from './session/stores/types.js';
 export interface AppContext {
   config: Config;
   logger: Logger;
-  scrubber: Scrubber;
   providers: Map<string, Provider>;
   stores: Stores;
   sealer: Sealer;

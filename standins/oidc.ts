@@ -263,8 +263,8 @@ export async function startOidcStandIn(opts: OidcStandInOptions = {}): Promise<O
     '/interaction/:uid',
     wrap(async (req, res) => {
       const details = await provider.interactionDetails(req, res);
-      const client = String(details.params.client_id ?? '');
-      const scope = String(details.params.scope ?? '');
+      const client = typeof details.params.client_id === 'string' ? details.params.client_id : '';
+      const scope = typeof details.params.scope === 'string' ? details.params.scope : '';
       res.set('Cache-Control', 'no-store').send(
         page(
           'Sign in · Tencent Cloud CIAM (stand-in)',
@@ -286,7 +286,7 @@ export async function startOidcStandIn(opts: OidcStandInOptions = {}): Promise<O
       const details = await provider.interactionDetails(req, res);
       const clientId = String(details.params.client_id);
       const grant = (details.grantId ? await provider.Grant.find(details.grantId) : undefined) ?? new provider.Grant({ accountId: account.sub, clientId });
-      grant.addOIDCScope(String(details.params.scope ?? 'openid'));
+      grant.addOIDCScope(typeof details.params.scope === 'string' ? details.params.scope : 'openid');
       const missingClaims = details.prompt.details.missingOIDCClaims;
       if (Array.isArray(missingClaims)) grant.addOIDCClaims(missingClaims as string[]);
       const grantId = await grant.save();

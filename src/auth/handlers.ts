@@ -99,7 +99,7 @@ async function rotateOwner(ctx: AppContext, req: Request, except: string): Promi
   if (previous) {
     await moveTransactions(ctx, previous, owner);
     for (const id of ctx.providers.keys()) {
-      if (id === except) await ctx.stores.auth.deleteConnection(previous, id);
+      if (id === except) await ctx.stores.authState.deleteConnection(previous, id);
       else await ctx.connections.transfer(previous, owner, id);
     }
   }

@@ -45,7 +45,7 @@ export async function beginTransaction(ctx: AppContext, req: Request, provider: 
   const owner = ensureOwner(req);
   const tx: LoginTransaction = { v: 1, provider, state: randomBytes(32).toString('base64url'), createdAt: ctx.now(), returnTo, extras };
   const id = txId(tx.state);
-  await ctx.stores.auth.putTransaction(owner, id, ctx.sealer.seal(JSON.stringify(tx), aad(owner, id)), TRANSACTION_TTL_MS, MAX_PENDING);
+  await ctx.stores.authState.putTransaction(owner, id, ctx.sealer.seal(JSON.stringify(tx), aad(owner, id)), TRANSACTION_TTL_MS, MAX_PENDING);
   return tx;
 }
 
@@ -55,10 +55,10 @@ export async function beginTransaction(ctx: AppContext, req: Request, provider: 
  */
 export async function moveTransactions(ctx: AppContext, from: string, to: string): Promise<void> {
   const now = ctx.now();
-  for (const { id, value, expiresAt } of await ctx.stores.auth.takeAllTransactions(from)) {
+  for (const { id, value, expiresAt } of await ctx.stores.authState.takeAllTransactions(from)) {
     const plain = ctx.sealer.open(value, aad(from, id));
     if (plain === undefined || expiresAt <= now) continue;
-    await ctx.stores.auth.putTransaction(to, id, ctx.sealer.seal(plain, aad(to, id)), expiresAt - now, MAX_PENDING);
+    await ctx.stores.authState.putTransaction(to, id, ctx.sealer.seal(plain, aad(to, id)), expiresAt - now, MAX_PENDING);
   }
 }
 
@@ -70,7 +70,7 @@ export async function consumeTransaction(ctx: AppContext, req: Request, provider
   const owner = req.session.owner;
   if (!owner) throw expired(provider, 'no session');
   const id = txId(state);
-  const blob = await ctx.stores.auth.takeTransaction(owner, id);
+  const blob = await ctx.stores.authState.takeTransaction(owner, id);
   if (!blob) throw expired(provider, 'unknown or used state');
   const plain = ctx.sealer.open(blob, aad(owner, id));
   if (!plain) throw expired(provider, 'unreadable transaction');

@@ -23,7 +23,7 @@ export function notFound(): RequestHandler {
 export function errorHandler(ctx: AppContext): ErrorRequestHandler {
   return function renderError(err, req, res, _next) {
     const e = toAppError(err);
-    const reqId = String(req.id ?? '');
+    const reqId = typeof req.id === 'string' || typeof req.id === 'number' ? String(req.id) : '';
     if (e.code === 'internal') ctx.logger.error({ err, reqId }, 'unexpected error');
     else ctx.logger.warn({ code: e.code, status: e.status, provider: e.provider, detail: e.detail, reqId }, 'request failed');
 
@@ -32,7 +32,7 @@ export function errorHandler(ctx: AppContext): ErrorRequestHandler {
       return;
     }
     const label = (e.provider && ctx.providers.get(e.provider)?.label) || e.provider || 'the provider';
-    const t: Translate = res.locals.t;
+    const t = res.locals.t as Translate;
     const message = t(messageKey(e.code), { provider: label });
     res.status(e.status).set('Cache-Control', 'no-store');
     const retryAfter = e.retryAfterSec;

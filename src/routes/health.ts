@@ -11,7 +11,7 @@ export function healthRouter(ctx: AppContext): Router {
   r.get('/readyz', async (_req, res) => {
     res.set('Cache-Control', 'no-store');
     try {
-      await ctx.stores.auth.ping();
+      await ctx.stores.authState.ping();
       res.json({ status: 'ready', store: ctx.stores.kind });
     } catch {
       // A Redis that does not answer fails the ping within REDIS_COMMAND_TIMEOUT.

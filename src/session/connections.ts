@@ -17,6 +17,7 @@
  * still-valid access token, or answers 503 with Retry-After when there is none.
  */
 import type { Logger } from 'pino';
+import { z } from 'zod';
 import { AppError } from '../errors.js';
 import type { Provider } from '../providers/types.js';
 import type { TokenResponse } from '../shared/tokens.js';
@@ -24,28 +25,31 @@ import type { Sealer } from './crypto.js';
 import { isExpired, isStale } from '../shared/expiry.js';
 import type { AuthStore } from './stores/types.js';
 
-export type EndReason = 'refresh_rejected' | 'refresh_expired' | 'access_expired' | 'unreadable';
+export type EndReason = NonNullable<ConnectionRecord['endReason']>;
 
-export interface ConnectionRecord {
-  v: 1;
-  provider: string;
-  status: 'active' | 'ended';
-  version: number;
-  userId?: string;
-  scope?: string;
-  claims?: Record<string, string>;
-  accessToken?: string;
-  refreshToken?: string;
-  idToken?: string;
-  accessExpiresAt?: number;
-  refreshExpiresAt?: number;
-  connectedAt: number;
-  lastRefreshedAt?: number;
-  refreshFailures: number;
-  nextRefreshAt?: number;
-  endedAt?: number;
-  endReason?: EndReason;
-}
+/** A stored connection, checked field by field when it is read back. */
+const connectionSchema = z.object({
+  v: z.literal(1),
+  provider: z.string().max(32),
+  status: z.enum(['active', 'ended']),
+  version: z.number().int().nonnegative(),
+  userId: z.string().max(256).optional(),
+  scope: z.string().max(4096).optional(),
+  claims: z.record(z.string(), z.string()).optional(),
+  accessToken: z.string().optional(),
+  refreshToken: z.string().optional(),
+  idToken: z.string().optional(),
+  accessExpiresAt: z.number().optional(),
+  refreshExpiresAt: z.number().optional(),
+  connectedAt: z.number(),
+  lastRefreshedAt: z.number().optional(),
+  refreshFailures: z.number().int().nonnegative(),
+  nextRefreshAt: z.number().optional(),
+  endedAt: z.number().optional(),
+  endReason: z.enum(['refresh_rejected', 'refresh_expired', 'access_expired', 'unreadable']).optional(),
+});
+
+export type ConnectionRecord = z.infer<typeof connectionSchema>;
 
 /** What pages and /api/session may see: never a token. */
 export interface ConnectionView {
@@ -106,8 +110,8 @@ export class Connections {
   private readonly now: () => number;
   private readonly warnedUnreadable = new Set<string>();
 
-  constructor(private readonly o: ConnectionOptions) {
-    this.now = o.now ?? Date.now;
+  constructor(private readonly opts: ConnectionOptions) {
+    this.now = opts.now ?? Date.now;
   }
 
   // ---------- reading and writing records ----------
@@ -122,39 +126,41 @@ export class Connections {
 
   /** The record and the stored value it came from (the value a compare-and-set write expects). */
   private async readSealed(owner: string, provider: string): Promise<{ rec: ConnectionRecord | null; blob: string }> {
-    const blob = await this.o.store.getConnection(owner, provider);
+    const blob = await this.opts.store.getConnection(owner, provider);
     if (blob === null) return { rec: null, blob: '' };
     return { rec: this.open(owner, provider, blob), blob };
   }
 
   private open(owner: string, provider: string, blob: string): ConnectionRecord {
-    const plain = this.o.sealer.open(blob, this.aad(owner, provider));
+    const plain = this.opts.sealer.open(blob, this.aad(owner, provider));
     if (plain !== undefined) {
       try {
-        return JSON.parse(plain) as ConnectionRecord;
+        const parsed = connectionSchema.safeParse(JSON.parse(plain));
+        if (parsed.success && parsed.data.provider === provider) return parsed.data;
       } catch {
         /* fall through */
       }
     }
-    // A key was removed or the record was tampered with: not connected. Logged once per record.
+    // A key was removed, the record was tampered with, or it has a shape or version this code
+    // does not know: not connected. Logged once per record.
     const key = `${owner}:${provider}`;
     if (!this.warnedUnreadable.has(key)) {
       this.warnedUnreadable.add(key);
       if (this.warnedUnreadable.size > 10_000) this.warnedUnreadable.clear();
-      this.o.logger.warn({ provider }, 'a stored connection could not be decrypted; treating it as not connected');
+      this.opts.logger.warn({ provider }, 'a stored connection could not be read (decryption, shape or version); treating it as not connected');
     }
     return { v: 1, provider, status: 'ended', version: 0, connectedAt: 0, refreshFailures: 0, endReason: 'unreadable' };
   }
 
   private ttlFor(rec: ConnectionRecord): number {
     const now = this.now();
-    const tomb = this.o.tombstoneMs ?? 86_400_000;
-    const until = rec.status === 'ended' ? now : (rec.refreshExpiresAt ?? (rec.refreshToken ? now + this.o.maxTtlMs : rec.accessExpiresAt ?? now + this.o.maxTtlMs));
-    return Math.max(1000, Math.min(until - now, this.o.maxTtlMs) + tomb);
+    const tomb = this.opts.tombstoneMs ?? 86_400_000;
+    const until = rec.status === 'ended' ? now : (rec.refreshExpiresAt ?? (rec.refreshToken ? now + this.opts.maxTtlMs : rec.accessExpiresAt ?? now + this.opts.maxTtlMs));
+    return Math.max(1000, Math.min(until - now, this.opts.maxTtlMs) + tomb);
   }
 
   private seal(owner: string, rec: ConnectionRecord): string {
-    return this.o.sealer.seal(JSON.stringify(rec), this.aad(owner, rec.provider));
+    return this.opts.sealer.seal(JSON.stringify(rec), this.aad(owner, rec.provider));
   }
 
   /** Stores a brand-new token set after a code exchange (replacing whatever was there). */
@@ -176,20 +182,20 @@ export class Connections {
       connectedAt: now,
       refreshFailures: 0,
     };
-    await this.o.store.putConnection(owner, provider, this.seal(owner, rec), this.ttlFor(rec));
+    await this.opts.store.putConnection(owner, provider, this.seal(owner, rec), this.ttlFor(rec));
     return rec;
   }
 
   /** Forgets the connection locally and revokes the refresh token at the provider (best effort). */
   async disconnect(owner: string, provider: string): Promise<void> {
     const rec = await this.read(owner, provider);
-    await this.o.store.deleteConnection(owner, provider);
-    const p = this.o.providers.get(provider);
+    await this.opts.store.deleteConnection(owner, provider);
+    const p = this.opts.providers.get(provider);
     if (rec?.refreshToken && p?.revoke) {
       try {
         await p.revoke(rec.refreshToken);
       } catch (err) {
-        this.o.logger.warn({ provider, err }, 'revocation at the provider failed; the local disconnect stands');
+        this.opts.logger.warn({ provider, err }, 'revocation at the provider failed; the local disconnect stands');
       }
     }
   }
@@ -201,19 +207,19 @@ export class Connections {
   async transfer(from: string, to: string, provider: string): Promise<void> {
     const lockKey = `refresh:${from}:${provider}`;
     const giveUpAt = this.now() + 5000;
-    let token = await this.o.store.acquireLock(lockKey, LOCK_LEASE_MS);
+    let token = await this.opts.store.acquireLock(lockKey, LOCK_LEASE_MS);
     while (token === null && this.now() < giveUpAt) {
       await sleep(50);
-      token = await this.o.store.acquireLock(lockKey, LOCK_LEASE_MS);
+      token = await this.opts.store.acquireLock(lockKey, LOCK_LEASE_MS);
     }
     const lease = token === null ? undefined : this.holdLease(lockKey, token, provider);
     try {
       const rec = await this.read(from, provider);
-      if (rec && rec.endReason !== 'unreadable') await this.o.store.putConnection(to, provider, this.seal(to, rec), this.ttlFor(rec));
-      await this.o.store.deleteConnection(from, provider);
+      if (rec && rec.endReason !== 'unreadable') await this.opts.store.putConnection(to, provider, this.seal(to, rec), this.ttlFor(rec));
+      await this.opts.store.deleteConnection(from, provider);
     } finally {
       lease?.stop();
-      if (token !== null) await this.o.store.releaseLock(lockKey, token).catch(() => undefined);
+      if (token !== null) await this.opts.store.releaseLock(lockKey, token).catch(() => undefined);
     }
   }
 
@@ -224,7 +230,7 @@ export class Connections {
   }
 
   private stale(rec: ConnectionRecord): boolean {
-    return isStale(rec.accessExpiresAt, rec.lastRefreshedAt ?? rec.connectedAt, this.now(), this.o.skewMs);
+    return isStale(rec.accessExpiresAt, rec.lastRefreshedAt ?? rec.connectedAt, this.now(), this.opts.skewMs);
   }
 
   /**
@@ -235,9 +241,9 @@ export class Connections {
     const rec = await this.read(owner, provider);
     if (!rec || rec.status !== 'active') return rec;
     if (!this.stale(rec)) return rec;
-    if (rec.nextRefreshAt !== undefined && this.now() < rec.nextRefreshAt) return this.settle(rec, provider); // backing off
+    if (rec.nextRefreshAt !== undefined && this.now() < rec.nextRefreshAt) return this.orProviderDown(rec, provider); // backing off
     const after = await this.refreshShared(owner, provider, rec.version, false);
-    return this.settle(after, provider);
+    return this.orProviderDown(after, provider);
   }
 
   /** After the provider answered 401 to `rejectedToken`: refresh unless someone already has. */
@@ -246,11 +252,11 @@ export class Connections {
     if (!rec || rec.status !== 'active') return rec;
     if (rec.accessToken !== rejectedToken) return rec; // another request refreshed already
     const after = await this.refreshShared(owner, provider, rec.version, true);
-    return this.settle(after, provider);
+    return this.orProviderDown(after, provider);
   }
 
   /** An active-but-expired record after a failed refresh means the provider is unreachable: 503. */
-  private settle(rec: ConnectionRecord | null, provider: string): ConnectionRecord | null {
+  private orProviderDown(rec: ConnectionRecord | null, provider: string): ConnectionRecord | null {
     if (rec && rec.status === 'active' && !this.usable(rec)) {
       throw new AppError('provider_down', {
         provider,
@@ -320,12 +326,12 @@ export class Connections {
 
   /**
    * Waited long enough for another request's refresh: go on with the current token while it is
-   * valid, else the 503 of settle() (with Retry-After) rather than hold the person longer.
+   * valid, else the 503 of orProviderDown() (with Retry-After) rather than hold the person longer.
    */
   private stopWaiting(cur: ConnectionRecord, force: boolean): ConnectionRecord | null {
     if (!force && this.usable(cur)) return cur;
     // No usable token (expired, or just rejected by the API): the same 503 as a deferred refresh.
-    return this.settle({ ...cur, accessToken: undefined, nextRefreshAt: this.now() + LOCK_LEASE_MS }, cur.provider);
+    return this.orProviderDown({ ...cur, accessToken: undefined, nextRefreshAt: this.now() + LOCK_LEASE_MS }, cur.provider);
   }
 
   /**
@@ -339,13 +345,13 @@ export class Connections {
     let timer: NodeJS.Timeout | undefined;
     const renew = async () => {
       if (stopped) return;
-      if (performance.now() - started >= this.o.lockMaxHoldMs) {
-        this.o.logger.warn({ provider }, 'a refresh outlasted the longest lock hold; its lock is left to lapse');
+      if (performance.now() - started >= this.opts.lockMaxHoldMs) {
+        this.opts.logger.warn({ provider }, 'a refresh outlasted the longest lock hold; its lock is left to lapse');
         return;
       }
       try {
-        if (!(await this.o.store.extendLock(lockKey, token, LOCK_LEASE_MS))) {
-          this.o.logger.warn({ provider }, 'the refresh lock lapsed while its refresh was in flight');
+        if (!(await this.opts.store.extendLock(lockKey, token, LOCK_LEASE_MS))) {
+          this.opts.logger.warn({ provider }, 'the refresh lock lapsed while its refresh was in flight');
           return;
         }
       } catch {
@@ -370,7 +376,7 @@ export class Connections {
   private async refreshLocked(owner: string, provider: string, seenVersion: number, force: boolean): Promise<ConnectionRecord | null> {
     const lockKey = `refresh:${owner}:${provider}`;
     const giveUpAt = this.now() + REFRESH_WAIT_MS;
-    let token = await this.o.store.acquireLock(lockKey, LOCK_LEASE_MS);
+    let token = await this.opts.store.acquireLock(lockKey, LOCK_LEASE_MS);
     while (token === null) {
       // Another process is refreshing. Wait for its result rather than calling the provider too;
       // a crashed holder's lease runs out within LOCK_LEASE_MS, and then this request takes over.
@@ -378,7 +384,7 @@ export class Connections {
       const cur = await this.read(owner, provider);
       if (!cur || cur.status !== 'active' || cur.version !== seenVersion) return cur;
       if (this.now() >= giveUpAt) return this.stopWaiting(cur, force);
-      token = await this.o.store.acquireLock(lockKey, LOCK_LEASE_MS);
+      token = await this.opts.store.acquireLock(lockKey, LOCK_LEASE_MS);
     }
     const lease = this.holdLease(lockKey, token, provider);
     try {
@@ -389,7 +395,7 @@ export class Connections {
       return await this.refreshNow(owner, cur, blob);
     } finally {
       lease.stop();
-      await this.o.store.releaseLock(lockKey, token).catch(() => undefined);
+      await this.opts.store.releaseLock(lockKey, token).catch(() => undefined);
     }
   }
 
@@ -399,15 +405,15 @@ export class Connections {
    * this one's lease lapsed, a new login): that one stands and is returned.
    */
   private async replace(owner: string, next: ConnectionRecord, expected: string): Promise<ConnectionRecord | null> {
-    if (await this.o.store.replaceConnection(owner, next.provider, this.seal(owner, next), this.ttlFor(next), expected)) return next;
+    if (await this.opts.store.replaceConnection(owner, next.provider, this.seal(owner, next), this.ttlFor(next), expected)) return next;
     const now = await this.read(owner, next.provider);
-    if (now) this.o.logger.warn({ provider: next.provider }, 'the connection changed while it was being refreshed; the newer record stands');
+    if (now) this.opts.logger.warn({ provider: next.provider }, 'the connection changed while it was being refreshed; the newer record stands');
     return now;
   }
 
   private async refreshNow(owner: string, cur: ConnectionRecord, blob: string): Promise<ConnectionRecord | null> {
     const now = this.now();
-    const provider = this.o.providers.get(cur.provider);
+    const provider = this.opts.providers.get(cur.provider);
     if (!cur.refreshToken || !provider) {
       return isExpired(cur.accessExpiresAt, now) ? this.end(owner, cur, 'access_expired', blob) : cur;
     }
@@ -419,7 +425,7 @@ export class Connections {
       t = await provider.refresh(cur.refreshToken, { userId: cur.userId });
     } catch (err) {
       if (err instanceof AppError && err.code === 'provider_rejected') {
-        this.o.logger.info({ provider: cur.provider, detail: err.detail }, 'refresh rejected by the provider; connection ended');
+        this.opts.logger.info({ provider: cur.provider, detail: err.detail }, 'refresh rejected by the provider; connection ended');
         return this.end(owner, cur, 'refresh_rejected', blob);
       }
       return this.deferRefresh(owner, cur, err, blob);
@@ -440,18 +446,18 @@ export class Connections {
       refreshFailures: 0,
       nextRefreshAt: undefined,
     };
-    this.o.logger.info({ provider: cur.provider, rotated: !!t.refreshToken && t.refreshToken !== cur.refreshToken }, 'tokens refreshed');
+    this.opts.logger.info({ provider: cur.provider, rotated: !!t.refreshToken && t.refreshToken !== cur.refreshToken }, 'tokens refreshed');
     return this.replace(owner, next, blob);
   }
 
   /** A transient failure: keep everything, back off exponentially before the next attempt. */
   private async deferRefresh(owner: string, cur: ConnectionRecord, err: unknown, blob: string): Promise<ConnectionRecord | null> {
     const failures = cur.refreshFailures + 1;
-    const base = this.o.backoffBaseMs ?? 2000;
-    const delay = Math.min(this.o.backoffMaxMs, base * 2 ** Math.min(failures - 1, 20));
+    const base = this.opts.backoffBaseMs ?? 2000;
+    const delay = Math.min(this.opts.backoffMaxMs, base * 2 ** Math.min(failures - 1, 20));
     const next: ConnectionRecord = { ...cur, version: cur.version + 1, refreshFailures: failures, nextRefreshAt: this.now() + delay };
     const code = err instanceof AppError ? err.code : 'internal';
-    this.o.logger.warn({ provider: cur.provider, code, detail: err instanceof AppError ? err.detail : undefined, failures, retryInMs: delay }, 'refresh failed transiently; will retry later');
+    this.opts.logger.warn({ provider: cur.provider, code, detail: err instanceof AppError ? err.detail : undefined, failures, retryInMs: delay }, 'refresh failed transiently; will retry later');
     return this.replace(owner, next, blob);
   }
 

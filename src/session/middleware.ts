@@ -72,10 +72,6 @@ export function saveSession(req: Request): Promise<void> {
   return new Promise((resolve, reject) => req.session.save((err) => (err ? reject(toStoreError(err)) : resolve())));
 }
 
-export function destroySession(req: Request): Promise<void> {
-  return new Promise((resolve, reject) => req.session.destroy((err) => (err ? reject(toStoreError(err)) : resolve())));
-}
-
 function toStoreError(err: unknown): AppError {
   return err instanceof AppError ? err : new AppError('store_unavailable');
 }

@@ -76,7 +76,7 @@ export async function startOidcHarness(opts: OidcHarnessOptions = {}): Promise<O
 
   // Learn the session owner as the app stores a connection (the owner never leaves the server).
   let owner: string | undefined;
-  const auth = built.ctx.stores.auth;
+  const auth = built.ctx.stores.authState;
   const put = auth.putConnection.bind(auth);
   auth.putConnection = async (o, p, v, ttl) => {
     owner = o;

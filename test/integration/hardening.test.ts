@@ -64,7 +64,7 @@ describe('state', () => {
     const sizeAfterOne = JSON.stringify(store.sessions).length;
     for (let i = 0; i < 60; i++) expect((await h.agent.get('/auth/xt/login')).status).toBe(302);
     const owner = (JSON.parse(Object.values(store.sessions)[0]!) as { owner: string }).owner;
-    expect(await h.built.ctx.stores.auth.countTransactions(owner)).toBe(8);
+    expect(await h.built.ctx.stores.authState.countTransactions(owner)).toBe(8);
     expect(Math.abs(JSON.stringify(store.sessions).length - sizeAfterOne)).toBeLessThan(40); // only the cookie expiry moves
     // The oldest was evicted.
     expect((await h.agent.get(await authorizeAtStandIn(first.headers.location!))).status).toBe(400);

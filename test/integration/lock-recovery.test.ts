@@ -164,7 +164,7 @@ describe.each(['sqlite', 'redis'] as const)('refresh locks held elsewhere (%s)',
     };
     h = await startHarness({ xt: { accessTtlSec: 600, now: clock.now, ...xt }, env, app: { now: clock.now } });
     // Learn the session's lock key from the first refresh.
-    const auth: AuthStore = h.built.ctx.stores.auth;
+    const auth: AuthStore = h.built.ctx.stores.authState;
     const acquire = auth.acquireLock.bind(auth);
     auth.acquireLock = (key, ttl) => {
       if (key.startsWith('refresh:')) lockKey = key;
@@ -253,7 +253,7 @@ describe.each(['sqlite', 'redis'] as const)('refresh locks held elsewhere (%s)',
 });
 
 describe('stores: leases and compare-and-set', () => {
-  const stores: Record<string, () => Promise<{ auth: AuthStore; close(): Promise<void> }>> = {
+  const stores: Record<string, () => Promise<{ authState: AuthStore; close(): Promise<void> }>> = {
     memory: async () => {
       const { createMemoryStores } = await import('../../src/session/stores/memory.js');
       return createMemoryStores();
@@ -269,29 +269,29 @@ describe('stores: leases and compare-and-set', () => {
   test.each(Object.keys(stores))('%s: extendLock only for the owner; replaceConnection with `expected` only over that value', async (kind) => {
     const s = await stores[kind]!();
     try {
-      const t = (await s.auth.acquireLock('k', 300))!;
+      const t = (await s.authState.acquireLock('k', 300))!;
       expect(t).not.toBeNull();
-      expect(await s.auth.extendLock('k', 'not-the-token', 5000)).toBe(false);
-      expect(await s.auth.extendLock('k', t, 5000)).toBe(true);
+      expect(await s.authState.extendLock('k', 'not-the-token', 5000)).toBe(false);
+      expect(await s.authState.extendLock('k', t, 5000)).toBe(true);
       await sleep(400); // past the first TTL: the extension holds it
-      expect(await s.auth.acquireLock('k', 300)).toBeNull();
-      await s.auth.releaseLock('k', t);
-      const u = (await s.auth.acquireLock('k', 200))!;
+      expect(await s.authState.acquireLock('k', 300)).toBeNull();
+      await s.authState.releaseLock('k', t);
+      const u = (await s.authState.acquireLock('k', 200))!;
       await sleep(300);
-      expect(await s.auth.extendLock('k', u, 5000)).toBe(false); // lapsed: no revival
-      const v = await s.auth.acquireLock('k', 5000);
+      expect(await s.authState.extendLock('k', u, 5000)).toBe(false); // lapsed: no revival
+      const v = await s.authState.acquireLock('k', 5000);
       expect(v).not.toBeNull();
-      expect(await s.auth.extendLock('k', u, 5000)).toBe(false); // taken over: not the owner any more
+      expect(await s.authState.extendLock('k', u, 5000)).toBe(false); // taken over: not the owner any more
 
-      expect(await s.auth.replaceConnection('o', 'xt', 'b', 60_000, 'a')).toBe(false); // nothing stored
-      await s.auth.putConnection('o', 'xt', 'a', 60_000);
-      expect(await s.auth.replaceConnection('o', 'xt', 'b', 60_000, 'stale')).toBe(false);
-      expect(await s.auth.getConnection('o', 'xt')).toBe('a');
-      expect(await s.auth.replaceConnection('o', 'xt', 'b', 60_000, 'a')).toBe(true);
-      expect(await s.auth.getConnection('o', 'xt')).toBe('b');
-      expect(await s.auth.replaceConnection('o', 'xt', 'c', 60_000)).toBe(true); // without `expected`: as before
-      await s.auth.deleteConnection('o', 'xt');
-      expect(await s.auth.replaceConnection('o', 'xt', 'd', 60_000)).toBe(false);
+      expect(await s.authState.replaceConnection('o', 'xt', 'b', 60_000, 'a')).toBe(false); // nothing stored
+      await s.authState.putConnection('o', 'xt', 'a', 60_000);
+      expect(await s.authState.replaceConnection('o', 'xt', 'b', 60_000, 'stale')).toBe(false);
+      expect(await s.authState.getConnection('o', 'xt')).toBe('a');
+      expect(await s.authState.replaceConnection('o', 'xt', 'b', 60_000, 'a')).toBe(true);
+      expect(await s.authState.getConnection('o', 'xt')).toBe('b');
+      expect(await s.authState.replaceConnection('o', 'xt', 'c', 60_000)).toBe(true); // without `expected`: as before
+      await s.authState.deleteConnection('o', 'xt');
+      expect(await s.authState.replaceConnection('o', 'xt', 'd', 60_000)).toBe(false);
     } finally {
       await s.close();
     }
@@ -301,7 +301,7 @@ describe('stores: leases and compare-and-set', () => {
     const dir = tempDir('xtc-lock-');
     const script = `import { createSqliteStores } from ${JSON.stringify(path.join(ROOT, 'src/session/stores/sqlite.ts'))};
 const s = createSqliteStores({ dataDir: ${JSON.stringify(dir)}, ttlMs: 60000 });
-const t = await s.auth.acquireLock('refresh:o:xt', 60000);
+const t = await s.authState.acquireLock('refresh:o:xt', 60000);
 process.stdout.write(t ? 'locked\\n' : 'busy\\n');
 setInterval(() => {}, 1000);`;
     const holder = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -313,16 +313,16 @@ setInterval(() => {}, 1000);`;
       holder.stderr!.on('data', (d: Buffer) => (said += d.toString()));
       for (let i = 0; i < 400 && !said.includes('locked'); i++) await sleep(25);
       expect(said).toContain('locked');
-      expect(await s.auth.acquireLock('refresh:o:xt', LOCK_LEASE_MS)).toBeNull(); // alive: its lease stands (60 s)
+      expect(await s.authState.acquireLock('refresh:o:xt', LOCK_LEASE_MS)).toBeNull(); // alive: its lease stands (60 s)
       holder.kill('SIGKILL');
       await exited;
       const started = performance.now();
-      expect(await s.auth.acquireLock('refresh:o:xt', LOCK_LEASE_MS)).not.toBeNull(); // gone: at once
+      expect(await s.authState.acquireLock('refresh:o:xt', LOCK_LEASE_MS)).not.toBeNull(); // gone: at once
       expect(performance.now() - started).toBeLessThan(100);
       // A token that names no process (older versions, other systems) is only a lease.
       const db = s.db;
       db.prepare('UPDATE locks SET token = ?, expires = ? WHERE key = ?').run('0123456789abcdef', Date.now() + 60_000, 'refresh:o:xt');
-      expect(await s.auth.acquireLock('refresh:o:xt', LOCK_LEASE_MS)).toBeNull();
+      expect(await s.authState.acquireLock('refresh:o:xt', LOCK_LEASE_MS)).toBeNull();
     } finally {
       holder.kill('SIGKILL');
       await s.close();

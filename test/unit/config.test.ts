@@ -42,7 +42,6 @@ describe('loadConfig', () => {
 
   test('the demo mode needs no configuration', () => {
     const c = loadConfig({ XT_CONNECT_MODE: 'demo' });
-    expect(c.demo).toBe(true);
     expect(c.xt?.clientId).toBe('demo-client');
   });
 

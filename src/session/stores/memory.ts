@@ -91,14 +91,13 @@ export class MemoryAuthStore implements AuthStore {
   }
 
   async ping(): Promise<void> {}
-  async close(): Promise<void> {}
 }
 
 export function createMemoryStores(now?: () => number): Stores {
   return {
     kind: 'memory',
     sessions: new session.MemoryStore(),
-    auth: new MemoryAuthStore(now),
+    authState: new MemoryAuthStore(now),
     async close() {},
   };
 }

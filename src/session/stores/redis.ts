@@ -169,7 +169,6 @@ export class RedisAuthStore implements AuthStore {
     });
   }
 
-  async close(): Promise<void> {}
 }
 
 export async function createRedisStores(opts: { url: string; ttlMs: number; logger: Logger; prefix?: string; now?: () => number; commandTimeoutMs?: number }): Promise<Stores> {
@@ -218,7 +217,7 @@ export async function createRedisStores(opts: { url: string; ttlMs: number; logg
   return {
     kind: 'redis',
     sessions: new RedisStore({ client, prefix: `${prefix}sess:`, ttl: Math.ceil(opts.ttlMs / 1000) }),
-    auth: new RedisAuthStore(client, prefix, opts.now),
+    authState: new RedisAuthStore(client, prefix, opts.now),
     rateLimitStore: (name) => new RateLimitRedisStore({ prefix: `${prefix}rl:${name}:`, sendCommand: (...args: string[]) => client.sendCommand(args) as never }),
     async close() {
       try {

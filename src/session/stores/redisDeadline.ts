@@ -20,6 +20,9 @@ import { AppError } from '../../errors.js';
 
 type SendCommand = (this: unknown, args: unknown, options?: unknown) => Promise<unknown>;
 
+/** node-redis rejects with Errors; anything else is wrapped so callers always get one. */
+const asError = (err: unknown): Error => (err instanceof Error ? err : new Error(String(err)));
+
 export function redisUnavailable(reason: 'timeout' | 'unresponsive'): AppError {
   return new AppError('store_unavailable', { detail: { store: 'redis', reason } });
 }
@@ -49,7 +52,7 @@ export function applyCommandDeadline(client: object, timeoutMs: number): Command
     try {
       pending = send.call(this, args, options);
     } catch (err) {
-      return Promise.reject(err);
+      return Promise.reject(asError(err));
     }
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -65,7 +68,7 @@ export function applyCommandDeadline(client: object, timeoutMs: number): Command
         (err: unknown) => {
           clearTimeout(timer);
           if (err instanceof ErrorReply) answered(); // the server answered, with an error
-          reject(err);
+          reject(asError(err));
         },
       );
     });

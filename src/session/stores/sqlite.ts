@@ -254,7 +254,6 @@ export class SqliteAuthStore implements AuthStore {
     guard(() => this.db.prepare('SELECT 1').get());
   }
 
-  async close(): Promise<void> {}
 }
 
 /** Deletes expired rows everywhere and returns freed pages to the file system. */
@@ -288,7 +287,7 @@ export function createSqliteStores(opts: { dataDir: string; ttlMs: number; sweep
     kind: 'sqlite',
     db,
     sessions: new SqliteSessionStore(db, opts.ttlMs, now),
-    auth: new SqliteAuthStore(db, now),
+    authState: new SqliteAuthStore(db, now),
     async close() {
       clearInterval(timer);
       if (db.open) db.close();

@@ -41,7 +41,6 @@ export interface AuthStore {
 
   /** Throws when the store cannot answer (used by /readyz). */
   ping(): Promise<void>;
-  close(): Promise<void>;
 }
 
 export interface StoredTransaction {
@@ -54,7 +53,7 @@ export interface StoredTransaction {
 export interface Stores {
   kind: 'sqlite' | 'redis' | 'memory';
   sessions: Store;
-  auth: AuthStore;
+  authState: AuthStore;
   /** A shared counter store for rate limits (Redis), so replicas enforce one limit. Absent: per process. */
   rateLimitStore?(prefix: string): RateLimitStore;
   close(): Promise<void>;
