@@ -105,7 +105,7 @@ export function createExpressApp(ctx: AppContext): Express {
       },
       customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
       customSuccessMessage: () => 'request completed',
-      customErrorMessage: () => 'request failed',
+      customErrorMessage: () => 'request completed', // the failure itself is logged once by the error handler
       autoLogging: { ignore: (req) => req.url === '/healthz' },
     }),
   );

@@ -1,0 +1,80 @@
+/**
+ * One log stream: everything goes through pino as JSON (scrubbed), handled errors are one warn
+ * line without a stack, and only a real 500 carries one. Nothing else writes to the console.
+ */
+import { AppError } from '../../src/errors.js';
+import type { Provider } from '../../src/providers/types.js';
+import { type Harness, startHarness } from '../helpers/harness.js';
+
+let h: Harness;
+let consoleCalls: string[];
+const METHODS = ['log', 'info', 'warn', 'error', 'debug'] as const;
+const originals = Object.fromEntries(METHODS.map((m) => [m, console[m]])) as Record<(typeof METHODS)[number], (...args: unknown[]) => void>;
+
+beforeEach(() => {
+  consoleCalls = [];
+  for (const m of METHODS) console[m] = (...args: unknown[]) => void consoleCalls.push(`${m}: ${String(args[0])}`);
+});
+afterEach(async () => {
+  for (const m of METHODS) console[m] = originals[m];
+  await h?.close();
+});
+
+const failures = (h: Harness) => h.logs.records().filter((r) => r.msg === 'request failed' || r.msg === 'unexpected error');
+
+test('a handled error is one warn line without a stack', async () => {
+  h = await startHarness();
+  expect((await h.agent.get('/auth/xt/callback?code=x&state=y')).status).toBe(400);
+  const lines = failures(h);
+  expect(lines).toHaveLength(1);
+  expect(lines[0]).toMatchObject({ level: 40, code: 'login_expired', status: 400 });
+  expect(JSON.stringify(lines[0])).not.toMatch(/stack|at .*\.ts:\d+/);
+  expect(consoleCalls).toEqual([]);
+});
+
+test('a real 500 is logged at error level with its stack, and the page shows none', async () => {
+  h = await startHarness({ env: { NODE_ENV: 'production', PUBLIC_URL: 'http://127.0.0.1:3999' } });
+  const broken: Provider = {
+    id: 'broken',
+    label: 'Broken',
+    checkAvailability: () => {
+      throw new TypeError('a bug in a provider module');
+    },
+    prepareLogin: async () => ({}),
+    authorizeUrl: async () => new URL('http://127.0.0.1/'),
+    exchangeCode: async () => ({ accessToken: 'x' }),
+    refresh: async () => {
+      throw new AppError('provider_rejected');
+    },
+  };
+  h.built.ctx.providers.set('broken', broken);
+  const res = await h.agent.get('/auth/broken/login');
+  expect(res.status).toBe(500);
+  expect(res.text).toContain('data-error="internal"');
+  expect(res.text).not.toContain('a bug in a provider module');
+  const lines = failures(h);
+  expect(lines).toHaveLength(1);
+  expect(lines[0]).toMatchObject({ level: 50, msg: 'unexpected error' });
+  expect(JSON.stringify(lines[0])).toContain('a bug in a provider module');
+  expect(JSON.stringify(lines[0])).toMatch(/stack/);
+  expect(consoleCalls).toEqual([]);
+});
+
+test('forwarded headers without TRUST_PROXY: one clear warning per process, and no library output', async () => {
+  h = await startHarness();
+  for (let i = 0; i < 3; i++) {
+    await h.agent.get('/auth/xt/login').set('X-Forwarded-For', `203.0.113.${i}`);
+    await h.agent.get('/auth/xt/login').set('Forwarded', `for=203.0.113.${i}`);
+  }
+  const warnings = h.logs.records().filter((r) => typeof r.msg === 'string' && r.msg.includes('TRUST_PROXY is off'));
+  expect(warnings).toHaveLength(1);
+  expect(warnings[0]).toMatchObject({ level: 40 });
+  expect(String(warnings[0]!.msg)).toMatch(/TRUST_PROXY=1/);
+  expect(consoleCalls).toEqual([]); // express-rate-limit's ValidationError stacks went to the console before
+});
+
+test('with TRUST_PROXY set, forwarded headers are expected: no warning', async () => {
+  h = await startHarness({ env: { TRUST_PROXY: '1' } });
+  await h.agent.get('/auth/xt/login').set('X-Forwarded-For', '203.0.113.9');
+  expect(h.logs.records().filter((r) => typeof r.msg === 'string' && r.msg.includes('TRUST_PROXY is off'))).toHaveLength(0);
+});
