@@ -5,5 +5,9 @@ export default {
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   transform: { '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json', diagnostics: false }] },
   testMatch: ['<rootDir>/test/**/*.test.ts'],
+  setupFiles: ['<rootDir>/test/setup/quiet.ts'],
   testTimeout: 30000,
+  // One worker per core (Jest's default leaves one core idle): most files spend much of their time
+  // waiting on sockets, child processes and timers, so two files share two cores well.
+  maxWorkers: '100%',
 };

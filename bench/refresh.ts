@@ -14,13 +14,15 @@ import request from 'supertest';
 import { createApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { startXtStandIn } from '../standins/xt.js';
+import { testClock } from '../test/helpers/clock.js';
+import { authorizeAtStandIn, sidCookie } from '../test/helpers/harness.js';
 import { startRedis } from '../test/helpers/redis.js';
 
 const SIZES = [20, 100, 500];
 
 async function run(n: number, replicas: 1 | 2, redisUrl?: string) {
-  let offset = 0;
-  const now = () => Date.now() + offset;
+  const clock = testClock();
+  const now = clock.now;
   const xt = await startXtStandIn({ clientSecret: 'bench-secret', accessTtlSec: 600, tokenDelayMs: 200, now });
   const env = {
     SESSION_SECRET: 'bench-session-secret-0123456789abcdef',
@@ -39,15 +41,18 @@ async function run(n: number, replicas: 1 | 2, redisUrl?: string) {
   for (let i = 0; i < replicas; i++) apps.push(await createApp(loadConfig(env), { now }));
   const agent = request.agent(apps[0]!.app);
   const login = await agent.get('/auth/xt/login');
-  const auth = new URL(login.headers.location!);
-  const form = new URLSearchParams({ client_id: 'demo-client', redirect_uri: auth.searchParams.get('redirect_uri')!, scope: 'userinfo', state: auth.searchParams.get('state')!, decision: 'approve' });
-  const back = new URL((await fetch(new URL(`${auth.pathname}/decision`, auth), { method: 'POST', body: form, redirect: 'manual' })).headers.get('location')!);
-  const cb = await agent.get(back.pathname + back.search);
-  const cookie = ([] as string[]).concat(cb.headers['set-cookie'] ?? [])[0]!.split(';')[0]!;
+  const cb = await agent.get(await authorizeAtStandIn(login.headers.location!));
+  const cookie = sidCookie(cb);
 
-  offset += 601_000; // the access token has just expired
+  clock.advance(601_000); // the access token has just expired
   const started = performance.now();
-  const results = await Promise.all(Array.from({ length: n }, (_, i) => request(apps[i % replicas]!.app).get('/api/session').set('Cookie', cookie)));
+  const results = await Promise.all(
+    Array.from({ length: n }, (_, i) =>
+      request(apps[i % replicas]!.app)
+        .get('/api/session')
+        .set('Cookie', cookie),
+    ),
+  );
   const ms = performance.now() - started;
   const ok = results.filter((r) => r.status === 200 && (r.body as { connected?: boolean }).connected === true).length;
   const out = { n, replicas, store: env.SESSION_STORE, refreshCalls: xt.calls.refresh_token, baselineCalls: n, ok, totalMs: Math.round(ms) };

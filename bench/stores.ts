@@ -11,42 +11,21 @@
  *    the server's own used_memory growth.
  * Traffic goes to 127.0.0.1 only; every loop is bounded.
  */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { createClient } from 'redis';
 import { type BuiltApp, createApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { startXtStandIn } from '../standins/xt.js';
+import { authorizeAtStandIn } from '../test/helpers/harness.js';
+import { freePort } from '../test/helpers/ports.js';
+import { startRedis } from '../test/helpers/redis.js';
 
 const REQUESTS = Number(process.argv[2] ?? 2000);
 const SESSIONS = Number(process.argv[3] ?? 5000);
 const CONCURRENCY = 16;
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
-
-async function startRedis(): Promise<{ url: string; stop: () => void }> {
-  const port = await freePort();
-  const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-  for (let i = 0; i < 100; i++) {
-    await new Promise((r) => setTimeout(r, 50));
-    const ok = await new Promise<boolean>((r) => {
-      const s = net.connect(port, '127.0.0.1', () => (s.destroy(), r(true)));
-      s.on('error', () => r(false));
-    });
-    if (ok) break;
-  }
-  return { url: `redis://127.0.0.1:${port}`, stop: () => proc.kill('SIGTERM') };
-}
 
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
@@ -75,11 +54,8 @@ async function load(url: string, cookie: string | undefined, n: number, concurre
 async function connectOnce(base: string): Promise<string> {
   const login = await fetch(`${base}/auth/xt/login`, { redirect: 'manual' });
   const cookie = login.headers.get('set-cookie')!.split(';')[0]!;
-  const auth = new URL(login.headers.get('location')!);
-  const form = new URLSearchParams({ client_id: auth.searchParams.get('client_id')!, redirect_uri: auth.searchParams.get('redirect_uri')!, scope: 'userinfo', state: auth.searchParams.get('state')!, decision: 'approve' });
-  const decision = await fetch(new URL(`${auth.pathname}/decision`, auth), { method: 'POST', body: form, redirect: 'manual' });
-  const back = new URL(decision.headers.get('location')!);
-  const cb = await fetch(`${base}${back.pathname}${back.search}`, { headers: { cookie }, redirect: 'manual' });
+  const callback = await authorizeAtStandIn(login.headers.get('location')!);
+  const cb = await fetch(`${base}${callback}`, { headers: { cookie }, redirect: 'manual' });
   if (cb.status !== 303) throw new Error(`callback answered ${cb.status}`);
   return cb.headers.get('set-cookie')!.split(';')[0]!;
 }
@@ -91,9 +67,20 @@ async function fill(built: BuiltApp, n: number) {
   for (let i = 0; i < n; i++) {
     const owner = randomBytes(18).toString('base64url');
     await new Promise<void>((resolve, reject) =>
-      stores.sessions.set(randomBytes(24).toString('base64url'), { cookie: { originalMaxAge: 86_400_000, expires: new Date(Date.now() + 86_400_000) }, owner, csrf: randomBytes(32).toString('base64url') }, (e?: unknown) => (e ? reject(e instanceof Error ? e : new Error('session store failed')) : resolve())),
+      stores.sessions.set(
+        randomBytes(24).toString('base64url'),
+        { cookie: { originalMaxAge: 86_400_000, expires: new Date(Date.now() + 86_400_000) }, owner, csrf: randomBytes(32).toString('base64url') },
+        (e?: unknown) => (e ? reject(e instanceof Error ? e : new Error('session store failed')) : resolve()),
+      ),
     );
-    await connections.connect(owner, 'xt', { accessToken: jwt(), refreshToken: jwt(), accessExpiresAt: Date.now() + 86_400_000, refreshExpiresAt: Date.now() + 30 * 86_400_000, userId: String(i), scope: 'userinfo' });
+    await connections.connect(owner, 'xt', {
+      accessToken: jwt(),
+      refreshToken: jwt(),
+      accessExpiresAt: Date.now() + 86_400_000,
+      refreshExpiresAt: Date.now() + 30 * 86_400_000,
+      userId: String(i),
+      scope: 'userinfo',
+    });
   }
 }
 
@@ -177,12 +164,20 @@ async function main() {
       results.push(await benchStore(kind, xt.url, kind === 'redis' ? redis.url : undefined));
     }
   } finally {
-    redis.stop();
+    await redis.stop();
     await xt.close();
   }
   const dir = path.resolve('bench/results');
   fs.mkdirSync(dir, { recursive: true });
-  const meta = { date: new Date().toISOString(), node: process.version, cpus: os.cpus().length, cpu: os.cpus()[0]?.model, requests: REQUESTS, concurrency: CONCURRENCY, sessions: SESSIONS };
+  const meta = {
+    date: new Date().toISOString(),
+    node: process.version,
+    cpus: os.cpus().length,
+    cpu: os.cpus()[0]?.model,
+    requests: REQUESTS,
+    concurrency: CONCURRENCY,
+    sessions: SESSIONS,
+  };
   fs.writeFileSync(path.join(dir, 'stores.json'), JSON.stringify({ meta, results }, null, 2));
   const rows = results.map(
     (r) =>

@@ -16,16 +16,19 @@ import type { AppContext } from './context.js';
 import { errorHandler, notFound } from './http/errorHandler.js';
 import { pickLocale, translator } from './i18n.js';
 import { createLogger, safeUrl } from './logger.js';
-import { createProviderHttp } from './providers/http.js';
 import { buildProviders, providerOrigins } from './providers/registry.js';
-import { XtApi } from './services/xtApi.js';
+import { createXtApi } from './services/xtApi.js';
+import { createXtGuard } from './services/xtGuard.js';
 import { apiRouter } from './routes/api.js';
 import { healthRouter } from './routes/health.js';
 import { pagesRouter } from './routes/pages.js';
-import { Connections } from './session/connections.js';
+import { xtGatewayRouter } from './routes/xtGateway.js';
+import type { Provider } from './providers/types.js';
+import { Connections, type LockTiming } from './session/connections.js';
 import { Sealer } from './session/crypto.js';
 import { createSessionMiddleware } from './session/middleware.js';
 import { createStores } from './session/stores/select.js';
+import type { Stores } from './session/stores/types.js';
 
 /** The project root (where views/ and public/ live), from src/ under tsx/jest or dist/src/ when built. */
 export const ROOT = (() => {
@@ -39,6 +42,15 @@ export interface AppOptions {
   logDestination?: DestinationStream;
   now?: () => number;
   backoffBaseMs?: number;
+  // Test hooks: explicit ways in for tests, never set in production.
+  /** Stores built by the caller instead of from the config, so the test keeps its own handle (SQLite's db, say). */
+  stores?: Stores;
+  /** Providers added next to the configured ones (a stub that fails in a given way, say). */
+  providers?: Provider[];
+  /** The refresh lock's lease, renewal and wait, scaled down (see ConnectionOptions.timing). */
+  timing?: Partial<LockTiming>;
+  /** Told the owner id each time a login stores a new token set (see ConnectionOptions.onConnected). */
+  onConnected?: (owner: string, provider: string) => void;
 }
 
 export interface BuiltApp {
@@ -54,6 +66,7 @@ export async function buildContext(config: Config, opts: AppOptions = {}): Promi
     secrets: [
       config.sessionSecret,
       config.xt?.clientSecret,
+      config.xt?.apiSecret,
       config.oidc?.clientSecret,
       config.redisUrl ? decodeURIComponent(new URL(config.redisUrl).password) : undefined,
       ...(config.tokenEncryptionKeys ?? []),
@@ -62,9 +75,10 @@ export async function buildContext(config: Config, opts: AppOptions = {}): Promi
   });
   const log = opts.logger ?? logger;
   const now = opts.now ?? Date.now;
-  const stores = await createStores(config, log, now);
+  const stores = opts.stores ?? (await createStores(config, log, now));
   const sealer = Sealer.fromConfig(config.sessionSecret, config.tokenEncryptionKeys);
   const providers = buildProviders(config, log, now);
+  for (const p of opts.providers ?? []) providers.set(p.id, p);
   const connections = new Connections({
     store: stores.authState,
     sealer,
@@ -76,9 +90,13 @@ export async function buildContext(config: Config, opts: AppOptions = {}): Promi
     backoffBaseMs: opts.backoffBaseMs,
     lockMaxHoldMs: config.providerTimeoutMs * 2 + 5000,
     maxTtlMs: config.sessionTtlMs,
+    timing: opts.timing,
+    onConnected: opts.onConnected,
   });
-  const xtApi = config.xt ? new XtApi(config.xt.apiUrl, createProviderHttp({ provider: 'xt', timeoutMs: config.providerTimeoutMs }), connections) : undefined;
-  return { config, logger: log, providers, stores, sealer, connections, xtApi, now };
+  // One guard for every XT.COM call (the balances panel and /api/xt), shared by the replicas with Redis.
+  const guard = createXtGuard({ slidingLog: stores.slidingLog, ipLimitPerMinute: config.xtCalls.ipLimitPerMinute, queueWaitMs: config.xtCalls.queueWaitMs, logger: log });
+  const xtApi = config.xt ? createXtApi(config.xt, { connections, logger: log, timeoutMs: config.providerTimeoutMs, now, guard }) : undefined;
+  return { config, logger: log, lifecycle: { draining: false }, providers, stores, sealer, connections, xtApi, now };
 }
 
 export function createExpressApp(ctx: AppContext): Express {
@@ -149,6 +167,7 @@ export function createExpressApp(ctx: AppContext): Express {
   app.use(createSessionMiddleware(config, ctx.stores));
   app.use(pagesRouter(ctx));
   app.use(authRouter(ctx));
+  app.use(xtGatewayRouter(ctx));
   app.use(apiRouter(ctx));
   app.use(notFound());
   app.use(errorHandler(ctx));
@@ -174,6 +193,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     ctx,
     async close() {
       for (const p of ctx.providers.values()) p.close?.();
+      ctx.xtApi?.close();
       await ctx.stores.close();
     },
   };

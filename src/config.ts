@@ -4,6 +4,7 @@
  */
 import path from 'node:path';
 import { z } from 'zod';
+import { type AllowEntry, DEFAULT_XT_API_ALLOW, parseAllowList } from './shared/xtAllowList.js';
 
 export const XT_LANGUAGES = ['en', 'ja', 'hi', 'id', 'ru', 'es', 'tr', 'zh-HK', 'zh-CN', 'vi', 'th'] as const;
 
@@ -77,6 +78,13 @@ const envSchema = z.object({
   XT_SCOPE: z.string().min(1).default('userinfo'),
   XT_EXPIRES_IN_UNIT: z.enum(['s', 'ms']).default('s'),
   XT_LABEL: z.string().min(1).default('XT.COM'),
+  XT_API_KEY: optionalNonEmpty,
+  XT_API_SECRET: optionalNonEmpty,
+  XT_SIGN_STYLE: z.enum(['method', 'path'], { error: 'must be method or path' }).default('method'),
+  XT_RECV_WINDOW: durationMs('XT_RECV_WINDOW').default(5000),
+  XT_API_ALLOW: optionalNonEmpty,
+  XT_API_IP_LIMIT: z.coerce.number().int().min(1).max(100_000).default(1000),
+  XT_API_QUEUE_WAIT: durationMs('XT_API_QUEUE_WAIT').default(2000),
 
   OIDC_ISSUER: optionalNonEmpty,
   OIDC_CLIENT_ID: optionalNonEmpty,
@@ -89,6 +97,7 @@ const envSchema = z.object({
   OIDC_LOGOUT_URL: optionalNonEmpty,
 
   PROVIDER_TIMEOUT: durationMs('PROVIDER_TIMEOUT').default(10_000),
+  SHUTDOWN_DRAIN: durationMs('SHUTDOWN_DRAIN').default(5_000),
   AUTH_RATE_LIMIT: z.coerce.number().int().min(1).max(100_000).default(30),
   AUTH_RATE_WINDOW: durationMs('AUTH_RATE_WINDOW').default(60_000),
   REFRESH_SKEW: durationMs('REFRESH_SKEW').default(60_000),
@@ -107,6 +116,12 @@ export interface XtConfig {
   apiUrl: string;
   scope: string;
   expiresInUnit: 's' | 'ms';
+  /** Signs user API calls (validate-appkey / HMAC key): XT_API_KEY/SECRET, else the client id/secret. */
+  apiKey: string;
+  apiSecret: string;
+  /** `method`: Y = #METHOD#path…; `path`: Y = #path… (XT.COM's third-party page). */
+  signStyle: 'method' | 'path';
+  recvWindowMs: number;
 }
 
 /** A standard OAuth 2.0 / OpenID Connect provider (Tencent Cloud CIAM is the reference). */
@@ -141,11 +156,24 @@ export interface Config {
   dataDir: string;
   logLevel: string;
   providerTimeoutMs: number;
+  /** After SIGTERM: how long to keep serving (readiness failing, every answer closing its connection) before the listener closes. */
+  shutdownDrainMs: number;
   /** Requests to /auth/* per client IP per window. */
   authRateLimit: { max: number; windowMs: number };
   refresh: { skewMs: number; backoffMaxMs: number };
   xt?: XtConfig;
   oidc?: OidcConfig;
+  /** /api/xt and the guard for the person's XT.COM account (XT_API_ALLOW, XT_API_IP_LIMIT, XT_API_QUEUE_WAIT). */
+  xtCalls: XtCallsConfig;
+}
+
+export interface XtCallsConfig {
+  /** What the site's pages may call through /api/xt. */
+  allow: AllowEntry[];
+  /** Calls to XT.COM per minute for the whole deployment (XT.COM allows 1000/min per IP). */
+  ipLimitPerMinute: number;
+  /** How long a call over a limit waits for a slot before it is answered 429. */
+  queueWaitMs: number;
 }
 
 export class ConfigError extends Error {
@@ -188,6 +216,7 @@ export function loadConfig(env: Env): Config {
   if (e.SESSION_STORE === 'redis' && !e.REDIS_URL) problems.push('REDIS_URL: required when SESSION_STORE=redis');
   if (e.REDIS_URL && !/^rediss?:\/\//.test(e.REDIS_URL)) problems.push('REDIS_URL: must start with redis:// or rediss://');
   if (e.REDIS_COMMAND_TIMEOUT < 1 || e.REDIS_COMMAND_TIMEOUT > 60_000) problems.push('REDIS_COMMAND_TIMEOUT: must be between 1ms and 60s');
+  if (e.SHUTDOWN_DRAIN > 120_000) problems.push('SHUTDOWN_DRAIN: must be at most 2m');
 
   let tokenEncryptionKeys: string[] | undefined;
   if (e.TOKEN_ENCRYPTION_KEYS) {
@@ -213,6 +242,8 @@ export function loadConfig(env: Env): Config {
       checkProviderUrl('XT_TOKEN_URL', e.XT_TOKEN_URL, problems),
       checkProviderUrl('XT_API_URL', e.XT_API_URL, problems),
     ].every(Boolean);
+    if (e.XT_RECV_WINDOW < 1 || e.XT_RECV_WINDOW > 60_000) problems.push('XT_RECV_WINDOW: must be between 1ms and 60s (XT.COM allows at most 60000 ms)');
+    if (!e.XT_API_KEY !== !e.XT_API_SECRET) problems.push('XT_API_KEY, XT_API_SECRET: set both or neither (unset, the client id and secret sign)');
     if (clientId && clientSecret && endpointsOk) {
       xt = {
         id: 'xt',
@@ -224,11 +255,18 @@ export function loadConfig(env: Env): Config {
         apiUrl: e.XT_API_URL.replace(/\/+$/, ''),
         scope: e.XT_SCOPE,
         expiresInUnit: e.XT_EXPIRES_IN_UNIT,
+        apiKey: e.XT_API_KEY ?? clientId,
+        apiSecret: e.XT_API_SECRET ?? clientSecret,
+        signStyle: e.XT_SIGN_STYLE,
+        recvWindowMs: e.XT_RECV_WINDOW,
       };
     }
   }
 
   const oidc = loadOidc(e, problems);
+  const xtAllow = parseAllowList(e.XT_API_ALLOW ?? DEFAULT_XT_API_ALLOW);
+  problems.push(...xtAllow.problems);
+  if (e.XT_API_QUEUE_WAIT > 10_000) problems.push('XT_API_QUEUE_WAIT: must be at most 10s (a waiting call holds its request open)');
 
   if (e.NODE_ENV === 'production') {
     for (const [key, placeholder] of Object.entries(EXAMPLE_PLACEHOLDERS) as [keyof typeof EXAMPLE_PLACEHOLDERS, string][]) {
@@ -256,10 +294,12 @@ export function loadConfig(env: Env): Config {
     dataDir: path.resolve(e.DATA_DIR),
     logLevel: e.LOG_LEVEL,
     providerTimeoutMs: e.PROVIDER_TIMEOUT,
+    shutdownDrainMs: e.SHUTDOWN_DRAIN,
     authRateLimit: { max: e.AUTH_RATE_LIMIT, windowMs: e.AUTH_RATE_WINDOW },
     refresh: { skewMs: e.REFRESH_SKEW, backoffMaxMs: e.REFRESH_BACKOFF_MAX },
     xt,
     oidc,
+    xtCalls: { allow: xtAllow.entries, ipLimitPerMinute: e.XT_API_IP_LIMIT, queueWaitMs: e.XT_API_QUEUE_WAIT },
   };
 }
 

@@ -16,4 +16,6 @@ export interface AppContext {
   connections: Connections;
   xtApi?: XtApi;
   now: () => number;
+  /** Set when a graceful stop begins: readiness then fails so load balancers move traffic away. */
+  lifecycle: { draining: boolean };
 }

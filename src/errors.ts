@@ -23,6 +23,11 @@ export const ERRORS = {
   uri_too_long: { status: 414, next: 'home' },
   not_found: { status: 404, next: 'home' },
   csrf_failed: { status: 403, next: 'home' },
+  /** /api/xt: the path (and method) is not on XT_API_ALLOW, or is never allowed (api-key). */
+  not_allowed: { status: 403, next: 'home' },
+  method_not_allowed: { status: 405, next: 'home' },
+  /** A request body that is not JSON. */
+  unsupported_media_type: { status: 415, next: 'home' },
   /** The login transaction is unknown, used, expired or belongs elsewhere. */
   login_expired: { status: 400, next: 'login' },
   /** The person (or the provider) declined at the provider's page. */

@@ -12,9 +12,11 @@ export interface Running {
 }
 
 /**
- * Connection draining for a graceful stop: once `begin()` is called, every response carries
+ * Connection draining for a graceful stop. Once `begin()` is called every response carries
  * `Connection: close`, so a kept-alive connection is answered and then closed (Node closes the
- * socket after a response that says so), and idle ones are closed at once.
+ * socket after a response that says so). Idle kept-alive sockets are NOT closed at that moment:
+ * a request may already be on its way on one (a client cannot know we are stopping), and closing
+ * it would reset that request. They are closed when the listener closes, after the drain window.
  */
 export function drainable(server: Server): { begin(): void; readonly draining: boolean } {
   let draining = false;
@@ -26,22 +28,36 @@ export function drainable(server: Server): { begin(): void; readonly draining: b
   server.prependListener('request', (_req, res) => {
     if (draining) closeWhenDone(res);
     inFlight.add(res);
-    res.once('close', () => {
-      inFlight.delete(res);
-      // A response that had already started with keep-alive leaves an idle socket: close it too.
-      if (draining) setImmediate(() => server.closeIdleConnections());
-    });
+    res.once('close', () => inFlight.delete(res));
   });
   return {
     begin() {
       draining = true;
       for (const res of inFlight) closeWhenDone(res);
-      server.closeIdleConnections();
     },
     get draining() {
       return draining;
     },
   };
+}
+
+/** How long requests in flight may take to finish once the listener has closed. */
+const IN_FLIGHT_GRACE_MS = 20_000;
+
+/**
+ * The stop sequence: readiness fails at once and every answer closes its connection, while the
+ * app keeps serving for `drainMs` (so a load balancer notices and kept-alive clients move on);
+ * then the listener closes, requests in flight get IN_FLIGHT_GRACE_MS to finish, and the stores
+ * close and the logs are flushed.
+ */
+async function stopGracefully(server: Server, drain: ReturnType<typeof drainable>, drainMs: number): Promise<void> {
+  drain.begin();
+  if (drainMs > 0) await new Promise((r) => setTimeout(r, drainMs));
+  await new Promise<void>((resolve) => {
+    server.close(() => resolve());
+    server.closeIdleConnections();
+    setTimeout(() => server.closeAllConnections(), IN_FLIGHT_GRACE_MS).unref();
+  });
 }
 
 export async function start(config: Config, host = '0.0.0.0', opts: AppOptions = {}): Promise<Running> {
@@ -62,13 +78,11 @@ export async function start(config: Config, host = '0.0.0.0', opts: AppOptions =
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
-      ctx.logger.info('shutting down');
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        drain.begin();
-        setTimeout(() => server.closeAllConnections(), 10_000).unref();
-      });
+      ctx.logger.info({ drainMs: config.shutdownDrainMs }, 'shutting down: draining connections');
+      ctx.lifecycle.draining = true;
+      await stopGracefully(server, drain, config.shutdownDrainMs);
       await close();
+      ctx.logger.info('stopped');
       ctx.logger.flush?.();
     })());
   return { server, url: `http://127.0.0.1:${port}`, stop };
@@ -97,8 +111,12 @@ export async function main(): Promise<void> {
     process.stderr.write(`xt-connect cannot start: ${(err as Error).message}\n`);
     process.exit(1);
   }
+  let signalled = false;
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-    process.once(signal, () => {
+    process.on(signal, () => {
+      // A second signal means "now": exit without waiting for the drain.
+      if (signalled) process.exit(1);
+      signalled = true;
       running.stop().then(
         () => process.exit(0),
         () => process.exit(1),

@@ -2,7 +2,7 @@
  * A stand-in for XT.COM, written from XT.COM's OAuth 2.0 documents:
  *  - GET  /{lang}/accounts/oauth2            the authorization page (Authorize / Deny)
  *  - GET  /public/uaa/oauth2/token           code exchange and refresh, secret in the query, {rc,mc,ma,result}
- *  - GET  /spot/v4/balances                  a user API called with the `access-token` header
+ *  - GET  /v4/public/time and the signed user APIs (/spot/v4/…, /user/account/api-key): xtUser.ts
  * Tokens are RS256 JWTs with `exp`. Codes are single use. Failures can be injected for tests and demos.
  * It serves the demo and the tests; it is not part of the production image.
  */
@@ -11,10 +11,12 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import express from 'express';
 import * as jose from 'jose';
+import { type ApiLogEntry, type XtApiFailure, type XtUserApiOptions, type XtUserApiSettings, newUserApiState, userApiDefaults, userApiRouter } from './xtUser.js';
 
 export type XtFailure = 'reject' | 'timeout' | 'http500' | 'html502' | 'truncated' | 'rate429';
 
-export interface XtStandInOptions {
+/** The user API settings (signing, clock, limits) are XtUserApiSettings, in xtUser.ts. */
+export interface XtStandInOptions extends Partial<XtUserApiSettings> {
   port?: number;
   host?: string;
   clientId?: string;
@@ -60,13 +62,18 @@ interface RefreshGrant {
 export interface XtStandIn {
   url: string;
   port: number;
-  /** Calls to the token endpoint, by grant type. */
-  calls: { authorization_code: number; refresh_token: number; api: number };
-  /** The next `count` calls to the balances API fail this way. */
-  failApiNext(kind: 'http500' | 'html502', count?: number): void;
+  /** Calls to the token endpoint, by grant type; `api`: user API requests; `time`: /v4/public/time. */
+  calls: { authorization_code: number; refresh_token: number; api: number; time: number };
+  /** The next `count` user API calls fail this way (before any check). */
+  failApiNext(kind: XtApiFailure, count?: number): void;
+  /** Every user API request, in order: when it arrived (wall clock), its path, user and answer. */
+  apiLog(): ApiLogEntry[];
+  /** The validate-signature values and the signed strings seen so far (both in issued() too). */
+  signatures(): string[];
+  signedStrings(): string[];
   /** The next `count` token-endpoint calls (optionally of one grant type) fail this way. */
   failNext(kind: XtFailure, count?: number, grant?: 'authorization_code' | 'refresh_token'): void;
-  /** Every token and code issued so far: tests search logs and pages for them. */
+  /** Every secret so far: tokens, codes, the API secret, API secrets handed out, signatures, signed strings. Tests search logs and pages for them. */
   issued(): string[];
   /** Every access token issued so far stops working (the API answers 401). */
   revokeAccessTokens(): void;
@@ -77,7 +84,7 @@ export interface XtStandIn {
   /** Issue the next tokens' result with these fields overridden (for hostile-response tests). */
   overrideNextResult(patch: Record<string, unknown> | ((r: Record<string, unknown>) => unknown), raw?: boolean): void;
   /** Settings that may be changed while running (tokenDelayMs, rotateRefreshTokens, accessTtlSec, …). */
-  options: Required<Omit<XtStandInOptions, 'port' | 'host' | 'redirectUris'>> & { redirectUris: string[] };
+  options: Required<Omit<XtStandInOptions, 'port' | 'host' | 'redirectUris'>> & { redirectUris: string[] } & XtUserApiOptions;
   close(): Promise<void>;
 }
 
@@ -110,6 +117,7 @@ export async function startXtStandIn(opts: XtStandInOptions = {}): Promise<XtSta
     now: opts.now ?? Date.now,
     tokenDelayMs: opts.tokenDelayMs ?? 0,
     answerDelayMs: opts.answerDelayMs ?? 0,
+    ...userApiDefaults(opts),
   };
   const now = () => options.now();
   const { privateKey, publicKey } = await processSigningKey();
@@ -119,8 +127,8 @@ export async function startXtStandIn(opts: XtStandInOptions = {}): Promise<XtSta
   let accessEpoch = 0;
   const failures: { kind: XtFailure; grant?: string }[] = [];
   const overrides: { patch: Record<string, unknown> | ((r: Record<string, unknown>) => unknown); raw: boolean }[] = [];
-  const calls = { authorization_code: 0, refresh_token: 0, api: 0 };
-  const apiFailures: string[] = [];
+  const api = newUserApiState();
+  const calls = Object.assign(api.calls, { authorization_code: 0, refresh_token: 0 });
   const rawResponses: { status?: number; contentType?: string; body: string }[] = [];
   const hanging = new Set<NodeJS.Timeout>();
 
@@ -192,7 +200,9 @@ export async function startXtStandIn(opts: XtStandInOptions = {}): Promise<XtSta
     if (b.decision === 'approve') {
       const code = randomBytes(16).toString('hex');
       issued.push(code);
-      codes.set(code, { userId: options.userId, scope: b.scope || 'userinfo', clientId: b.client_id, redirectUri: b.redirect_uri!, expiresAt: now() + 5 * 60_000 });
+      // A stand-in-only field lets benchmarks and tests approve as many different people.
+      const userId = typeof b.as_user === 'string' && /^\d{1,12}$/.test(b.as_user) ? b.as_user : options.userId;
+      codes.set(code, { userId, scope: b.scope || 'userinfo', clientId: b.client_id, redirectUri: b.redirect_uri!, expiresAt: now() + 5 * 60_000 });
       target.searchParams.set('code', code);
     } else {
       target.searchParams.set('error', 'access_denied');
@@ -294,38 +304,18 @@ export async function startXtStandIn(opts: XtStandInOptions = {}): Promise<XtSta
     res.json(envelope(0, 'SUCCESS', result));
   });
 
-  app.get('/spot/v4/balances', async (req, res) => {
-    calls.api++;
-    const apiFailure = apiFailures.shift();
-    if (apiFailure === 'http500') {
-      res.status(500).json(envelope(1, 'FAILURE'));
-      return;
-    }
-    if (apiFailure === 'html502') {
-      res.status(502).type('html').send('<html>bad gateway</html>');
-      return;
-    }
-    const token = req.get('access-token');
+  /** The XT.COM user id an access token stands for, or undefined when XT.COM would refuse it. */
+  async function verifyAccessToken(token: string | undefined): Promise<string | undefined> {
+    if (!token) return undefined;
     try {
-      if (!token) throw new Error('no token');
       const { payload } = await jose.jwtVerify(token, publicKey, { issuer: 'xt.com', currentDate: new Date(now()) });
-      if (payload.typ !== 'access' || (payload.epoch as number) < accessEpoch) throw new Error('revoked');
+      if (payload.typ !== 'access' || (payload.epoch as number) < accessEpoch) return undefined;
+      return String(payload['user-id']);
     } catch {
-      res.status(401).json(envelope(1, 'AUTH_105'));
-      return;
+      return undefined;
     }
-    res.json(
-      envelope(0, 'SUCCESS', {
-        totalUsdtAmount: '10342.51',
-        totalBtcAmount: '0.1032',
-        assets: [
-          { currency: 'usdt', currencyId: 11, frozenAmount: '0', availableAmount: '8200.00', totalAmount: '8200.00' },
-          { currency: 'btc', currencyId: 2, frozenAmount: '0.001', availableAmount: '0.0201', totalAmount: '0.0211' },
-          { currency: 'eth', currencyId: 3, frozenAmount: '0', availableAmount: '0.35', totalAmount: '0.35' },
-        ],
-      }),
-    );
-  });
+  }
+  app.use(userApiRouter(options, api, verifyAccessToken));
 
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => resolve(s));
@@ -339,12 +329,15 @@ export async function startXtStandIn(opts: XtStandInOptions = {}): Promise<XtSta
     calls,
     options,
     failApiNext(kind, count = 1) {
-      for (let i = 0; i < count; i++) apiFailures.push(kind);
+      for (let i = 0; i < count; i++) api.failures.push(kind);
     },
+    apiLog: () => api.log.map((e) => ({ ...e })),
+    signatures: () => [...api.signatures],
+    signedStrings: () => [...api.signedStrings],
     failNext(kind, count = 1, grant) {
       for (let i = 0; i < count; i++) failures.push({ kind, grant });
     },
-    issued: () => [...issued],
+    issued: () => [...issued, options.apiSecret, ...api.secrets, ...api.signatures, ...api.signedStrings],
     revokeAccessTokens() {
       accessEpoch++;
     },
@@ -358,7 +351,7 @@ export async function startXtStandIn(opts: XtStandInOptions = {}): Promise<XtSta
       overrides.push({ patch, raw });
     },
     async close() {
-      for (const t of hanging) clearTimeout(t);
+      for (const t of [...hanging, ...api.hanging]) clearTimeout(t);
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));
     },

@@ -23,3 +23,18 @@ export function requireCsrf(publicOrigin: string) {
     next();
   };
 }
+
+/**
+ * For script calls (/api/xt): the `X-CSRF-Token` header only, equal to the session's form token,
+ * and an Origin, when the browser sends one, exactly our own (an opaque "null" is refused too).
+ */
+export function requireCsrfHeader(publicOrigin: string) {
+  return function checkCsrfHeader(req: Request, _res: Response, next: NextFunction): void {
+    const origin = req.get('origin');
+    if (origin !== undefined && origin !== publicOrigin) return next(new AppError('csrf_failed', { detail: { reason: 'foreign origin' } }));
+    const expected = req.session?.csrf;
+    const given = req.get('x-csrf-token');
+    if (!expected || !given || !safeEqual(expected, given)) return next(new AppError('csrf_failed', { detail: { reason: 'bad csrf header' } }));
+    next();
+  };
+}

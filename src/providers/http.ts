@@ -10,10 +10,12 @@ export interface RawResponse {
   status: number;
   contentType: string;
   body: string;
+  /** The Retry-After header, as sent (XT.COM's 429). */
+  retryAfter?: string;
 }
 
 export interface ProviderHttp {
-  request(cfg: { method: 'GET' | 'POST'; url: string; headers?: Record<string, string>; data?: string }): Promise<RawResponse>;
+  request(cfg: { method: 'GET' | 'POST' | 'DELETE'; url: string; headers?: Record<string, string>; data?: string }): Promise<RawResponse>;
 }
 
 export function createProviderHttp(opts: { provider: string; timeoutMs: number; maxBytes?: number }): ProviderHttp {
@@ -24,6 +26,8 @@ export function createProviderHttp(opts: { provider: string; timeoutMs: number; 
     maxBodyLength: opts.maxBytes ?? MAX_RESPONSE_BYTES,
     responseType: 'text',
     transformResponse: [(d: unknown) => d],
+    // The body goes out byte for byte (axios would trim a JSON string): XT.COM signs the exact bytes.
+    transformRequest: [(d: unknown) => d],
     validateStatus: () => true,
     proxy: false,
     headers: { Accept: 'application/json' },
@@ -37,6 +41,7 @@ export function createProviderHttp(opts: { provider: string; timeoutMs: number; 
           status: res.status,
           contentType: String(res.headers['content-type'] ?? ''),
           body: typeof res.data === 'string' ? res.data : '',
+          retryAfter: typeof res.headers['retry-after'] === 'string' ? res.headers['retry-after'].slice(0, 64) : undefined,
         };
       } catch (err) {
         throw transportAppError(axiosFailure(err, Date.now() - started), opts.provider);

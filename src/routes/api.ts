@@ -1,8 +1,19 @@
 import { type Request, type Response, Router } from 'express';
 import type { AppContext } from '../context.js';
+import { newCsrfToken } from '../shared/crypto.js';
 import { providerStatuses, setStatusFor } from './providerStatus.js';
 
-/** GET /api/session: the connection state as JSON. Never a token. */
+/**
+ * The form token a page's script sends as X-CSRF-Token (POST and DELETE on /api/xt). Null without
+ * a session: nobody is connected then, and an anonymous call creates no session.
+ */
+function csrfTokenFor(req: Request): string | null {
+  if (!req.session?.owner) return null;
+  req.session.csrf ??= newCsrfToken();
+  return req.session.csrf;
+}
+
+/** GET /api/session: the connection state as JSON, and the form token for script calls. Never a token. */
 export function apiRouter(ctx: AppContext): Router {
   const r = Router();
 
@@ -32,6 +43,7 @@ export function apiRouter(ctx: AppContext): Router {
       scope: first?.view.connected ? (first.view.scope ?? null) : null,
       accessTokenExpiresAt: first?.view.connected ? (first.view.accessTokenExpiresAt ?? null) : null,
       reason: first && !first.view.connected ? first.view.reason : undefined,
+      csrfToken: csrfTokenFor(req),
       ...(status === 503 ? { error: { code: 'provider_down', next: 'retry' } } : {}),
       providers,
     });

@@ -10,6 +10,10 @@ export function healthRouter(ctx: AppContext): Router {
   // Readiness: the session store answers.
   r.get('/readyz', async (_req, res) => {
     res.set('Cache-Control', 'no-store');
+    if (ctx.lifecycle.draining) {
+      res.status(503).json({ status: 'draining', store: ctx.stores.kind });
+      return;
+    }
     try {
       await ctx.stores.authState.ping();
       res.json({ status: 'ready', store: ctx.stores.kind });

@@ -5,7 +5,7 @@ import { newCsrfToken } from '../shared/crypto.js';
 import { type Balance, spotBalances } from '../services/xtApi.js';
 import { providerStatuses, setStatusFor } from './providerStatus.js';
 
-type BalancePanel = { state: 'ok'; balances: Balance[] } | { state: 'failed' | 'reconnect' };
+type BalancePanel = { state: 'ok'; balances: Balance[] } | { state: 'failed' | 'reconnect' | 'misconfigured' };
 
 async function balancePanel(ctx: AppContext, owner: string): Promise<BalancePanel> {
   if (!ctx.xtApi) return { state: 'failed' };
@@ -14,7 +14,7 @@ async function balancePanel(ctx: AppContext, owner: string): Promise<BalancePane
   } catch (err) {
     const code = err instanceof AppError ? err.code : 'internal';
     ctx.logger.warn({ code, detail: err instanceof AppError ? err.detail : undefined }, 'balances could not be loaded');
-    return { state: code === 'reconnect_required' ? 'reconnect' : 'failed' };
+    return { state: code === 'reconnect_required' ? 'reconnect' : code === 'provider_misconfigured' ? 'misconfigured' : 'failed' };
   }
 }
 

@@ -1,51 +1,161 @@
 /**
- * The server-side client for XT.COM's user APIs. It sends the person's token the way XT.COM
- * documents (`access-token: <token>`, not `Authorization: Bearer`), refreshes first when the
- * token is stale, and on a 401 refreshes once and retries once. Callers get the `result`
- * of the envelope, never a token.
+ * The application service for XT.COM's user APIs: every call the app makes on a person's behalf
+ * (the account page's balances panel, the /api/xt gateway) goes through XtApi.call().
+ *
+ *  - refresh first when the token is stale; on a 401, refresh once and retry once;
+ *  - AUTH_105 (our clock): read XT.COM's clock again at once and retry once;
+ *  - any other AUTH_ code: the institution's configuration is wrong. Nobody is disconnected; the
+ *    person gets 502 provider_misconfigured, and the operators an error line (mc and path only),
+ *    at most once a minute per mc;
+ *  - XT.COM's 429: the person's calls are held (guard.hold) and the caller gets 429 rate_limited;
+ *  - a 5xx, a timeout, a body that is not JSON or is over 1 MB: our own provider_* codes.
+ * The guard, when there is one, is asked for a slot before each request that reaches XT.COM.
  */
+import { createHash } from 'node:crypto';
+import type { Logger } from 'pino';
 import { z } from 'zod';
+import type { XtConfig } from '../config.js';
 import { AppError } from '../errors.js';
-import type { ProviderHttp, RawResponse } from '../providers/http.js';
+import { createProviderHttp } from '../providers/http.js';
+import { XtClock } from '../providers/xtClock.js';
 import { readXtEnvelope } from '../providers/xtEnvelope.js';
+import { XT_USER_API_MAX_BYTES, type XtMethod, XtUserApi, type XtUserResponse } from '../providers/xtUserApi.js';
 import type { Connections } from '../session/connections.js';
+import { type XtAnswer, type XtOutcome, classify } from './xtAnswer.js';
+import { type XtGuard, kindOf } from './xtGuard.js';
+
+export type { XtAnswer };
+
+export interface XtCall {
+  method: XtMethod;
+  /** Already checked by the caller; exactly what is sent and signed. */
+  path: string;
+  /** The pairs of the query; sorted once here, and that one string is both signed and sent. */
+  query: [string, string][];
+  /** The exact JSON bytes to send and sign. */
+  body?: string;
+}
+
+interface Access {
+  token: string;
+  /** Who the guard counts: XT.COM's user id (or a digest of the owner when XT.COM gave none). */
+  guardKey: string;
+}
+
+export interface XtApiOptions {
+  userApi: XtUserApi;
+  connections: Connections;
+  logger: Logger;
+  now?: () => number;
+  guard?: XtGuard;
+}
+
+/** Each misconfiguration code is logged at most this often. */
+export const MISCONFIG_LOG_EVERY_MS = 60_000;
 
 export class XtApi {
-  constructor(
-    private readonly apiUrl: string,
-    private readonly http: ProviderHttp,
-    private readonly connections: Connections,
-    private readonly provider = 'xt',
-  ) {}
+  private readonly provider = 'xt';
+  private readonly now: () => number;
+  private readonly misconfigLoggedAt = new Map<string, number>();
 
-  private call(path: string, token: string): Promise<RawResponse> {
-    if (!/^\/[A-Za-z0-9/_.-]*(\?[A-Za-z0-9=&_.,-]*)?$/.test(path)) throw new AppError('bad_request', { provider: this.provider, detail: { reason: 'invalid XT.COM API path' } });
-    return this.http.request({ method: 'GET', url: this.apiUrl + path, headers: { 'access-token': token } });
+  constructor(private readonly opts: XtApiOptions) {
+    this.now = opts.now ?? Date.now;
   }
 
-  async get(owner: string, path: string): Promise<unknown> {
-    const token = await this.connections.accessToken(owner, this.provider);
-    let res = await this.call(path, token);
-    if (res.status === 401) {
-      const rec = await this.connections.refreshAfterRejection(owner, this.provider, token);
-      if (!rec || rec.status !== 'active' || !rec.accessToken || rec.accessToken === token) {
-        throw new AppError('reconnect_required', { provider: this.provider, detail: { reason: 'api rejected the token' } });
+  /**
+   * One call for the person behind `owner`. Returns XT.COM's answer when it is its own (rc 0, or
+   * rc 1 with a business mc); throws AppError for everything else.
+   */
+  async call(owner: string, call: XtCall): Promise<XtAnswer> {
+    let access = await this.access(owner);
+    const retried = { token: false, clock: false };
+    // At most three requests: the first, one after a new clock reading, one after a refresh.
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const res = await this.send(access, call);
+      const outcome = classify(res, call.path, this.now());
+      if (outcome.kind === 'answer') return outcome.answer;
+      if (outcome.kind === 'clock' && !retried.clock) {
+        retried.clock = true;
+        await this.opts.userApi.clock.syncAfter(res.clockReading);
+        continue;
       }
-      res = await this.call(path, rec.accessToken);
-      if (res.status === 401) {
-        throw new AppError('reconnect_required', { provider: this.provider, detail: { reason: 'api rejected the refreshed token' } });
+      if (outcome.kind === 'token_rejected' && !retried.token) {
+        retried.token = true;
+        access = await this.afterRejection(owner, access);
+        continue;
       }
+      throw await this.failure(outcome, access, call);
     }
-    return this.unwrap(res, path);
+    throw new AppError('internal', { provider: this.provider, detail: { reason: 'retry budget exceeded' } });
   }
 
-  private unwrap(res: RawResponse, path: string): unknown {
-    const detail = { httpStatus: res.status, path: path.split('?')[0] };
-    if (res.status === 429 || res.status >= 500) throw new AppError('provider_unavailable', { provider: this.provider, detail });
-    const env = readXtEnvelope(res, this.provider, detail);
-    if (env.rc !== 0 || res.status >= 400) throw new AppError('provider_rejected', { provider: this.provider, detail: { ...detail, rc: env.rc, mc: env.mc } });
-    return env.result;
+  /** Stops the clock's periodic reading. */
+  close(): void {
+    this.opts.userApi.clock.close();
   }
+
+  private async access(owner: string): Promise<Access> {
+    const a = await this.opts.connections.access(owner, this.provider);
+    return { token: a.token, guardKey: guardKey(owner, a.userId) };
+  }
+
+  private async send(access: Access, call: XtCall): Promise<XtUserResponse> {
+    await this.opts.userApi.clock.ready(); // the first clock reading, before the slot is taken
+    await this.opts.guard?.take(access.guardKey, kindOf(call.path));
+    return this.opts.userApi.send({ method: call.method, path: call.path, query: call.query, body: call.body, token: access.token });
+  }
+
+  /** XT.COM refused the token: refresh unless someone already has, else ask the person to reconnect. */
+  private async afterRejection(owner: string, access: Access): Promise<Access> {
+    const rec = await this.opts.connections.refreshAfterRejection(owner, this.provider, access.token);
+    if (!rec || rec.status !== 'active' || !rec.accessToken || rec.accessToken === access.token) {
+      throw new AppError('reconnect_required', { provider: this.provider, detail: { reason: 'api rejected the token' } });
+    }
+    return { token: rec.accessToken, guardKey: access.guardKey };
+  }
+
+  private async failure(outcome: Exclude<XtOutcome, { kind: 'answer' }>, access: Access, call: XtCall): Promise<AppError> {
+    const provider = this.provider;
+    switch (outcome.kind) {
+      case 'token_rejected':
+        return new AppError('reconnect_required', { provider, detail: { reason: 'api rejected the refreshed token' } });
+      case 'rate_limited':
+        // Still a 429 when the hold cannot be recorded (the shared store is away): the guard's own windows go on.
+        await this.opts.guard?.hold(access.guardKey, outcome.retryAfterMs).catch((err: unknown) => {
+          this.opts.logger.warn({ provider, code: err instanceof AppError ? err.code : 'internal' }, "XT.COM's 429 hold could not be recorded");
+        });
+        return new AppError('rate_limited', { provider, detail: { reason: 'XT.COM answered 429', retryAfterMs: outcome.retryAfterMs, path: call.path } });
+      case 'clock':
+      case 'misconfigured':
+        this.logMisconfiguration(outcome.mc, call.path, outcome.httpStatus);
+        return new AppError('provider_misconfigured', { provider, detail: { mc: outcome.mc, httpStatus: outcome.httpStatus, path: call.path } });
+    }
+  }
+
+  /** At error level, at most once a minute per mc; the mc and the path only (never the key or signature). */
+  private logMisconfiguration(mc: string, path: string, httpStatus: number): void {
+    const now = this.now();
+    const last = this.misconfigLoggedAt.get(mc);
+    if (last !== undefined && now - last < MISCONFIG_LOG_EVERY_MS) return;
+    if (this.misconfigLoggedAt.size >= 100) this.misconfigLoggedAt.clear(); // AUTH_ codes are few; bounded anyway
+    this.misconfigLoggedAt.set(mc, now);
+    this.opts.logger.error(
+      { provider: this.provider, mc, path, httpStatus },
+      `XT.COM refused a signed call with ${mc}: the site's XT.COM configuration (API key, secret, bound IPs, permissions or clock) is wrong`,
+    );
+  }
+}
+
+function guardKey(owner: string, userId: string | undefined): string {
+  return userId ?? `owner-${createHash('sha256').update(owner).digest('base64url').slice(0, 22)}`;
+}
+
+/** The XT.COM client the app uses: a 1 MB answer cap, XT.COM's clock read at start and every 10 minutes. */
+export function createXtApi(cfg: XtConfig, o: { connections: Connections; logger: Logger; timeoutMs: number; now?: () => number; guard?: XtGuard }): XtApi {
+  const http = createProviderHttp({ provider: 'xt', timeoutMs: o.timeoutMs, maxBytes: XT_USER_API_MAX_BYTES });
+  const clock = new XtClock({ apiUrl: cfg.apiUrl, http, logger: o.logger, now: o.now });
+  clock.start();
+  return new XtApi({ userApi: new XtUserApi(cfg, http, clock), connections: o.connections, logger: o.logger, now: o.now, guard: o.guard });
 }
 
 const balanceSchema = z.object({
@@ -67,8 +177,13 @@ export interface Balance {
   frozen: string;
 }
 
+/** The account page's balances panel, through the same client (and guard) as everything else. */
 export async function spotBalances(api: XtApi, owner: string): Promise<Balance[]> {
-  const parsed = balanceSchema.safeParse(await api.get(owner, '/spot/v4/balances'));
+  const answer = await api.call(owner, { method: 'GET', path: '/spot/v4/balances', query: [] });
+  const env = readXtEnvelope({ ...answer, contentType: 'application/json' }, 'xt', { path: '/spot/v4/balances' });
+  if (env.rc !== 0)
+    throw new AppError('provider_rejected', { provider: 'xt', detail: { httpStatus: answer.status, path: '/spot/v4/balances', rc: env.rc, mc: env.mc } });
+  const parsed = balanceSchema.safeParse(env.result);
   if (!parsed.success) throw new AppError('provider_bad_response', { provider: 'xt', detail: { reason: 'unexpected balances shape' } });
   return parsed.data.assets.map((a) => ({
     currency: a.currency.toUpperCase(),

@@ -86,7 +86,23 @@ export interface ConnectionOptions {
   /** A tombstone ("the connection ended") is kept this long so the person is told why. */
   tombstoneMs?: number;
   maxTtlMs: number;
+  /**
+   * Test hook: the lease, renewal and wait of the refresh lock, scaled down so tests run the
+   * same logic in less time. Unset (always, outside tests): LOCK_LEASE_MS, LOCK_RENEW_MS, REFRESH_WAIT_MS.
+   */
+  timing?: Partial<LockTiming>;
+  /** Test hook: told the owner id each time a login stores a new token set (the owner never leaves the server). */
+  onConnected?: (owner: string, provider: string) => void;
 }
+
+export interface LockTiming {
+  lockLeaseMs: number;
+  lockRenewMs: number;
+  refreshWaitMs: number;
+}
+
+/** The key of the refresh lock of one owner's connection to one provider. */
+export const refreshLockKey = (owner: string, provider: string) => `refresh:${owner}:${provider}`;
 
 /**
  * The refresh lock's lease. A lock left by a process that died is free again after at most this
@@ -102,6 +118,9 @@ export const LOCK_RENEW_MS = 1000;
  */
 export const REFRESH_WAIT_MS = 4000;
 
+/** How long the answer of a refresh call is kept trying to reach a store that is briefly away. */
+export const STORE_RETRY_MS = 5000;
+
 const iso = (t: number | undefined) => (t === undefined ? undefined : new Date(t).toISOString());
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -109,9 +128,11 @@ export class Connections {
   private readonly inflight = new Map<string, Promise<ConnectionRecord | null>>();
   private readonly now: () => number;
   private readonly warnedUnreadable = new Set<string>();
+  private readonly timing: LockTiming;
 
   constructor(private readonly opts: ConnectionOptions) {
     this.now = opts.now ?? Date.now;
+    this.timing = { lockLeaseMs: LOCK_LEASE_MS, lockRenewMs: LOCK_RENEW_MS, refreshWaitMs: REFRESH_WAIT_MS, ...opts.timing };
   }
 
   // ---------- reading and writing records ----------
@@ -183,6 +204,7 @@ export class Connections {
       refreshFailures: 0,
     };
     await this.opts.store.putConnection(owner, provider, this.seal(owner, rec), this.ttlFor(rec));
+    this.opts.onConnected?.(owner, provider);
     return rec;
   }
 
@@ -205,12 +227,12 @@ export class Connections {
    * the provider's refresh lock, so a refresh in flight is stored before the move and never lost.
    */
   async transfer(from: string, to: string, provider: string): Promise<void> {
-    const lockKey = `refresh:${from}:${provider}`;
+    const lockKey = refreshLockKey(from, provider);
     const giveUpAt = this.now() + 5000;
-    let token = await this.opts.store.acquireLock(lockKey, LOCK_LEASE_MS);
+    let token = await this.opts.store.acquireLock(lockKey, this.timing.lockLeaseMs);
     while (token === null && this.now() < giveUpAt) {
       await sleep(50);
-      token = await this.opts.store.acquireLock(lockKey, LOCK_LEASE_MS);
+      token = await this.opts.store.acquireLock(lockKey, this.timing.lockLeaseMs);
     }
     const lease = token === null ? undefined : this.holdLease(lockKey, token, provider);
     try {
@@ -268,8 +290,13 @@ export class Connections {
 
   /** A usable access token, or an AppError saying what the person should do. */
   async accessToken(owner: string, provider: string): Promise<string> {
+    return (await this.access(owner, provider)).token;
+  }
+
+  /** A usable access token and the provider's id of the person (for per-user limits), or the AppError of accessToken(). */
+  async access(owner: string, provider: string): Promise<{ token: string; userId?: string }> {
     const rec = await this.ensureFresh(owner, provider);
-    if (this.usable(rec)) return rec.accessToken;
+    if (this.usable(rec)) return { token: rec.accessToken, userId: rec.userId };
     throw rec?.status === 'ended'
       ? new AppError('reconnect_required', { provider, detail: { reason: rec.endReason } })
       : new AppError('not_connected', { provider });
@@ -311,7 +338,7 @@ export class Connections {
   private async joinRefresh(running: Promise<ConnectionRecord | null>, owner: string, provider: string, seenVersion: number, force: boolean): Promise<ConnectionRecord | null> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<'timeout'>((r) => {
-      timer = setTimeout(() => r('timeout'), REFRESH_WAIT_MS);
+      timer = setTimeout(() => r('timeout'), this.timing.refreshWaitMs);
     });
     try {
       const result = await Promise.race([running, timeout]);
@@ -331,7 +358,7 @@ export class Connections {
   private stopWaiting(cur: ConnectionRecord, force: boolean): ConnectionRecord | null {
     if (!force && this.usable(cur)) return cur;
     // No usable token (expired, or just rejected by the API): the same 503 as a deferred refresh.
-    return this.orProviderDown({ ...cur, accessToken: undefined, nextRefreshAt: this.now() + LOCK_LEASE_MS }, cur.provider);
+    return this.orProviderDown({ ...cur, accessToken: undefined, nextRefreshAt: this.now() + this.timing.lockLeaseMs }, cur.provider);
   }
 
   /**
@@ -350,7 +377,7 @@ export class Connections {
         return;
       }
       try {
-        if (!(await this.opts.store.extendLock(lockKey, token, LOCK_LEASE_MS))) {
+        if (!(await this.opts.store.extendLock(lockKey, token, this.timing.lockLeaseMs))) {
           this.opts.logger.warn({ provider }, 'the refresh lock lapsed while its refresh was in flight');
           return;
         }
@@ -361,7 +388,7 @@ export class Connections {
     };
     const schedule = () => {
       if (stopped) return;
-      timer = setTimeout(() => void renew(), LOCK_RENEW_MS);
+      timer = setTimeout(() => void renew(), this.timing.lockRenewMs);
       timer.unref();
     };
     schedule();
@@ -374,9 +401,9 @@ export class Connections {
   }
 
   private async refreshLocked(owner: string, provider: string, seenVersion: number, force: boolean): Promise<ConnectionRecord | null> {
-    const lockKey = `refresh:${owner}:${provider}`;
-    const giveUpAt = this.now() + REFRESH_WAIT_MS;
-    let token = await this.opts.store.acquireLock(lockKey, LOCK_LEASE_MS);
+    const lockKey = refreshLockKey(owner, provider);
+    const giveUpAt = this.now() + this.timing.refreshWaitMs;
+    let token = await this.opts.store.acquireLock(lockKey, this.timing.lockLeaseMs);
     while (token === null) {
       // Another process is refreshing. Wait for its result rather than calling the provider too;
       // a crashed holder's lease runs out within LOCK_LEASE_MS, and then this request takes over.
@@ -384,7 +411,7 @@ export class Connections {
       const cur = await this.read(owner, provider);
       if (!cur || cur.status !== 'active' || cur.version !== seenVersion) return cur;
       if (this.now() >= giveUpAt) return this.stopWaiting(cur, force);
-      token = await this.opts.store.acquireLock(lockKey, LOCK_LEASE_MS);
+      token = await this.opts.store.acquireLock(lockKey, this.timing.lockLeaseMs);
     }
     const lease = this.holdLease(lockKey, token, provider);
     try {
@@ -447,7 +474,25 @@ export class Connections {
       nextRefreshAt: undefined,
     };
     this.opts.logger.info({ provider: cur.provider, rotated: !!t.refreshToken && t.refreshToken !== cur.refreshToken }, 'tokens refreshed');
-    return this.replace(owner, next, blob);
+    return this.storeRefreshed(owner, next, blob);
+  }
+
+  /**
+   * The provider has acted (a rotating provider has already retired the old refresh token), so
+   * its answer is worth more than one try at the store: a store that is briefly away (a Redis
+   * reconnect after a pause, say) is tried again for up to STORE_RETRY_MS before giving up.
+   */
+  private async storeRefreshed(owner: string, next: ConnectionRecord, expected: string): Promise<ConnectionRecord | null> {
+    const giveUpAt = Date.now() + STORE_RETRY_MS;
+    for (let wait = 100; ; wait = Math.min(wait * 2, 1000)) {
+      try {
+        return await this.replace(owner, next, expected);
+      } catch (err) {
+        if (!(err instanceof AppError) || err.code !== 'store_unavailable' || Date.now() + wait > giveUpAt) throw err;
+        this.opts.logger.warn({ provider: next.provider, retryInMs: wait }, 'the refreshed tokens could not be stored yet; trying again');
+        await sleep(wait);
+      }
+    }
   }
 
   /** A transient failure: keep everything, back off exponentially before the next attempt. */

@@ -1,6 +1,9 @@
 /**
  * Test harness: the exported app against a real XT.COM stand-in on a loopback port, with
  * every log line captured so tests (and close()) can search it for secrets.
+ *
+ * Every harness (this one and the OIDC one in oidc.ts) runs the same secret scan, once, in its
+ * close(): no secret, token or code in any log line, and no raw token URL.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -64,6 +67,7 @@ export interface Harness {
   agent: TestAgent;
   /** Every value that must never show up in a log line or a page. */
   secrets(): string[];
+  /** Stops the app (and its own stand-in), then scans the logs for secrets. Once; later calls do nothing. */
   close(): Promise<void>;
 }
 
@@ -81,22 +85,34 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   const logs = new LogCapture();
   const built = await createApp(config, { logDestination: logs, ...opts.app });
   const agent = request.agent(built.app);
+  // xt.issued() also holds the stand-in's API secret and every signature and signed string it saw.
+  const secrets = () => [TEST_SECRET, SESSION_SECRET, ...(config.xt ? [config.xt.apiSecret] : []), ...xt.issued()];
+  let closed = false;
   return {
     xt,
     built,
     config,
     logs,
     agent,
-    secrets: () => [TEST_SECRET, SESSION_SECRET, ...xt.issued()],
+    secrets,
     async close() {
+      if (closed) return;
+      closed = true;
       await built.close();
       if (!opts.standIn) await xt.close();
-      // Every test that used the harness also proves that no secret reached a log line.
-      const text = logs.text();
-      assertNoSecrets(text, [TEST_SECRET, SESSION_SECRET, ...xt.issued()]);
-      if (/oauth2\/token\?/.test(text)) throw new Error('the raw token URL reached a log line');
+      scanLogs(logs, secrets());
     },
   };
+}
+
+/**
+ * The secret scan every harness runs once, in close(): every test that used a harness also
+ * proves that no secret, token or code reached a log line, nor a token URL with its query.
+ */
+export function scanLogs(logs: LogCapture | string, secrets: string[]): void {
+  const text = typeof logs === 'string' ? logs : logs.text();
+  assertNoSecrets(text, secrets);
+  if (/oauth2\/token\?/.test(text)) throw new Error('the raw token URL reached a log line');
 }
 
 /** Follows the XT.COM stand-in's Authorize (or Deny) button and returns the callback path+query. */
@@ -128,20 +144,21 @@ export function assertNoSecrets(text: string, secrets: string[]): void {
   }
 }
 
-/** A clock shared by the app and the stand-in, moved forward by tests. */
-export function testClock() {
-  let offset = 0;
-  return {
-    now: () => Date.now() + offset,
-    advance(ms: number) {
-      offset += ms;
-    },
-  };
-}
-
-/** The CSRF form token from a rendered page. */
+/** The one form-token helper: the CSRF token of the forms on a rendered page. */
 export function formToken(html: string): string {
   const m = /name="_csrf" value="([^"]+)"/.exec(html);
   if (!m?.[1]) throw new Error('no form token on the page');
   return m[1];
+}
+
+/** The session cookie (`name=value`) a response sets, for requests made outside the agent. */
+export function sidCookie(res: { headers: Record<string, string | string[] | undefined> }): string {
+  const set = ([] as string[]).concat(res.headers['set-cookie'] ?? []).find((c) => /^(xtc\.sid|__Host-xtc)=/.test(c));
+  if (!set) throw new Error('the response sets no session cookie');
+  return set.split(';')[0]!;
+}
+
+/** The error code of an error page (its `data-error`), so tests need not read its English text. */
+export function errorCode(html: string): string | undefined {
+  return /data-error="([^"]+)"/.exec(html)?.[1];
 }

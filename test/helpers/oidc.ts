@@ -1,7 +1,8 @@
 /**
  * Test harness for the OIDC dialect: the exported app against the oidc-provider stand-in for
  * Tencent Cloud CIAM, with a movable app clock, captured logs, and a plain-HTTP "browser"
- * that goes through the stand-in's sign-in page.
+ * that goes through the stand-in's sign-in page. Its close() runs the same secret scan as
+ * the XT.COM harness's (harness.ts), once.
  */
 import request from 'supertest';
 import type TestAgent from 'supertest/lib/agent.js';
@@ -11,7 +12,8 @@ import { OidcProvider } from '../../src/providers/oidc.js';
 import type { ConnectionRecord } from '../../src/session/connections.js';
 import { OIDC_CLIENTS, type OidcStandIn, type OidcStandInOptions, type StandInClient, startOidcStandIn } from '../../standins/oidc.js';
 import { type XtStandIn, startXtStandIn } from '../../standins/xt.js';
-import { BASE_ENV, LogCapture, SESSION_SECRET, TEST_SECRET, formToken, xtEnv } from './harness.js';
+import { testClock } from './clock.js';
+import { BASE_ENV, LogCapture, SESSION_SECRET, TEST_SECRET, scanLogs, xtEnv } from './harness.js';
 
 export type ClientKind = keyof typeof OIDC_CLIENTS;
 
@@ -43,6 +45,7 @@ export interface OidcHarness {
   stored(): Promise<ConnectionRecord | null>;
   /** Every value that must never show up in a log line or a page. */
   secrets(): string[];
+  /** Stops the app and the stand-ins, then scans the logs for secrets. Once; later calls do nothing. */
   close(): Promise<void>;
 }
 
@@ -69,19 +72,31 @@ export async function startOidcHarness(opts: OidcHarnessOptions = {}): Promise<O
   const env = { ...(xt ? xtEnv(xt) : {}), ...oidcEnv(issuer, client), ...(xt ? { XT_ENABLED: 'true' } : {}), ...extra };
   const config = loadConfig(env);
   const logs = new LogCapture();
-  let offset = 0;
-  const built = await createApp(config, { logDestination: logs, now: () => Date.now() + offset, backoffBaseMs: 50, ...opts.app });
+  const clock = testClock();
+  // The owner id of the last login, told by the app's test hook (the owner never leaves the server).
+  let owner: string | undefined;
+  const built = await createApp(config, {
+    logDestination: logs,
+    now: clock.now,
+    backoffBaseMs: 50,
+    ...opts.app,
+    onConnected: (o, p) => {
+      owner = o;
+      opts.app?.onConnected?.(o, p);
+    },
+  });
   const provider = built.ctx.providers.get('oidc') as OidcProvider;
   if (opts.awaitDiscovery !== false) await provider.whenReady();
-
-  // Learn the session owner as the app stores a connection (the owner never leaves the server).
-  let owner: string | undefined;
-  const auth = built.ctx.stores.authState;
-  const put = auth.putConnection.bind(auth);
-  auth.putConnection = async (o, p, v, ttl) => {
-    owner = o;
-    return put(o, p, v, ttl);
-  };
+  const secrets = () => [
+    client.clientSecret ?? '',
+    OIDC_CLIENTS.basic.clientSecret,
+    OIDC_CLIENTS.post.clientSecret,
+    SESSION_SECRET,
+    TEST_SECRET,
+    ...oidc.issued(),
+    ...(xt?.issued() ?? []),
+  ];
+  let closed = false;
 
   return {
     oidc,
@@ -92,16 +107,17 @@ export async function startOidcHarness(opts: OidcHarnessOptions = {}): Promise<O
     provider,
     logs,
     agent: request.agent(built.app),
-    advance: (ms) => {
-      offset += ms;
-    },
+    advance: clock.advance,
     stored: async () => (owner ? built.ctx.connections.read(owner, 'oidc') : null),
-    secrets: () => [client.clientSecret ?? '', OIDC_CLIENTS.basic.clientSecret, OIDC_CLIENTS.post.clientSecret, SESSION_SECRET, TEST_SECRET, ...oidc.issued(), ...(xt?.issued() ?? [])],
+    secrets,
     async close() {
+      if (closed) return;
+      closed = true;
       provider.close();
       await built.close();
       await oidc.close();
       await xt?.close();
+      scanLogs(logs, secrets());
     },
   };
 }
@@ -140,7 +156,8 @@ export async function authorizeAtOidcStandIn(authorizeUrl: string, decision: 'ap
       remember(res);
     }
     const location = res.headers.get('location');
-    if (res.status < 300 || res.status >= 400 || !location) throw new Error(`the stand-in answered ${res.status} at ${url.pathname}: ${(await res.text()).slice(0, 200)}`);
+    if (res.status < 300 || res.status >= 400 || !location)
+      throw new Error(`the stand-in answered ${res.status} at ${url.pathname}: ${(await res.text()).slice(0, 200)}`);
     const next = new URL(location, url);
     if (next.origin !== origin) return next.pathname + next.search; // back at our callback
     url = next;
@@ -156,7 +173,11 @@ export async function connectOidc(agent: TestAgent, opts: { decision?: 'approve'
 }
 
 /** A token endpoint call made directly (not through the app), authenticated as `client`. */
-export async function tokenRequest(oidc: OidcStandIn, client: StandInClient, params: Record<string, string>): Promise<{ status: number; body: Record<string, unknown> }> {
+export async function tokenRequest(
+  oidc: OidcStandIn,
+  client: StandInClient,
+  params: Record<string, string>,
+): Promise<{ status: number; body: Record<string, unknown> }> {
   const form = new URLSearchParams(params);
   const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded' };
   if (client.tokenAuth === 'client_secret_basic') {
@@ -168,20 +189,4 @@ export async function tokenRequest(oidc: OidcStandIn, client: StandInClient, par
   }
   const res = await fetch(`${oidc.issuer}/oauth2/token`, { method: 'POST', headers, body: form });
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-}
-
-/** The form token from the account page (for POST /auth/oidc/logout). */
-export async function csrfFrom(agent: TestAgent): Promise<string> {
-  return formToken((await agent.get('/account')).text);
-}
-
-/** A loopback port nobody listens on (for "the provider is down" tests). */
-export async function closedPort(): Promise<number> {
-  const net = await import('node:net');
-  return new Promise((resolve) => {
-    const srv = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
 }

@@ -1,6 +1,6 @@
 /** A real redis-server of our own on a free loopback port, which tests can stop and start again. */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { freePort } from './browser.js';
+import { freePort } from './ports.js';
 import { tempDir } from './harness.js';
 
 export interface RedisServer {
@@ -48,7 +48,11 @@ export async function startRedis(): Promise<RedisServer> {
     port,
     async start() {
       // Data is saved on shutdown and loaded at start, so a restart keeps the sessions.
-      proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', '--dbfilename', 'dump.rdb'], { stdio: 'ignore' });
+      proc = spawn(
+        'redis-server',
+        ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', '--dbfilename', 'dump.rdb'],
+        { stdio: 'ignore' },
+      );
       proc.once('error', () => undefined);
       await waitFor(() => pingable(port), 10_000);
     },

@@ -1,20 +1,23 @@
 /**
- * A graceful stop drains kept-alive connections: the response to a request in flight carries
- * `Connection: close`, the connection is then closed, and the stop does not wait for the
+ * A graceful stop drains kept-alive connections: during the drain window readiness fails, every
+ * response carries `Connection: close` and its connection is then closed, a request arriving on
+ * a kept-alive connection is answered (never reset), and the stop does not wait for the
  * force-close timer.
  */
 import http from 'node:http';
 import { loadConfig } from '../../src/config.js';
 import { type Running, start } from '../../src/server.js';
 import { type XtStandIn, startXtStandIn } from '../../standins/xt.js';
-import { LogCapture, TEST_SECRET, authorizeAtStandIn, xtEnv } from '../helpers/harness.js';
+import { LogCapture, SESSION_SECRET, TEST_SECRET, authorizeAtStandIn, scanLogs, xtEnv } from '../helpers/harness.js';
 
 let xt: XtStandIn;
 let running: Running | undefined;
+const logs = new LogCapture();
 
 afterEach(async () => {
   await running?.stop();
   await xt?.close();
+  scanLogs(logs, [TEST_SECRET, SESSION_SECRET, ...(xt?.issued() ?? [])]); // as every harness does at close
 });
 
 interface Answer {
@@ -36,8 +39,8 @@ function get(agent: http.Agent, url: string, cookie?: string): Promise<Answer> {
 
 test('a request in flight on a kept-alive connection is answered with Connection: close, and the stop ends promptly', async () => {
   xt = await startXtStandIn({ clientSecret: TEST_SECRET, tokenDelayMs: 600 });
-  const config = loadConfig(xtEnv(xt, { PORT: '0' }));
-  running = await start(config, '127.0.0.1', { logDestination: new LogCapture() });
+  const config = loadConfig(xtEnv(xt, { PORT: '0', SHUTDOWN_DRAIN: '300ms' }));
+  running = await start(config, '127.0.0.1', { logDestination: logs });
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
 
   const login = await get(agent, `${running.url}/auth/xt/login`);
@@ -58,4 +61,59 @@ test('a request in flight on a kept-alive connection is answered with Connection
   expect(Date.now() - began).toBeLessThan(2000); // not the 10 s force-close
   running = undefined;
   agent.destroy();
+});
+
+test('during the drain window: /readyz fails, an idle kept-alive connection still gets its answer, then closes', async () => {
+  xt = await startXtStandIn({ clientSecret: TEST_SECRET });
+  const config = loadConfig(xtEnv(xt, { PORT: '0', SHUTDOWN_DRAIN: '500ms' }));
+  running = await start(config, '127.0.0.1', { logDestination: logs });
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  expect((await get(agent, `${running.url}/readyz`)).headers.connection).toBe('keep-alive'); // the socket is now idle in the pool
+
+  const stopped = running.stop();
+  await new Promise((r) => setTimeout(r, 50)); // the stop has begun; the pooled socket is idle
+  const answer = await get(agent, `${running.url}/api/session`);
+  expect(answer.status).toBe(200);
+  expect(answer.headers.connection).toBe('close');
+  await answer.socketClosed;
+  const ready = await get(new http.Agent({ keepAlive: false }), `${running.url}/readyz`);
+  expect(ready.status).toBe(503);
+  await stopped;
+  running = undefined;
+  agent.destroy();
+});
+
+test('keep-alive clients under load through a stop: every request sent in the drain window is answered, none reset', async () => {
+  xt = await startXtStandIn({ clientSecret: TEST_SECRET });
+  const drainMs = 1500;
+  const config = loadConfig(xtEnv(xt, { PORT: '0', SHUTDOWN_DRAIN: `${drainMs}ms` }));
+  running = await start(config, '127.0.0.1', { logDestination: logs });
+  const url = running.url;
+  const agents = Array.from({ length: 12 }, () => new http.Agent({ keepAlive: true, maxSockets: 1 }));
+  let stopAt = Infinity;
+  const outcomes = { ok: 0, closing: 0, errors: [] as string[] };
+  const client = async (agent: http.Agent) => {
+    // Stop sending well inside the drain window, so every request here is one the app must answer.
+    for (let i = 0; i < 400 && Date.now() < stopAt + drainMs / 3; i++) {
+      try {
+        const a = await get(agent, `${url}/api/session`);
+        outcomes.ok += a.status === 200 ? 1 : 0;
+        if (a.headers.connection === 'close') outcomes.closing++;
+      } catch (err) {
+        outcomes.errors.push((err as { code?: string }).code ?? String(err));
+      }
+      await new Promise((r) => setTimeout(r, Math.random() * 15));
+    }
+  };
+  const load = Promise.all(agents.map(client));
+  await new Promise((r) => setTimeout(r, 300));
+  stopAt = Date.now();
+  const stopped = running.stop();
+  await load;
+  await stopped;
+  running = undefined;
+  for (const a of agents) a.destroy();
+  expect(outcomes.errors).toEqual([]);
+  expect(outcomes.ok).toBeGreaterThan(50);
+  expect(outcomes.closing).toBeGreaterThan(0);
 });

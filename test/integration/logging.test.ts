@@ -33,7 +33,6 @@ test('a handled error is one warn line without a stack', async () => {
 });
 
 test('a real 500 is logged at error level with its stack, and the page shows none', async () => {
-  h = await startHarness({ env: { NODE_ENV: 'production', PUBLIC_URL: 'http://127.0.0.1:3999' } });
   const broken: Provider = {
     id: 'broken',
     label: 'Broken',
@@ -47,7 +46,7 @@ test('a real 500 is logged at error level with its stack, and the page shows non
       throw new AppError('provider_rejected');
     },
   };
-  h.built.ctx.providers.set('broken', broken);
+  h = await startHarness({ env: { NODE_ENV: 'production', PUBLIC_URL: 'http://127.0.0.1:3999' }, app: { providers: [broken] } });
   const res = await h.agent.get('/auth/broken/login');
   expect(res.status).toBe(500);
   expect(res.text).toContain('data-error="internal"');

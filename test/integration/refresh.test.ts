@@ -3,10 +3,11 @@
  * concurrent session writes, failure semantics, and the API client's 401 path.
  * The app and the stand-in share one clock, which the tests move forward.
  */
-import { type Harness, connectXt, startHarness, testClock } from '../helpers/harness.js';
+import { type TestClock, testClock } from '../helpers/clock.js';
+import { type Harness, connectXt, startHarness } from '../helpers/harness.js';
 
 let h: Harness;
-let clock: ReturnType<typeof testClock>;
+let clock: TestClock;
 const ACCESS_TTL = 600; // seconds
 
 async function setup(xt: Record<string, unknown> = {}, env: Record<string, string> = {}) {
@@ -72,7 +73,8 @@ describe('refresh', () => {
   });
 
   test('concurrent API calls after expiry share one refresh and all reach XT.COM with the new token', async () => {
-    await setup({ tokenDelayMs: 200 });
+    // XT.COM allows 3 balance calls a second per person: the guard queues the 8 (about 2.4 s), so let them wait.
+    await setup({ tokenDelayMs: 200 }, { XT_API_QUEUE_WAIT: '5s' });
     clock.advance(ACCESS_TTL * 1000 + 1000);
     const pages = await Promise.all(Array.from({ length: 8 }, () => h.agent.get('/account')));
     expect(pages.every((p) => p.status === 200 && p.text.includes('USDT'))).toBe(true);
@@ -172,7 +174,7 @@ describe('failure semantics', () => {
   });
 
   test.each(['timeout', 'html502', 'rate429'] as const)('transient failure (%s) after expiry: a clear 503, nobody is disconnected', async (kind) => {
-    await setup({ hangMs: 3000 });
+    await setup({ hangMs: 3000 }, { PROVIDER_TIMEOUT: '600ms' }); // the hung call is given up at 600 ms
     clock.advance(ACCESS_TTL * 1000 + 1000);
     h.xt.failNext(kind, 1, 'refresh_token');
     const res = await session();
@@ -182,7 +184,7 @@ describe('failure semantics', () => {
     expect(res.headers['retry-after']).toBeDefined();
     const account = await h.agent.get('/account');
     expect(account.status).toBe(503);
-    expect(account.text).toContain('not reachable right now');
+    expect(account.text).toContain('not reachable right now'); // the account page's provider card (not an error page)
     expect(h.xt.calls.refresh_token).toBe(1); // back-off: the account page did not try again
     clock.advance(1_500);
     const back = await session();

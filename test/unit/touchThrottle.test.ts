@@ -1,14 +1,18 @@
-import session from 'express-session';
+import session, { type SessionData } from 'express-session';
 import { throttleTouch } from '../../src/session/touchThrottle.js';
 
+/** A memory store that records which sessions were touched. */
+class CountingStore extends session.MemoryStore {
+  readonly touched: string[] = [];
+  override touch(sid: string, sess: SessionData, cb?: () => void): void {
+    this.touched.push(sid);
+    super.touch(sid, sess, cb);
+  }
+}
+
 test('touch reaches the store at most once per interval per session, and again after destroy', async () => {
-  const store = new session.MemoryStore();
-  const calls: string[] = [];
-  const orig = store.touch.bind(store);
-  store.touch = (sid, sess, cb) => {
-    calls.push(sid);
-    orig(sid, sess, cb);
-  };
+  const store = new CountingStore();
+  const calls = store.touched;
   const t = throttleTouch(store, 60_000);
   const sess = { cookie: { originalMaxAge: 1000 } } as never;
   let done = 0;

@@ -13,6 +13,7 @@ import type { Logger } from 'pino';
 import { createClient } from 'redis';
 import { AppError } from '../../errors.js';
 import { applyCommandDeadline } from './redisDeadline.js';
+import { RedisSlidingLog } from './redisSlidingLog.js';
 import type { AuthStore, Stores, StoredTransaction } from './types.js';
 
 type Client = ReturnType<typeof createClient>;
@@ -218,6 +219,7 @@ export async function createRedisStores(opts: { url: string; ttlMs: number; logg
     kind: 'redis',
     sessions: new RedisStore({ client, prefix: `${prefix}sess:`, ttl: Math.ceil(opts.ttlMs / 1000) }),
     authState: new RedisAuthStore(client, prefix, opts.now),
+    slidingLog: new RedisSlidingLog(client, prefix),
     rateLimitStore: (name) => new RateLimitRedisStore({ prefix: `${prefix}rl:${name}:`, sendCommand: (...args: string[]) => client.sendCommand(args) as never }),
     async close() {
       try {

@@ -1,5 +1,6 @@
 import type { Store as RateLimitStore } from 'express-rate-limit';
 import type { Store } from 'express-session';
+import type { SlidingLog } from './slidingLog.js';
 
 /**
  * Server-side state that lives beside the express-session record rather than inside it.
@@ -56,5 +57,7 @@ export interface Stores {
   authState: AuthStore;
   /** A shared counter store for rate limits (Redis), so replicas enforce one limit. Absent: per process. */
   rateLimitStore?(prefix: string): RateLimitStore;
+  /** Sliding rate windows shared by every replica (Redis). Absent: the caller keeps its own, per process. */
+  slidingLog?: SlidingLog;
   close(): Promise<void>;
 }

@@ -1,0 +1,83 @@
+/**
+ * The signed HTTP call to XT.COM's user APIs: `access-token` plus the validate-* headers
+ * (xtSign.ts), timestamped with XT.COM's clock (xtClock.ts). One call, no retries and no
+ * interpretation of the answer: that is the service's job (services/xtApi.ts).
+ *
+ * The path and query that are signed are exactly the ones sent: the query is built once from
+ * the sorted pairs, and the URL is checked to come out of the URL parser unchanged. Nothing
+ * secret (token, signature, signed string, secret) leaves this module except on the wire.
+ */
+import type { XtConfig } from '../config.js';
+import { AppError } from '../errors.js';
+import type { ProviderHttp, RawResponse } from './http.js';
+import type { XtClock } from './xtClock.js';
+import { canonicalQuery, signatureHeaders } from './xtSign.js';
+
+/** The most a user API answer may weigh; a larger one is cut off and refused. */
+export const XT_USER_API_MAX_BYTES = 1024 * 1024;
+
+export type XtMethod = 'GET' | 'POST' | 'DELETE';
+
+export interface XtUserRequest {
+  method: XtMethod;
+  /** Absolute path on the API host, e.g. /spot/v4/balances. */
+  path: string;
+  query: readonly (readonly [string, string])[];
+  /** The exact JSON bytes to send (and sign). */
+  body?: string;
+  /** The person's access token. */
+  token: string;
+}
+
+/** Segments of letters, digits and -._~ only; no empty, `.` or `..` segment. */
+const SAFE_PATH = /^(\/(?!\.{1,2}(?:\/|$))[A-Za-z0-9._~-]+)+$/;
+
+/** XT.COM's answer, and which reading of XT.COM's clock the request was timestamped with. */
+export type XtUserResponse = RawResponse & { clockReading: number };
+
+export type XtSigning = Pick<XtConfig, 'apiUrl' | 'apiKey' | 'apiSecret' | 'signStyle' | 'recvWindowMs'>;
+
+export class XtUserApi {
+  constructor(
+    private readonly cfg: XtSigning,
+    private readonly http: ProviderHttp,
+    readonly clock: XtClock,
+  ) {}
+
+  async send(req: XtUserRequest): Promise<XtUserResponse> {
+    const query = canonicalQuery(req.query);
+    const url = this.url(req.path, query);
+    await this.clock.ready();
+    const body = req.body ? req.body : undefined;
+    const clockReading = this.clock.generation();
+    const headers: Record<string, string> = {
+      'access-token': req.token,
+      ...signatureHeaders({
+        method: req.method,
+        path: req.path,
+        query,
+        body,
+        appKey: this.cfg.apiKey,
+        secret: this.cfg.apiSecret,
+        recvWindowMs: this.cfg.recvWindowMs,
+        timestamp: this.clock.now(),
+        style: this.cfg.signStyle,
+      }),
+    };
+    if (body !== undefined) headers['Content-Type'] = 'application/json';
+    return { ...(await this.http.request({ method: req.method, url, headers, data: body })), clockReading };
+  }
+
+  /** The URL to send, refused unless its path and query survive the URL parser byte for byte. */
+  private url(path: string, query: string): string {
+    const refuse = (reason: string) => new AppError('bad_request', { provider: 'xt', detail: { reason } });
+    if (!SAFE_PATH.test(path)) throw refuse('invalid XT.COM API path');
+    const url = this.cfg.apiUrl + path + (query ? `?${query}` : '');
+    const parsed = new URL(url);
+    const base = new URL(this.cfg.apiUrl);
+    if (parsed.origin !== base.origin || parsed.pathname !== base.pathname.replace(/\/$/, '') + path || parsed.search !== (query ? `?${query}` : '')) {
+      throw refuse('XT.COM API URL would not be sent as signed');
+    }
+    return url;
+  }
+}

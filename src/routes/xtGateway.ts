@@ -1,0 +1,130 @@
+/**
+ * /api/xt/*: the site's own pages call XT.COM's user APIs through us, for the person whose session
+ * cookie came with the request (the backend-for-frontend pattern: the browser never holds a token).
+ * `GET /api/xt/spot/v4/balances?currencies=usdt,btc` is sent, signed, as
+ * `GET {XT_API_URL}/spot/v4/balances?currencies=usdt,btc`.
+ *
+ * Each request goes through these steps, in order; the first that refuses answers:
+ *   1. the method: GET, POST or DELETE, else 405;
+ *   2. the path and query (http/xtTarget.ts), else 400, before the allow-list is consulted;
+ *   3. the allow-list (XT_API_ALLOW; never /user/account/api-key), else 403 not_allowed;
+ *   4. POST and DELETE: the X-CSRF-Token header and the Origin, else 403 csrf_failed;
+ *   5. the body: JSON only (415), at most 16 kB (413), well-formed (400);
+ *   6. the call, through XtApi and its guard: XT.COM's own answer when it is one (rc 0, or rc 1
+ *      with a business mc), with its status; everything else is one of our error codes (401, 429,
+ *      502, 503, 504), rendered as JSON by the error handler.
+ * Every answer carries Cache-Control: no-store (set for everything past the static files).
+ */
+import express, { type NextFunction, type Request, type Response, Router } from 'express';
+import type { AppContext } from '../context.js';
+import { AppError, badRequest } from '../errors.js';
+import { requireCsrfHeader } from '../http/csrf.js';
+import { parseXtTarget, type XtTarget } from '../http/xtTarget.js';
+import type { XtCall } from '../services/xtApi.js';
+import { isAllowed, type XtMethod, XT_METHODS } from '../shared/xtAllowList.js';
+
+export const XT_GATEWAY_PREFIX = '/api/xt';
+export const MAX_BODY_BYTES = 16 * 1024;
+
+interface GatewayLocals {
+  xtMethod: XtMethod;
+  xtTarget: XtTarget;
+}
+
+const locals = (res: Response) => res.locals as GatewayLocals;
+
+function checkMethod(req: Request, res: Response, next: NextFunction): void {
+  if (!(XT_METHODS as readonly string[]).includes(req.method)) {
+    res.set('Allow', XT_METHODS.join(', '));
+    return next(new AppError('method_not_allowed', { provider: 'xt', detail: { method: req.method.slice(0, 16) } }));
+  }
+  locals(res).xtMethod = req.method as XtMethod;
+  next();
+}
+
+/** The raw request target after the prefix, as the client sent it (never Express's decoded views of it). */
+function checkTarget(req: Request, res: Response, next: NextFunction): void {
+  const raw = req.originalUrl;
+  if (!raw.toLowerCase().startsWith(`${XT_GATEWAY_PREFIX}/`)) return next(badRequest('request target must be a path'));
+  locals(res).xtTarget = parseXtTarget(raw.slice(XT_GATEWAY_PREFIX.length));
+  next();
+}
+
+function checkAllowList(ctx: AppContext) {
+  return function allowListed(_req: Request, res: Response, next: NextFunction): void {
+    const { xtMethod, xtTarget } = locals(res);
+    if (!isAllowed(ctx.config.xtCalls.allow, xtMethod, xtTarget.path)) {
+      return next(new AppError('not_allowed', { provider: 'xt', detail: { method: xtMethod, path: xtTarget.path } }));
+    }
+    next();
+  };
+}
+
+function checkCrossSite(ctx: AppContext) {
+  const csrf = requireCsrfHeader(ctx.config.publicUrl.origin);
+  return function crossSite(req: Request, res: Response, next: NextFunction): void {
+    if (locals(res).xtMethod === 'GET') return next();
+    csrf(req, res, next);
+  };
+}
+
+/** JSON only, read as raw bytes (never inflated), so the bytes that are sent and signed are the ones checked. */
+function checkBodyType(req: Request, res: Response, next: NextFunction): void {
+  if (locals(res).xtMethod === 'GET' || !hasBody(req)) return next();
+  const type = req.get('content-type') ?? '';
+  if (!/^application\/json\s*(;\s*charset\s*=\s*"?utf-8"?\s*)?$/i.test(type.trim())) {
+    return next(new AppError('unsupported_media_type', { provider: 'xt', detail: { reason: 'body must be application/json (UTF-8)' } }));
+  }
+  const encoding = req.get('content-encoding');
+  if (encoding !== undefined && encoding.toLowerCase() !== 'identity') {
+    return next(new AppError('unsupported_media_type', { provider: 'xt', detail: { reason: 'encoded body' } }));
+  }
+  next();
+}
+
+const hasBody = (req: Request) => req.get('transfer-encoding') !== undefined || Number(req.get('content-length') ?? 0) > 0;
+
+const readBody = express.raw({ type: () => true, limit: MAX_BODY_BYTES, inflate: false });
+
+function readJsonBody(req: Request, res: Response, next: NextFunction): void {
+  if (locals(res).xtMethod === 'GET' || !hasBody(req)) return next();
+  readBody(req, res, next);
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/** The exact text to send and sign: valid UTF-8 holding one JSON object or array. Never re-serialised. */
+function jsonBody(req: Request): string | undefined {
+  const raw: unknown = req.body;
+  if (!Buffer.isBuffer(raw) || raw.length === 0) return undefined;
+  let text: string;
+  let parsed: unknown;
+  try {
+    text = utf8.decode(raw);
+    parsed = JSON.parse(text);
+  } catch {
+    throw badRequest('body is not valid JSON');
+  }
+  if (typeof parsed !== 'object' || parsed === null) throw badRequest('body must be a JSON object or array');
+  return text;
+}
+
+function forward(ctx: AppContext) {
+  return async function forwardToXt(req: Request, res: Response): Promise<void> {
+    const { xtMethod, xtTarget } = locals(res);
+    const body = jsonBody(req);
+    const owner = req.session?.owner;
+    if (!ctx.xtApi) throw new AppError('not_found');
+    if (!owner) throw new AppError('not_connected', { provider: 'xt' });
+    const call: XtCall = { method: xtMethod, path: xtTarget.path, query: xtTarget.query, ...(body !== undefined ? { body } : {}) };
+    const answer = await ctx.xtApi.call(owner, call);
+    // end(), not send(): no ETag, so never a 304 in place of XT.COM's own status.
+    res.status(answer.status).type('application/json').end(answer.body);
+  };
+}
+
+export function xtGatewayRouter(ctx: AppContext): Router {
+  const r = Router();
+  r.use(XT_GATEWAY_PREFIX, checkMethod, checkTarget, checkAllowList(ctx), checkCrossSite(ctx), checkBodyType, readJsonBody, forward(ctx));
+  return r;
+}

@@ -1,0 +1,70 @@
+/**
+ * What one answer of XT.COM's user APIs means, decided in one place (issue 11, part 1):
+ *  - JSON with rc 0, or rc 1 with a business mc: XT.COM's own answer, passed on unchanged;
+ *  - any AUTH_ mc, whatever the HTTP status: the institution's configuration (AUTH_105: our clock);
+ *  - HTTP 401 without an AUTH_ mc: the person's token was refused;
+ *  - 429: XT.COM's rate limit; 5xx: unavailable; anything that is not an envelope: a bad response.
+ */
+import { AppError } from '../errors.js';
+import type { RawResponse } from '../providers/http.js';
+import { type XtEnvelope, readXtEnvelope } from '../providers/xtEnvelope.js';
+import { DEFAULT_HOLD_MS } from './xtGuard.js';
+
+/** XT.COM's answer as it came: its HTTP status and its raw JSON body. */
+export interface XtAnswer {
+  status: number;
+  body: string;
+}
+
+export type XtOutcome =
+  | { kind: 'answer'; answer: XtAnswer }
+  | { kind: 'token_rejected' }
+  | { kind: 'clock'; mc: string; httpStatus: number }
+  | { kind: 'misconfigured'; mc: string; httpStatus: number }
+  | { kind: 'rate_limited'; retryAfterMs: number };
+
+const MAX_HOLD_MS = 10 * 60_000;
+
+const isAuthMc = (mc: string) => mc.startsWith('AUTH_');
+
+export function classify(res: RawResponse, path: string, now: number): XtOutcome {
+  const detail = { httpStatus: res.status, path };
+  if (res.status === 429) return { kind: 'rate_limited', retryAfterMs: retryAfterMs(res.retryAfter, now) };
+  if (res.status >= 500) throw new AppError('provider_unavailable', { provider: 'xt', detail: { ...detail, reason: 'http error' } });
+  if (res.status === 401) {
+    // A 401 is about the token, unless XT.COM says it is about our signature.
+    const env = envelopeOrUndefined(res, path);
+    return env && isAuthMc(env.mc) ? authOutcome(env, res.status) : { kind: 'token_rejected' };
+  }
+  const env = readXtEnvelope(res, 'xt', detail); // not JSON, not an envelope: provider_bad_response
+  if (isAuthMc(env.mc)) return authOutcome(env, res.status);
+  if ((env.rc === 0 && res.status < 400) || env.rc === 1) return { kind: 'answer', answer: { status: res.status, body: res.body } };
+  throw new AppError('provider_bad_response', {
+    provider: 'xt',
+    detail: { ...detail, reason: env.rc === 0 ? 'success envelope on an HTTP error' : 'unknown rc', rc: env.rc },
+  });
+}
+
+const authOutcome = (env: XtEnvelope, httpStatus: number): XtOutcome => ({ kind: env.mc === 'AUTH_105' ? 'clock' : 'misconfigured', mc: env.mc, httpStatus });
+
+function envelopeOrUndefined(res: RawResponse, path: string): XtEnvelope | undefined {
+  try {
+    return readXtEnvelope(res, 'xt', { httpStatus: res.status, path });
+  } catch {
+    return undefined;
+  }
+}
+
+/** Retry-After in seconds or as an HTTP date; absent or odd: DEFAULT_HOLD_MS. Capped at 10 minutes. */
+export function retryAfterMs(header: string | undefined, now: number): number {
+  if (!header) return DEFAULT_HOLD_MS;
+  const trimmed = header.trim();
+  let ms: number;
+  if (/^\d{1,7}$/.test(trimmed)) ms = Number(trimmed) * 1000;
+  else {
+    const at = Date.parse(trimmed);
+    if (!Number.isFinite(at)) return DEFAULT_HOLD_MS;
+    ms = at - now;
+  }
+  return Math.min(MAX_HOLD_MS, Math.max(1000, ms));
+}

@@ -1,0 +1,114 @@
+/**
+ * The guard for the person's XT.COM account. XT.COM allows 3 calls a second per user on asset
+ * endpoints, 10 a second on the others and 1000 a minute per IP, and repeated excess can lock the
+ * person's account for 10 minutes. Every call to XT.COM's user APIs (the account page's balances,
+ * /api/xt) takes a slot here first, so no reload, buggy script or second replica pushes a person over:
+ *
+ *  - sliding windows (slidingLog.ts): per XT.COM user id, 3 per second for `/spot/v4/balance*`
+ *    and 10 per second for everything else, plus XT_API_IP_LIMIT per minute for the deployment;
+ *  - a call over a limit waits up to XT_API_QUEUE_WAIT for a slot, then is refused with
+ *    429 rate_limited and Retry-After, and XT.COM never sees it;
+ *  - after XT.COM's own 429, hold() refuses that person's calls for its Retry-After;
+ *  - with the Redis store the windows and holds are shared by every replica.
+ *
+ * Each window is measured over its nominal length plus a margin (WINDOW_MARGIN_MS): a slot is
+ * taken just before the request leaves, and requests do not reach XT.COM after exactly the same
+ * delay, so the margin keeps two bursts a second apart at our end from landing closer at theirs.
+ */
+import type { Logger } from 'pino';
+import { AppError } from '../errors.js';
+import { MemorySlidingLog, type RateWindow, type SlidingLog, type TakeResult } from '../session/stores/slidingLog.js';
+
+export type XtCallKind = 'asset' | 'other';
+
+/** `/spot/v4/balance` and `/spot/v4/balances` (XT.COM's asset endpoints) are 'asset'; the rest 'other'. */
+export function kindOf(path: string): XtCallKind {
+  return (path.split('?')[0] ?? '').toLowerCase().startsWith('/spot/v4/balance') ? 'asset' : 'other';
+}
+
+export interface XtGuard {
+  /**
+   * Waits up to XT_API_QUEUE_WAIT for a slot for this XT.COM user (and the deployment-wide
+   * budget); throws AppError('rate_limited', { provider: 'xt', detail: { retryAfterMs } }) when
+   * none comes, or at once while a hold is active. Call it right before each request is sent
+   * (a retry is another request), after everything that can take time (token refresh, clock).
+   */
+  take(userId: string, kind: XtCallKind): Promise<void>;
+  /** XT.COM answered 429 for this user: nothing for them is sent for `ms`, in every replica. */
+  hold(userId: string, ms: number): Promise<void>;
+}
+
+/** XT.COM's per-user limits, per second. */
+export const XT_USER_LIMITS: Record<XtCallKind, number> = { asset: 3, other: 10 };
+/** Added to every window (see above). */
+export const WINDOW_MARGIN_MS = 200;
+/** The hold after an XT.COM 429 that gave no Retry-After. */
+export const DEFAULT_HOLD_MS = 10_000;
+/** Waiters wake a little apart, so they do not all ask for the one free slot at once. */
+const JITTER_MS = 15;
+
+export interface XtGuardOptions {
+  /** Shared windows (the Redis store's); absent: this process keeps its own. */
+  log?: SlidingLog;
+  ipLimitPerMinute: number;
+  queueWaitMs: number;
+  logger?: Logger;
+  provider?: string;
+  /** For tests: other limits or margin. */
+  userLimits?: Record<XtCallKind, number>;
+  marginMs?: number;
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+export class SlidingXtGuard implements XtGuard {
+  private readonly log: SlidingLog;
+  private readonly provider: string;
+  private readonly limits: Record<XtCallKind, number>;
+  private readonly marginMs: number;
+
+  constructor(private readonly opts: XtGuardOptions) {
+    this.log = opts.log ?? new MemorySlidingLog();
+    this.provider = opts.provider ?? 'xt';
+    this.limits = opts.userLimits ?? XT_USER_LIMITS;
+    this.marginMs = opts.marginMs ?? WINDOW_MARGIN_MS;
+  }
+
+  /** The windows one call counts against: its user's window for its kind, and the deployment's. */
+  windowsFor(userId: string, kind: XtCallKind): RateWindow[] {
+    return [
+      { key: `u:${userId}:${kind}`, limit: this.limits[kind], windowMs: 1000 + this.marginMs },
+      { key: 'deployment', limit: this.opts.ipLimitPerMinute, windowMs: 60_000 + this.marginMs },
+    ];
+  }
+
+  async take(userId: string, kind: XtCallKind): Promise<void> {
+    const started = performance.now();
+    const windows = this.windowsFor(userId, kind);
+    for (;;) {
+      const r = await this.log.take(`hold:${userId}`, windows);
+      if (r.ok) return;
+      const left = this.opts.queueWaitMs - (performance.now() - started);
+      if (r.held || r.waitMs > left) throw this.refusal(r, kind);
+      await sleep(r.waitMs + Math.random() * JITTER_MS);
+    }
+  }
+
+  async hold(userId: string, ms: number): Promise<void> {
+    const holdMs = Number.isFinite(ms) && ms > 0 ? Math.min(ms, 10 * 60_000) : DEFAULT_HOLD_MS;
+    this.opts.logger?.warn({ provider: this.provider, holdMs }, "XT.COM answered 429: this person's calls are held");
+    await this.log.hold(`hold:${userId}`, holdMs);
+  }
+
+  private refusal(r: Extract<TakeResult, { ok: false }>, kind: XtCallKind): AppError {
+    return new AppError('rate_limited', {
+      provider: this.provider,
+      detail: { retryAfterMs: r.waitMs, reason: r.held ? 'held after XT.COM 429' : 'guard', kind },
+    });
+  }
+}
+
+/** The app's guard: shared through the store when it offers shared windows (Redis), per process otherwise. */
+export function createXtGuard(opts: { slidingLog?: SlidingLog; ipLimitPerMinute: number; queueWaitMs: number; logger?: Logger }): XtGuard {
+  return new SlidingXtGuard({ log: opts.slidingLog, ipLimitPerMinute: opts.ipLimitPerMinute, queueWaitMs: opts.queueWaitMs, logger: opts.logger });
+}

@@ -1,0 +1,174 @@
+/**
+ * The guard's sliding window, in process (session/stores/slidingLog.ts) and as the guard uses it
+ * (services/xtGuard.ts): never more than the limit in any window, a wait hint that is right, holds.
+ * The Redis version and the whole path to the stand-in: test/integration/xt-guard.test.ts.
+ */
+import fc from 'fast-check';
+import { AppError } from '../../src/errors.js';
+import { MemorySlidingLog } from '../../src/session/stores/slidingLog.js';
+import { SlidingXtGuard, WINDOW_MARGIN_MS, kindOf } from '../../src/services/xtGuard.js';
+import { maxInWindow } from '../helpers/window.js';
+
+test('maxInWindow counts what it should', () => {
+  expect(maxInWindow([0, 999, 1000, 1001], 1000)).toBe(3);
+  expect(maxInWindow([0, 1000, 2000], 1000)).toBe(1);
+  expect(maxInWindow([], 1000)).toBe(0);
+});
+
+test('kindOf: the balance endpoints are asset calls', () => {
+  expect(kindOf('/spot/v4/balance')).toBe('asset');
+  expect(kindOf('/spot/v4/balances')).toBe('asset');
+  expect(kindOf('/spot/v4/balances?currencies=btc')).toBe('asset');
+  expect(kindOf('/spot/v4/open-order')).toBe('other');
+  expect(kindOf('/spot/v4/order/1')).toBe('other');
+});
+
+describe('MemorySlidingLog', () => {
+  test('property: no window ever holds more than its limit, and the wait hint is exact', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 5 }),
+        fc.integer({ min: 50, max: 2000 }),
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 400 }), fc.constantFrom('a', 'b')), { minLength: 1, maxLength: 120 }),
+        async (limit, windowMs, steps) => {
+          let now = 0;
+          const log = new MemorySlidingLog(() => now);
+          const admitted: Record<string, number[]> = { a: [], b: [], all: [] };
+          for (const [dt, who] of steps) {
+            now += dt;
+            const windows = [
+              { key: who, limit, windowMs },
+              { key: 'all', limit: limit + 1, windowMs: windowMs * 2 },
+            ];
+            const r = await log.take(`hold:${who}`, windows);
+            if (r.ok) {
+              admitted[who]!.push(now);
+              admitted.all!.push(now);
+              continue;
+            }
+            expect(r.held).toBe(false);
+            expect(r.waitMs).toBeGreaterThan(0);
+            // One ms early is still refused; at the hint, with nothing else in between, it is admitted.
+            const at = now;
+            now = at + r.waitMs - 1;
+            expect((await log.take(`hold:${who}`, windows)).ok).toBe(false);
+            now = at + r.waitMs;
+            expect((await log.take(`hold:${who}`, windows)).ok).toBe(true);
+            admitted[who]!.push(now);
+            admitted.all!.push(now);
+          }
+          expect(maxInWindow(admitted.a!, windowMs)).toBeLessThanOrEqual(limit);
+          expect(maxInWindow(admitted.b!, windowMs)).toBeLessThanOrEqual(limit);
+          expect(maxInWindow(admitted.all!, windowMs * 2)).toBeLessThanOrEqual(limit + 1);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  test('a refused take records nothing in any window', async () => {
+    let now = 0;
+    const log = new MemorySlidingLog(() => now);
+    expect((await log.take('h', [{ key: 'u', limit: 1, windowMs: 1000 }])).ok).toBe(true);
+    // 'u' is full: the deployment window must not be charged for the refused call.
+    for (let i = 0; i < 5; i++)
+      expect(
+        (
+          await log.take('h', [
+            { key: 'u', limit: 1, windowMs: 1000 },
+            { key: 'd', limit: 1, windowMs: 1000 },
+          ])
+        ).ok,
+      ).toBe(false);
+    now = 1000;
+    expect(
+      (
+        await log.take('h', [
+          { key: 'v', limit: 1, windowMs: 1000 },
+          { key: 'd', limit: 1, windowMs: 1000 },
+        ])
+      ).ok,
+    ).toBe(true);
+  });
+
+  test('a hold refuses everything for its key until it ends, and is never shortened', async () => {
+    let now = 0;
+    const log = new MemorySlidingLog(() => now);
+    const w = [{ key: 'u', limit: 100, windowMs: 1000 }];
+    await log.hold('h', 5000);
+    await log.hold('h', 1000); // shorter: ignored
+    expect(await log.take('h', w)).toEqual({ ok: false, waitMs: 5000, held: true });
+    expect((await log.take('other', w)).ok).toBe(true);
+    now = 4999;
+    expect(await log.take('h', w)).toEqual({ ok: false, waitMs: 1, held: true });
+    now = 5000;
+    expect((await log.take('h', w)).ok).toBe(true);
+  });
+});
+
+describe('SlidingXtGuard', () => {
+  const rateLimited = async (p: Promise<unknown>) => {
+    const err = await p.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(AppError);
+    return err as AppError;
+  };
+
+  test('over the limit with no slot in the queue wait: 429 at once, with the wait as Retry-After', async () => {
+    const guard = new SlidingXtGuard({ ipLimitPerMinute: 1000, queueWaitMs: 100 });
+    for (let i = 0; i < 3; i++) await guard.take('u1', 'asset');
+    const started = performance.now();
+    const err = await rateLimited(guard.take('u1', 'asset'));
+    expect(performance.now() - started).toBeLessThan(50); // no pointless waiting
+    expect(err.code).toBe('rate_limited');
+    expect(err.status).toBe(429);
+    expect(err.provider).toBe('xt');
+    expect(err.detail.retryAfterMs).toBeGreaterThan(900);
+    expect(err.detail.retryAfterMs).toBeLessThanOrEqual(1000 + WINDOW_MARGIN_MS);
+    expect(err.retryAfterSec).toBe(Math.ceil(Number(err.detail.retryAfterMs) / 1000));
+    // Other kinds and other people have their own windows.
+    await guard.take('u1', 'other');
+    await guard.take('u2', 'asset');
+  });
+
+  test('a call over the limit waits for the slot when it comes within the queue wait', async () => {
+    const guard = new SlidingXtGuard({ ipLimitPerMinute: 1000, queueWaitMs: 2000, userLimits: { asset: 1, other: 10 }, marginMs: 0 });
+    await guard.take('u', 'asset');
+    const started = performance.now();
+    await guard.take('u', 'asset');
+    const waited = performance.now() - started;
+    expect(waited).toBeGreaterThanOrEqual(990);
+    expect(waited).toBeLessThan(1300);
+  });
+
+  test('the deployment-wide budget counts every person', async () => {
+    const guard = new SlidingXtGuard({ ipLimitPerMinute: 5, queueWaitMs: 0 });
+    for (let i = 0; i < 5; i++) await guard.take(`person-${i}`, 'other');
+    const err = await rateLimited(guard.take('person-new', 'other'));
+    expect(err.detail.retryAfterMs).toBeGreaterThan(59_000);
+  });
+
+  test('hold: that person is refused at once while it lasts; others are not', async () => {
+    const guard = new SlidingXtGuard({ ipLimitPerMinute: 1000, queueWaitMs: 2000 });
+    await guard.hold('u', 300);
+    const started = performance.now();
+    const err = await rateLimited(guard.take('u', 'other'));
+    expect(performance.now() - started).toBeLessThan(50);
+    expect(err.detail.reason).toMatch(/held/);
+    expect(err.detail.retryAfterMs).toBeLessThanOrEqual(300);
+    await guard.take('someone-else', 'other');
+    await new Promise((r) => setTimeout(r, 320));
+    await guard.take('u', 'other');
+  });
+
+  test('hold without a usable duration holds for 10 s', async () => {
+    let now = 0;
+    const guard = new SlidingXtGuard({ log: new MemorySlidingLog(() => now), ipLimitPerMinute: 1000, queueWaitMs: 0 });
+    await guard.hold('u', Number.NaN);
+    expect((await rateLimited(guard.take('u', 'other'))).detail.retryAfterMs).toBe(10_000);
+    now = 10_000;
+    await guard.take('u', 'other');
+  });
+});
