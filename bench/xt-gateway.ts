@@ -52,14 +52,14 @@ function startProcess(args: string[], env: NodeJS.ProcessEnv, ready: (line: stri
     children.push(child);
     let out = '';
     const timer = setTimeout(() => reject(new Error(`${args.join(' ')} did not start:\n${out}`)), 30_000);
-    child.stdout!.on('data', (d: Buffer) => {
+    child.stdout.on('data', (d: Buffer) => {
       out += d.toString();
       if (out.split('\n').some(ready)) {
         clearTimeout(timer);
         resolve(child);
       }
     });
-    child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
     child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited (${code}):\n${out}`)));
   });
 }
@@ -80,16 +80,31 @@ async function connect(app: string, user: number): Promise<string> {
 
 /** A token for person `user` straight from the stand-in, for the direct (baseline) calls. */
 async function directToken(xt: string, user: number): Promise<string> {
-  const form = new URLSearchParams({ decision: 'approve', as_user: String(10_000_000 + user), client_id: 'bench-client', redirect_uri: 'http://127.0.0.1/cb', scope: 'userinfo' });
+  const form = new URLSearchParams({
+    decision: 'approve',
+    as_user: String(10_000_000 + user),
+    client_id: 'bench-client',
+    redirect_uri: 'http://127.0.0.1/cb',
+    scope: 'userinfo',
+  });
   const back = await fetch(`${xt}/en/accounts/oauth2/decision`, { method: 'POST', body: form, redirect: 'manual' });
   const code = new URL(back.headers.get('location')!).searchParams.get('code')!;
-  const q = new URLSearchParams({ client_id: 'bench-client', client_secret: CLIENT_SECRET, grant_type: 'authorization_code', code, redirect_uri: 'http://127.0.0.1/cb' });
+  const q = new URLSearchParams({
+    client_id: 'bench-client',
+    client_secret: CLIENT_SECRET,
+    grant_type: 'authorization_code',
+    code,
+    redirect_uri: 'http://127.0.0.1/cb',
+  });
   const body = (await (await fetch(`${xt}/public/uaa/oauth2/token?${q}`)).json()) as { result: { access_token: string } };
   return body.result.access_token;
 }
 
 const runJob = async (job: Job): Promise<Result> => {
-  const { stdout } = await promisify(execFile)(TSX, [path.join(ROOT, 'bench/load/client.ts'), Buffer.from(JSON.stringify(job)).toString('base64')], { cwd: ROOT, maxBuffer: 64 << 20 });
+  const { stdout } = await promisify(execFile)(TSX, [path.join(ROOT, 'bench/load/client.ts'), Buffer.from(JSON.stringify(job)).toString('base64')], {
+    cwd: ROOT,
+    maxBuffer: 64 << 20,
+  });
   return JSON.parse(stdout) as Result;
 };
 
@@ -174,7 +189,12 @@ async function main(): Promise<void> {
   }
 
   const col = (k: string) => rounds.map((x) => x[k]!);
-  const summary = Object.fromEntries(['directP50', 'directP99', 'gatewayP50', 'gatewayP99', 'overheadP50', 'overheadP99', 'sessionRps', 'gatewayRps', 'ratio'].map((k) => [k, { median: r2(median(col(k))), min: r2(Math.min(...col(k))), max: r2(Math.max(...col(k))) }]));
+  const summary = Object.fromEntries(
+    ['directP50', 'directP99', 'gatewayP50', 'gatewayP99', 'overheadP50', 'overheadP99', 'sessionRps', 'gatewayRps', 'ratio'].map((k) => [
+      k,
+      { median: r2(median(col(k))), min: r2(Math.min(...col(k))), max: r2(Math.max(...col(k))) },
+    ]),
+  );
   const failures = col('failures').reduce((a, b) => a + b, 0);
   const machine = { node: process.version, cpus: os.cpus().length, cpu: os.cpus()[0]?.model, date: new Date().toISOString(), users: USERS, rounds: ROUNDS };
   const dir = path.join(ROOT, 'bench/results');

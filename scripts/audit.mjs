@@ -14,7 +14,9 @@ try {
   report = {};
 }
 if (report.error || (!report.vulnerabilities && r.status !== 0)) {
-  const why = [report.error?.summary, report.error?.detail, ...(r.stderr || '').split('\n').filter((l) => /error|405|ENOTFOUND/i.test(l))].find((x) => x && x.trim()) ?? 'no answer';
+  const why =
+    [report.error?.summary, report.error?.detail, ...(r.stderr || '').split('\n').filter((l) => /error|405|ENOTFOUND/i.test(l))].find((x) => x && x.trim()) ??
+    'no answer';
   console.warn(`audit: NOT RUN — the registry's audit endpoint is unavailable here (${String(why).trim().slice(0, 200)}).`);
   process.exit(0);
 }

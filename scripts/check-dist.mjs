@@ -54,7 +54,9 @@ if (imageEnv.DATA_DIR !== volume) fail(`the image's DATA_DIR (${imageEnv.DATA_DI
 
 // --- the run: a non-root user, an /app look-alike it cannot write to, a volume it owns ----------
 const root = process.getuid() === 0;
-const runAs = root ? { uid: Number(execFileSync('id', ['-u', 'nobody'], { encoding: 'utf8' })), name: 'nobody' } : { uid: process.getuid(), name: os.userInfo().username };
+const runAs = root
+  ? { uid: Number(execFileSync('id', ['-u', 'nobody'], { encoding: 'utf8' })), name: 'nobody' }
+  : { uid: process.getuid(), name: os.userInfo().username };
 if (runAs.uid === 0) fail('cannot find a non-root user to run as');
 const asUser = (argv) => (root ? ['setpriv', ['--reuid=nobody', '--regid=nogroup', '--clear-groups', '--', ...argv]] : [argv[0], argv.slice(1)]);
 
@@ -93,7 +95,11 @@ function freePort() {
 
 // --- .env.example, as `docker run --env-file` passes it ---------------------------------------
 const example = parseEnv(fs.readFileSync('.env.example', 'utf8'));
-const PLACEHOLDERS = { SESSION_SECRET: randomBytes(36).toString('base64'), XT_CLIENT_ID: `xt-${randomBytes(6).toString('hex')}`, XT_CLIENT_SECRET: randomBytes(24).toString('hex') };
+const PLACEHOLDERS = {
+  SESSION_SECRET: randomBytes(36).toString('base64'),
+  XT_CLIENT_ID: `xt-${randomBytes(6).toString('hex')}`,
+  XT_CLIENT_SECRET: randomBytes(24).toString('hex'),
+};
 for (const key of Object.keys(PLACEHOLDERS)) if (!example[key]) fail(`.env.example no longer sets ${key}`);
 const filled = { ...example, ...PLACEHOLDERS };
 
@@ -134,7 +140,9 @@ async function answers(url, deadline) {
   const env = containerEnv(filled, volumeDir, port);
   const app = run(env);
   let stopping = false;
-  void app.exited.then((code) => stopping || fail(`the built server exited (${code}) as ${runAs.name} with .env.example (secrets filled in):\n${app.output()}`));
+  void app.exited.then(
+    (code) => stopping || fail(`the built server exited (${code}) as ${runAs.name} with .env.example (secrets filled in):\n${app.output()}`),
+  );
   if (!(await answers(`http://127.0.0.1:${port}/healthz`, Date.now() + 15_000))) fail(`the built server did not answer /healthz:\n${app.output()}`);
   if (!(await answers(`http://127.0.0.1:${port}/readyz`, Date.now() + 5_000))) fail(`the built server's /readyz did not answer 200:\n${app.output()}`);
   const uid = Number(/^Uid:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${app.child.pid}/status`, 'utf8'))?.[1]);

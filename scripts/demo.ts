@@ -24,7 +24,9 @@ function listenFailed(what: string, port: number) {
 async function main(): Promise<void> {
   // The CIAM stand-in must know our callback and logout return addresses, as the CIAM console would.
   const publicUrl = new URL(process.env.PUBLIC_URL ?? `http://localhost:${process.env.PORT ?? 3000}`);
-  const xt = await startXtStandIn({ port: XT_PORT, accessTtlSec: 120, refreshTtlSec: 7 * 86_400, rotateRefreshTokens: true }).catch(listenFailed('XT.COM', XT_PORT));
+  const xt = await startXtStandIn({ port: XT_PORT, accessTtlSec: 120, refreshTtlSec: 7 * 86_400, rotateRefreshTokens: true }).catch(
+    listenFailed('XT.COM', XT_PORT),
+  );
   const ciam = await startOidcStandIn({
     port: OIDC_PORT,
     accessTtlSec: 120,

@@ -94,7 +94,12 @@ export async function buildContext(config: Config, opts: AppOptions = {}): Promi
     onConnected: opts.onConnected,
   });
   // One guard for every XT.COM call (the balances panel and /api/xt), shared by the replicas with Redis.
-  const guard = createXtGuard({ slidingLog: stores.slidingLog, ipLimitPerMinute: config.xtCalls.ipLimitPerMinute, queueWaitMs: config.xtCalls.queueWaitMs, logger: log });
+  const guard = createXtGuard({
+    slidingLog: stores.slidingLog,
+    ipLimitPerMinute: config.xtCalls.ipLimitPerMinute,
+    queueWaitMs: config.xtCalls.queueWaitMs,
+    logger: log,
+  });
   const xtApi = config.xt ? createXtApi(config.xt, { connections, logger: log, timeoutMs: config.providerTimeoutMs, now, guard }) : undefined;
   return { config, logger: log, lifecycle: { draining: false }, providers, stores, sealer, connections, xtApi, now };
 }
@@ -106,7 +111,12 @@ export function createExpressApp(ctx: AppContext): Express {
   app.set('trust proxy', config.trustProxy);
   app.set('query parser', 'simple');
 
-  const views = nunjucks.configure(path.join(ROOT, 'views'), { autoescape: true, express: app, noCache: config.env === 'development', throwOnUndefined: false });
+  const views = nunjucks.configure(path.join(ROOT, 'views'), {
+    autoescape: true,
+    express: app,
+    noCache: config.env === 'development',
+    throwOnUndefined: false,
+  });
   views.addGlobal('appName', 'xt-connect');
 
   app.use(

@@ -27,9 +27,7 @@ export const EXAMPLE_PLACEHOLDERS = {
   OIDC_CLIENT_SECRET: 'your-ciam-client-secret',
 } as const;
 
-const bool = z
-  .enum(['1', '0', 'true', 'false', 'yes', 'no', 'on', 'off'])
-  .transform((v) => ['1', 'true', 'yes', 'on'].includes(v));
+const bool = z.enum(['1', '0', 'true', 'false', 'yes', 'no', 'on', 'off']).transform((v) => ['1', 'true', 'yes', 'on'].includes(v));
 
 const durationMs = (what: string) =>
   z
@@ -46,8 +44,7 @@ export function parseDuration(text: string): number {
   return n * factor;
 }
 
-const httpUrl = (what: string) =>
-  z.url({ protocol: /^https?$/, error: `${what} must be an http(s) URL` });
+const httpUrl = (what: string) => z.url({ protocol: /^https?$/, error: `${what} must be an http(s) URL` });
 
 const optionalNonEmpty = z
   .string()
@@ -91,9 +88,7 @@ const envSchema = z.object({
   OIDC_CLIENT_SECRET: optionalNonEmpty,
   OIDC_SCOPE: z.string().min(1).default('openid'),
   OIDC_LABEL: z.string().min(1).default('OpenID Connect'),
-  OIDC_TOKEN_AUTH: optionalNonEmpty.pipe(
-    z.enum(OIDC_TOKEN_AUTH_METHODS, { error: 'must be client_secret_basic or client_secret_post' }).optional(),
-  ),
+  OIDC_TOKEN_AUTH: optionalNonEmpty.pipe(z.enum(OIDC_TOKEN_AUTH_METHODS, { error: 'must be client_secret_basic or client_secret_post' }).optional()),
   OIDC_LOGOUT_URL: optionalNonEmpty,
 
   PROVIDER_TIMEOUT: durationMs('PROVIDER_TIMEOUT').default(10_000),
@@ -270,7 +265,8 @@ export function loadConfig(env: Env): Config {
 
   if (e.NODE_ENV === 'production') {
     for (const [key, placeholder] of Object.entries(EXAMPLE_PLACEHOLDERS) as [keyof typeof EXAMPLE_PLACEHOLDERS, string][]) {
-      if (e[key]?.trim() === placeholder) problems.push(`${key}: still the placeholder from .env.example; set a real value (NODE_ENV=production refuses placeholders)`);
+      if (e[key]?.trim() === placeholder)
+        problems.push(`${key}: still the placeholder from .env.example; set a real value (NODE_ENV=production refuses placeholders)`);
     }
     if (sessionSecret === DEMO_SESSION_SECRET) {
       problems.push("SESSION_SECRET: required with NODE_ENV=production (the demo's built-in secret is public); generate one with: openssl rand -base64 48");

@@ -10,7 +10,8 @@
  */
 import pino, { type DestinationStream, type Logger } from 'pino';
 
-const SECRET_KEYS = /^(client_secret|clientsecret|access_token|accesstoken|refresh_token|refreshtoken|id_token|idtoken|token|code_verifier|codeverifier|authorization|cookie|set-cookie|password|secret|session_secret|access-token)$/i;
+const SECRET_KEYS =
+  /^(client_secret|clientsecret|access_token|accesstoken|refresh_token|refreshtoken|id_token|idtoken|token|code_verifier|codeverifier|authorization|cookie|set-cookie|password|secret|session_secret|access-token)$/i;
 const SECRET_PARAMS = /\b(client_secret|code|refresh_token|access_token|id_token|token|code_verifier|state|nonce)=([^&\s"'#]+)/gi;
 const JWT = /\beyJ[\w-]{4,}\.[\w-]{4,}\.[\w-]*/g;
 const REDACTED = '[redacted]';
@@ -76,6 +77,21 @@ export function safeUrl(url: string | undefined): string {
   return `${url.slice(0, Math.min(q, 512))}?${keys.map((k) => `${k}=…`).join('&')}`;
 }
 
+/**
+ * Scrubs a log record before pino's serialisers run. The request and response objects that
+ * pino-http attaches are left out of the walk: they are live IncomingMessage/ServerResponse
+ * objects (sockets, servers, …) that would cost a deep walk on every request line, and their
+ * serialisers (app.ts) emit only an id, a method, a URL with every query value hidden, and a status.
+ */
+function scrubRecord(obj: Record<string, unknown>, scrubber: Scrubber): Record<string, unknown> {
+  if (!('req' in obj) && !('res' in obj)) return scrubber.deep(obj) as Record<string, unknown>;
+  const { req, res, ...rest } = obj;
+  const out = scrubber.deep(rest) as Record<string, unknown>;
+  if (req !== undefined) out.req = req;
+  if (res !== undefined) out.res = res;
+  return out;
+}
+
 export interface LoggerOptions {
   level: string;
   secrets?: (string | undefined)[];
@@ -90,7 +106,7 @@ export function createLogger(opts: LoggerOptions): { logger: Logger; scrubber: S
       level: opts.level,
       base: undefined,
       serializers: { err: (e: unknown) => serializeError(e, scrubber), error: (e: unknown) => serializeError(e, scrubber) },
-      formatters: { log: (obj) => scrubber.deep(obj) as Record<string, unknown> },
+      formatters: { log: (obj) => scrubRecord(obj, scrubber) },
       hooks: {
         logMethod(args, method) {
           const clean = args.map((a) => (typeof a === 'string' ? scrubber.string(a) : a)) as Parameters<typeof method>;

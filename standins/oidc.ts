@@ -117,7 +117,10 @@ const ROUTES: Record<string, OidcRoute> = {
 
 const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
-const page = (title: string, body: string) => `<!doctype html><html lang="en"><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>${esc(title)}</title>
+const page = (
+  title: string,
+  body: string,
+) => `<!doctype html><html lang="en"><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>${esc(title)}</title>
 <style>body{font:16px/1.5 system-ui,sans-serif;background:#f3f5f8;color:#1d2129;display:grid;place-items:center;min-height:100vh;margin:0}
 .box{background:#fff;padding:32px 40px;border-radius:8px;max-width:440px;box-shadow:0 2px 12px rgba(0,0,0,.08)}h1{font-size:1.25rem}
 button{font:inherit;padding:10px 20px;border-radius:4px;border:0;margin-right:8px;cursor:pointer}.ok{background:#0052d9;color:#fff}.no{background:#e7e7e7}
@@ -237,12 +240,23 @@ export async function startOidcStandIn(opts: OidcStandInOptions = {}): Promise<O
       features: {
         devInteractions: { enabled: false },
         // A client may revoke only its own tokens (CIAM: "client_id, client_secret, token").
-        revocation: { enabled: true, allowedPolicy: async (_ctx: unknown, client: { clientId: string }, token: { clientId?: string }) => token.clientId === client.clientId },
+        revocation: {
+          enabled: true,
+          allowedPolicy: async (_ctx: unknown, client: { clientId: string }, token: { clientId?: string }) => token.clientId === client.clientId,
+        },
         userinfo: { enabled: true },
       },
       interactions: { url: (_ctx: unknown, interaction: { uid: string }) => `/interaction/${interaction.uid}` },
       routes: { authorization: '/oauth2/authorize', token: '/oauth2/token', jwks: '/oauth2/jwks', revocation: '/oauth2/revoke', userinfo: '/userinfo' },
-      ttl: { AccessToken: accessTtlSec, AuthorizationCode: 60, IdToken: 3600, RefreshToken: refreshTtlSec, Grant: refreshTtlSec, Interaction: 600, Session: 3600 },
+      ttl: {
+        AccessToken: accessTtlSec,
+        AuthorizationCode: 60,
+        IdToken: 3600,
+        RefreshToken: refreshTtlSec,
+        Grant: refreshTtlSec,
+        Interaction: 600,
+        Session: 3600,
+      },
     });
     p.use(hooks);
     return p;
@@ -297,7 +311,12 @@ export async function startOidcStandIn(opts: OidcStandInOptions = {}): Promise<O
   app.post(
     '/interaction/:uid/deny',
     wrap(async (req, res) => {
-      await provider.interactionFinished(req, res, { error: 'access_denied', error_description: 'End-User aborted interaction' }, { mergeWithLastSubmission: false });
+      await provider.interactionFinished(
+        req,
+        res,
+        { error: 'access_denied', error_description: 'End-User aborted interaction' },
+        { mergeWithLastSubmission: false },
+      );
     }),
   );
 

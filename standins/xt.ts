@@ -11,7 +11,15 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import express from 'express';
 import * as jose from 'jose';
-import { type ApiLogEntry, type XtApiFailure, type XtUserApiOptions, type XtUserApiSettings, newUserApiState, userApiDefaults, userApiRouter } from './xtUser.js';
+import {
+  type ApiLogEntry,
+  type XtApiFailure,
+  type XtUserApiOptions,
+  type XtUserApiSettings,
+  newUserApiState,
+  userApiDefaults,
+  userApiRouter,
+} from './xtUser.js';
 
 export type XtFailure = 'reject' | 'timeout' | 'http500' | 'html502' | 'truncated' | 'rate429';
 
@@ -133,7 +141,10 @@ export async function startXtStandIn(opts: XtStandInOptions = {}): Promise<XtSta
   const hanging = new Set<NodeJS.Timeout>();
 
   async function jwt(claims: Record<string, unknown>, ttlSec: number): Promise<string> {
-    const b = new jose.SignJWT({ ...claims, jti: randomBytes(8).toString('hex'), epoch: accessEpoch }).setProtectedHeader({ alg: 'RS256' }).setIssuer('xt.com').setSubject('1');
+    const b = new jose.SignJWT({ ...claims, jti: randomBytes(8).toString('hex'), epoch: accessEpoch })
+      .setProtectedHeader({ alg: 'RS256' })
+      .setIssuer('xt.com')
+      .setSubject('1');
     b.setIssuedAt(Math.floor(now() / 1000));
     if (!options.omitExp) b.setExpirationTime(Math.floor(now() / 1000) + ttlSec);
     const token = await b.sign(privateKey);
@@ -169,8 +180,12 @@ export async function startXtStandIn(opts: XtStandInOptions = {}): Promise<XtSta
 
   app.get('/:lang/accounts/oauth2', (req, res) => {
     const q = req.query as Record<string, string | undefined>;
-    const valid = q.response_type === 'code' && q.client_id === options.clientId && typeof q.redirect_uri === 'string' && /^https?:\/\//.test(q.redirect_uri)
-      && (options.redirectUris.length === 0 || options.redirectUris.includes(q.redirect_uri));
+    const valid =
+      q.response_type === 'code' &&
+      q.client_id === options.clientId &&
+      typeof q.redirect_uri === 'string' &&
+      /^https?:\/\//.test(q.redirect_uri) &&
+      (options.redirectUris.length === 0 || options.redirectUris.includes(q.redirect_uri));
     if (!valid) {
       res.status(400).send(page('XT.COM', '<h1>Invalid authorization request</h1><p class="muted">client_id, redirect_uri or response_type is wrong.</p>'));
       return;
@@ -288,7 +303,10 @@ export async function startXtStandIn(opts: XtStandInOptions = {}): Promise<XtSta
     }
     const raw = rawResponses.shift();
     if (raw) {
-      res.status(raw.status ?? 200).type(raw.contentType ?? 'application/json').send(raw.body);
+      res
+        .status(raw.status ?? 200)
+        .type(raw.contentType ?? 'application/json')
+        .send(raw.body);
       return;
     }
     const o = overrides.shift();

@@ -38,7 +38,16 @@ function headersFor(t: Template): Record<string, string> {
   return {
     ...t.headers,
     'access-token': s.token,
-    ...signatureHeaders({ method: 'GET', path: s.apiPath, query: canonicalQuery(s.query), appKey: s.appKey, secret: s.secret, recvWindowMs: 5000, timestamp: Date.now(), style: 'method' }),
+    ...signatureHeaders({
+      method: 'GET',
+      path: s.apiPath,
+      query: canonicalQuery(s.query),
+      appKey: s.appKey,
+      secret: s.secret,
+      recvWindowMs: 5000,
+      timestamp: Date.now(),
+      style: 'method',
+    }),
   };
 }
 

@@ -28,7 +28,7 @@ function proxyHeaderWarning(ctx: AppContext): (req: Request) => void {
     if (warned || (req.get('x-forwarded-for') === undefined && req.get('forwarded') === undefined)) return;
     warned = true;
     ctx.logger.warn(
-      'requests carry X-Forwarded-For or Forwarded but TRUST_PROXY is off: every client then shares one rate-limit bucket (the proxy\'s address). Set TRUST_PROXY to the number of proxies in front of xt-connect (e.g. TRUST_PROXY=1), or to their addresses.',
+      "requests carry X-Forwarded-For or Forwarded but TRUST_PROXY is off: every client then shares one rate-limit bucket (the proxy's address). Set TRUST_PROXY to the number of proxies in front of xt-connect (e.g. TRUST_PROXY=1), or to their addresses.",
     );
   };
 }

@@ -34,12 +34,12 @@ export interface Discovered {
   hasRevocation: boolean;
 }
 
-
 /** Tencent Cloud CIAM lists basic and post; RFC 8414 says basic is the default when nothing is listed. */
 function pickTokenAuth(configured: OidcTokenAuth | undefined, supported: unknown, logger: Logger): OidcTokenAuth {
   const list = Array.isArray(supported) ? supported.filter((m): m is string => typeof m === 'string') : undefined;
   if (configured) {
-    if (list && !list.includes(configured)) logger.warn({ provider: 'oidc', configured }, 'OIDC_TOKEN_AUTH is not listed in the provider metadata; using it anyway');
+    if (list && !list.includes(configured))
+      logger.warn({ provider: 'oidc', configured }, 'OIDC_TOKEN_AUTH is not listed in the provider metadata; using it anyway');
     return configured;
   }
   if (!list || list.includes('client_secret_basic')) return 'client_secret_basic';
@@ -122,7 +122,10 @@ export class OidcDiscovery {
         this.failures += 1;
         const e = toOidcAppError(err, 'discovery');
         const delay = Math.min(this.o.maxDelayMs ?? 60_000, (this.o.baseDelayMs ?? 1000) * 2 ** Math.min(this.failures - 1, 16));
-        this.o.logger.warn({ provider: 'oidc', code: e.code, detail: e.detail, failures: this.failures, retryInMs: delay }, 'OIDC discovery failed; the provider is unavailable until it succeeds');
+        this.o.logger.warn(
+          { provider: 'oidc', code: e.code, detail: e.detail, failures: this.failures, retryInMs: delay },
+          'OIDC discovery failed; the provider is unavailable until it succeeds',
+        );
         if (!this.closed) {
           this.timer = setTimeout(() => void this.run(), delay);
           this.timer.unref(); // never keeps the process alive
@@ -172,7 +175,10 @@ export class OidcDiscovery {
       client.setJwksCache(config, { jwks: jwks as client.JWKS, uat: Math.floor(Date.now() / 1000) });
     } catch (err) {
       const e = toOidcAppError(err, 'jwks');
-      this.o.logger.warn({ provider: 'oidc', code: e.code, detail: e.detail }, 'the JWKS could not be fetched after discovery; it will be fetched at the first login');
+      this.o.logger.warn(
+        { provider: 'oidc', code: e.code, detail: e.detail },
+        'the JWKS could not be fetched after discovery; it will be fetched at the first login',
+      );
     }
   }
 }

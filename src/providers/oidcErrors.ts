@@ -97,7 +97,10 @@ export function toOidcAppError(err: unknown, op: OidcOperation, provider = 'oidc
 
   // 4. An algorithm the library does not support (in an ID token header): refused.
   if (errors.some((e) => e instanceof oauth.UnsupportedOperationError)) {
-    return fail(op === 'authorization_code' || op === 'refresh_token' ? 'id_token_invalid' : 'provider_misconfigured', { reason: 'unexpected algorithm', oauthCode: 'unsupported' });
+    return fail(op === 'authorization_code' || op === 'refresh_token' ? 'id_token_invalid' : 'provider_misconfigured', {
+      reason: 'unexpected algorithm',
+      oauthCode: 'unsupported',
+    });
   }
 
   // 5. Processing errors, recognised by their class and `code`, and by the keys of their cause.

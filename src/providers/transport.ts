@@ -31,7 +31,10 @@ export class TransportFailure extends Error {
 export function transportAppError(f: TransportFailure, provider: string, detail: Detail = {}): AppError {
   if (f.kind === 'timeout') return new AppError('provider_timeout', { provider, detail: { ...detail, reason: 'timeout', elapsedMs: f.elapsedMs } });
   if (f.kind === 'too_large') return new AppError('provider_bad_response', { provider, detail: { ...detail, reason: 'response too large' } });
-  return new AppError('provider_unavailable', { provider, detail: { ...detail, reason: 'network', transport: f.transport ?? 'unknown', elapsedMs: f.elapsedMs } });
+  return new AppError('provider_unavailable', {
+    provider,
+    detail: { ...detail, reason: 'network', transport: f.transport ?? 'unknown', elapsedMs: f.elapsedMs },
+  });
 }
 
 /** ECONNREFUSED and friends, from an error or its `cause` chain. Only a short code survives. */

@@ -16,7 +16,11 @@ import { isClientSideMc, readXtEnvelope } from './xtEnvelope.js';
 import type { AuthorizeParams, ExchangeParams, Provider, TokenResponse } from './types.js';
 
 /** XT.COM documents both tokens as RS256 JWTs; anything else is not an XT.COM token. */
-const token = z.string().min(1).max(8192).regex(/^[\w-]+\.[\w-]+\.[\w-]*$/, 'not a JWT');
+const token = z
+  .string()
+  .min(1)
+  .max(8192)
+  .regex(/^[\w-]+\.[\w-]+\.[\w-]*$/, 'not a JWT');
 const TEN_YEARS_MS = 10 * 365 * 86_400_000;
 const lifetime = z.union([z.number(), z.string().max(32)]).optional();
 
@@ -102,7 +106,8 @@ export class XtProvider implements Provider {
     const now = this.now();
     for (const t of [r.access_token, r.refresh_token]) {
       const exp = jwtExpiry(t) ?? (decodeJwtClaims(t)?.exp !== undefined ? -1 : undefined);
-      if (exp !== undefined && (exp <= now || exp > now + TEN_YEARS_MS)) throw fail('provider_bad_response', { reason: 'token exp in the past or implausibly far' });
+      if (exp !== undefined && (exp <= now || exp > now + TEN_YEARS_MS))
+        throw fail('provider_bad_response', { reason: 'token exp in the past or implausibly far' });
     }
     return this.normalise(r);
   }

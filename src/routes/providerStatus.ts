@@ -23,7 +23,13 @@ export async function providerStatuses(ctx: AppContext, req: Request): Promise<P
       } catch (err) {
         if (!(err instanceof AppError) || err.code !== 'provider_down') throw err;
         const retryAfterMs = typeof err.detail.retryAfterMs === 'number' ? err.detail.retryAfterMs : undefined;
-        return { id: p.id, label: p.label, available: p.checkAvailability(), view: { provider: p.id, connected: false, reason: 'provider_unavailable' }, retryAfterMs };
+        return {
+          id: p.id,
+          label: p.label,
+          available: p.checkAvailability(),
+          view: { provider: p.id, connected: false, reason: 'provider_unavailable' },
+          retryAfterMs,
+        };
       }
     }),
   );

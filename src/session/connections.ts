@@ -176,7 +176,10 @@ export class Connections {
   private ttlFor(rec: ConnectionRecord): number {
     const now = this.now();
     const tomb = this.opts.tombstoneMs ?? 86_400_000;
-    const until = rec.status === 'ended' ? now : (rec.refreshExpiresAt ?? (rec.refreshToken ? now + this.opts.maxTtlMs : rec.accessExpiresAt ?? now + this.opts.maxTtlMs));
+    const until =
+      rec.status === 'ended'
+        ? now
+        : (rec.refreshExpiresAt ?? (rec.refreshToken ? now + this.opts.maxTtlMs : (rec.accessExpiresAt ?? now + this.opts.maxTtlMs)));
     return Math.max(1000, Math.min(until - now, this.opts.maxTtlMs) + tomb);
   }
 
@@ -335,7 +338,13 @@ export class Connections {
   }
 
   /** Another request of this process is refreshing: share its result, but wait REFRESH_WAIT_MS at most. */
-  private async joinRefresh(running: Promise<ConnectionRecord | null>, owner: string, provider: string, seenVersion: number, force: boolean): Promise<ConnectionRecord | null> {
+  private async joinRefresh(
+    running: Promise<ConnectionRecord | null>,
+    owner: string,
+    provider: string,
+    seenVersion: number,
+    force: boolean,
+  ): Promise<ConnectionRecord | null> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<'timeout'>((r) => {
       timer = setTimeout(() => r('timeout'), this.timing.refreshWaitMs);
@@ -502,7 +511,10 @@ export class Connections {
     const delay = Math.min(this.opts.backoffMaxMs, base * 2 ** Math.min(failures - 1, 20));
     const next: ConnectionRecord = { ...cur, version: cur.version + 1, refreshFailures: failures, nextRefreshAt: this.now() + delay };
     const code = err instanceof AppError ? err.code : 'internal';
-    this.opts.logger.warn({ provider: cur.provider, code, detail: err instanceof AppError ? err.detail : undefined, failures, retryInMs: delay }, 'refresh failed transiently; will retry later');
+    this.opts.logger.warn(
+      { provider: cur.provider, code, detail: err instanceof AppError ? err.detail : undefined, failures, retryInMs: delay },
+      'refresh failed transiently; will retry later',
+    );
     return this.replace(owner, next, blob);
   }
 

@@ -107,7 +107,9 @@ test('a Chinese-speaking person gets Chinese pages and XT.COM in zh-CN', async (
   const han = await hanRendering(page, 'h1');
   expect(han.chars).toEqual(['您', '的', '连', '接']);
   if (han.likeMissingGlyph.length > 0) {
-    throw new Error(`Chinese renders as boxes (${han.likeMissingGlyph.join('')} in ${han.font}): install a CJK font, e.g. apt-get install fonts-wqy-zenhei (scripts/test-deps.sh does)`);
+    throw new Error(
+      `Chinese renders as boxes (${han.likeMissingGlyph.join('')} in ${han.font}): install a CJK font, e.g. apt-get install fonts-wqy-zenhei (scripts/test-deps.sh does)`,
+    );
   }
   expect(han.distinctDrawings).toBe(han.chars.length);
   expect(Math.abs(han.width - han.missingWidth)).toBeGreaterThan(1);

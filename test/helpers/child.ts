@@ -43,8 +43,8 @@ export function appChild(port: number, env: Env): AppChild {
             resolve();
           }
         };
-        child.stdout!.on('data', onData);
-        child.stderr!.on('data', onData);
+        child.stdout.on('data', onData);
+        child.stderr.on('data', onData);
         child.once('exit', (code, signal) => {
           clearTimeout(timer);
           reject(new Error(`the app exited at start (${code ?? signal}):\n${out.slice(-2000)}`));

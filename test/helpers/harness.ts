@@ -162,3 +162,31 @@ export function sidCookie(res: { headers: Record<string, string | string[] | und
 export function errorCode(html: string): string | undefined {
   return /data-error="([^"]+)"/.exec(html)?.[1];
 }
+
+/** The shape of `GET /api/session`, for tests that read it (supertest bodies are untyped). */
+export interface SessionJson {
+  connected: boolean;
+  provider: string | null;
+  userId: string | null;
+  scope: string | null;
+  accessTokenExpiresAt: string | null;
+  reason?: string;
+  csrfToken?: string | null;
+  error?: { code: string; next: string };
+  /** Each configured provider's state (tests read the ones they configured). */
+  providers: { xt: ProviderJson; oidc: ProviderJson };
+}
+
+export interface ProviderJson {
+  connected: boolean;
+  reason?: string;
+  userId: string | null;
+  scope: string | null;
+  accessTokenExpiresAt: string | null;
+  refreshTokenExpiresAt: string | null;
+  lastRefreshedAt: string | null;
+  claims?: Record<string, string>;
+}
+
+/** A response's JSON body, read as `/api/session`'s shape. */
+export const sessionJson = (res: { body: unknown }): SessionJson => res.body as SessionJson;

@@ -8,7 +8,7 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { authorizeAtStandIn, type Harness, startHarness } from '../helpers/harness.js';
+import { authorizeAtStandIn, type Harness, startHarness, type SessionJson } from '../helpers/harness.js';
 import { type RedisServer, startRedis } from '../helpers/redis.js';
 
 let redis: RedisServer;
@@ -77,7 +77,7 @@ test(`a planted session never gains the victim's connection (${TRIALS} trials, $
         const path = n % 2 === 0 ? '/auth/xt/login' : '/api/session';
         const res = await get(path, planted);
         attackerRequests++;
-        if (path === '/api/session' && res.status === 200 && JSON.parse(res.body).connected === true) leakedDuringRace++;
+        if (path === '/api/session' && res.status === 200 && (JSON.parse(res.body) as SessionJson).connected === true) leakedDuringRace++;
       }
     };
     const racing = Array.from({ length: ATTACKERS }, (_, i) => attacker(4 + i));
@@ -89,7 +89,7 @@ test(`a planted session never gains the victim's connection (${TRIALS} trials, $
     expect(cb.cookie).toBeDefined();
     expect(cb.cookie).not.toBe(planted);
     // The victim is connected with the new cookie…
-    expect(JSON.parse((await get('/api/session', cb.cookie)).body).connected).toBe(true);
+    expect((JSON.parse((await get('/api/session', cb.cookie)).body) as SessionJson).connected).toBe(true);
     // …and the planted one shows nothing of it, now or later.
     const after = JSON.parse((await get('/api/session', planted)).body) as { connected: boolean };
     if (after.connected) revived++;
@@ -107,5 +107,5 @@ test("another tab's pending login survives the rotation of the owner id", async 
   expect(cbA.status).toBe(303);
   const cbB = await get(await authorizeAtStandIn(tabB.location!), cbA.cookie);
   expect(cbB.status).toBe(303);
-  expect(JSON.parse((await get('/api/session', cbB.cookie)).body).connected).toBe(true);
+  expect((JSON.parse((await get('/api/session', cbB.cookie)).body) as SessionJson).connected).toBe(true);
 });

@@ -6,7 +6,7 @@ import request from 'supertest';
 import { AppError } from '../../src/errors.js';
 import type { Provider } from '../../src/providers/types.js';
 import { testClock } from '../helpers/clock.js';
-import { type Harness, authorizeAtStandIn, connectXt, errorCode, formToken, startHarness } from '../helpers/harness.js';
+import { type Harness, authorizeAtStandIn, connectXt, errorCode, formToken, startHarness, sessionJson } from '../helpers/harness.js';
 
 let h: Harness;
 afterEach(async () => {
@@ -62,7 +62,12 @@ describe('state', () => {
     const first = await h.agent.get('/auth/xt/login');
     // Every stored session, through the session store's own API (the memory store: one session here).
     const store = h.built.ctx.stores.sessions;
-    const allSessions = () => new Promise<Record<string, { owner?: string }>>((resolve, reject) => store.all!((err, all) => (err ? reject(err) : resolve((all ?? {}) as Record<string, { owner?: string }>))));
+    const allSessions = () =>
+      new Promise<Record<string, { owner?: string }>>((resolve, reject) =>
+        store.all!((err: unknown, all) =>
+          err ? reject(err instanceof Error ? err : new Error('store.all failed')) : resolve((all ?? {}) as Record<string, { owner?: string }>),
+        ),
+      );
     const sizeAfterOne = JSON.stringify(await allSessions()).length;
     for (let i = 0; i < 60; i++) expect((await h.agent.get('/auth/xt/login')).status).toBe(302);
     const sessions = Object.values(await allSessions());
@@ -84,7 +89,7 @@ describe('CSRF on state-changing routes', () => {
     const otherToken = formToken((await other.get('/account')).text);
     const res = await h.agent.post('/auth/xt/logout').type('form').send({ _csrf: otherToken });
     expect(res.status).toBe(403);
-    expect((await h.agent.get('/api/session')).body.connected).toBe(true);
+    expect(sessionJson(await h.agent.get('/api/session')).connected).toBe(true);
   });
 
   test('a cross-site form post (foreign Origin, no token) is refused even with the cookie', async () => {
@@ -113,7 +118,15 @@ describe('Host and X-Forwarded-* never reach redirect_uri', () => {
 
 describe('open redirect through returnTo, judged on the Location header a real login sends', () => {
   // Dot segments that the URL parser removes leave `//host`: each was accepted before the fix.
-  const payloads = ['/.//evil.example/phish', '/a/..//evil.example', '/%2e//evil.example', '/%2e%2e//evil.example', '/.%2e//evil.example', '/a/%2e%2e/%2e%2e//evil.example', '/./\\evil.example'];
+  const payloads = [
+    '/.//evil.example/phish',
+    '/a/..//evil.example',
+    '/%2e//evil.example',
+    '/%2e%2e//evil.example',
+    '/.%2e//evil.example',
+    '/a/%2e%2e/%2e%2e//evil.example',
+    '/./\\evil.example',
+  ];
   test('every payload, encoded and raw in the query, lands on our own origin', async () => {
     h = await startHarness();
     const origin = h.config.publicUrl.origin;
@@ -175,7 +188,11 @@ describe('headers', () => {
     h = await startHarness();
     const check = async (label: string, res: { headers: Record<string, string> }) => {
       const vary = (res.headers.vary ?? '').toLowerCase().split(/\s*,\s*/);
-      expect({ label, cacheControl: res.headers['cache-control'], varyCookie: vary.includes('cookie') }).toEqual({ label, cacheControl: 'no-store', varyCookie: true });
+      expect({ label, cacheControl: res.headers['cache-control'], varyCookie: vary.includes('cookie') }).toEqual({
+        label,
+        cacheControl: 'no-store',
+        varyCookie: true,
+      });
     };
     const routes = async (phase: string) => {
       await check(`${phase} GET /`, await h.agent.get('/'));
@@ -207,7 +224,14 @@ describe('headers', () => {
 
 describe('hostile token responses', () => {
   const now = () => Math.floor(Date.now() / 1000);
-  const good = () => ({ access_token: fakeJwt({ exp: now() + 3600 }), refresh_token: fakeJwt({ exp: now() + 86400 }), user_id: '1', client_id: 'demo-client', scope: 'userinfo', expires_in: 3600 });
+  const good = () => ({
+    access_token: fakeJwt({ exp: now() + 3600 }),
+    refresh_token: fakeJwt({ exp: now() + 86400 }),
+    user_id: '1',
+    client_id: 'demo-client',
+    scope: 'userinfo',
+    expires_in: 3600,
+  });
   const cases: [string, () => { status?: number; contentType?: string; body: string }][] = [
     ['a wrong content-type', () => ({ contentType: 'text/html', body: envelope(good()) })],
     ['a huge body', () => ({ body: envelope({ ...good(), pad: 'x'.repeat(5 * 1024 * 1024) }) })],
@@ -229,27 +253,33 @@ describe('hostile token responses', () => {
     expect(res.status).toBe(502);
     expect(errorCode(res.text)).toBe('provider_bad_response');
     expect(res.text).toContain('href="/auth/xt/login"');
-    expect((await h.agent.get('/api/session')).body.connected).toBe(false);
+    expect(sessionJson(await h.agent.get('/api/session')).connected).toBe(false);
   });
 
   test('a well-formed response still connects (the cases above fail for their own reason)', async () => {
     h = await startHarness();
     h.xt.respondNextWith({ body: envelope(good()) });
     expect((await connectXt(h.agent)).status).toBe(303);
-    expect((await h.agent.get('/api/session')).body.connected).toBe(true);
+    expect(sessionJson(await h.agent.get('/api/session')).connected).toBe(true);
   });
 
   test('property: any JSON as `result` gives a 303 or a 502, never a 500, and connects only with a usable token', async () => {
     h = await startHarness();
     await fc.assert(
-      fc.asyncProperty(fc.oneof(fc.jsonValue(), fc.record({ access_token: fc.oneof(fc.string(), fc.jsonValue()), client_id: fc.constantFrom('demo-client', 'x') }, { requiredKeys: [] })), async (result) => {
-        const agent = request.agent(h.built.app);
-        h.xt.respondNextWith({ body: envelope(result) });
-        const res = await connectXt(agent);
-        expect([303, 502]).toContain(res.status);
-        const connected = (await agent.get('/api/session')).body.connected;
-        expect(connected).toBe(res.status === 303);
-      }),
+      fc.asyncProperty(
+        fc.oneof(
+          fc.jsonValue(),
+          fc.record({ access_token: fc.oneof(fc.string(), fc.jsonValue()), client_id: fc.constantFrom('demo-client', 'x') }, { requiredKeys: [] }),
+        ),
+        async (result) => {
+          const agent = request.agent(h.built.app);
+          h.xt.respondNextWith({ body: envelope(result) });
+          const res = await connectXt(agent);
+          expect([303, 502]).toContain(res.status);
+          const connected = sessionJson(await agent.get('/api/session')).connected;
+          expect(connected).toBe(res.status === 303);
+        },
+      ),
       { numRuns: 60 },
     );
   }, 60_000);
@@ -261,8 +291,13 @@ describe('garbage in the query string', () => {
     fc.string({ unit: 'binary', maxLength: 50 }),
     fc.constantFrom('%', '%zz', '%E0%A4%A', '%00', '%C0%AF', '\u0000', '%FF%FE', 'a'.repeat(9000), '[]', '__proto__', 'constructor'),
   );
-  const key = fc.oneof(fc.constantFrom('code', 'state', 'error', 'returnTo', 'code[]', 'state[x]', 'returnTo[][]', '__proto__', 'error_description'), fc.string({ maxLength: 10 }));
-  const query = fc.array(fc.tuple(key, garbage), { maxLength: 6 }).map((pairs) => pairs.map(([k, v]) => `${encodeURIComponent(k)}=${Math.random() < 0.5 ? encodeURIComponent(v) : v.replace(/[#\s&]/g, '')}`).join('&'));
+  const key = fc.oneof(
+    fc.constantFrom('code', 'state', 'error', 'returnTo', 'code[]', 'state[x]', 'returnTo[][]', '__proto__', 'error_description'),
+    fc.string({ maxLength: 10 }),
+  );
+  const query = fc
+    .array(fc.tuple(key, garbage), { maxLength: 6 })
+    .map((pairs) => pairs.map(([k, v]) => `${encodeURIComponent(k)}=${Math.random() < 0.5 ? encodeURIComponent(v) : v.replace(/[#\s&]/g, '')}`).join('&'));
 
   test('property: callback and login never answer 5xx, and the process stays up', async () => {
     h = await startHarness();
@@ -288,6 +323,6 @@ describe('garbage in the query string', () => {
       }),
       { numRuns: 100 },
     );
-    expect((await h.agent.get('/api/session')).body.connected).toBe(true);
+    expect(sessionJson(await h.agent.get('/api/session')).connected).toBe(true);
   }, 60_000);
 });

@@ -14,7 +14,7 @@ import { LOCK_LEASE_MS, LOCK_RENEW_MS, type LockTiming, REFRESH_WAIT_MS, refresh
 import { createSqliteStores } from '../../src/session/stores/sqlite.js';
 import type { AuthStore } from '../../src/session/stores/types.js';
 import { type TestClock, scaledLockTiming, testClock } from '../helpers/clock.js';
-import { type Harness, connectXt, startHarness, tempDir } from '../helpers/harness.js';
+import { type Harness, connectXt, startHarness, tempDir, sessionJson } from '../helpers/harness.js';
 import { type RedisServer, startRedis } from '../helpers/redis.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -58,7 +58,7 @@ describe.each(['sqlite', 'redis'] as const)('refresh locks held elsewhere (%s)',
     const auth: AuthStore = h.built.ctx.stores.authState;
     expect((await connectXt(h.agent)).status).toBe(303);
     clock.advance(601_000);
-    expect((await h.agent.get('/api/session')).body.connected).toBe(true);
+    expect(sessionJson(await h.agent.get('/api/session')).connected).toBe(true);
     expect(h.xt.calls.refresh_token).toBe(1);
     return auth;
   }
@@ -75,7 +75,7 @@ describe.each(['sqlite', 'redis'] as const)('refresh locks held elsewhere (%s)',
     expect(await auth.acquireLock(lockKey, T.lockLeaseMs)).not.toBeNull(); // left behind, never renewed
     const { res, ms } = await timedSession();
     expect(res.status).toBe(200);
-    expect(res.body.connected).toBe(true);
+    expect(sessionJson(res).connected).toBe(true);
     expect(h.xt.calls.refresh_token).toBe(2);
     expect(ms).toBeLessThan(T.lockLeaseMs + 1000);
   });
@@ -98,7 +98,7 @@ describe.each(['sqlite', 'redis'] as const)('refresh locks held elsewhere (%s)',
     try {
       const valid = await timedSession();
       expect(valid.res.status).toBe(200);
-      expect(valid.res.body.connected).toBe(true);
+      expect(sessionJson(valid.res).connected).toBe(true);
       expect(valid.ms).toBeGreaterThanOrEqual(T.refreshWaitMs - 100);
       expect(valid.ms).toBeLessThan(T.refreshWaitMs + 1000);
     } finally {
@@ -111,7 +111,7 @@ describe.each(['sqlite', 'redis'] as const)('refresh locks held elsewhere (%s)',
       const expired = await timedSession();
       expect(expired.res.status).toBe(503);
       expect(expired.res.headers['retry-after']).toBeDefined();
-      expect(expired.res.body.providers.xt.reason).toBe('provider_unavailable');
+      expect(sessionJson(expired.res).providers.xt.reason).toBe('provider_unavailable');
       expect(expired.ms).toBeGreaterThanOrEqual(T.refreshWaitMs - 100);
       expect(expired.ms).toBeLessThan(T.refreshWaitMs + 1000);
       const page = await h.agent.get('/account');
@@ -121,7 +121,7 @@ describe.each(['sqlite', 'redis'] as const)('refresh locks held elsewhere (%s)',
     } finally {
       await stop();
     }
-    expect((await h.agent.get('/api/session')).body.connected).toBe(true);
+    expect(sessionJson(await h.agent.get('/api/session')).connected).toBe(true);
     expect(h.xt.calls.refresh_token).toBe(2);
   });
 
@@ -134,7 +134,7 @@ describe.each(['sqlite', 'redis'] as const)('refresh locks held elsewhere (%s)',
     // Who waited past the wait (T.refreshWaitMs) had no valid token left: 503 with Retry-After, never another call.
     for (const r of results) expect(r.status === 200 || (r.status === 503 && r.headers['retry-after'] !== undefined)).toBe(true);
     expect(results.filter((r) => r.status === 200).length).toBeGreaterThanOrEqual(1);
-    expect((await h.agent.get('/api/session')).body.connected).toBe(true);
+    expect(sessionJson(await h.agent.get('/api/session')).connected).toBe(true);
     expect(h.xt.calls.refresh_token).toBe(2);
   });
 });
@@ -201,8 +201,8 @@ setInterval(() => {}, 1000);`;
     const s = createSqliteStores({ dataDir: dir, ttlMs: 60_000 });
     try {
       let said = '';
-      holder.stdout!.on('data', (d: Buffer) => (said += d.toString()));
-      holder.stderr!.on('data', (d: Buffer) => (said += d.toString()));
+      holder.stdout.on('data', (d: Buffer) => (said += d.toString()));
+      holder.stderr.on('data', (d: Buffer) => (said += d.toString()));
       for (let i = 0; i < 400 && !said.includes('locked'); i++) await sleep(25);
       expect(said).toContain('locked');
       expect(await s.authState.acquireLock('refresh:o:xt', LOCK_LEASE_MS)).toBeNull(); // alive: its lease stands (60 s)

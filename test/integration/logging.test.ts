@@ -9,7 +9,7 @@ import { type Harness, startHarness } from '../helpers/harness.js';
 let h: Harness;
 let consoleCalls: string[];
 const METHODS = ['log', 'info', 'warn', 'error', 'debug'] as const;
-const originals = Object.fromEntries(METHODS.map((m) => [m, console[m]])) as Record<(typeof METHODS)[number], (...args: unknown[]) => void>;
+const originals = Object.fromEntries(METHODS.map((m) => [m, console[m].bind(console)])) as Record<(typeof METHODS)[number], (...args: unknown[]) => void>;
 
 beforeEach(() => {
   consoleCalls = [];

@@ -109,7 +109,9 @@ describe('Redis faults', () => {
     const replies: Reply[] = [];
     try {
       // At once, before anything has timed out, then one by one.
-      replies.push(...(await Promise.all([get(port, '/api/session', { cookie, agent }), get(port, '/account', { cookie, agent }), get(port, '/readyz', { agent })])));
+      replies.push(
+        ...(await Promise.all([get(port, '/api/session', { cookie, agent }), get(port, '/account', { cookie, agent }), get(port, '/readyz', { agent })])),
+      );
       for (let i = 0; i < 3; i++) {
         replies.push(await get(port, '/api/session', { cookie, agent }));
         replies.push(await get(port, '/readyz', { agent }));
@@ -119,11 +121,13 @@ describe('Redis faults', () => {
     }
     const figures = replies.map((r) => `${r.path} ${r.status || r.error} ${(r.ms / 1000).toFixed(2)}s`).join('; ');
     const withinDeadline = (r: Reply) => r.ms <= COMMAND_TIMEOUT_MS + 500;
-    expect({ figures, replies: replies.map((r) => ({ path: r.path, status: r.status, retryAfter: r.retryAfter, withinDeadline: withinDeadline(r) })) }).toEqual({
-      figures,
-      replies: replies.map((r) => ({ path: r.path, status: 503, retryAfter: expect.stringMatching(/^\d+$/), withinDeadline: true })),
-    });
-    expect(JSON.parse(replies[0]!.body).error.code).toBe('store_unavailable');
+    expect({ figures, replies: replies.map((r) => ({ path: r.path, status: r.status, retryAfter: r.retryAfter, withinDeadline: withinDeadline(r) })) }).toEqual(
+      {
+        figures,
+        replies: replies.map((r) => ({ path: r.path, status: 503, retryAfter: expect.stringMatching(/^\d+$/) as unknown, withinDeadline: true })),
+      },
+    );
+    expect((JSON.parse(replies[0]!.body) as { error: { code: string } }).error.code).toBe('store_unavailable');
     expect(errorCode(replies[1]!.body)).toBe('store_unavailable');
 
     expect(await waitReady(port)).toBe(200);
@@ -165,7 +169,7 @@ describe('Redis faults', () => {
     try {
       await sleep(300);
       await redis.stop();
-      await sleep(1500);
+      await sleep(1000);
     } finally {
       await redis.start();
     }
@@ -202,7 +206,7 @@ describe('Redis faults', () => {
     // Every session is still there and still connected.
     for (const cookie of cookies) {
       const res = await get(port, '/api/session', { cookie });
-      expect({ status: res.status, body: JSON.parse(res.body) }).toMatchObject({ status: 200, body: { connected: true, userId: '12345678' } });
+      expect({ status: res.status, body: JSON.parse(res.body) as unknown }).toMatchObject({ status: 200, body: { connected: true, userId: '12345678' } });
     }
   });
 

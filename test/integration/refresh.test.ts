@@ -4,7 +4,7 @@
  * The app and the stand-in share one clock, which the tests move forward.
  */
 import { type TestClock, testClock } from '../helpers/clock.js';
-import { type Harness, connectXt, startHarness } from '../helpers/harness.js';
+import { type Harness, connectXt, startHarness, sessionJson } from '../helpers/harness.js';
 
 let h: Harness;
 let clock: TestClock;
@@ -30,15 +30,15 @@ const session = () => h.agent.get('/api/session');
 describe('refresh', () => {
   test('an expired access token is refreshed on the next request', async () => {
     await setup();
-    const first = (await session()).body;
+    const first = sessionJson(await session());
     clock.advance(ACCESS_TTL * 1000 + 1000);
     const res = await session();
     expect(res.status).toBe(200);
-    expect(res.body.connected).toBe(true);
+    expect(sessionJson(res).connected).toBe(true);
     expect(h.xt.calls.refresh_token).toBe(1);
-    expect(Date.parse(res.body.accessTokenExpiresAt)).toBeGreaterThan(Date.parse(first.accessTokenExpiresAt));
-    expect(res.body.providers.xt.lastRefreshedAt).not.toBeNull();
-    expect(res.body.userId).toBe('12345678'); // kept although the refresh response has no user_id
+    expect(Date.parse(sessionJson(res).accessTokenExpiresAt ?? '')).toBeGreaterThan(Date.parse(first.accessTokenExpiresAt ?? ''));
+    expect(sessionJson(res).providers.xt.lastRefreshedAt).not.toBeNull();
+    expect(sessionJson(res).userId).toBe('12345678'); // kept although the refresh response has no user_id
   });
 
   test('a token inside the skew window is refreshed before it expires; outside it is not', async () => {
@@ -47,7 +47,7 @@ describe('refresh', () => {
     await session();
     expect(h.xt.calls.refresh_token).toBe(0);
     clock.advance(2_000); // 59 s left: inside the 60 s window
-    expect((await session()).body.connected).toBe(true);
+    expect(sessionJson(await session()).connected).toBe(true);
     expect(h.xt.calls.refresh_token).toBe(1);
   });
 
@@ -66,9 +66,9 @@ describe('refresh', () => {
     clock.advance(ACCESS_TTL * 1000 + 1000);
     const results = await Promise.all(Array.from({ length: 20 }, () => session()));
     expect(results.map((r) => r.status)).toEqual(Array(20).fill(200));
-    expect(results.every((r) => r.body.connected === true)).toBe(true);
+    expect(results.every((r) => sessionJson(r).connected === true)).toBe(true);
     expect(h.xt.calls.refresh_token).toBe(1);
-    const expiries = new Set(results.map((r) => r.body.accessTokenExpiresAt));
+    const expiries = new Set(results.map((r) => sessionJson(r).accessTokenExpiresAt));
     expect(expiries.size).toBe(1); // everybody continued with the same new token
   });
 
@@ -86,10 +86,10 @@ describe('rotation', () => {
   test('a rotated refresh token replaces the old one, which no longer works', async () => {
     await setup({ rotateRefreshTokens: true });
     clock.advance(ACCESS_TTL * 1000 + 1000);
-    expect((await session()).body.connected).toBe(true);
+    expect(sessionJson(await session()).connected).toBe(true);
     clock.advance(ACCESS_TTL * 1000 + 1000);
     // The second refresh only succeeds if the stored refresh token is the rotated one.
-    expect((await session()).body.connected).toBe(true);
+    expect(sessionJson(await session()).connected).toBe(true);
     expect(h.xt.calls.refresh_token).toBe(2);
   });
 
@@ -97,7 +97,7 @@ describe('rotation', () => {
     await setup({ rotateRefreshTokens: false });
     for (let i = 1; i <= 3; i++) {
       clock.advance(ACCESS_TTL * 1000 + 1000);
-      expect((await session()).body.connected).toBe(true);
+      expect(sessionJson(await session()).connected).toBe(true);
       expect(h.xt.calls.refresh_token).toBe(i);
     }
   });
@@ -111,13 +111,13 @@ describe('rotation', () => {
     const [b, c] = await Promise.all([h.agent.get('/auth/xt/login'), h.agent.get('/auth/xt/login')]);
     expect(b.status).toBe(302);
     expect(c.status).toBe(302);
-    expect((await a).body.connected).toBe(true);
+    expect(sessionJson(await a).connected).toBe(true);
     expect(h.xt.calls.refresh_token).toBe(1);
     // The stored set is the new one: no second refresh now, and the next one (with the rotated token) works.
-    expect((await session()).body.connected).toBe(true);
+    expect(sessionJson(await session()).connected).toBe(true);
     expect(h.xt.calls.refresh_token).toBe(1);
     clock.advance(ACCESS_TTL * 1000 + 1000);
-    expect((await session()).body.connected).toBe(true);
+    expect(sessionJson(await session()).connected).toBe(true);
     expect(h.xt.calls.refresh_token).toBe(2);
   });
 });
@@ -131,7 +131,7 @@ describe('failure semantics', () => {
     const res = await session();
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ connected: false, reason: 'refresh_rejected' });
-    expect(res.body.providers.xt).toMatchObject({ connected: false, reason: 'refresh_rejected' });
+    expect(sessionJson(res).providers.xt).toMatchObject({ connected: false, reason: 'refresh_rejected' });
     const account = await h.agent.get('/account');
     expect(account.status).toBe(200);
     expect(account.text).toContain('has ended');
@@ -143,7 +143,7 @@ describe('failure semantics', () => {
     expect((await session()).request.cookies).toBe(cookieBefore);
     // Reconnect works in the same session.
     expect((await connectXt(h.agent)).status).toBe(303);
-    expect((await session()).body.connected).toBe(true);
+    expect(sessionJson(await session()).connected).toBe(true);
   });
 
   test('an expired refresh token is not sent; the person is asked to reconnect', async () => {
@@ -160,7 +160,7 @@ describe('failure semantics', () => {
     h.xt.failNext('http500', 1, 'refresh_token');
     const first = await session();
     expect(first.status).toBe(200);
-    expect(first.body.connected).toBe(true);
+    expect(sessionJson(first).connected).toBe(true);
     expect(h.xt.calls.refresh_token).toBe(1);
     await session();
     await session();
@@ -168,7 +168,7 @@ describe('failure semantics', () => {
     const account = await h.agent.get('/account');
     expect(account.text).toContain('could not be reached to renew access');
     clock.advance(1_500); // past the first back-off (1 s)
-    expect((await session()).body.connected).toBe(true);
+    expect(sessionJson(await session()).connected).toBe(true);
     expect(h.xt.calls.refresh_token).toBe(2);
     expect((await h.agent.get('/account')).text).not.toContain('could not be reached to renew access');
   });
@@ -179,8 +179,8 @@ describe('failure semantics', () => {
     h.xt.failNext(kind, 1, 'refresh_token');
     const res = await session();
     expect(res.status).toBe(503);
-    expect(res.body.connected).toBe(false);
-    expect(res.body.providers.xt.reason).toBe('provider_unavailable');
+    expect(sessionJson(res).connected).toBe(false);
+    expect(sessionJson(res).providers.xt.reason).toBe('provider_unavailable');
     expect(res.headers['retry-after']).toBeDefined();
     const account = await h.agent.get('/account');
     expect(account.status).toBe(503);
@@ -189,7 +189,7 @@ describe('failure semantics', () => {
     clock.advance(1_500);
     const back = await session();
     expect(back.status).toBe(200);
-    expect(back.body.connected).toBe(true);
+    expect(sessionJson(back).connected).toBe(true);
     expect(h.xt.calls.refresh_token).toBe(2);
   });
 
@@ -251,7 +251,7 @@ describe('expires_in fallback when tokens carry no exp', () => {
   ] as const)('stand-in sends %s, app reads %s', async (sent, read, expectedMs) => {
     await setup({ omitExp: true, expiresInUnit: sent }, { XT_EXPIRES_IN_UNIT: read });
     const res = await session();
-    const delta = Date.parse(res.body.accessTokenExpiresAt) - clock.now();
+    const delta = Date.parse(sessionJson(res).accessTokenExpiresAt ?? '') - clock.now();
     expect(Math.abs(delta - expectedMs)).toBeLessThan(expectedMs * 0.01 + 5000);
   });
 });

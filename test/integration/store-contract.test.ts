@@ -27,20 +27,30 @@ const kinds: [string, () => Promise<Stores>][] = [
     'redis',
     async () => {
       redis ??= await startRedis();
-      return createRedisStores({ url: redis.url, ttlMs: SESSION_TTL_MS, logger: pino({ level: 'silent' }), prefix: `contract-${Date.now()}-${Math.random()}:` });
+      return createRedisStores({
+        url: redis.url,
+        ttlMs: SESSION_TTL_MS,
+        logger: pino({ level: 'silent' }),
+        prefix: `contract-${Date.now()}-${Math.random()}:`,
+      });
     },
   ],
 ];
 
+const asError = (e: unknown) => (e instanceof Error ? e : new Error('store failed'));
+
 /** express-session's callback API, as promises. */
 const sessions = (s: Store) => ({
-  set: (sid: string, data: SessionData) => new Promise<void>((res, rej) => s.set(sid, data, (e) => (e ? rej(e) : res()))),
-  get: (sid: string) => new Promise<SessionData | null | undefined>((res, rej) => s.get(sid, (e, d) => (e ? rej(e) : res(d)))),
-  destroy: (sid: string) => new Promise<void>((res, rej) => s.destroy(sid, (e) => (e ? rej(e) : res()))),
-  touch: (sid: string, data: SessionData) => new Promise<void>((res, rej) => (s.touch ? s.touch(sid, data, (e?: unknown) => (e ? rej(e) : res())) : res())),
+  set: (sid: string, data: SessionData) => new Promise<void>((res, rej) => s.set(sid, data, (e?: unknown) => (e ? rej(asError(e)) : res()))),
+  get: (sid: string) => new Promise<SessionData | null | undefined>((res, rej) => s.get(sid, (e: unknown, d) => (e ? rej(asError(e)) : res(d)))),
+  destroy: (sid: string) => new Promise<void>((res, rej) => s.destroy(sid, (e?: unknown) => (e ? rej(asError(e)) : res()))),
+  touch: (sid: string, data: SessionData) =>
+    new Promise<void>((res, rej) => (s.touch ? s.touch(sid, data, (e?: unknown) => (e ? rej(asError(e)) : res())) : res())),
 });
-const sessionData = (owner: string, maxAge = SESSION_TTL_MS): SessionData =>
-  ({ cookie: { originalMaxAge: maxAge, maxAge, expires: new Date(Date.now() + maxAge), httpOnly: true, path: '/' }, owner }) as unknown as SessionData;
+const sessionData = (owner: string, maxAge = SESSION_TTL_MS): SessionData => ({
+  cookie: { originalMaxAge: maxAge, maxAge, expires: new Date(Date.now() + maxAge), httpOnly: true, path: '/' },
+  owner,
+});
 
 describe.each(kinds)('%s store', (_kind, create) => {
   let stores: Stores;

@@ -12,7 +12,19 @@ import { loadConfig } from '../../src/config.js';
 import { createSqliteStores, sweepExpired } from '../../src/session/stores/sqlite.js';
 import { type XtStandIn, startXtStandIn } from '../../standins/xt.js';
 import { type TestClock, testClock } from '../helpers/clock.js';
-import { type Harness, LogCapture, TEST_SECRET, assertNoSecrets, connectXt, errorCode, sidCookie, startHarness, tempDir, xtEnv } from '../helpers/harness.js';
+import {
+  type Harness,
+  LogCapture,
+  TEST_SECRET,
+  assertNoSecrets,
+  connectXt,
+  errorCode,
+  sidCookie,
+  startHarness,
+  tempDir,
+  xtEnv,
+  sessionJson,
+} from '../helpers/harness.js';
 import { type RedisServer, startRedis } from '../helpers/redis.js';
 
 const key = (n: number) => Buffer.alloc(32, n).toString('base64');
@@ -64,7 +76,7 @@ describe('SQLite (the default)', () => {
     const cookie = sidCookie(await connectXt(a.agent));
     await restart(a);
     const b = await open({ TOKEN_ENCRYPTION_KEYS: `${key(2)},${key(1)}` });
-    expect((await request(b.built.app).get('/api/session').set('Cookie', cookie)).body.connected).toBe(true);
+    expect(sessionJson(await request(b.built.app).get('/api/session').set('Cookie', cookie)).connected).toBe(true);
     await restart(b);
     const c = await open({ TOKEN_ENCRYPTION_KEYS: key(2) });
     const res = await request(c.built.app).get('/api/session').set('Cookie', cookie);
@@ -89,7 +101,7 @@ describe('SQLite (the default)', () => {
       const res = await request(a.built.app).get(p).set('Cookie', cookie);
       expect(res.status).toBe(200);
     }
-    expect((await request(a.built.app).get('/api/session').set('Cookie', cookie)).body.connected).toBe(false);
+    expect(sessionJson(await request(a.built.app).get('/api/session').set('Cookie', cookie)).connected).toBe(false);
   });
 
   test('a corrupt session row is treated as no session', async () => {
@@ -100,7 +112,7 @@ describe('SQLite (the default)', () => {
     db.close();
     const res = await request(a.built.app).get('/api/session').set('Cookie', cookie);
     expect(res.status).toBe(200);
-    expect(res.body.connected).toBe(false);
+    expect(sessionJson(res).connected).toBe(false);
   });
 
   test('an unusable DATA_DIR stops the app at start with a clear error', async () => {
@@ -128,13 +140,13 @@ describe('SQLite (the default)', () => {
     expect(errorCode(page.text)).toBe('store_unavailable');
     // The existing connection is intact.
     db.pragma('max_page_count = 1073741823');
-    expect((await request(a.built.app).get('/api/session').set('Cookie', cookie)).body.connected).toBe(true);
+    expect(sessionJson(await request(a.built.app).get('/api/session').set('Cookie', cookie)).connected).toBe(true);
   });
 
   test('expired rows are swept and the file gives the space back', async () => {
     const stores = createSqliteStores({ dataDir: dir, ttlMs: 1000 });
     const setSession = (sid: string, expires: number) =>
-      new Promise<void>((r) => stores.sessions.set(sid, { cookie: { expires: new Date(expires), originalMaxAge: 1000 } } as never, () => r()));
+      new Promise<void>((r) => stores.sessions.set(sid, { cookie: { expires: new Date(expires), originalMaxAge: 1000 } }, () => r()));
     const pad = 'x'.repeat(2000);
     for (let i = 0; i < 2000; i++) await stores.authState.putConnection(`o${i}`, 'xt', pad, 1);
     for (let i = 0; i < 500; i++) await setSession(`s${i}`, Date.now() - 1);
@@ -203,10 +215,14 @@ describe('Redis (several replicas)', () => {
     const cookie = sidCookie(await connectXt(request.agent(A.app)));
     clock.advance(601_000);
     const results = await Promise.all(
-      Array.from({ length: 20 }, (_, i) => request(i % 2 ? A.app : B.app).get('/api/session').set('Cookie', cookie)),
+      Array.from({ length: 20 }, (_, i) =>
+        request(i % 2 ? A.app : B.app)
+          .get('/api/session')
+          .set('Cookie', cookie),
+      ),
     );
     expect(results.map((r) => r.status)).toEqual(Array(20).fill(200));
-    expect(results.every((r) => r.body.connected)).toBe(true);
+    expect(results.every((r) => sessionJson(r).connected)).toBe(true);
     expect(xt.calls.refresh_token).toBe(1);
   });
 
@@ -238,7 +254,7 @@ describe('Redis (several replicas)', () => {
     try {
       const api = await request(A.app).get('/api/session').set('Cookie', cookie);
       expect(api.status).toBe(503);
-      expect(api.body.error.code).toBe('store_unavailable');
+      expect(sessionJson(api).error?.code).toBe('store_unavailable');
       const page = await request(A.app).get('/account').set('Cookie', cookie);
       expect(page.status).toBe(503);
       expect(errorCode(page.text)).toBe('store_unavailable');

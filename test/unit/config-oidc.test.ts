@@ -48,22 +48,30 @@ describe('OIDC settings', () => {
 
   test('empty values count as unset', () => {
     expect(loadConfig({ ...base, OIDC_ISSUER: '', OIDC_CLIENT_ID: '' }).oidc).toBeUndefined();
-    expect(loadConfig({ ...ciam, OIDC_CLIENT_SECRET: '', OIDC_LOGOUT_URL: '', OIDC_TOKEN_AUTH: '' }).oidc).toMatchObject({ clientSecret: undefined, logoutUrl: undefined, tokenAuth: undefined });
+    expect(loadConfig({ ...ciam, OIDC_CLIENT_SECRET: '', OIDC_LOGOUT_URL: '', OIDC_TOKEN_AUTH: '' }).oidc).toMatchObject({
+      clientSecret: undefined,
+      logoutUrl: undefined,
+      tokenAuth: undefined,
+    });
   });
 
   test('plain http is accepted on loopback only', () => {
     expect(loadConfig({ ...ciam, OIDC_ISSUER: 'http://127.0.0.1:4001' }).oidc?.issuer).toBe('http://127.0.0.1:4001');
     expect(loadConfig({ ...ciam, OIDC_ISSUER: 'http://localhost:4001/tenant' }).oidc?.issuer).toBe('http://localhost:4001/tenant');
     expect(problems({ ...ciam, OIDC_ISSUER: 'http://sample.portal.tencentciam.com' })).toEqual([expect.stringMatching(/^OIDC_ISSUER: must use https/)]);
-    expect(problems({ ...ciam, OIDC_LOGOUT_URL: 'http://sample.portal.tencentciam.com/logout' })).toEqual([expect.stringMatching(/^OIDC_LOGOUT_URL: must use https/)]);
+    expect(problems({ ...ciam, OIDC_LOGOUT_URL: 'http://sample.portal.tencentciam.com/logout' })).toEqual([
+      expect.stringMatching(/^OIDC_LOGOUT_URL: must use https/),
+    ]);
   });
 
-  test.each(['not a url', 'ftp://sample.portal.tencentciam.com', 'https://sample.portal.tencentciam.com/?tenant=1', 'https://user:pw@sample.portal.tencentciam.com'])(
-    'OIDC_ISSUER %j is refused',
-    (issuer) => {
-      expect(problems({ ...ciam, OIDC_ISSUER: issuer })).toEqual([expect.stringMatching(/^OIDC_ISSUER: /)]);
-    },
-  );
+  test.each([
+    'not a url',
+    'ftp://sample.portal.tencentciam.com',
+    'https://sample.portal.tencentciam.com/?tenant=1',
+    'https://user:pw@sample.portal.tencentciam.com',
+  ])('OIDC_ISSUER %j is refused', (issuer) => {
+    expect(problems({ ...ciam, OIDC_ISSUER: issuer })).toEqual([expect.stringMatching(/^OIDC_ISSUER: /)]);
+  });
 
   test('every OIDC problem is reported at once, next to the others', () => {
     const list = problems({
@@ -99,7 +107,13 @@ describe('OIDC settings', () => {
   });
 
   test('CSP form-action origins include the issuer and the logout page', () => {
-    const c = loadConfig({ ...ciam, XT_ENABLED: 'true', XT_CLIENT_ID: 'id', XT_CLIENT_SECRET: 's', OIDC_LOGOUT_URL: 'https://logout.tencentciam.example/logout' });
+    const c = loadConfig({
+      ...ciam,
+      XT_ENABLED: 'true',
+      XT_CLIENT_ID: 'id',
+      XT_CLIENT_SECRET: 's',
+      OIDC_LOGOUT_URL: 'https://logout.tencentciam.example/logout',
+    });
     expect(providerOrigins(c)).toEqual(['https://www.xt.com', 'https://sample.portal.tencentciam.com', 'https://logout.tencentciam.example']);
   });
 });

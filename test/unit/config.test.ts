@@ -13,7 +13,12 @@ describe('loadConfig', () => {
     expect(c.secureCookies).toBe(false);
     expect(c.sessionStore).toBe('sqlite');
     expect(c.sessionTtlMs).toBe(30 * 86_400_000);
-    expect(c.xt).toMatchObject({ scope: 'userinfo', expiresInUnit: 's', tokenUrl: 'https://sapi.xt.com/public/uaa/oauth2/token', apiUrl: 'https://sapi.xt.com' });
+    expect(c.xt).toMatchObject({
+      scope: 'userinfo',
+      expiresInUnit: 's',
+      tokenUrl: 'https://sapi.xt.com/public/uaa/oauth2/token',
+      apiUrl: 'https://sapi.xt.com',
+    });
     expect(c.trustProxy).toBe(false);
     expect(c.refresh.skewMs).toBe(60_000);
   });
@@ -65,12 +70,20 @@ describe('loadConfig', () => {
 
 describe('XT.COM endpoints', () => {
   test('plain http is refused off loopback: the client secret travels in the token URL', () => {
-    const run = () => loadConfig({ ...good, XT_TOKEN_URL: 'http://sapi.xt.com/public/uaa/oauth2/token', XT_API_URL: 'http://sapi.xt.com', XT_AUTHORIZE_URL: 'http://www.xt.com/{lang}/accounts/oauth2' });
+    const run = () =>
+      loadConfig({
+        ...good,
+        XT_TOKEN_URL: 'http://sapi.xt.com/public/uaa/oauth2/token',
+        XT_API_URL: 'http://sapi.xt.com',
+        XT_AUTHORIZE_URL: 'http://www.xt.com/{lang}/accounts/oauth2',
+      });
     for (const name of ['XT_TOKEN_URL', 'XT_API_URL', 'XT_AUTHORIZE_URL']) expect(run).toThrow(name);
   });
 
   test('http on loopback (the stand-in) and https elsewhere are fine', () => {
-    expect(loadConfig({ ...good, XT_TOKEN_URL: 'http://127.0.0.1:4000/public/uaa/oauth2/token', XT_API_URL: 'https://oapi.xt.com' }).xt?.tokenUrl).toBe('http://127.0.0.1:4000/public/uaa/oauth2/token');
+    expect(loadConfig({ ...good, XT_TOKEN_URL: 'http://127.0.0.1:4000/public/uaa/oauth2/token', XT_API_URL: 'https://oapi.xt.com' }).xt?.tokenUrl).toBe(
+      'http://127.0.0.1:4000/public/uaa/oauth2/token',
+    );
     expect(() => loadConfig({ ...good, XT_TOKEN_URL: 'not a url' })).toThrow('XT_TOKEN_URL');
   });
 });
@@ -78,7 +91,12 @@ describe('XT.COM endpoints', () => {
 describe('NODE_ENV=production refuses public secrets', () => {
   const exampleText = fs.readFileSync(path.resolve('.env.example'), 'utf8');
   const example = parseEnv(exampleText) as Record<string, string>;
-  const filled = { ...example, SESSION_SECRET: 'a-real-session-secret-0123456789abcdefghijkl', XT_CLIENT_ID: 'xt-1234', XT_CLIENT_SECRET: 'a-real-xt-client-secret' };
+  const filled = {
+    ...example,
+    SESSION_SECRET: 'a-real-session-secret-0123456789abcdefghijkl',
+    XT_CLIENT_ID: 'xt-1234',
+    XT_CLIENT_SECRET: 'a-real-xt-client-secret',
+  };
   const problems = (env: Record<string, string | undefined>): string[] => {
     try {
       loadConfig(env);

@@ -61,7 +61,7 @@ describe.each(['en', 'zh'] as const)('every code in %s', (locale) => {
 
     const api = await request(apps[locale]).get(`/api/fail/${code}`);
     expect(api.status).toBe(spec.status);
-    expect(api.body.error).toMatchObject({ code, next: spec.next, message, provider: 'xt' });
+    expect((api.body as { error: unknown }).error).toMatchObject({ code, next: spec.next, message, provider: 'xt' });
   });
 });
 

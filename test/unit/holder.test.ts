@@ -25,7 +25,7 @@ describe('holderIsGone', () => {
   });
 
   test('a process that has exited: gone', () => {
-    const exited = spawnSync(process.execPath, ['-e', '0']).pid!;
+    const exited = spawnSync(process.execPath, ['-e', '0']).pid;
     expect(holderIsGone(token({ pid: exited, start: '1' }))).toBe(true);
   });
 

@@ -45,7 +45,12 @@ function importsOf(file: string): string[] {
   return info.importedFiles
     .map((f) => f.fileName)
     .filter((f) => f.startsWith('.'))
-    .map((f) => path.relative(SRC, path.resolve(path.dirname(file), f.replace(/\.js$/, '.ts'))).split(path.sep).join('/'));
+    .map((f) =>
+      path
+        .relative(SRC, path.resolve(path.dirname(file), f.replace(/\.js$/, '.ts')))
+        .split(path.sep)
+        .join('/'),
+    );
 }
 
 const files = sourceFiles(SRC);
@@ -66,7 +71,9 @@ test('every module belongs to a layer, and imports only its own folder or lower 
 });
 
 test('providers/ never imports session/, auth/ or anything above them', () => {
-  const bad = [...graph].filter(([from]) => from.startsWith('providers/')).flatMap(([from, to]) => to.filter((t) => layerOf(t).rank > 1).map((t) => `${from} → ${t}`));
+  const bad = [...graph]
+    .filter(([from]) => from.startsWith('providers/'))
+    .flatMap(([from, to]) => to.filter((t) => layerOf(t).rank > 1).map((t) => `${from} → ${t}`));
   expect(bad).toEqual([]);
 });
 

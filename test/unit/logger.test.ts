@@ -20,7 +20,9 @@ describe('secret scrubbing', () => {
   test('strings lose secret query parameters, JWTs and registered literals', () => {
     const s = new Scrubber();
     s.add(SECRET);
-    const out = s.string(`GET https://sapi.xt.com/t?client_id=a&client_secret=${SECRET}&code=abc&refresh_token=${JWT} also ${SECRET} and ${encodeURIComponent(SECRET + '/')}`);
+    const out = s.string(
+      `GET https://sapi.xt.com/t?client_id=a&client_secret=${SECRET}&code=abc&refresh_token=${JWT} also ${SECRET} and ${encodeURIComponent(SECRET + '/')}`,
+    );
     expect(out).not.toContain(SECRET);
     expect(out).not.toContain('code=abc');
     expect(out).not.toContain(JWT);
@@ -32,7 +34,9 @@ describe('secret scrubbing', () => {
     const { logger } = createLogger({ level: 'debug', secrets: [SECRET], destination: dest });
     let err: unknown;
     try {
-      await axios.get(`http://127.0.0.1:1/public/uaa/oauth2/token?client_id=a&client_secret=${SECRET}&grant_type=authorization_code&code=the-code`, { timeout: 500 });
+      await axios.get(`http://127.0.0.1:1/public/uaa/oauth2/token?client_id=a&client_secret=${SECRET}&grant_type=authorization_code&code=the-code`, {
+        timeout: 500,
+      });
     } catch (e) {
       err = e;
     }

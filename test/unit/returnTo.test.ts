@@ -50,9 +50,48 @@ describe('safeReturnTo', () => {
 });
 
 /** Fragments an attacker would combine: slashes, dots and their encodings, hosts, controls. */
-const piece = fc.constantFrom('/', '//', '\\', '.', '..', '%2e', '%2E', '%2f', '%2F', '%5c', '%5C', '%252e', '%252f', '%00', '%09', '\t', '\n', ' ', '@', ':', '?', '#', ';', 'evil.example', 'a', 'http:', 'https://', '\uff0f', '\u2215', '%', '%%', '&', '=');
+const piece = fc.constantFrom(
+  '/',
+  '//',
+  '\\',
+  '.',
+  '..',
+  '%2e',
+  '%2E',
+  '%2f',
+  '%2F',
+  '%5c',
+  '%5C',
+  '%252e',
+  '%252f',
+  '%00',
+  '%09',
+  '\t',
+  '\n',
+  ' ',
+  '@',
+  ':',
+  '?',
+  '#',
+  ';',
+  'evil.example',
+  'a',
+  'http:',
+  'https://',
+  '\uff0f',
+  '\u2215',
+  '%',
+  '%%',
+  '&',
+  '=',
+);
 const attack = fc.array(piece, { minLength: 1, maxLength: 12 }).map((parts) => parts.join(''));
-const anyInput = fc.oneof(attack, fc.string({ maxLength: 40 }), fc.string({ unit: 'grapheme', maxLength: 20 }), attack.map((s) => `/${s}`));
+const anyInput = fc.oneof(
+  attack,
+  fc.string({ maxLength: 40 }),
+  fc.string({ unit: 'grapheme', maxLength: 20 }),
+  attack.map((s) => `/${s}`),
+);
 
 /** What a browser does with the header, and what a second hop (a proxy re-resolving the path) does. */
 function staysOnOrigin(location: string): boolean {

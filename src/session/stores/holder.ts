@@ -32,7 +32,10 @@ function procStat(pid: number | 'self'): ProcStat | undefined {
 
 function machine(): { boot: string; ns: string } | undefined {
   try {
-    const boot = fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim().replace(/[^0-9a-f]/gi, '');
+    const boot = fs
+      .readFileSync('/proc/sys/kernel/random/boot_id', 'utf8')
+      .trim()
+      .replace(/[^0-9a-f]/gi, '');
     const ns = /^pid:\[(\d+)\]$/.exec(fs.readlinkSync('/proc/self/ns/pid'))?.[1];
     return boot && ns ? { boot, ns } : undefined;
   } catch {

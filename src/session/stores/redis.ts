@@ -161,7 +161,9 @@ export class RedisAuthStore implements AuthStore {
   }
 
   extendLock(key: string, token: string, ttlMs: number): Promise<boolean> {
-    return guard(async () => (await this.client.eval(EXTEND_LOCK, { keys: [`${this.prefix}lock:${key}`], arguments: [token, String(Math.ceil(ttlMs))] })) === 1);
+    return guard(
+      async () => (await this.client.eval(EXTEND_LOCK, { keys: [`${this.prefix}lock:${key}`], arguments: [token, String(Math.ceil(ttlMs))] })) === 1,
+    );
   }
 
   ping(): Promise<void> {
@@ -169,10 +171,16 @@ export class RedisAuthStore implements AuthStore {
       await this.client.ping();
     });
   }
-
 }
 
-export async function createRedisStores(opts: { url: string; ttlMs: number; logger: Logger; prefix?: string; now?: () => number; commandTimeoutMs?: number }): Promise<Stores> {
+export async function createRedisStores(opts: {
+  url: string;
+  ttlMs: number;
+  logger: Logger;
+  prefix?: string;
+  now?: () => number;
+  commandTimeoutMs?: number;
+}): Promise<Stores> {
   let lastErrorLog = 0;
   let everConnected = false;
   const commandTimeoutMs = opts.commandTimeoutMs ?? 1000;
@@ -188,7 +196,12 @@ export async function createRedisStores(opts: { url: string; ttlMs: number; logg
       connectTimeout: 5000,
       socketTimeout: pingInterval + 3 * commandTimeoutMs,
       // At start, fail fast with a clear message; once up, keep reconnecting for as long as it takes.
-      reconnectStrategy: (retries: number, cause: Error) => (everConnected ? Math.min(100 * 2 ** Math.min(retries, 5), 2000) : retries >= 3 ? new Error(`gave up after ${retries} attempts (${cause.message})`) : 200),
+      reconnectStrategy: (retries: number, cause: Error) =>
+        everConnected
+          ? Math.min(100 * 2 ** Math.min(retries, 5), 2000)
+          : retries >= 3
+            ? new Error(`gave up after ${retries} attempts (${cause.message})`)
+            : 200,
     },
   });
   client.on('error', (err: unknown) => {
@@ -220,7 +233,8 @@ export async function createRedisStores(opts: { url: string; ttlMs: number; logg
     sessions: new RedisStore({ client, prefix: `${prefix}sess:`, ttl: Math.ceil(opts.ttlMs / 1000) }),
     authState: new RedisAuthStore(client, prefix, opts.now),
     slidingLog: new RedisSlidingLog(client, prefix),
-    rateLimitStore: (name) => new RateLimitRedisStore({ prefix: `${prefix}rl:${name}:`, sendCommand: (...args: string[]) => client.sendCommand(args) as never }),
+    rateLimitStore: (name) =>
+      new RateLimitRedisStore({ prefix: `${prefix}rl:${name}:`, sendCommand: (...args: string[]) => client.sendCommand(args) as never }),
     async close() {
       try {
         // close() waits for pending replies; a hung server would keep it waiting for ever (the

@@ -76,7 +76,9 @@ export class SqliteSessionStore extends session.Store {
     super();
     this.stmts = {
       get: db.prepare<[string, number], { data: string }>('SELECT data FROM sessions WHERE sid = ? AND expires > ?'),
-      set: db.prepare('INSERT INTO sessions (sid, data, expires) VALUES (?, ?, ?) ON CONFLICT(sid) DO UPDATE SET data = excluded.data, expires = excluded.expires'),
+      set: db.prepare(
+        'INSERT INTO sessions (sid, data, expires) VALUES (?, ?, ?) ON CONFLICT(sid) DO UPDATE SET data = excluded.data, expires = excluded.expires',
+      ),
       touch: db.prepare('UPDATE sessions SET expires = ? WHERE sid = ?'),
       destroy: db.prepare('DELETE FROM sessions WHERE sid = ?'),
       length: db.prepare<[number], { n: number }>('SELECT COUNT(*) AS n FROM sessions WHERE expires > ?'),
@@ -134,7 +136,10 @@ export class SqliteSessionStore extends session.Store {
 
   override length(cb: (err: unknown, length?: number) => void): void {
     try {
-      cb(null, guard(() => this.stmts.length.get(this.now())?.n ?? 0));
+      cb(
+        null,
+        guard(() => this.stmts.length.get(this.now())?.n ?? 0),
+      );
     } catch (err) {
       cb(err);
     }
@@ -253,7 +258,6 @@ export class SqliteAuthStore implements AuthStore {
   async ping(): Promise<void> {
     guard(() => this.db.prepare('SELECT 1').get());
   }
-
 }
 
 /** Deletes expired rows everywhere and returns freed pages to the file system. */
@@ -272,16 +276,25 @@ export interface SqliteStores extends Stores {
   db: Db;
 }
 
-export function createSqliteStores(opts: { dataDir: string; ttlMs: number; sweepEveryMs?: number; now?: () => number; onSweepError?: (err: unknown) => void }): SqliteStores {
+export function createSqliteStores(opts: {
+  dataDir: string;
+  ttlMs: number;
+  sweepEveryMs?: number;
+  now?: () => number;
+  onSweepError?: (err: unknown) => void;
+}): SqliteStores {
   const db = openDatabase(opts.dataDir);
   const now = opts.now ?? Date.now;
-  const timer = setInterval(() => {
-    try {
-      sweepExpired(db, now());
-    } catch (err) {
-      opts.onSweepError?.(err);
-    }
-  }, opts.sweepEveryMs ?? 10 * 60_000);
+  const timer = setInterval(
+    () => {
+      try {
+        sweepExpired(db, now());
+      } catch (err) {
+        opts.onSweepError?.(err);
+      }
+    },
+    opts.sweepEveryMs ?? 10 * 60_000,
+  );
   timer.unref();
   return {
     kind: 'sqlite',
