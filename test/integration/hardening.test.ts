@@ -3,10 +3,9 @@
  */
 import fc from 'fast-check';
 import request from 'supertest';
-import { AppError } from '../../src/errors.js';
-import type { Provider } from '../../src/providers/types.js';
 import { testClock } from '../helpers/clock.js';
 import { type Harness, authorizeAtStandIn, connectXt, errorCode, formToken, startHarness, sessionJson } from '../helpers/harness.js';
+import { stubProvider } from '../helpers/providers.js';
 
 let h: Harness;
 afterEach(async () => {
@@ -33,20 +32,13 @@ describe('state', () => {
 
   test('a state issued for one provider is refused by another', async () => {
     let exchanged = 0;
-    const other: Provider = {
+    const other = stubProvider({
       id: 'other',
-      label: 'Other',
-      checkAvailability: () => true,
-      prepareLogin: async () => ({}),
-      authorizeUrl: async () => new URL('http://127.0.0.1/authorize'),
       exchangeCode: async () => {
         exchanged++;
         return { accessToken: 'x' };
       },
-      refresh: async () => {
-        throw new AppError('provider_rejected');
-      },
-    };
+    });
     h = await startHarness({ app: { providers: [other] } });
     const login = await h.agent.get('/auth/xt/login');
     const state = new URL(login.headers.location!).searchParams.get('state')!;

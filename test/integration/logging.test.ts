@@ -2,9 +2,8 @@
  * One log stream: everything goes through pino as JSON (scrubbed), handled errors are one warn
  * line without a stack, and only a real 500 carries one. Nothing else writes to the console.
  */
-import { AppError } from '../../src/errors.js';
-import type { Provider } from '../../src/providers/types.js';
 import { type Harness, startHarness } from '../helpers/harness.js';
+import { stubProvider } from '../helpers/providers.js';
 
 let h: Harness;
 let consoleCalls: string[];
@@ -33,19 +32,12 @@ test('a handled error is one warn line without a stack', async () => {
 });
 
 test('a real 500 is logged at error level with its stack, and the page shows none', async () => {
-  const broken: Provider = {
+  const broken = stubProvider({
     id: 'broken',
-    label: 'Broken',
     checkAvailability: () => {
       throw new TypeError('a bug in a provider module');
     },
-    prepareLogin: async () => ({}),
-    authorizeUrl: async () => new URL('http://127.0.0.1/'),
-    exchangeCode: async () => ({ accessToken: 'x' }),
-    refresh: async () => {
-      throw new AppError('provider_rejected');
-    },
-  };
+  });
   h = await startHarness({ env: { NODE_ENV: 'production', PUBLIC_URL: 'http://127.0.0.1:3999' }, app: { providers: [broken] } });
   const res = await h.agent.get('/auth/broken/login');
   expect(res.status).toBe(500);

@@ -8,11 +8,12 @@
  */
 import { pino } from 'pino';
 import { AppError } from '../../src/errors.js';
-import type { Provider, TokenResponse } from '../../src/providers/types.js';
+import type { TokenResponse } from '../../src/providers/types.js';
 import { Connections, LOCK_LEASE_MS, LOCK_RENEW_MS, type LockTiming, REFRESH_WAIT_MS } from '../../src/session/connections.js';
 import { Sealer } from '../../src/session/crypto.js';
 import { MemoryAuthStore } from '../../src/session/stores/memory.js';
 import { scaledLockTiming, testClock } from '../helpers/clock.js';
+import { stubProvider } from '../helpers/providers.js';
 
 /** The lease, its renewal and the longest wait, a fifth of the real ones. */
 const T: LockTiming = scaledLockTiming({ lockLeaseMs: LOCK_LEASE_MS, lockRenewMs: LOCK_RENEW_MS, refreshWaitMs: REFRESH_WAIT_MS });
@@ -25,17 +26,10 @@ interface Call {
 
 function fakeProvider() {
   const calls: Call[] = [];
-  const provider: Provider = {
+  const provider = stubProvider({
     id: 'xt',
-    label: 'XT.COM',
-    checkAvailability: () => true,
-    prepareLogin: async () => ({}),
-    authorizeUrl: async () => new URL('http://127.0.0.1/'),
-    exchangeCode: async () => {
-      throw new Error('not used');
-    },
     refresh: (refreshToken) => new Promise<TokenResponse>((resolve, reject) => calls.push({ refreshToken, resolve, reject })),
-  };
+  });
   return { provider, calls };
 }
 

@@ -4,10 +4,11 @@
  */
 import { pino } from 'pino';
 import { AppError } from '../../src/errors.js';
-import type { Provider, TokenResponse } from '../../src/providers/types.js';
+import type { TokenResponse } from '../../src/providers/types.js';
 import { Connections } from '../../src/session/connections.js';
 import { Sealer } from '../../src/session/crypto.js';
 import { MemoryAuthStore } from '../../src/session/stores/memory.js';
+import { stubProvider } from '../helpers/providers.js';
 
 /** A memory store whose next `failures` writes of a refreshed record fail like an unreachable Redis. */
 class FlakyStore extends MemoryAuthStore {
@@ -24,18 +25,13 @@ class FlakyStore extends MemoryAuthStore {
 function setup(rotate: () => TokenResponse) {
   const store = new FlakyStore();
   let calls = 0;
-  const provider: Provider = {
+  const provider = stubProvider({
     id: 'xt',
-    label: 'XT.COM',
-    checkAvailability: () => true,
-    prepareLogin: async () => ({}),
-    authorizeUrl: async () => new URL('http://127.0.0.1/'),
-    exchangeCode: async () => rotate(),
     refresh: async () => {
       calls++;
       return rotate();
     },
-  };
+  });
   const connections = new Connections({
     store,
     sealer: new Sealer([Buffer.alloc(32, 3)]),
