@@ -1,6 +1,6 @@
 /**
  * XT.COM's request signature, as its spot documentation and official example code compute it
- * (provider notes, "Calling user APIs with the token"). Pure functions: no clock, no I/O.
+ * (its "Basic information" and third-party pages). Pure functions: no clock, no I/O.
  *
  *   X = the four validate-* headers as name=value, sorted by name, joined with &
  *   Y = #METHOD#path (style `method`) or #path (style `path`, the third-party page's reading),

@@ -1,5 +1,5 @@
 /**
- * What one answer of XT.COM's user APIs means, decided in one place (issue 11, part 1):
+ * What one answer of XT.COM's user APIs means, decided in one place:
  *  - JSON with rc 0, or rc 1 with a business mc: XT.COM's own answer, passed on unchanged;
  *  - any AUTH_ mc, whatever the HTTP status: the institution's configuration (AUTH_105: our clock);
  *  - HTTP 401 without an AUTH_ mc: the person's token was refused;

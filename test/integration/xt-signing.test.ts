@@ -1,5 +1,5 @@
 /**
- * Signed calls to XT.COM's user APIs (issue 11, parts 1 and 4), over real HTTP against the
+ * Signed calls to XT.COM's user APIs, over real HTTP against the
  * stand-in, which checks signatures as XT.COM documents them: both signing styles, every AUTH_
  * fault (a wrong secret, a missing header, a stale timestamp…), and the clock (a host clock 30 s
  * off). Every harness's close() also scans the logs for the API secret and every signature and
