@@ -131,7 +131,10 @@ export function createExpressApp(ctx: AppContext): Express {
         req: (req: { id?: unknown; method?: string; url?: string }) => ({ id: req.id, method: req.method, url: safeUrl(req.url) }),
         res: (res: { statusCode?: number | null; raw?: { statusCode?: number } }) => ({ statusCode: res.raw?.statusCode ?? res.statusCode }),
       },
-      customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
+      // The access line: warn for every failure. The failure itself (and, for a real 500, its stack)
+      // is logged once by the error handler, so the access line carries no error object.
+      customLogLevel: (_req, res, err) => (err || res.statusCode >= 400 ? 'warn' : 'info'),
+      customErrorObject: (_req, _res, _err, val: Record<string, unknown>) => ({ ...val, err: undefined }),
       customSuccessMessage: () => 'request completed',
       customErrorMessage: () => 'request completed', // the failure itself is logged once by the error handler
       autoLogging: { ignore: (req) => req.url === '/healthz' },

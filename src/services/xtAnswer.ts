@@ -38,10 +38,14 @@ export function classify(res: RawResponse, path: string, now: number): XtOutcome
   }
   const env = readXtEnvelope(res, 'xt', detail); // not JSON, not an envelope: provider_bad_response
   if (isAuthMc(env.mc)) return authOutcome(env, res.status);
-  if ((env.rc === 0 && res.status < 400) || env.rc === 1) return { kind: 'answer', answer: { status: res.status, body: res.body } };
+  // XT.COM's own answer passes through: rc 0 with a 2xx, or rc 1 (a business refusal) with a 2xx or 4xx.
+  // Any other status (a 3xx without its Location, a 299) is not something a page script can read.
+  const is2xx = res.status >= 200 && res.status < 300;
+  const is4xx = res.status >= 400 && res.status < 500;
+  if ((env.rc === 0 && is2xx) || (env.rc === 1 && (is2xx || is4xx))) return { kind: 'answer', answer: { status: res.status, body: res.body } };
   throw new AppError('provider_bad_response', {
     provider: 'xt',
-    detail: { ...detail, reason: env.rc === 0 ? 'success envelope on an HTTP error' : 'unknown rc', rc: env.rc },
+    detail: { ...detail, reason: env.rc === 0 || env.rc === 1 ? 'unexpected HTTP status for the envelope' : 'unknown rc', rc: env.rc },
   });
 }
 

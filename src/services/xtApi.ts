@@ -108,6 +108,11 @@ export class XtApi {
   /** XT.COM refused the token: refresh unless someone already has, else ask the person to reconnect. */
   private async afterRejection(owner: string, access: Access): Promise<Access> {
     const rec = await this.opts.connections.refreshAfterRejection(owner, this.provider, access.token);
+    if (rec && rec.status === 'active' && rec.accessToken === access.token && rec.refreshFailures > 0) {
+      // The refresh failed for now (the provider is struggling): nothing has ended, try again later.
+      const retryAfterMs = Math.max(1000, (rec.nextRefreshAt ?? 0) - this.now());
+      throw new AppError('provider_down', { provider: this.provider, detail: { reason: 'refresh deferred after the token was refused', retryAfterMs } });
+    }
     if (!rec || rec.status !== 'active' || !rec.accessToken || rec.accessToken === access.token) {
       throw new AppError('reconnect_required', { provider: this.provider, detail: { reason: 'api rejected the token' } });
     }

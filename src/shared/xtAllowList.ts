@@ -45,9 +45,20 @@ function segmentsMatch(pattern: string[], segments: string[], caseless = false):
   return pattern.every((p, i) => p === '*' || (caseless ? p.toLowerCase() === segments[i]!.toLowerCase() : p === segments[i]));
 }
 
-/** True for the api-key path in any letter case: XT.COM's router may not care about case. */
+/**
+ * True for the api-key path and anything that starts like it, in any letter case: XT.COM's router
+ * may not care about case, and a router with suffix matching (`api-key.json`) or one that drops a
+ * trailing dot or segment (`api-key.`, `api-key/x`) would still answer with the secret.
+ */
 export function isNeverAllowed(path: string): boolean {
-  return path.toLowerCase() === NEVER_ALLOWED_PATH;
+  return path.toLowerCase().startsWith(NEVER_ALLOWED_PATH);
+}
+
+/** True when an entry could match a path that isNeverAllowed refuses (a `*` matches any one segment). */
+function reachesNeverAllowed(segments: string[]): boolean {
+  const [user, account, key] = splitPath(NEVER_ALLOWED_PATH) as [string, string, string];
+  const is = (s: string | undefined, want: string) => s === '*' || s?.toLowerCase() === want;
+  return segments.length >= 3 && is(segments[0], user) && is(segments[1], account) && (segments[2] === '*' || segments[2]!.toLowerCase().startsWith(key));
 }
 
 /** Parses XT_API_ALLOW. Returns the entries, or the problems (each a sentence for the start-up message). */
@@ -70,7 +81,7 @@ export function parseAllowList(text: string): { entries: AllowEntry[]; problems:
       continue;
     }
     // Any method: a wildcard entry that reaches the api-key path would hand a browser the secret.
-    if (segmentsMatch(segments, splitPath(NEVER_ALLOWED_PATH), true)) {
+    if (reachesNeverAllowed(segments)) {
       problems.push(
         `XT_API_ALLOW: "${part}" would allow ${NEVER_ALLOWED_PATH}, which returns the person's API secret to a browser script; it is never allowed`,
       );

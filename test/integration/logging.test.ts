@@ -2,7 +2,7 @@
  * One log stream: everything goes through pino as JSON (scrubbed), handled errors are one warn
  * line without a stack, and only a real 500 carries one. Nothing else writes to the console.
  */
-import { type Harness, startHarness } from '../helpers/harness.js';
+import { type Harness, startHarness, authorizeAtStandIn } from '../helpers/harness.js';
 import { stubProvider } from '../helpers/providers.js';
 
 let h: Harness;
@@ -28,6 +28,21 @@ test('a handled error is one warn line without a stack', async () => {
   expect(lines).toHaveLength(1);
   expect(lines[0]).toMatchObject({ level: 40, code: 'login_expired', status: 400 });
   expect(JSON.stringify(lines[0])).not.toMatch(/stack|at .*\.ts:\d+/);
+  expect(consoleCalls).toEqual([]);
+});
+
+test('a handled provider failure (502): the access line is a warn without an error object, the failure one warn line', async () => {
+  h = await startHarness({ xt: { hangMs: 50 } });
+  h.xt.failNext('http500', 1, 'authorization_code');
+  const login = await h.agent.get('/auth/xt/login');
+  const res = await h.agent.get(await authorizeAtStandIn(login.headers.location!));
+  expect(res.status).toBe(502);
+  const lines = h.logs.records().filter((r) => (r.res as { statusCode?: number } | undefined)?.statusCode === 502 || r.msg === 'request failed');
+  expect(lines.map((l) => [l.msg, l.level])).toEqual([
+    ['request failed', 40],
+    ['request completed', 40],
+  ]);
+  expect(JSON.stringify(lines)).not.toMatch(/"err"|stack/);
   expect(consoleCalls).toEqual([]);
 });
 

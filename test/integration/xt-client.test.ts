@@ -8,7 +8,7 @@ import type { AppError } from '../../src/errors.js';
 import type { XtCall } from '../../src/services/xtApi.js';
 import type { XtApiFailure } from '../../standins/xtUser.js';
 import { type TestClock, testClock } from '../helpers/clock.js';
-import { type Harness, type HarnessOptions, connectXt, startHarness } from '../helpers/harness.js';
+import { type Harness, type HarnessOptions, connectXt, sessionJson, startHarness } from '../helpers/harness.js';
 
 let h: Harness | undefined;
 let owner = '';
@@ -132,6 +132,16 @@ describe('the token', () => {
     expect(JSON.parse(placed.body)).toMatchObject({ rc: 0 });
     expect(h.xt.calls.refresh_token).toBe(1);
     expect(h.xt.apiLog().map((e) => e.status)).toEqual([401, 200]);
+  });
+
+  test('a 401 whose refresh fails for now (the token endpoint answers 500): 503 provider_down, nothing ended', async () => {
+    const { h, api } = await connected();
+    h.xt.revokeAccessTokens();
+    h.xt.failNext('http500', 1, 'refresh_token');
+    const err = await fails(api.call(owner, OPEN_ORDERS));
+    expect(err).toMatchObject({ code: 'provider_down', status: 503 });
+    expect((err as AppError).retryAfterSec).toBeGreaterThanOrEqual(1);
+    expect(sessionJson(await h.agent.get('/api/session')).providers.xt.reason).not.toBe('refresh_rejected');
   });
 
   test('a 401 that survives the refresh: 401 reconnect_required, after exactly two calls', async () => {

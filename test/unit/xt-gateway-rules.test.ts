@@ -125,6 +125,13 @@ describe('XT_API_ALLOW', () => {
     'POST /*/account/api-key',
     'POST /*/*/*',
     'post /User/Account/API-KEY',
+    // Paths next to it: a router with suffix matching or one that drops a trailing dot or segment
+    // would still answer with the secret.
+    'POST /user/account/api-key.json',
+    'POST /user/account/api-key.',
+    'POST /user/account/api-key/*',
+    'POST /user/account/API-KEYS',
+    'POST /*/*/*/*',
   ])('%j would allow the api-key path: a start-up error', (entry) => {
     const { entries, problems } = parseAllowList(`GET /spot/v4/balances,${entry}`);
     expect(problems).toHaveLength(1);
@@ -138,6 +145,12 @@ describe('XT_API_ALLOW', () => {
   test('the api-key path is refused by the matcher too, whatever the list holds', () => {
     const forged = [{ method: 'POST' as const, segments: ['user', 'account', 'api-key'], text: 'forged' }];
     expect(isAllowed(forged, 'POST', '/user/account/api-key')).toBe(false);
+    const near = [
+      { method: 'POST' as const, segments: ['user', 'account', 'api-key.json'], text: 'forged' },
+      { method: 'POST' as const, segments: ['user', 'account', 'api-key', 'x'], text: 'forged' },
+    ];
+    expect(isAllowed(near, 'POST', '/user/account/api-key.json')).toBe(false);
+    expect(isAllowed(near, 'POST', '/user/account/api-key/x')).toBe(false);
   });
 
   test.each(['PUT /spot/v4/order', 'GET spot/v4/order', 'GET /spot//order', 'GET /spot/../order', 'GET /spot/v4/order?x=1', 'GET', ' , '])(
