@@ -101,10 +101,9 @@ async function directToken(xt: string, user: number): Promise<string> {
 }
 
 const runJob = async (job: Job): Promise<Result> => {
-  const { stdout } = await promisify(execFile)(TSX, [path.join(ROOT, 'bench/load/client.ts'), Buffer.from(JSON.stringify(job)).toString('base64')], {
-    cwd: ROOT,
-    maxBuffer: 64 << 20,
-  });
+  const file = path.join(os.tmpdir(), `xtc-bench-job-${process.pid}.json`);
+  fs.writeFileSync(file, JSON.stringify(job));
+  const { stdout } = await promisify(execFile)(TSX, [path.join(ROOT, 'bench/load/client.ts'), file], { cwd: ROOT, maxBuffer: 64 << 20 });
   return JSON.parse(stdout) as Result;
 };
 
@@ -183,6 +182,10 @@ async function main(): Promise<void> {
       gatewayRps: o.n / o.seconds!,
       ratio: o.n / o.seconds! / (s.n / s.seconds!),
       failures: d.errors + d.non2xx + g.errors + g.non2xx + s.errors + s.non2xx + o.errors + o.non2xx,
+      failuresDirect: d.errors + d.non2xx,
+      failuresGateway: g.errors + g.non2xx,
+      failuresSession: s.errors + s.non2xx,
+      failuresOrders: o.errors + o.non2xx,
     };
     rounds.push(round);
     console.log(`bench: round ${r}: ${JSON.stringify(Object.fromEntries(Object.entries(round).map(([k, v]) => [k, r2(v)])))}`);

@@ -1,11 +1,12 @@
 /**
  * The load generator, run as its own process so its work never shares a CPU budget with the
- * servers it measures: `tsx bench/load/client.ts <job as base64 JSON>`; prints the result as JSON.
+ * servers it measures: `tsx bench/load/client.ts <job.json>`; prints the result as JSON.
  *
  * A job is a list of request templates sent round-robin, either one at a time (latency) or with
  * `concurrency` in flight for `seconds` (throughput). A template marked `sign` is signed at send
  * time the way XT.COM wants (a direct call to the API, the baseline for the gateway).
  */
+import fs from 'node:fs';
 import http from 'node:http';
 import { canonicalQuery, signatureHeaders } from '../../src/providers/xtSign.js';
 
@@ -99,7 +100,7 @@ async function throughput(job: Job): Promise<Result> {
   return out;
 }
 
-const job = JSON.parse(Buffer.from(process.argv[2] ?? '', 'base64').toString('utf8')) as Job;
+const job = JSON.parse(fs.readFileSync(process.argv[2] ?? '', 'utf8')) as Job;
 const result = job.mode === 'latency' ? await latency(job) : await throughput(job);
 process.stdout.write(JSON.stringify(result));
 agent.destroy();
