@@ -17,56 +17,17 @@
  * still-valid access token, or answers 503 with Retry-After when there is none.
  */
 import type { Logger } from 'pino';
-import { z } from 'zod';
 import { AppError } from '../errors.js';
 import type { Provider } from '../providers/types.js';
 import type { TokenResponse } from '../shared/tokens.js';
 import type { Sealer } from './crypto.js';
 import { isExpired, isStale } from '../shared/expiry.js';
+import { type ConnectionRecord, type ConnectionView, type EndReason, connectionSchema } from './connectionRecord.js';
+import { LOCK_LEASE_MS, LOCK_RENEW_MS, type LockTiming, REFRESH_WAIT_MS, RefreshLocks, refreshLockKey } from './refreshLock.js';
 import type { AuthStore } from './stores/types.js';
 
-export type EndReason = NonNullable<ConnectionRecord['endReason']>;
-
-/** A stored connection, checked field by field when it is read back. */
-const connectionSchema = z.object({
-  v: z.literal(1),
-  provider: z.string().max(32),
-  status: z.enum(['active', 'ended']),
-  version: z.number().int().nonnegative(),
-  userId: z.string().max(256).optional(),
-  scope: z.string().max(4096).optional(),
-  claims: z.record(z.string(), z.string()).optional(),
-  accessToken: z.string().optional(),
-  refreshToken: z.string().optional(),
-  idToken: z.string().optional(),
-  accessExpiresAt: z.number().optional(),
-  refreshExpiresAt: z.number().optional(),
-  connectedAt: z.number(),
-  lastRefreshedAt: z.number().optional(),
-  refreshFailures: z.number().int().nonnegative(),
-  nextRefreshAt: z.number().optional(),
-  endedAt: z.number().optional(),
-  endReason: z.enum(['refresh_rejected', 'refresh_expired', 'access_expired', 'unreadable']).optional(),
-});
-
-export type ConnectionRecord = z.infer<typeof connectionSchema>;
-
-/** What pages and /api/session may see: never a token. */
-export interface ConnectionView {
-  provider: string;
-  connected: boolean;
-  /** Why not connected: never connected, the provider ended it, or it is temporarily unreachable. */
-  reason?: 'not_connected' | EndReason | 'provider_unavailable';
-  userId?: string;
-  scope?: string;
-  claims?: Record<string, string>;
-  accessTokenExpiresAt?: string;
-  refreshTokenExpiresAt?: string;
-  connectedAt?: string;
-  lastRefreshedAt?: string;
-  /** Set when the last refresh failed transiently and the current token is still in use. */
-  refreshDeferredUntil?: string;
-}
+export { LOCK_LEASE_MS, LOCK_RENEW_MS, type LockTiming, REFRESH_WAIT_MS, refreshLockKey };
+export type { ConnectionRecord, ConnectionView, EndReason };
 
 export interface ConnectionOptions {
   store: AuthStore;
@@ -95,29 +56,6 @@ export interface ConnectionOptions {
   onConnected?: (owner: string, provider: string) => void;
 }
 
-export interface LockTiming {
-  lockLeaseMs: number;
-  lockRenewMs: number;
-  refreshWaitMs: number;
-}
-
-/** The key of the refresh lock of one owner's connection to one provider. */
-export const refreshLockKey = (owner: string, provider: string) => `refresh:${owner}:${provider}`;
-
-/**
- * The refresh lock's lease. A lock left by a process that died is free again after at most this
- * long (SQLite often sees at once that its holder is gone: stores/holder.ts). Short, because
- * the first requests after a crash wait for it; the holder renews it every LOCK_RENEW_MS, so
- * two renewals may go missing (a slow store, a busy event loop) before it lapses.
- */
-export const LOCK_LEASE_MS = 3000;
-export const LOCK_RENEW_MS = 1000;
-/**
- * The longest a request waits for another request's refresh (in this process or another).
- * Together with the lease it keeps the first request after a crash under 5 s.
- */
-export const REFRESH_WAIT_MS = 4000;
-
 /** How long the answer of a refresh call is kept trying to reach a store that is briefly away. */
 export const STORE_RETRY_MS = 5000;
 
@@ -129,10 +67,12 @@ export class Connections {
   private readonly now: () => number;
   private readonly warnedUnreadable = new Set<string>();
   private readonly timing: LockTiming;
+  private readonly locks: RefreshLocks;
 
   constructor(private readonly opts: ConnectionOptions) {
     this.now = opts.now ?? Date.now;
     this.timing = { lockLeaseMs: LOCK_LEASE_MS, lockRenewMs: LOCK_RENEW_MS, refreshWaitMs: REFRESH_WAIT_MS, ...opts.timing };
+    this.locks = new RefreshLocks({ store: opts.store, logger: opts.logger, timing: this.timing, maxHoldMs: opts.lockMaxHoldMs });
   }
 
   // ---------- reading and writing records ----------
@@ -230,21 +170,18 @@ export class Connections {
    * the provider's refresh lock, so a refresh in flight is stored before the move and never lost.
    */
   async transfer(from: string, to: string, provider: string): Promise<void> {
-    const lockKey = refreshLockKey(from, provider);
     const giveUpAt = this.now() + 5000;
-    let token = await this.opts.store.acquireLock(lockKey, this.timing.lockLeaseMs);
-    while (token === null && this.now() < giveUpAt) {
+    let lock = await this.locks.tryAcquire(refreshLockKey(from, provider), provider);
+    while (lock === null && this.now() < giveUpAt) {
       await sleep(50);
-      token = await this.opts.store.acquireLock(lockKey, this.timing.lockLeaseMs);
+      lock = await this.locks.tryAcquire(refreshLockKey(from, provider), provider);
     }
-    const lease = token === null ? undefined : this.holdLease(lockKey, token, provider);
     try {
       const rec = await this.read(from, provider);
       if (rec && rec.endReason !== 'unreadable') await this.opts.store.putConnection(to, provider, this.seal(to, rec), this.ttlFor(rec));
       await this.opts.store.deleteConnection(from, provider);
     } finally {
-      lease?.stop();
-      if (token !== null) await this.opts.store.releaseLock(lockKey, token).catch(() => undefined);
+      await lock?.release();
     }
   }
 
@@ -370,59 +307,19 @@ export class Connections {
     return this.orProviderDown({ ...cur, accessToken: undefined, nextRefreshAt: this.now() + this.timing.lockLeaseMs }, cur.provider);
   }
 
-  /**
-   * Keeps the lock's lease alive while its holder works: renewed every LOCK_RENEW_MS, for
-   * lockMaxHoldMs at most. If it was lost anyway (the process stalled, the store was away), the
-   * compare-and-set write still keeps this refresh from writing over a newer record.
-   */
-  private holdLease(lockKey: string, token: string, provider: string): { stop(): void } {
-    const started = performance.now();
-    let stopped = false;
-    let timer: NodeJS.Timeout | undefined;
-    const renew = async () => {
-      if (stopped) return;
-      if (performance.now() - started >= this.opts.lockMaxHoldMs) {
-        this.opts.logger.warn({ provider }, 'a refresh outlasted the longest lock hold; its lock is left to lapse');
-        return;
-      }
-      try {
-        if (!(await this.opts.store.extendLock(lockKey, token, this.timing.lockLeaseMs))) {
-          this.opts.logger.warn({ provider }, 'the refresh lock lapsed while its refresh was in flight');
-          return;
-        }
-      } catch {
-        // The store did not answer this time; try again at the next tick while the lease lasts.
-      }
-      schedule();
-    };
-    const schedule = () => {
-      if (stopped) return;
-      timer = setTimeout(() => void renew(), this.timing.lockRenewMs);
-      timer.unref();
-    };
-    schedule();
-    return {
-      stop() {
-        stopped = true;
-        clearTimeout(timer);
-      },
-    };
-  }
-
   private async refreshLocked(owner: string, provider: string, seenVersion: number, force: boolean): Promise<ConnectionRecord | null> {
     const lockKey = refreshLockKey(owner, provider);
     const giveUpAt = this.now() + this.timing.refreshWaitMs;
-    let token = await this.opts.store.acquireLock(lockKey, this.timing.lockLeaseMs);
-    while (token === null) {
+    let lock = await this.locks.tryAcquire(lockKey, provider);
+    while (lock === null) {
       // Another process is refreshing. Wait for its result rather than calling the provider too;
       // a crashed holder's lease runs out within LOCK_LEASE_MS, and then this request takes over.
       await sleep(50);
       const cur = await this.read(owner, provider);
       if (!cur || cur.status !== 'active' || cur.version !== seenVersion) return cur;
       if (this.now() >= giveUpAt) return this.stopWaiting(cur, force);
-      token = await this.opts.store.acquireLock(lockKey, this.timing.lockLeaseMs);
+      lock = await this.locks.tryAcquire(lockKey, provider);
     }
-    const lease = this.holdLease(lockKey, token, provider);
     try {
       const { rec: cur, blob } = await this.readSealed(owner, provider); // look again, under the lock
       if (!cur || cur.status !== 'active') return cur;
@@ -430,8 +327,7 @@ export class Connections {
       if (!force && !this.stale(cur)) return cur;
       return await this.refreshNow(owner, cur, blob);
     } finally {
-      lease.stop();
-      await this.opts.store.releaseLock(lockKey, token).catch(() => undefined);
+      await lock.release();
     }
   }
 
