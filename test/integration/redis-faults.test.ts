@@ -95,6 +95,21 @@ describe('Redis faults', () => {
     expect(() => loadConfig({ ...BASE_ENV, REDIS_COMMAND_TIMEOUT: '0' })).toThrow(/REDIS_COMMAND_TIMEOUT/);
   });
 
+  test('at the default REDIS_COMMAND_TIMEOUT (1 s), /readyz still answers 503 within a second while Redis is paused', async () => {
+    const { port } = await app({});
+    redis.pause();
+    try {
+      const probes = [await get(port, '/readyz'), await get(port, '/readyz')];
+      expect(probes.map((p) => ({ status: p.status, underOneSecond: p.ms < 1000 }))).toEqual([
+        { status: 503, underOneSecond: true },
+        { status: 503, underOneSecond: true },
+      ]);
+    } finally {
+      redis.resume();
+    }
+    expect(await waitReady(port)).toBe(200);
+  });
+
   test('Redis paused (SIGSTOP): pages, /api and /readyz answer 503 with Retry-After within REDIS_COMMAND_TIMEOUT + 0.5 s; after SIGCONT the client reconnects and the session is intact', async () => {
     // The deadline is set low here so the pause can be short; the default (1 s) is checked above.
     const COMMAND_TIMEOUT_MS = 300;
