@@ -11,8 +11,7 @@ import { RedisStore } from 'connect-redis';
 import { RedisStore as RateLimitRedisStore } from 'rate-limit-redis';
 import type { Logger } from 'pino';
 import { createClient } from 'redis';
-import { AppError } from '../../errors.js';
-import { applyCommandDeadline } from './redisDeadline.js';
+import { applyCommandDeadline, redisCall } from './redisDeadline.js';
 import { RedisSlidingLog } from './redisSlidingLog.js';
 import type { AuthStore, Stores, StoredTransaction } from './types.js';
 
@@ -58,15 +57,6 @@ if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
 return 1`;
 
-async function guard<T>(fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    if (err instanceof AppError) throw err;
-    throw new AppError('store_unavailable', { detail: { store: 'redis' } });
-  }
-}
-
 /** A transaction entry is `created|expires|value`; expired or malformed entries read as null. */
 function parseTxEntry(raw: unknown, now: number): { value: string; expiresAt: number } | null {
   if (typeof raw !== 'string') return null;
@@ -88,17 +78,17 @@ export class RedisAuthStore implements AuthStore {
   private connKey = (owner: string, provider: string) => `${this.prefix}conn:${owner}:${provider}`;
 
   putTransaction(owner: string, id: string, value: string, ttlMs: number, max: number): Promise<void> {
-    return guard(async () => {
+    return redisCall(async () => {
       await this.client.eval(PUT_TX, { keys: [this.txKey(owner)], arguments: [id, value, String(this.now()), String(Math.ceil(ttlMs)), String(max)] });
     });
   }
 
   takeTransaction(owner: string, id: string): Promise<string | null> {
-    return guard(async () => parseTx(await this.client.eval(TAKE_TX, { keys: [this.txKey(owner)], arguments: [id] }), this.now()));
+    return redisCall(async () => parseTx(await this.client.eval(TAKE_TX, { keys: [this.txKey(owner)], arguments: [id] }), this.now()));
   }
 
   takeAllTransactions(owner: string): Promise<StoredTransaction[]> {
-    return guard(async () => {
+    return redisCall(async () => {
       const flat = (await this.client.eval(TAKE_ALL_TX, { keys: [this.txKey(owner)], arguments: [] })) as string[];
       const now = this.now();
       const out: StoredTransaction[] = [];
@@ -111,27 +101,27 @@ export class RedisAuthStore implements AuthStore {
   }
 
   countTransactions(owner: string): Promise<number> {
-    return guard(async () => {
+    return redisCall(async () => {
       const now = this.now();
       return (await this.client.hVals(this.txKey(owner))).filter((v) => parseTx(v, now) !== null).length;
     });
   }
 
   getConnection(owner: string, provider: string): Promise<string | null> {
-    return guard(async () => {
+    return redisCall(async () => {
       const v = await this.client.get(this.connKey(owner, provider));
       return typeof v === 'string' ? v : null;
     });
   }
 
   putConnection(owner: string, provider: string, value: string, ttlMs: number): Promise<void> {
-    return guard(async () => {
+    return redisCall(async () => {
       await this.client.set(this.connKey(owner, provider), value, { expiration: { type: 'PX', value: Math.ceil(ttlMs) } });
     });
   }
 
   replaceConnection(owner: string, provider: string, value: string, ttlMs: number, expected?: string): Promise<boolean> {
-    return guard(async () => {
+    return redisCall(async () => {
       if (expected !== undefined) {
         return (await this.client.eval(REPLACE_IF, { keys: [this.connKey(owner, provider)], arguments: [expected, value, String(Math.ceil(ttlMs))] })) === 1;
       }
@@ -141,13 +131,13 @@ export class RedisAuthStore implements AuthStore {
   }
 
   deleteConnection(owner: string, provider: string): Promise<void> {
-    return guard(async () => {
+    return redisCall(async () => {
       await this.client.del(this.connKey(owner, provider));
     });
   }
 
   acquireLock(key: string, ttlMs: number): Promise<string | null> {
-    return guard(async () => {
+    return redisCall(async () => {
       const token = randomBytes(16).toString('hex');
       const r = await this.client.set(`${this.prefix}lock:${key}`, token, { expiration: { type: 'PX', value: Math.ceil(ttlMs) }, condition: 'NX' });
       return r === 'OK' ? token : null;
@@ -155,19 +145,19 @@ export class RedisAuthStore implements AuthStore {
   }
 
   releaseLock(key: string, token: string): Promise<void> {
-    return guard(async () => {
+    return redisCall(async () => {
       await this.client.eval(RELEASE_LOCK, { keys: [`${this.prefix}lock:${key}`], arguments: [token] });
     });
   }
 
   extendLock(key: string, token: string, ttlMs: number): Promise<boolean> {
-    return guard(
+    return redisCall(
       async () => (await this.client.eval(EXTEND_LOCK, { keys: [`${this.prefix}lock:${key}`], arguments: [token, String(Math.ceil(ttlMs))] })) === 1,
     );
   }
 
   ping(): Promise<void> {
-    return guard(async () => {
+    return redisCall(async () => {
       await this.client.ping();
     });
   }

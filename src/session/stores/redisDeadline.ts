@@ -23,6 +23,16 @@ type SendCommand = (this: unknown, args: unknown, options?: unknown) => Promise<
 /** node-redis rejects with Errors; anything else is wrapped so callers always get one. */
 const asError = (err: unknown): Error => (err instanceof Error ? err : new Error(String(err)));
 
+/** Runs a Redis call; any failure that is not already one of ours reaches the caller as a 503, like every store failure. */
+export async function redisCall<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof AppError) throw err;
+    throw new AppError('store_unavailable', { detail: { store: 'redis' } });
+  }
+}
+
 export function redisUnavailable(reason: 'timeout' | 'unresponsive'): AppError {
   return new AppError('store_unavailable', { detail: { store: 'redis', reason } });
 }

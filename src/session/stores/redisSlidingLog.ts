@@ -13,7 +13,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { createClient } from 'redis';
-import { AppError } from '../../errors.js';
+import { redisCall } from './redisDeadline.js';
 import type { RateWindow, SlidingLog, TakeResult } from './slidingLog.js';
 
 type Client = ReturnType<typeof createClient>;
@@ -55,16 +55,6 @@ local held = tonumber(redis.call('GET', KEYS[1]) or '0')
 if now + ms > held then redis.call('SET', KEYS[1], now + ms, 'PX', ms) end
 return 1`;
 
-/** Failures reach callers as a 503, like every other store failure. */
-async function storeCall<T>(fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    if (err instanceof AppError) throw err;
-    throw new AppError('store_unavailable', { detail: { store: 'redis' } });
-  }
-}
-
 export class RedisSlidingLog implements SlidingLog {
   private seq = 0;
   private readonly instance = randomBytes(6).toString('hex');
@@ -78,7 +68,7 @@ export class RedisSlidingLog implements SlidingLog {
   key = (name: string) => `${this.prefix}{xtguard}:${name}`;
 
   take(holdKey: string, windows: readonly RateWindow[]): Promise<TakeResult> {
-    return storeCall(async () => {
+    return redisCall(async () => {
       const member = `${this.instance}:${(this.seq = (this.seq + 1) % 1e9)}`;
       const reply = (await this.client.eval(TAKE_SCRIPT, {
         keys: [this.key(holdKey), ...windows.map((w) => this.key(w.key))],
@@ -90,7 +80,7 @@ export class RedisSlidingLog implements SlidingLog {
   }
 
   hold(holdKey: string, ms: number): Promise<void> {
-    return storeCall(async () => {
+    return redisCall(async () => {
       await this.client.eval(HOLD_SCRIPT, { keys: [this.key(holdKey)], arguments: [String(Math.max(1, Math.ceil(ms)))] });
     });
   }
