@@ -8,33 +8,21 @@ import { AppError } from '../errors.js';
 import { safeEqual } from '../shared/crypto.js';
 import { formString } from './params.js';
 
-export function requireCsrf(publicOrigin: string) {
-  return function checkCsrf(req: Request, _res: Response, next: NextFunction): void {
-    // "null" is what a browser sends when a referrer policy hides the origin; the token still decides.
-    const origin = req.get('origin');
-    if (origin !== undefined && origin !== 'null' && origin !== publicOrigin) {
-      return next(new AppError('csrf_failed', { detail: { reason: 'foreign origin' } }));
-    }
-    const expected = req.session?.csrf;
-    const given = formString(req, '_csrf') ?? req.get('x-csrf-token');
-    if (!expected || !given || !safeEqual(expected, given)) {
-      return next(new AppError('csrf_failed', { detail: { reason: 'bad form token' } }));
-    }
-    next();
-  };
-}
-
 /**
- * For script calls (/api/xt): the `X-CSRF-Token` header only, equal to the session's form token,
- * and an Origin, when the browser sends one, exactly our own (an opaque "null" is refused too).
+ * Where the token may come from, and whether an opaque `Origin: null` may pass to the token check:
+ * `form` for our own form posts (a referrer policy can make a browser send "null" there), `header`
+ * for script calls (/api/xt), which come from our own pages with a real Origin or none.
  */
-export function requireCsrfHeader(publicOrigin: string) {
-  return function checkCsrfHeader(req: Request, _res: Response, next: NextFunction): void {
+export type CsrfSource = 'form' | 'header';
+
+export function requireCsrf(publicOrigin: string, source: CsrfSource = 'form') {
+  return function checkCsrf(req: Request, _res: Response, next: NextFunction): void {
     const origin = req.get('origin');
-    if (origin !== undefined && origin !== publicOrigin) return next(new AppError('csrf_failed', { detail: { reason: 'foreign origin' } }));
+    const originOk = origin === undefined || origin === publicOrigin || (source === 'form' && origin === 'null');
+    if (!originOk) return next(new AppError('csrf_failed', { detail: { reason: 'foreign origin' } }));
     const expected = req.session?.csrf;
-    const given = req.get('x-csrf-token');
-    if (!expected || !given || !safeEqual(expected, given)) return next(new AppError('csrf_failed', { detail: { reason: 'bad csrf header' } }));
+    const given = source === 'form' ? (formString(req, '_csrf') ?? req.get('x-csrf-token')) : req.get('x-csrf-token');
+    if (!expected || !given || !safeEqual(expected, given)) return next(new AppError('csrf_failed', { detail: { reason: 'bad form token' } }));
     next();
   };
 }

@@ -18,7 +18,7 @@
 import express, { type NextFunction, type Request, type Response, Router } from 'express';
 import type { AppContext } from '../context.js';
 import { AppError, badRequest } from '../errors.js';
-import { requireCsrfHeader } from '../http/csrf.js';
+import { requireCsrf } from '../http/csrf.js';
 import { parseXtTarget, type XtTarget } from '../http/xtTarget.js';
 import type { XtCall } from '../services/xtApi.js';
 import { isAllowed, type XtMethod, XT_METHODS } from '../shared/xtAllowList.js';
@@ -61,7 +61,7 @@ function checkAllowList(ctx: AppContext) {
 }
 
 function checkCrossSite(ctx: AppContext) {
-  const csrf = requireCsrfHeader(ctx.config.publicUrl.origin);
+  const csrf = requireCsrf(ctx.config.publicUrl.origin, 'header');
   return function crossSite(req: Request, res: Response, next: NextFunction): void {
     if (locals(res).xtMethod === 'GET') return next();
     csrf(req, res, next);
