@@ -14,6 +14,8 @@ import type TestAgent from 'supertest/lib/agent.js';
 import { type AppOptions, type BuiltApp, createApp } from '../../src/app.js';
 import { type Config, type Env, loadConfig } from '../../src/config.js';
 import { type XtStandIn, type XtStandInOptions, startXtStandIn } from '../../standins/xt.js';
+import type { AppError } from '../../src/errors.js';
+import type { XtApi } from '../../src/services/xtApi.js';
 
 export const TEST_SECRET = 'xt-client-secret-0123456789abcdef';
 export const SESSION_SECRET = 'test-session-secret-that-is-long-enough-0123';
@@ -190,3 +192,18 @@ export interface ProviderJson {
 
 /** A response's JSON body, read as `/api/session`'s shape. */
 export const sessionJson = (res: { body: unknown }): SessionJson => res.body as SessionJson;
+
+/** A harness with one person connected to XT.COM: the harness, the app's XT.COM client, and that person's private owner id. */
+export async function startConnectedXt(opts: HarnessOptions = {}): Promise<{ h: Harness; api: XtApi; owner: string }> {
+  let owner = '';
+  const h = await startHarness({ ...opts, app: { ...opts.app, onConnected: (o) => (owner = o) } });
+  expect((await connectXt(h.agent)).status).toBe(303);
+  return { h, api: h.built.ctx.xtApi!, owner };
+}
+
+/** The AppError a promise rejects with (undefined when it resolves). */
+export const rejection = (p: Promise<unknown>): Promise<AppError | undefined> =>
+  p.then(
+    () => undefined,
+    (e: unknown) => e as AppError,
+  );

@@ -3,12 +3,11 @@
  * through unchanged, how each failure maps to our error codes, the 1 MB answer cap, and the
  * token handling (refresh first, 401 → refresh once → retry once).
  */
-import type { AppContext } from '../../src/context.js';
 import type { AppError } from '../../src/errors.js';
 import type { XtCall } from '../../src/services/xtApi.js';
 import type { XtApiFailure } from '../../standins/xtUser.js';
 import { type TestClock, testClock } from '../helpers/clock.js';
-import { type Harness, type HarnessOptions, connectXt, sessionJson, startHarness } from '../helpers/harness.js';
+import { type Harness, type HarnessOptions, sessionJson, rejection, startConnectedXt } from '../helpers/harness.js';
 
 let h: Harness | undefined;
 let owner = '';
@@ -17,18 +16,15 @@ afterEach(async () => {
   h = undefined;
 });
 
-async function connected(opts: HarnessOptions = {}): Promise<{ h: Harness; api: NonNullable<AppContext['xtApi']> }> {
-  h = await startHarness({ ...opts, app: { ...opts.app, onConnected: (o) => (owner = o) } });
-  expect((await connectXt(h.agent)).status).toBe(303);
-  return { h, api: h.built.ctx.xtApi! };
+/** One connected person; `h` and `owner` are kept for afterEach and the tests. */
+async function connected(opts: HarnessOptions = {}) {
+  const c = await startConnectedXt(opts);
+  ({ h, owner } = c);
+  return c;
 }
 
 const OPEN_ORDERS: XtCall = { method: 'GET', path: '/spot/v4/open-order', query: [] };
-const fails = (p: Promise<unknown>) =>
-  p.then(
-    () => undefined,
-    (e: unknown) => e as AppError,
-  );
+const fails = rejection;
 const stillConnected = async (hh: Harness) => ((await hh.agent.get('/api/session')).body as { connected: boolean }).connected;
 
 describe("XT.COM's own answers pass through unchanged", () => {

@@ -5,12 +5,11 @@
  * off). Every harness's close() also scans the logs for the API secret and every signature and
  * signed string the stand-in saw.
  */
-import type { AppContext } from '../../src/context.js';
 import { AppError } from '../../src/errors.js';
 import type { XtCall } from '../../src/services/xtApi.js';
 import { canonicalQuery, signatureHeaders } from '../../src/providers/xtSign.js';
 import { type TestClock, testClock } from '../helpers/clock.js';
-import { type Harness, type HarnessOptions, TEST_SECRET, assertNoSecrets, connectXt, startHarness } from '../helpers/harness.js';
+import { type Harness, type HarnessOptions, TEST_SECRET, assertNoSecrets, rejection, startConnectedXt } from '../helpers/harness.js';
 
 let h: Harness | undefined;
 let owner = '';
@@ -19,19 +18,15 @@ afterEach(async () => {
   h = undefined;
 });
 
-/** A harness with one connected person; `owner` is their private owner id. */
-async function connected(opts: HarnessOptions = {}): Promise<{ h: Harness; api: NonNullable<AppContext['xtApi']> }> {
-  h = await startHarness({ ...opts, app: { ...opts.app, onConnected: (o) => (owner = o) } });
-  expect((await connectXt(h.agent)).status).toBe(303);
-  return { h, api: h.built.ctx.xtApi! };
+/** One connected person; `h` and `owner` are kept for afterEach and the tests. */
+async function connected(opts: HarnessOptions = {}) {
+  const c = await startConnectedXt(opts);
+  ({ h, owner } = c);
+  return c;
 }
 
 const BALANCES: XtCall = { method: 'GET', path: '/spot/v4/balances', query: [['currencies', 'usdt,btc']] };
-const fails = (p: Promise<unknown>) =>
-  p.then(
-    () => undefined,
-    (e: unknown) => e as AppError,
-  );
+const fails = rejection;
 const body = (a: { body: string }) =>
   JSON.parse(a.body) as { rc: number; mc: string; result: Record<string, unknown> & { assets?: unknown[]; orderId?: string } };
 const stillConnected = async (hh: Harness) => ((await hh.agent.get('/api/session')).body as { connected: boolean }).connected;
