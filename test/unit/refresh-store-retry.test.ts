@@ -8,17 +8,18 @@ import type { TokenResponse } from '../../src/providers/types.js';
 import { Connections } from '../../src/session/connections.js';
 import { Sealer } from '../../src/session/crypto.js';
 import { MemoryAuthStore } from '../../src/session/stores/memory.js';
+import type { OutboxEvent } from '../../src/session/stores/types.js';
 import { stubProvider } from '../helpers/providers.js';
 
 /** A memory store whose next `failures` writes of a refreshed record fail like an unreachable Redis. */
 class FlakyStore extends MemoryAuthStore {
   failures = 0;
-  override async replaceConnection(owner: string, provider: string, value: string, ttlMs: number, expected?: string): Promise<boolean> {
+  override async replaceConnection(owner: string, provider: string, value: string, ttlMs: number, expected?: string, event?: OutboxEvent): Promise<boolean> {
     if (this.failures > 0) {
       this.failures--;
       throw new AppError('store_unavailable', { detail: { store: 'test' } });
     }
-    return super.replaceConnection(owner, provider, value, ttlMs, expected);
+    return super.replaceConnection(owner, provider, value, ttlMs, expected, event);
   }
 }
 

@@ -1,7 +1,7 @@
 /** In-process stores: for tests, or when chosen explicitly (SESSION_STORE=memory). Lost on restart. */
 import { randomBytes } from 'node:crypto';
 import session from 'express-session';
-import type { AuthStore, Stores, StoredTransaction } from './types.js';
+import type { AuthStore, ClaimedEvent, Outbox, OutboxEvent, Stores, StoredTransaction } from './types.js';
 
 interface Entry {
   value: string;
@@ -9,13 +9,85 @@ interface Entry {
   created: number;
 }
 
+interface PendingEvent extends OutboxEvent {
+  attempts: number;
+  dueAt: number;
+  lease?: string;
+  leaseUntil: number;
+}
+
+/** The outbox in one process: per group, a queue in creation order; only each queue's head is claimable. */
+export class MemoryOutbox implements Outbox {
+  private readonly groups = new Map<string, PendingEvent[]>();
+
+  constructor(private readonly now: () => number = Date.now) {}
+
+  add(e: OutboxEvent): void {
+    const q = this.groups.get(e.group) ?? [];
+    q.push({ ...e, attempts: 0, dueAt: 0, leaseUntil: 0 });
+    this.groups.set(e.group, q);
+  }
+
+  async claim(max: number, leaseMs: number): Promise<ClaimedEvent[]> {
+    const now = this.now();
+    const heads = [...this.groups.values()]
+      .map((q) => q[0]!)
+      .filter((h) => h.dueAt <= now && h.leaseUntil <= now)
+      .sort((a, b) => a.createdAt - b.createdAt)
+      .slice(0, max);
+    return heads.map((h) => {
+      h.lease = randomBytes(12).toString('hex');
+      h.leaseUntil = now + leaseMs;
+      return { id: h.id, group: h.group, value: h.value, createdAt: h.createdAt, attempts: h.attempts, lease: h.lease };
+    });
+  }
+
+  private held(id: string, lease: string): { q: PendingEvent[]; e: PendingEvent } | undefined {
+    for (const q of this.groups.values()) {
+      const e = q[0];
+      if (e?.id === id && e.lease === lease) return { q, e };
+    }
+    return undefined;
+  }
+
+  async done(id: string, lease: string): Promise<void> {
+    const h = this.held(id, lease);
+    if (!h) return;
+    h.q.shift();
+    if (h.q.length === 0) this.groups.delete(h.e.group);
+  }
+
+  async retry(id: string, lease: string, nextAttemptAt: number): Promise<void> {
+    const h = this.held(id, lease);
+    if (!h) return;
+    h.e.attempts += 1;
+    h.e.dueAt = nextAttemptAt;
+    h.e.lease = undefined;
+    h.e.leaseUntil = 0;
+  }
+
+  async stats(): Promise<{ pending: number; oldestCreatedAt?: number }> {
+    let pending = 0;
+    let oldest: number | undefined;
+    for (const q of this.groups.values()) {
+      pending += q.length;
+      for (const e of q) oldest = oldest === undefined ? e.createdAt : Math.min(oldest, e.createdAt);
+    }
+    return { pending, oldestCreatedAt: oldest };
+  }
+}
+
 export class MemoryAuthStore implements AuthStore {
   private readonly tx = new Map<string, Map<string, Entry>>();
   private readonly conns = new Map<string, Entry>();
   private readonly locks = new Map<string, Entry>();
+  private readonly marks = new Map<string, number>();
   private seq = 0;
 
-  constructor(private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly now: () => number = Date.now,
+    readonly outbox: MemoryOutbox = new MemoryOutbox(now),
+  ) {}
 
   private live(e: Entry | undefined): e is Entry {
     return e !== undefined && e.expires > this.now();
@@ -54,22 +126,40 @@ export class MemoryAuthStore implements AuthStore {
     return this.live(e) ? e.value : null;
   }
 
-  async putConnection(owner: string, provider: string, value: string, ttlMs: number): Promise<void> {
+  async putConnection(owner: string, provider: string, value: string, ttlMs: number, event?: OutboxEvent): Promise<void> {
     const now = this.now();
     this.conns.set(`${owner}:${provider}`, { value, expires: now + ttlMs, created: now });
+    if (event) this.outbox.add(event);
   }
 
-  async replaceConnection(owner: string, provider: string, value: string, ttlMs: number, expected?: string): Promise<boolean> {
+  async replaceConnection(owner: string, provider: string, value: string, ttlMs: number, expected?: string, event?: OutboxEvent): Promise<boolean> {
     // No await between the check and the write: nothing can slip in between.
     const e = this.conns.get(`${owner}:${provider}`);
     if (!this.live(e) || (expected !== undefined && e.value !== expected)) return false;
     const now = this.now();
     this.conns.set(`${owner}:${provider}`, { value, expires: now + ttlMs, created: now });
+    if (event) this.outbox.add(event);
     return true;
   }
 
-  async deleteConnection(owner: string, provider: string): Promise<void> {
+  async deleteConnection(owner: string, provider: string, event?: OutboxEvent): Promise<boolean> {
+    const existed = this.live(this.conns.get(`${owner}:${provider}`));
     this.conns.delete(`${owner}:${provider}`);
+    if (existed && event) this.outbox.add(event);
+    return existed;
+  }
+
+  async markOnce(key: string, ttlMs: number): Promise<boolean> {
+    // No await between the check and the write.
+    const until = this.marks.get(key);
+    if (until !== undefined && until > this.now()) return false;
+    this.marks.set(key, this.now() + ttlMs);
+    return true;
+  }
+
+  async hasMark(key: string): Promise<boolean> {
+    const until = this.marks.get(key);
+    return until !== undefined && until > this.now();
   }
 
   async acquireLock(key: string, ttlMs: number): Promise<string | null> {
@@ -94,10 +184,12 @@ export class MemoryAuthStore implements AuthStore {
 }
 
 export function createMemoryStores(now?: () => number): Stores {
+  const authState = new MemoryAuthStore(now);
   return {
     kind: 'memory',
     sessions: new session.MemoryStore(),
-    authState: new MemoryAuthStore(now),
+    authState,
+    outbox: authState.outbox,
     async close() {},
   };
 }

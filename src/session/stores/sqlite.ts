@@ -11,7 +11,7 @@ import Database from 'better-sqlite3';
 import session from 'express-session';
 import { AppError } from '../../errors.js';
 import { holderIsGone, holderSuffix } from './holder.js';
-import type { AuthStore, Stores, StoredTransaction } from './types.js';
+import type { AuthStore, ClaimedEvent, Outbox, OutboxEvent, Stores, StoredTransaction } from './types.js';
 
 type SessionData = session.SessionData;
 type Db = Database.Database;
@@ -24,6 +24,9 @@ CREATE INDEX IF NOT EXISTS login_tx_expires ON login_tx(expires);
 CREATE TABLE IF NOT EXISTS connections (owner TEXT NOT NULL, provider TEXT NOT NULL, data TEXT NOT NULL, expires INTEGER NOT NULL, PRIMARY KEY (owner, provider));
 CREATE INDEX IF NOT EXISTS connections_expires ON connections(expires);
 CREATE TABLE IF NOT EXISTS locks (key TEXT PRIMARY KEY, token TEXT NOT NULL, expires INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT UNIQUE NOT NULL, grp TEXT NOT NULL, data TEXT NOT NULL, created INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, due INTEGER NOT NULL DEFAULT 0, lease TEXT, lease_until INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX IF NOT EXISTS outbox_grp_seq ON outbox(grp, seq);
+CREATE TABLE IF NOT EXISTS marks (key TEXT PRIMARY KEY, expires INTEGER NOT NULL);
 `;
 
 /** Every database failure becomes a 503 the person can retry; the SQLite message stays in the log only. */
@@ -155,12 +158,89 @@ export class SqliteSessionStore extends session.Store {
   }
 }
 
+interface OutboxRow {
+  seq: number;
+  id: string;
+  grp: string;
+  data: string;
+  created: number;
+  attempts: number;
+  lease: string | null;
+  lease_until: number;
+}
+
+/**
+ * The outbox in the database file, shared by every process using it. Only the head (lowest seq)
+ * of each group is claimable; a lease names its process (see holder.ts) so a crashed process's
+ * claims need not wait for their lease to run out.
+ */
+export class SqliteOutbox implements Outbox {
+  private readonly s;
+
+  constructor(
+    private readonly db: Db,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.s = {
+      insert: db.prepare('INSERT INTO outbox (id, grp, data, created) VALUES (?, ?, ?, ?)'),
+      dueHeads: db.prepare<[number], OutboxRow>(
+        'SELECT seq, id, grp, data, created, attempts, lease, lease_until FROM outbox WHERE seq IN (SELECT MIN(seq) FROM outbox GROUP BY grp) AND due <= ? ORDER BY seq',
+      ),
+      lease: db.prepare('UPDATE outbox SET lease = ?, lease_until = ? WHERE seq = ?'),
+      done: db.prepare('DELETE FROM outbox WHERE id = ? AND lease = ?'),
+      retry: db.prepare('UPDATE outbox SET attempts = attempts + 1, due = ?, lease = NULL, lease_until = 0 WHERE id = ? AND lease = ?'),
+      stats: db.prepare<[], { n: number; oldest: number | null }>('SELECT COUNT(*) AS n, MIN(created) AS oldest FROM outbox'),
+    };
+  }
+
+  /** Adds an event; the caller runs it inside the transaction of the write it reports (and guards it). */
+  add(e: OutboxEvent): void {
+    this.s.insert.run(e.id, e.group, e.value, e.createdAt);
+  }
+
+  /** A head is free when its lease ran out, or when the process holding it no longer exists. */
+  private free(row: OutboxRow, now: number): boolean {
+    return row.lease_until <= now || (row.lease !== null && holderIsGone(row.lease));
+  }
+
+  async claim(max: number, leaseMs: number): Promise<ClaimedEvent[]> {
+    const now = this.now();
+    // IMMEDIATE: the write lock is taken before the read, so two processes never lease one head.
+    const claim = this.db.transaction(() =>
+      this.s.dueHeads
+        .all(now)
+        .filter((row) => this.free(row, now))
+        .slice(0, max)
+        .map((row) => {
+          const lease = randomBytes(12).toString('hex') + holderSuffix;
+          this.s.lease.run(lease, now + leaseMs, row.seq);
+          return { id: row.id, group: row.grp, value: row.data, createdAt: row.created, attempts: row.attempts, lease };
+        }),
+    );
+    return guard(() => claim.immediate());
+  }
+
+  async done(id: string, lease: string): Promise<void> {
+    guard(() => this.s.done.run(id, lease));
+  }
+
+  async retry(id: string, lease: string, nextAttemptAt: number): Promise<void> {
+    guard(() => this.s.retry.run(nextAttemptAt, id, lease));
+  }
+
+  async stats(): Promise<{ pending: number; oldestCreatedAt?: number }> {
+    const row = guard(() => this.s.stats.get());
+    return { pending: row?.n ?? 0, oldestCreatedAt: row?.oldest ?? undefined };
+  }
+}
+
 export class SqliteAuthStore implements AuthStore {
   private readonly s;
 
   constructor(
     private readonly db: Db,
     private readonly now: () => number = Date.now,
+    readonly outbox: SqliteOutbox = new SqliteOutbox(db, now),
   ) {
     this.s = {
       txInsert: db.prepare('INSERT OR REPLACE INTO login_tx (owner, id, data, created, expires) VALUES (?, ?, ?, ?, ?)'),
@@ -176,7 +256,9 @@ export class SqliteAuthStore implements AuthStore {
       ),
       connReplace: db.prepare('UPDATE connections SET data = ?, expires = ? WHERE owner = ? AND provider = ? AND expires > ?'),
       connReplaceIf: db.prepare('UPDATE connections SET data = ?, expires = ? WHERE owner = ? AND provider = ? AND expires > ? AND data = ?'),
-      connDelete: db.prepare('DELETE FROM connections WHERE owner = ? AND provider = ?'),
+      connDelete: db.prepare<[string, string], { expires: number }>('DELETE FROM connections WHERE owner = ? AND provider = ? RETURNING expires'),
+      markTake: db.prepare('INSERT INTO marks (key, expires) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET expires = excluded.expires WHERE marks.expires <= ?'),
+      markGet: db.prepare<[string, number], { one: number }>('SELECT 1 AS one FROM marks WHERE key = ? AND expires > ?'),
       lockTake: db.prepare(
         'INSERT INTO locks (key, token, expires) VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET token = excluded.token, expires = excluded.expires WHERE locks.expires <= ?',
       ),
@@ -216,18 +298,51 @@ export class SqliteAuthStore implements AuthStore {
     return guard(() => this.s.connGet.get(owner, provider, this.now())?.data ?? null);
   }
 
-  async putConnection(owner: string, provider: string, value: string, ttlMs: number): Promise<void> {
-    guard(() => this.s.connPut.run(owner, provider, value, this.now() + ttlMs));
+  /** Runs `write` and, when it reports true and there is an event, adds the event: one transaction. */
+  private withEvent(write: () => boolean, event?: OutboxEvent): boolean {
+    return guard(() =>
+      this.db.transaction(() => {
+        const wrote = write();
+        if (wrote && event) this.outbox.add(event);
+        return wrote;
+      })(),
+    );
   }
 
-  async replaceConnection(owner: string, provider: string, value: string, ttlMs: number, expected?: string): Promise<boolean> {
+  async putConnection(owner: string, provider: string, value: string, ttlMs: number, event?: OutboxEvent): Promise<void> {
+    const expires = this.now() + ttlMs;
+    this.withEvent(() => {
+      this.s.connPut.run(owner, provider, value, expires);
+      return true;
+    }, event);
+  }
+
+  async replaceConnection(owner: string, provider: string, value: string, ttlMs: number, expected?: string, event?: OutboxEvent): Promise<boolean> {
     const now = this.now();
-    if (expected !== undefined) return guard(() => this.s.connReplaceIf.run(value, now + ttlMs, owner, provider, now, expected).changes === 1);
-    return guard(() => this.s.connReplace.run(value, now + ttlMs, owner, provider, now).changes === 1);
+    return this.withEvent(
+      () =>
+        (expected !== undefined
+          ? this.s.connReplaceIf.run(value, now + ttlMs, owner, provider, now, expected)
+          : this.s.connReplace.run(value, now + ttlMs, owner, provider, now)
+        ).changes === 1,
+      event,
+    );
   }
 
-  async deleteConnection(owner: string, provider: string): Promise<void> {
-    guard(() => this.s.connDelete.run(owner, provider));
+  /** True when a live record was deleted (an expired row is deleted too, but counts as none). */
+  async deleteConnection(owner: string, provider: string, event?: OutboxEvent): Promise<boolean> {
+    const now = this.now();
+    return this.withEvent(() => (this.s.connDelete.get(owner, provider)?.expires ?? 0) > now, event);
+  }
+
+  /** Takes the mark when it is absent or expired: one statement, so one caller wins. */
+  async markOnce(key: string, ttlMs: number): Promise<boolean> {
+    const now = this.now();
+    return guard(() => this.s.markTake.run(key, now + ttlMs, now).changes === 1);
+  }
+
+  async hasMark(key: string): Promise<boolean> {
+    return guard(() => this.s.markGet.get(key, this.now()) !== undefined);
   }
 
   /**
@@ -260,10 +375,10 @@ export class SqliteAuthStore implements AuthStore {
   }
 }
 
-/** Deletes expired rows everywhere and returns freed pages to the file system. */
+/** Deletes expired rows everywhere (outbox events never expire) and returns freed pages to the file system. */
 export function sweepExpired(db: Db, now: number): number {
   let removed = 0;
-  for (const table of ['sessions', 'login_tx', 'connections', 'locks']) {
+  for (const table of ['sessions', 'login_tx', 'connections', 'locks', 'marks']) {
     removed += db.prepare(`DELETE FROM ${table} WHERE expires <= ?`).run(now).changes;
   }
   db.pragma('incremental_vacuum');
@@ -296,11 +411,13 @@ export function createSqliteStores(opts: {
     opts.sweepEveryMs ?? 10 * 60_000,
   );
   timer.unref();
+  const authState = new SqliteAuthStore(db, now);
   return {
     kind: 'sqlite',
     db,
     sessions: new SqliteSessionStore(db, opts.ttlMs, now),
-    authState: new SqliteAuthStore(db, now),
+    authState,
+    outbox: authState.outbox,
     async close() {
       clearInterval(timer);
       if (db.open) db.close();

@@ -21,14 +21,28 @@ export interface AuthStore {
   takeAllTransactions(owner: string): Promise<StoredTransaction[]>;
 
   getConnection(owner: string, provider: string): Promise<string | null>;
-  putConnection(owner: string, provider: string, value: string, ttlMs: number): Promise<void>;
+  /** Writes the record; with `event`, adds it to the outbox in the same atomic step (one SQLite transaction, one Redis script). */
+  putConnection(owner: string, provider: string, value: string, ttlMs: number, event?: OutboxEvent): Promise<void>;
   /**
    * Writes only if the record still exists (a disconnect wins over an in-flight refresh) and, when
    * `expected` is given, only if the stored value is still exactly `expected` (compare-and-set: a
    * refresh whose lock lapsed cannot write over a newer record, nor over a fresh login's).
+   * `event` is added to the outbox in the same atomic step, and only when the write happens.
    */
-  replaceConnection(owner: string, provider: string, value: string, ttlMs: number, expected?: string): Promise<boolean>;
-  deleteConnection(owner: string, provider: string): Promise<void>;
+  replaceConnection(owner: string, provider: string, value: string, ttlMs: number, expected?: string, event?: OutboxEvent): Promise<boolean>;
+  /**
+   * Deletes the record. True when there was one. `event` is added to the outbox in the same
+   * atomic step, and only when a record was deleted.
+   */
+  deleteConnection(owner: string, provider: string, event?: OutboxEvent): Promise<boolean>;
+
+  /**
+   * Sets `key` if it is not set yet, for `ttlMs`; true when this call set it. Atomic across
+   * replicas: of several callers with one key, exactly one gets true (single-use link token ids).
+   */
+  markOnce(key: string, ttlMs: number): Promise<boolean>;
+  /** True while `key` is set (and not expired). */
+  hasMark(key: string): Promise<boolean>;
 
   /** A lock with a TTL; returns an owner token, or null when somebody else holds it. */
   acquireLock(key: string, ttlMs: number): Promise<string | null>;
@@ -44,6 +58,44 @@ export interface AuthStore {
   ping(): Promise<void>;
 }
 
+/**
+ * A webhook event waiting in the outbox. `value` is sealed (it holds the subject); the store only
+ * keeps it and its bookkeeping. Events of one `group` (a subject, or a session's owner) are
+ * handed out strictly in the order they were added, one at a time: the next one of a group is
+ * not claimable until the one before it is done.
+ */
+export interface OutboxEvent {
+  /** Unique id, also the webhook-id: `msg_` + random. */
+  id: string;
+  /** Ordering key: events of one group are delivered in the order they were added. */
+  group: string;
+  value: string;
+  /** When it was created, ms since the epoch. */
+  createdAt: number;
+}
+
+export interface ClaimedEvent extends OutboxEvent {
+  /** Failed attempts before this one. */
+  attempts: number;
+  /** The claim's token: only its holder can finish or reschedule the event. */
+  lease: string;
+}
+
+export interface Outbox {
+  /**
+   * Claims up to `max` events for `leaseMs`: only the first pending event of each group, only if
+   * it is due (its next attempt time has come) and not held by a live lease. A lease that ran
+   * out (or, with SQLite, whose holding process is gone) can be claimed again.
+   */
+  claim(max: number, leaseMs: number): Promise<ClaimedEvent[]>;
+  /** Delivered (or given up): removes the event, if `lease` still holds it; the group's next event becomes due. */
+  done(id: string, lease: string): Promise<void>;
+  /** A failed attempt: attempts + 1, due again at `nextAttemptAt`, lease released (if `lease` still holds it). */
+  retry(id: string, lease: string, nextAttemptAt: number): Promise<void>;
+  /** How many events are pending, and when the oldest was created. */
+  stats(): Promise<{ pending: number; oldestCreatedAt?: number }>;
+}
+
 export interface StoredTransaction {
   id: string;
   value: string;
@@ -55,6 +107,8 @@ export interface Stores {
   kind: 'sqlite' | 'redis' | 'memory';
   sessions: Store;
   authState: AuthStore;
+  /** Webhook events, written with the connection changes they report (see AuthStore's `event` parameters). */
+  outbox: Outbox;
   /** A shared counter store for rate limits (Redis), so replicas enforce one limit. Absent: per process. */
   rateLimitStore?(prefix: string): RateLimitStore;
   /** Sliding rate windows shared by every replica (Redis). Absent: the caller keeps its own, per process. */
