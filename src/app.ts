@@ -22,6 +22,7 @@ import { createXtGuard } from './services/xtGuard.js';
 import { apiRouter } from './routes/api.js';
 import { healthRouter } from './routes/health.js';
 import { pagesRouter } from './routes/pages.js';
+import { serviceRouter } from './routes/service.js';
 import { xtGatewayRouter } from './routes/xtGateway.js';
 import type { Provider } from './providers/types.js';
 import { Connections, type LockTiming } from './session/connections.js';
@@ -29,6 +30,8 @@ import { Sealer } from './session/crypto.js';
 import { createSessionMiddleware } from './session/middleware.js';
 import { createStores } from './session/stores/select.js';
 import type { Stores } from './session/stores/types.js';
+import { Subjects } from './session/subjects.js';
+import { type WebhookTiming, WebhookWorker } from './webhooks/delivery.js';
 
 /** The project root (where views/ and public/ live), from src/ under tsx/jest or dist/src/ when built. */
 export const ROOT = (() => {
@@ -51,6 +54,8 @@ export interface AppOptions {
   timing?: Partial<LockTiming>;
   /** Told the owner id each time a login stores a new token set (see ConnectionOptions.onConnected). */
   onConnected?: (owner: string, provider: string) => void;
+  /** The webhook worker's retry delay, poll interval, lease, timeout and clock, scaled down (see WebhookTiming). */
+  webhookTiming?: Partial<WebhookTiming>;
 }
 
 export interface BuiltApp {
@@ -70,6 +75,10 @@ export async function buildContext(config: Config, opts: AppOptions = {}): Promi
       config.oidc?.clientSecret,
       config.redisUrl ? decodeURIComponent(new URL(config.redisUrl).password) : undefined,
       ...(config.tokenEncryptionKeys ?? []),
+      config.link?.secret,
+      ...(config.service?.keys.map((k) => k.key) ?? []),
+      config.webhooks?.secret,
+      config.webhooks?.secret.slice('whsec_'.length),
     ],
     destination: opts.logDestination,
   });
@@ -79,6 +88,8 @@ export async function buildContext(config: Config, opts: AppOptions = {}): Promi
   const sealer = Sealer.fromConfig(config.sessionSecret, config.tokenEncryptionKeys);
   const providers = buildProviders(config, log, now);
   for (const p of opts.providers ?? []) providers.set(p.id, p);
+  // Connections tells the worker about each stored event; the worker is built after it, hence the indirection.
+  const wake: { worker?: WebhookWorker } = {};
   const connections = new Connections({
     store: stores.authState,
     sealer,
@@ -92,6 +103,8 @@ export async function buildContext(config: Config, opts: AppOptions = {}): Promi
     maxTtlMs: config.sessionTtlMs,
     timing: opts.timing,
     onConnected: opts.onConnected,
+    webhooks: !!config.webhooks,
+    onEvent: () => wake.worker?.kick(),
   });
   // One guard for every XT.COM call (the balances panel and /api/xt), shared by the replicas with Redis.
   const guard = createXtGuard({
@@ -101,7 +114,19 @@ export async function buildContext(config: Config, opts: AppOptions = {}): Promi
     logger: log,
   });
   const xtApi = config.xt ? createXtApi(config.xt, { connections, logger: log, timeoutMs: config.providerTimeoutMs, now, guard }) : undefined;
-  return { config, logger: log, lifecycle: { draining: false }, providers, stores, sealer, connections, xtApi, now };
+  const subjects = new Subjects(config.sessionSecret);
+  const webhooks = config.webhooks
+    ? new WebhookWorker({
+        config: config.webhooks,
+        outbox: stores.outbox,
+        authState: stores.authState,
+        sealer,
+        logger: log,
+        timing: { now, ...opts.webhookTiming },
+      })
+    : undefined;
+  wake.worker = webhooks;
+  return { config, logger: log, lifecycle: { draining: false }, providers, stores, sealer, connections, subjects, xtApi, webhooks, now };
 }
 
 export function createExpressApp(ctx: AppContext): Express {
@@ -135,6 +160,11 @@ export function createExpressApp(ctx: AppContext): Express {
       // is logged once by the error handler, so the access line carries no error object.
       customLogLevel: (_req, res, err) => (err || res.statusCode >= 400 ? 'warn' : 'info'),
       customErrorObject: (_req, _res, _err, val: Record<string, unknown>) => ({ ...val, err: undefined }),
+      // The service API's key name (never the key) on its access lines.
+      customProps: (_req, res) => {
+        const serviceKey = (res as unknown as express.Response).locals?.serviceKey as string | undefined;
+        return serviceKey ? { serviceKey } : {};
+      },
       customSuccessMessage: () => 'request completed',
       customErrorMessage: () => 'request completed', // the failure itself is logged once by the error handler
       autoLogging: { ignore: (req) => req.url === '/healthz' },
@@ -176,6 +206,7 @@ export function createExpressApp(ctx: AppContext): Express {
 
   app.use('/static', express.static(path.join(ROOT, 'public'), { index: false, maxAge: config.env === 'production' ? '1h' : 0 }));
   app.use(healthRouter(ctx));
+  app.use(serviceRouter(ctx)); // bearer keys only: before (and without) the session middleware
   app.use(personalResponse);
   app.use(createSessionMiddleware(config, ctx.stores));
   app.use(pagesRouter(ctx));
@@ -201,12 +232,14 @@ function personalResponse(_req: express.Request, res: express.Response, next: ex
 export async function createApp(config: Config, opts: AppOptions = {}): Promise<BuiltApp> {
   const ctx = await buildContext(config, opts);
   const app = createExpressApp(ctx);
+  ctx.webhooks?.start();
   return {
     app,
     ctx,
     async close() {
       for (const p of ctx.providers.values()) p.close?.();
       ctx.xtApi?.close();
+      await ctx.webhooks?.stop(); // the round in flight finishes (bounded by the delivery timeout) before the store closes
       await ctx.stores.close();
     },
   };

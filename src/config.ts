@@ -4,7 +4,8 @@
  */
 import path from 'node:path';
 import { z } from 'zod';
-import { type AllowEntry, DEFAULT_XT_API_ALLOW, parseAllowList } from './shared/xtAllowList.js';
+import { Webhook } from 'standardwebhooks';
+import { API_KEY_CREATION, type AllowEntry, DEFAULT_XT_API_ALLOW, parseAllowList } from './shared/xtAllowList.js';
 
 export const XT_LANGUAGES = ['en', 'ja', 'hi', 'id', 'ru', 'es', 'tr', 'zh-HK', 'zh-CN', 'vi', 'th'] as const;
 
@@ -91,6 +92,16 @@ const envSchema = z.object({
   OIDC_TOKEN_AUTH: optionalNonEmpty.pipe(z.enum(OIDC_TOKEN_AUTH_METHODS, { error: 'must be client_secret_basic or client_secret_post' }).optional()),
   OIDC_LOGOUT_URL: optionalNonEmpty,
 
+  LINK_SECRET: optionalNonEmpty,
+  LINK_REQUIRED: bool.default(false),
+  SERVICE_API_KEYS: optionalNonEmpty,
+  SERVICE_XT_API_ALLOW: optionalNonEmpty,
+  SERVICE_ALLOW_API_KEY_CREATION: bool.default(false),
+  SERVICE_RATE_LIMIT: z.coerce.number().int().min(1).max(100_000).default(100),
+  WEBHOOK_URL: optionalNonEmpty,
+  WEBHOOK_SECRET: optionalNonEmpty,
+  WEBHOOK_MAX_AGE: durationMs('WEBHOOK_MAX_AGE').default(3 * 86_400_000),
+
   PROVIDER_TIMEOUT: durationMs('PROVIDER_TIMEOUT').default(10_000),
   SHUTDOWN_DRAIN: durationMs('SHUTDOWN_DRAIN').default(5_000),
   AUTH_RATE_LIMIT: z.coerce.number().int().min(1).max(100_000).default(30),
@@ -160,6 +171,43 @@ export interface Config {
   oidc?: OidcConfig;
   /** /api/xt and the guard for the person's XT.COM account (XT_API_ALLOW, XT_API_IP_LIMIT, XT_API_QUEUE_WAIT). */
   xtCalls: XtCallsConfig;
+  /** Links from the institution's site (LINK_SECRET, LINK_REQUIRED). Absent: connections belong to browser sessions only. */
+  link?: LinkConfig;
+  /** The institution's backend API under /v1 (SERVICE_*). Absent: no /v1 routes. */
+  service?: ServiceConfig;
+  /** Connection events POSTed to the institution (WEBHOOK_*). Absent: none. */
+  webhooks?: WebhookConfig;
+}
+
+export interface LinkConfig {
+  /** The HS256 key the institution signs link tokens with. */
+  secret: string;
+  /** Refuse any login that does not come with a valid link. */
+  required: boolean;
+}
+
+export interface ServiceKey {
+  /** Logged with every call; the key never is. */
+  name: string;
+  key: string;
+}
+
+export interface ServiceConfig {
+  keys: ServiceKey[];
+  /** What the institution's backend may call on XT.COM for a subject (SERVICE_XT_API_ALLOW). */
+  allow: AllowEntry[];
+  /** SERVICE_ALLOW_API_KEY_CREATION: POST /user/account/api-key may be called (it must be on `allow` too). */
+  allowApiKeyCreation: boolean;
+  /** Requests per second per key name. */
+  rateLimitPerSec: number;
+}
+
+export interface WebhookConfig {
+  url: string;
+  /** `whsec_…`, as the Standard Webhooks libraries take it. */
+  secret: string;
+  /** Past this age an undelivered event is dropped (and logged). */
+  maxAgeMs: number;
 }
 
 export interface XtCallsConfig {
@@ -263,6 +311,10 @@ export function loadConfig(env: Env): Config {
   problems.push(...xtAllow.problems);
   if (e.XT_API_QUEUE_WAIT > 10_000) problems.push('XT_API_QUEUE_WAIT: must be at most 10s (a waiting call holds its request open)');
 
+  const link = loadLink(e, problems);
+  const service = loadService(e, problems);
+  const webhooks = loadWebhooks(e, problems);
+
   if (e.NODE_ENV === 'production') {
     for (const [key, placeholder] of Object.entries(EXAMPLE_PLACEHOLDERS) as [keyof typeof EXAMPLE_PLACEHOLDERS, string][]) {
       if (e[key]?.trim() === placeholder)
@@ -296,7 +348,83 @@ export function loadConfig(env: Env): Config {
     xt,
     oidc,
     xtCalls: { allow: xtAllow.entries, ipLimitPerMinute: e.XT_API_IP_LIMIT, queueWaitMs: e.XT_API_QUEUE_WAIT },
+    link,
+    service,
+    webhooks,
   };
+}
+
+type ParsedEnv = z.infer<typeof envSchema>;
+
+function loadLink(e: ParsedEnv, problems: string[]): LinkConfig | undefined {
+  if (e.LINK_REQUIRED && !e.LINK_SECRET) problems.push('LINK_REQUIRED: needs LINK_SECRET (the key the site signs its link tokens with)');
+  if (!e.LINK_SECRET) return undefined;
+  if (e.LINK_SECRET.length < 32) {
+    problems.push('LINK_SECRET: must be at least 32 characters (openssl rand -base64 48)');
+    return undefined;
+  }
+  return { secret: e.LINK_SECRET, required: e.LINK_REQUIRED };
+}
+
+const KEY_NAME = /^[A-Za-z0-9._-]{1,64}$/;
+
+function loadService(e: ParsedEnv, problems: string[]): ServiceConfig | undefined {
+  if (!e.SERVICE_API_KEYS) {
+    for (const key of ['SERVICE_XT_API_ALLOW'] as const) {
+      if (e[key] !== undefined) problems.push(`SERVICE_API_KEYS: required when ${key} is set`);
+    }
+    return undefined;
+  }
+  const keys: ServiceKey[] = [];
+  for (const [i, entry] of e.SERVICE_API_KEYS.split(',').entries()) {
+    const at = entry.indexOf(':');
+    const name = entry.slice(0, Math.max(0, at)).trim();
+    const key = entry.slice(at + 1).trim();
+    // Never echo the entry: it holds a key.
+    if (at < 0 || !KEY_NAME.test(name)) problems.push(`SERVICE_API_KEYS: entry #${i + 1} must be name:key, the name of letters, digits and . _ -`);
+    else if (key.length < 32) problems.push(`SERVICE_API_KEYS: the key named "${name}" must be at least 32 characters (openssl rand -base64 32)`);
+    else if (keys.some((k) => k.name === name)) problems.push(`SERVICE_API_KEYS: the name "${name}" is used twice`);
+    else keys.push({ name, key });
+  }
+  const allow = parseAllowList(e.SERVICE_XT_API_ALLOW ?? DEFAULT_XT_API_ALLOW, {
+    name: 'SERVICE_XT_API_ALLOW',
+    apiKeyCreation: e.SERVICE_ALLOW_API_KEY_CREATION,
+  });
+  problems.push(...allow.problems);
+  const listsApiKey = allow.entries.some((a) => a.text === API_KEY_CREATION);
+  if (e.SERVICE_ALLOW_API_KEY_CREATION && !listsApiKey) {
+    problems.push(`SERVICE_ALLOW_API_KEY_CREATION: set, but SERVICE_XT_API_ALLOW does not list "${API_KEY_CREATION}"`);
+  }
+  return { keys, allow: allow.entries, allowApiKeyCreation: e.SERVICE_ALLOW_API_KEY_CREATION, rateLimitPerSec: e.SERVICE_RATE_LIMIT };
+}
+
+function loadWebhooks(e: ParsedEnv, problems: string[]): WebhookConfig | undefined {
+  if (!e.WEBHOOK_URL && !e.WEBHOOK_SECRET) return undefined;
+  if (!e.WEBHOOK_URL) problems.push('WEBHOOK_URL: required when WEBHOOK_SECRET is set');
+  if (!e.WEBHOOK_SECRET) problems.push('WEBHOOK_SECRET: required when WEBHOOK_URL is set (whsec_ followed by base64)');
+  let urlOk = false;
+  if (e.WEBHOOK_URL) {
+    try {
+      const u = new URL(e.WEBHOOK_URL);
+      urlOk = (u.protocol === 'https:' || u.protocol === 'http:') && !u.username && !u.password && !u.hash;
+    } catch {
+      urlOk = false;
+    }
+    if (!urlOk) problems.push('WEBHOOK_URL: must be an http(s) URL without credentials or a fragment');
+  }
+  let secretOk = false;
+  if (e.WEBHOOK_SECRET) {
+    try {
+      secretOk =
+        /^whsec_[A-Za-z0-9+/]+=*$/.test(e.WEBHOOK_SECRET) && !!new Webhook(e.WEBHOOK_SECRET) && Buffer.from(e.WEBHOOK_SECRET.slice(6), 'base64').length >= 24;
+    } catch {
+      secretOk = false;
+    }
+    if (!secretOk) problems.push('WEBHOOK_SECRET: must be whsec_ followed by at least 24 bytes in base64 (e.g. whsec_$(openssl rand -base64 32))');
+  }
+  if (e.WEBHOOK_MAX_AGE < 60_000 || e.WEBHOOK_MAX_AGE > 30 * 86_400_000) problems.push('WEBHOOK_MAX_AGE: must be between 1m and 30d');
+  if (!urlOk || !secretOk) return undefined;
+  return { url: e.WEBHOOK_URL!, secret: e.WEBHOOK_SECRET!, maxAgeMs: e.WEBHOOK_MAX_AGE };
 }
 
 /** Plain http is tolerated on loopback only (the bundled stand-ins, local test servers). */

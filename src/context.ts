@@ -6,6 +6,8 @@ import type { XtApi } from './services/xtApi.js';
 import type { Sealer } from './session/crypto.js';
 import type { Connections } from './session/connections.js';
 import type { Stores } from './session/stores/types.js';
+import type { Subjects } from './session/subjects.js';
+import type { WebhookWorker } from './webhooks/delivery.js';
 
 export interface AppContext {
   config: Config;
@@ -14,7 +16,11 @@ export interface AppContext {
   stores: Stores;
   sealer: Sealer;
   connections: Connections;
+  /** The institution's user ids as opaque store keys (links, the service API). */
+  subjects: Subjects;
   xtApi?: XtApi;
+  /** Delivers the outbox's connection events (WEBHOOK_URL is set); started and stopped by app.ts. */
+  webhooks?: WebhookWorker;
   now: () => number;
   /** Set when a graceful stop begins: readiness then fails so load balancers move traffic away. */
   lifecycle: { draining: boolean };

@@ -15,6 +15,11 @@ export type NextStep = 'retry' | 'reconnect' | 'home' | 'login';
 interface ErrorSpec {
   status: number;
   next: NextStep;
+  /**
+   * The status on the service API (/v1), where the caller is the institution's backend rather than
+   * the person: a subject that is not connected is a conflict with the request, not a login to start.
+   */
+  serviceStatus?: number;
 }
 
 export const ERRORS = {
@@ -30,6 +35,12 @@ export const ERRORS = {
   unsupported_media_type: { status: 415, next: 'home' },
   /** The login transaction is unknown, used, expired or belongs elsewhere. */
   login_expired: { status: 400, next: 'login' },
+  /** A link token from the institution's site is invalid, expired, used or meant for another site. */
+  link_invalid: { status: 400, next: 'home' },
+  /** LINK_REQUIRED: a login that did not come with a link from the institution's site. */
+  link_required: { status: 403, next: 'home' },
+  /** The service API: no key, or a key that is not one of SERVICE_API_KEYS. */
+  unauthorized: { status: 401, next: 'home' },
   /** The person (or the provider) declined at the provider's page. */
   login_denied: { status: 400, next: 'login' },
   /** The callback's parameters are unusable (no code, a mix-up `iss`). */
@@ -45,14 +56,20 @@ export const ERRORS = {
   /** Our own registration or request is wrong (XT.COM AUTH_1xx, invalid_client): the site's problem. */
   provider_misconfigured: { status: 502, next: 'retry' },
   id_token_invalid: { status: 502, next: 'login' },
-  reconnect_required: { status: 401, next: 'reconnect' },
-  not_connected: { status: 401, next: 'login' },
+  reconnect_required: { status: 401, next: 'reconnect', serviceStatus: 409 },
+  not_connected: { status: 401, next: 'login', serviceStatus: 409 },
   store_unavailable: { status: 503, next: 'retry' },
   rate_limited: { status: 429, next: 'retry' },
   internal: { status: 500, next: 'retry' },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERRORS;
+
+/** The status of `code` on the service API (/v1). */
+export const serviceStatus = (code: ErrorCode): number => {
+  const spec: ErrorSpec = ERRORS[code];
+  return spec.serviceStatus ?? spec.status;
+};
 
 /** The message key of a code: every code has one in every language (checked by the compiler). */
 export const messageKey = (code: ErrorCode): MessageKey & `error.${ErrorCode}` => `error.${code}`;

@@ -11,7 +11,8 @@ import { safeReturnTo } from '../http/returnTo.js';
 import type { Provider } from '../providers/types.js';
 import type { TokenResponse } from '../shared/tokens.js';
 import { regenerateSession, saveSession } from '../session/middleware.js';
-import { ensureOwner } from '../session/owner.js';
+import { connectionOwner, ensureOwner } from '../session/owner.js';
+import { type Link, acceptLink } from './link.js';
 import { type LoginTransaction, beginTransaction, consumeTransaction, moveTransactions } from './transaction.js';
 
 export const callbackPath = (provider: string) => `/auth/${provider}/callback`;
@@ -35,11 +36,27 @@ async function usableProvider(ctx: AppContext, req: Request): Promise<Provider> 
 
 // ---------- login ----------
 
+/** A linked subject that is connected already needs no trip to the provider. */
+async function alreadyConnected(ctx: AppContext, link: Link | undefined, provider: Provider): Promise<boolean> {
+  if (!link) return false;
+  try {
+    return (await ctx.connections.view(link.key, provider.id)).connected;
+  } catch {
+    return false; // the provider is away: a new login is the way forward
+  }
+}
+
 export function login(ctx: AppContext): Handler {
   return async function startLogin(req, res) {
     const provider = await usableProvider(ctx, req);
-    const returnTo = safeReturnTo(queryString(req, 'returnTo', 512));
-    const tx = await beginTransaction(ctx, req, provider.id, returnTo, await provider.prepareLogin());
+    const link = await acceptLink(ctx, req, provider.id); // before any transaction or redirect
+    const returnTo = link?.returnTo ?? safeReturnTo(queryString(req, 'returnTo', 512));
+    if (await alreadyConnected(ctx, link, provider)) {
+      await saveSession(req);
+      res.redirect(303, returnTo);
+      return;
+    }
+    const tx = await beginTransaction(ctx, req, provider.id, returnTo, await provider.prepareLogin(), link?.subject);
     const url = await provider.authorizeUrl({
       state: tx.state,
       redirectUri: redirectUri(ctx, provider),
@@ -94,10 +111,11 @@ async function exchange(ctx: AppContext, req: Request, provider: Provider, tx: L
  */
 async function rotateOwner(ctx: AppContext, req: Request, except: string): Promise<string> {
   const previous = req.session.owner;
-  await regenerateSession(req, { owner: 'new' });
+  await regenerateSession(req, { owner: 'new' }); // a bound session stays bound to its subject
   const owner = ensureOwner(req);
   if (previous) {
     await moveTransactions(ctx, previous, owner);
+    if (req.session.subject) return owner; // its connections are the subject's, not the session's
     for (const id of ctx.providers.keys()) {
       if (id === except) await ctx.stores.authState.deleteConnection(previous, id);
       else await ctx.connections.transfer(previous, owner, id);
@@ -106,9 +124,18 @@ async function rotateOwner(ctx: AppContext, req: Request, except: string): Promi
   return owner;
 }
 
-async function storeConnection(ctx: AppContext, req: Request, provider: Provider, tokens: TokenResponse): Promise<void> {
+/**
+ * The connection's owner: the subject of a linked login, else the session's new private owner id.
+ * A linked login completes only in the session still bound to its subject (a later link for
+ * another subject in the same browser has replaced the binding and its transactions).
+ */
+async function storeConnection(ctx: AppContext, req: Request, provider: Provider, tx: LoginTransaction, tokens: TokenResponse): Promise<void> {
+  const subjectKey = tx.subject === undefined ? undefined : ctx.subjects.ownerOf(tx.subject);
+  if (subjectKey !== req.session.subject && subjectKey !== undefined) {
+    throw new AppError('login_expired', { provider: provider.id, detail: { reason: 'session bound to another subject' } });
+  }
   const owner = await rotateOwner(ctx, req, provider.id);
-  await ctx.connections.connect(owner, provider.id, tokens);
+  await ctx.connections.connect(subjectKey ?? owner, provider.id, tokens, tx.subject);
   await saveSession(req);
 }
 
@@ -121,7 +148,7 @@ export function callback(ctx: AppContext): Handler {
     const tx = await consumeTransaction(ctx, req, provider.id, params.state); // before any token call
     if (!params.code) throw new AppError('callback_invalid', { provider: provider.id, detail: { reason: 'no code' } });
     const tokens = await exchange(ctx, req, provider, tx, params.code);
-    await storeConnection(ctx, req, provider, tokens);
+    await storeConnection(ctx, req, provider, tx, tokens);
     ctx.logger.info({ provider: provider.id }, 'connected');
     res.redirect(303, tx.returnTo);
   };
@@ -133,7 +160,7 @@ export function logout(ctx: AppContext): Handler {
   return async function disconnect(req, res) {
     const provider = ctx.providers.get(String(req.params.provider));
     if (!provider) throw new AppError('not_found');
-    const owner = req.session.owner;
+    const owner = connectionOwner(req);
     if (owner) await ctx.connections.disconnect(owner, provider.id);
     await regenerateSession(req); // a new id after any change of who is connected
     await saveSession(req);

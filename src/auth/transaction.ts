@@ -24,6 +24,8 @@ const transactionSchema = z.object({
   createdAt: z.number(),
   returnTo: z.string().max(512),
   extras: z.record(z.string(), z.string()),
+  /** The institution's user id, for a login that came with a link. */
+  subject: z.string().max(128).optional(),
 });
 
 export type LoginTransaction = z.infer<typeof transactionSchema> & { extras: LoginExtras };
@@ -41,9 +43,16 @@ function parseTransaction(plain: string): LoginTransaction | undefined {
 const txId = (state: string) => createHash('sha256').update(state).digest('base64url');
 const aad = (owner: string, id: string) => `login-tx:${owner}:${id}`;
 
-export async function beginTransaction(ctx: AppContext, req: Request, provider: string, returnTo: string, extras: LoginExtras): Promise<LoginTransaction> {
+export async function beginTransaction(
+  ctx: AppContext,
+  req: Request,
+  provider: string,
+  returnTo: string,
+  extras: LoginExtras,
+  subject?: string,
+): Promise<LoginTransaction> {
   const owner = ensureOwner(req);
-  const tx: LoginTransaction = { v: 1, provider, state: randomBytes(32).toString('base64url'), createdAt: ctx.now(), returnTo, extras };
+  const tx: LoginTransaction = { v: 1, provider, state: randomBytes(32).toString('base64url'), createdAt: ctx.now(), returnTo, extras, subject };
   const id = txId(tx.state);
   await ctx.stores.authState.putTransaction(owner, id, ctx.sealer.seal(JSON.stringify(tx), aad(owner, id)), TRANSACTION_TTL_MS, MAX_PENDING);
   return tx;

@@ -4,7 +4,7 @@
  */
 import type { ErrorRequestHandler, Request, RequestHandler } from 'express';
 import type { AppContext } from '../context.js';
-import { AppError, messageKey, toAppError } from '../errors.js';
+import { AppError, messageKey, serviceStatus, toAppError } from '../errors.js';
 import type { Translate } from '../i18n.js';
 import { safeReturnTo } from './returnTo.js';
 
@@ -24,8 +24,11 @@ export function errorHandler(ctx: AppContext): ErrorRequestHandler {
   return function renderError(err, req, res, _next) {
     const e = toAppError(err);
     const reqId = typeof req.id === 'string' || typeof req.id === 'number' ? String(req.id) : '';
-    if (e.code === 'internal') ctx.logger.error({ err, reqId }, 'unexpected error');
-    else ctx.logger.warn({ code: e.code, status: e.status, provider: e.provider, detail: e.detail, reqId }, 'request failed');
+    const forService = req.path.startsWith('/v1/') && ctx.config.service !== undefined;
+    const status = forService ? serviceStatus(e.code) : e.status;
+    const serviceKey = (res.locals as { serviceKey?: string }).serviceKey;
+    if (e.code === 'internal') ctx.logger.error({ err, reqId, serviceKey }, 'unexpected error');
+    else ctx.logger.warn({ code: e.code, status, provider: e.provider, detail: e.detail, reqId, serviceKey }, 'request failed');
 
     if (res.headersSent) {
       res.end();
@@ -34,11 +37,11 @@ export function errorHandler(ctx: AppContext): ErrorRequestHandler {
     const label = (e.provider && ctx.providers.get(e.provider)?.label) || e.provider || 'the provider';
     const t = res.locals.t as Translate;
     const message = t(messageKey(e.code), { provider: label });
-    res.status(e.status).set('Cache-Control', 'no-store');
+    res.status(status).set('Cache-Control', 'no-store');
     const retryAfter = e.retryAfterSec;
     if (retryAfter !== undefined && !res.get('Retry-After')) res.set('Retry-After', String(retryAfter));
 
-    if (req.path.startsWith('/api/')) {
+    if (req.path.startsWith('/api/') || forService) {
       res.json({ error: { code: e.code, message, next: e.next, provider: e.provider, requestId: reqId } });
       return;
     }

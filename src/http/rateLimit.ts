@@ -3,7 +3,7 @@
  * are shared by every replica. Over the limit: a 429 page (or JSON) from the one error handler.
  * The client IP is the socket's unless TRUST_PROXY says which proxies may set X-Forwarded-For.
  */
-import type { Request, RequestHandler } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
 import { rateLimit } from 'express-rate-limit';
 import type { Logger } from 'pino';
 import type { AppContext } from '../context.js';
@@ -33,23 +33,41 @@ function proxyHeaderWarning(ctx: AppContext): (req: Request) => void {
   };
 }
 
-export function authRateLimit(ctx: AppContext): RequestHandler {
-  const { max, windowMs } = ctx.config.authRateLimit;
-  const warnAboutProxy = proxyHeaderWarning(ctx);
-  const limiter = rateLimit({
+/**
+ * One fixed-window limiter: `max` requests per `windowMs` per key (the client IP unless `key` says
+ * otherwise), counted in the shared store when there is one (prefix `name`).
+ */
+function limiter(ctx: AppContext, opts: { name: string; max: number; windowMs: number; key?: (req: Request, res: Response) => string }): RequestHandler {
+  const { windowMs } = opts;
+  return rateLimit({
     windowMs,
-    limit: max,
+    limit: opts.max,
     standardHeaders: 'draft-7',
     legacyHeaders: false,
-    store: ctx.stores.rateLimitStore?.('auth'),
+    store: ctx.stores.rateLimitStore?.(opts.name),
     passOnStoreError: true, // a store outage is answered by the session layer, not by locking everyone out
     // We decide which proxies to trust (TRUST_PROXY) and warn about it ourselves, above.
-    validate: { trustProxy: false, xForwardedForHeader: false, forwardedHeader: false },
+    validate: { trustProxy: false, xForwardedForHeader: false, forwardedHeader: false, keyGeneratorIpFallback: false },
+    ...(opts.key ? { keyGenerator: opts.key } : {}),
     logger: libraryLogger(ctx.logger),
     handler: (_req, _res, next) => next(new AppError('rate_limited', { detail: { windowMs } })),
   });
+}
+
+/**
+ * The service API's limit: SERVICE_RATE_LIMIT requests per second per key name (so one
+ * institution's nightly report cannot starve its other backends), on top of the per-person guard.
+ */
+export function serviceRateLimit(ctx: AppContext, keyName: (res: Response) => string): RequestHandler {
+  return limiter(ctx, { name: 'svc', max: ctx.config.service?.rateLimitPerSec ?? 100, windowMs: 1000, key: (_req, res) => keyName(res) });
+}
+
+export function authRateLimit(ctx: AppContext): RequestHandler {
+  const { max, windowMs } = ctx.config.authRateLimit;
+  const warnAboutProxy = proxyHeaderWarning(ctx);
+  const limit = limiter(ctx, { name: 'auth', max, windowMs });
   return (req, res, next) => {
     warnAboutProxy(req);
-    return limiter(req, res, next);
+    return limit(req, res, next);
   };
 }

@@ -4,6 +4,7 @@ import { AppError } from '../errors.js';
 import { newCsrfToken } from '../shared/crypto.js';
 import { type Balance, spotBalances } from '../services/xtApi.js';
 import { providerStatuses, setStatusFor } from './providerStatus.js';
+import { connectionOwner } from '../session/owner.js';
 
 type BalancePanel = { state: 'ok'; balances: Balance[] } | { state: 'failed' | 'reconnect' | 'misconfigured' };
 
@@ -28,7 +29,7 @@ export function pagesRouter(ctx: AppContext): Router {
 
   r.get('/account', async function account(req: Request, res: Response) {
     const statuses = await providerStatuses(ctx, req);
-    const owner = req.session?.owner;
+    const owner = connectionOwner(req);
     const xt = statuses.find((s) => s.id === 'xt');
     const balances = owner && xt?.view.connected ? await balancePanel(ctx, owner) : undefined;
     if (owner && !req.session.csrf) req.session.csrf = newCsrfToken();

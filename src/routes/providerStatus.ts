@@ -3,6 +3,7 @@ import type { Request, Response } from 'express';
 import type { AppContext } from '../context.js';
 import { AppError } from '../errors.js';
 import type { ConnectionView } from '../session/connections.js';
+import { connectionOwner } from '../session/owner.js';
 
 export interface ProviderStatus {
   id: string;
@@ -15,7 +16,7 @@ export interface ProviderStatus {
 
 /** One view per configured provider. A provider that cannot be reached right now is reported, not thrown. */
 export async function providerStatuses(ctx: AppContext, req: Request): Promise<ProviderStatus[]> {
-  const owner = req.session?.owner;
+  const owner = connectionOwner(req);
   return Promise.all(
     [...ctx.providers.values()].map(async (p) => {
       try {

@@ -21,7 +21,8 @@ import { AppError, badRequest } from '../errors.js';
 import { requireCsrf } from '../http/csrf.js';
 import { parseXtTarget, type XtTarget } from '../http/xtTarget.js';
 import type { XtCall } from '../services/xtApi.js';
-import { isAllowed, type XtMethod, XT_METHODS } from '../shared/xtAllowList.js';
+import { type AllowEntry, isAllowed, type XtMethod, XT_METHODS } from '../shared/xtAllowList.js';
+import { connectionOwner } from '../session/owner.js';
 
 export const XT_GATEWAY_PREFIX = '/api/xt';
 export const MAX_BODY_BYTES = 16 * 1024;
@@ -43,17 +44,25 @@ function checkMethod(req: Request, res: Response, next: NextFunction): void {
 }
 
 /** The raw request target after the prefix, as the client sent it (never Express's decoded views of it). */
-function checkTarget(req: Request, res: Response, next: NextFunction): void {
-  const raw = req.originalUrl;
-  if (!raw.toLowerCase().startsWith(`${XT_GATEWAY_PREFIX}/`)) return next(badRequest('request target must be a path'));
-  locals(res).xtTarget = parseXtTarget(raw.slice(XT_GATEWAY_PREFIX.length));
-  next();
+function checkTarget(targetOf: (req: Request) => string | undefined) {
+  return function plainTarget(req: Request, res: Response, next: NextFunction): void {
+    const raw = targetOf(req);
+    if (raw === undefined) return next(badRequest('request target must be a path'));
+    locals(res).xtTarget = parseXtTarget(raw);
+    next();
+  };
 }
 
-function checkAllowList(ctx: AppContext) {
+/** The target after /api/xt. */
+function gatewayTarget(req: Request): string | undefined {
+  const raw = req.originalUrl;
+  return raw.toLowerCase().startsWith(`${XT_GATEWAY_PREFIX}/`) ? raw.slice(XT_GATEWAY_PREFIX.length) : undefined;
+}
+
+function checkAllowList(allow: readonly AllowEntry[], apiKeyCreation: boolean) {
   return function allowListed(_req: Request, res: Response, next: NextFunction): void {
     const { xtMethod, xtTarget } = locals(res);
-    if (!isAllowed(ctx.config.xtCalls.allow, xtMethod, xtTarget.path)) {
+    if (!isAllowed(allow, xtMethod, xtTarget.path, apiKeyCreation)) {
       return next(new AppError('not_allowed', { provider: 'xt', detail: { method: xtMethod, path: xtTarget.path } }));
     }
     next();
@@ -66,6 +75,11 @@ function checkCrossSite(ctx: AppContext) {
     if (locals(res).xtMethod === 'GET') return next();
     csrf(req, res, next);
   };
+}
+
+/** No cross-site check: the caller is a backend with a bearer key, not a browser with a cookie. */
+function noCrossSiteCheck(_req: Request, _res: Response, next: NextFunction): void {
+  next();
 }
 
 /** JSON only, read as raw bytes (never inflated), so the bytes that are sent and signed are the ones checked. */
@@ -109,11 +123,11 @@ function jsonBody(req: Request): string | undefined {
   return text;
 }
 
-function forward(ctx: AppContext) {
+function forward(ctx: AppContext, ownerOf: (req: Request, res: Response) => string | undefined) {
   return async function forwardToXt(req: Request, res: Response): Promise<void> {
     const { xtMethod, xtTarget } = locals(res);
     const body = jsonBody(req);
-    const owner = req.session?.owner;
+    const owner = ownerOf(req, res);
     if (!ctx.xtApi) throw new AppError('not_found');
     if (!owner) throw new AppError('not_connected', { provider: 'xt' });
     const call: XtCall = { method: xtMethod, path: xtTarget.path, query: xtTarget.query, ...(body !== undefined ? { body } : {}) };
@@ -123,8 +137,43 @@ function forward(ctx: AppContext) {
   };
 }
 
+/** How a caller of XT.COM is told apart: the site's pages (/api/xt) or the institution's backend (/v1). */
+export interface XtCaller {
+  /** The raw target (path and query) after the caller's prefix, or undefined when there is none. */
+  targetOf: (req: Request) => string | undefined;
+  allow: readonly AllowEntry[];
+  /** May POST /user/account/api-key reach XT.COM (when also on `allow`)? Never for a browser. */
+  apiKeyCreation: boolean;
+  /** Browser callers need the X-CSRF-Token header on POST and DELETE; bearer-key callers do not. */
+  crossSiteCheck: boolean;
+  /** Whose XT.COM account: undefined answers not_connected. */
+  ownerOf: (req: Request, res: Response) => string | undefined;
+}
+
+/** The steps listed at the top of this file, for one kind of caller. */
+export function xtCallSteps(ctx: AppContext, caller: XtCaller) {
+  return [
+    checkMethod,
+    checkTarget(caller.targetOf),
+    checkAllowList(caller.allow, caller.apiKeyCreation),
+    caller.crossSiteCheck ? checkCrossSite(ctx) : noCrossSiteCheck,
+    checkBodyType,
+    readJsonBody,
+    forward(ctx, caller.ownerOf),
+  ];
+}
+
 export function xtGatewayRouter(ctx: AppContext): Router {
   const r = Router();
-  r.use(XT_GATEWAY_PREFIX, checkMethod, checkTarget, checkAllowList(ctx), checkCrossSite(ctx), checkBodyType, readJsonBody, forward(ctx));
+  r.use(
+    XT_GATEWAY_PREFIX,
+    ...xtCallSteps(ctx, {
+      targetOf: gatewayTarget,
+      allow: ctx.config.xtCalls.allow,
+      apiKeyCreation: false,
+      crossSiteCheck: true,
+      ownerOf: (req) => connectionOwner(req),
+    }),
+  );
   return r;
 }

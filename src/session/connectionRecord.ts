@@ -9,6 +9,8 @@ export const connectionSchema = z.object({
   provider: z.string().max(32),
   status: z.enum(['active', 'ended']),
   version: z.number().int().nonnegative(),
+  /** The institution's user id, for a connection made through a link (see session/subjects.ts). Absent: bound to one browser session. */
+  subject: z.string().max(128).optional(),
   userId: z.string().max(256).optional(),
   scope: z.string().max(4096).optional(),
   claims: z.record(z.string(), z.string()).optional(),

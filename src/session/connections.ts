@@ -24,7 +24,8 @@ import type { Sealer } from './crypto.js';
 import { isExpired, isStale } from '../shared/expiry.js';
 import { type ConnectionRecord, type ConnectionView, type EndReason, connectionSchema } from './connectionRecord.js';
 import { LOCK_LEASE_MS, LOCK_RENEW_MS, type LockTiming, REFRESH_WAIT_MS, RefreshLocks, refreshLockKey } from './refreshLock.js';
-import type { AuthStore } from './stores/types.js';
+import { type EndedReason, type EventType, connectionEvent } from './connectionEvents.js';
+import type { AuthStore, OutboxEvent } from './stores/types.js';
 
 export { LOCK_LEASE_MS, LOCK_RENEW_MS, type LockTiming, REFRESH_WAIT_MS, refreshLockKey };
 export type { ConnectionRecord, ConnectionView, EndReason };
@@ -54,7 +55,19 @@ export interface ConnectionOptions {
   timing?: Partial<LockTiming>;
   /** Test hook: told the owner id each time a login stores a new token set (the owner never leaves the server). */
   onConnected?: (owner: string, provider: string) => void;
+  /** Write a webhook event to the outbox with every connection that starts or ends (WEBHOOK_URL is set). */
+  webhooks?: boolean;
+  /** Told after an event has been stored, so this process's delivery worker can start at once. */
+  onEvent?: () => void;
 }
+
+/** How a record's end reason is reported to the webhook: a connection without a refresh token that ran out has expired too. */
+const ENDED_REASON: Record<EndReason, EndedReason | undefined> = {
+  refresh_rejected: 'refresh_rejected',
+  refresh_expired: 'refresh_expired',
+  access_expired: 'refresh_expired',
+  unreadable: undefined,
+};
 
 /** How long the answer of a refresh call is kept trying to reach a store that is briefly away. */
 export const STORE_RETRY_MS = 5000;
@@ -127,14 +140,29 @@ export class Connections {
     return this.opts.sealer.seal(JSON.stringify(rec), this.aad(owner, rec.provider));
   }
 
-  /** Stores a brand-new token set after a code exchange (replacing whatever was there). */
-  async connect(owner: string, provider: string, t: TokenResponse): Promise<ConnectionRecord> {
+  /** After a write that stored `event`: this process's delivery worker starts at once (others find it on their next round). */
+  private written(event: OutboxEvent | undefined): void {
+    if (event) this.opts.onEvent?.();
+  }
+
+  /** The outbox event for a change of `rec`, when webhooks are on. */
+  private event(owner: string, type: EventType, rec: ConnectionRecord, reason: EndedReason | null = null): OutboxEvent | undefined {
+    if (!this.opts.webhooks) return undefined;
+    return connectionEvent(this.opts.sealer, this.now(), owner, type, rec, reason);
+  }
+
+  /**
+   * Stores a brand-new token set after a code exchange (replacing whatever was there). `subject`
+   * is the institution's user id for a linked login (then `owner` is that subject's key).
+   */
+  async connect(owner: string, provider: string, t: TokenResponse, subject?: string): Promise<ConnectionRecord> {
     const now = this.now();
     const rec: ConnectionRecord = {
       v: 1,
       provider,
       status: 'active',
       version: 1,
+      subject,
       userId: t.userId,
       scope: t.scope,
       claims: t.claims,
@@ -146,15 +174,22 @@ export class Connections {
       connectedAt: now,
       refreshFailures: 0,
     };
-    await this.opts.store.putConnection(owner, provider, this.seal(owner, rec), this.ttlFor(rec));
+    const event = this.event(owner, 'connection.created', rec);
+    await this.opts.store.putConnection(owner, provider, this.seal(owner, rec), this.ttlFor(rec), event);
+    this.written(event);
     this.opts.onConnected?.(owner, provider);
     return rec;
   }
 
-  /** Forgets the connection locally and revokes the refresh token at the provider (best effort). */
-  async disconnect(owner: string, provider: string): Promise<void> {
+  /**
+   * Forgets the connection locally and revokes the refresh token at the provider (best effort).
+   * Idempotent. `reason` is what the webhook says: the person disconnected, or the institution's backend did.
+   */
+  async disconnect(owner: string, provider: string, reason: 'disconnected' | 'revoked_by_service' = 'disconnected'): Promise<void> {
     const rec = await this.read(owner, provider);
-    await this.opts.store.deleteConnection(owner, provider);
+    // A connection that had already ended was reported then; its tombstone goes without a second event.
+    const event = rec?.status === 'active' ? this.event(owner, 'connection.ended', rec, reason) : undefined;
+    if (await this.opts.store.deleteConnection(owner, provider, event)) this.written(event);
     const p = this.opts.providers.get(provider);
     if (rec?.refreshToken && p?.revoke) {
       try {
@@ -336,8 +371,11 @@ export class Connections {
    * it was disconnected (null), or a newer record was stored meanwhile (another refresh after
    * this one's lease lapsed, a new login): that one stands and is returned.
    */
-  private async replace(owner: string, next: ConnectionRecord, expected: string): Promise<ConnectionRecord | null> {
-    if (await this.opts.store.replaceConnection(owner, next.provider, this.seal(owner, next), this.ttlFor(next), expected)) return next;
+  private async replace(owner: string, next: ConnectionRecord, expected: string, event?: OutboxEvent): Promise<ConnectionRecord | null> {
+    if (await this.opts.store.replaceConnection(owner, next.provider, this.seal(owner, next), this.ttlFor(next), expected, event)) {
+      this.written(event);
+      return next;
+    }
     const now = await this.read(owner, next.provider);
     if (now) this.opts.logger.warn({ provider: next.provider }, 'the connection changed while it was being refreshed; the newer record stands');
     return now;
@@ -420,12 +458,14 @@ export class Connections {
       provider: cur.provider,
       status: 'ended',
       version: cur.version + 1,
+      subject: cur.subject,
       userId: cur.userId,
       connectedAt: cur.connectedAt,
       refreshFailures: 0,
       endedAt: this.now(),
       endReason: reason,
     };
-    return this.replace(owner, ended, blob);
+    const reported = ENDED_REASON[reason];
+    return this.replace(owner, ended, blob, reported && this.event(owner, 'connection.ended', cur, reported));
   }
 }

@@ -53,15 +53,18 @@ export function createSessionMiddleware(config: Config, stores: Stores): Request
 }
 
 /**
- * New session id (defeats fixation). With `owner: 'keep'` the private owner id carries over;
- * with `owner: 'new'` the new session gets a fresh one (at login, see rotateOwner in auth/).
+ * New session id (defeats fixation). With `owner: 'keep'` (the default) the private owner id
+ * carries over; with `owner: 'new'` the new session gets a fresh one (at login, see rotateOwner
+ * in auth/). The subject binding carries over unless `subject` names a new one (a link, in auth/).
  */
-export function regenerateSession(req: Request, opts: { owner: 'keep' | 'new' } = { owner: 'keep' }): Promise<void> {
-  const owner = opts.owner === 'keep' ? req.session.owner : undefined;
+export function regenerateSession(req: Request, opts: { owner?: 'keep' | 'new'; subject?: string } = {}): Promise<void> {
+  const owner = (opts.owner ?? 'keep') === 'keep' ? req.session.owner : undefined;
+  const subject = opts.subject ?? req.session.subject;
   return new Promise((resolve, reject) =>
     req.session.regenerate((err) => {
       if (err) return reject(toStoreError(err));
       if (owner !== undefined) req.session.owner = owner;
+      if (subject !== undefined) req.session.subject = subject;
       req.session.csrf = newCsrfToken();
       resolve();
     }),

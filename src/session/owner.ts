@@ -11,6 +11,11 @@ declare module 'express-session' {
     owner?: string;
     /** Form token for state-changing requests. */
     csrf?: string;
+    /**
+     * Set when a link bound this session to one of the institution's users: the opaque key
+     * (session/subjects.ts) under which that user's connections are kept. Never the raw id.
+     */
+    subject?: string;
   }
 }
 
@@ -18,4 +23,12 @@ declare module 'express-session' {
 export function ensureOwner(req: Request): string {
   req.session.owner ??= randomBytes(18).toString('base64url');
   return req.session.owner;
+}
+
+/**
+ * Whose connections this session sees: the subject it is bound to (shared by every browser of
+ * that subject), or else its own private owner id. Undefined for a session that has neither.
+ */
+export function connectionOwner(req: Request): string | undefined {
+  return req.session?.subject ?? req.session?.owner;
 }

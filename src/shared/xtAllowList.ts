@@ -61,40 +61,66 @@ function reachesNeverAllowed(segments: string[]): boolean {
   return segments.length >= 3 && is(segments[0], user) && is(segments[1], account) && (segments[2] === '*' || segments[2]!.toLowerCase().startsWith(key));
 }
 
-/** Parses XT_API_ALLOW. Returns the entries, or the problems (each a sentence for the start-up message). */
-export function parseAllowList(text: string): { entries: AllowEntry[]; problems: string[] } {
+/** The one entry that may reach the api-key path, on the service API only (SERVICE_ALLOW_API_KEY_CREATION). */
+export const API_KEY_CREATION = `POST ${NEVER_ALLOWED_PATH}`;
+
+export interface AllowListOptions {
+  /** The variable's name, for the messages. */
+  name: string;
+  /** Accept exactly `POST /user/account/api-key` (the service API with SERVICE_ALLOW_API_KEY_CREATION=true). */
+  apiKeyCreation?: boolean;
+}
+
+/**
+ * Parses XT_API_ALLOW (or SERVICE_XT_API_ALLOW). Returns the entries, or the problems (each a
+ * sentence for the start-up message).
+ */
+export function parseAllowList(text: string, opts: AllowListOptions = { name: 'XT_API_ALLOW' }): { entries: AllowEntry[]; problems: string[] } {
+  const { name } = opts;
   const entries: AllowEntry[] = [];
   const problems: string[] = [];
   const parts = text.split(',').map((p) => p.trim());
-  if (parts.every((p) => p === '')) return { entries, problems: ['XT_API_ALLOW: is empty; leave it unset for the read-only default'] };
+  if (parts.every((p) => p === '')) return { entries, problems: [`${name}: is empty; leave it unset for the read-only default`] };
   for (const part of parts) {
     if (part === '') continue;
     const m = /^([A-Za-z]+)\s+(\/\S*)$/.exec(part);
     const method = m?.[1]?.toUpperCase() as XtMethod | undefined;
     if (!m || !method || !XT_METHODS.includes(method)) {
-      problems.push(`XT_API_ALLOW: "${part}" must be METHOD /path, with METHOD one of ${XT_METHODS.join(', ')}`);
+      problems.push(`${name}: "${part}" must be METHOD /path, with METHOD one of ${XT_METHODS.join(', ')}`);
       continue;
     }
     const segments = splitPath(m[2]!);
     if (!segments.every((s) => SEGMENT.test(s))) {
-      problems.push(`XT_API_ALLOW: "${part}" has an empty or invalid path segment (letters, digits, . _ ~ - or a lone * only)`);
+      problems.push(`${name}: "${part}" has an empty or invalid path segment (letters, digits, . _ ~ - or a lone * only)`);
+      continue;
+    }
+    const text = `${method} ${m[2]}`;
+    if (text === API_KEY_CREATION && opts.apiKeyCreation) {
+      entries.push({ method, segments, text });
       continue;
     }
     // Any method: a wildcard entry that reaches the api-key path would hand a browser the secret.
     if (reachesNeverAllowed(segments)) {
       problems.push(
-        `XT_API_ALLOW: "${part}" would allow ${NEVER_ALLOWED_PATH}, which returns the person's API secret to a browser script; it is never allowed`,
+        name === 'XT_API_ALLOW'
+          ? `${name}: "${part}" would allow ${NEVER_ALLOWED_PATH}, which returns the person's API secret to a browser script; it is never allowed`
+          : `${name}: "${part}" would allow ${NEVER_ALLOWED_PATH}, which returns the person's API secret; list exactly "${API_KEY_CREATION}" and set SERVICE_ALLOW_API_KEY_CREATION=true to allow it`,
       );
       continue;
     }
-    entries.push({ method, segments, text: `${method} ${m[2]}` });
+    entries.push({ method, segments, text });
   }
   return { entries, problems };
 }
 
-/** True when `method path` is on the list. `path` must already be checked (see the gateway's path rules). */
-export function isAllowed(entries: readonly AllowEntry[], method: string, path: string): boolean {
-  if (isNeverAllowed(path)) return false;
+/**
+ * True when `method path` is on the list. `path` must already be checked (see the gateway's path
+ * rules). The api-key path is refused unless the caller may create keys at all (`apiKeyCreation`:
+ * the service API with SERVICE_ALLOW_API_KEY_CREATION, never a browser), the list holds exactly
+ * API_KEY_CREATION, and the request is exactly that, letter for letter.
+ */
+export function isAllowed(entries: readonly AllowEntry[], method: string, path: string, apiKeyCreation = false): boolean {
+  if (isNeverAllowed(path)) return apiKeyCreation && `${method} ${path}` === API_KEY_CREATION && entries.some((e) => e.text === API_KEY_CREATION);
   const segments = splitPath(path);
   return entries.some((e) => e.method === method && segmentsMatch(e.segments, segments));
 }

@@ -1,0 +1,146 @@
+/**
+ * The service API, for the institution's own backend (SERVICE_API_KEYS). Mounted before the
+ * session middleware: it reads no cookie and sets none, and a request with only a session cookie
+ * is a 401. Every answer is JSON with Cache-Control: no-store, and never holds a token.
+ *
+ *   GET    /v1/subjects/{sub}/connections             the subject's connection to each provider
+ *   DELETE /v1/subjects/{sub}/connections/{provider}  disconnect (revoking at the provider), 204, idempotent
+ *   GET|POST|DELETE /v1/subjects/{sub}/xt/{path}      XT.COM for that person, like /api/xt but with
+ *                                                     SERVICE_XT_API_ALLOW and no CSRF token
+ *
+ * Steps: the bearer key (constant-time, 401 with WWW-Authenticate), the key's rate limit
+ * (SERVICE_RATE_LIMIT per second per key name), the subject (400 when malformed), then the route.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { type NextFunction, type Request, type Response, Router } from 'express';
+import type { ServiceKey } from '../config.js';
+import type { AppContext } from '../context.js';
+import { AppError, badRequest } from '../errors.js';
+import { notFound } from '../http/errorHandler.js';
+import { serviceRateLimit } from '../http/rateLimit.js';
+import type { ConnectionView } from '../session/connections.js';
+import { isSubject } from '../session/subjects.js';
+import { xtCallSteps } from './xtGateway.js';
+
+export const SERVICE_PREFIX = '/v1';
+
+interface ServiceLocals {
+  /** The name of the key the caller presented (logged with every call; the key never is). */
+  serviceKey?: string;
+  subject?: string;
+}
+
+export const serviceLocals = (res: Response) => res.locals as ServiceLocals;
+
+const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
+
+/**
+ * Bearer authentication. Every configured key is compared, in constant time and without stopping
+ * at a match, against a digest of the presented one (digests have one length, so neither the
+ * length nor the position of a key leaks through timing).
+ */
+function authenticate(keys: readonly ServiceKey[]) {
+  const known = keys.map((k) => ({ name: k.name, digest: digest(k.key) }));
+  return function bearerKey(req: Request, res: Response, next: NextFunction): void {
+    const m = /^Bearer +([\x21-\x7e]{1,512})$/i.exec(req.get('authorization') ?? '');
+    let name: string | undefined;
+    if (m) {
+      const given = digest(m[1]!);
+      for (const k of known) if (timingSafeEqual(k.digest, given) && name === undefined) name = k.name;
+    }
+    if (name === undefined) {
+      res.set('WWW-Authenticate', m ? 'Bearer realm="xt-connect", error="invalid_token"' : 'Bearer realm="xt-connect"');
+      return next(new AppError('unauthorized', { detail: { reason: m ? 'unknown key' : 'no bearer key' } }));
+    }
+    serviceLocals(res).serviceKey = name;
+    next();
+  };
+}
+
+/** The `{sub}` segment, percent-decoded once, checked against the subject rules. */
+function subjectParam(req: Request, res: Response, next: NextFunction): void {
+  const sub = String(req.params.sub ?? '');
+  if (!isSubject(sub)) return next(badRequest('subject must be 1 to 128 characters of letters, digits and . _ : @ -'));
+  serviceLocals(res).subject = sub;
+  next();
+}
+
+const subjectOf = (res: Response) => serviceLocals(res).subject!;
+
+/** The service API's view of one provider: the fields of /api/session, without claims. */
+function providerJson(view: ConnectionView) {
+  return {
+    connected: view.connected,
+    userId: view.userId ?? null,
+    scope: view.scope ?? null,
+    accessTokenExpiresAt: view.accessTokenExpiresAt ?? null,
+    refreshTokenExpiresAt: view.refreshTokenExpiresAt ?? null,
+    lastRefreshedAt: view.lastRefreshedAt ?? null,
+    reason: view.connected ? null : (view.reason ?? 'not_connected'),
+  };
+}
+
+/** A provider that cannot be reached right now is reported as such, not thrown. */
+async function viewOrDown(ctx: AppContext, owner: string, provider: string): Promise<ConnectionView> {
+  try {
+    return await ctx.connections.view(owner, provider);
+  } catch (err) {
+    if (err instanceof AppError && err.code === 'provider_down') return { provider, connected: false, reason: 'provider_unavailable' };
+    throw err;
+  }
+}
+
+function connectionsOf(ctx: AppContext) {
+  return async function subjectConnections(_req: Request, res: Response): Promise<void> {
+    const subject = subjectOf(res);
+    const owner = ctx.subjects.ownerOf(subject);
+    const entries = await Promise.all([...ctx.providers.keys()].map(async (id) => [id, providerJson(await viewOrDown(ctx, owner, id))] as const));
+    res.json({ subject, connected: entries.some(([, p]) => p.connected), providers: Object.fromEntries(entries) });
+  };
+}
+
+function disconnectSubject(ctx: AppContext) {
+  return async function revokeByService(req: Request, res: Response): Promise<void> {
+    const provider = ctx.providers.get(String(req.params.provider));
+    if (!provider) throw new AppError('not_found');
+    await ctx.connections.disconnect(ctx.subjects.ownerOf(subjectOf(res)), provider.id, 'revoked_by_service');
+    req.log?.info({ provider: provider.id }, 'disconnected by the service API');
+    res.status(204).end();
+  };
+}
+
+/** The raw target after /v1/subjects/{sub}/xt, as sent (the gateway's path rules apply to it). */
+function serviceXtTarget(req: Request): string | undefined {
+  const m = /^\/v1\/subjects\/[^/?#]+\/xt(\/[^?#]*(?:\?.*)?)$/i.exec(req.originalUrl);
+  return m?.[1];
+}
+
+export function serviceRouter(ctx: AppContext): Router {
+  const r = Router();
+  const service = ctx.config.service;
+  if (!service) return r;
+  r.use(SERVICE_PREFIX, function noStore(_req, res, next) {
+    res.set('Cache-Control', 'no-store');
+    next();
+  });
+  r.use(
+    SERVICE_PREFIX,
+    authenticate(service.keys),
+    serviceRateLimit(ctx, (res) => serviceLocals(res).serviceKey ?? ''),
+  );
+  r.get('/v1/subjects/:sub/connections', subjectParam, connectionsOf(ctx));
+  r.delete('/v1/subjects/:sub/connections/:provider', subjectParam, disconnectSubject(ctx));
+  r.use(
+    '/v1/subjects/:sub/xt',
+    subjectParam,
+    ...xtCallSteps(ctx, {
+      targetOf: serviceXtTarget,
+      allow: service.allow,
+      apiKeyCreation: service.allowApiKeyCreation,
+      crossSiteCheck: false,
+      ownerOf: (_req, res) => ctx.subjects.ownerOf(subjectOf(res)),
+    }),
+  );
+  r.use(SERVICE_PREFIX, notFound()); // nothing under /v1 reaches the session middleware
+  return r;
+}

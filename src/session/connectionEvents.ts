@@ -1,0 +1,52 @@
+/**
+ * The webhook events a connection change produces, built here so that the store can write each
+ * one in the same atomic step as the change it reports (see AuthStore's `event` parameters).
+ * The body is sealed like a token record: it names the subject. It never holds a token.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Sealer } from './crypto.js';
+import type { ConnectionRecord } from './connectionRecord.js';
+import type { OutboxEvent } from './stores/types.js';
+
+export type EventType = 'connection.created' | 'connection.ended';
+
+/** Why a connection ended, as the webhook says it. */
+export type EndedReason = 'disconnected' | 'refresh_rejected' | 'refresh_expired' | 'revoked_by_service';
+
+/** The webhook body (Standard Webhooks: type, timestamp, data). */
+export interface ConnectionEventBody {
+  type: EventType;
+  timestamp: string;
+  data: {
+    subject: string | null;
+    provider: string;
+    userId: string | null;
+    scope: string | null;
+    reason: EndedReason | null;
+  };
+}
+
+export const eventAad = (id: string) => `outbox:${id}`;
+
+/** A new outbox event for `rec` (owned by `owner`), sealed. `group` orders the events of one owner. */
+export function connectionEvent(
+  sealer: Sealer,
+  now: number,
+  owner: string,
+  type: EventType,
+  rec: Pick<ConnectionRecord, 'provider' | 'subject' | 'userId' | 'scope'>,
+  reason: EndedReason | null,
+): OutboxEvent {
+  const id = `msg_${randomBytes(16).toString('base64url')}`;
+  const body: ConnectionEventBody = {
+    type,
+    timestamp: new Date(now).toISOString(),
+    data: { subject: rec.subject ?? null, provider: rec.provider, userId: rec.userId ?? null, scope: rec.scope ?? null, reason },
+  };
+  return { id, group: owner, value: sealer.seal(JSON.stringify(body), eventAad(id)), createdAt: now };
+}
+
+/** The body of a stored event, or undefined when it cannot be opened (a removed key, tampering). */
+export function openEvent(sealer: Sealer, e: Pick<OutboxEvent, 'id' | 'value'>): string | undefined {
+  return sealer.open(e.value, eventAad(e.id));
+}

@@ -1,0 +1,277 @@
+/**
+ * The webhook worker: takes the events the outbox holds (written with the connection changes they
+ * report, see AuthStore's `event` parameters) and delivers them at least once.
+ *
+ *  - A round claims up to BATCH due events under a short lease (the store hands out only the
+ *    first pending event of each group, so per-subject order holds and the batch can be sent
+ *    concurrently), delivers them, and reports each back: `done` when delivered (or given up),
+ *    `retry` with exponential backoff otherwise. Another round follows at once while there is
+ *    work; when nothing is due the worker sleeps until kicked (a new event in this process) or
+ *    for the poll interval (events of other replicas, retries coming due).
+ *  - An event whose lease ran out (a replica crashed, or SQLite saw that its holder is gone) is
+ *    claimed again by anyone: delivery is at-least-once; receivers dedupe on `webhook-id`.
+ *  - A 410 from the endpoint disables delivery for WEBHOOK_MAX_AGE, with a mark in the shared
+ *    store so other replicas and restarts stop too; the events stay in the outbox.
+ *  - A store that cannot answer (Redis away) is logged, at most every STORE_LOG_EVERY_MS, and tried
+ *    again next round. Nothing here throws out of the loop: the process never crashes for it.
+ */
+import { createHash } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { WebhookConfig } from '../config.js';
+import { type ConnectionEventBody, openEvent } from '../session/connectionEvents.js';
+import type { Sealer } from '../session/crypto.js';
+import type { AuthStore, ClaimedEvent, Outbox } from '../session/stores/types.js';
+import { type SendOutcome, WebhookSender } from './send.js';
+
+/** Events claimed per round. */
+export const BATCH = 10;
+/** The longest time between two retries of one event. */
+export const MAX_RETRY_MS = 3_600_000;
+/** How often the shared "disabled after a 410" mark is read again. */
+const DISABLED_CHECK_MS = 10_000;
+/** A store that keeps failing is logged at most this often. */
+const STORE_LOG_EVERY_MS = 10_000;
+
+/** The worker's clocks and limits; only tests change them. */
+export interface WebhookTiming {
+  /** The first retry's delay; each further one doubles (±20 %), up to MAX_RETRY_MS. */
+  firstRetryMs: number;
+  /** How long an idle worker sleeps before looking at the outbox again (other replicas' events, retries coming due). */
+  pollMs: number;
+  /** How long a claim holds an event (the issue allows at most 30 s). */
+  leaseMs: number;
+  /** One attempt's timeout. */
+  timeoutMs: number;
+  /** The clock (ms since the epoch): ages, retry times and the signed timestamp. */
+  now: () => number;
+}
+
+export const DEFAULT_TIMING: WebhookTiming = { firstRetryMs: 5000, pollMs: 1000, leaseMs: 15_000, timeoutMs: 5000, now: Date.now };
+
+export interface WebhookWorkerOptions {
+  config: WebhookConfig;
+  outbox: Outbox;
+  /** For the shared "disabled" mark. */
+  authState: Pick<AuthStore, 'markOnce' | 'hasMark'>;
+  sealer: Sealer;
+  logger: Logger;
+  timing?: Partial<WebhookTiming>;
+}
+
+/** What /readyz shows. */
+export interface WebhookStats {
+  pending: number;
+  /** The oldest pending event's age; 0 when none is pending. */
+  oldestAgeSeconds: number;
+}
+
+/** The delay before retry number `attempts + 1`: first·2^attempts with ±20 % jitter, never more than MAX_RETRY_MS. */
+export function retryDelayMs(attempts: number, firstRetryMs: number, random: () => number = Math.random): number {
+  const base = firstRetryMs * 2 ** Math.min(attempts, 40);
+  return Math.min(MAX_RETRY_MS, Math.round(base * (0.8 + 0.4 * random())));
+}
+
+/** The store key of the "disabled after a 410" mark: per endpoint, without the URL itself. */
+export const disabledMark = (url: string) => `webhook-disabled:${createHash('sha256').update(url).digest('hex')}`;
+
+export class WebhookWorker {
+  private readonly timing: WebhookTiming;
+  private readonly sender: WebhookSender;
+  private readonly stopping = new AbortController();
+  private loop?: Promise<void>;
+  private kicked = false;
+  private stopRequested = false;
+  private wake?: () => void;
+  private disabled = false;
+  private disabledCheckedAt = -Infinity;
+  private lastStoreLog = -Infinity;
+
+  constructor(private readonly opts: WebhookWorkerOptions) {
+    this.timing = { ...DEFAULT_TIMING, ...opts.timing };
+    this.sender = new WebhookSender(opts.config.secret);
+  }
+
+  /** Starts the loop (once: a second call, or one after stop(), does nothing). */
+  start(): void {
+    if (this.loop || this.stopRequested) return;
+    this.loop = this.run();
+  }
+
+  /** A new event was stored: deliver without waiting for the poll interval. */
+  kick(): void {
+    this.kicked = true;
+    this.wake?.();
+  }
+
+  /**
+   * Stops the loop: the round in flight gets `graceMs` to finish, then its requests are aborted
+   * (their events are released for a retry, or their leases run out). Events never get lost.
+   */
+  async stop(graceMs = this.timing.timeoutMs + 1000): Promise<void> {
+    this.stopRequested = true;
+    this.wake?.();
+    if (this.loop && !(await settlesWithin(this.loop, graceMs))) {
+      this.stopping.abort();
+      await settlesWithin(this.loop, 1000);
+    }
+    this.stopping.abort();
+  }
+
+  /** How many events wait, and the oldest one's age. Throws when the store cannot answer. */
+  async stats(): Promise<WebhookStats> {
+    const s = await this.opts.outbox.stats();
+    const age = s.oldestCreatedAt === undefined ? 0 : Math.max(0, Math.floor((this.timing.now() - s.oldestCreatedAt) / 1000));
+    return { pending: s.pending, oldestAgeSeconds: s.pending > 0 ? age : 0 };
+  }
+
+  // ---------- the loop ----------
+
+  private async run(): Promise<void> {
+    while (!this.stopRequested) {
+      this.kicked = false;
+      let busy = false;
+      let failed = false;
+      try {
+        busy = await this.round();
+      } catch (err) {
+        failed = true;
+        this.storeTrouble(err);
+      }
+      if (this.stopRequested) break;
+      // After a store failure, wait even when kicked: a store that is away is not asked in a tight loop.
+      if (failed || (!busy && !this.kicked)) await this.sleep(this.timing.pollMs);
+    }
+  }
+
+  /** Waits `ms`, or until kicked (or stopped). */
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.wake = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      timer.unref(); // an idle worker alone does not keep the process alive
+      this.wake = done;
+    });
+  }
+
+  /** One round: claims what is due and delivers it. True when something was claimed (look again at once). */
+  private async round(): Promise<boolean> {
+    if (await this.isDisabled()) return false;
+    const events = await this.opts.outbox.claim(BATCH, this.timing.leaseMs);
+    if (events.length === 0) return false;
+    await Promise.all(events.map((e) => this.deliver(e)));
+    return true;
+  }
+
+  /** Delivers one claimed event and reports the outcome to the outbox. Never throws. */
+  private async deliver(e: ClaimedEvent): Promise<void> {
+    try {
+      const body = openEvent(this.opts.sealer, e);
+      if (body === undefined) {
+        this.opts.logger.warn({ eventId: e.id }, 'a webhook event could not be opened (a removed key, or tampering); it cannot be sent and is dropped');
+        await this.opts.outbox.done(e.id, e.lease);
+        return;
+      }
+      const now = this.timing.now();
+      if (now - e.createdAt > this.opts.config.maxAgeMs) {
+        await this.drop(e, body, now);
+        return;
+      }
+      const outcome = await this.sender.send(e.id, body, new Date(now), {
+        url: this.opts.config.url,
+        timeoutMs: this.timing.timeoutMs,
+        signal: this.stopping.signal,
+      });
+      await this.settle(e, outcome);
+    } catch (err) {
+      // The store failed to take the outcome: the lease runs out and the event is sent again.
+      this.storeTrouble(err);
+    }
+  }
+
+  /** Past WEBHOOK_MAX_AGE: given up, with an error line (the id, type and age; never the subject). */
+  private async drop(e: ClaimedEvent, body: string, now: number): Promise<void> {
+    await this.opts.outbox.done(e.id, e.lease);
+    this.opts.logger.error(
+      { eventId: e.id, type: eventType(body), ageSeconds: Math.floor((now - e.createdAt) / 1000), attempts: e.attempts },
+      'a webhook event was not delivered within WEBHOOK_MAX_AGE and is dropped',
+    );
+  }
+
+  /** Records an attempt's outcome in the outbox. */
+  private async settle(e: ClaimedEvent, outcome: SendOutcome): Promise<void> {
+    if (outcome.kind === 'delivered') {
+      await this.opts.outbox.done(e.id, e.lease);
+      this.opts.logger.debug({ eventId: e.id, attempt: e.attempts + 1, status: outcome.status }, 'webhook delivered');
+      return;
+    }
+    const retryInMs = this.stopping.signal.aborted ? 0 : retryDelayMs(e.attempts, this.timing.firstRetryMs);
+    if (outcome.kind === 'gone') await this.disable(e);
+    else
+      this.opts.logger.warn(
+        { eventId: e.id, attempt: e.attempts + 1, status: outcome.status, code: outcome.code, retryInMs },
+        'webhook delivery failed; will retry',
+      );
+    await this.opts.outbox.retry(e.id, e.lease, this.timing.now() + retryInMs);
+  }
+
+  // ---------- 410: disabled ----------
+
+  /** The endpoint answered 410: stop delivering, here at once and (through the shared mark) everywhere else. */
+  private async disable(e: ClaimedEvent): Promise<void> {
+    const wasDisabled = this.disabled;
+    this.disabled = true;
+    this.disabledCheckedAt = this.timing.now();
+    const first = await this.opts.authState.markOnce(disabledMark(this.opts.config.url), this.opts.config.maxAgeMs);
+    if (first || !wasDisabled) {
+      this.opts.logger.error(
+        { eventId: e.id, status: 410, disabledForSeconds: Math.round(this.opts.config.maxAgeMs / 1000) },
+        'the webhook endpoint answered 410 Gone: webhook delivery is disabled (events stay in the outbox)',
+      );
+    }
+  }
+
+  /** Whether delivery is disabled (read from the store every DISABLED_CHECK_MS). */
+  private async isDisabled(): Promise<boolean> {
+    const now = this.timing.now();
+    if (now - this.disabledCheckedAt < DISABLED_CHECK_MS) return this.disabled;
+    const marked = await this.opts.authState.hasMark(disabledMark(this.opts.config.url));
+    this.disabledCheckedAt = now;
+    if (marked && !this.disabled) {
+      this.opts.logger.error('webhook delivery is disabled: the endpoint answered 410 Gone (events stay in the outbox)');
+    } else if (!marked && this.disabled) {
+      this.opts.logger.info('webhook delivery is enabled again');
+    }
+    this.disabled = marked;
+    return marked;
+  }
+
+  /** A store failure: logged at most every STORE_LOG_EVERY_MS; the next round tries again. */
+  private storeTrouble(err: unknown): void {
+    const now = Date.now();
+    if (now - this.lastStoreLog < STORE_LOG_EVERY_MS) return;
+    this.lastStoreLog = now;
+    this.opts.logger.warn({ err }, 'webhook delivery: the store did not answer; retrying');
+  }
+}
+
+/** The event's type, read from its opened body (for the log). */
+function eventType(body: string): string | undefined {
+  try {
+    return (JSON.parse(body) as ConnectionEventBody).type;
+  } catch {
+    return undefined;
+  }
+}
+
+/** True when `p` settles within `ms`. */
+async function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((r) => (timer = setTimeout(() => r(false), ms)));
+  const ok = await Promise.race([p.then(() => true as const), late]);
+  clearTimeout(timer);
+  return ok;
+}
