@@ -88,7 +88,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   const built = await createApp(config, { logDestination: logs, ...opts.app });
   const agent = request.agent(built.app);
   // xt.issued() also holds the stand-in's API secret and every signature and signed string it saw.
-  const secrets = () => [TEST_SECRET, SESSION_SECRET, ...(config.xt ? [config.xt.apiSecret] : []), ...xt.issued()];
+  const secrets = () => [TEST_SECRET, SESSION_SECRET, ...(config.xt ? [config.xt.apiSecret] : []), ...configSecrets(config), ...xt.issued()];
   let closed = false;
   return {
     xt,
@@ -107,6 +107,15 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   };
 }
 
+/** The integration secrets a configuration holds: the link secret, the service API keys, the webhook secret. */
+export function configSecrets(config: Config): string[] {
+  return [
+    ...(config.link ? [config.link.secret] : []),
+    ...(config.service?.keys.map((k) => k.key) ?? []),
+    ...(config.webhooks ? [config.webhooks.secret, config.webhooks.secret.slice('whsec_'.length)] : []),
+  ];
+}
+
 /**
  * The secret scan every harness runs once, in close(): every test that used a harness also
  * proves that no secret, token or code reached a log line, nor a token URL with its query.
@@ -118,13 +127,14 @@ export function scanLogs(logs: LogCapture | string, secrets: string[]): void {
 }
 
 /** Follows the XT.COM stand-in's Authorize (or Deny) button and returns the callback path+query. */
-export async function authorizeAtStandIn(authorizeUrl: string, decision: 'approve' | 'deny' = 'approve'): Promise<string> {
+export async function authorizeAtStandIn(authorizeUrl: string, decision: 'approve' | 'deny' = 'approve', asUser?: string): Promise<string> {
   const url = new URL(authorizeUrl);
   const page = await fetch(url);
   if (page.status !== 200) throw new Error(`authorization page answered ${page.status}`);
   const form = new URLSearchParams();
   for (const k of ['client_id', 'redirect_uri', 'scope', 'state']) form.set(k, url.searchParams.get(k) ?? '');
   form.set('decision', decision);
+  if (asUser !== undefined) form.set('as_user', asUser);
   const res = await fetch(new URL(`${url.pathname}/decision`, url), { method: 'POST', body: form, redirect: 'manual' });
   const location = res.headers.get('location');
   if (res.status !== 302 || !location) throw new Error(`decision answered ${res.status}`);
@@ -132,11 +142,14 @@ export async function authorizeAtStandIn(authorizeUrl: string, decision: 'approv
   return back.pathname + back.search;
 }
 
-/** Runs login → authorize → callback on `agent`. Returns the callback response. */
-export async function connectXt(agent: TestAgent, opts: { returnTo?: string; decision?: 'approve' | 'deny' } = {}) {
-  const login = await agent.get(`/auth/xt/login${opts.returnTo !== undefined ? `?returnTo=${encodeURIComponent(opts.returnTo)}` : ''}`);
+/** Runs login → authorize → callback on `agent` (with `link`: a linked login). Returns the callback response. */
+export async function connectXt(agent: TestAgent, opts: { returnTo?: string; decision?: 'approve' | 'deny'; link?: string; asUser?: string } = {}) {
+  const q = new URLSearchParams();
+  if (opts.returnTo !== undefined) q.set('returnTo', opts.returnTo);
+  if (opts.link !== undefined) q.set('link', opts.link);
+  const login = await agent.get(`/auth/xt/login${q.size ? `?${q.toString()}` : ''}`);
   if (login.status !== 302) throw new Error(`login answered ${login.status}`);
-  const callback = await authorizeAtStandIn(login.headers.location!, opts.decision);
+  const callback = await authorizeAtStandIn(login.headers.location!, opts.decision, opts.asUser);
   return agent.get(callback);
 }
 

@@ -13,7 +13,7 @@ import type { ConnectionRecord } from '../../src/session/connections.js';
 import { OIDC_CLIENTS, type OidcStandIn, type OidcStandInOptions, type StandInClient, startOidcStandIn } from '../../standins/oidc.js';
 import { type XtStandIn, startXtStandIn } from '../../standins/xt.js';
 import { testClock } from './clock.js';
-import { BASE_ENV, LogCapture, SESSION_SECRET, TEST_SECRET, scanLogs, xtEnv } from './harness.js';
+import { BASE_ENV, LogCapture, SESSION_SECRET, TEST_SECRET, configSecrets, scanLogs, xtEnv } from './harness.js';
 
 export type ClientKind = keyof typeof OIDC_CLIENTS;
 
@@ -95,6 +95,7 @@ export async function startOidcHarness(opts: OidcHarnessOptions = {}): Promise<O
     TEST_SECRET,
     ...oidc.issued(),
     ...(xt?.issued() ?? []),
+    ...configSecrets(config),
   ];
   let closed = false;
 
@@ -165,9 +166,9 @@ export async function authorizeAtOidcStandIn(authorizeUrl: string, decision: 'ap
   throw new Error('too many redirects at the stand-in');
 }
 
-/** Runs login → sign-in → callback on `agent`. Returns the callback response. */
-export async function connectOidc(agent: TestAgent, opts: { decision?: 'approve' | 'deny' } = {}) {
-  const login = await agent.get('/auth/oidc/login');
+/** Runs login → sign-in → callback on `agent` (with `link`: a linked login). Returns the callback response. */
+export async function connectOidc(agent: TestAgent, opts: { decision?: 'approve' | 'deny'; link?: string } = {}) {
+  const login = await agent.get(`/auth/oidc/login${opts.link !== undefined ? `?link=${encodeURIComponent(opts.link)}` : ''}`);
   if (login.status !== 302) throw new Error(`login answered ${login.status}`);
   return agent.get(await authorizeAtOidcStandIn(login.headers.location!, opts.decision));
 }

@@ -1,0 +1,66 @@
+/** LINK_*, SERVICE_* and WEBHOOK_*: opt-in, and every bad value stops the app with a message that names it. */
+import { ConfigError, type Env, loadConfig } from '../../src/config.js';
+import { BASE_ENV } from '../helpers/harness.js';
+
+const WHSEC = `whsec_${Buffer.alloc(32, 7).toString('base64')}`;
+const load = (extra: Env) => loadConfig({ ...BASE_ENV, XT_ENABLED: 'false', ...extra });
+const problems = (extra: Env): string[] => {
+  try {
+    load(extra);
+  } catch (e) {
+    if (e instanceof ConfigError) return e.problems;
+    throw e;
+  }
+  return [];
+};
+
+test('with none of the settings, nothing is on', () => {
+  const c = load({});
+  expect(c.link).toBeUndefined();
+  expect(c.service).toBeUndefined();
+  expect(c.webhooks).toBeUndefined();
+});
+
+test('valid settings are read', () => {
+  const c = load({
+    LINK_SECRET: 'l'.repeat(32),
+    LINK_REQUIRED: 'true',
+    SERVICE_API_KEYS: `a:${'k'.repeat(32)}`,
+    WEBHOOK_URL: 'https://hooks.example/x',
+    WEBHOOK_SECRET: WHSEC,
+    WEBHOOK_MAX_AGE: '2d',
+  });
+  expect(c.link).toEqual({ secret: 'l'.repeat(32), required: true });
+  expect(c.service?.keys).toEqual([{ name: 'a', key: 'k'.repeat(32) }]);
+  expect(c.service?.rateLimitPerSec).toBe(100);
+  expect(c.webhooks).toEqual({ url: 'https://hooks.example/x', secret: WHSEC, maxAgeMs: 2 * 86_400_000 });
+});
+
+test('every problem is listed at once, and no secret is echoed', () => {
+  const p = problems({
+    LINK_SECRET: 'short-link-secret',
+    SERVICE_XT_API_ALLOW: 'GET /spot/v4/balances',
+    WEBHOOK_URL: 'ftp://hooks.example',
+    WEBHOOK_SECRET: 'not-a-whsec-secret',
+    WEBHOOK_MAX_AGE: '10s',
+  });
+  expect(p).toEqual(
+    expect.arrayContaining([
+      expect.stringMatching(/^LINK_SECRET: must be at least 32/),
+      expect.stringMatching(/^SERVICE_API_KEYS: required when SERVICE_XT_API_ALLOW/),
+      expect.stringMatching(/^WEBHOOK_URL: must be an http\(s\) URL/),
+      expect.stringMatching(/^WEBHOOK_SECRET: must be whsec_/),
+      expect.stringMatching(/^WEBHOOK_MAX_AGE: must be between/),
+    ]),
+  );
+  expect(p.join('\n')).not.toContain('short-link-secret');
+  expect(p.join('\n')).not.toContain('not-a-whsec-secret');
+});
+
+test('LINK_REQUIRED needs LINK_SECRET; webhooks need both the URL and the secret', () => {
+  expect(problems({ LINK_REQUIRED: 'true' })).toEqual([expect.stringMatching(/^LINK_REQUIRED: needs LINK_SECRET/)]);
+  expect(problems({ WEBHOOK_URL: 'https://hooks.example/x' })).toEqual([expect.stringMatching(/^WEBHOOK_SECRET: required/)]);
+  expect(problems({ WEBHOOK_SECRET: WHSEC })).toEqual([expect.stringMatching(/^WEBHOOK_URL: required/)]);
+  expect(problems({ WEBHOOK_URL: 'https://user:pw@hooks.example/x', WEBHOOK_SECRET: WHSEC })).toEqual([expect.stringMatching(/^WEBHOOK_URL/)]);
+  expect(problems({ WEBHOOK_URL: 'https://hooks.example/x', WEBHOOK_SECRET: 'whsec_c2hvcnQ=' })).toEqual([expect.stringMatching(/^WEBHOOK_SECRET/)]);
+});
