@@ -4,14 +4,18 @@
  *  - Tencent Cloud CIAM on 127.0.0.1:4001 (standard OpenID Connect, the real oidc-provider).
  * Sessions go to ./data (SQLite), like the real thing. Access tokens last two minutes
  * so that automatic refresh can be watched on the account page.
- * Only PORT and PUBLIC_URL are taken from the environment; everything else is fixed here
- * (NODE_ENV stays development: the demo's built-in secrets are refused in production).
+ * Only PORT, PUBLIC_URL and the optional integration settings (LINK_*, SERVICE_*, WEBHOOK_*: see
+ * the README's "Integrating with your site") are taken from the environment; everything else is
+ * fixed here (NODE_ENV stays development: the demo's built-in secrets are refused in production).
  */
 import { OIDC_CLIENTS, startOidcStandIn } from '../standins/oidc.js';
 import { startXtStandIn } from '../standins/xt.js';
 import { configOrExit, start } from '../src/server.js';
 
 const XT_PORT = 4000;
+
+/** The integration settings the demo passes on when they are set. */
+const INTEGRATION = /^(LINK|SERVICE|WEBHOOK)_[A-Z_]+$/;
 const OIDC_PORT = 4001;
 
 function listenFailed(what: string, port: number) {
@@ -34,7 +38,9 @@ async function main(): Promise<void> {
     postLogoutRedirectUris: [new URL('/', publicUrl).toString()],
   }).catch(listenFailed('Tencent Cloud CIAM', OIDC_PORT));
   const client = OIDC_CLIENTS.basic;
+  const integration = Object.fromEntries(Object.entries(process.env).filter(([k]) => INTEGRATION.test(k)));
   const config = configOrExit({
+    ...integration,
     PORT: process.env.PORT,
     PUBLIC_URL: process.env.PUBLIC_URL ?? publicUrl.origin, // unset: localhost on PORT, as the CIAM stand-in was told
     XT_CONNECT_MODE: 'demo',
