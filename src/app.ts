@@ -13,6 +13,7 @@ import { pinoHttp } from 'pino-http';
 import { authRouter } from './auth/router.js';
 import type { Config } from './config.js';
 import type { AppContext } from './context.js';
+import { AppError } from './errors.js';
 import { errorHandler, notFound } from './http/errorHandler.js';
 import { pickLocale, translator } from './i18n.js';
 import { createLogger, safeUrl } from './logger.js';
@@ -27,7 +28,7 @@ import { xtGatewayRouter } from './routes/xtGateway.js';
 import type { Provider } from './providers/types.js';
 import { Connections, type LockTiming } from './session/connections.js';
 import { Sealer } from './session/crypto.js';
-import { createSessionMiddleware } from './session/middleware.js';
+import { createSessionMiddleware, type SessionLifecycle } from './session/middleware.js';
 import { createStores } from './session/stores/select.js';
 import type { Stores } from './session/stores/types.js';
 import { Subjects } from './session/subjects.js';
@@ -83,6 +84,7 @@ export async function buildContext(config: Config, opts: AppOptions = {}): Promi
     destination: opts.logDestination,
   });
   const log = opts.logger ?? logger;
+  for (const warning of config.warnings) log.warn(warning);
   const now = opts.now ?? Date.now;
   const stores = opts.stores ?? (await createStores(config, log, now));
   const sealer = Sealer.fromConfig(config.sessionSecret, config.tokenEncryptionKeys);
@@ -208,7 +210,7 @@ export function createExpressApp(ctx: AppContext): Express {
   app.use(healthRouter(ctx));
   app.use(serviceRouter(ctx)); // bearer keys only: before (and without) the session middleware
   app.use(personalResponse);
-  app.use(createSessionMiddleware(config, ctx.stores));
+  app.use(createSessionMiddleware(config, ctx.stores, sessionLifecycle(ctx)));
   app.use(pagesRouter(ctx));
   app.use(authRouter(ctx));
   app.use(xtGatewayRouter(ctx));
@@ -227,6 +229,16 @@ function personalResponse(_req: express.Request, res: express.Response, next: ex
   res.set('Cache-Control', 'no-store');
   res.vary('Cookie');
   next();
+}
+
+/** Session-bound connections follow their session: they end when it does (SESSION_IDLE_TTL, SESSION_MAX_AGE). */
+function sessionLifecycle(ctx: AppContext): SessionLifecycle {
+  const failed = (err: unknown) =>
+    ctx.logger.warn({ code: err instanceof AppError ? err.code : 'internal' }, 'a connection could not follow its session; its own TTL stands');
+  return {
+    stored: (owner, expiresAt) => void ctx.connections.followSession(owner, expiresAt).catch(failed),
+    ended: (owner) => void ctx.connections.forgetOwner(owner).catch(failed),
+  };
 }
 
 export async function createApp(config: Config, opts: AppOptions = {}): Promise<BuiltApp> {

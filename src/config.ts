@@ -59,7 +59,10 @@ const envSchema = z.object({
   PUBLIC_URL: httpUrl('PUBLIC_URL').default('http://localhost:3000'),
   TRUST_PROXY: z.string().default('false'),
   SESSION_SECRET: optionalNonEmpty,
-  SESSION_TTL: durationMs('SESSION_TTL').default(30 * 86_400_000),
+  SESSION_IDLE_TTL: durationMs('SESSION_IDLE_TTL').optional(),
+  SESSION_MAX_AGE: durationMs('SESSION_MAX_AGE').default(90 * 86_400_000),
+  /** Deprecated: read as SESSION_IDLE_TTL. */
+  SESSION_TTL: durationMs('SESSION_TTL').optional(),
   SESSION_STORE: z.enum(['sqlite', 'redis', 'memory']).default('sqlite'),
   REDIS_URL: optionalNonEmpty,
   REDIS_COMMAND_TIMEOUT: durationMs('REDIS_COMMAND_TIMEOUT').default(1000),
@@ -153,7 +156,12 @@ export interface Config {
   secureCookies: boolean;
   trustProxy: boolean | number | string;
   sessionSecret: string;
+  /** SESSION_IDLE_TTL: a session unused this long ends (rolling). */
   sessionTtlMs: number;
+  /** SESSION_MAX_AGE: a session ends this long after its login, however busy. */
+  sessionMaxAgeMs: number;
+  /** Accepted but deprecated settings, said once at start. */
+  warnings: string[];
   sessionStore: 'sqlite' | 'redis' | 'memory';
   redisUrl?: string;
   /** Longest wait for any one Redis command; past it the request gets a 503. */
@@ -260,6 +268,7 @@ export function loadConfig(env: Env): Config {
   if (e.REDIS_URL && !/^rediss?:\/\//.test(e.REDIS_URL)) problems.push('REDIS_URL: must start with redis:// or rediss://');
   if (e.REDIS_COMMAND_TIMEOUT < 1 || e.REDIS_COMMAND_TIMEOUT > 60_000) problems.push('REDIS_COMMAND_TIMEOUT: must be between 1ms and 60s');
   if (e.SHUTDOWN_DRAIN > 120_000) problems.push('SHUTDOWN_DRAIN: must be at most 2m');
+  const sessions = sessionLifetimes(e, problems);
 
   let tokenEncryptionKeys: string[] | undefined;
   if (e.TOKEN_ENCRYPTION_KEYS) {
@@ -334,7 +343,9 @@ export function loadConfig(env: Env): Config {
     secureCookies: publicUrl.protocol === 'https:',
     trustProxy: parseTrustProxy(e.TRUST_PROXY),
     sessionSecret: sessionSecret!,
-    sessionTtlMs: e.SESSION_TTL,
+    sessionTtlMs: sessions.idleMs,
+    sessionMaxAgeMs: sessions.maxAgeMs,
+    warnings: sessions.warnings,
     sessionStore: e.SESSION_STORE,
     redisUrl: e.REDIS_URL,
     redisCommandTimeoutMs: e.REDIS_COMMAND_TIMEOUT,
@@ -355,6 +366,22 @@ export function loadConfig(env: Env): Config {
 }
 
 type ParsedEnv = z.infer<typeof envSchema>;
+
+const DEFAULT_IDLE_TTL_MS = 14 * 86_400_000;
+
+/** SESSION_IDLE_TTL (or the deprecated SESSION_TTL) and SESSION_MAX_AGE. */
+function sessionLifetimes(e: ParsedEnv, problems: string[]): { idleMs: number; maxAgeMs: number; warnings: string[] } {
+  const warnings: string[] = [];
+  if (e.SESSION_TTL !== undefined && e.SESSION_IDLE_TTL !== undefined) problems.push('SESSION_TTL: replaced by SESSION_IDLE_TTL; set only SESSION_IDLE_TTL');
+  else if (e.SESSION_TTL !== undefined)
+    warnings.push('SESSION_TTL is deprecated: it is read as SESSION_IDLE_TTL (rolling); rename it, and see SESSION_MAX_AGE');
+  const idleMs = e.SESSION_IDLE_TTL ?? e.SESSION_TTL ?? DEFAULT_IDLE_TTL_MS;
+  const maxAgeMs = e.SESSION_MAX_AGE;
+  if (idleMs < 60_000) problems.push('SESSION_IDLE_TTL: must be at least 1m');
+  if (maxAgeMs < 60_000) problems.push('SESSION_MAX_AGE: must be at least 1m');
+  if (maxAgeMs > 400 * 86_400_000) problems.push('SESSION_MAX_AGE: must be at most 400d (browsers cap cookie lifetimes there)');
+  return { idleMs, maxAgeMs, warnings };
+}
 
 function loadLink(e: ParsedEnv, problems: string[]): LinkConfig | undefined {
   if (e.LINK_REQUIRED && !e.LINK_SECRET) problems.push('LINK_REQUIRED: needs LINK_SECRET (the key the site signs its link tokens with)');

@@ -26,6 +26,7 @@ import { type ConnectionRecord, type ConnectionView, type EndReason, connectionS
 import { LOCK_LEASE_MS, LOCK_RENEW_MS, type LockTiming, REFRESH_WAIT_MS, RefreshLocks, refreshLockKey } from './refreshLock.js';
 import { type EndedReason, type EventType, connectionEvent } from './connectionEvents.js';
 import type { AuthStore, OutboxEvent } from './stores/types.js';
+import { isSubjectKey } from './subjects.js';
 
 export { LOCK_LEASE_MS, LOCK_RENEW_MS, type LockTiming, REFRESH_WAIT_MS, refreshLockKey };
 export type { ConnectionRecord, ConnectionView, EndReason };
@@ -47,6 +48,11 @@ export interface ConnectionOptions {
   lockMaxHoldMs: number;
   /** A tombstone ("the connection ended") is kept this long so the person is told why. */
   tombstoneMs?: number;
+  /**
+   * The longest a session-bound connection is kept without its session being seen (SESSION_IDLE_TTL):
+   * each write is capped here, and followSession() keeps it in step with its session after that.
+   * A subject's connection lives as long as its refresh token (at most MAX_RECORD_MS).
+   */
   maxTtlMs: number;
   /**
    * Test hook: the lease, renewal and wait of the refresh lock, scaled down so tests run the
@@ -68,6 +74,9 @@ const ENDED_REASON: Record<EndReason, EndedReason | undefined> = {
   access_expired: 'refresh_expired',
   unreadable: undefined,
 };
+
+/** The longest any record is kept (a subject's connection without a known refresh-token expiry). */
+export const MAX_RECORD_MS = 400 * 86_400_000;
 
 /** How long the answer of a refresh call is kept trying to reach a store that is briefly away. */
 export const STORE_RETRY_MS = 5000;
@@ -126,14 +135,13 @@ export class Connections {
     return { v: 1, provider, status: 'ended', version: 0, connectedAt: 0, refreshFailures: 0, endReason: 'unreadable' };
   }
 
-  private ttlFor(rec: ConnectionRecord): number {
+  /** How long the store keeps `rec` of `owner`: its tokens' lifetime plus the tombstone, within the owner's cap. */
+  private ttlFor(owner: string, rec: ConnectionRecord): number {
     const now = this.now();
     const tomb = this.opts.tombstoneMs ?? 86_400_000;
-    const until =
-      rec.status === 'ended'
-        ? now
-        : (rec.refreshExpiresAt ?? (rec.refreshToken ? now + this.opts.maxTtlMs : (rec.accessExpiresAt ?? now + this.opts.maxTtlMs)));
-    return Math.max(1000, Math.min(until - now, this.opts.maxTtlMs) + tomb);
+    const cap = isSubjectKey(owner) ? MAX_RECORD_MS : this.opts.maxTtlMs;
+    const until = rec.status === 'ended' ? now : (rec.refreshExpiresAt ?? (rec.refreshToken ? now + cap : (rec.accessExpiresAt ?? now + cap)));
+    return Math.max(1000, Math.min(until - now, cap) + tomb);
   }
 
   private seal(owner: string, rec: ConnectionRecord): string {
@@ -175,7 +183,7 @@ export class Connections {
       refreshFailures: 0,
     };
     const event = this.event(owner, 'connection.created', rec);
-    await this.opts.store.putConnection(owner, provider, this.seal(owner, rec), this.ttlFor(rec), event);
+    await this.opts.store.putConnection(owner, provider, this.seal(owner, rec), this.ttlFor(owner, rec), event);
     this.written(event);
     this.opts.onConnected?.(owner, provider);
     return rec;
@@ -213,11 +221,31 @@ export class Connections {
     }
     try {
       const rec = await this.read(from, provider);
-      if (rec && rec.endReason !== 'unreadable') await this.opts.store.putConnection(to, provider, this.seal(to, rec), this.ttlFor(rec));
+      if (rec && rec.endReason !== 'unreadable') await this.opts.store.putConnection(to, provider, this.seal(to, rec), this.ttlFor(to, rec));
       await this.opts.store.deleteConnection(from, provider);
     } finally {
       await lock?.release();
     }
+  }
+
+  // ---------- following the session ----------
+
+  /**
+   * The session of `owner` is stored until `expiresAt`: its connections end then too (a
+   * compare-and-set of the same record with a new TTL, so a refresh that lands meanwhile wins).
+   */
+  async followSession(owner: string, expiresAt: number): Promise<void> {
+    for (const provider of this.opts.providers.keys()) {
+      const { rec, blob } = await this.readSealed(owner, provider);
+      if (!rec) continue;
+      const ttl = Math.max(1000, Math.min(this.ttlFor(owner, rec), expiresAt - this.now()));
+      await this.opts.store.replaceConnection(owner, provider, blob, ttl, blob);
+    }
+  }
+
+  /** The session of `owner` ended (SESSION_MAX_AGE): its connections are swept with it, as its TTL would have. */
+  async forgetOwner(owner: string): Promise<void> {
+    for (const provider of this.opts.providers.keys()) await this.opts.store.deleteConnection(owner, provider);
   }
 
   // ---------- the lifecycle ----------
@@ -372,7 +400,7 @@ export class Connections {
    * this one's lease lapsed, a new login): that one stands and is returned.
    */
   private async replace(owner: string, next: ConnectionRecord, expected: string, event?: OutboxEvent): Promise<ConnectionRecord | null> {
-    if (await this.opts.store.replaceConnection(owner, next.provider, this.seal(owner, next), this.ttlFor(next), expected, event)) {
+    if (await this.opts.store.replaceConnection(owner, next.provider, this.seal(owner, next), this.ttlFor(owner, next), expected, event)) {
       this.written(event);
       return next;
     }

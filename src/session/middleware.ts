@@ -12,11 +12,46 @@ export function sessionCookieName(config: Config): string {
   return config.secureCookies ? '__Host-xtc' : 'xtc.sid';
 }
 
-export function createSessionMiddleware(config: Config, stores: Stores): RequestHandler {
+/** What the session layer tells the connections about (see app.ts). */
+export interface SessionLifecycle {
+  /**
+   * A session was stored or its expiry moved: the connections of its private owner id follow it
+   * (they end when it ends). Not called for sessions bound to a subject: those connections are the subject's.
+   */
+  stored(owner: string, expiresAt: number): void;
+  /** A session reached SESSION_MAX_AGE: its own connections go with it. */
+  ended(owner: string): void;
+}
+
+/**
+ * The store, seen through two wrappers: touches at most once a minute (touchThrottle.ts), and each
+ * write of a session with connections of its own told to `lifecycle.stored`.
+ */
+function sessionStore(stores: Stores, lifecycle: SessionLifecycle | undefined): session.Store {
+  const store = throttleTouch(stores.sessions);
+  if (!lifecycle) return store;
+  const follow = (sess: session.SessionData) => {
+    const expires = sess.cookie?.expires ? new Date(sess.cookie.expires).getTime() : NaN;
+    if (sess.owner && !sess.subject && Number.isFinite(expires)) lifecycle.stored(sess.owner, expires);
+  };
+  // Told after the store has it, and only then.
+  const then = (sess: session.SessionData, cb?: (err?: unknown) => void) => (err?: unknown) => {
+    if (!err) follow(sess);
+    cb?.(err);
+  };
+  const set = store.set.bind(store);
+  store.set = (sid, sess, cb) => set(sid, sess, then(sess, cb));
+  const touch = store.touch?.bind(store);
+  // Stores call touch's callback with an error too, whatever express-session's types say.
+  if (touch) store.touch = (sid, sess, cb) => touch(sid, sess, then(sess, cb));
+  return store;
+}
+
+export function createSessionMiddleware(config: Config, stores: Stores, lifecycle?: SessionLifecycle): RequestHandler {
   const mw = session({
     name: sessionCookieName(config),
     secret: config.sessionSecret,
-    store: throttleTouch(stores.sessions),
+    store: sessionStore(stores, lifecycle),
     resave: false,
     saveUninitialized: false,
     rolling: true,
@@ -47,9 +82,28 @@ export function createSessionMiddleware(config: Config, stores: Stores): Request
         return;
       }
       called = true;
-      next(err ? toStoreError(err) : undefined);
+      if (err) return next(toStoreError(err));
+      limitAge(req, config, lifecycle).then(() => next(), next);
     });
   };
+}
+
+/**
+ * SESSION_MAX_AGE: a session older than that (counted from its login) starts over, empty, and its
+ * own connections end with it; a younger one's cookie never outlives it (SESSION_IDLE_TTL, rolling,
+ * but not past the max age).
+ */
+async function limitAge(req: Request, config: Config, lifecycle: SessionLifecycle | undefined): Promise<void> {
+  const startedAt = req.session?.startedAt;
+  if (startedAt === undefined) return;
+  const left = startedAt + config.sessionMaxAgeMs - Date.now();
+  if (left > 0) {
+    req.session.cookie.maxAge = Math.min(config.sessionTtlMs, left);
+    return;
+  }
+  const owner = req.session.subject ? undefined : req.session.owner;
+  await new Promise<void>((resolve, reject) => req.session.regenerate((err) => (err ? reject(toStoreError(err)) : resolve())));
+  if (owner) lifecycle?.ended(owner);
 }
 
 /**
@@ -58,12 +112,16 @@ export function createSessionMiddleware(config: Config, stores: Stores): Request
  * in auth/). The subject binding carries over unless `subject` names a new one (a link, in auth/).
  */
 export function regenerateSession(req: Request, opts: { owner?: 'keep' | 'new'; subject?: string } = {}): Promise<void> {
-  const owner = (opts.owner ?? 'keep') === 'keep' ? req.session.owner : undefined;
+  const keep = (opts.owner ?? 'keep') === 'keep';
+  const owner = keep ? req.session.owner : undefined;
+  // A new owner id is a login: SESSION_MAX_AGE counts from now.
+  const startedAt = keep ? req.session.startedAt : Date.now();
   const subject = opts.subject ?? req.session.subject;
   return new Promise((resolve, reject) =>
     req.session.regenerate((err) => {
       if (err) return reject(toStoreError(err));
       if (owner !== undefined) req.session.owner = owner;
+      if (startedAt !== undefined) req.session.startedAt = startedAt;
       if (subject !== undefined) req.session.subject = subject;
       req.session.csrf = newCsrfToken();
       resolve();

@@ -16,12 +16,17 @@ declare module 'express-session' {
      * (session/subjects.ts) under which that user's connections are kept. Never the raw id.
      */
     subject?: string;
+    /** When this session's person logged in (or the session got its owner id), ms since the epoch: SESSION_MAX_AGE counts from here. */
+    startedAt?: number;
   }
 }
 
 /** The session's private owner id, created on first need. Never sent to the browser. */
 export function ensureOwner(req: Request): string {
-  req.session.owner ??= randomBytes(18).toString('base64url');
+  if (req.session.owner === undefined) {
+    req.session.owner = randomBytes(18).toString('base64url');
+    req.session.startedAt = Date.now();
+  }
   return req.session.owner;
 }
 

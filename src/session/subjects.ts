@@ -12,6 +12,9 @@ export const SUBJECT_PATTERN = /^[A-Za-z0-9._:@-]{1,128}$/;
 
 export const isSubject = (s: unknown): s is string => typeof s === 'string' && SUBJECT_PATTERN.test(s);
 
+/** True for a subject's owner key (see Subjects.ownerOf), false for a session's private owner id. */
+export const isSubjectKey = (owner: string): boolean => owner.startsWith('sub.');
+
 /**
  * Subject keys start with `sub.`; a session's random owner id (base64url) never holds a dot, so
  * the two can never name the same records.

@@ -12,7 +12,8 @@ describe('loadConfig', () => {
     expect(c.publicUrl.origin).toBe('http://localhost:3000');
     expect(c.secureCookies).toBe(false);
     expect(c.sessionStore).toBe('sqlite');
-    expect(c.sessionTtlMs).toBe(30 * 86_400_000);
+    expect(c.sessionTtlMs).toBe(14 * 86_400_000);
+    expect(c.sessionMaxAgeMs).toBe(90 * 86_400_000);
     expect(c.xt).toMatchObject({
       scope: 'userinfo',
       expiresInUnit: 's',
