@@ -67,6 +67,8 @@ export function serializeError(err: unknown, scrub: Scrubber): Record<string, un
 /** The request line of a URL with every query value hidden: `/auth/xt/callback?code=…&state=…`. */
 export function safeUrl(url: string | undefined): string {
   if (!url) return '';
+  // The service API's paths name the institution's user: logged as `:sub` (the store keeps only an HMAC of it).
+  url = url.replace(/^(\/v1\/subjects\/)[^/?#]*/i, '$1:sub');
   const q = url.indexOf('?');
   if (q < 0) return url.slice(0, 512);
   const keys = url

@@ -49,8 +49,9 @@ async function alreadyConnected(ctx: AppContext, link: Link | undefined, provide
 export function login(ctx: AppContext): Handler {
   return async function startLogin(req, res) {
     const provider = await usableProvider(ctx, req);
+    const asked = queryString(req, 'returnTo', 512); // a bad request fails here, before a link is spent
     const link = await acceptLink(ctx, req, provider.id); // before any transaction or redirect
-    const returnTo = link?.returnTo ?? safeReturnTo(queryString(req, 'returnTo', 512));
+    const returnTo = link?.returnTo ?? safeReturnTo(asked);
     if (await alreadyConnected(ctx, link, provider)) {
       await saveSession(req);
       res.redirect(303, returnTo);
@@ -107,17 +108,18 @@ async function exchange(ctx: AppContext, req: Request, provider: Provider, tx: L
  * attacker who planted it; a request of theirs that loaded it before it was destroyed can save it
  * again (express-session writes the whole record back), but the owner id it brings back no
  * longer holds anything: the new tokens go to the new owner, and whatever the old owner had
- * (other providers' connections, other tabs' pending logins) moves with the person.
+ * (its other connections, other tabs' pending logins) moves with the person. `replaced` is the
+ * provider whose session connection this login replaces (none for a linked login: its tokens
+ * are the subject's, and the browser's own connections stay as they are).
  */
-async function rotateOwner(ctx: AppContext, req: Request, except: string): Promise<string> {
+async function rotateOwner(ctx: AppContext, req: Request, replaced: string | undefined): Promise<string> {
   const previous = req.session.owner;
   await regenerateSession(req, { owner: 'new' }); // a bound session stays bound to its subject
   const owner = ensureOwner(req);
   if (previous) {
     await moveTransactions(ctx, previous, owner);
-    if (req.session.subject) return owner; // its connections are the subject's, not the session's
     for (const id of ctx.providers.keys()) {
-      if (id === except) await ctx.stores.authState.deleteConnection(previous, id);
+      if (id === replaced) await ctx.connections.discard(previous, id);
       else await ctx.connections.transfer(previous, owner, id);
     }
   }
@@ -134,7 +136,7 @@ async function storeConnection(ctx: AppContext, req: Request, provider: Provider
   if (subjectKey !== req.session.subject && subjectKey !== undefined) {
     throw new AppError('login_expired', { provider: provider.id, detail: { reason: 'session bound to another subject' } });
   }
-  const owner = await rotateOwner(ctx, req, provider.id);
+  const owner = await rotateOwner(ctx, req, subjectKey === undefined ? provider.id : undefined);
   await ctx.connections.connect(subjectKey ?? owner, provider.id, tokens, tx.subject);
   await saveSession(req);
 }
@@ -162,7 +164,9 @@ export function logout(ctx: AppContext): Handler {
     if (!provider) throw new AppError('not_found');
     const owner = connectionOwner(req);
     if (owner) await ctx.connections.disconnect(owner, provider.id);
-    await regenerateSession(req); // a new id after any change of who is connected
+    // A new id after any change of who is connected. Disconnecting also ends a link's binding: on
+    // a shared device, the next person must not see the subject's next connection.
+    await regenerateSession(req, { subject: null });
     await saveSession(req);
     ctx.logger.info({ provider: provider.id }, 'disconnected');
     const after = provider.logoutUrl?.(new URL('/', ctx.config.publicUrl).toString());

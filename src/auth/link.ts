@@ -60,8 +60,9 @@ async function verifyLinkToken(ctx: AppContext, provider: string, token: string)
     const code = (err as { code?: unknown }).code;
     throw invalid(provider, typeof code === 'string' ? code.slice(0, 64) : 'unverifiable');
   }
-  const { sub, jti, exp, returnTo } = payload;
+  const { sub, jti, exp, iat, returnTo } = payload;
   if (!isSubject(sub)) throw invalid(provider, 'bad sub');
+  if (iat !== undefined && (typeof iat !== 'number' || iat > ctx.now() / 1000 + LINK_CLOCK_TOLERANCE_S)) throw invalid(provider, 'iat in the future');
   if (typeof jti !== 'string' || jti.length === 0 || jti.length > 256) throw invalid(provider, 'bad jti');
   if (typeof exp !== 'number' || exp > ctx.now() / 1000 + LINK_MAX_LIFETIME_S + LINK_CLOCK_TOLERANCE_S) throw invalid(provider, 'exp too far ahead');
   if (returnTo !== undefined && typeof returnTo !== 'string') throw invalid(provider, 'bad returnTo');
@@ -75,19 +76,35 @@ async function spendOnce(ctx: AppContext, claims: LinkClaims): Promise<boolean> 
   return ctx.stores.authState.markOnce(`link-jti:${id}`, ttlMs);
 }
 
+/** The raw subject, sealed into the session (which the store keeps in clear) and bound to its key. */
+const subjectAad = (key: string) => `session-subject:${key}`;
+
 /**
  * Binds the session to `key` with a new session id. The same subject keeps the session's private
  * owner id (its other tabs' pending logins); anything else gets a new one, so nothing of the
- * previous person or subject carries over: two subjects are never merged.
+ * previous subject carries over: two subjects are never merged. A link never ends anything either
+ * (it may come from anywhere, as a plain GET): connections this browser made on its own move with
+ * it, hidden while it is bound, and back in view once it is not (see logout in handlers.ts).
  */
-async function bindSession(ctx: AppContext, req: Request, key: string): Promise<void> {
+async function bindSession(ctx: AppContext, req: Request, subject: string, key: string): Promise<void> {
   const same = req.session.subject === key;
-  const unboundOwner = req.session.subject === undefined ? req.session.owner : undefined;
+  const previous = req.session.owner;
   await regenerateSession(req, { owner: same ? 'keep' : 'new', subject: key });
-  ensureOwner(req);
-  // Connections this browser made on its own before the link would be left behind, unreachable:
-  // end them (revoking at the provider) rather than keep their tokens.
-  if (unboundOwner) for (const id of ctx.providers.keys()) await ctx.connections.disconnect(unboundOwner, id);
+  const owner = ensureOwner(req);
+  req.session.subjectSeal = ctx.sealer.seal(subject, subjectAad(key));
+  if (previous && previous !== owner) for (const id of ctx.providers.keys()) await ctx.connections.transfer(previous, owner, id);
+}
+
+/**
+ * The subject this session was bound to by an earlier link, so that the app's own Connect and
+ * Reconnect buttons (a login without a link) connect that subject, not the hidden session.
+ */
+function boundSubject(ctx: AppContext, req: Request): Link | undefined {
+  const key = req.session?.subject;
+  const seal = req.session?.subjectSeal;
+  if (!key || !seal) return undefined;
+  const subject = ctx.sealer.open(seal, subjectAad(key));
+  return subject !== undefined && isSubject(subject) && ctx.subjects.ownerOf(subject) === key ? { subject, key } : undefined;
 }
 
 /** The `link` parameter; a repeated, over-long or garbled one is an invalid link, not a bad request. */
@@ -100,19 +117,22 @@ function linkParam(req: Request, provider: string): string | undefined {
 }
 
 /**
- * The link of this login, checked, spent and bound to the session; undefined when the request
- * has none (refused with link_required when LINK_REQUIRED). Throws link_invalid for a bad one.
+ * The subject of this login: the link's, checked, spent and bound to the session; or, without a
+ * link, the one the session is already bound to; undefined for a plain login (refused with
+ * link_required when LINK_REQUIRED). Throws link_invalid for a bad link.
  */
 export async function acceptLink(ctx: AppContext, req: Request, provider: string): Promise<Link | undefined> {
   const link = ctx.config.link;
-  const token = link ? linkParam(req, provider) : undefined;
-  if (!link || token === undefined) {
-    if (link?.required) throw new AppError('link_required', { provider });
-    return undefined;
+  if (!link) return undefined;
+  const token = linkParam(req, provider);
+  if (token === undefined) {
+    const bound = boundSubject(ctx, req);
+    if (!bound && link.required) throw new AppError('link_required', { provider });
+    return bound;
   }
   const claims = await verifyLinkToken(ctx, provider, token);
   if (!(await spendOnce(ctx, claims))) throw invalid(provider, 'used');
   const key = ctx.subjects.ownerOf(claims.sub);
-  await bindSession(ctx, req, key);
+  await bindSession(ctx, req, claims.sub, key);
   return { subject: claims.sub, key, returnTo: claims.returnTo === undefined ? undefined : safeReturnTo(claims.returnTo) };
 }

@@ -24,7 +24,7 @@ export function errorHandler(ctx: AppContext): ErrorRequestHandler {
   return function renderError(err, req, res, _next) {
     const e = toAppError(err);
     const reqId = typeof req.id === 'string' || typeof req.id === 'number' ? String(req.id) : '';
-    const forService = req.path.startsWith('/v1/') && ctx.config.service !== undefined;
+    const forService = /^\/v1\//i.test(req.path) && ctx.config.service !== undefined; // Express matches routes without regard to case
     const status = forService ? serviceStatus(e.code) : e.status;
     const serviceKey = (res.locals as { serviceKey?: string }).serviceKey;
     if (e.code === 'internal') ctx.logger.error({ err, reqId, serviceKey }, 'unexpected error');

@@ -164,6 +164,7 @@ export class Connections {
    * is the institution's user id for a linked login (then `owner` is that subject's key).
    */
   async connect(owner: string, provider: string, t: TokenResponse, subject?: string): Promise<ConnectionRecord> {
+    await this.discard(owner, provider); // a connection replaced by this login has ended: say so
     const now = this.now();
     const rec: ConnectionRecord = {
       v: 1,
@@ -187,6 +188,18 @@ export class Connections {
     this.written(event);
     this.opts.onConnected?.(owner, provider);
     return rec;
+  }
+
+  /**
+   * Forgets the connection, reporting its end (`disconnected`) when it was active; no revocation:
+   * used when a new login replaces it, and revoking could end the new grant too (a provider may
+   * revoke the whole grant, and a new login at the same provider session can share it).
+   */
+  async discard(owner: string, provider: string): Promise<void> {
+    const rec = await this.read(owner, provider);
+    if (!rec) return;
+    const event = rec.status === 'active' ? this.event(owner, 'connection.ended', rec, 'disconnected') : undefined;
+    if (await this.opts.store.deleteConnection(owner, provider, event)) this.written(event);
   }
 
   /**

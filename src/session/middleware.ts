@@ -16,7 +16,7 @@ export function sessionCookieName(config: Config): string {
 export interface SessionLifecycle {
   /**
    * A session was stored or its expiry moved: the connections of its private owner id follow it
-   * (they end when it ends). Not called for sessions bound to a subject: those connections are the subject's.
+   * (they end when it ends). A subject's connections never do: they are not the session's.
    */
   stored(owner: string, expiresAt: number): void;
   /** A session reached SESSION_MAX_AGE: its own connections go with it. */
@@ -32,7 +32,7 @@ function sessionStore(stores: Stores, lifecycle: SessionLifecycle | undefined): 
   if (!lifecycle) return store;
   const follow = (sess: session.SessionData) => {
     const expires = sess.cookie?.expires ? new Date(sess.cookie.expires).getTime() : NaN;
-    if (sess.owner && !sess.subject && Number.isFinite(expires)) lifecycle.stored(sess.owner, expires);
+    if (sess.owner && Number.isFinite(expires)) lifecycle.stored(sess.owner, expires);
   };
   // Told after the store has it, and only then.
   const then = (sess: session.SessionData, cb?: (err?: unknown) => void) => (err?: unknown) => {
@@ -101,7 +101,7 @@ async function limitAge(req: Request, config: Config, lifecycle: SessionLifecycl
     req.session.cookie.maxAge = Math.min(config.sessionTtlMs, left);
     return;
   }
-  const owner = req.session.subject ? undefined : req.session.owner;
+  const owner = req.session.owner;
   await new Promise<void>((resolve, reject) => req.session.regenerate((err) => (err ? reject(toStoreError(err)) : resolve())));
   if (owner) lifecycle?.ended(owner);
 }
@@ -109,20 +109,23 @@ async function limitAge(req: Request, config: Config, lifecycle: SessionLifecycl
 /**
  * New session id (defeats fixation). With `owner: 'keep'` (the default) the private owner id
  * carries over; with `owner: 'new'` the new session gets a fresh one (at login, see rotateOwner
- * in auth/). The subject binding carries over unless `subject` names a new one (a link, in auth/).
+ * in auth/). The subject binding carries over unless `subject` names a new one (a link, in auth/)
+ * or is null (the binding ends).
  */
-export function regenerateSession(req: Request, opts: { owner?: 'keep' | 'new'; subject?: string } = {}): Promise<void> {
+export function regenerateSession(req: Request, opts: { owner?: 'keep' | 'new'; subject?: string | null } = {}): Promise<void> {
   const keep = (opts.owner ?? 'keep') === 'keep';
   const owner = keep ? req.session.owner : undefined;
   // A new owner id is a login: SESSION_MAX_AGE counts from now.
   const startedAt = keep ? req.session.startedAt : Date.now();
-  const subject = opts.subject ?? req.session.subject;
+  const subject = opts.subject === null ? undefined : (opts.subject ?? req.session.subject);
+  const subjectSeal = opts.subject === undefined ? req.session.subjectSeal : undefined;
   return new Promise((resolve, reject) =>
     req.session.regenerate((err) => {
       if (err) return reject(toStoreError(err));
       if (owner !== undefined) req.session.owner = owner;
       if (startedAt !== undefined) req.session.startedAt = startedAt;
       if (subject !== undefined) req.session.subject = subject;
+      if (subject !== undefined && subjectSeal !== undefined) req.session.subjectSeal = subjectSeal;
       req.session.csrf = newCsrfToken();
       resolve();
     }),

@@ -16,6 +16,8 @@ declare module 'express-session' {
      * (session/subjects.ts) under which that user's connections are kept. Never the raw id.
      */
     subject?: string;
+    /** The raw subject behind `subject`, sealed (the session store keeps this record in clear). */
+    subjectSeal?: string;
     /** When this session's person logged in (or the session got its owner id), ms since the epoch: SESSION_MAX_AGE counts from here. */
     startedAt?: number;
   }

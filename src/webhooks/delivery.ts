@@ -17,6 +17,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
+import { AppError } from '../errors.js';
 import type { WebhookConfig } from '../config.js';
 import { type ConnectionEventBody, openEvent } from '../session/connectionEvents.js';
 import type { Sealer } from '../session/crypto.js';
@@ -61,6 +62,8 @@ export interface WebhookWorkerOptions {
 /** What /readyz shows. */
 export interface WebhookStats {
   pending: number;
+  /** True while delivery is off after the endpoint answered 410 (until WEBHOOK_MAX_AGE passes or WEBHOOK_URL changes). */
+  disabled: boolean;
   /** The oldest pending event's age; 0 when none is pending. */
   oldestAgeSeconds: number;
 }
@@ -121,7 +124,7 @@ export class WebhookWorker {
   async stats(): Promise<WebhookStats> {
     const s = await this.opts.outbox.stats();
     const age = s.oldestCreatedAt === undefined ? 0 : Math.max(0, Math.floor((this.timing.now() - s.oldestCreatedAt) / 1000));
-    return { pending: s.pending, oldestAgeSeconds: s.pending > 0 ? age : 0 };
+    return { pending: s.pending, oldestAgeSeconds: s.pending > 0 ? age : 0, disabled: this.disabled };
   }
 
   // ---------- the loop ----------
@@ -254,7 +257,10 @@ export class WebhookWorker {
     const now = Date.now();
     if (now - this.lastStoreLog < STORE_LOG_EVERY_MS) return;
     this.lastStoreLog = now;
-    this.opts.logger.warn({ err }, 'webhook delivery: the store did not answer; retrying');
+    // The code only: a store outage is expected trouble, not a bug, and needs no stack.
+    const code = err instanceof AppError ? err.code : 'internal';
+    if (code === 'internal') this.opts.logger.error({ err }, 'webhook delivery: unexpected failure; retrying');
+    else this.opts.logger.warn({ code, detail: err instanceof AppError ? err.detail : undefined }, 'webhook delivery: the store did not answer; retrying');
   }
 }
 

@@ -63,6 +63,7 @@ describe('every bad link is refused before any transaction or redirect', () => {
     ['sub too long', () => linkToken('u'.repeat(129))],
     ['no jti', () => linkToken('user-1', { jti: null })],
     ['exp more than 10 minutes ahead', () => linkToken('user-1', { expIn: 3600 })],
+    ['iat in the future', () => linkToken('user-1', { iatIn: 600 })],
     ['not a JWT', async () => 'not-a-jwt'],
   ];
   test.each(cases)('%s', async (_name, make) => {
@@ -104,13 +105,58 @@ test('switching subjects in one browser replaces the binding (new session id) an
   expect((await state(h.agent)).userId).toBe('111');
 });
 
-test("a browser's own connection is never merged into a subject: a link ends it (revoked at XT.COM)", async () => {
+test("a browser's own connection is never merged into a subject, and a link never ends it: hidden while bound, back after Disconnect", async () => {
   expect((await connectXt(h.agent, { asUser: '333' })).status).toBe(303);
   expect((await state(h.agent)).userId).toBe('333');
   const toSubject = await h.agent.get(`/auth/xt/login?link=${await linkToken('henry')}`);
   expect(toSubject.status).toBe(302); // henry has no connection: on to XT.COM, nothing carried over
   expect((await state(h.agent)).connected).toBe(false);
-  expect(count('connections')).toBe(0);
+  expect(count('connections')).toBe(1); // the browser's own, untouched
+  expect((await connectXt(h.agent, { link: await linkToken('henry'), asUser: '444' })).status).toBe(303);
+  expect((await state(h.agent)).userId).toBe('444');
+  // Disconnect ends henry's connection and the binding: the browser's own is back in view.
+  const out = await h.agent
+    .post('/auth/xt/logout')
+    .type('form')
+    .send({ _csrf: formToken((await h.agent.get('/account')).text) });
+  expect(out.status).toBe(303);
+  expect((await state(h.agent)).userId).toBe('333');
+});
+
+test('after Disconnect, a browser that came with a link no longer sees the subject (a shared device)', async () => {
+  expect((await connectXt(h.agent, { link: await linkToken('ivy') })).status).toBe(303);
+  const out = await h.agent
+    .post('/auth/xt/logout')
+    .type('form')
+    .send({ _csrf: formToken((await h.agent.get('/account')).text) });
+  expect(out.status).toBe(303);
+  const next = request.agent(h.built.app);
+  expect((await connectXt(next, { link: await linkToken('ivy'), asUser: '555' })).status).toBe(303);
+  expect((await state(next)).connected).toBe(true);
+  expect((await state(h.agent)).connected).toBe(false);
+  expect((await h.agent.get('/api/xt/spot/v4/balances')).status).toBe(401);
+});
+
+test("a bound session's own Connect button (no link) connects its subject, never a hidden session connection", async () => {
+  expect((await connectXt(h.agent, { link: await linkToken('jack'), asUser: '666' })).status).toBe(303);
+  await h.built.ctx.connections.disconnect(h.built.ctx.subjects.ownerOf('jack'), 'xt', 'revoked_by_service');
+  expect((await state(h.agent)).connected).toBe(false);
+  expect((await connectXt(h.agent, { asUser: '777' })).status).toBe(303); // /auth/xt/login, as the Reconnect button
+  expect((await state(h.agent)).userId).toBe('777');
+  const other = request.agent(h.built.app);
+  expect((await other.get(`/auth/xt/login?link=${await linkToken('jack')}`)).status).toBe(303); // jack is connected
+  const d = db();
+  const owners = d.prepare('SELECT owner FROM connections').all() as { owner: string }[];
+  d.close();
+  expect(owners.map((o) => o.owner)).toEqual([expect.stringMatching(/^sub\./)]);
+});
+
+test('a valid link is not spent by a request that fails for another reason', async () => {
+  const t = await linkToken('kim');
+  const bad = await h.agent.get(`/auth/xt/login?link=${t}&returnTo=${'a'.repeat(600)}`);
+  expect(bad.status).toBe(400);
+  expect(errorCode(bad.text)).toBe('bad_request');
+  expect((await h.agent.get(`/auth/xt/login?link=${t}`)).status).toBe(302);
 });
 
 test('each link gives the browser a new session id', async () => {

@@ -59,7 +59,16 @@ describe('authentication', () => {
     expect((status.body as ConnectionsJson).connected).toBe(true);
   });
 
-  test('the key name is logged with every call, the key never', async () => {
+  test('a request in another letter case gets the same JSON 401', async () => {
+    const res = await request(h.built.app).get('/V1/Subjects/user-42/connections');
+    expect(res.status).toBe(401);
+    expect(res.headers['content-type']).toMatch(/^application\/json/);
+    expect((res.body as { error: { code: string } }).error.code).toBe('unauthorized');
+  });
+
+  test('the key name is logged with every call, the key never; the subject is not in the access line', async () => {
+    await request(h.built.app).get('/v1/subjects/jane.doe@example.org/connections').set(bearer(REPORTS_KEY)).expect(200);
+    expect(h.logs.text()).not.toContain('jane.doe@example.org');
     await request(h.built.app).get('/v1/subjects/u1/connections').set(bearer(REPORTS_KEY)).expect(200);
     const lines = h.logs.records().filter((r) => r.msg === 'request completed' && String((r.req as { url?: string })?.url).startsWith('/v1/'));
     expect(lines.length).toBeGreaterThan(0);

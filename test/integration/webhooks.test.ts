@@ -19,6 +19,7 @@ import {
   SESSION_SECRET,
   TEST_SECRET,
   assertNoSecrets,
+  authorizeAtStandIn,
   connectXt,
   formToken,
   scanLogs,
@@ -106,7 +107,7 @@ describe('webhooks (memory store)', () => {
     expect(receiver.badSignatures).toBe(0);
     expect(receiver.arrivals).toHaveLength(2);
 
-    expect(await readyz(h)).toEqual({ status: 'ready', store: 'memory', webhooks: { pending: 0, oldestAgeSeconds: 0 } });
+    expect(await readyz(h)).toEqual({ status: 'ready', store: 'memory', webhooks: { pending: 0, oldestAgeSeconds: 0, disabled: false } });
     expect(h.logs.text()).not.toContain(QUERY_TOKEN);
   });
 
@@ -142,6 +143,42 @@ describe('webhooks (memory store)', () => {
     expect(h.logs.text()).not.toContain(receiver.arrivals[0]!.raw);
   });
 
+  test('a login that replaces a connection reports the end of the old one, and refresh_rejected and revoked_by_service are reported', async () => {
+    receiver = await startReceiver();
+    h = await startHarness({ env: { ...hookEnv(receiver), ...linkEnv(), SERVICE_API_KEYS: `ops:${'k'.repeat(40)}` }, app: { webhookTiming: FAST } });
+    const summary = () => receiver!.accepted.map((a) => `${a.body.type}:${a.body.data.userId}:${a.body.data.reason ?? ''}`);
+    // The same browser logs in twice: the first connection ended when the second replaced it.
+    expect((await connectXt(h.agent, { asUser: '901' })).status).toBe(303);
+    expect((await connectXt(h.agent, { asUser: '902' })).status).toBe(303);
+    await receiver.waitFor(() => receiver!.accepted.length === 3, 5000, 'three events');
+    expect(summary()).toEqual(['connection.created:901:', 'connection.ended:901:disconnected', 'connection.created:902:']);
+    // Two browsers log one subject in at the same time (both at XT.COM before either comes back): the same.
+    const other = request.agent(h.built.app);
+    const third = request.agent(h.built.app);
+    const loginA = await other.get(`/auth/xt/login?link=${await linkToken('s-1')}`);
+    const loginB = await third.get(`/auth/xt/login?link=${await linkToken('s-1')}`);
+    expect((await other.get(await authorizeAtStandIn(loginA.headers.location!, 'approve', '903'))).status).toBe(303);
+    expect((await third.get(await authorizeAtStandIn(loginB.headers.location!, 'approve', '904'))).status).toBe(303);
+    await receiver.waitFor(() => receiver!.accepted.length === 6, 5000, 'six events');
+    expect(summary().slice(3)).toEqual(['connection.created:903:', 'connection.ended:903:disconnected', 'connection.created:904:']);
+    expect(receiver.accepted[5]!.body.data.subject).toBe('s-1');
+    // XT.COM refuses the refresh: refresh_rejected.
+    h.xt.revokeRefreshTokens();
+    h.xt.revokeAccessTokens();
+    expect((await other.get('/api/xt/spot/v4/balances')).status).toBe(401);
+    await receiver.waitFor(() => receiver!.accepted.length === 7, 5000, 'refresh_rejected');
+    expect(summary()[6]).toBe('connection.ended:904:refresh_rejected');
+    // The institution's backend disconnects: revoked_by_service.
+    expect((await connectXt(other, { link: await linkToken('s-1'), asUser: '905' })).status).toBe(303);
+    const del = await request(h.built.app)
+      .delete('/v1/subjects/s-1/connections/xt')
+      .set('Authorization', `Bearer ${'k'.repeat(40)}`);
+    expect(del.status).toBe(204);
+    await receiver.waitFor(() => receiver!.accepted.length === 9, 5000, 'revoked_by_service');
+    expect(summary().slice(7)).toEqual(['connection.created:905:', 'connection.ended:905:revoked_by_service']);
+    expect(receiver.badSignatures).toBe(0);
+  });
+
   test('a 410 disables delivery: an error line, nothing more is sent, the events stay in the outbox', async () => {
     receiver = await startReceiver();
     receiver.answer = () => 410;
@@ -158,7 +195,7 @@ describe('webhooks (memory store)', () => {
     expect(errors[0]).toMatchObject({ eventId: receiver.arrivals[0]!.id, status: 410 });
     // The mark every replica (and the next start) reads.
     expect(await h.built.ctx.stores.authState.hasMark(disabledMark(h.config.webhooks!.url))).toBe(true);
-    expect((await readyz(h)).webhooks?.pending).toBe(3);
+    expect((await readyz(h)).webhooks).toMatchObject({ pending: 3, disabled: true });
   });
 
   test('an event older than WEBHOOK_MAX_AGE is dropped with an error line (id, type, age; never the subject)', async () => {
@@ -197,7 +234,7 @@ describe('webhooks (memory store)', () => {
     receiver = await startReceiver({ secret, port });
     await receiver.waitFor(() => receiver!.accepted.length === 1, 10_000, 'the delivery after the outage');
     expect(receiver.accepted[0]!.body.type).toBe('connection.created');
-    expect((await readyz(h)).webhooks).toEqual({ pending: 0, oldestAgeSeconds: 0 });
+    expect((await readyz(h)).webhooks).toEqual({ pending: 0, oldestAgeSeconds: 0, disabled: false });
   });
 });
 
@@ -251,7 +288,7 @@ describe('webhooks survive a SIGKILL between the store write and the delivery (S
     // The restarted process took the dead one's lease over at once, not after its 15 s.
     expect(again.at - killedAt).toBeLessThan(startMs + 5000);
     const ready = await fetch(`${child.url}/readyz`).then((r) => r.json() as Promise<{ webhooks: unknown }>);
-    expect(ready.webhooks).toEqual({ pending: 0, oldestAgeSeconds: 0 });
+    expect(ready.webhooks).toEqual({ pending: 0, oldestAgeSeconds: 0, disabled: false });
     scanLogs(child.output(), [TEST_SECRET, SESSION_SECRET, receiver.secret, receiver.secret.slice(6), QUERY_TOKEN, ...xt.issued()]);
   }, 60_000);
 });
@@ -327,7 +364,7 @@ describe('webhooks on Redis', () => {
     const delivered = [a, b].map((h) => logLines(h, 20, /^webhook delivered$/).length);
     expect(delivered[0]! + delivered[1]!).toBe(20);
     console.log(`webhooks, two replicas on Redis: deliveries per replica ${JSON.stringify(delivered)}`);
-    for (const h of [a, b]) expect((await readyz(h)).webhooks).toEqual({ pending: 0, oldestAgeSeconds: 0 });
+    for (const h of [a, b]) expect((await readyz(h)).webhooks).toEqual({ pending: 0, oldestAgeSeconds: 0, disabled: false });
   }, 60_000);
 
   test('a Redis outage: the worker logs it (rate-limited), keeps going, and the waiting event is delivered once Redis is back', async () => {
@@ -357,6 +394,6 @@ describe('webhooks on Redis', () => {
     expect(receiver.acceptedCount.get(receiver.accepted[0]!.id)).toBe(1);
     // Tried every 50 ms while Redis was away, logged once.
     expect(logLines(h, 40, /webhook delivery: the store did not answer/)).toHaveLength(1);
-    expect((await readyz(h)).webhooks).toEqual({ pending: 0, oldestAgeSeconds: 0 });
+    expect((await readyz(h)).webhooks).toEqual({ pending: 0, oldestAgeSeconds: 0, disabled: false });
   }, 60_000);
 });
