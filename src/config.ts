@@ -2,6 +2,7 @@
  * The one place that reads the environment. Everything is parsed and validated once;
  * a bad value stops the app at start with a message that lists every problem.
  */
+import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { Webhook } from 'standardwebhooks';
@@ -56,6 +57,9 @@ const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   XT_CONNECT_MODE: z.enum(['normal', 'demo']).default('normal'),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  /** 0 picks a free port (tests). Empty: off. */
+  METRICS_PORT: z.preprocess((v) => (typeof v === 'string' && v.trim() === '' ? undefined : v), z.coerce.number().int().min(0).max(65535).optional()),
+  METRICS_HOST: z.string().min(1).default('0.0.0.0'),
   PUBLIC_URL: httpUrl('PUBLIC_URL').default('http://localhost:3000'),
   TRUST_PROXY: z.string().default('false'),
   SESSION_SECRET: optionalNonEmpty,
@@ -65,6 +69,12 @@ const envSchema = z.object({
   SESSION_TTL: durationMs('SESSION_TTL').optional(),
   SESSION_STORE: z.enum(['sqlite', 'redis', 'memory']).default('sqlite'),
   REDIS_URL: optionalNonEmpty,
+  REDIS_CLUSTER_NODES: optionalNonEmpty,
+  REDIS_SENTINELS: optionalNonEmpty,
+  REDIS_SENTINEL_NAME: optionalNonEmpty,
+  REDIS_USERNAME: optionalNonEmpty,
+  REDIS_PASSWORD: optionalNonEmpty,
+  REDIS_CA_FILE: optionalNonEmpty,
   REDIS_COMMAND_TIMEOUT: durationMs('REDIS_COMMAND_TIMEOUT').default(1000),
   TOKEN_ENCRYPTION_KEYS: optionalNonEmpty,
   DATA_DIR: z.string().min(1).default('./data'),
@@ -152,6 +162,8 @@ export interface OidcConfig {
 export interface Config {
   env: 'development' | 'production' | 'test';
   port: number;
+  /** Prometheus metrics on their own listener (METRICS_PORT, METRICS_HOST); absent: no metrics listener. */
+  metrics?: { port: number; host: string };
   publicUrl: URL;
   secureCookies: boolean;
   trustProxy: boolean | number | string;
@@ -163,7 +175,10 @@ export interface Config {
   /** Accepted but deprecated settings, said once at start. */
   warnings: string[];
   sessionStore: 'sqlite' | 'redis' | 'memory';
+  /** REDIS_URL, when Redis is one server (see `redis` for every kind). */
   redisUrl?: string;
+  /** Where Redis is (REDIS_URL, REDIS_CLUSTER_NODES or REDIS_SENTINELS) and how to reach it. Absent: none is set. */
+  redis?: RedisConfig;
   /** Longest wait for any one Redis command; past it the request gets a 503. */
   redisCommandTimeoutMs: number;
   tokenEncryptionKeys?: string[];
@@ -186,6 +201,27 @@ export interface Config {
   /** Connection events POSTed to the institution (WEBHOOK_*). Absent: none. */
   webhooks?: WebhookConfig;
 }
+
+export interface RedisNode {
+  host: string;
+  port: number;
+}
+
+/** How to reach Redis: one server, a cluster or a Sentinel-watched master (exactly one of the three). */
+export type RedisConfig = (
+  { mode: 'single'; url: string } | { mode: 'cluster'; nodes: RedisNode[] } | { mode: 'sentinel'; sentinels: RedisNode[]; name: string }
+) & {
+  /** REDIS_USERNAME / REDIS_PASSWORD (with REDIS_URL they may also be in the URL, but not in both places). */
+  username?: string;
+  password?: string;
+  /**
+   * REDIS_CA_FILE's certificates (PEM), read at start: the server's certificate must chain to them.
+   * With a cluster or Sentinel they turn TLS on for every connection.
+   */
+  ca?: string;
+  /** Whether the connections use TLS: rediss://, or REDIS_CA_FILE with a cluster or Sentinel. */
+  tls: boolean;
+};
 
 export interface LinkConfig {
   /** The HS256 key the institution signs link tokens with. */
@@ -264,11 +300,14 @@ export function loadConfig(env: Env): Config {
   if (!sessionSecret) problems.push('SESSION_SECRET: required (at least 32 characters)');
   else if (sessionSecret.length < 32) problems.push('SESSION_SECRET: must be at least 32 characters');
 
-  if (e.SESSION_STORE === 'redis' && !e.REDIS_URL) problems.push('REDIS_URL: required when SESSION_STORE=redis');
-  if (e.REDIS_URL && !/^rediss?:\/\//.test(e.REDIS_URL)) problems.push('REDIS_URL: must start with redis:// or rediss://');
+  const redis = loadRedis(e, problems);
   if (e.REDIS_COMMAND_TIMEOUT < 1 || e.REDIS_COMMAND_TIMEOUT > 60_000) problems.push('REDIS_COMMAND_TIMEOUT: must be between 1ms and 60s');
   if (e.SHUTDOWN_DRAIN > 120_000) problems.push('SHUTDOWN_DRAIN: must be at most 2m');
-  const sessions = sessionLifetimes(e, problems);
+  const warnings: string[] = [];
+  const sessions = sessionLifetimes(e, problems, warnings);
+  if (e.METRICS_PORT !== undefined && e.METRICS_PORT !== 0 && e.METRICS_PORT === e.PORT) {
+    problems.push('METRICS_PORT: must differ from PORT (metrics are never served on the public port)');
+  }
 
   let tokenEncryptionKeys: string[] | undefined;
   if (e.TOKEN_ENCRYPTION_KEYS) {
@@ -322,7 +361,7 @@ export function loadConfig(env: Env): Config {
 
   const link = loadLink(e, problems);
   const service = loadService(e, problems);
-  const webhooks = loadWebhooks(e, problems);
+  const webhooks = loadWebhooks(e, problems, warnings);
 
   if (e.NODE_ENV === 'production') {
     for (const [key, placeholder] of Object.entries(EXAMPLE_PLACEHOLDERS) as [keyof typeof EXAMPLE_PLACEHOLDERS, string][]) {
@@ -339,15 +378,17 @@ export function loadConfig(env: Env): Config {
   return {
     env: e.NODE_ENV,
     port: e.PORT,
+    metrics: e.METRICS_PORT === undefined ? undefined : { port: e.METRICS_PORT, host: e.METRICS_HOST },
     publicUrl,
     secureCookies: publicUrl.protocol === 'https:',
     trustProxy: parseTrustProxy(e.TRUST_PROXY),
     sessionSecret: sessionSecret!,
     sessionTtlMs: sessions.idleMs,
     sessionMaxAgeMs: sessions.maxAgeMs,
-    warnings: sessions.warnings,
+    warnings,
     sessionStore: e.SESSION_STORE,
-    redisUrl: e.REDIS_URL,
+    redisUrl: redis?.mode === 'single' ? redis.url : undefined,
+    redis,
     redisCommandTimeoutMs: e.REDIS_COMMAND_TIMEOUT,
     tokenEncryptionKeys,
     dataDir: path.resolve(e.DATA_DIR),
@@ -370,8 +411,7 @@ type ParsedEnv = z.infer<typeof envSchema>;
 const DEFAULT_IDLE_TTL_MS = 14 * 86_400_000;
 
 /** SESSION_IDLE_TTL (or the deprecated SESSION_TTL) and SESSION_MAX_AGE. */
-function sessionLifetimes(e: ParsedEnv, problems: string[]): { idleMs: number; maxAgeMs: number; warnings: string[] } {
-  const warnings: string[] = [];
+function sessionLifetimes(e: ParsedEnv, problems: string[], warnings: string[]): { idleMs: number; maxAgeMs: number } {
   if (e.SESSION_TTL !== undefined && e.SESSION_IDLE_TTL !== undefined) problems.push('SESSION_TTL: replaced by SESSION_IDLE_TTL; set only SESSION_IDLE_TTL');
   else if (e.SESSION_TTL !== undefined)
     warnings.push('SESSION_TTL is deprecated: it is read as SESSION_IDLE_TTL (rolling); rename it, and see SESSION_MAX_AGE');
@@ -380,7 +420,78 @@ function sessionLifetimes(e: ParsedEnv, problems: string[]): { idleMs: number; m
   if (idleMs < 60_000) problems.push('SESSION_IDLE_TTL: must be at least 1m');
   if (maxAgeMs < 60_000) problems.push('SESSION_MAX_AGE: must be at least 1m');
   if (maxAgeMs > 400 * 86_400_000) problems.push('SESSION_MAX_AGE: must be at most 400d (browsers cap cookie lifetimes there)');
-  return { idleMs, maxAgeMs, warnings };
+  return { idleMs, maxAgeMs };
+}
+
+/** `host:port` (the host may be a [bracketed] IPv6 address), or undefined. */
+function parseNode(text: string): RedisNode | undefined {
+  const m = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(text.trim());
+  const port = Number(m?.[2]);
+  if (!m || port < 1 || port > 65535) return undefined;
+  return { host: m[1]!.replace(/^\[(.*)\]$/, '$1'), port };
+}
+
+function parseNodes(name: string, list: string, problems: string[]): RedisNode[] {
+  const nodes: RedisNode[] = [];
+  for (const [i, entry] of list.split(',').entries()) {
+    const node = parseNode(entry);
+    if (node) nodes.push(node);
+    else problems.push(`${name}: entry #${i + 1} ("${entry.trim()}") must be host:port`);
+  }
+  return nodes;
+}
+
+/**
+ * REDIS_URL (one server), REDIS_CLUSTER_NODES (a cluster) or REDIS_SENTINELS with
+ * REDIS_SENTINEL_NAME (Sentinel), with REDIS_USERNAME, REDIS_PASSWORD and REDIS_CA_FILE.
+ */
+function loadRedis(e: ParsedEnv, problems: string[]): RedisConfig | undefined {
+  const before = problems.length;
+  const set = (['REDIS_URL', 'REDIS_CLUSTER_NODES', 'REDIS_SENTINELS'] as const).filter((k) => e[k] !== undefined);
+  if (set.length > 1) problems.push(`${set.join(', ')}: set only one (one server, a cluster, or Sentinel)`);
+  if (e.SESSION_STORE === 'redis' && set.length === 0) {
+    problems.push(
+      'REDIS_URL: required when SESSION_STORE=redis (or REDIS_CLUSTER_NODES for a cluster, or REDIS_SENTINELS and REDIS_SENTINEL_NAME for Sentinel)',
+    );
+  }
+  if (e.REDIS_SENTINELS && !e.REDIS_SENTINEL_NAME)
+    problems.push('REDIS_SENTINEL_NAME: required with REDIS_SENTINELS (the name Sentinel monitors the master under)');
+  if (e.REDIS_SENTINEL_NAME && !e.REDIS_SENTINELS) problems.push('REDIS_SENTINELS: required when REDIS_SENTINEL_NAME is set');
+  if (e.REDIS_USERNAME && !e.REDIS_PASSWORD) problems.push('REDIS_USERNAME: needs REDIS_PASSWORD');
+
+  let url: URL | undefined;
+  if (e.REDIS_URL) {
+    try {
+      url = new URL(e.REDIS_URL);
+    } catch {
+      url = undefined;
+    }
+    // Never echo the URL: it may hold a password.
+    if (!url || !/^rediss?:$/.test(url.protocol) || !url.hostname) problems.push('REDIS_URL: must be a redis:// or rediss:// URL');
+    else {
+      if (url.password && e.REDIS_PASSWORD) problems.push('REDIS_PASSWORD: REDIS_URL carries a password already; set it in one place');
+      if (url.username && e.REDIS_USERNAME) problems.push('REDIS_USERNAME: REDIS_URL carries a user name already; set it in one place');
+      if (e.REDIS_CA_FILE && url.protocol !== 'rediss:') problems.push('REDIS_CA_FILE: set, but REDIS_URL is redis:// (use rediss:// for TLS)');
+    }
+  }
+  const nodes = e.REDIS_CLUSTER_NODES ? parseNodes('REDIS_CLUSTER_NODES', e.REDIS_CLUSTER_NODES, problems) : [];
+  const sentinels = e.REDIS_SENTINELS ? parseNodes('REDIS_SENTINELS', e.REDIS_SENTINELS, problems) : [];
+
+  let ca: string | undefined;
+  if (e.REDIS_CA_FILE) {
+    try {
+      ca = fs.readFileSync(e.REDIS_CA_FILE, 'utf8');
+      if (!ca.includes('-----BEGIN CERTIFICATE-----')) problems.push(`REDIS_CA_FILE: ${e.REDIS_CA_FILE} holds no PEM certificate`);
+    } catch (err) {
+      problems.push(`REDIS_CA_FILE: cannot read ${e.REDIS_CA_FILE} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    }
+  }
+
+  if (problems.length > before || set.length !== 1) return undefined;
+  const common = { username: e.REDIS_USERNAME, password: e.REDIS_PASSWORD, ca };
+  if (url) return { mode: 'single', url: e.REDIS_URL!, ...common, tls: url.protocol === 'rediss:' };
+  if (e.REDIS_CLUSTER_NODES) return { mode: 'cluster', nodes, ...common, tls: !!ca };
+  return { mode: 'sentinel', sentinels, name: e.REDIS_SENTINEL_NAME!, ...common, tls: !!ca };
 }
 
 function loadLink(e: ParsedEnv, problems: string[]): LinkConfig | undefined {
@@ -410,6 +521,8 @@ function loadService(e: ParsedEnv, problems: string[]): ServiceConfig | undefine
     // Never echo the entry: it holds a key.
     if (at < 0 || !KEY_NAME.test(name)) problems.push(`SERVICE_API_KEYS: entry #${i + 1} must be name:key, the name of letters, digits and . _ -`);
     else if (key.length < 32) problems.push(`SERVICE_API_KEYS: the key named "${name}" must be at least 32 characters (openssl rand -base64 32)`);
+    else if (!/^[\x21-\x7e]+$/.test(key))
+      problems.push(`SERVICE_API_KEYS: the key named "${name}" may hold printable ASCII only, without spaces (it travels in an HTTP header)`);
     else if (keys.some((k) => k.name === name)) problems.push(`SERVICE_API_KEYS: the name "${name}" is used twice`);
     else keys.push({ name, key });
   }
@@ -425,7 +538,7 @@ function loadService(e: ParsedEnv, problems: string[]): ServiceConfig | undefine
   return { keys, allow: allow.entries, allowApiKeyCreation: e.SERVICE_ALLOW_API_KEY_CREATION, rateLimitPerSec: e.SERVICE_RATE_LIMIT };
 }
 
-function loadWebhooks(e: ParsedEnv, problems: string[]): WebhookConfig | undefined {
+function loadWebhooks(e: ParsedEnv, problems: string[], warnings: string[]): WebhookConfig | undefined {
   if (!e.WEBHOOK_URL && !e.WEBHOOK_SECRET) return undefined;
   if (!e.WEBHOOK_URL) problems.push('WEBHOOK_URL: required when WEBHOOK_SECRET is set');
   if (!e.WEBHOOK_SECRET) problems.push('WEBHOOK_SECRET: required when WEBHOOK_URL is set (whsec_ followed by base64)');
@@ -438,6 +551,9 @@ function loadWebhooks(e: ParsedEnv, problems: string[]): WebhookConfig | undefin
       urlOk = false;
     }
     if (!urlOk) problems.push('WEBHOOK_URL: must be an http(s) URL without credentials or a fragment');
+    else if (new URL(e.WEBHOOK_URL).protocol === 'http:' && !isLoopbackHttp(new URL(e.WEBHOOK_URL))) {
+      warnings.push('WEBHOOK_URL is plain http: events (user ids) cross the network unencrypted; use https unless the receiver is on a private network');
+    }
   }
   let secretOk = false;
   if (e.WEBHOOK_SECRET) {

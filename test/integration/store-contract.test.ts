@@ -1,7 +1,7 @@
 /**
- * One contract for every store, run against memory, a real SQLite file and a real redis-server
- * (as oauth2-proxy runs one session-store suite over every store). New store behaviour goes into
- * this suite first.
+ * One contract for every store, run against memory, a real SQLite file, a real redis-server and a
+ * real local Redis Cluster of 3 masters (as oauth2-proxy runs one session-store suite over every
+ * store). New store behaviour goes into this suite first.
  */
 import type { SessionData, Store } from 'express-session';
 import { pino } from 'pino';
@@ -12,13 +12,16 @@ import { type SqliteStores, createSqliteStores, sweepExpired } from '../../src/s
 import type { AuthStore, ClaimedEvent, Outbox, OutboxEvent, Stores } from '../../src/session/stores/types.js';
 import { tempDir } from '../helpers/harness.js';
 import { type RedisServer, startRedis } from '../helpers/redis.js';
+import { type RedisCluster, startRedisCluster } from '../helpers/redisCluster.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const SESSION_TTL_MS = 60_000;
 
 let redis: RedisServer | undefined;
+let cluster: RedisCluster | undefined;
 afterAll(async () => {
   await redis?.stop();
+  await cluster?.stop();
 });
 
 /** Where each store keeps its data (a SQLite directory, a Redis prefix), so a twin can open the same. */
@@ -44,6 +47,15 @@ const kinds: [string, (twin?: Stores) => Promise<Stores>][] = [
       redis ??= await startRedis();
       const prefix = (twin && places.get(twin)) ?? `contract-${Date.now()}-${Math.random()}:`;
       return placed(await createRedisStores({ url: redis.url, ttlMs: SESSION_TTL_MS, logger: pino({ level: 'silent' }), prefix }), prefix);
+    },
+  ],
+  [
+    'redis-cluster',
+    async (twin) => {
+      cluster ??= await startRedisCluster();
+      const prefix = (twin && places.get(twin)) ?? `contract-${Date.now()}-${Math.random()}:`;
+      const redisConfig = { mode: 'cluster' as const, nodes: cluster.nodes, tls: false };
+      return placed(await createRedisStores({ redis: redisConfig, ttlMs: SESSION_TTL_MS, logger: pino({ level: 'silent' }), prefix }), prefix);
     },
   ],
 ];
@@ -160,6 +172,13 @@ describe.each(kinds)('%s store', (_kind, create) => {
       await a.putConnection('o1', 'xt', 'v1', 60_000);
       const results = await Promise.all([a.replaceConnection('o1', 'xt', 'a', 60_000, 'v1'), a.replaceConnection('o1', 'xt', 'b', 60_000, 'v1')]);
       expect(results.filter(Boolean)).toHaveLength(1);
+    });
+
+    test('counted per provider (on a cluster: over every master)', async () => {
+      for (let i = 0; i < 12; i++) await a.putConnection(`owner-${i}`, i % 4 ? 'xt' : 'oidc', 'v', 60_000);
+      expect(await a.countConnections('xt')).toBe(9);
+      expect(await a.countConnections('oidc')).toBe(3);
+      expect(await a.countConnections('none')).toBe(0);
     });
 
     test('an expired one is gone, and cannot be replaced', async () => {

@@ -1,21 +1,22 @@
 /**
  * Redis, for several replicas: sessions through connect-redis (the maintained express-session
- * store for node-redis), token sets, login transactions and refresh locks in our own keys.
+ * store for node-redis), token sets, login transactions and refresh locks in our own keys. One
+ * server, a cluster or Sentinel (redisConnect.ts): every script keeps to one hash slot (the key
+ * layout below), so each works on a cluster.
  *
  * When Redis goes away, commands fail at once (no offline queue) so requests get a 503 instead
  * of hanging; the client keeps reconnecting in the background and the data is there when it returns.
  * A Redis that stops answering is a 503 after REDIS_COMMAND_TIMEOUT (see redisDeadline.ts).
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { RedisStore } from 'connect-redis';
 import { RedisStore as RateLimitRedisStore } from 'rate-limit-redis';
 import type { Logger } from 'pino';
-import { createClient } from 'redis';
-import { applyCommandDeadline, redisCall } from './redisDeadline.js';
+import type { RedisConfig } from '../../config.js';
+import { type KeyClient, type RedisConnection, connectRedis } from './redisConnect.js';
+import { redisCall } from './redisDeadline.js';
 import { RedisSlidingLog } from './redisSlidingLog.js';
 import type { AuthStore, ClaimedEvent, Outbox, OutboxEvent, Stores, StoredTransaction } from './types.js';
-
-type Client = ReturnType<typeof createClient>;
 
 const PUT_TX = `
 local now = tonumber(ARGV[3]); local ttl = tonumber(ARGV[4]); local max = tonumber(ARGV[5])
@@ -52,24 +53,58 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[
 return 0`;
 
 /**
- * The outbox (Redis Cluster is out of scope: one script touches several keys, and claim, done and
- * retry build group keys from the prefix):
- *   outbox:seq       INCR, the order events were added in
- *   outbox:ev        HASH id -> JSON {seq, group, value, createdAt, attempts}
- *   outbox:lease     HASH id -> the token of the claim holding it
- *   outbox:created   ZSET id by createdAt (for stats)
- *   outbox:g:<group> ZSET id by seq: the group's queue, its head first
- *   outbox:due       ZSET group -> when its head may be claimed (its next attempt, or its lease's end)
+ * Key layout. A Lua script, or a command on several keys, must touch keys of one hash slot to work on
+ * Redis Cluster, so keys that go together share a hash tag (the part in braces):
+ *
+ *   conn:{p<n>}:<owner>:<provider>  a connection (token set), n = partitionOf(owner)
+ *   outbox:{p<n>}:…                  partition n's outbox (below), beside its owners' connections
+ *   tx:<owner>, lock:<key>, mark:<key>, sess:<sid>, rl:<name>:<key>
+ *                                    one key per command or script: no tag, spread over every slot
+ *   {xtguard}:…                      the XT.COM call windows, checked together (redisSlidingLog.ts)
+ *
+ * A connection write and the outbox event it carries are one script, so owners are spread over
+ * PARTITIONS fixed partitions, each a hash tag of its own: an owner's connections and the outbox
+ * queue of its group (the owner itself, see connectionEvents.ts) live in its partition. On a cluster
+ * an event's group must therefore fall in the same partition as the owner whose connection it
+ * reports (it is the owner); on one server anything goes. PARTITIONS must never change: every
+ * stored connection would move.
+ *
+ * Each partition's outbox:
+ *   outbox:{p<n>}:seq       INCR, the order events were added in (per partition: a group's order)
+ *   outbox:{p<n>}:ev        HASH id -> JSON {seq, group, value, createdAt, attempts}
+ *   outbox:{p<n>}:lease     HASH id -> the token of the claim holding it
+ *   outbox:{p<n>}:created   ZSET id by createdAt (for stats)
+ *   outbox:{p<n>}:g:<group> ZSET id by seq: the group's queue, its head first
+ *   outbox:{p<n>}:due       ZSET group -> when its head may be claimed (its next attempt, or its lease's end)
+ * A claim reads every partition's due groups and takes the earliest due across them all (as one
+ * sorted set would order them); a lease token names its partition, so done and retry find it.
  */
-function outboxKeys(prefix: string) {
+export const PARTITIONS = 16;
+
+/** The partition an owner (or an outbox group) lives in. */
+export function partitionOf(id: string): number {
+  return createHash('sha256').update(id).digest().readUInt32BE(0) % PARTITIONS;
+}
+
+const PARTITION_LIST = Array.from({ length: PARTITIONS }, (_, p) => p);
+
+function outboxKeys(prefix: string, partition: number) {
+  const base = `${prefix}outbox:{p${partition}}:`;
   return {
-    seq: `${prefix}outbox:seq`,
-    ev: `${prefix}outbox:ev`,
-    lease: `${prefix}outbox:lease`,
-    created: `${prefix}outbox:created`,
-    due: `${prefix}outbox:due`,
-    group: (group: string) => `${prefix}outbox:g:${group}`,
+    seq: `${base}seq`,
+    ev: `${base}ev`,
+    lease: `${base}lease`,
+    created: `${base}created`,
+    due: `${base}due`,
+    group: (group: string) => `${base}g:${group}`,
   };
+}
+
+/** A lease token is `<random>.<partition>.<n>`; the partition, or undefined for a token that is none of ours. */
+function leasePartition(lease: string): number | undefined {
+  const m = /^[0-9a-f]+\.(\d+)\.\d+$/.exec(lease);
+  const p = Number(m?.[1]);
+  return m && p < PARTITIONS ? p : undefined;
 }
 
 /**
@@ -118,28 +153,34 @@ if n == 1 and ARGV[1] == '1' then addEvent(2, 2) end
 return n`;
 
 /**
- * Claims the heads of up to ARGV[3] due groups. KEYS = due, ev, lease; ARGV = group key prefix,
- * now, max, leaseMs, token base. Returns id, token, event JSON for each.
+ * Claims the heads of the groups ARGV[6..] of one partition, each only if it is still due (another
+ * claimer may have taken it since it was read), at most ARGV[3]. KEYS = due, ev, lease; ARGV =
+ * group key prefix, now, max, leaseMs, token base, groups. Returns id, token, event JSON for each.
  */
 const CLAIM = `
 local now = tonumber(ARGV[2])
-local groups = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[3]))
+local max = tonumber(ARGV[3])
 local out = {}
-for i, group in ipairs(groups) do
-  local gk = ARGV[1] .. group
-  local id = redis.call('ZRANGE', gk, 0, 0)[1]
-  local raw = id and redis.call('HGET', KEYS[2], id)
-  if not id then
-    redis.call('ZREM', KEYS[1], group)
-  elseif not raw then
-    redis.call('ZREM', gk, id) -- an id without its event: drop it, the next one is due next time
-  else
-    local token = ARGV[5] .. '.' .. i
-    redis.call('HSET', KEYS[3], id, token)
-    redis.call('ZADD', KEYS[1], now + tonumber(ARGV[4]), group)
-    table.insert(out, id)
-    table.insert(out, token)
-    table.insert(out, raw)
+for i = 6, #ARGV do
+  if #out >= 3 * max then break end
+  local group = ARGV[i]
+  local due = redis.call('ZSCORE', KEYS[1], group)
+  if due and tonumber(due) <= now then
+    local gk = ARGV[1] .. group
+    local id = redis.call('ZRANGE', gk, 0, 0)[1]
+    local raw = id and redis.call('HGET', KEYS[2], id)
+    if not id then
+      redis.call('ZREM', KEYS[1], group)
+    elseif not raw then
+      redis.call('ZREM', gk, id) -- an id without its event: drop it, the next one is due next time
+    else
+      local token = ARGV[5] .. '.' .. (i - 5)
+      redis.call('HSET', KEYS[3], id, token)
+      redis.call('ZADD', KEYS[1], now + tonumber(ARGV[4]), group)
+      table.insert(out, id)
+      table.insert(out, token)
+      table.insert(out, raw)
+    end
   end
 end
 return out`;
@@ -190,70 +231,119 @@ interface StoredEvent {
   attempts: number;
 }
 
-/** The outbox in Redis, shared by every replica (keys: see outboxKeys). */
-export class RedisOutbox implements Outbox {
-  private readonly keys;
+/** Redis orders members of equal score by their bytes; so do claims across partitions. */
+const byDueThenGroup = (a: { score: number; group: string }, b: { score: number; group: string }) =>
+  a.score - b.score || Buffer.compare(Buffer.from(a.group), Buffer.from(b.group));
 
+/** The outbox in Redis, shared by every replica (keys: see above). */
+export class RedisOutbox implements Outbox {
   constructor(
-    private readonly client: Client,
-    prefix = 'xtc:',
+    private readonly client: KeyClient,
+    private readonly prefix = 'xtc:',
     private readonly now: () => number = Date.now,
-  ) {
-    this.keys = outboxKeys(prefix);
-  }
+  ) {}
+
+  private keys = (partition: number) => outboxKeys(this.prefix, partition);
 
   claim(max: number, leaseMs: number): Promise<ClaimedEvent[]> {
     return redisCall(async () => {
-      const k = this.keys;
-      const args = [k.group(''), String(this.now()), String(Math.max(0, Math.floor(max))), String(Math.ceil(leaseMs)), randomBytes(12).toString('hex')];
-      const flat = (await this.client.eval(CLAIM, { keys: [k.due, k.ev, k.lease], arguments: args })) as string[];
+      const limit = Math.max(0, Math.floor(max));
+      if (limit === 0) return [];
+      const now = this.now();
+      // Every partition's earliest due groups, then the earliest across them all.
+      const due = await Promise.all(
+        PARTITION_LIST.map((p) => this.client.zRangeByScoreWithScores(this.keys(p).due, '-inf', now, { LIMIT: { offset: 0, count: limit } })),
+      );
+      const candidates = due.flatMap((groups, p) => groups.map((g) => ({ p, group: String(g.value), score: g.score }))).sort(byDueThenGroup);
       const out: (ClaimedEvent & { seq: number })[] = [];
-      for (let i = 0; i + 2 < flat.length; i += 3) {
-        const e = JSON.parse(String(flat[i + 2])) as StoredEvent;
-        out.push({ id: String(flat[i]), group: e.group, value: e.value, createdAt: e.createdAt, attempts: e.attempts, lease: String(flat[i + 1]), seq: e.seq });
+      // The first `limit` candidates, one script per partition; those another replica took meanwhile
+      // are skipped, and the next candidates are tried in their place.
+      for (let next = 0; out.length < limit && next < candidates.length;) {
+        const base = randomBytes(12).toString('hex'); // tokens: <base>.<partition>.<place in its list>
+        const batch = candidates.slice(next, next + (limit - out.length));
+        next += batch.length;
+        const byPartition = new Map<number, string[]>();
+        for (const c of batch) byPartition.set(c.p, [...(byPartition.get(c.p) ?? []), c.group]);
+        const replies = await Promise.all(
+          [...byPartition].map(async ([p, groups]) => {
+            const k = this.keys(p);
+            const args = [k.group(''), String(now), String(groups.length), String(Math.ceil(leaseMs)), `${base}.${p}`, ...groups];
+            return (await this.client.eval(CLAIM, { keys: [k.due, k.ev, k.lease], arguments: args })) as string[];
+          }),
+        );
+        for (const flat of replies) {
+          for (let i = 0; i + 2 < flat.length; i += 3) {
+            const e = JSON.parse(String(flat[i + 2])) as StoredEvent;
+            out.push({
+              id: String(flat[i]),
+              group: e.group,
+              value: e.value,
+              createdAt: e.createdAt,
+              attempts: e.attempts,
+              lease: String(flat[i + 1]),
+              seq: e.seq,
+            });
+          }
+        }
       }
-      // In the order they were added, as the other stores hand them out.
-      return out.sort((a, b) => a.seq - b.seq).map(({ seq: _seq, ...e }) => e);
+      // In the order they were added, as the other stores hand them out (seq counts per partition).
+      return out.sort((a, b) => a.createdAt - b.createdAt || a.seq - b.seq).map(({ seq: _seq, ...e }) => e);
     });
   }
 
   done(id: string, lease: string): Promise<void> {
+    const p = leasePartition(lease);
+    if (p === undefined) return Promise.resolve(); // not a lease of ours: it holds nothing
     return redisCall(async () => {
-      const k = this.keys;
+      const k = this.keys(p);
       await this.client.eval(OUTBOX_DONE, { keys: [k.ev, k.lease, k.created, k.due], arguments: [id, lease, String(this.now()), k.group('')] });
     });
   }
 
   retry(id: string, lease: string, nextAttemptAt: number): Promise<void> {
+    const p = leasePartition(lease);
+    if (p === undefined) return Promise.resolve();
     return redisCall(async () => {
-      const k = this.keys;
+      const k = this.keys(p);
       await this.client.eval(OUTBOX_RETRY, { keys: [k.ev, k.lease, k.due], arguments: [id, lease, String(nextAttemptAt)] });
     });
   }
 
   stats(): Promise<{ pending: number; oldestCreatedAt?: number }> {
     return redisCall(async () => {
-      const pending = await this.client.hLen(this.keys.ev);
-      const oldest = await this.client.zRangeWithScores(this.keys.created, 0, 0);
-      return { pending: Number(pending), oldestCreatedAt: oldest[0]?.score };
+      const [pending, oldest] = await Promise.all([
+        Promise.all(PARTITION_LIST.map((p) => this.client.hLen(this.keys(p).ev))),
+        Promise.all(PARTITION_LIST.map((p) => this.client.zRangeWithScores(this.keys(p).created, 0, 0))),
+      ]);
+      const scores = oldest.flatMap((o) => o.map((e) => e.score));
+      return { pending: pending.reduce((sum, n) => sum + Number(n), 0), oldestCreatedAt: scores.length ? Math.min(...scores) : undefined };
     });
   }
 }
 
+/** `text` as a SCAN pattern that matches only itself. */
+const globEscape = (text: string) => text.replace(/[*?[\]\\]/g, '\\$&');
+
 export class RedisAuthStore implements AuthStore {
   constructor(
-    private readonly client: Client,
+    private readonly client: KeyClient,
+    /** The connection's ping and key count, over every master (see RedisConnection). */
+    private readonly conn: Pick<RedisConnection, 'ping' | 'countKeys'>,
     private readonly prefix = 'xtc:',
     private readonly now: () => number = Date.now,
   ) {}
 
   private txKey = (owner: string) => `${this.prefix}tx:${owner}`;
-  private connKey = (owner: string, provider: string) => `${this.prefix}conn:${owner}:${provider}`;
+  /** In the owner's partition, with its outbox (see the key layout above). */
+  private connKey = (owner: string, provider: string) => `${this.prefix}conn:{p${partitionOf(owner)}}:${owner}:${provider}`;
 
-  /** The keys and arguments ADD_EVENT reads (after a flag '1'), or just the flag '0' without an event. */
+  /**
+   * The keys and arguments ADD_EVENT reads (after a flag '1'), or just the flag '0' without an event.
+   * The event goes to its group's partition: on a cluster that must be the owner's (the group is the owner).
+   */
   private event(event?: OutboxEvent): { keys: string[]; args: string[] } {
     if (!event) return { keys: [], args: ['0'] };
-    const k = outboxKeys(this.prefix);
+    const k = outboxKeys(this.prefix, partitionOf(event.group));
     return {
       keys: [k.seq, k.ev, k.created, k.due, k.group(event.group)],
       args: ['1', event.id, event.group, event.value, String(event.createdAt), String(this.now())],
@@ -316,6 +406,11 @@ export class RedisAuthStore implements AuthStore {
     );
   }
 
+  /** A SCAN of every partition's connection keys (on a cluster, of every master): for a gauge, not for a request. */
+  countConnections(provider: string): Promise<number> {
+    return redisCall(() => this.conn.countKeys(`${globEscape(this.prefix)}conn:{p*}:*:${globEscape(provider)}`));
+  }
+
   deleteConnection(owner: string, provider: string, event?: OutboxEvent): Promise<boolean> {
     const e = this.event(event);
     return redisCall(async () => (await this.client.eval(DELETE_CONN, { keys: [this.connKey(owner, provider), ...e.keys], arguments: e.args })) === 1);
@@ -353,85 +448,31 @@ export class RedisAuthStore implements AuthStore {
   }
 
   ping(): Promise<void> {
-    return redisCall(async () => {
-      await this.client.ping();
-    });
+    return redisCall(() => this.conn.ping());
   }
 }
 
 export async function createRedisStores(opts: {
-  url: string;
+  /** Where Redis is (REDIS_URL, a cluster or Sentinel); or just `url`, for one server. */
+  redis?: RedisConfig;
+  url?: string;
   ttlMs: number;
   logger: Logger;
   prefix?: string;
   now?: () => number;
   commandTimeoutMs?: number;
 }): Promise<Stores> {
-  let lastErrorLog = 0;
-  let everConnected = false;
-  const commandTimeoutMs = opts.commandTimeoutMs ?? 1000;
-  // A PING every pingInterval keeps a healthy idle connection busy; a connection that has been
-  // silent for longer than socketTimeout (nothing written or read: see redisDeadline.ts) is hung,
-  // and node-redis replaces it.
-  const pingInterval = Math.max(1000, 2 * commandTimeoutMs);
-  const client: Client = createClient({
-    url: opts.url,
-    disableOfflineQueue: true,
-    pingInterval,
-    socket: {
-      connectTimeout: 5000,
-      socketTimeout: pingInterval + 3 * commandTimeoutMs,
-      // At start, fail fast with a clear message; once up, keep reconnecting for as long as it takes.
-      reconnectStrategy: (retries: number, cause: Error) =>
-        everConnected
-          ? Math.min(100 * 2 ** Math.min(retries, 5), 2000)
-          : retries >= 3
-            ? new Error(`gave up after ${retries} attempts (${cause.message})`)
-            : 200,
-    },
-  });
-  client.on('error', (err: unknown) => {
-    // Never crash on a lost connection; log at most every 10 s while it is down.
-    if (Date.now() - lastErrorLog > 10_000) {
-      lastErrorLog = Date.now();
-      opts.logger.warn({ code: (err as { code?: unknown })?.code }, 'redis is not reachable; retrying');
-    }
-  });
-  const deadline = applyCommandDeadline(client, commandTimeoutMs);
-  client.on('ready', () => {
-    deadline.reset();
-    everConnected = true;
-    opts.logger.info('redis connected');
-  });
-  try {
-    await client.connect();
-  } catch (err) {
-    try {
-      client.destroy();
-    } catch {
-      /* already closed */
-    }
-    throw new Error(`cannot connect to Redis at REDIS_URL (${(err as { code?: string })?.code ?? (err as Error).message})`);
-  }
+  const cfg: RedisConfig | undefined = opts.redis ?? (opts.url ? { mode: 'single', url: opts.url, tls: opts.url.startsWith('rediss:') } : undefined);
+  if (!cfg) throw new Error('createRedisStores: no Redis given');
+  const conn = await connectRedis(cfg, { logger: opts.logger, commandTimeoutMs: opts.commandTimeoutMs ?? 1000 });
   const prefix = opts.prefix ?? 'xtc:';
   return {
     kind: 'redis',
-    sessions: new RedisStore({ client, prefix: `${prefix}sess:`, ttl: Math.ceil(opts.ttlMs / 1000) }),
-    authState: new RedisAuthStore(client, prefix, opts.now),
-    outbox: new RedisOutbox(client, prefix, opts.now),
-    slidingLog: new RedisSlidingLog(client, prefix),
-    rateLimitStore: (name) =>
-      new RateLimitRedisStore({ prefix: `${prefix}rl:${name}:`, sendCommand: (...args: string[]) => client.sendCommand(args) as never }),
-    async close() {
-      try {
-        // close() waits for pending replies; a hung server would keep it waiting for ever (the
-        // socket's inactivity timeout still ends the connection).
-        let timer: NodeJS.Timeout | undefined;
-        await Promise.race([client.close(), new Promise((r) => (timer = setTimeout(r, 2 * commandTimeoutMs)))]);
-        clearTimeout(timer);
-      } catch {
-        client.destroy();
-      }
-    },
+    sessions: new RedisStore({ client: conn.sessionsClient, prefix: `${prefix}sess:`, ttl: Math.ceil(opts.ttlMs / 1000) }),
+    authState: new RedisAuthStore(conn.client, conn, prefix, opts.now),
+    outbox: new RedisOutbox(conn.client, prefix, opts.now),
+    slidingLog: new RedisSlidingLog(conn.client, prefix),
+    rateLimitStore: (name) => new RateLimitRedisStore({ prefix: `${prefix}rl:${name}:`, ...conn.rateLimitSend }),
+    close: () => conn.close(),
   };
 }

@@ -12,8 +12,11 @@
  * When a command times out and nothing at all has come back since it was sent, the connection is
  * presumed hung: later commands fail at once without being written, until a reply arrives (the
  * server woke up) or the client reconnects. Writing nothing lets the socket's inactivity timeout
- * (`socketTimeout`, see createRedisStores) fire, which makes node-redis drop the silent connection
+ * (`socketTimeout`, see redisConnect.ts) fire, which makes node-redis drop the silent connection
  * and reconnect.
+ *
+ * A cluster or Sentinel client (applyTopologyDeadline) holds one such client per node: each gets
+ * the same treatment, and the whole call, waiting for a node included, gets the deadline too.
  */
 import { ErrorReply } from 'redis';
 import { AppError } from '../../errors.js';
@@ -91,4 +94,73 @@ export function applyCommandDeadline(client: object, timeoutMs: number): Command
       hung = false;
     },
   };
+}
+
+/** `p`, or a 503 AppError after `ms` (`p` is left to settle on its own; its late outcome is dropped). */
+export function withDeadline<T>(p: Promise<T>, ms: number): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(redisUnavailable('timeout')), ms);
+    p.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (err: unknown) => {
+        clearTimeout(timer);
+        reject(asError(err));
+      },
+    );
+  });
+}
+
+type Execute = (this: unknown, ...args: unknown[]) => Promise<unknown>;
+
+/** How much later than a node's own deadline the whole call's deadline falls. */
+const OUTER_MARGIN_MS = 50;
+
+export interface TopologyDeadline {
+  /** Gives a node's client the command deadline (once; again-ready connections are tried afresh). */
+  watch(nodeClient: object): void;
+}
+
+/**
+ * The deadline for a cluster or Sentinel client. node-redis sends each of their commands through
+ * the top client's `_execute(…, fn)`: it picks the node (or waits for one: a slot map being
+ * rediscovered, a master being found again) and calls `fn(nodeClient, …)`, which ends in that
+ * node client's `sendCommand`. So `_execute` is wrapped: the node client it hands out gets
+ * applyCommandDeadline the first time (a hung node is presumed hung exactly as one server is),
+ * and the whole call gets the deadline as well (50 ms later, so a node's own fires first), so
+ * waiting for a node cannot hold a request either.
+ */
+export function applyTopologyDeadline(top: object, timeoutMs: number): TopologyDeadline {
+  const target = ((top as { _self?: object })._self ?? top) as { _execute?: Execute };
+  const execute = target._execute;
+  if (typeof execute !== 'function') throw new Error('this Redis client has no _execute');
+  const watched = new WeakSet<object>();
+  const watch = (nodeClient: object) => {
+    const self = (nodeClient as { _self?: object })._self ?? nodeClient;
+    if (watched.has(self)) return;
+    watched.add(self);
+    const deadline = applyCommandDeadline(nodeClient, timeoutMs);
+    (nodeClient as { on(event: string, fn: () => void): unknown }).on('ready', () => deadline.reset());
+  };
+  target._execute = function executeWithDeadline(this: unknown, ...args: unknown[]): Promise<unknown> {
+    const last = args.length - 1;
+    const fn = args[last];
+    if (typeof fn === 'function') {
+      args[last] = (nodeClient: object, ...rest: unknown[]) => {
+        watch(nodeClient);
+        return (fn as (...a: unknown[]) => unknown)(nodeClient, ...rest);
+      };
+    }
+    let pending: Promise<unknown>;
+    try {
+      pending = execute.apply(this, args);
+    } catch (err) {
+      return Promise.reject(asError(err));
+    }
+    // A little later than the node's own deadline, which then fires first and can mark the node hung.
+    return withDeadline(pending, timeoutMs + OUTER_MARGIN_MS);
+  };
+  return { watch };
 }

@@ -12,11 +12,11 @@
  * Needs Redis 5 or later (a script that reads TIME and then writes is replicated by its effects).
  */
 import { randomBytes } from 'node:crypto';
-import type { createClient } from 'redis';
+import type { KeyClient } from './redisConnect.js';
 import { redisCall } from './redisDeadline.js';
 import type { RateWindow, SlidingLog, TakeResult } from './slidingLog.js';
 
-type Client = ReturnType<typeof createClient>;
+type Client = KeyClient;
 
 /**
  * KEYS[1]: the hold key; KEYS[2..]: one sorted set per window.

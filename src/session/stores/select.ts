@@ -12,7 +12,7 @@ export async function createStores(config: Config, logger: Logger, now: () => nu
       return createMemoryStores(now);
     case 'redis': {
       const { createRedisStores } = await import('./redis.js');
-      return createRedisStores({ url: config.redisUrl!, ttlMs: config.sessionTtlMs, logger, now, commandTimeoutMs: config.redisCommandTimeoutMs });
+      return createRedisStores({ redis: config.redis, ttlMs: config.sessionTtlMs, logger, now, commandTimeoutMs: config.redisCommandTimeoutMs });
     }
     case 'sqlite':
     default:
