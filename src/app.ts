@@ -32,6 +32,11 @@ import { createSessionMiddleware, type SessionLifecycle } from './session/middle
 import { createStores } from './session/stores/select.js';
 import type { Stores } from './session/stores/types.js';
 import { Subjects } from './session/subjects.js';
+import { instrumentStores } from './session/stores/instrumented.js';
+import { instrumentProvider } from './providers/instrumented.js';
+import { Audit } from './shared/audit.js';
+import { Metrics } from './shared/metrics.js';
+import { requestInfo } from './shared/requestContext.js';
 import { type WebhookTiming, WebhookWorker } from './webhooks/delivery.js';
 
 /** The project root (where views/ and public/ live), from src/ under tsx/jest or dist/src/ when built. */
@@ -75,6 +80,7 @@ export async function buildContext(config: Config, opts: AppOptions = {}): Promi
       config.xt?.apiSecret,
       config.oidc?.clientSecret,
       config.redisUrl ? decodeURIComponent(new URL(config.redisUrl).password) : undefined,
+      config.redis?.password,
       ...(config.tokenEncryptionKeys ?? []),
       config.link?.secret,
       ...(config.service?.keys.map((k) => k.key) ?? []),
@@ -86,10 +92,13 @@ export async function buildContext(config: Config, opts: AppOptions = {}): Promi
   const log = opts.logger ?? logger;
   for (const warning of config.warnings) log.warn(warning);
   const now = opts.now ?? Date.now;
-  const stores = opts.stores ?? (await createStores(config, log, now));
+  // Process metrics (CPU, memory, event loop) only when someone can scrape them.
+  const metrics = new Metrics({ defaults: config.metrics !== undefined });
+  const audit = new Audit(log);
+  const stores = instrumentStores(opts.stores ?? (await createStores(config, log, now)), metrics);
   const sealer = Sealer.fromConfig(config.sessionSecret, config.tokenEncryptionKeys);
-  const providers = buildProviders(config, log, now);
-  for (const p of opts.providers ?? []) providers.set(p.id, p);
+  const providers = buildProviders(config, log, now, metrics);
+  for (const p of opts.providers ?? []) providers.set(p.id, instrumentProvider(p, metrics));
   // Connections tells the worker about each stored event; the worker is built after it, hence the indirection.
   const wake: { worker?: WebhookWorker } = {};
   const connections = new Connections({
@@ -107,6 +116,8 @@ export async function buildContext(config: Config, opts: AppOptions = {}): Promi
     onConnected: opts.onConnected,
     webhooks: !!config.webhooks,
     onEvent: () => wake.worker?.kick(),
+    metrics,
+    audit,
   });
   // One guard for every XT.COM call (the balances panel and /api/xt), shared by the replicas with Redis.
   const guard = createXtGuard({
@@ -115,7 +126,7 @@ export async function buildContext(config: Config, opts: AppOptions = {}): Promi
     queueWaitMs: config.xtCalls.queueWaitMs,
     logger: log,
   });
-  const xtApi = config.xt ? createXtApi(config.xt, { connections, logger: log, timeoutMs: config.providerTimeoutMs, now, guard }) : undefined;
+  const xtApi = config.xt ? createXtApi(config.xt, { connections, logger: log, timeoutMs: config.providerTimeoutMs, now, guard, metrics }) : undefined;
   const subjects = new Subjects(config.sessionSecret);
   const webhooks = config.webhooks
     ? new WebhookWorker({
@@ -125,10 +136,48 @@ export async function buildContext(config: Config, opts: AppOptions = {}): Promi
         sealer,
         logger: log,
         timing: { now, ...opts.webhookTiming },
+        metrics,
       })
     : undefined;
   wake.worker = webhooks;
-  return { config, logger: log, lifecycle: { draining: false }, providers, stores, sealer, connections, subjects, xtApi, webhooks, now };
+  const ctx: AppContext = {
+    config,
+    logger: log,
+    lifecycle: { draining: false },
+    providers,
+    stores,
+    sealer,
+    connections,
+    subjects,
+    xtApi,
+    webhooks,
+    metrics,
+    audit,
+    now,
+  };
+  watchGauges(ctx);
+  return ctx;
+}
+
+/**
+ * Gauges read at scrape time: stored connections per provider (counted at most once a minute,
+ * a cheap count in the store) and the webhook outbox. A store that cannot answer leaves the last value.
+ */
+function watchGauges(ctx: AppContext): void {
+  let countedAt = -Infinity;
+  const count = async () => {
+    if (Date.now() - countedAt < 60_000) return;
+    countedAt = Date.now();
+    for (const id of ctx.providers.keys()) ctx.metrics.sessionsConnected.set({ provider: id }, await ctx.stores.authState.countConnections(id));
+  };
+  ctx.metrics.onScrape(async () => {
+    await count().catch(() => undefined);
+    const stats = await ctx.webhooks?.stats().catch(() => undefined);
+    if (stats) {
+      ctx.metrics.outboxPending.set(stats.pending);
+      ctx.metrics.outboxOldestAge.set(stats.oldestAgeSeconds);
+    }
+  });
 }
 
 export function createExpressApp(ctx: AppContext): Express {
@@ -172,6 +221,11 @@ export function createExpressApp(ctx: AppContext): Express {
       autoLogging: { ignore: (req) => req.url === '/healthz' },
     }),
   );
+
+  // The request's id and client IP (as TRUST_PROXY resolves it), for the audit log wherever it is written from.
+  app.use(function requestScope(req, _res, next) {
+    requestInfo.run({ reqId: typeof req.id === 'string' || typeof req.id === 'number' ? String(req.id) : '', ip: req.ip }, next);
+  });
 
   app.use(function locale(req, res, next) {
     const locale = pickLocale(req.get('accept-language'));

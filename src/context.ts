@@ -7,6 +7,8 @@ import type { Sealer } from './session/crypto.js';
 import type { Connections } from './session/connections.js';
 import type { Stores } from './session/stores/types.js';
 import type { Subjects } from './session/subjects.js';
+import type { Audit } from './shared/audit.js';
+import type { Metrics } from './shared/metrics.js';
 import type { WebhookWorker } from './webhooks/delivery.js';
 
 export interface AppContext {
@@ -21,6 +23,10 @@ export interface AppContext {
   xtApi?: XtApi;
   /** Delivers the outbox's connection events (WEBHOOK_URL is set); started and stopped by app.ts. */
   webhooks?: WebhookWorker;
+  /** Prometheus metrics (served on METRICS_PORT by server.ts). */
+  metrics: Metrics;
+  /** The audit log: one line per security event. */
+  audit: Audit;
   now: () => number;
   /** Set when a graceful stop begins: readiness then fails so load balancers move traffic away. */
   lifecycle: { draining: boolean };

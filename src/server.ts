@@ -1,14 +1,41 @@
 /**
  * Entry point: read the configuration, build the app, listen, and shut down gracefully.
  */
-import type { Server, ServerResponse } from 'node:http';
+import { type Server, type ServerResponse, createServer } from 'node:http';
+import type { AppContext } from './context.js';
 import { type AppOptions, createApp } from './app.js';
 import { type Config, ConfigError, type Env, loadConfig } from './config.js';
 
 export interface Running {
   server: Server;
   url: string;
+  /** The metrics listener's address, when METRICS_PORT is set. */
+  metricsUrl?: string;
   stop(): Promise<void>;
+}
+
+/**
+ * Prometheus metrics on their own listener (METRICS_PORT): `GET /metrics` and nothing else, so
+ * the public port never serves them and a network policy can keep this one internal.
+ */
+async function listenMetrics(ctx: AppContext, where: { port: number; host: string }): Promise<Server> {
+  const server = createServer((req, res) => {
+    const path = (req.url ?? '').split('?')[0];
+    if (req.method !== 'GET' || path !== '/metrics') {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
+      return;
+    }
+    ctx.metrics.text().then(
+      (body) => res.writeHead(200, { 'content-type': ctx.metrics.registry.contentType, 'cache-control': 'no-store' }).end(body),
+      () => res.writeHead(503, { 'content-type': 'text/plain' }).end('metrics unavailable\n'),
+    );
+  });
+  server.listen(where.port, where.host);
+  await new Promise<void>((resolve, reject) => {
+    server.once('listening', resolve);
+    server.once('error', reject);
+  });
+  return server;
 }
 
 /**
@@ -72,7 +99,13 @@ export async function start(config: Config, host = '0.0.0.0', opts: AppOptions =
   server.keepAliveTimeout = 5_000;
   const addr = server.address();
   const port = typeof addr === 'object' && addr ? addr.port : config.port;
-  ctx.logger.info({ port, store: ctx.stores.kind, providers: [...ctx.providers.keys()], publicUrl: config.publicUrl.origin }, 'xt-connect listening');
+  const metricsServer = config.metrics ? await listenMetrics(ctx, config.metrics) : undefined;
+  const metricsAddr = metricsServer?.address();
+  const metricsPort = typeof metricsAddr === 'object' && metricsAddr ? metricsAddr.port : undefined;
+  ctx.logger.info(
+    { port, metricsPort, store: ctx.stores.kind, providers: [...ctx.providers.keys()], publicUrl: config.publicUrl.origin },
+    'xt-connect listening',
+  );
 
   const drain = drainable(server);
   let stopping: Promise<void> | undefined;
@@ -82,10 +115,12 @@ export async function start(config: Config, host = '0.0.0.0', opts: AppOptions =
       ctx.lifecycle.draining = true;
       await stopGracefully(server, drain, config.shutdownDrainMs);
       await close();
+      metricsServer?.closeAllConnections(); // a scraper's kept-alive connection must not hold the exit
+      await new Promise((resolve) => (metricsServer ? metricsServer.close(resolve) : resolve(undefined)));
       ctx.logger.info('stopped');
       ctx.logger.flush?.();
     })());
-  return { server, url: `http://127.0.0.1:${port}`, stop };
+  return { server, url: `http://127.0.0.1:${port}`, metricsUrl: metricsPort === undefined ? undefined : `http://127.0.0.1:${metricsPort}`, stop };
 }
 
 /** Loads the configuration or exits with every problem listed. */

@@ -65,6 +65,7 @@ export function login(ctx: AppContext): Handler {
       extras: tx.extras,
     });
     await saveSession(req); // the owner id must be stored before the person comes back
+    ctx.audit.write('login_started', { provider: provider.id, owner: link?.key ?? req.session.owner });
     res.redirect(302, url.toString());
   };
 }
@@ -141,18 +142,37 @@ async function storeConnection(ctx: AppContext, req: Request, provider: Provider
   await saveSession(req);
 }
 
+/** A login's end, counted (xtc_logins_total) and written to the audit log with its reason. */
+function recordLogin(ctx: AppContext, req: Request, provider: string, err?: unknown): void {
+  const owner = connectionOwner(req);
+  if (err === undefined) {
+    ctx.metrics.logins.inc({ provider, outcome: 'ok' });
+    ctx.audit.write('login_succeeded', { provider, owner });
+    return;
+  }
+  const code = err instanceof AppError ? err.code : 'internal';
+  ctx.metrics.logins.inc({ provider, outcome: code === 'login_denied' ? 'declined' : 'failed' });
+  ctx.audit.write('login_failed', { provider, owner, reason: code });
+}
+
 export function callback(ctx: AppContext): Handler {
   return async function finishLogin(req, res) {
     const provider = await usableProvider(ctx, req);
     res.set({ 'Referrer-Policy': 'no-referrer', 'Cache-Control': 'no-store' }); // the URL carries the code
-    const params = readCallbackParams(req);
-    if (params.error !== undefined) await refuseProviderError(ctx, req, provider, params);
-    const tx = await consumeTransaction(ctx, req, provider.id, params.state); // before any token call
-    if (!params.code) throw new AppError('callback_invalid', { provider: provider.id, detail: { reason: 'no code' } });
-    const tokens = await exchange(ctx, req, provider, tx, params.code);
-    await storeConnection(ctx, req, provider, tx, tokens);
-    ctx.logger.info({ provider: provider.id }, 'connected');
-    res.redirect(303, tx.returnTo);
+    try {
+      const params = readCallbackParams(req);
+      if (params.error !== undefined) await refuseProviderError(ctx, req, provider, params);
+      const tx = await consumeTransaction(ctx, req, provider.id, params.state); // before any token call
+      if (!params.code) throw new AppError('callback_invalid', { provider: provider.id, detail: { reason: 'no code' } });
+      const tokens = await exchange(ctx, req, provider, tx, params.code);
+      await storeConnection(ctx, req, provider, tx, tokens);
+      recordLogin(ctx, req, provider.id);
+      ctx.logger.info({ provider: provider.id }, 'connected');
+      res.redirect(303, tx.returnTo);
+    } catch (err) {
+      recordLogin(ctx, req, provider.id, err);
+      throw err;
+    }
   };
 }
 

@@ -4,7 +4,8 @@
  */
 import type { ErrorRequestHandler, Request, RequestHandler } from 'express';
 import type { AppContext } from '../context.js';
-import { AppError, messageKey, serviceStatus, toAppError } from '../errors.js';
+import { AppError, type ErrorCode, messageKey, serviceStatus, toAppError } from '../errors.js';
+import type { AuditEvent } from '../shared/audit.js';
 import type { Translate } from '../i18n.js';
 import { safeReturnTo } from './returnTo.js';
 
@@ -15,6 +16,14 @@ function retryTarget(e: AppError, req: Request): string | undefined {
   if (e.next === 'retry') return req.method === 'GET' && !inAuth ? safeReturnTo(req.originalUrl, '/') : '/';
   return undefined;
 }
+
+/** Refusals that are security events, and the audit event each one is. */
+const AUDITED: Partial<Record<ErrorCode, AuditEvent>> = {
+  csrf_failed: 'csrf_refused',
+  rate_limited: 'rate_limited',
+  link_invalid: 'link_refused',
+  link_required: 'link_refused',
+};
 
 export function notFound(): RequestHandler {
   return (_req, _res, next) => next(new AppError('not_found'));
@@ -29,6 +38,9 @@ export function errorHandler(ctx: AppContext): ErrorRequestHandler {
     const serviceKey = (res.locals as { serviceKey?: string }).serviceKey;
     if (e.code === 'internal') ctx.logger.error({ err, reqId, serviceKey }, 'unexpected error');
     else ctx.logger.warn({ code: e.code, status, provider: e.provider, detail: e.detail, reqId, serviceKey }, 'request failed');
+    const event = AUDITED[e.code];
+    const reason = typeof e.detail.reason === 'string' ? e.detail.reason : typeof e.detail.scope === 'string' ? e.detail.scope : e.code;
+    if (event) ctx.audit.write(event, { provider: e.provider, owner: req.session?.subject ?? req.session?.owner, reason, serviceKey });
 
     if (res.headersSent) {
       res.end();

@@ -8,6 +8,7 @@ import { rateLimit } from 'express-rate-limit';
 import type { Logger } from 'pino';
 import type { AppContext } from '../context.js';
 import { AppError } from '../errors.js';
+import type { RateLimitScope } from '../shared/metrics.js';
 
 /** The library's own messages go through our logger (one JSON stream, scrubbed), without stacks. */
 function libraryLogger(logger: Logger) {
@@ -37,7 +38,10 @@ function proxyHeaderWarning(ctx: AppContext): (req: Request) => void {
  * One fixed-window limiter: `max` requests per `windowMs` per key (the client IP unless `key` says
  * otherwise), counted in the shared store when there is one (prefix `name`).
  */
-function limiter(ctx: AppContext, opts: { name: string; max: number; windowMs: number; key?: (req: Request, res: Response) => string }): RequestHandler {
+function limiter(
+  ctx: AppContext,
+  opts: { name: string; scope: RateLimitScope; max: number; windowMs: number; key?: (req: Request, res: Response) => string },
+): RequestHandler {
   const { windowMs } = opts;
   return rateLimit({
     windowMs,
@@ -50,7 +54,10 @@ function limiter(ctx: AppContext, opts: { name: string; max: number; windowMs: n
     validate: { trustProxy: false, xForwardedForHeader: false, forwardedHeader: false, keyGeneratorIpFallback: false },
     ...(opts.key ? { keyGenerator: opts.key } : {}),
     logger: libraryLogger(ctx.logger),
-    handler: (_req, _res, next) => next(new AppError('rate_limited', { detail: { windowMs } })),
+    handler: (_req, _res, next) => {
+      ctx.metrics.rateLimited.inc({ scope: opts.scope });
+      next(new AppError('rate_limited', { detail: { windowMs, scope: opts.scope } }));
+    },
   });
 }
 
@@ -59,13 +66,13 @@ function limiter(ctx: AppContext, opts: { name: string; max: number; windowMs: n
  * institution's nightly report cannot starve its other backends), on top of the per-person guard.
  */
 export function serviceRateLimit(ctx: AppContext, keyName: (res: Response) => string): RequestHandler {
-  return limiter(ctx, { name: 'svc', max: ctx.config.service?.rateLimitPerSec ?? 100, windowMs: 1000, key: (_req, res) => keyName(res) });
+  return limiter(ctx, { name: 'svc', scope: 'service', max: ctx.config.service?.rateLimitPerSec ?? 100, windowMs: 1000, key: (_req, res) => keyName(res) });
 }
 
 export function authRateLimit(ctx: AppContext): RequestHandler {
   const { max, windowMs } = ctx.config.authRateLimit;
   const warnAboutProxy = proxyHeaderWarning(ctx);
-  const limit = limiter(ctx, { name: 'auth', max, windowMs });
+  const limit = limiter(ctx, { name: 'auth', scope: 'auth', max, windowMs });
   return (req, res, next) => {
     warnAboutProxy(req);
     return limit(req, res, next);

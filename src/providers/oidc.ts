@@ -14,6 +14,7 @@
 import { randomBytes } from 'node:crypto';
 import * as client from 'openid-client';
 import type { Logger } from 'pino';
+import type { Metrics } from '../shared/metrics.js';
 import type { OidcConfig } from '../config.js';
 import { AppError } from '../errors.js';
 import { expiresInToMs, jwtExpiry } from '../shared/expiry.js';
@@ -34,6 +35,8 @@ export interface OidcProviderOptions {
   now?: () => number;
   /** Back-off of the background discovery retries (tests shorten it). */
   discovery?: Pick<DiscoveryOptions, 'baseDelayMs' | 'maxDelayMs' | 'lazyIntervalMs'>;
+  /** Times each discovery attempt. */
+  metrics?: Metrics;
 }
 
 export class OidcProvider implements Provider {
@@ -50,7 +53,13 @@ export class OidcProvider implements Provider {
   ) {
     this.label = cfg.label;
     this.now = o.now ?? Date.now;
-    this.discovery = new OidcDiscovery(cfg, { fetch: boundedFetch({ timeoutMs: o.timeoutMs }), timeoutMs: o.timeoutMs, logger: o.logger, ...o.discovery });
+    this.discovery = new OidcDiscovery(cfg, {
+      fetch: boundedFetch({ timeoutMs: o.timeoutMs }),
+      timeoutMs: o.timeoutMs,
+      logger: o.logger,
+      metrics: o.metrics,
+      ...o.discovery,
+    });
     this.discovery.start(); // in the background: construction never waits and never throws
   }
 

@@ -12,6 +12,7 @@
  */
 import * as client from 'openid-client';
 import type { Logger } from 'pino';
+import type { Metrics } from '../shared/metrics.js';
 import { type OidcConfig, type OidcTokenAuth, isLoopbackHttp } from '../config.js';
 import { AppError } from '../errors.js';
 import type { CustomFetch } from 'openid-client';
@@ -21,6 +22,8 @@ export interface DiscoveryOptions {
   fetch: CustomFetch;
   timeoutMs: number;
   logger: Logger;
+  /** Times each attempt (operation `discovery`). */
+  metrics?: Metrics;
   /** First background retry after this long, doubling up to maxDelayMs. */
   baseDelayMs?: number;
   maxDelayMs?: number;
@@ -111,7 +114,8 @@ export class OidcDiscovery {
     if (this.attempt) return this.attempt;
     if (this.timer) clearTimeout(this.timer);
     this.lastAttemptAt = Date.now();
-    const attempt = this.discoverOnce().then(
+    const once = () => this.discoverOnce();
+    const attempt = (this.o.metrics ? this.o.metrics.timeProvider('oidc', 'discovery', once) : once()).then(
       (d) => {
         this.discovered = d;
         this.failures = 0;

@@ -1,20 +1,23 @@
 /** Builds one Provider per configured dialect. Adding a dialect means adding a line here, not touching routes. */
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
+import type { Metrics } from '../shared/metrics.js';
+import { instrumentProvider } from './instrumented.js';
 import { createProviderHttp } from './http.js';
 import { OidcProvider } from './oidc.js';
 import type { Provider } from './types.js';
 import { XtProvider } from './xt.js';
 
-export function buildProviders(config: Config, logger: Logger, now: () => number): Map<string, Provider> {
+export function buildProviders(config: Config, logger: Logger, now: () => number, metrics?: Metrics): Map<string, Provider> {
   // Insertion order is the order of the buttons on the home page: XT.COM first.
   const providers = new Map<string, Provider>();
   if (config.xt) {
     providers.set('xt', new XtProvider(config.xt, createProviderHttp({ provider: 'xt', timeoutMs: config.providerTimeoutMs }), now));
   }
   if (config.oidc) {
-    providers.set('oidc', new OidcProvider(config.oidc, { timeoutMs: config.providerTimeoutMs, logger, now }));
+    providers.set('oidc', new OidcProvider(config.oidc, { timeoutMs: config.providerTimeoutMs, logger, now, metrics }));
   }
+  if (metrics) for (const p of providers.values()) instrumentProvider(p, metrics);
   return providers;
 }
 

@@ -20,6 +20,7 @@ import { notFound } from '../http/errorHandler.js';
 import { serviceRateLimit } from '../http/rateLimit.js';
 import type { ConnectionView } from '../session/connections.js';
 import { isSubject } from '../session/subjects.js';
+import { requestInfo } from '../shared/requestContext.js';
 import { xtCallSteps } from './xtGateway.js';
 
 export const SERVICE_PREFIX = '/v1';
@@ -115,6 +116,35 @@ function serviceXtTarget(req: Request): string | undefined {
   return m?.[1];
 }
 
+/** What a call did, as a route pattern (never the subject or the XT.COM path). */
+function routeOf(req: Request): string {
+  const m = /^\/v1\/subjects\/[^/?#]+\/(connections\/[^/?#]+|connections|xt)(?=[/?#]|$)/i.exec(req.originalUrl);
+  if (!m) return 'other';
+  const what = m[1]!.toLowerCase();
+  return what === 'xt' ? 'subject_xt' : what === 'connections' ? 'subject_connections' : 'subject_connection';
+}
+
+/** One audit line per service API call, when its answer is sent: the key's name, the route pattern, the status. */
+function auditCall(ctx: AppContext) {
+  return function auditServiceCall(req: Request, res: Response, next: NextFunction): void {
+    const info = requestInfo.getStore(); // 'finish' may fire outside the request's async context
+    res.once('finish', () => {
+      const { serviceKey, subject } = serviceLocals(res);
+      const write = () =>
+        ctx.audit.write('service_call', {
+          serviceKey,
+          method: req.method.slice(0, 8),
+          route: routeOf(req),
+          status: res.statusCode,
+          owner: subject === undefined ? undefined : ctx.subjects.ownerOf(subject),
+        });
+      if (info) requestInfo.run(info, write);
+      else write();
+    });
+    next();
+  };
+}
+
 export function serviceRouter(ctx: AppContext): Router {
   const r = Router();
   const service = ctx.config.service;
@@ -123,6 +153,7 @@ export function serviceRouter(ctx: AppContext): Router {
     res.set('Cache-Control', 'no-store');
     next();
   });
+  r.use(SERVICE_PREFIX, auditCall(ctx));
   r.use(
     SERVICE_PREFIX,
     authenticate(service.keys),

@@ -17,7 +17,8 @@ export interface XtAnswer {
 }
 
 export type XtOutcome =
-  | { kind: 'answer'; answer: XtAnswer }
+  /** XT.COM's own answer; `mc` is set for a business refusal (rc 1). */
+  | { kind: 'answer'; answer: XtAnswer; mc?: string }
   | { kind: 'token_rejected' }
   | { kind: 'clock'; mc: string; httpStatus: number }
   | { kind: 'misconfigured'; mc: string; httpStatus: number }
@@ -42,7 +43,8 @@ export function classify(res: RawResponse, path: string, now: number): XtOutcome
   // Any other status (a 3xx without its Location, a 299) is not something a page script can read.
   const is2xx = res.status >= 200 && res.status < 300;
   const is4xx = res.status >= 400 && res.status < 500;
-  if ((env.rc === 0 && is2xx) || (env.rc === 1 && (is2xx || is4xx))) return { kind: 'answer', answer: { status: res.status, body: res.body } };
+  if ((env.rc === 0 && is2xx) || (env.rc === 1 && (is2xx || is4xx)))
+    return { kind: 'answer', answer: { status: res.status, body: res.body }, mc: env.rc === 1 ? env.mc : undefined };
   throw new AppError('provider_bad_response', {
     provider: 'xt',
     detail: { ...detail, reason: env.rc === 0 || env.rc === 1 ? 'unexpected HTTP status for the envelope' : 'unknown rc', rc: env.rc },

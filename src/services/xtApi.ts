@@ -13,6 +13,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
+import type { Metrics } from '../shared/metrics.js';
 import { z } from 'zod';
 import type { XtConfig } from '../config.js';
 import { AppError } from '../errors.js';
@@ -48,6 +49,8 @@ export interface XtApiOptions {
   logger: Logger;
   now?: () => number;
   guard?: XtGuard;
+  /** xtc_xt_api_requests_total, the `api` call durations and the 429s. */
+  metrics?: Metrics;
 }
 
 /** Each misconfiguration code is logged at most this often. */
@@ -73,6 +76,7 @@ export class XtApi {
     for (let attempt = 0; attempt < 3; attempt++) {
       const res = await this.send(access, call);
       const outcome = classify(res, call.path, this.now());
+      this.count(outcome);
       if (outcome.kind === 'answer') return outcome.answer;
       if (outcome.kind === 'clock' && !retried.clock) {
         retried.clock = true;
@@ -101,8 +105,34 @@ export class XtApi {
 
   private async send(access: Access, call: XtCall): Promise<XtUserResponse> {
     await this.opts.userApi.clock.ready(); // the first clock reading, before the slot is taken
-    await this.opts.guard?.take(access.guardKey, kindOf(call.path));
-    return this.opts.userApi.send({ method: call.method, path: call.path, query: call.query, body: call.body, token: access.token });
+    try {
+      await this.opts.guard?.take(access.guardKey, kindOf(call.path));
+    } catch (err) {
+      if (err instanceof AppError && err.code === 'rate_limited') {
+        this.opts.metrics?.rateLimited.inc({ scope: 'xt_guard' });
+        this.opts.metrics?.xtApiRequests.inc({ outcome: 'held_by_guard', mc: 'none' });
+      }
+      throw err;
+    }
+    const request = () => this.opts.userApi.send({ method: call.method, path: call.path, query: call.query, body: call.body, token: access.token });
+    try {
+      return await (this.opts.metrics ? this.opts.metrics.timeProvider(this.provider, 'api', request) : request());
+    } catch (err) {
+      this.opts.metrics?.xtApiRequests.inc({ outcome: 'failed', mc: 'none' });
+      throw err;
+    }
+  }
+
+  /** One request's outcome, counted: XT.COM's answer (ok or a business refusal with its mc), or why it was not one. */
+  private count(outcome: XtOutcome): void {
+    const m = this.opts.metrics;
+    if (!m) return;
+    if (outcome.kind === 'answer') m.xtApiRequests.inc({ outcome: outcome.mc === undefined ? 'ok' : 'business_error', mc: m.mcLabel(outcome.mc) });
+    else if (outcome.kind === 'clock' || outcome.kind === 'misconfigured') m.xtApiRequests.inc({ outcome: outcome.kind, mc: m.mcLabel(outcome.mc) });
+    else {
+      m.xtApiRequests.inc({ outcome: outcome.kind, mc: 'none' });
+      if (outcome.kind === 'rate_limited') m.rateLimited.inc({ scope: 'xt_api' });
+    }
   }
 
   /** XT.COM refused the token: refresh unless someone already has, else ask the person to reconnect. */
@@ -156,11 +186,14 @@ function guardKey(owner: string, userId: string | undefined): string {
 }
 
 /** The XT.COM client the app uses: a 1 MB answer cap, XT.COM's clock read at start and every 10 minutes. */
-export function createXtApi(cfg: XtConfig, o: { connections: Connections; logger: Logger; timeoutMs: number; now?: () => number; guard?: XtGuard }): XtApi {
+export function createXtApi(
+  cfg: XtConfig,
+  o: { connections: Connections; logger: Logger; timeoutMs: number; now?: () => number; guard?: XtGuard; metrics?: Metrics },
+): XtApi {
   const http = createProviderHttp({ provider: 'xt', timeoutMs: o.timeoutMs, maxBytes: XT_USER_API_MAX_BYTES });
   const clock = new XtClock({ apiUrl: cfg.apiUrl, http, logger: o.logger, now: o.now });
   clock.start();
-  return new XtApi({ userApi: new XtUserApi(cfg, http, clock), connections: o.connections, logger: o.logger, now: o.now, guard: o.guard });
+  return new XtApi({ userApi: new XtUserApi(cfg, http, clock), connections: o.connections, logger: o.logger, now: o.now, guard: o.guard, metrics: o.metrics });
 }
 
 const balanceSchema = z.object({

@@ -17,6 +17,8 @@
  * still-valid access token, or answers 503 with Retry-After when there is none.
  */
 import type { Logger } from 'pino';
+import type { Audit } from '../shared/audit.js';
+import type { Metrics } from '../shared/metrics.js';
 import { AppError } from '../errors.js';
 import type { Provider } from '../providers/types.js';
 import type { TokenResponse } from '../shared/tokens.js';
@@ -65,6 +67,10 @@ export interface ConnectionOptions {
   webhooks?: boolean;
   /** Told after an event has been stored, so this process's delivery worker can start at once. */
   onEvent?: () => void;
+  /** xtc_refreshes_total. */
+  metrics?: Metrics;
+  /** refresh_rejected and disconnected lines. */
+  audit?: Audit;
 }
 
 /** How a record's end reason is reported to the webhook: a connection without a refresh token that ran out has expired too. */
@@ -210,7 +216,10 @@ export class Connections {
     const rec = await this.read(owner, provider);
     // A connection that had already ended was reported then; its tombstone goes without a second event.
     const event = rec?.status === 'active' ? this.event(owner, 'connection.ended', rec, reason) : undefined;
-    if (await this.opts.store.deleteConnection(owner, provider, event)) this.written(event);
+    if (await this.opts.store.deleteConnection(owner, provider, event)) {
+      this.written(event);
+      if (rec) this.opts.audit?.write('disconnected', { provider, owner, reason });
+    }
     const p = this.opts.providers.get(provider);
     if (rec?.refreshToken && p?.revoke) {
       try {
@@ -383,6 +392,12 @@ export class Connections {
     return this.orProviderDown({ ...cur, accessToken: undefined, nextRefreshAt: this.now() + this.timing.lockLeaseMs }, cur.provider);
   }
 
+  /** Another request or replica refreshed while this one waited for the lock: no call of ours. */
+  private skipped(provider: string, cur: ConnectionRecord | null): ConnectionRecord | null {
+    this.opts.metrics?.refreshes.inc({ provider, outcome: 'skipped_by_lock' });
+    return cur;
+  }
+
   private async refreshLocked(owner: string, provider: string, seenVersion: number, force: boolean): Promise<ConnectionRecord | null> {
     const lockKey = refreshLockKey(owner, provider);
     const giveUpAt = this.now() + this.timing.refreshWaitMs;
@@ -392,15 +407,15 @@ export class Connections {
       // a crashed holder's lease runs out within LOCK_LEASE_MS, and then this request takes over.
       await sleep(50);
       const cur = await this.read(owner, provider);
-      if (!cur || cur.status !== 'active' || cur.version !== seenVersion) return cur;
+      if (!cur || cur.status !== 'active' || cur.version !== seenVersion) return this.skipped(provider, cur);
       if (this.now() >= giveUpAt) return this.stopWaiting(cur, force);
       lock = await this.locks.tryAcquire(lockKey, provider);
     }
     try {
       const { rec: cur, blob } = await this.readSealed(owner, provider); // look again, under the lock
       if (!cur || cur.status !== 'active') return cur;
-      if (cur.version !== seenVersion) return cur;
-      if (!force && !this.stale(cur)) return cur;
+      if (cur.version !== seenVersion) return this.skipped(provider, cur);
+      if (!force && !this.stale(cur)) return this.skipped(provider, cur);
       return await this.refreshNow(owner, cur, blob);
     } finally {
       await lock.release();
@@ -437,8 +452,15 @@ export class Connections {
     } catch (err) {
       if (err instanceof AppError && err.code === 'provider_rejected') {
         this.opts.logger.info({ provider: cur.provider, detail: err.detail }, 'refresh rejected by the provider; connection ended');
+        this.opts.metrics?.refreshes.inc({ provider: cur.provider, outcome: 'rejected' });
+        this.opts.audit?.write('refresh_rejected', {
+          provider: cur.provider,
+          owner,
+          reason: typeof err.detail.error === 'string' ? err.detail.error : undefined,
+        });
         return this.end(owner, cur, 'refresh_rejected', blob);
       }
+      this.opts.metrics?.refreshes.inc({ provider: cur.provider, outcome: 'transient' });
       return this.deferRefresh(owner, cur, err, blob);
     }
     const next: ConnectionRecord = {
@@ -458,6 +480,7 @@ export class Connections {
       nextRefreshAt: undefined,
     };
     this.opts.logger.info({ provider: cur.provider, rotated: !!t.refreshToken && t.refreshToken !== cur.refreshToken }, 'tokens refreshed');
+    this.opts.metrics?.refreshes.inc({ provider: cur.provider, outcome: 'ok' });
     return this.storeRefreshed(owner, next, blob);
   }
 

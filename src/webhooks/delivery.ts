@@ -18,6 +18,7 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { AppError } from '../errors.js';
+import type { Metrics } from '../shared/metrics.js';
 import type { WebhookConfig } from '../config.js';
 import { type ConnectionEventBody, openEvent } from '../session/connectionEvents.js';
 import type { Sealer } from '../session/crypto.js';
@@ -57,6 +58,8 @@ export interface WebhookWorkerOptions {
   sealer: Sealer;
   logger: Logger;
   timing?: Partial<WebhookTiming>;
+  /** xtc_webhook_deliveries_total. */
+  metrics?: Metrics;
 }
 
 /** What /readyz shows. */
@@ -198,6 +201,7 @@ export class WebhookWorker {
   /** Past WEBHOOK_MAX_AGE: given up, with an error line (the id, type and age; never the subject). */
   private async drop(e: ClaimedEvent, body: string, now: number): Promise<void> {
     await this.opts.outbox.done(e.id, e.lease);
+    this.opts.metrics?.webhookDeliveries.inc({ outcome: 'dropped' });
     this.opts.logger.error(
       { eventId: e.id, type: eventType(body), ageSeconds: Math.floor((now - e.createdAt) / 1000), attempts: e.attempts },
       'a webhook event was not delivered within WEBHOOK_MAX_AGE and is dropped',
@@ -206,6 +210,7 @@ export class WebhookWorker {
 
   /** Records an attempt's outcome in the outbox. */
   private async settle(e: ClaimedEvent, outcome: SendOutcome): Promise<void> {
+    this.opts.metrics?.webhookDeliveries.inc({ outcome: outcome.kind });
     if (outcome.kind === 'delivered') {
       await this.opts.outbox.done(e.id, e.lease);
       this.opts.logger.debug({ eventId: e.id, attempt: e.attempts + 1, status: outcome.status }, 'webhook delivered');

@@ -8,7 +8,7 @@ import http from 'node:http';
 import { loadConfig } from '../../src/config.js';
 import { type Running, start } from '../../src/server.js';
 import { type XtStandIn, startXtStandIn } from '../../standins/xt.js';
-import { LogCapture, SESSION_SECRET, TEST_SECRET, authorizeAtStandIn, scanLogs, xtEnv } from '../helpers/harness.js';
+import { LogCapture, SESSION_SECRET, TEST_SECRET, authorizeAtStandIn, scanLogs, tempDir, xtEnv } from '../helpers/harness.js';
 
 let xt: XtStandIn;
 let running: Running | undefined;
@@ -116,4 +116,39 @@ test('keep-alive clients under load through a stop: every request sent in the dr
   expect(outcomes.errors).toEqual([]);
   expect(outcomes.ok).toBeGreaterThan(50);
   expect(outcomes.closing).toBeGreaterThan(0);
+});
+
+test('a refresh in flight when the stop begins is completed and stored: after a restart no second refresh is needed', async () => {
+  xt = await startXtStandIn({ clientSecret: TEST_SECRET, accessTtlSec: 3, rotateRefreshTokens: true });
+  const env = xtEnv(xt, { PORT: '0', SHUTDOWN_DRAIN: '200ms', SESSION_STORE: 'sqlite', DATA_DIR: tempDir() });
+  running = await start(loadConfig(env), '127.0.0.1', { logDestination: logs });
+  const agent = new http.Agent({ keepAlive: false });
+  const login = await get(agent, `${running.url}/auth/xt/login`);
+  const callback = await get(
+    agent,
+    `${running.url}${await authorizeAtStandIn(String(login.headers.location))}`,
+    String(login.headers['set-cookie']).split(';')[0],
+  );
+  expect(callback.status).toBe(303);
+  const cookie = String(callback.headers['set-cookie']).split(';')[0]!; // the session id changes at login
+
+  // Past 90 % of the token's 3 s (second-granular `exp`): due for a refresh, which waits 800 ms at XT.COM.
+  await new Promise((r) => setTimeout(r, 2900));
+  xt.options.tokenDelayMs = 800;
+  const inFlight = get(agent, `${running.url}/api/session`, cookie);
+  await new Promise((r) => setTimeout(r, 200));
+  const stopped = running.stop();
+  const answer = await inFlight;
+  expect(answer.status).toBe(200);
+  await stopped;
+  running = undefined;
+  expect(xt.calls.refresh_token).toBe(1);
+
+  // A new process on the same store: the refreshed tokens are there (the old refresh token was rotated away).
+  xt.options.tokenDelayMs = 0;
+  running = await start(loadConfig(env), '127.0.0.1', { logDestination: logs });
+  const after = await fetch(`${running.url}/api/session`, { headers: { cookie } });
+  expect(((await after.json()) as { connected: boolean }).connected).toBe(true);
+  expect(xt.calls.refresh_token).toBe(1);
+  agent.destroy();
 });

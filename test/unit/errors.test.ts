@@ -12,6 +12,7 @@ import type { AppContext } from '../../src/context.js';
 import { AppError, ERRORS, type ErrorCode, messageKey, toAppError } from '../../src/errors.js';
 import { errorHandler } from '../../src/http/errorHandler.js';
 import { type Locale, translator } from '../../src/i18n.js';
+import { Audit } from '../../src/shared/audit.js';
 
 const codes = Object.keys(ERRORS) as ErrorCode[];
 
@@ -28,7 +29,8 @@ function appFor(locale: Locale) {
   };
   app.get('/page/:code', raise);
   app.get('/api/fail/:code', raise);
-  const ctx = { logger: pino({ level: 'silent' }), providers: new Map([['xt', { label: 'XT.COM' }]]) } as unknown as AppContext;
+  const logger = pino({ level: 'silent' });
+  const ctx = { logger, audit: new Audit(logger), providers: new Map([['xt', { label: 'XT.COM' }]]) } as unknown as AppContext;
   app.use(errorHandler(ctx));
   return app;
 }

@@ -149,6 +149,12 @@ export class MemoryAuthStore implements AuthStore {
     return existed;
   }
 
+  async countConnections(provider: string): Promise<number> {
+    let n = 0;
+    for (const [key, e] of this.conns) if (key.endsWith(`:${provider}`) && this.live(e)) n++;
+    return n;
+  }
+
   async markOnce(key: string, ttlMs: number): Promise<boolean> {
     // No await between the check and the write.
     const until = this.marks.get(key);

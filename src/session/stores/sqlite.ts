@@ -257,6 +257,7 @@ export class SqliteAuthStore implements AuthStore {
       connReplace: db.prepare('UPDATE connections SET data = ?, expires = ? WHERE owner = ? AND provider = ? AND expires > ?'),
       connReplaceIf: db.prepare('UPDATE connections SET data = ?, expires = ? WHERE owner = ? AND provider = ? AND expires > ? AND data = ?'),
       connDelete: db.prepare<[string, string], { expires: number }>('DELETE FROM connections WHERE owner = ? AND provider = ? RETURNING expires'),
+      connCount: db.prepare<[string, number], { n: number }>('SELECT COUNT(*) AS n FROM connections WHERE provider = ? AND expires > ?'),
       markTake: db.prepare('INSERT INTO marks (key, expires) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET expires = excluded.expires WHERE marks.expires <= ?'),
       markGet: db.prepare<[string, number], { one: number }>('SELECT 1 AS one FROM marks WHERE key = ? AND expires > ?'),
       lockTake: db.prepare(
@@ -330,6 +331,10 @@ export class SqliteAuthStore implements AuthStore {
   }
 
   /** True when a live record was deleted (an expired row is deleted too, but counts as none). */
+  async countConnections(provider: string): Promise<number> {
+    return guard(() => this.s.connCount.get(provider, this.now())?.n ?? 0);
+  }
+
   async deleteConnection(owner: string, provider: string, event?: OutboxEvent): Promise<boolean> {
     const now = this.now();
     return this.withEvent(() => (this.s.connDelete.get(owner, provider)?.expires ?? 0) > now, event);

@@ -35,6 +35,8 @@ export interface AuthStore {
    * atomic step, and only when a record was deleted.
    */
   deleteConnection(owner: string, provider: string, event?: OutboxEvent): Promise<boolean>;
+  /** How many connection records of `provider` are stored (ended ones kept as tombstones included): for a gauge, read at most once a minute. */
+  countConnections(provider: string): Promise<number>;
 
   /**
    * Sets `key` if it is not set yet, for `ttlMs`; true when this call set it. Atomic across

@@ -1,0 +1,73 @@
+/**
+ * Store metrics without touching the stores: every operation of the auth store, the outbox and the
+ * express-session store is timed (xtc_store_operation_duration_seconds{store,operation}), and
+ * failures are counted. The operation label is the method's name, a fixed set.
+ */
+import type { Store } from 'express-session';
+import type { Metrics } from '../../shared/metrics.js';
+import type { Stores } from './types.js';
+
+/** A proxy that times every method returning a promise. */
+function timed<T extends object>(target: T, store: string, metrics: Metrics): T {
+  return new Proxy(target, {
+    get(t, prop, receiver) {
+      const value: unknown = Reflect.get(t, prop, receiver);
+      if (typeof value !== 'function' || typeof prop !== 'string') return value;
+      return (...args: unknown[]) => {
+        const labels = { store, operation: prop };
+        const end = metrics.storeDuration.startTimer(labels);
+        const result: unknown = (value as (...a: unknown[]) => unknown).apply(t, args);
+        if (!(result instanceof Promise)) {
+          end();
+          return result;
+        }
+        return result.then(
+          (v: unknown) => {
+            end();
+            return v;
+          },
+          (err: unknown) => {
+            end();
+            metrics.storeErrors.inc(labels);
+            throw err;
+          },
+        );
+      };
+    },
+  });
+}
+
+/** express-session's callback methods, timed in place. */
+function timeSessions(sessions: Store, store: string, metrics: Metrics): void {
+  const methods = sessions as unknown as Record<string, ((this: Store, ...args: unknown[]) => unknown) | undefined>;
+  for (const name of ['get', 'set', 'touch', 'destroy'] as const) {
+    const original = methods[name];
+    if (typeof original !== 'function') continue;
+    const bound = (...args: unknown[]) => original.apply(sessions, args);
+    methods[name] = (...args: unknown[]) => {
+      const labels = { store, operation: `session_${name}` };
+      const end = metrics.storeDuration.startTimer(labels);
+      const cb = args[args.length - 1];
+      if (typeof cb !== 'function') {
+        end();
+        return bound(...args);
+      }
+      args[args.length - 1] = (err: unknown, ...rest: unknown[]) => {
+        end();
+        if (err) metrics.storeErrors.inc(labels);
+        (cb as (...a: unknown[]) => void)(err, ...rest);
+      };
+      return bound(...args);
+    };
+  }
+}
+
+export function instrumentStores(stores: Stores, metrics: Metrics): Stores {
+  timeSessions(stores.sessions, stores.kind, metrics);
+  return {
+    ...stores,
+    authState: timed(stores.authState, stores.kind, metrics),
+    outbox: timed(stores.outbox, stores.kind, metrics),
+    close: () => stores.close(),
+  };
+}

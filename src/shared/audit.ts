@@ -1,0 +1,57 @@
+/**
+ * The audit log: one JSON line per security event on the same stdout stream as every other line,
+ * tagged `"audit": true` with an `event` name, so a log shipper can route them. Each line carries
+ * the request id and client IP (when the event happens during a request), the provider, and a
+ * hash of the session owner or subject: never the raw value, never a token or secret (the line
+ * goes through the same scrubbing logger as every other).
+ *
+ * Written at info level whatever LOG_LEVEL says (except `silent`): an operator who turns the
+ * chatter down still gets the audit trail.
+ */
+import { createHash } from 'node:crypto';
+import type { Logger } from 'pino';
+import { requestInfo } from './requestContext.js';
+
+export type AuditEvent =
+  | 'login_started'
+  | 'login_succeeded'
+  | 'login_failed'
+  | 'disconnected'
+  | 'refresh_rejected'
+  | 'csrf_refused'
+  | 'rate_limited'
+  | 'service_call'
+  | 'link_refused';
+
+export interface AuditFields {
+  provider?: string;
+  /** A session's private owner id or a subject key: hashed before it is written. */
+  owner?: string;
+  reason?: string;
+  /** The service API key's name (never the key). */
+  serviceKey?: string;
+  status?: number;
+  method?: string;
+  /** A route pattern, never a path with an id in it. */
+  route?: string;
+}
+
+/** A short, stable, one-way name for an owner id or subject key. */
+export const ownerHash = (owner: string): string => createHash('sha256').update(owner).digest('base64url').slice(0, 22);
+
+export class Audit {
+  private readonly log: Logger;
+
+  constructor(logger: Logger) {
+    this.log = logger.isLevelEnabled('info') || logger.level === 'silent' ? logger : logger.child({}, { level: 'info' });
+  }
+
+  write(event: AuditEvent, fields: AuditFields = {}): void {
+    const req = requestInfo.getStore();
+    const { owner, ...rest } = fields;
+    this.log.info(
+      { audit: true, event, reqId: req?.reqId, ip: req?.ip, ...rest, owner: owner === undefined ? undefined : ownerHash(owner) },
+      `audit: ${event}`,
+    );
+  }
+}
