@@ -383,8 +383,24 @@ export class RedisAuthStore implements AuthStore {
   getConnection(owner: string, provider: string): Promise<string | null> {
     return redisCall(async () => {
       const v = await this.client.get(this.connKey(owner, provider));
-      return typeof v === 'string' ? v : null;
+      return typeof v === 'string' ? v : this.migrateConnection(owner, provider);
     });
+  }
+
+  /**
+   * A connection stored before the partitioned layout (`conn:<owner>:<provider>`, no hash tag) is
+   * moved to its new key the first time it is read, with its remaining TTL, so an upgrade loses
+   * nobody's connection. SET NX: a record written under the new key meanwhile wins.
+   */
+  private async migrateConnection(owner: string, provider: string): Promise<string | null> {
+    const legacy = `${this.prefix}conn:${owner}:${provider}`;
+    const [value, ttl] = await Promise.all([this.client.get(legacy), this.client.pTTL(legacy)]);
+    if (typeof value !== 'string') return null;
+    if (ttl > 0) await this.client.set(this.connKey(owner, provider), value, { expiration: { type: 'PX', value: ttl }, condition: 'NX' });
+    await this.client.del(legacy);
+    if (ttl <= 0) return null;
+    const now = await this.client.get(this.connKey(owner, provider));
+    return typeof now === 'string' ? now : null;
   }
 
   putConnection(owner: string, provider: string, value: string, ttlMs: number, event?: OutboxEvent): Promise<void> {

@@ -18,7 +18,10 @@ import { applyCommandDeadline, applyTopologyDeadline, withDeadline } from './red
 type SingleClient = ReturnType<typeof createClient>;
 
 /** The key commands the stores use: a single client, a cluster and a Sentinel client all have them, with one signature. */
-export type KeyClient = Pick<SingleClient, 'eval' | 'get' | 'set' | 'exists' | 'hLen' | 'hVals' | 'zRangeWithScores' | 'zRangeByScoreWithScores'>;
+export type KeyClient = Pick<
+  SingleClient,
+  'eval' | 'get' | 'set' | 'del' | 'pTTL' | 'exists' | 'hLen' | 'hVals' | 'zRangeWithScores' | 'zRangeByScoreWithScores'
+>;
 
 type Reply = never;
 /** rate-limit-redis's two ways of sending a command (a cluster needs the key, to route it). */
