@@ -153,6 +153,15 @@ export async function connectXt(agent: TestAgent, opts: { returnTo?: string; dec
   return agent.get(callback);
 }
 
+/** Disconnects XT.COM with the Disconnect form of /account, as a person would; returns the answer. */
+export async function disconnectXt(agent: TestAgent) {
+  const account = await agent.get('/account');
+  return agent
+    .post('/auth/xt/logout')
+    .type('form')
+    .send({ _csrf: formToken(account.text) });
+}
+
 export function assertNoSecrets(text: string, secrets: string[]): void {
   for (const s of secrets) {
     if (s && text.includes(s)) throw new Error(`a secret leaked: ${s.slice(0, 6)}…`);

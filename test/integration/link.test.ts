@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import request from 'supertest';
-import { errorCode, type Harness, sessionJson, sidCookie, startHarness, tempDir, connectXt, formToken } from '../helpers/harness.js';
+import { errorCode, type Harness, sessionJson, sidCookie, startHarness, tempDir, connectXt, disconnectXt } from '../helpers/harness.js';
 import { linkEnv, linkToken, unsignedLinkToken } from '../helpers/link.js';
 import { connectOidc, startOidcHarness } from '../helpers/oidc.js';
 
@@ -115,21 +115,13 @@ test("a browser's own connection is never merged into a subject, and a link neve
   expect((await connectXt(h.agent, { link: await linkToken('henry'), asUser: '444' })).status).toBe(303);
   expect((await state(h.agent)).userId).toBe('444');
   // Disconnect ends henry's connection and the binding: the browser's own is back in view.
-  const out = await h.agent
-    .post('/auth/xt/logout')
-    .type('form')
-    .send({ _csrf: formToken((await h.agent.get('/account')).text) });
-  expect(out.status).toBe(303);
+  expect((await disconnectXt(h.agent)).status).toBe(303);
   expect((await state(h.agent)).userId).toBe('333');
 });
 
 test('after Disconnect, a browser that came with a link no longer sees the subject (a shared device)', async () => {
   expect((await connectXt(h.agent, { link: await linkToken('ivy') })).status).toBe(303);
-  const out = await h.agent
-    .post('/auth/xt/logout')
-    .type('form')
-    .send({ _csrf: formToken((await h.agent.get('/account')).text) });
-  expect(out.status).toBe(303);
+  expect((await disconnectXt(h.agent)).status).toBe(303);
   const next = request.agent(h.built.app);
   expect((await connectXt(next, { link: await linkToken('ivy'), asUser: '555' })).status).toBe(303);
   expect((await state(next)).connected).toBe(true);
@@ -171,12 +163,7 @@ test('disconnecting in one browser ends the connection for every browser of that
   expect((await connectXt(h.agent, { link: await linkToken('erin') })).status).toBe(303);
   const other = request.agent(h.built.app);
   expect((await other.get(`/auth/xt/login?link=${await linkToken('erin')}`)).status).toBe(303);
-  const page = await other.get('/account');
-  const out = await other
-    .post('/auth/xt/logout')
-    .type('form')
-    .send({ _csrf: formToken(page.text) });
-  expect(out.status).toBe(303);
+  expect((await disconnectXt(other)).status).toBe(303);
   expect((await state(other)).connected).toBe(false);
   expect((await state(h.agent)).connected).toBe(false);
 });

@@ -6,7 +6,7 @@ import request from 'supertest';
 import { loadConfig } from '../../src/config.js';
 import { type Running, start } from '../../src/server.js';
 import { startXtStandIn } from '../../standins/xt.js';
-import { connectXt, formToken, type Harness, LogCapture, startHarness, TEST_SECRET, xtEnv } from '../helpers/harness.js';
+import { connectXt, disconnectXt, type Harness, LogCapture, startHarness, TEST_SECRET, xtEnv } from '../helpers/harness.js';
 import { linkEnv } from '../helpers/link.js';
 
 const KEY = 'ops-key-0123456789abcdef0123456789abcdef';
@@ -90,11 +90,7 @@ describe('the audit log', () => {
     const cb = await connectXt(h.agent);
     expect(cb.status).toBe(303);
     await h.agent.post('/auth/xt/logout').type('form').send({ _csrf: 'forged' }); // csrf_refused
-    const page = await h.agent.get('/account');
-    await h.agent
-      .post('/auth/xt/logout')
-      .type('form')
-      .send({ _csrf: formToken(page.text) }); // disconnected
+    await disconnectXt(h.agent); // disconnected
     await h.agent.get('/auth/xt/login?link=garbage').set('X-Forwarded-For', '203.0.113.9'); // link_refused
     await request(h.built.app).get('/v1/subjects/u-1/connections').set('Authorization', `Bearer ${KEY}`);
     for (let i = 0; i < 8; i++) await request(h.built.app).get('/auth/xt/login').set('X-Forwarded-For', '198.51.100.7');
