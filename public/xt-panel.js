@@ -79,6 +79,8 @@
     var tr = document.createElement('tr');
     ['currency', 'available', 'frozen'].forEach(function (k) {
       var th = document.createElement('th');
+      th.scope = 'col';
+      if (k !== 'currency') th.className = 'num';
       th.textContent = label(k);
       tr.appendChild(th);
     });
@@ -89,7 +91,14 @@
       body.appendChild(row([{ text: String(a.currency || '').toUpperCase() }, { text: a.availableAmount, num: true }, { text: a.frozenAmount, num: true }]));
     });
     table.appendChild(body);
-    box.appendChild(table);
+    var wrap = document.createElement('div');
+    wrap.className = 'table-wrap';
+    // Focusable, so that a table wider than a phone can be scrolled from the keyboard.
+    wrap.tabIndex = 0;
+    wrap.setAttribute('role', 'region');
+    wrap.setAttribute('aria-label', heading ? heading.textContent : '');
+    wrap.appendChild(table);
+    box.appendChild(wrap);
   }
 
   function failed(err) {

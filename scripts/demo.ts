@@ -44,6 +44,9 @@ async function main(): Promise<void> {
     PORT: process.env.PORT,
     PUBLIC_URL: process.env.PUBLIC_URL ?? publicUrl.origin, // unset: localhost on PORT, as the CIAM stand-in was told
     XT_CONNECT_MODE: 'demo',
+    // The institution's brand, as a real deployment sets it (SITE_*, SUPPORT_URL).
+    SITE_NAME: 'Example Exchange Partner',
+    SUPPORT_URL: 'mailto:support@example.com',
     XT_AUTHORIZE_URL: `${xt.url}/{lang}/accounts/oauth2`,
     XT_TOKEN_URL: `${xt.url}/public/uaa/oauth2/token`,
     XT_API_URL: xt.url,

@@ -15,12 +15,12 @@ import type { Config } from './config.js';
 import type { AppContext } from './context.js';
 import { AppError } from './errors.js';
 import { errorHandler, notFound } from './http/errorHandler.js';
-import { pickLocale, translator } from './i18n.js';
 import { createLogger, safeUrl } from './logger.js';
 import { buildProviders, providerOrigins } from './providers/registry.js';
 import { createXtApi } from './services/xtApi.js';
 import { createXtGuard } from './services/xtGuard.js';
 import { apiRouter } from './routes/api.js';
+import { brandRouter, pageLocals } from './routes/brand.js';
 import { healthRouter } from './routes/health.js';
 import { pagesRouter } from './routes/pages.js';
 import { serviceRouter } from './routes/service.js';
@@ -187,13 +187,12 @@ export function createExpressApp(ctx: AppContext): Express {
   app.set('trust proxy', config.trustProxy);
   app.set('query parser', 'simple');
 
-  const views = nunjucks.configure(path.join(ROOT, 'views'), {
+  nunjucks.configure(path.join(ROOT, 'views'), {
     autoescape: true,
     express: app,
     noCache: config.env === 'development',
     throwOnUndefined: false,
   });
-  views.addGlobal('appName', 'xt-connect');
 
   app.use(
     pinoHttp({
@@ -227,14 +226,8 @@ export function createExpressApp(ctx: AppContext): Express {
     requestInfo.run({ reqId: typeof req.id === 'string' || typeof req.id === 'number' ? String(req.id) : '', ip: req.ip }, next);
   });
 
-  app.use(function locale(req, res, next) {
-    const locale = pickLocale(req.get('accept-language'));
-    res.locals.locale = locale;
-    res.locals.htmlLang = locale === 'zh' ? 'zh-CN' : 'en';
-    res.locals.t = translator(locale);
-    res.vary('Accept-Language');
-    next();
-  });
+  // The person's language (the menu's `lang` cookie, else Accept-Language) and the site's brand, for every page.
+  app.use(pageLocals(ctx));
 
   app.use(
     helmet({
@@ -260,6 +253,7 @@ export function createExpressApp(ctx: AppContext): Express {
     }),
   );
 
+  app.use(brandRouter(ctx)); // the accent stylesheet, the logo, the language menu's links
   app.use('/static', express.static(path.join(ROOT, 'public'), { index: false, maxAge: config.env === 'production' ? '1h' : 0 }));
   app.use(healthRouter(ctx));
   app.use(serviceRouter(ctx)); // bearer keys only: before (and without) the session middleware

@@ -14,6 +14,13 @@ export const XT_LANGUAGES = ['en', 'ja', 'hi', 'id', 'ru', 'es', 'tr', 'zh-HK', 
 export const OIDC_TOKEN_AUTH_METHODS = ['client_secret_basic', 'client_secret_post'] as const;
 export type OidcTokenAuth = (typeof OIDC_TOKEN_AUTH_METHODS)[number];
 
+/** Where a person without an XT.COM account registers; people who come through it count as the institution's. */
+export const DEFAULT_XT_REGISTER_URL = 'https://www.xt.com/{lang}/accounts/register?client_id={client_id}';
+export const DEFAULT_ACCENT_COLOR = '#0b6bcb';
+
+/** The page languages a SCOPE_TEXTS entry may name (the tags of src/i18n.ts's three catalogs). */
+export const SCOPE_TEXT_LANGUAGES = ['en', 'zh-CN', 'zh-Hant'] as const;
+
 const DEMO_SESSION_SECRET = 'demo-only-session-secret-not-for-production-use';
 const DEMO_XT_CLIENT_SECRET = 'demo-secret';
 
@@ -96,6 +103,18 @@ const envSchema = z.object({
   XT_API_ALLOW: optionalNonEmpty,
   XT_API_IP_LIMIT: z.coerce.number().int().min(1).max(100_000).default(1000),
   XT_API_QUEUE_WAIT: durationMs('XT_API_QUEUE_WAIT').default(2000),
+  XT_REGISTER_URL: z.string().default(DEFAULT_XT_REGISTER_URL),
+
+  SITE_NAME: z.string().trim().min(1).max(80, 'must be at most 80 characters').default('xt-connect'),
+  SITE_LOGO_URL: optionalNonEmpty,
+  SITE_ACCENT_COLOR: z
+    .string()
+    .trim()
+    .regex(/^#([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$/, 'must be a CSS hex color, #rgb or #rrggbb (e.g. #0b6bcb)')
+    .default(DEFAULT_ACCENT_COLOR),
+  SITE_HOME_URL: optionalNonEmpty,
+  SUPPORT_URL: optionalNonEmpty,
+  SCOPE_TEXTS: optionalNonEmpty,
 
   OIDC_ISSUER: optionalNonEmpty,
   OIDC_CLIENT_ID: optionalNonEmpty,
@@ -141,6 +160,8 @@ export interface XtConfig {
   /** `method`: Y = #METHOD#path…; `path`: Y = #path… (XT.COM's third-party page). */
   signStyle: 'method' | 'path';
   recvWindowMs: number;
+  /** XT_REGISTER_URL: XT.COM's registration page; `{lang}` and `{client_id}` are filled in per person. */
+  registerUrl: string;
 }
 
 /** A standard OAuth 2.0 / OpenID Connect provider (Tencent Cloud CIAM is the reference). */
@@ -200,6 +221,29 @@ export interface Config {
   service?: ServiceConfig;
   /** Connection events POSTed to the institution (WEBHOOK_*). Absent: none. */
   webhooks?: WebhookConfig;
+  /** The institution's brand on the pages (SITE_*, SUPPORT_URL, SCOPE_TEXTS). */
+  site: SiteConfig;
+}
+
+/** A text in every page language, or one text for all of them. */
+export type ScopeText = string | Partial<Record<(typeof SCOPE_TEXT_LANGUAGES)[number], string>>;
+
+export interface SiteConfig {
+  /** SITE_NAME: in the header, the title and the copy. */
+  name: string;
+  /**
+   * SITE_LOGO_URL: `url` is what the pages put in <img src> (always a same-origin path, so the CSP
+   * keeps img-src 'self'); `file` is set when it is a file under DATA_DIR, served at that url.
+   */
+  logo?: { url: string; file?: string };
+  /** SITE_ACCENT_COLOR, as #rrggbb. */
+  accentColor: string;
+  /** SITE_HOME_URL: where "Back to the site" goes. */
+  homeUrl?: string;
+  /** SUPPORT_URL: on every error page (an http(s) or mailto: URL). */
+  supportUrl?: string;
+  /** SCOPE_TEXTS: the institution's own words for what a scope lets the site do, by scope. */
+  scopeTexts: Record<string, ScopeText>;
 }
 
 export interface RedisNode {
@@ -332,6 +376,7 @@ export function loadConfig(env: Env): Config {
       checkProviderUrl('XT_AUTHORIZE_URL', e.XT_AUTHORIZE_URL.replace('{lang}', 'en'), problems),
       checkProviderUrl('XT_TOKEN_URL', e.XT_TOKEN_URL, problems),
       checkProviderUrl('XT_API_URL', e.XT_API_URL, problems),
+      checkRegisterUrl(e.XT_REGISTER_URL, problems),
     ].every(Boolean);
     if (e.XT_RECV_WINDOW < 1 || e.XT_RECV_WINDOW > 60_000) problems.push('XT_RECV_WINDOW: must be between 1ms and 60s (XT.COM allows at most 60000 ms)');
     if (!e.XT_API_KEY !== !e.XT_API_SECRET) problems.push('XT_API_KEY, XT_API_SECRET: set both or neither (unset, the client id and secret sign)');
@@ -350,6 +395,7 @@ export function loadConfig(env: Env): Config {
         apiSecret: e.XT_API_SECRET ?? clientSecret,
         signStyle: e.XT_SIGN_STYLE,
         recvWindowMs: e.XT_RECV_WINDOW,
+        registerUrl: e.XT_REGISTER_URL,
       };
     }
   }
@@ -362,6 +408,7 @@ export function loadConfig(env: Env): Config {
   const link = loadLink(e, problems);
   const service = loadService(e, problems);
   const webhooks = loadWebhooks(e, problems, warnings);
+  const site = loadSite(e, problems);
 
   if (e.NODE_ENV === 'production') {
     for (const [key, placeholder] of Object.entries(EXAMPLE_PLACEHOLDERS) as [keyof typeof EXAMPLE_PLACEHOLDERS, string][]) {
@@ -403,6 +450,7 @@ export function loadConfig(env: Env): Config {
     link,
     service,
     webhooks,
+    site,
   };
 }
 
@@ -630,4 +678,125 @@ function loadOidc(e: z.infer<typeof envSchema>, problems: string[]): OidcConfig 
     tokenAuth: e.OIDC_CLIENT_SECRET ? e.OIDC_TOKEN_AUTH : undefined,
     logoutUrl: logoutUrl?.toString(),
   };
+}
+
+/** XT_REGISTER_URL: an https URL (http on loopback) once `{lang}` and `{client_id}` are filled in; no other placeholder. */
+function checkRegisterUrl(value: string, problems: string[]): boolean {
+  const other = value.replace(/\{(lang|client_id)\}/g, '').match(/\{[^}]*\}/);
+  if (other) {
+    problems.push(`XT_REGISTER_URL: ${other[0]} is not a placeholder it knows (only {lang} and {client_id})`);
+    return false;
+  }
+  let url: URL;
+  try {
+    url = new URL(value.replace(/\{lang\}/g, 'en').replace(/\{client_id\}/g, 'client'));
+  } catch {
+    problems.push('XT_REGISTER_URL: must be an http(s) URL');
+    return false;
+  }
+  if (url.protocol !== 'https:' && !isLoopbackHttp(url)) {
+    problems.push('XT_REGISTER_URL: must use https (plain http is allowed for 127.0.0.1 and localhost only)');
+    return false;
+  }
+  if (url.username || url.password || url.hash) {
+    problems.push('XT_REGISTER_URL: must not carry credentials or a fragment');
+    return false;
+  }
+  return true;
+}
+
+/** A same-origin path that can go in an attribute as it is: one leading slash, no quotes, spaces or backslashes. */
+const SAME_ORIGIN_PATH = /^\/(?![/\\])[A-Za-z0-9._~!$&'()*+,;=:@%/?-]*$/;
+/** An image file under DATA_DIR: a relative path of plain segments, with an image extension. */
+const LOGO_FILE = /^(?:[A-Za-z0-9_-][A-Za-z0-9._-]*\/)*[A-Za-z0-9_-][A-Za-z0-9._-]*\.(png|svg|jpe?g|webp|gif|ico)$/i;
+
+/** SITE_NAME, SITE_LOGO_URL, SITE_ACCENT_COLOR, SITE_HOME_URL, SUPPORT_URL and SCOPE_TEXTS. */
+function loadSite(e: ParsedEnv, problems: string[]): SiteConfig {
+  let logo: SiteConfig['logo'];
+  const rawLogo = e.SITE_LOGO_URL?.trim();
+  if (rawLogo !== undefined) {
+    if (SAME_ORIGIN_PATH.test(rawLogo)) logo = { url: rawLogo };
+    else if (LOGO_FILE.test(rawLogo) && !rawLogo.split('/').includes('..')) {
+      const file = path.resolve(e.DATA_DIR, rawLogo);
+      if (!fs.existsSync(file) || !fs.statSync(file).isFile()) problems.push(`SITE_LOGO_URL: no file ${rawLogo} in DATA_DIR (${path.resolve(e.DATA_DIR)})`);
+      else logo = { url: `/brand/logo.${path.extname(file).slice(1).toLowerCase()}`, file };
+    } else {
+      problems.push(
+        'SITE_LOGO_URL: must be a path on this site (e.g. /static/logo.svg) or the name of an image file in DATA_DIR (e.g. logo.png); the pages load images from this site only',
+      );
+    }
+  }
+
+  const hex = e.SITE_ACCENT_COLOR.slice(1).toLowerCase();
+  const accentColor = `#${hex.length === 3 ? [...hex].map((c) => c + c).join('') : hex}`;
+
+  const homeUrl = e.SITE_HOME_URL?.trim();
+  if (homeUrl !== undefined && !SAME_ORIGIN_PATH.test(homeUrl) && !isWebUrl(homeUrl)) {
+    problems.push('SITE_HOME_URL: must be an http(s) URL or a path on this site');
+  }
+  const supportUrl = e.SUPPORT_URL?.trim();
+  if (supportUrl !== undefined && !isWebUrl(supportUrl) && !/^mailto:[^\s@]+@[^\s@]+$/.test(supportUrl)) {
+    problems.push('SUPPORT_URL: must be an http(s) URL or mailto:address');
+  }
+
+  return {
+    name: e.SITE_NAME,
+    logo,
+    accentColor,
+    homeUrl,
+    supportUrl,
+    scopeTexts: e.SCOPE_TEXTS === undefined ? {} : parseScopeTexts(e.SCOPE_TEXTS, problems),
+  };
+}
+
+function isWebUrl(value: string): boolean {
+  try {
+    const u = new URL(value);
+    return (u.protocol === 'https:' || u.protocol === 'http:') && !u.username && !u.password;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * SCOPE_TEXTS: a JSON object from scope to the words shown for it, either one text for every
+ * language or an object with `en`, `zh-CN` and `zh-Hant` texts (missing ones fall back to the built-in words).
+ */
+export function parseScopeTexts(raw: string, problems: string[]): Record<string, ScopeText> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    problems.push('SCOPE_TEXTS: must be a JSON object, e.g. {"spotAssets": "See your spot balances"}');
+    return {};
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    problems.push('SCOPE_TEXTS: must be a JSON object, e.g. {"spotAssets": "See your spot balances"}');
+    return {};
+  }
+  const out: Record<string, ScopeText> = {};
+  const okText = (v: unknown): v is string => typeof v === 'string' && v.trim() !== '' && v.length <= 200;
+  for (const [scope, value] of Object.entries(parsed as Record<string, unknown>)) {
+    if (!/^[\x21\x23-\x5b\x5d-\x7e]{1,128}$/.test(scope)) {
+      problems.push(`SCOPE_TEXTS: "${scope.slice(0, 40)}" is not a scope`);
+      continue;
+    }
+    if (okText(value)) {
+      out[scope] = value.trim();
+      continue;
+    }
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      problems.push(`SCOPE_TEXTS: the text for "${scope}" must be a string of 1 to 200 characters, or {"en": …, "zh-CN": …, "zh-Hant": …}`);
+      continue;
+    }
+    const texts: Partial<Record<(typeof SCOPE_TEXT_LANGUAGES)[number], string>> = {};
+    for (const [lang, text] of Object.entries(value as Record<string, unknown>)) {
+      if (!(SCOPE_TEXT_LANGUAGES as readonly string[]).includes(lang)) {
+        problems.push(`SCOPE_TEXTS: "${scope}" names the language "${lang.slice(0, 20)}"; the pages speak ${SCOPE_TEXT_LANGUAGES.join(', ')}`);
+      } else if (!okText(text)) problems.push(`SCOPE_TEXTS: the ${lang} text for "${scope}" must be a string of 1 to 200 characters`);
+      else texts[lang as (typeof SCOPE_TEXT_LANGUAGES)[number]] = text.trim();
+    }
+    out[scope] = texts;
+  }
+  return out;
 }

@@ -42,6 +42,8 @@ declare module 'oidc-provider' {
   export default class Provider {
     constructor(issuer: string, configuration?: Record<string, unknown>);
     readonly issuer: string;
+    /** Koa's: trust X-Forwarded-Proto/-Host (behind a TLS proxy). */
+    proxy: boolean;
     callback(): (req: IncomingMessage, res: ServerResponse) => void;
     use(middleware: ProviderMiddleware): this;
     on(event: string, listener: (...args: unknown[]) => void): this;

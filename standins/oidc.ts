@@ -57,6 +57,11 @@ export interface OidcStandInOptions {
   account?: OidcAccount;
   /** How long a `timeout` failure hangs before answering (ms). */
   hangMs?: number;
+  /**
+   * The issuer as browsers and clients reach it when a TLS proxy is in front (docker-compose.yml:
+   * https://ciam.localhost:9443). The proxy must send X-Forwarded-Proto. Default: http://host:port.
+   */
+  issuer?: string;
 }
 
 export type OidcRoute = 'discovery' | 'jwks' | 'token' | 'revocation' | 'userinfo';
@@ -117,14 +122,53 @@ const ROUTES: Record<string, OidcRoute> = {
 
 const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
+/** The sign-in page's words: English, Simplified and Traditional Chinese, from ui_locales (else Accept-Language). */
+const WORDS = {
+  en: {
+    title: 'Sign in · Tencent Cloud CIAM (stand-in)',
+    signIn: 'Sign in to',
+    signedInAs: 'Signed in as',
+    asks: 'The application asks for:',
+    approve: 'Approve',
+    deny: 'Deny',
+    standIn: 'Stand-in for Tencent Cloud CIAM, built on oidc-provider. Not a real identity provider.',
+  },
+  'zh-CN': {
+    title: '登录 · 腾讯云 CIAM（模拟）',
+    signIn: '登录到',
+    signedInAs: '当前登录用户：',
+    asks: '该应用请求：',
+    approve: '批准',
+    deny: '拒绝',
+    standIn: '这是基于 oidc-provider 的腾讯云 CIAM 模拟页面，不是真正的身份服务。',
+  },
+  'zh-Hant': {
+    title: '登入 · 騰訊雲 CIAM（模擬）',
+    signIn: '登入到',
+    signedInAs: '目前登入用戶：',
+    asks: '該應用程式請求：',
+    approve: '批准',
+    deny: '拒絕',
+    standIn: '這是基於 oidc-provider 的騰訊雲 CIAM 模擬頁面，不是真正的身分服務。',
+  },
+} as const;
+type PageLang = keyof typeof WORDS;
+
+function pageLang(uiLocales: unknown, acceptLanguage: string | undefined): PageLang {
+  const first = (typeof uiLocales === 'string' && uiLocales.trim() ? uiLocales : (acceptLanguage ?? '')).split(/[\s,;]+/)[0] ?? '';
+  if (/^zh-(hk|tw|mo|hant)/i.test(first)) return 'zh-Hant';
+  return /^zh/i.test(first) ? 'zh-CN' : 'en';
+}
+
 const page = (
   title: string,
   body: string,
-) => `<!doctype html><html lang="en"><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>${esc(title)}</title>
+  lang: PageLang = 'en',
+) => `<!doctype html><html lang="${lang}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><link rel="icon" href="data:,"><title>${esc(title)}</title>
 <style>body{font:16px/1.5 system-ui,sans-serif;background:#f3f5f8;color:#1d2129;display:grid;place-items:center;min-height:100vh;margin:0}
-.box{background:#fff;padding:32px 40px;border-radius:8px;max-width:440px;box-shadow:0 2px 12px rgba(0,0,0,.08)}h1{font-size:1.25rem}
-button{font:inherit;padding:10px 20px;border-radius:4px;border:0;margin-right:8px;cursor:pointer}.ok{background:#0052d9;color:#fff}.no{background:#e7e7e7}
-.muted{color:#86909c;font-size:.9rem}</style></head><body><div class="box">${body}</div></body></html>`;
+.box{background:#fff;padding:28px 32px;border-radius:8px;max-width:440px;margin:16px;box-shadow:0 2px 12px rgba(0,0,0,.08);overflow-wrap:anywhere}h1{font-size:1.25rem}
+button{font:inherit;min-height:44px;padding:10px 20px;border-radius:4px;border:0;margin:0 8px 8px 0;cursor:pointer}.ok{background:#0052d9;color:#fff}.no{background:#e7e7e7}
+.muted{color:#5c6673;font-size:.9rem}.standin{display:inline-block;margin:0 0 8px;padding:4px 10px;border-radius:4px;background:#fff4d6;color:#6b4a00;font-size:.85rem;font-weight:600}</style></head><body><div class="box">${body}</div></body></html>`;
 
 export async function startOidcStandIn(opts: OidcStandInOptions = {}): Promise<OidcStandIn> {
   const host = opts.host ?? '127.0.0.1';
@@ -259,6 +303,7 @@ export async function startOidcStandIn(opts: OidcStandInOptions = {}): Promise<O
       },
     });
     p.use(hooks);
+    if (opts.issuer) p.proxy = true; // behind the TLS proxy: its X-Forwarded-Proto says https
     return p;
   }
 
@@ -279,14 +324,16 @@ export async function startOidcStandIn(opts: OidcStandInOptions = {}): Promise<O
       const details = await provider.interactionDetails(req, res);
       const client = typeof details.params.client_id === 'string' ? details.params.client_id : '';
       const scope = typeof details.params.scope === 'string' ? details.params.scope : '';
+      const lang = pageLang(details.params.ui_locales, req.get('accept-language'));
+      const w = WORDS[lang];
       res.set('Cache-Control', 'no-store').send(
         page(
-          'Sign in · Tencent Cloud CIAM (stand-in)',
-          `<h1>Sign in to ${esc(client)}</h1><p>Signed in as <b>${esc(account.name)}</b> &lt;${esc(account.email)}&gt;.</p>
-<p class="muted">The application asks for: ${esc(scope)}</p>
-<form method="post" action="/interaction/${esc(details.uid)}/approve" style="display:inline"><button class="ok" type="submit">Approve</button></form>
-<form method="post" action="/interaction/${esc(details.uid)}/deny" style="display:inline"><button class="no" type="submit">Deny</button></form>
-<p class="muted">Stand-in for Tencent Cloud CIAM, built on oidc-provider. Not a real identity provider.</p>`,
+          w.title,
+          `<p class="standin">${w.standIn}</p><h1>${w.signIn} ${esc(client)}</h1><p>${w.signedInAs} <b>${esc(account.name)}</b> &lt;${esc(account.email)}&gt;</p>
+<p class="muted">${w.asks} ${esc(scope)}</p>
+<form method="post" action="/interaction/${esc(details.uid)}/approve" style="display:inline"><button class="ok" type="submit">${w.approve}</button></form>
+<form method="post" action="/interaction/${esc(details.uid)}/deny" style="display:inline"><button class="no" type="submit">${w.deny}</button></form>`,
+          lang,
         ),
       );
     }),
@@ -345,7 +392,7 @@ export async function startOidcStandIn(opts: OidcStandInOptions = {}): Promise<O
     server.once('error', reject);
   });
   const port = (server.address() as AddressInfo).port;
-  const issuer = `http://${host}:${port}`;
+  const issuer = opts.issuer ?? `http://${host}:${port}`;
   serve(build(issuer));
 
   return {

@@ -72,6 +72,8 @@ export interface XtStandIn {
   port: number;
   /** Calls to the token endpoint, by grant type; `api`: user API requests; `time`: /v4/public/time. */
   calls: { authorization_code: number; refresh_token: number; api: number; time: number };
+  /** Refresh tokens presented at the token endpoint, in order (a token used twice shows up twice). */
+  refreshTokensPresented: string[];
   /** The next `count` user API calls fail this way (before any check). */
   failApiNext(kind: XtApiFailure, count?: number): void;
   /** Every user API request, in order: when it arrived (wall clock), its path, user and answer. */
@@ -96,10 +98,48 @@ export interface XtStandIn {
   close(): Promise<void>;
 }
 
-const page = (title: string, body: string) => `<!doctype html><html lang="en"><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>${title}</title>
+/** The stand-in's page words: English, Simplified Chinese (zh-CN) and Traditional Chinese (zh-HK), by the page's {lang}. */
+const WORDS = {
+  en: {
+    standIn: 'Stand-in for testing. This is not the real XT.COM.',
+    authorize: 'Authorize',
+    deny: 'Deny',
+    asks: 'This institution asks to access your XT.COM account',
+    invalid: 'Invalid authorization request',
+    invalidWhy: 'client_id, redirect_uri or response_type is wrong.',
+    user: 'user',
+  },
+  'zh-CN': {
+    standIn: '这是用于测试的模拟页面，不是真正的 XT.COM。',
+    authorize: '授权',
+    deny: '拒绝',
+    asks: '该机构请求访问您的 XT.COM 账户',
+    invalid: '授权请求无效',
+    invalidWhy: 'client_id、redirect_uri 或 response_type 有误。',
+    user: '用户',
+  },
+  'zh-HK': {
+    standIn: '這是用於測試的模擬頁面，不是真正的 XT.COM。',
+    authorize: '授權',
+    deny: '拒絕',
+    asks: '該機構請求存取您的 XT.COM 帳戶',
+    invalid: '授權請求無效',
+    invalidWhy: 'client_id、redirect_uri 或 response_type 有誤。',
+    user: '用戶',
+  },
+} as const;
+type PageLang = keyof typeof WORDS;
+const pageLang = (lang: string): PageLang => (/^zh-(hk|tw|mo|hant)/i.test(lang) ? 'zh-HK' : /^zh/i.test(lang) ? 'zh-CN' : 'en');
+
+const page = (
+  title: string,
+  body: string,
+  lang: PageLang = 'en',
+) => `<!doctype html><html lang="${lang}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><link rel="icon" href="data:,"><title>${title}</title>
 <style>body{font:16px/1.5 system-ui,sans-serif;background:#0b0e11;color:#eaecef;display:grid;place-items:center;min-height:100vh;margin:0}
-.box{background:#181a20;padding:32px 40px;border-radius:12px;max-width:420px}h1{font-size:1.3rem}button{font:inherit;padding:10px 20px;border-radius:8px;border:0;margin-right:8px;cursor:pointer}
-.ok{background:#f0b90b;color:#000}.no{background:#2b3139;color:#eaecef}.muted{color:#848e9c;font-size:.9rem}</style></head><body><div class="box">${body}</div></body></html>`;
+.box{background:#181a20;padding:28px 32px;border-radius:12px;max-width:420px;margin:16px}h1{font-size:1.3rem}button{font:inherit;min-height:44px;padding:10px 20px;border-radius:8px;border:0;margin:0 8px 8px 0;cursor:pointer}
+.ok{background:#f0b90b;color:#000}.no{background:#2b3139;color:#eaecef}.muted{color:#9aa4b2;font-size:.9rem;overflow-wrap:anywhere}
+.standin{display:inline-block;margin:0 0 8px;padding:4px 10px;border-radius:6px;background:#3a2f05;color:#f8d66d;font-size:.85rem;font-weight:600}</style></head><body><div class="box"><p class="standin">${WORDS[lang].standIn}</p>${body}</div></body></html>`;
 
 const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
@@ -137,6 +177,7 @@ export async function startXtStandIn(opts: XtStandInOptions = {}): Promise<XtSta
   const overrides: { patch: Record<string, unknown> | ((r: Record<string, unknown>) => unknown); raw: boolean }[] = [];
   const api = newUserApiState();
   const calls = Object.assign(api.calls, { authorization_code: 0, refresh_token: 0 });
+  const refreshTokensPresented: string[] = [];
   const rawResponses: { status?: number; contentType?: string; body: string }[] = [];
   const hanging = new Set<NodeJS.Timeout>();
 
@@ -186,21 +227,24 @@ export async function startXtStandIn(opts: XtStandInOptions = {}): Promise<XtSta
       typeof q.redirect_uri === 'string' &&
       /^https?:\/\//.test(q.redirect_uri) &&
       (options.redirectUris.length === 0 || options.redirectUris.includes(q.redirect_uri));
+    const lang = pageLang(String(req.params.lang));
+    const w = WORDS[lang];
     if (!valid) {
-      res.status(400).send(page('XT.COM', '<h1>Invalid authorization request</h1><p class="muted">client_id, redirect_uri or response_type is wrong.</p>'));
+      res.status(400).send(page('XT.COM', `<h1>${w.invalid}</h1><p class="muted">${w.invalidWhy}</p>`, lang));
       return;
     }
     const hidden = ['client_id', 'redirect_uri', 'scope', 'state'].map((k) => `<input type="hidden" name="${k}" value="${esc(q[k] ?? '')}">`).join('');
-    const zh = String(req.params.lang).startsWith('zh');
+    const scope = lang === 'en' ? ` (${esc(q.scope ?? '')})` : `（${esc(q.scope ?? '')}）`;
     res.send(
       page(
         'XT.COM',
-        `<h1>${zh ? '授权' : 'Authorize'} ${esc(options.clientId)}</h1>
-         <p>${zh ? '该机构请求访问您的 XT.COM 账户' : 'This institution asks to access your XT.COM account'} (${esc(q.scope ?? '')}).</p>
-         <p class="muted">XT.COM stand-in · user ${esc(options.userId)} · ${esc(String(req.params.lang))}</p>
+        `<h1>${w.authorize} ${esc(options.clientId)}</h1>
+         <p>${w.asks}${scope}${lang === 'en' ? '.' : '。'}</p>
+         <p class="muted">XT.COM · ${w.user} ${esc(options.userId)} · ${esc(String(req.params.lang))}</p>
          <form method="post" action="/${esc(String(req.params.lang))}/accounts/oauth2/decision">${hidden}
-         <button class="ok" name="decision" value="approve">${zh ? '授权' : 'Authorize'}</button>
-         <button class="no" name="decision" value="deny">${zh ? '拒绝' : 'Deny'}</button></form>`,
+         <button class="ok" name="decision" value="approve">${w.authorize}</button>
+         <button class="no" name="decision" value="deny">${w.deny}</button></form>`,
+        lang,
       ),
     );
   });
@@ -282,6 +326,7 @@ export async function startXtStandIn(opts: XtStandInOptions = {}): Promise<XtSta
       }
       result = await issue(g.userId, g.scope, true);
     } else if (grant === 'refresh_token') {
+      if (q.refresh_token) refreshTokensPresented.push(q.refresh_token);
       const r = q.refresh_token ? refreshTokens.get(q.refresh_token) : undefined;
       if (!r || r.expiresAt < now()) {
         res.json(envelope(1, 'FAILURE'));
@@ -345,6 +390,7 @@ export async function startXtStandIn(opts: XtStandInOptions = {}): Promise<XtSta
     url: `http://127.0.0.1:${port}`,
     port,
     calls,
+    refreshTokensPresented,
     options,
     failApiNext(kind, count = 1) {
       for (let i = 0; i < count; i++) api.failures.push(kind);

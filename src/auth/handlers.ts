@@ -5,7 +5,7 @@
 import type { NextFunction, Request, Response } from 'express';
 import type { AppContext } from '../context.js';
 import { AppError } from '../errors.js';
-import { pickProviderLanguage } from '../i18n.js';
+import { languagePreference, pickProviderLanguage } from '../i18n.js';
 import { queryString } from '../http/params.js';
 import { safeReturnTo } from '../http/returnTo.js';
 import type { Provider } from '../providers/types.js';
@@ -61,7 +61,7 @@ export function login(ctx: AppContext): Handler {
     const url = await provider.authorizeUrl({
       state: tx.state,
       redirectUri: redirectUri(ctx, provider),
-      lang: pickProviderLanguage(req.get('accept-language'), provider.languages ?? ['en']),
+      lang: pickProviderLanguage(languagePreference(req.headers.cookie, req.get('accept-language')), provider.languages ?? ['en']),
       extras: tx.extras,
     });
     await saveSession(req); // the owner id must be stored before the person comes back
@@ -87,8 +87,9 @@ function readCallbackParams(req: Request): CallbackParams {
 }
 
 async function refuseProviderError(ctx: AppContext, req: Request, provider: Provider, p: CallbackParams): Promise<never> {
-  // Spend the transaction so the same state cannot be used again, then say what happened.
-  await consumeTransaction(ctx, req, provider.id, p.state).catch(() => undefined);
+  // Spend the transaction so the same state cannot be used again, then say what happened. Without a
+  // pending transaction (stale, replayed or forged) it is login_expired: nobody here was asked anything.
+  await consumeTransaction(ctx, req, provider.id, p.state);
   const error = /^[a-z_]{1,64}$/.test(p.error ?? '') ? p.error : 'invalid';
   ctx.logger.info({ provider: provider.id, error }, 'the provider returned an error to the callback');
   throw new AppError('login_denied', { provider: provider.id, detail: { error } });
@@ -139,6 +140,7 @@ async function storeConnection(ctx: AppContext, req: Request, provider: Provider
   }
   const owner = await rotateOwner(ctx, req, subjectKey === undefined ? provider.id : undefined);
   await ctx.connections.connect(subjectKey ?? owner, provider.id, tokens, tx.subject);
+  req.session.notice = { kind: 'connected', provider: provider.id, at: Date.now() }; // "You're connected", once
   await saveSession(req);
 }
 
@@ -171,9 +173,34 @@ export function callback(ctx: AppContext): Handler {
       res.redirect(303, tx.returnTo);
     } catch (err) {
       recordLogin(ctx, req, provider.id, err);
+      const code = err instanceof AppError ? err.code : undefined;
+      // Back to the provider's page and Authorize (or Deny) again, or a replayed callback, while
+      // connected: nothing changed, and the person is told they are still connected.
+      if ((code === 'login_denied' || code === 'login_expired') && (await isConnected(ctx, req, provider))) {
+        req.session.notice = { kind: 'still-connected', provider: provider.id, declined: code === 'login_denied', at: Date.now() };
+        await saveSession(req);
+        res.redirect(303, '/account');
+        return;
+      }
+      // The person chose not to connect: nothing went wrong, so a neutral page (200), not an error.
+      if (code === 'login_denied') {
+        res.status(200).render('declined.njk', { provider: { id: provider.id, label: provider.label } });
+        return;
+      }
       throw err;
     }
   };
+}
+
+/** Whether this session (or its subject) holds a usable connection to `provider`. */
+async function isConnected(ctx: AppContext, req: Request, provider: Provider): Promise<boolean> {
+  const owner = connectionOwner(req);
+  if (!owner) return false;
+  try {
+    return (await ctx.connections.view(owner, provider.id)).connected;
+  } catch {
+    return false;
+  }
 }
 
 // ---------- logout ----------
@@ -187,6 +214,8 @@ export function logout(ctx: AppContext): Handler {
     // A new id after any change of who is connected. Disconnecting also ends a link's binding: on
     // a shared device, the next person must not see the subject's next connection.
     await regenerateSession(req, { subject: null });
+    // Said once on the next page: what was removed, and whether the provider was asked to revoke it too.
+    req.session.notice = { kind: 'disconnected', provider: provider.id, revoked: owner !== undefined && provider.revoke !== undefined, at: Date.now() };
     await saveSession(req);
     ctx.logger.info({ provider: provider.id }, 'disconnected');
     const after = provider.logoutUrl?.(new URL('/', ctx.config.publicUrl).toString());

@@ -20,7 +20,22 @@ declare module 'express-session' {
     subjectSeal?: string;
     /** When this session's person logged in (or the session got its owner id), ms since the epoch: SESSION_MAX_AGE counts from here. */
     startedAt?: number;
+    /** A one-time confirmation for the next page (set by auth/, shown once and removed by routes/pages.ts). */
+    notice?: Notice;
   }
+}
+
+/**
+ * What just happened, said once on the next page: connected; disconnected (`revoked`: the provider
+ * was also asked to withdraw the access); still connected after a stale or replayed callback
+ * (`declined`: after the person declined a new approval). `at` (ms) lets an unread notice go stale.
+ */
+export interface Notice {
+  kind: 'connected' | 'disconnected' | 'still-connected';
+  provider: string;
+  revoked?: boolean;
+  declined?: boolean;
+  at: number;
 }
 
 /** The session's private owner id, created on first need. Never sent to the browser. */

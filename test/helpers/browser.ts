@@ -77,3 +77,100 @@ export function hanRendering(page: Page, selector: string): Promise<HanRendering
     };
   }, selector);
 }
+
+/** What axe-core found on one page: every violation's rule, impact and how many nodes. */
+export interface AxeFinding {
+  id: string;
+  impact: string;
+  nodes: number;
+  help: string;
+  targets: string[];
+}
+
+/**
+ * axe-core (through @axe-core/playwright) on the page as it is: WCAG 2.0, 2.1 and 2.2 A and AA
+ * rules, plus axe's best practices. Returns every violation; the tests fail on serious and critical ones.
+ */
+export async function axe(page: Page): Promise<AxeFinding[]> {
+  const { AxeBuilder } = await import('@axe-core/playwright');
+  const results = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice']).analyze();
+  return results.violations.map((v) => ({
+    id: v.id,
+    impact: v.impact ?? 'unknown',
+    nodes: v.nodes.length,
+    help: v.help,
+    targets: v.nodes.slice(0, 5).map((n) => n.target.join(' ')),
+  }));
+}
+
+/** Links, buttons and disclosure summaries in `scope` that are smaller than `min` px in either direction. */
+export function smallTapTargets(page: Page, scope = 'main', min = 44): Promise<string[]> {
+  return page.evaluate(
+    ([sel, least]) => {
+      const small: string[] = [];
+      for (const el of document.querySelectorAll(`${sel} a[href], ${sel} button, ${sel} summary, ${sel} input:not([type=hidden])`)) {
+        const r = el.getBoundingClientRect();
+        if (r.width === 0 && r.height === 0) continue; // not rendered (hidden)
+        if (r.width < least || r.height < least)
+          small.push(`${el.tagName.toLowerCase()} "${(el.textContent ?? '').trim().slice(0, 40)}" ${Math.round(r.width)}x${Math.round(r.height)}`);
+      }
+      return small;
+    },
+    [scope, min] as const,
+  );
+}
+
+/**
+ * Walks the page with Tab from the top: the first stop is a visible skip link; every stop shows
+ * a focus ring (an outline at least 2 px wide); and every link, button and summary on the page is
+ * reached. Returns what went wrong (empty when nothing did).
+ */
+export async function keyboardProblems(page: Page): Promise<string[]> {
+  const problems: string[] = [];
+  await page.evaluate(() => {
+    (document.activeElement as HTMLElement | null)?.blur();
+    window.scrollTo(0, 0);
+  });
+  await page.keyboard.press('Tab');
+  const first = await page.evaluate(() => {
+    const el = document.activeElement as HTMLElement;
+    const r = el.getBoundingClientRect();
+    return { cls: el.className, href: el.getAttribute('href'), visible: r.top >= 0 && r.height > 0 && r.bottom <= window.innerHeight };
+  });
+  if (first.cls !== 'skip' || first.href !== '#main' || !first.visible)
+    problems.push(`the first Tab stop is not a visible skip link: ${JSON.stringify(first)}`);
+  const reachable = await page.evaluate(
+    () =>
+      [...document.querySelectorAll('a[href], button, summary, input:not([type=hidden])')].filter((el) => {
+        const r = el.getBoundingClientRect();
+        return r.width > 0 && r.height > 0;
+      }).length,
+  );
+  const seen = new Set<string>();
+  for (let i = 0; i < reachable + 5; i++) {
+    const stop = await page.evaluate(() => {
+      const el = document.activeElement as HTMLElement | null;
+      if (!el || el === document.body) return undefined;
+      const all = [...document.querySelectorAll('*')];
+      const s = getComputedStyle(el);
+      return {
+        key: `${el.tagName}#${all.indexOf(el)}`,
+        text: (el.textContent ?? '').trim().slice(0, 30),
+        outline: s.outlineStyle !== 'none' ? parseFloat(s.outlineWidth) : 0,
+      };
+    });
+    if (stop) {
+      if (seen.has(stop.key)) break; // wrapped around
+      seen.add(stop.key);
+      if (stop.outline < 2) problems.push(`no visible focus ring on "${stop.text}"`);
+    }
+    await page.keyboard.press('Tab');
+  }
+  if (seen.size < reachable) problems.push(`Tab reached ${seen.size} of ${reachable} links and buttons`);
+  // The skip link moves focus to the main content.
+  await page.evaluate(() => (document.querySelector('a.skip') as HTMLElement).focus());
+  await page.keyboard.press('Enter');
+  const after = await page.evaluate(() => document.activeElement?.id);
+  if (after !== 'main') problems.push(`the skip link left focus on "${after}", not on main`);
+  return problems;
+}

@@ -4,7 +4,17 @@
 import request from 'supertest';
 import { AppError } from '../../src/errors.js';
 import type { Provider } from '../../src/providers/types.js';
-import { type Harness, assertNoSecrets, authorizeAtStandIn, connectXt, errorCode, formToken, startHarness, sessionJson } from '../helpers/harness.js';
+import {
+  type Harness,
+  assertNoSecrets,
+  authorizeAtStandIn,
+  connectXt,
+  disconnectXt,
+  errorCode,
+  formToken,
+  startHarness,
+  sessionJson,
+} from '../helpers/harness.js';
 
 let h: Harness | undefined;
 
@@ -134,16 +144,23 @@ describe('connect, use and disconnect', () => {
 });
 
 describe('the login transaction refuses', () => {
-  test('a replayed callback, before the token endpoint is called', async () => {
+  test('a replayed callback, before the token endpoint is called; while connected it says so', async () => {
     h = await startHarness();
     const login = await h.agent.get('/auth/xt/login');
     const callback = await authorizeAtStandIn(login.headers.location!);
     expect((await h.agent.get(callback)).status).toBe(303);
     const calls = h.xt.calls.authorization_code;
+    // Still connected: back to the account page, told nothing changed.
     const replay = await h.agent.get(callback);
-    expect(replay.status).toBe(400);
-    expect(errorCode(replay.text)).toBe('login_expired');
-    expect(replay.text).toContain('href="/auth/xt/login"');
+    expect(replay.status).toBe(303);
+    expect(replay.headers.location).toBe('/account');
+    expect(h.xt.calls.authorization_code).toBe(calls);
+    // No longer connected: the same callback is refused as expired.
+    await disconnectXt(h.agent);
+    const stale = await h.agent.get(callback);
+    expect(stale.status).toBe(400);
+    expect(errorCode(stale.text)).toBe('login_expired');
+    expect(stale.text).toContain('href="/auth/xt/login"');
     expect(h.xt.calls.authorization_code).toBe(calls);
   });
 
@@ -187,13 +204,22 @@ describe('the login transaction refuses', () => {
     expect(h.xt.calls.authorization_code).toBe(0);
   });
 
-  test('denial at XT.COM shows a friendly page and makes no token call', async () => {
+  test('denial at XT.COM shows a neutral page (200, not an error) and makes no token call', async () => {
     h = await startHarness();
     const res = await connectXt(h.agent, { decision: 'deny' });
-    expect(res.status).toBe(400);
-    expect(errorCode(res.text)).toBe('login_denied');
-    expect(res.text).toContain('href="/auth/xt/login"'); // try again
+    expect(res.status).toBe(200);
+    expect(res.text).toContain('data-state="declined"');
+    expect(errorCode(res.text)).toBeUndefined();
+    expect(res.text).toContain('href="/auth/xt/login"'); // connect again
     expect(h.xt.calls.authorization_code).toBe(0);
+  });
+
+  test('an error callback with no pending login is refused as expired, not shown as a decline', async () => {
+    h = await startHarness();
+    await h.agent.get('/auth/xt/login');
+    const res = await h.agent.get('/auth/xt/callback?error=access_denied&state=forged-state-value-aaaaaaaaaaaaaaaa');
+    expect(res.status).toBe(400);
+    expect(errorCode(res.text)).toBe('login_expired');
   });
 
   test('the error page speaks Chinese to a Chinese browser', async () => {
@@ -201,7 +227,7 @@ describe('the login transaction refuses', () => {
     const res = await h.agent.get('/auth/xt/callback?state=x&code=y').set('Accept-Language', 'zh-CN');
     expect(res.status).toBe(400);
     expect(errorCode(res.text)).toBe('login_expired');
-    expect(res.text).toContain('登录链接已过期'); // the message itself, in Chinese
+    expect(res.text).toContain('这次连接请求已过期'); // the message itself, in Chinese
     expect(res.text).toContain('lang="zh-CN"');
   });
 });

@@ -96,11 +96,12 @@ describe('connect', () => {
     expect(h.oidc.calls.refresh_token).toBe(1);
   });
 
-  test('denial at the provider: a friendly page and no token call', async () => {
+  test('denial at the provider: a neutral page (200) and no token call', async () => {
     h = await startOidcHarness();
     const res = await connectOidc(h.agent, { decision: 'deny' });
-    expect(res.status).toBe(400);
-    expect(errorCode(res.text)).toBe('login_denied');
+    expect(res.status).toBe(200);
+    expect(res.text).toContain('data-state="declined"');
+    expect(errorCode(res.text)).toBeUndefined();
     expect(res.text).toContain('Tencent Cloud CIAM'); // the page names the provider
     expect(h.oidc.calls.token).toBe(0);
   });

@@ -1,5 +1,5 @@
 import { Sealer } from '../../src/session/crypto.js';
-import { pickLocale, pickProviderLanguage, translator } from '../../src/i18n.js';
+import { chosenLocale, languagePreference, pickLocale, pickProviderLanguage, translator } from '../../src/i18n.js';
 import { XT_LANGUAGES } from '../../src/config.js';
 
 describe('Sealer (AES-256-GCM)', () => {
@@ -53,9 +53,26 @@ describe('languages', () => {
     ['x'.repeat(5000), 'en'],
   ])('%j → XT.COM page language %s', (header, lang) => expect(pickProviderLanguage(header, XT_LANGUAGES)).toBe(lang));
 
-  test('page locale', () => {
-    expect(pickLocale('zh-HK')).toBe('zh');
+  test('page locale: Simplified, Traditional (zh-HK, zh-TW, zh-Hant), English', () => {
+    for (const tag of ['zh-HK', 'zh-TW', 'zh-MO', 'zh-Hant', 'zh-Hant-CN', 'zh-hant-hk']) expect(pickLocale(tag)).toBe('zh-Hant');
+    for (const tag of ['zh', 'zh-CN', 'zh-SG', 'zh-Hans', 'zh-Hans-HK']) expect(pickLocale(tag)).toBe('zh');
     expect(pickLocale('fr,en')).toBe('en');
+    expect(pickLocale('fr,zh-TW;q=0.5,en;q=0.4')).toBe('zh-Hant');
     expect(translator('zh')('home.connect', { provider: 'XT.COM' })).toBe('连接 XT.COM');
+    expect(translator('zh-Hant')('home.connect', { provider: 'XT.COM' })).toBe('連接 XT.COM');
+  });
+
+  test("the language menu's cookie overrides Accept-Language, and only its own values count", () => {
+    expect(chosenLocale('xtc.sid=abc; lang=zh-Hant')).toBe('zh-Hant');
+    expect(chosenLocale('lang=zh-CN')).toBe('zh');
+    expect(chosenLocale('lang=en; other=1')).toBe('en');
+    for (const bad of ['lang=fr', 'lang=zh-hant', 'lang=<script>', 'lang=', 'xlang=en', undefined]) expect(chosenLocale(bad)).toBeUndefined();
+    // The XT.COM page language follows the choice.
+    expect(pickProviderLanguage(languagePreference('lang=zh-Hant', 'en-US'), XT_LANGUAGES)).toBe('zh-HK');
+    expect(pickProviderLanguage(languagePreference('lang=zh-CN', 'en-US'), XT_LANGUAGES)).toBe('zh-CN');
+    expect(pickProviderLanguage(languagePreference('lang=en', 'zh-CN'), XT_LANGUAGES)).toBe('en');
+    expect(pickProviderLanguage(languagePreference(undefined, 'ja-JP'), XT_LANGUAGES)).toBe('ja');
+    // A provider with zh-TW but not zh-HK still gets Traditional.
+    expect(pickProviderLanguage('zh-Hant', ['en', 'zh-TW'])).toBe('zh-TW');
   });
 });

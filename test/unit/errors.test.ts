@@ -1,5 +1,5 @@
 /**
- * The error table, pinned: every code renders, in both languages, with the status and the way
+ * The error table, pinned: every code renders, in all three languages, with the status and the way
  * forward that the table gives it, as a page and as JSON under /api.
  */
 import path from 'node:path';
@@ -11,7 +11,7 @@ import { ROOT } from '../../src/app.js';
 import type { AppContext } from '../../src/context.js';
 import { AppError, ERRORS, type ErrorCode, messageKey, toAppError } from '../../src/errors.js';
 import { errorHandler } from '../../src/http/errorHandler.js';
-import { type Locale, translator } from '../../src/i18n.js';
+import { type Locale, htmlLang, translator } from '../../src/i18n.js';
 import { Audit } from '../../src/shared/audit.js';
 
 const codes = Object.keys(ERRORS) as ErrorCode[];
@@ -21,7 +21,7 @@ function appFor(locale: Locale) {
   nunjucks.configure(path.join(ROOT, 'views'), { autoescape: true, express: app });
   app.use((_req, res, next) => {
     res.locals.t = translator(locale);
-    res.locals.htmlLang = locale;
+    res.locals.htmlLang = htmlLang(locale);
     next();
   });
   const raise: express.RequestHandler = (req) => {
@@ -35,20 +35,22 @@ function appFor(locale: Locale) {
   return app;
 }
 
-const apps = { en: appFor('en'), zh: appFor('zh') };
+const apps = { en: appFor('en'), zh: appFor('zh'), 'zh-Hant': appFor('zh-Hant') };
 const han = /[\u4e00-\u9fff]/;
 const escapeHtml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
 
-describe.each(['en', 'zh'] as const)('every code in %s', (locale) => {
+describe.each(['en', 'zh', 'zh-Hant'] as const)('every code in %s', (locale) => {
   test.each(codes)('%s', async (code) => {
     const spec = ERRORS[code];
     const message = translator(locale)(messageKey(code), { provider: 'XT.COM' });
     expect(message).not.toBe(messageKey(code)); // a real message, not the key
-    expect(han.test(message)).toBe(locale === 'zh');
+    expect(han.test(message)).toBe(locale !== 'en');
 
     const page = await request(apps[locale]).get(`/page/${code}`);
     expect(page.status).toBe(spec.status);
     expect(page.text).toContain(`data-error="${code}"`);
+    expect(page.text).toContain(`<html lang="${htmlLang(locale)}">`);
+    expect(page.text).toMatch(/<main id="main"[^>]* data-state="(misconfigured|unavailable|reconnect-needed|declined|error)"/);
     expect(page.text).toContain(escapeHtml(message));
     const primary = /<a class="button primary" href="([^"]+)">([^<]+)<\/a>/.exec(page.text);
     if (spec.next === 'home') expect(primary).toBeNull();
