@@ -12,6 +12,8 @@ declare module 'oidc-provider' {
     method: string;
     status: number;
     body: unknown;
+    /** Koa's response Content-Type shorthand (`html`, `json`, …). */
+    type: string;
     oidc?: { route?: string; params?: Record<string, unknown> };
     get(field: string): string;
     set(field: string, value: string): void;

@@ -11,8 +11,15 @@
  * plus a tiny sign-in/consent page (/interaction/:uid, with Approve and Deny buttons) that both
  * the browser demo and the tests (plain HTTP, no browser) go through.
  *
- * Test hooks: call counters, failure injection per endpoint, ID-token tampering (re-signed with
- * the stand-in's own key, or with a rogue one), key rotation, and a record of what was issued.
+ * Standard logout, which CIAM does not have, is there when asked for (the tests do):
+ *  - rpInitiatedLogout: GET /session/end (end_session_endpoint in discovery), a confirmation page,
+ *    then back to the registered post_logout_redirect_uri with `state`;
+ *  - backchannelLogoutUri: every client registers it (backchannel_logout_session_required), ID
+ *    tokens carry `sid`, and ending a session POSTs a logout token there.
+ *
+ * Test hooks: call counters, failure injection per endpoint, ID-token and userinfo tampering
+ * (re-signed with the stand-in's own key, or with a rogue one), key rotation, JWTs signed with the
+ * current key (to make logout tokens), and a record of what was issued.
  * It serves the demo and the tests; it is not part of the production image.
  */
 import { randomBytes } from 'node:crypto';
@@ -57,6 +64,10 @@ export interface OidcStandInOptions {
   account?: OidcAccount;
   /** How long a `timeout` failure hangs before answering (ms). */
   hangMs?: number;
+  /** OpenID Connect RP-Initiated Logout (end_session_endpoint). Off by default: CIAM has only its own /logout. */
+  rpInitiatedLogout?: boolean;
+  /** OpenID Connect Back-Channel Logout: the backchannel_logout_uri every client registers. Unset: off. */
+  backchannelLogoutUri?: string;
   /**
    * The issuer as browsers and clients reach it when a TLS proxy is in front (docker-compose.yml:
    * https://ciam.localhost:9443). The proxy must send X-Forwarded-Proto. Default: http://host:port.
@@ -64,7 +75,7 @@ export interface OidcStandInOptions {
   issuer?: string;
 }
 
-export type OidcRoute = 'discovery' | 'jwks' | 'token' | 'revocation' | 'userinfo';
+export type OidcRoute = 'discovery' | 'jwks' | 'token' | 'revocation' | 'userinfo' | 'end_session';
 export type OidcFailure = 'http500' | 'html502' | 'not_json' | 'timeout' | 'invalid_grant' | 'invalid_client';
 /** A change to the next ID token: a rogue signature, or claims to merge (or a function of the claims). */
 export type IdTokenTamper = 'bad_signature' | Record<string, unknown> | ((claims: jose.JWTPayload) => jose.JWTPayload);
@@ -76,6 +87,8 @@ export interface OidcStandIn {
   readonly provider: Provider;
   account: OidcAccount;
   calls: Record<OidcRoute | 'authorization_code' | 'refresh_token' | 'logout', number>;
+  /** Back-channel logout tokens the stand-in POSTed, and how each was answered (an HTTP status, or 0 when the call failed). */
+  backchannel: { token: string; status: number }[];
   /** Refresh tokens in the order they were issued, and the ones presented at the token endpoint. */
   refreshTokensIssued: string[];
   refreshTokensPresented: string[];
@@ -83,6 +96,10 @@ export interface OidcStandIn {
   failNext(route: OidcRoute, kind: OidcFailure, count?: number): void;
   /** Changes the ID token in the next successful token response. */
   tamperNextIdToken(change: IdTokenTamper): void;
+  /** Changes the next userinfo answer: claims to merge (or a function of the claims). */
+  tamperNextUserinfo(change: Record<string, unknown> | ((claims: Record<string, unknown>) => Record<string, unknown>)): void;
+  /** A JWT signed with the stand-in's current key (RS256, its kid): logout tokens for the tests. `header` is merged in. */
+  signJwt(payload: jose.JWTPayload, header?: Partial<jose.JWTHeaderParameters>): Promise<string>;
   /** Publishes a new signing key (first, the old one stays listed) and signs with it from now on. */
   rotateKeys(): Promise<void>;
   /** The provider forgets a refresh token (as if the person revoked access in the CIAM console). */
@@ -118,6 +135,7 @@ const ROUTES: Record<string, OidcRoute> = {
   '/oauth2/token': 'token',
   '/oauth2/revoke': 'revocation',
   '/userinfo': 'userinfo',
+  '/session/end': 'end_session',
 };
 
 const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -132,6 +150,10 @@ const WORDS = {
     approve: 'Approve',
     deny: 'Deny',
     standIn: 'Stand-in for Tencent Cloud CIAM, built on oidc-provider. Not a real identity provider.',
+    signOutTitle: 'Sign out · Tencent Cloud CIAM (stand-in)',
+    signOutAsk: 'Sign out of Tencent Cloud CIAM?',
+    signOut: 'Yes, sign me out',
+    stay: 'No, stay signed in',
   },
   'zh-CN': {
     title: '登录 · 腾讯云 CIAM（模拟）',
@@ -141,6 +163,10 @@ const WORDS = {
     approve: '批准',
     deny: '拒绝',
     standIn: '这是基于 oidc-provider 的腾讯云 CIAM 模拟页面，不是真正的身份服务。',
+    signOutTitle: '退出登录 · 腾讯云 CIAM（模拟）',
+    signOutAsk: '要退出腾讯云 CIAM 吗？',
+    signOut: '是，退出登录',
+    stay: '不，保持登录',
   },
   'zh-Hant': {
     title: '登入 · 騰訊雲 CIAM（模擬）',
@@ -150,6 +176,10 @@ const WORDS = {
     approve: '批准',
     deny: '拒絕',
     standIn: '這是基於 oidc-provider 的騰訊雲 CIAM 模擬頁面，不是真正的身分服務。',
+    signOutTitle: '登出 · 騰訊雲 CIAM（模擬）',
+    signOutAsk: '要登出騰訊雲 CIAM 嗎？',
+    signOut: '是，登出',
+    stay: '不，保持登入',
   },
 } as const;
 type PageLang = keyof typeof WORDS;
@@ -170,6 +200,20 @@ const page = (
 button{font:inherit;min-height:44px;padding:10px 20px;border-radius:4px;border:0;margin:0 8px 8px 0;cursor:pointer}.ok{background:#0052d9;color:#fff}.no{background:#e7e7e7}
 .muted{color:#5c6673;font-size:.9rem}.standin{display:inline-block;margin:0 0 8px;padding:4px 10px;border-radius:4px;background:#fff4d6;color:#6b4a00;font-size:.85rem;font-weight:600}</style></head><body><div class="box">${body}</div></body></html>`;
 
+/** RP-initiated logout's confirmation page, in the stand-in's look and the language asked for (ui_locales). */
+async function logoutSource(ctx: ProviderContext, form: string): Promise<void> {
+  const lang = pageLang(ctx.oidc?.params?.ui_locales, ctx.get('accept-language'));
+  const w = WORDS[lang];
+  ctx.type = 'html';
+  ctx.body = page(
+    w.signOutTitle,
+    `<p class="standin">${w.standIn}</p><h1>${w.signOutAsk}</h1>${form}
+<button class="ok" type="submit" form="op.logoutForm" name="logout" value="yes">${w.signOut}</button>
+<button class="no" type="submit" form="op.logoutForm">${w.stay}</button>`,
+    lang,
+  );
+}
+
 export async function startOidcStandIn(opts: OidcStandInOptions = {}): Promise<OidcStandIn> {
   const host = opts.host ?? '127.0.0.1';
   const clients: StandInClient[] = opts.clients ?? Object.values(OIDC_CLIENTS);
@@ -185,9 +229,21 @@ export async function startOidcStandIn(opts: OidcStandInOptions = {}): Promise<O
   // The stand-in's "database": oidc-provider's own in-memory adapter over one Map, so that a
   // provider rebuilt by rotateKeys() still knows every grant, session and token.
   const store = new Map<string, unknown>();
-  const calls: OidcStandIn['calls'] = { discovery: 0, jwks: 0, token: 0, revocation: 0, userinfo: 0, authorization_code: 0, refresh_token: 0, logout: 0 };
+  const calls: OidcStandIn['calls'] = {
+    discovery: 0,
+    jwks: 0,
+    token: 0,
+    revocation: 0,
+    userinfo: 0,
+    end_session: 0,
+    authorization_code: 0,
+    refresh_token: 0,
+    logout: 0,
+  };
   const failures: { route: OidcRoute; kind: OidcFailure }[] = [];
   const tampers: IdTokenTamper[] = [];
+  const userinfoTampers: Parameters<OidcStandIn['tamperNextUserinfo']>[0][] = [];
+  const backchannel: OidcStandIn['backchannel'] = [];
   const issued: string[] = [];
   const refreshTokensIssued: string[] = [];
   const refreshTokensPresented: string[] = [];
@@ -239,6 +295,11 @@ export async function startOidcStandIn(opts: OidcStandInOptions = {}): Promise<O
     }
     await next();
 
+    if (route === 'userinfo' && ctx.status === 200 && ctx.body && typeof ctx.body === 'object') {
+      const change = userinfoTampers.shift();
+      const body = ctx.body as Record<string, unknown>;
+      if (change) ctx.body = typeof change === 'function' ? change(body) : { ...body, ...change };
+    }
     const location = ctx.response.get('location') ?? '';
     if (location.includes('code=')) {
       const code = new URL(location, 'http://x').searchParams.get('code');
@@ -268,6 +329,7 @@ export async function startOidcStandIn(opts: OidcStandInOptions = {}): Promise<O
         post_logout_redirect_uris: postLogoutRedirectUris,
         grant_types: ['authorization_code', 'refresh_token'],
         response_types: ['code'],
+        ...(opts.backchannelLogoutUri ? { backchannel_logout_uri: opts.backchannelLogoutUri, backchannel_logout_session_required: true } : {}),
       })),
       clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'none'],
       jwks: { keys: keys.map((k) => k.jwk) },
@@ -289,8 +351,25 @@ export async function startOidcStandIn(opts: OidcStandInOptions = {}): Promise<O
           allowedPolicy: async (_ctx: unknown, client: { clientId: string }, token: { clientId?: string }) => token.clientId === client.clientId,
         },
         userinfo: { enabled: true },
+        rpInitiatedLogout: { enabled: !!opts.rpInitiatedLogout, logoutSource },
+        backchannelLogout: { enabled: !!opts.backchannelLogoutUri },
+      },
+      // oidc-provider refuses to call loopback addresses (SSRF protection); the stand-in and the
+      // app it logs out both live on 127.0.0.1. Each logout token it sends is recorded.
+      fetch: async (url: string | URL, init: RequestInit & { dispatcher?: unknown }) => {
+        const { dispatcher: _ssrf, ...rest } = init;
+        const token = rest.body instanceof URLSearchParams ? rest.body.get('logout_token') : null;
+        try {
+          const res = await fetch(url, rest);
+          if (token) backchannel.push({ token, status: res.status });
+          return res;
+        } catch (err) {
+          if (token) backchannel.push({ token, status: 0 });
+          throw err;
+        }
       },
       interactions: { url: (_ctx: unknown, interaction: { uid: string }) => `/interaction/${interaction.uid}` },
+      acrValues: ['urn:xtc:loa:1', 'urn:xtc:loa:2'],
       routes: { authorization: '/oauth2/authorize', token: '/oauth2/token', jwks: '/oauth2/jwks', revocation: '/oauth2/revoke', userinfo: '/userinfo' },
       ttl: {
         AccessToken: accessTtlSec,
@@ -351,7 +430,14 @@ export async function startOidcStandIn(opts: OidcStandInOptions = {}): Promise<O
       const missingClaims = details.prompt.details.missingOIDCClaims;
       if (Array.isArray(missingClaims)) grant.addOIDCClaims(missingClaims as string[]);
       const grantId = await grant.save();
-      await provider.interactionFinished(req, res, { login: { accountId: account.sub }, consent: { grantId } }, { mergeWithLastSubmission: false });
+      // The first level asked for in acr_values is the one "reached" (the stand-in has one way to sign in).
+      const acr = typeof details.params.acr_values === 'string' ? details.params.acr_values.split(' ')[0] : undefined;
+      await provider.interactionFinished(
+        req,
+        res,
+        { login: { accountId: account.sub, ...(acr ? { acr } : {}) }, consent: { grantId } },
+        { mergeWithLastSubmission: false },
+      );
     }),
   );
 
@@ -411,6 +497,16 @@ export async function startOidcStandIn(opts: OidcStandInOptions = {}): Promise<O
     tamperNextIdToken(change) {
       tampers.push(change);
     },
+    tamperNextUserinfo(change) {
+      userinfoTampers.push(change);
+    },
+    async signJwt(payload, header = {}) {
+      const current = keys[0]!;
+      const jwt = await new jose.SignJWT(payload).setProtectedHeader({ alg: 'RS256', kid: current.kid, ...header }).sign(current.privateKey);
+      issued.push(jwt); // searched for in the logs like every token
+      return jwt;
+    },
+    backchannel,
     async rotateKeys() {
       keys.unshift(await newSigningKey());
       serve(build(issuer));
@@ -419,7 +515,7 @@ export async function startOidcStandIn(opts: OidcStandInOptions = {}): Promise<O
       const rt = await provider.RefreshToken.find(token);
       await rt?.destroy();
     },
-    issued: () => [...issued],
+    issued: () => [...issued, ...backchannel.map((b) => b.token)],
     async close() {
       for (const t of hanging) clearTimeout(t);
       hanging.clear();

@@ -4,14 +4,18 @@
  *  - discovery:  {issuer}/.well-known/openid-configuration (see oidcDiscovery.ts);
  *  - authorize:  code flow with state, nonce and PKCE S256, always;
  *  - token:      POST form-encoded; client_secret_basic, client_secret_post, or none (public client);
- *  - ID token:   signature (JWKS), iss, aud, azp, exp/iat and nonce all verified;
+ *  - ID token:   signature (JWKS), iss, aud, azp, exp/nbf, iat (not in the future), nonce, and with
+ *                OIDC_AUTH_PARAMS's max_age auth_time, with OIDC_REQUIRE_ACR acr; all within OIDC_CLOCK_TOLERANCE;
+ *  - userinfo:   with OIDC_USERINFO, after login and each refresh; its `sub` must be the ID token's;
  *  - refresh:    rotation is the caller's business; we return a refresh token only when a new one came;
  *  - revoke:     RFC 7009 at the discovered revocation endpoint;
- *  - logout:     CIAM's own GET {logout url}?client_id&logout_redirect_uri&state (not RP-initiated logout).
+ *  - logout:     RP-Initiated Logout at the discovered end_session_endpoint (id_token_hint, client_id,
+ *                post_logout_redirect_uri, state); without one, CIAM's own GET {OIDC_LOGOUT_URL}?client_id&logout_redirect_uri&state;
+ *  - back-channel logout tokens: checked in oidcLogout.ts against the discovered JWKS.
  *
  * Every failure leaves this module as an AppError built by oidcErrors.ts.
  */
-import { randomBytes } from 'node:crypto';
+import * as jose from 'jose';
 import * as client from 'openid-client';
 import type { Logger } from 'pino';
 import type { Metrics } from '../shared/metrics.js';
@@ -19,12 +23,15 @@ import type { OidcConfig } from '../config.js';
 import { AppError } from '../errors.js';
 import { expiresInToMs, jwtExpiry } from '../shared/expiry.js';
 import { boundedFetch } from './fetch.js';
-import { type DiscoveryOptions, OidcDiscovery } from './oidcDiscovery.js';
+import { type Discovered, type DiscoveryOptions, OidcDiscovery } from './oidcDiscovery.js';
 import { type OidcOperation, toOidcAppError } from './oidcErrors.js';
-import type { AuthorizeParams, ExchangeParams, LoginExtras, Provider, TokenResponse } from './types.js';
+import { checkLogoutToken } from './oidcLogout.js';
+import type { AuthorizeParams, ExchangeParams, LoginExtras, LogoutParams, LogoutTokenCheck, Provider, ProviderLogout, TokenResponse } from './types.js';
 
-/** Display claims we keep, with a length cap each. Nothing else from the ID token is stored. */
+/** Display claims we keep, with a length cap each. Nothing else from the ID token (or userinfo) is stored. */
 const DISPLAY_CLAIMS = { sub: 255, name: 200, email: 254 } as const;
+/** The longest provider session id (`sid`) kept. */
+const MAX_SID_LENGTH = 255;
 const MAX_TOKEN_LENGTH = 16_384;
 
 type TokenSet = client.TokenEndpointResponse & client.TokenEndpointResponseHelpers;
@@ -42,10 +49,17 @@ export interface OidcProviderOptions {
 export class OidcProvider implements Provider {
   readonly id = 'oidc';
   readonly label: string;
-  /** ui_locales hint: the languages this app speaks itself. */
-  readonly languages = ['en', 'zh-CN'] as const;
+  /** ui_locales hint: the languages this app speaks itself (a Traditional Chinese reader gets zh-TW). */
+  readonly languages = ['en', 'zh-CN', 'zh-TW'] as const;
+  /** Its connections are indexed by provider session and user, for back-channel logout. */
+  readonly backchannelLogout = true;
   private readonly discovery: OidcDiscovery;
   private readonly now: () => number;
+  private readonly logger: Logger;
+  private readonly timeoutMs: number;
+  private readonly fetch: client.CustomFetch;
+  /** The JWKS that logout tokens are checked against, for the discovery it came from. */
+  private logoutKeys?: { from: Discovered; keys: jose.JWTVerifyGetKey };
 
   constructor(
     private readonly cfg: OidcConfig,
@@ -53,8 +67,11 @@ export class OidcProvider implements Provider {
   ) {
     this.label = cfg.label;
     this.now = o.now ?? Date.now;
+    this.logger = o.logger;
+    this.timeoutMs = o.timeoutMs;
+    this.fetch = boundedFetch({ timeoutMs: o.timeoutMs });
     this.discovery = new OidcDiscovery(cfg, {
-      fetch: boundedFetch({ timeoutMs: o.timeoutMs }),
+      fetch: this.fetch,
       timeoutMs: o.timeoutMs,
       logger: o.logger,
       metrics: o.metrics,
@@ -88,6 +105,10 @@ export class OidcProvider implements Provider {
     const { config } = await this.discovery.ready();
     const { codeVerifier, nonce } = this.extras(p.extras);
     return client.buildAuthorizationUrl(config, {
+      // The person's page language by default; OIDC_AUTH_PARAMS (never a reserved name: refused at
+      // start) comes next, so its ui_locales wins; then our own parameters, which nothing overrides.
+      ui_locales: p.lang,
+      ...this.cfg.authParams,
       response_type: 'code',
       redirect_uri: p.redirectUri,
       scope: this.cfg.scope,
@@ -95,7 +116,6 @@ export class OidcProvider implements Provider {
       nonce,
       code_challenge: await client.calculatePKCECodeChallenge(codeVerifier),
       code_challenge_method: 'S256',
-      ui_locales: p.lang,
     });
   }
 
@@ -108,12 +128,15 @@ export class OidcProvider implements Provider {
         expectedState: p.state,
         expectedNonce: nonce,
         idTokenExpected: true,
+        // With max_age in OIDC_AUTH_PARAMS, auth_time must be present and recent enough (openid-client checks it).
+        maxAge: this.cfg.maxAgeSec,
       }),
     );
-    return this.normalise(tokens, 'authorization_code');
+    const fresh = this.normalise(tokens, 'authorization_code');
+    return this.withUserinfo(config, fresh, 'authorization_code');
   }
 
-  async refresh(refreshToken: string, current?: { userId?: string }): Promise<TokenResponse> {
+  async refresh(refreshToken: string, current?: { userId?: string; claims?: Record<string, string> }): Promise<TokenResponse> {
     const { config } = await this.discovery.ready();
     // A returned ID token is verified like at login (signature, iss, aud, exp), without a nonce.
     const tokens = await this.call('refresh_token', () => client.refreshTokenGrant(config, refreshToken));
@@ -123,7 +146,38 @@ export class OidcProvider implements Provider {
     if (fresh.userId !== undefined && current?.userId !== undefined && fresh.userId !== current.userId) {
       throw new AppError('provider_rejected', { provider: this.id, detail: { op: 'refresh_token', reason: 'sub changed on refresh' } });
     }
-    return fresh;
+    return this.withUserinfo(config, fresh, 'refresh_token', current);
+  }
+
+  /**
+   * OIDC_USERINFO: the userinfo endpoint's claims over the ID token's (or, after a refresh without
+   * an ID token, over the claims kept). Its `sub` must be the ID token's (OIDC Core 5.3.2): if not,
+   * the login is refused (id_token_invalid) or the connection ends (provider_rejected). An endpoint
+   * that cannot be read costs nothing but its claims: they are fetched again at the next refresh.
+   */
+  private async withUserinfo(
+    config: client.Configuration,
+    fresh: TokenResponse,
+    op: 'authorization_code' | 'refresh_token',
+    current?: { userId?: string; claims?: Record<string, string> },
+  ): Promise<TokenResponse> {
+    const sub = fresh.userId ?? current?.userId;
+    if (!this.cfg.userinfo || sub === undefined) return fresh;
+    let info: client.UserInfoResponse;
+    try {
+      info = await client.fetchUserInfo(config, fresh.accessToken, client.skipSubjectCheck);
+    } catch (err) {
+      const e = toOidcAppError(err, 'userinfo', this.id);
+      this.logger.warn({ provider: this.id, code: e.code, detail: e.detail }, 'the userinfo endpoint could not be read; the claims already known are shown');
+      return fresh;
+    }
+    if (typeof info.sub !== 'string' || info.sub.slice(0, DISPLAY_CLAIMS.sub) !== sub) {
+      const detail = { op, reason: 'userinfo sub mismatch', claim: 'sub' };
+      throw op === 'authorization_code'
+        ? new AppError('id_token_invalid', { provider: this.id, detail })
+        : new AppError('provider_rejected', { provider: this.id, detail });
+    }
+    return { ...fresh, claims: { ...(fresh.claims ?? current?.claims ?? {}), ...displayClaims(info) } };
   }
 
   async revoke(refreshToken: string): Promise<void> {
@@ -132,13 +186,61 @@ export class OidcProvider implements Provider {
     await this.call('revocation', () => client.tokenRevocation(config, refreshToken, { token_type_hint: 'refresh_token' }));
   }
 
-  logoutUrl(postLogoutRedirect: string): URL | undefined {
+  /**
+   * The provider's logout after a local disconnect (OIDC_PROVIDER_LOGOUT): the discovered
+   * end_session_endpoint (RP-Initiated Logout 1.0) when there is one, else OIDC_LOGOUT_URL (CIAM's
+   * own page). Discovery is not waited for: a provider that is away gets a local disconnect only.
+   */
+  logout(p: LogoutParams): ProviderLogout | undefined {
+    if (!this.cfg.providerLogout) return undefined;
+    const endSession = this.discovery.current()?.endSession;
+    if (endSession) {
+      const url = new URL(endSession);
+      if (p.idToken) url.searchParams.set('id_token_hint', p.idToken);
+      url.searchParams.set('client_id', this.cfg.clientId);
+      url.searchParams.set('post_logout_redirect_uri', p.postLogoutRedirect);
+      url.searchParams.set('state', p.state);
+      const lang = this.cfg.authParams.ui_locales ?? p.lang;
+      if (lang) url.searchParams.set('ui_locales', lang);
+      return { url, returnsState: true };
+    }
     if (!this.cfg.logoutUrl) return undefined;
     const url = new URL(this.cfg.logoutUrl);
     url.searchParams.set('client_id', this.cfg.clientId);
-    url.searchParams.set('logout_redirect_uri', postLogoutRedirect);
-    url.searchParams.set('state', randomBytes(16).toString('base64url'));
-    return url;
+    url.searchParams.set('logout_redirect_uri', p.postLogoutRedirect);
+    url.searchParams.set('state', p.state);
+    return { url, returnsState: false };
+  }
+
+  async verifyLogoutToken(token: string): Promise<LogoutTokenCheck> {
+    const found = await this.discovery.ready(); // provider_down when the provider cannot be discovered
+    if (!found.jwksUri) return { ok: false, reason: 'the provider publishes no JWKS' };
+    return checkLogoutToken(token, this.logoutJwks(found, found.jwksUri), {
+      issuer: found.issuer,
+      clientId: this.cfg.clientId,
+      toleranceSec: this.cfg.clockToleranceSec,
+      now: this.now(),
+    });
+  }
+
+  /**
+   * jose's remote JWKS over the same bounded fetch, seeded with the keys discovery fetched: a kid it
+   * does not know makes it fetch the set again, at most every 30 s.
+   */
+  private logoutJwks(found: Discovered, jwksUri: URL): jose.JWTVerifyGetKey {
+    if (this.logoutKeys?.from !== found) {
+      const cached = client.getJwksCache(found.config); // `uat` in seconds; jose counts in ms
+      this.logoutKeys = {
+        from: found,
+        keys: jose.createRemoteJWKSet(jwksUri, {
+          timeoutDuration: this.timeoutMs,
+          cooldownDuration: 30_000,
+          [jose.customFetch]: this.fetch as unknown as typeof fetch,
+          [jose.jwksCache]: cached ? { jwks: cached.jwks, uat: cached.uat * 1000 } : {},
+        }),
+      };
+    }
+    return this.logoutKeys.keys;
   }
 
   // ---------- helpers ----------
@@ -166,11 +268,18 @@ export class OidcProvider implements Provider {
     // a JWT access token's exp is the fallback.
     const ttl = expiresInToMs(t.expires_in, 's');
     const idClaims = t.claims(); // already validated by openid-client; undefined when no ID token came
+    const invalid = (reason: string, claim: string) => new AppError('id_token_invalid', { provider: this.id, detail: { op, reason, claim } });
     // openid-client checks azp only when aud lists several audiences; OIDC Core 3.1.3.7 says a
     // present azp should name us in any case (CIAM sends azp = client_id with a single aud).
-    if (idClaims?.azp !== undefined && idClaims.azp !== this.cfg.clientId) {
-      throw new AppError('id_token_invalid', { provider: this.id, detail: { op, reason: 'claim mismatch', claim: 'azp' } });
+    if (idClaims?.azp !== undefined && idClaims.azp !== this.cfg.clientId) throw invalid('claim mismatch', 'azp');
+    // openid-client checks exp and nbf with the tolerance, but not an iat in the future (a clock that drifted, or a forgery).
+    if (idClaims && idClaims.iat > now / 1000 + this.cfg.clockToleranceSec) throw invalid('iat in the future', 'iat');
+    // OIDC_REQUIRE_ACR: the authentication must be one of the levels asked for in acr_values.
+    const acr = idClaims?.acr;
+    if (op === 'authorization_code' && this.cfg.requiredAcr && !(typeof acr === 'string' && this.cfg.requiredAcr.includes(acr))) {
+      throw invalid('acr not satisfied', 'acr');
     }
+    const sid = idClaims?.sid;
     return {
       accessToken: t.access_token,
       refreshToken: t.refresh_token,
@@ -180,11 +289,12 @@ export class OidcProvider implements Provider {
       scope: typeof t.scope === 'string' ? t.scope.slice(0, 1024) : undefined,
       userId: typeof idClaims?.sub === 'string' ? idClaims.sub.slice(0, DISPLAY_CLAIMS.sub) : undefined,
       claims: idClaims ? displayClaims(idClaims) : undefined,
+      sid: typeof sid === 'string' && sid.length > 0 && sid.length <= MAX_SID_LENGTH ? sid : undefined,
     };
   }
 }
 
-function displayClaims(claims: client.IDToken): Record<string, string> {
+function displayClaims(claims: Record<string, unknown>): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [name, max] of Object.entries(DISPLAY_CLAIMS)) {
     const v = claims[name];

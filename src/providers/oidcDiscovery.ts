@@ -35,6 +35,12 @@ export interface DiscoveryOptions {
 export interface Discovered {
   config: client.Configuration;
   hasRevocation: boolean;
+  /** The issuer the metadata names (checked equal to OIDC_ISSUER by openid-client). */
+  issuer: string;
+  /** OpenID Connect RP-Initiated Logout's end_session_endpoint, when the provider has one. */
+  endSession?: URL;
+  /** Where the signing keys are (for back-channel logout tokens). */
+  jwksUri?: URL;
 }
 
 /** Tencent Cloud CIAM lists basic and post; RFC 8414 says basic is the default when nothing is listed. */
@@ -156,7 +162,7 @@ export class OidcDiscovery {
     const config = new client.Configuration(
       server,
       this.cfg.clientId,
-      { client_secret: this.cfg.clientSecret, [client.clockTolerance]: 30 },
+      { client_secret: this.cfg.clientSecret, [client.clockTolerance]: this.cfg.clockToleranceSec },
       clientAuth(this.cfg, method),
     );
     config[client.customFetch] = this.o.fetch;
@@ -165,7 +171,27 @@ export class OidcDiscovery {
     // Verify ID token signatures against the JWKS (openid-client skips that by default and relies on TLS).
     client.enableNonRepudiationChecks(config);
     if (server.jwks_uri) await this.warmJwks(config, server.jwks_uri);
-    return { config, hasRevocation: typeof server.revocation_endpoint === 'string' };
+    return {
+      config,
+      hasRevocation: typeof server.revocation_endpoint === 'string',
+      issuer: server.issuer,
+      endSession: this.endpoint(server.end_session_endpoint, 'end_session_endpoint'),
+      jwksUri: this.endpoint(server.jwks_uri, 'jwks_uri'),
+    };
+  }
+
+  /** An endpoint from the metadata, if it is an https URL (http only where the issuer is loopback http); else absent and logged. */
+  private endpoint(value: unknown, name: string): URL | undefined {
+    if (value === undefined) return undefined;
+    try {
+      if (typeof value !== 'string') throw new TypeError('not a string');
+      const url = new URL(value);
+      if ((url.protocol === 'https:' || (this.insecure && isLoopbackHttp(url))) && !url.username && !url.password) return url;
+    } catch {
+      // below
+    }
+    this.o.logger.warn({ provider: 'oidc', endpoint: name }, 'the provider metadata lists an endpoint that is not an https URL; it is not used');
+    return undefined;
   }
 
   /** Best effort: a failure here only means the first login fetches the JWKS itself. */

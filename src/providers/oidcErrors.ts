@@ -12,7 +12,7 @@ import * as client from 'openid-client';
 import { AppError, type Detail, type ErrorCode } from '../errors.js';
 import { TransportFailure, transportAppError } from './transport.js';
 
-export type OidcOperation = 'discovery' | 'jwks' | 'authorization_code' | 'refresh_token' | 'revocation';
+export type OidcOperation = 'discovery' | 'jwks' | 'authorization_code' | 'refresh_token' | 'revocation' | 'userinfo';
 
 /** RFC 6749 §5.2: the grant (code or refresh token) is dead. The person must connect again. */
 const GRANT_DEAD = new Set(['invalid_grant']);
@@ -58,6 +58,7 @@ function failedClaim(e: Processing): string | undefined {
 /** Why an ID token was refused, read from the processing error's code and the shape of its cause. */
 function idTokenReason(e: Processing): string | undefined {
   if (e.code === oauth.KEY_SELECTION) return 'no matching signing key';
+  if (e.code === oauth.JWT_TIMESTAMP_CHECK && failedClaim(e) === 'auth_time') return 'authentication too old';
   if (e.code === oauth.JWT_TIMESTAMP_CHECK) return 'expired or not yet valid';
   if (e.code === oauth.JWT_CLAIM_COMPARISON) return 'claim mismatch';
   if (e.code !== oauth.INVALID_RESPONSE) return undefined;

@@ -11,7 +11,7 @@ import type { OutboxEvent } from './stores/types.js';
 export type EventType = 'connection.created' | 'connection.ended';
 
 /** Why a connection ended, as the webhook says it. */
-export type EndedReason = 'disconnected' | 'refresh_rejected' | 'refresh_expired' | 'revoked_by_service';
+export type EndedReason = 'disconnected' | 'refresh_rejected' | 'refresh_expired' | 'revoked_by_service' | 'provider_logout';
 
 /** The webhook body (Standard Webhooks: type, timestamp, data). */
 export interface ConnectionEventBody {

@@ -17,6 +17,8 @@ export const connectionSchema = z.object({
   accessToken: z.string().optional(),
   refreshToken: z.string().optional(),
   idToken: z.string().optional(),
+  /** The provider's session id from the login's ID token (`sid`), which a back-channel logout names. */
+  sid: z.string().max(256).optional(),
   accessExpiresAt: z.number().optional(),
   refreshExpiresAt: z.number().optional(),
   connectedAt: z.number(),

@@ -21,7 +21,11 @@ export type AuditEvent =
   | 'csrf_refused'
   | 'rate_limited'
   | 'service_call'
-  | 'link_refused';
+  | 'link_refused'
+  /** A back-channel logout token that was refused (reason: which check failed). */
+  | 'logout_token_refused'
+  /** A back-channel logout token that was accepted (reason: what it named, sid or sub); each connection it ended has its own `disconnected` line. */
+  | 'logout_token_accepted';
 
 export interface AuditFields {
   provider?: string;

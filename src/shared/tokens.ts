@@ -17,6 +17,8 @@ export interface TokenResponse {
   userId?: string;
   /** Display claims (name, email, …) already validated by the provider module. */
   claims?: Record<string, string>;
+  /** The provider's session id (the ID token's `sid`), which a back-channel logout names. */
+  sid?: string;
 }
 
 /** Per-login values a dialect needs to keep between the redirect and the callback (nonce, PKCE verifier). */

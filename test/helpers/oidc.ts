@@ -3,7 +3,11 @@
  * Tencent Cloud CIAM, with a movable app clock, captured logs, and a plain-HTTP "browser"
  * that goes through the stand-in's sign-in page. Its close() runs the same secret scan as
  * the XT.COM harness's (harness.ts), once.
+ *
+ * The stand-in has its standard logout features on here (CIAM has neither): RP-Initiated Logout,
+ * and Back-Channel Logout to the app, which listens on a loopback port of its own for that.
  */
+import type { Server } from 'node:http';
 import request from 'supertest';
 import type TestAgent from 'supertest/lib/agent.js';
 import { type AppOptions, type BuiltApp, createApp } from '../../src/app.js';
@@ -13,6 +17,7 @@ import type { ConnectionRecord } from '../../src/session/connections.js';
 import { OIDC_CLIENTS, type OidcStandIn, type OidcStandInOptions, type StandInClient, startOidcStandIn } from '../../standins/oidc.js';
 import { type XtStandIn, startXtStandIn } from '../../standins/xt.js';
 import { testClock } from './clock.js';
+import { freePort } from './ports.js';
 import { BASE_ENV, LogCapture, SESSION_SECRET, TEST_SECRET, configSecrets, scanLogs, xtEnv } from './harness.js';
 
 export type ClientKind = keyof typeof OIDC_CLIENTS;
@@ -45,9 +50,16 @@ export interface OidcHarness {
   stored(): Promise<ConnectionRecord | null>;
   /** Every value that must never show up in a log line or a page. */
   secrets(): string[];
+  /** The stand-in's cookies of the harness's "browser" (its session there: sign-in, then logout). */
+  opJar: CookieJar;
+  /** Where the app listens for the stand-in's back-channel logouts (its backchannel_logout_uri's origin). */
+  appUrl: string;
   /** Stops the app and the stand-ins, then scans the logs for secrets. Once; later calls do nothing. */
   close(): Promise<void>;
 }
+
+/** A browser's cookies at the stand-in. */
+export type CookieJar = Map<string, string>;
 
 export interface OidcHarnessOptions {
   client?: ClientKind;
@@ -64,7 +76,13 @@ export interface OidcHarnessOptions {
 }
 
 export async function startOidcHarness(opts: OidcHarnessOptions = {}): Promise<OidcHarness> {
-  const oidc = await startOidcStandIn(opts.standIn);
+  const appPort = await freePort();
+  const appUrl = `http://127.0.0.1:${appPort}`;
+  const oidc = await startOidcStandIn({
+    rpInitiatedLogout: true,
+    backchannelLogoutUri: `${appUrl}/auth/oidc/backchannel-logout`,
+    ...opts.standIn,
+  });
   const xt = opts.withXt ? await startXtStandIn({ clientSecret: TEST_SECRET }) : undefined;
   const client: StandInClient = OIDC_CLIENTS[opts.client ?? 'basic'];
   const issuer = typeof opts.issuer === 'function' ? opts.issuer(oidc) : (opts.issuer ?? oidc.issuer);
@@ -87,6 +105,12 @@ export async function startOidcHarness(opts: OidcHarnessOptions = {}): Promise<O
   });
   const provider = built.ctx.providers.get('oidc') as OidcProvider;
   if (opts.awaitDiscovery !== false) await provider.whenReady();
+  // The app on a real port too, for the stand-in's back-channel logout calls.
+  const server: Server = built.app.listen(appPort, '127.0.0.1');
+  await new Promise<void>((resolve, reject) => {
+    server.once('listening', resolve);
+    server.once('error', reject);
+  });
   const secrets = () => [
     client.clientSecret ?? '',
     OIDC_CLIENTS.basic.clientSecret,
@@ -111,9 +135,15 @@ export async function startOidcHarness(opts: OidcHarnessOptions = {}): Promise<O
     advance: clock.advance,
     stored: async () => (owner ? built.ctx.connections.read(owner, 'oidc') : null),
     secrets,
+    opJar: new Map(),
+    appUrl,
     async close() {
       if (closed) return;
       closed = true;
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
       provider.close();
       await built.close();
       await oidc.close();
@@ -123,23 +153,27 @@ export async function startOidcHarness(opts: OidcHarnessOptions = {}): Promise<O
   };
 }
 
+const cookieHeader = (jar: CookieJar) => [...jar].map(([k, v]) => `${k}=${v}`).join('; ');
+
+function rememberCookies(jar: CookieJar, res: Response): void {
+  for (const line of res.headers.getSetCookie()) {
+    const pair = line.split(';')[0] ?? '';
+    const eq = pair.indexOf('=');
+    const name = pair.slice(0, eq).trim();
+    const value = pair.slice(eq + 1);
+    if (!value || /expires=Thu, 01 Jan 1970/i.test(line)) jar.delete(name);
+    else jar.set(name, value);
+  }
+}
+
 /**
  * A browser without a browser: follows the authorization request through the stand-in's
- * sign-in page, presses Approve (or Deny), and returns our callback's path and query.
+ * sign-in page, presses Approve (or Deny), and returns our callback's path and query. With `jar`,
+ * the stand-in's cookies (its session) are kept there, for a later logout.
  */
-export async function authorizeAtOidcStandIn(authorizeUrl: string, decision: 'approve' | 'deny' = 'approve'): Promise<string> {
-  const jar = new Map<string, string>();
-  const cookie = () => [...jar].map(([k, v]) => `${k}=${v}`).join('; ');
-  const remember = (res: Response) => {
-    for (const line of res.headers.getSetCookie()) {
-      const pair = line.split(';')[0] ?? '';
-      const eq = pair.indexOf('=');
-      const name = pair.slice(0, eq).trim();
-      const value = pair.slice(eq + 1);
-      if (!value || /expires=Thu, 01 Jan 1970/i.test(line)) jar.delete(name);
-      else jar.set(name, value);
-    }
-  };
+export async function authorizeAtOidcStandIn(authorizeUrl: string, decision: 'approve' | 'deny' = 'approve', jar: CookieJar = new Map()): Promise<string> {
+  const cookie = () => cookieHeader(jar);
+  const remember = (res: Response) => rememberCookies(jar, res);
   let url = new URL(authorizeUrl);
   const origin = url.origin;
   for (let hop = 0; hop < 10; hop++) {
@@ -166,11 +200,37 @@ export async function authorizeAtOidcStandIn(authorizeUrl: string, decision: 'ap
   throw new Error('too many redirects at the stand-in');
 }
 
-/** Runs login → sign-in → callback on `agent` (with `link`: a linked login). Returns the callback response. */
-export async function connectOidc(agent: TestAgent, opts: { decision?: 'approve' | 'deny'; link?: string } = {}) {
+/** Runs login → sign-in → callback on `agent` (with `link`: a linked login; with `jar`: the stand-in's cookies kept). Returns the callback response. */
+export async function connectOidc(agent: TestAgent, opts: { decision?: 'approve' | 'deny'; link?: string; jar?: CookieJar } = {}) {
   const login = await agent.get(`/auth/oidc/login${opts.link !== undefined ? `?link=${encodeURIComponent(opts.link)}` : ''}`);
   if (login.status !== 302) throw new Error(`login answered ${login.status}`);
-  return agent.get(await authorizeAtOidcStandIn(login.headers.location!, opts.decision));
+  return agent.get(await authorizeAtOidcStandIn(login.headers.location!, opts.decision, opts.jar));
+}
+
+/**
+ * The browser at the stand-in's end_session_endpoint (RP-Initiated Logout): its confirmation page,
+ * "Yes, sign me out", and the redirect back. Returns where the stand-in sends the browser (an
+ * absolute URL), after it has sent its back-channel logouts.
+ */
+export async function endSessionAtOidcStandIn(endSessionUrl: string, jar: CookieJar): Promise<URL> {
+  const url = new URL(endSessionUrl);
+  const page = await fetch(url, { redirect: 'manual', headers: { cookie: cookieHeader(jar) } });
+  rememberCookies(jar, page);
+  const html = await page.text();
+  if (page.status !== 200) throw new Error(`end_session answered ${page.status}: ${html.slice(0, 200)}`);
+  const action = /<form[^>]*action="([^"]+)"/.exec(html)?.[1];
+  const xsrf = /name="xsrf" value="([^"]+)"/.exec(html)?.[1];
+  if (!action || !xsrf) throw new Error('the logout page has no form');
+  const confirm = await fetch(new URL(action.replace(/&amp;/g, '&'), url), {
+    method: 'POST',
+    redirect: 'manual',
+    headers: { cookie: cookieHeader(jar), 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ xsrf, logout: 'yes' }),
+  });
+  rememberCookies(jar, confirm);
+  const location = confirm.headers.get('location');
+  if (confirm.status < 300 || confirm.status >= 400 || !location) throw new Error(`the logout confirmation answered ${confirm.status}`);
+  return new URL(location, url);
 }
 
 /** A token endpoint call made directly (not through the app), authenticated as `client`. */

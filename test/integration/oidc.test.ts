@@ -260,7 +260,8 @@ describe('refresh', () => {
 
 describe('disconnect', () => {
   test('revokes the refresh token at the provider and goes through CIAM\u2019s logout page', async () => {
-    h = await startOidcHarness({ env: (oidc) => ({ OIDC_LOGOUT_URL: `${oidc.issuer}/logout` }) });
+    // CIAM has no end_session_endpoint: its own logout page (OIDC_LOGOUT_URL) is the fallback.
+    h = await startOidcHarness({ env: (oidc) => ({ OIDC_LOGOUT_URL: `${oidc.issuer}/logout` }), standIn: { rpInitiatedLogout: false } });
     await connectOidc(h.agent);
     const refreshToken = h.oidc.refreshTokensIssued[0]!;
     const out = await h.agent
@@ -289,7 +290,7 @@ describe('disconnect', () => {
   });
 
   test('a failing revocation endpoint still disconnects locally', async () => {
-    h = await startOidcHarness();
+    h = await startOidcHarness({ env: { OIDC_PROVIDER_LOGOUT: 'false' } });
     await connectOidc(h.agent);
     h.oidc.failNext('revocation', 'http500');
     const out = await h.agent
@@ -297,7 +298,7 @@ describe('disconnect', () => {
       .type('form')
       .send({ _csrf: await accountFormToken(h) });
     expect(out.status).toBe(303);
-    expect(out.headers.location).toBe('/'); // no OIDC_LOGOUT_URL: straight home
+    expect(out.headers.location).toBe('/'); // OIDC_PROVIDER_LOGOUT=false: straight home
     expect(h.oidc.calls.revocation).toBe(1);
     expect(sessionJson(await h.agent.get('/api/session')).providers.oidc.connected).toBe(false);
     const warn = h.logs.records().find((r) => r.msg === 'revocation at the provider failed; the local disconnect stands');

@@ -187,6 +187,68 @@ describe.each(kinds)('%s store', (_kind, create) => {
       expect(await a.getConnection('o1', 'xt')).toBeNull();
       expect(await a.replaceConnection('o1', 'xt', 'v2', 60_000)).toBe(false);
     });
+
+    test('compare-and-delete: only the value that was read, with its event', async () => {
+      await a.putConnection('o1', 'oidc', 'v1', 60_000);
+      expect(await a.deleteConnection('o1', 'oidc', event('o1', 'cad-lost'), 'stale')).toBe(false);
+      expect(await a.getConnection('o1', 'oidc')).toBe('v1');
+      expect(await a.deleteConnection('o1', 'oidc', event('o1', 'cad-won'), 'v1')).toBe(true);
+      expect(await a.getConnection('o1', 'oidc')).toBeNull();
+      expect(await a.deleteConnection('o1', 'oidc', event('o1', 'cad-gone'), 'v1')).toBe(false);
+      expect(await drain(stores.outbox)).toEqual(['msg_cad-won']);
+    });
+
+    test('two racing compare-and-delete calls: exactly one deletes', async () => {
+      await a.putConnection('o1', 'oidc', 'v1', 60_000);
+      const results = await Promise.all([a.deleteConnection('o1', 'oidc', undefined, 'v1'), a.deleteConnection('o1', 'oidc', undefined, 'v1')]);
+      expect(results.filter(Boolean)).toHaveLength(1);
+    });
+  });
+
+  describe('the back-channel logout index', () => {
+    test('add, read, remove; each key its own set', async () => {
+      expect(await a.readIndex('bcl:sid:1')).toEqual([]);
+      await a.addToIndex('bcl:sid:1', 'owner-a', 60_000, 10);
+      await a.addToIndex('bcl:sid:1', 'owner-b', 60_000, 10);
+      await a.addToIndex('bcl:sid:1', 'owner-a', 60_000, 10); // again: still one member
+      await a.addToIndex('bcl:sub:1', 'owner-c', 60_000, 10);
+      expect((await a.readIndex('bcl:sid:1')).sort()).toEqual(['owner-a', 'owner-b']);
+      expect(await a.readIndex('bcl:sub:1')).toEqual(['owner-c']);
+      await a.removeFromIndex('bcl:sid:1', 'owner-a');
+      await a.removeFromIndex('bcl:sid:1', 'not-there');
+      expect(await a.readIndex('bcl:sid:1')).toEqual(['owner-b']);
+      await a.removeFromIndex('bcl:sid:1', 'owner-b');
+      expect(await a.readIndex('bcl:sid:1')).toEqual([]);
+    });
+
+    test('each member expires on its own; adding again moves its expiry', async () => {
+      await a.addToIndex('bcl:sub:2', 'short', 150, 10);
+      await a.addToIndex('bcl:sub:2', 'long', 60_000, 10);
+      await a.addToIndex('bcl:sub:2', 'renewed', 150, 10);
+      await a.addToIndex('bcl:sub:2', 'renewed', 60_000, 10);
+      await sleep(250);
+      expect((await a.readIndex('bcl:sub:2')).sort()).toEqual(['long', 'renewed']);
+      await a.addToIndex('bcl:sub:3', 'gone', 150, 10);
+      await sleep(250);
+      expect(await a.readIndex('bcl:sub:3')).toEqual([]);
+    });
+
+    test('at most `max` members: those expiring soonest go first', async () => {
+      for (let i = 0; i < 5; i++) await a.addToIndex('bcl:sub:4', `m${i}`, 60_000 + i * 1000, 3);
+      expect((await a.readIndex('bcl:sub:4')).sort()).toEqual(['m2', 'm3', 'm4']);
+    });
+
+    test('shared by every instance on the same data', async () => {
+      const twin = await create(stores);
+      try {
+        await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 ? twin.authState : a).addToIndex('bcl:sid:5', `owner-${i}`, 60_000, 100)));
+        expect((await twin.authState.readIndex('bcl:sid:5')).sort()).toEqual(Array.from({ length: 10 }, (_, i) => `owner-${i}`).sort());
+        await twin.authState.removeFromIndex('bcl:sid:5', 'owner-0');
+        expect(await a.readIndex('bcl:sid:5')).toHaveLength(9);
+      } finally {
+        if (twin !== stores) await twin.close();
+      }
+    });
   });
 
   describe('locks', () => {
@@ -412,24 +474,29 @@ describe('sqlite outbox and marks', () => {
     expect(ids(await stores.outbox.claim(10, 60_000))).toEqual(['msg_held']);
   });
 
-  test('the sweep deletes expired marks, never outbox events', async () => {
+  test('the sweep deletes expired marks and logout index entries, never outbox events', async () => {
     await stores.authState.putConnection('o1', 'xt', 'v', 60_000, event('o1', 'kept'));
     await stores.authState.markOnce('short', 100);
     await stores.authState.markOnce('long', 600_000);
+    await stores.authState.addToIndex('bcl:sid:x', 'short', 100, 10);
+    await stores.authState.addToIndex('bcl:sid:x', 'long', 600_000, 10);
     sweepExpired(stores.db, Date.now() + 1000);
     expect(stores.db.prepare('SELECT key FROM marks').all()).toEqual([{ key: 'long' }]);
+    expect(stores.db.prepare('SELECT member FROM logout_index').all()).toEqual([{ member: 'long' }]);
     expect((await stores.outbox.stats()).pending).toBe(1);
   });
 
   test('an existing file without the outbox tables is upgraded', async () => {
     const dir = tempDir();
     const old = createSqliteStores({ dataDir: dir, ttlMs: SESSION_TTL_MS });
-    old.db.exec('DROP TABLE outbox; DROP TABLE marks;');
+    old.db.exec('DROP TABLE outbox; DROP TABLE marks; DROP TABLE logout_index;');
     await old.close();
     const upgraded = createSqliteStores({ dataDir: dir, ttlMs: SESSION_TTL_MS });
     try {
       expect(await upgraded.authState.markOnce('k', 60_000)).toBe(true);
       expect(await upgraded.outbox.stats()).toEqual({ pending: 0 });
+      await upgraded.authState.addToIndex('k', 'm', 60_000, 10);
+      expect(await upgraded.authState.readIndex('k')).toEqual(['m']);
     } finally {
       await upgraded.close();
     }

@@ -31,6 +31,12 @@ describe('OIDC settings', () => {
       scope: 'openid',
       tokenAuth: undefined, // picked from discovery
       logoutUrl: 'https://sample.portal.tencentciam.com/logout',
+      providerLogout: true,
+      authParams: {},
+      maxAgeSec: undefined,
+      requiredAcr: undefined,
+      userinfo: false,
+      clockToleranceSec: 30,
     });
   });
 
@@ -115,5 +121,80 @@ describe('OIDC settings', () => {
       OIDC_LOGOUT_URL: 'https://logout.tencentciam.example/logout',
     });
     expect(providerOrigins(c)).toEqual(['https://www.xt.com', 'https://sample.portal.tencentciam.com', 'https://logout.tencentciam.example']);
+  });
+});
+
+describe('logout and the options people ask for', () => {
+  test('OIDC_AUTH_PARAMS: key=value&…, percent-decoded; max_age and acr_values read from it', () => {
+    const c = loadConfig({
+      ...ciam,
+      OIDC_AUTH_PARAMS: 'prompt=login&max_age=600&acr_values=urn:loa:2+urn:loa:3&login_hint=li.lei%40example.com&ui_locales=zh-TW%20en&',
+      OIDC_REQUIRE_ACR: 'true',
+      OIDC_USERINFO: 'true',
+      OIDC_CLOCK_TOLERANCE: '2m',
+      OIDC_PROVIDER_LOGOUT: 'false',
+    });
+    expect(c.oidc).toMatchObject({
+      authParams: { prompt: 'login', max_age: '600', acr_values: 'urn:loa:2 urn:loa:3', login_hint: 'li.lei@example.com', ui_locales: 'zh-TW en' },
+      maxAgeSec: 600,
+      requiredAcr: ['urn:loa:2', 'urn:loa:3'],
+      userinfo: true,
+      clockToleranceSec: 120,
+      providerLogout: false,
+    });
+  });
+
+  test.each([
+    'state',
+    'nonce',
+    'code_challenge',
+    'code_challenge_method',
+    'redirect_uri',
+    'client_id',
+    'response_type',
+    'scope',
+    'response_mode',
+    'request_uri',
+  ])('OIDC_AUTH_PARAMS may not set %s', (name) => {
+    expect(problems({ ...ciam, OIDC_AUTH_PARAMS: `prompt=login&${name}=x` })).toEqual([
+      `OIDC_AUTH_PARAMS: ${name} is set by xt-connect itself and cannot be given here`,
+    ]);
+  });
+
+  test('every problem with the new settings is reported at once', () => {
+    const list = problems({
+      ...ciam,
+      OIDC_AUTH_PARAMS: 'nonce=1&prompt=login&prompt=none&max_age=soon&=x&bad%zz=1&login_hint=',
+      OIDC_REQUIRE_ACR: 'true',
+      OIDC_USERINFO: 'maybe',
+      OIDC_CLOCK_TOLERANCE: 'a while',
+      OIDC_PROVIDER_LOGOUT: 'false',
+      OIDC_LOGOUT_URL: 'https://sample.portal.tencentciam.com/logout',
+    });
+    expect(list).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^OIDC_USERINFO: /),
+        expect.stringMatching(/^OIDC_CLOCK_TOLERANCE: .*must be a number with an optional unit/),
+        'OIDC_AUTH_PARAMS: nonce is set by xt-connect itself and cannot be given here',
+        'OIDC_AUTH_PARAMS: prompt is given twice',
+        'OIDC_AUTH_PARAMS: max_age must be a whole number of seconds',
+        'OIDC_AUTH_PARAMS: entry #5 must be key=value, the key of letters, digits and _ . -',
+        'OIDC_AUTH_PARAMS: entry #6 is not valid percent-encoding',
+        'OIDC_AUTH_PARAMS: the value of login_hint must be 1 to 1024 printable characters',
+        'OIDC_REQUIRE_ACR: needs acr_values in OIDC_AUTH_PARAMS (the levels to require)',
+        'OIDC_LOGOUT_URL: set, but OIDC_PROVIDER_LOGOUT=false keeps logout local; unset one of them',
+      ]),
+    );
+    expect(list).toHaveLength(10);
+  });
+
+  test('OIDC_CLOCK_TOLERANCE is a duration of at most 10 minutes', () => {
+    expect(loadConfig({ ...ciam, OIDC_CLOCK_TOLERANCE: '1500ms' }).oidc?.clockToleranceSec).toBe(2);
+    expect(loadConfig({ ...ciam, OIDC_CLOCK_TOLERANCE: '0' }).oidc?.clockToleranceSec).toBe(0);
+    expect(problems({ ...ciam, OIDC_CLOCK_TOLERANCE: '1h' })).toEqual(['OIDC_CLOCK_TOLERANCE: must be at most 10m']);
+  });
+
+  test('OIDC_AUTH_PARAMS without OIDC_ISSUER is not silently ignored', () => {
+    expect(problems({ ...base, OIDC_AUTH_PARAMS: 'prompt=login' })).toEqual(['OIDC_ISSUER: required when OIDC_AUTH_PARAMS is set']);
   });
 });

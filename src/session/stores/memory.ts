@@ -82,6 +82,7 @@ export class MemoryAuthStore implements AuthStore {
   private readonly conns = new Map<string, Entry>();
   private readonly locks = new Map<string, Entry>();
   private readonly marks = new Map<string, number>();
+  private readonly index = new Map<string, Map<string, number>>();
   private seq = 0;
 
   constructor(
@@ -142,8 +143,10 @@ export class MemoryAuthStore implements AuthStore {
     return true;
   }
 
-  async deleteConnection(owner: string, provider: string, event?: OutboxEvent): Promise<boolean> {
-    const existed = this.live(this.conns.get(`${owner}:${provider}`));
+  async deleteConnection(owner: string, provider: string, event?: OutboxEvent, expected?: string): Promise<boolean> {
+    const e = this.conns.get(`${owner}:${provider}`);
+    if (expected !== undefined && e?.value !== expected) return false;
+    const existed = this.live(e);
     this.conns.delete(`${owner}:${provider}`);
     if (existed && event) this.outbox.add(event);
     return existed;
@@ -166,6 +169,33 @@ export class MemoryAuthStore implements AuthStore {
   async hasMark(key: string): Promise<boolean> {
     const until = this.marks.get(key);
     return until !== undefined && until > this.now();
+  }
+
+  /** The set `key` without its expired members (and without the set, once it is empty). */
+  private liveIndex(key: string): Map<string, number> | undefined {
+    const set = this.index.get(key);
+    if (!set) return undefined;
+    const now = this.now();
+    for (const [m, until] of set) if (until <= now) set.delete(m);
+    if (set.size === 0) this.index.delete(key);
+    return set.size ? set : undefined;
+  }
+
+  async addToIndex(key: string, member: string, ttlMs: number, max: number): Promise<void> {
+    const set = this.liveIndex(key) ?? new Map<string, number>();
+    set.set(member, this.now() + ttlMs);
+    const soonest = [...set.entries()].sort((a, b) => a[1] - b[1]);
+    while (soonest.length > max) set.delete(soonest.shift()![0]);
+    this.index.set(key, set);
+  }
+
+  async readIndex(key: string): Promise<string[]> {
+    return [...(this.liveIndex(key)?.keys() ?? [])];
+  }
+
+  async removeFromIndex(key: string, member: string): Promise<void> {
+    this.index.get(key)?.delete(member);
+    this.liveIndex(key);
   }
 
   async acquireLock(key: string, ttlMs: number): Promise<string | null> {

@@ -58,8 +58,10 @@ return 0`;
  *
  *   conn:{p<n>}:<owner>:<provider>  a connection (token set), n = partitionOf(owner)
  *   outbox:{p<n>}:…                  partition n's outbox (below), beside its owners' connections
- *   tx:<owner>, lock:<key>, mark:<key>, sess:<sid>, rl:<name>:<key>
+ *   tx:<owner>, lock:<key>, mark:<key>, idx:<key>, sess:<sid>, rl:<name>:<key>
  *                                    one key per command or script: no tag, spread over every slot
+ *                                    (idx: the back-channel logout index, a provider session or user
+ *                                    → owners; read first, then each owner's keys are touched apart)
  *   {xtguard}:…                      the XT.COM call windows, checked together (redisSlidingLog.ts)
  *
  * A connection write and the outbox event it carries are one script, so owners are spread over
@@ -144,13 +146,34 @@ redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 if ARGV[5] == '1' then addEvent(2, 6) end
 return 1`;
 
-/** DEL; then the event, when ARGV[1] is '1' and a live record was deleted. */
+/**
+ * DEL, when ARGV[1] is '1' only while the value is still ARGV[2] (compare-and-delete); then the
+ * event, when ARGV[3] is '1' and a live record was deleted.
+ */
 const DELETE_CONN =
   ADD_EVENT +
   `
+if ARGV[1] == '1' and redis.call('GET', KEYS[1]) ~= ARGV[2] then return 0 end
 local n = redis.call('DEL', KEYS[1])
-if n == 1 and ARGV[1] == '1' then addEvent(2, 2) end
+if n == 1 and ARGV[3] == '1' then addEvent(2, 4) end
 return n`;
+
+/**
+ * The logout index: a sorted set of members scored by when each expires. ARGV = member, its expiry,
+ * now, max. Expired members go, then the soonest-expiring beyond max; the key lives as long as its
+ * last member.
+ */
+const INDEX_ADD = `
+local now = tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+local extra = redis.call('ZCARD', KEYS[1]) - tonumber(ARGV[4])
+if extra > 0 then redis.call('ZREMRANGEBYRANK', KEYS[1], 0, extra - 1) end
+local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+redis.call('PEXPIRE', KEYS[1], math.max(1, math.ceil(tonumber(last[2]) - now)))
+return 1`;
+
+const INDEX_REMOVE = `return redis.call('ZREM', KEYS[1], ARGV[1])`;
 
 /**
  * Claims the heads of the groups ARGV[6..] of one partition, each only if it is still due (another
@@ -427,9 +450,34 @@ export class RedisAuthStore implements AuthStore {
     return redisCall(() => this.conn.countKeys(`${globEscape(this.prefix)}conn:{p*}:*:${globEscape(provider)}`));
   }
 
-  deleteConnection(owner: string, provider: string, event?: OutboxEvent): Promise<boolean> {
+  deleteConnection(owner: string, provider: string, event?: OutboxEvent, expected?: string): Promise<boolean> {
     const e = this.event(event);
-    return redisCall(async () => (await this.client.eval(DELETE_CONN, { keys: [this.connKey(owner, provider), ...e.keys], arguments: e.args })) === 1);
+    const cas = expected !== undefined ? ['1', expected] : ['0', ''];
+    return redisCall(
+      async () => (await this.client.eval(DELETE_CONN, { keys: [this.connKey(owner, provider), ...e.keys], arguments: [...cas, ...e.args] })) === 1,
+    );
+  }
+
+  private indexKey = (key: string) => `${this.prefix}idx:${key}`;
+
+  addToIndex(key: string, member: string, ttlMs: number, max: number): Promise<void> {
+    return redisCall(async () => {
+      const now = this.now();
+      await this.client.eval(INDEX_ADD, {
+        keys: [this.indexKey(key)],
+        arguments: [member, String(now + Math.ceil(ttlMs)), String(now), String(Math.max(1, Math.floor(max)))],
+      });
+    });
+  }
+
+  readIndex(key: string): Promise<string[]> {
+    return redisCall(async () => (await this.client.zRangeByScoreWithScores(this.indexKey(key), `(${this.now()}`, '+inf')).map((m) => String(m.value)));
+  }
+
+  removeFromIndex(key: string, member: string): Promise<void> {
+    return redisCall(async () => {
+      await this.client.eval(INDEX_REMOVE, { keys: [this.indexKey(key)], arguments: [member] });
+    });
   }
 
   /** SET NX PX: Redis runs one command at a time, so exactly one caller sets it. */

@@ -27,6 +27,8 @@ CREATE TABLE IF NOT EXISTS locks (key TEXT PRIMARY KEY, token TEXT NOT NULL, exp
 CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT UNIQUE NOT NULL, grp TEXT NOT NULL, data TEXT NOT NULL, created INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, due INTEGER NOT NULL DEFAULT 0, lease TEXT, lease_until INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS outbox_grp_seq ON outbox(grp, seq);
 CREATE TABLE IF NOT EXISTS marks (key TEXT PRIMARY KEY, expires INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS logout_index (key TEXT NOT NULL, member TEXT NOT NULL, expires INTEGER NOT NULL, PRIMARY KEY (key, member));
+CREATE INDEX IF NOT EXISTS logout_index_expires ON logout_index(expires);
 `;
 
 /** Every database failure becomes a 503 the person can retry; the SQLite message stays in the log only. */
@@ -257,9 +259,20 @@ export class SqliteAuthStore implements AuthStore {
       connReplace: db.prepare('UPDATE connections SET data = ?, expires = ? WHERE owner = ? AND provider = ? AND expires > ?'),
       connReplaceIf: db.prepare('UPDATE connections SET data = ?, expires = ? WHERE owner = ? AND provider = ? AND expires > ? AND data = ?'),
       connDelete: db.prepare<[string, string], { expires: number }>('DELETE FROM connections WHERE owner = ? AND provider = ? RETURNING expires'),
+      connDeleteIf: db.prepare<[string, string, string], { expires: number }>(
+        'DELETE FROM connections WHERE owner = ? AND provider = ? AND data = ? RETURNING expires',
+      ),
       connCount: db.prepare<[string, number], { n: number }>('SELECT COUNT(*) AS n FROM connections WHERE provider = ? AND expires > ?'),
       markTake: db.prepare('INSERT INTO marks (key, expires) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET expires = excluded.expires WHERE marks.expires <= ?'),
       markGet: db.prepare<[string, number], { one: number }>('SELECT 1 AS one FROM marks WHERE key = ? AND expires > ?'),
+      indexPut: db.prepare(
+        'INSERT INTO logout_index (key, member, expires) VALUES (?, ?, ?) ON CONFLICT(key, member) DO UPDATE SET expires = excluded.expires',
+      ),
+      indexTrim: db.prepare(
+        'DELETE FROM logout_index WHERE key = ? AND (expires <= ? OR rowid NOT IN (SELECT rowid FROM logout_index WHERE key = ? AND expires > ? ORDER BY expires DESC, rowid DESC LIMIT ?))',
+      ),
+      indexGet: db.prepare<[string, number], { member: string }>('SELECT member FROM logout_index WHERE key = ? AND expires > ?'),
+      indexDelete: db.prepare('DELETE FROM logout_index WHERE key = ? AND member = ?'),
       lockTake: db.prepare(
         'INSERT INTO locks (key, token, expires) VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET token = excluded.token, expires = excluded.expires WHERE locks.expires <= ?',
       ),
@@ -335,9 +348,10 @@ export class SqliteAuthStore implements AuthStore {
     return guard(() => this.s.connCount.get(provider, this.now())?.n ?? 0);
   }
 
-  async deleteConnection(owner: string, provider: string, event?: OutboxEvent): Promise<boolean> {
+  async deleteConnection(owner: string, provider: string, event?: OutboxEvent, expected?: string): Promise<boolean> {
     const now = this.now();
-    return this.withEvent(() => (this.s.connDelete.get(owner, provider)?.expires ?? 0) > now, event);
+    const del = () => (expected === undefined ? this.s.connDelete.get(owner, provider) : this.s.connDeleteIf.get(owner, provider, expected));
+    return this.withEvent(() => (del()?.expires ?? 0) > now, event);
   }
 
   /** Takes the mark when it is absent or expired: one statement, so one caller wins. */
@@ -348,6 +362,24 @@ export class SqliteAuthStore implements AuthStore {
 
   async hasMark(key: string): Promise<boolean> {
     return guard(() => this.s.markGet.get(key, this.now()) !== undefined);
+  }
+
+  async addToIndex(key: string, member: string, ttlMs: number, max: number): Promise<void> {
+    const now = this.now();
+    guard(() =>
+      this.db.transaction(() => {
+        this.s.indexPut.run(key, member, now + ttlMs);
+        this.s.indexTrim.run(key, now, key, now, max);
+      })(),
+    );
+  }
+
+  async readIndex(key: string): Promise<string[]> {
+    return guard(() => this.s.indexGet.all(key, this.now()).map((r) => r.member));
+  }
+
+  async removeFromIndex(key: string, member: string): Promise<void> {
+    guard(() => this.s.indexDelete.run(key, member));
   }
 
   /**
@@ -383,7 +415,7 @@ export class SqliteAuthStore implements AuthStore {
 /** Deletes expired rows everywhere (outbox events never expire) and returns freed pages to the file system. */
 export function sweepExpired(db: Db, now: number): number {
   let removed = 0;
-  for (const table of ['sessions', 'login_tx', 'connections', 'locks', 'marks']) {
+  for (const table of ['sessions', 'login_tx', 'connections', 'locks', 'marks', 'logout_index']) {
     removed += db.prepare(`DELETE FROM ${table} WHERE expires <= ?`).run(now).changes;
   }
   db.pragma('incremental_vacuum');

@@ -32,9 +32,10 @@ export interface AuthStore {
   replaceConnection(owner: string, provider: string, value: string, ttlMs: number, expected?: string, event?: OutboxEvent): Promise<boolean>;
   /**
    * Deletes the record. True when there was one. `event` is added to the outbox in the same
-   * atomic step, and only when a record was deleted.
+   * atomic step, and only when a record was deleted. With `expected`, deletes only while the
+   * stored value is still exactly `expected` (compare-and-delete: a newer login's record stays).
    */
-  deleteConnection(owner: string, provider: string, event?: OutboxEvent): Promise<boolean>;
+  deleteConnection(owner: string, provider: string, event?: OutboxEvent, expected?: string): Promise<boolean>;
   /** How many connection records of `provider` are stored (ended ones kept as tombstones included): for a gauge, read at most once a minute. */
   countConnections(provider: string): Promise<number>;
 
@@ -45,6 +46,17 @@ export interface AuthStore {
   markOnce(key: string, ttlMs: number): Promise<boolean>;
   /** True while `key` is set (and not expired). */
   hasMark(key: string): Promise<boolean>;
+
+  /**
+   * A small set with an expiry per member: the back-channel logout index (a provider session or
+   * user → the owners whose connections it made). Adds `member` to the set `key` for `ttlMs` (again:
+   * its expiry moves), keeping at most `max` live members (those expiring soonest go first).
+   */
+  addToIndex(key: string, member: string, ttlMs: number, max: number): Promise<void>;
+  /** The live members of the set `key` (none when it does not exist). */
+  readIndex(key: string): Promise<string[]>;
+  /** Removes `member` from the set `key`. */
+  removeFromIndex(key: string, member: string): Promise<void>;
 
   /** A lock with a TTL; returns an owner token, or null when somebody else holds it. */
   acquireLock(key: string, ttlMs: number): Promise<string | null>;
