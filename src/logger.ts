@@ -80,10 +80,9 @@ export function safeUrl(url: string | undefined): string {
 }
 
 /**
- * Scrubs a log record before pino's serialisers run. The request and response objects that
- * pino-http attaches are left out of the walk: they are live IncomingMessage/ServerResponse
- * objects (sockets, servers, …) that would cost a deep walk on every request line, and their
- * serialisers (app.ts) emit only an id, a method, a URL with every query value hidden, and a status.
+ * Scrubs a log record before pino's serialisers run. The `req` and `res` summaries of an access
+ * line (http/accessLog.ts: an id, a method, a URL with every query value hidden, a status) are left
+ * out of the walk: they hold nothing else, and walking them on every request line costs time.
  */
 function scrubRecord(obj: Record<string, unknown>, scrubber: Scrubber): Record<string, unknown> {
   if (!('req' in obj) && !('res' in obj)) return scrubber.deep(obj) as Record<string, unknown>;

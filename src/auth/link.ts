@@ -11,7 +11,6 @@
  */
 import { createHash } from 'node:crypto';
 import type { Request } from 'express';
-import { jwtVerify } from 'jose';
 import type { AppContext } from '../context.js';
 import { AppError } from '../errors.js';
 import { queryString } from '../http/params.js';
@@ -48,6 +47,7 @@ interface LinkClaims {
 async function verifyLinkToken(ctx: AppContext, provider: string, token: string): Promise<LinkClaims> {
   const secret = new TextEncoder().encode(ctx.config.link!.secret);
   let payload: Record<string, unknown>;
+  const { jwtVerify } = await import('jose'); // loaded on the first link, not at start
   try {
     ({ payload } = await jwtVerify(token, secret, {
       algorithms: ['HS256'],

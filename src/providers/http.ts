@@ -1,10 +1,12 @@
 /**
- * The axios client for XT.COM. axios errors carry the full request URL (for the token call that
- * includes the client secret) and the raw response; they become a TransportFailure here and are
- * dropped, so the caller only ever sees an AppError holding plain values.
+ * The HTTP client for XT.COM: Node's fetch under boundedFetch (fetch.ts), so it is held to the same
+ * rules as every provider call (a hard timeout over headers and body, the size cap, no redirects).
+ * Failures become a TransportFailure, and then a plain AppError, here: Node's fetch errors carry
+ * the request URL (for the token call that includes the client secret) in their `cause`, and
+ * nothing of them goes further.
  */
-import axios, { type AxiosInstance, type AxiosRequestConfig } from 'axios';
-import { MAX_RESPONSE_BYTES, TransportFailure, systemCode, transportAppError } from './transport.js';
+import { boundedFetch } from './fetch.js';
+import { TransportFailure, systemCode, transportAppError } from './transport.js';
 
 export interface RawResponse {
   status: number;
@@ -19,43 +21,24 @@ export interface ProviderHttp {
 }
 
 export function createProviderHttp(opts: { provider: string; timeoutMs: number; maxBytes?: number }): ProviderHttp {
-  const client: AxiosInstance = axios.create({
-    timeout: opts.timeoutMs,
-    maxRedirects: 0,
-    maxContentLength: opts.maxBytes ?? MAX_RESPONSE_BYTES,
-    maxBodyLength: opts.maxBytes ?? MAX_RESPONSE_BYTES,
-    responseType: 'text',
-    transformResponse: [(d: unknown) => d],
-    // The body goes out byte for byte (axios would trim a JSON string): XT.COM signs the exact bytes.
-    transformRequest: [(d: unknown) => d],
-    validateStatus: () => true,
-    proxy: false,
-    headers: { Accept: 'application/json' },
-  });
+  const send = boundedFetch({ timeoutMs: opts.timeoutMs, maxBytes: opts.maxBytes });
   return {
     async request(cfg) {
       const started = Date.now();
       try {
-        const res = await client.request<string>({ ...cfg, signal: AbortSignal.timeout(opts.timeoutMs + 1000) } as AxiosRequestConfig);
+        // The body goes out byte for byte (XT.COM signs the exact bytes); no proxy, no redirects.
+        const res = await send(cfg.url, { method: cfg.method, headers: { Accept: 'application/json', ...cfg.headers }, body: cfg.data, redirect: 'manual' });
+        const retryAfter = res.headers.get('retry-after');
         return {
           status: res.status,
-          contentType: String(res.headers['content-type'] ?? ''),
-          body: typeof res.data === 'string' ? res.data : '',
-          retryAfter: typeof res.headers['retry-after'] === 'string' ? res.headers['retry-after'].slice(0, 64) : undefined,
+          contentType: res.headers.get('content-type') ?? '',
+          body: await res.text(),
+          retryAfter: retryAfter === null ? undefined : retryAfter.slice(0, 64),
         };
       } catch (err) {
-        throw transportAppError(axiosFailure(err, Date.now() - started), opts.provider);
+        const failure = err instanceof TransportFailure ? err : new TransportFailure('network', Date.now() - started, systemCode(err));
+        throw transportAppError(failure, opts.provider);
       }
     },
   };
-}
-
-/** Reads an axios error by its documented `code` only; the object itself goes no further. */
-function axiosFailure(err: unknown, elapsedMs: number): TransportFailure {
-  const code = (err as { code?: unknown })?.code;
-  // ECONNABORTED/ETIMEDOUT: axios's own timeout; ERR_CANCELED: the AbortSignal backstop.
-  if (code === 'ECONNABORTED' || code === 'ETIMEDOUT' || code === 'ERR_CANCELED') return new TransportFailure('timeout', elapsedMs);
-  // ERR_BAD_RESPONSE: axios refused the body (over maxContentLength).
-  if (code === 'ERR_BAD_RESPONSE') return new TransportFailure('too_large', elapsedMs);
-  return new TransportFailure('network', elapsedMs, systemCode(err));
 }

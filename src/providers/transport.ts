@@ -1,6 +1,6 @@
 /**
- * What every outbound provider call shares, whichever client makes it (axios for XT.COM,
- * fetch for OpenID Connect): the same size limit, no redirects followed, a hard timeout, and
+ * What every outbound provider call shares (Node's fetch under boundedFetch, for XT.COM and for
+ * OpenID Connect): the same size limit, no redirects followed, a hard timeout, and
  * one mapping from a transport failure to our error codes.
  *
  * HTTP client errors carry the request (for XT.COM the token URL holds the client secret; for

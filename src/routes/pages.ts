@@ -4,6 +4,7 @@
  * left in the session.
  */
 import { type Request, type Response, Router } from 'express';
+import { acceptLogoutReturn } from '../auth/logoutReturn.js';
 import type { AppContext } from '../context.js';
 import { AppError } from '../errors.js';
 import { type Locale, type MessageKey, type Translate, htmlLang, languagePreference, pickProviderLanguage } from '../i18n.js';
@@ -15,6 +16,29 @@ import { grantsFor } from './grants.js';
 import { type ProviderStatus, providerStatuses, setStatusFor } from './providerStatus.js';
 
 type BalancePanel = { state: 'ok'; balances: Balance[] } | { state: 'failed' | 'reconnect' | 'misconfigured' };
+
+/** How long a person's balances are shown again without asking XT.COM (the page's script refreshes them live). */
+export const BALANCES_FRESH_MS = 10_000;
+const MAX_CACHED_PEOPLE = 5000;
+
+/**
+ * Each person's last balances, for BALANCES_FRESH_MS: the account page does not wait on XT.COM on
+ * every view (nor spend the person's XT.COM rate limit on reloads). Keyed by the private owner id.
+ */
+function recentBalances(ctx: AppContext) {
+  const recent = new Map<string, { at: number; panel: BalancePanel }>();
+  return async (owner: string): Promise<BalancePanel> => {
+    const hit = recent.get(owner);
+    if (hit && ctx.now() - hit.at < BALANCES_FRESH_MS) return hit.panel;
+    const panel = await balancePanel(ctx, owner);
+    recent.delete(owner);
+    if (panel.state === 'ok') {
+      if (recent.size >= MAX_CACHED_PEOPLE) recent.delete(recent.keys().next().value!);
+      recent.set(owner, { at: ctx.now(), panel });
+    }
+    return panel;
+  };
+}
 
 async function balancePanel(ctx: AppContext, owner: string): Promise<BalancePanel> {
   if (!ctx.xtApi) return { state: 'failed' };
@@ -85,6 +109,7 @@ function noticeView(n: Notice | undefined, ctx: AppContext, t: Translate): { kin
   if (n.kind === 'disconnected') {
     const lines = [t('notice.disconnected', { provider })];
     if (n.revoked) lines.push(t('notice.revoked', { provider }));
+    if (n.signedOut) lines.push(t('notice.signedOut', { provider }));
     return { kind: n.kind, tone: 'info', lines };
   }
   return { kind: n.kind, tone: 'ok', lines: [t(n.declined ? 'notice.keptAfterDecline' : 'notice.stillConnected', { provider })] };
@@ -149,8 +174,10 @@ function pageState(cards: Card[], notice: Notice | undefined): PageState {
 
 export function pagesRouter(ctx: AppContext): Router {
   const r = Router();
+  const balancesOf = recentBalances(ctx);
 
   r.get('/', async function home(req: Request, res: Response) {
+    acceptLogoutReturn(req); // back from the provider's logout with our state: the disconnected confirmation
     const statuses = await providerStatuses(ctx, req);
     const { t, card } = pageModel(ctx, req, res);
     const cards = statuses.map(card);
@@ -163,7 +190,7 @@ export function pagesRouter(ctx: AppContext): Router {
     const statuses = await providerStatuses(ctx, req);
     const owner = connectionOwner(req);
     const xt = statuses.find((s) => s.id === 'xt');
-    const balances = owner && xt?.view.connected ? await balancePanel(ctx, owner) : undefined;
+    const balances = owner && xt?.view.connected ? await balancesOf(owner) : undefined;
     if (owner && !req.session.csrf) req.session.csrf = newCsrfToken();
     const { t, card } = pageModel(ctx, req, res);
     const cards = statuses.map(card);

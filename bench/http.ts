@@ -1,0 +1,299 @@
+/**
+ * The authenticated hot path against its baselines, side by side. Every server is its own process;
+ * the load generator (autocannon) is another; the servers run interleaved, in rounds, and the
+ * ratios are taken within each round (so a noisy neighbour moves every server alike), then their
+ * median and spread are reported. CPU per request is read from /proc for each server.
+ *
+ *   servers: bare node:http, Express alone, Express + express-session on SQLite (THE baseline),
+ *            express-openid-connect logged in against the oidc-provider stand-in (the peer),
+ *            xt-connect GET /api/session and GET /account (connected, SQLite, production mode),
+ *            and, with OLD=<a worktree of another commit, built>, the same two routes of that commit.
+ *   also:    the callback's overhead over the token endpoint (p50 of sequential logins minus p50
+ *            of direct code exchanges at the stand-in, interleaved).
+ *
+ *   npm run bench:http                      (7 rounds of 8 s; writes bench/results/http.md and http.json)
+ *   ROUNDS=1 SECONDS=1 SMOKE=1 npm run bench:http   (what .ci/run does: every server answers correctly; no timing asserted)
+ */
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { authorizeAtOidcStandIn } from '../test/helpers/oidc.js';
+import { freePort } from '../test/helpers/ports.js';
+import { Jar, type LoadResult, ROOT, TSX, autocannon, cpuMs, loadAverage, median, pct, r2, rssMb, startProcess } from './lib.js';
+
+const ROUNDS = Number(process.env.ROUNDS ?? 7);
+const SECONDS = Number(process.env.SECONDS ?? 8);
+const CONNECTIONS = Number(process.env.CONNECTIONS ?? 32);
+const LOGINS = Number(process.env.LOGINS ?? 60);
+const SMOKE = process.env.SMOKE === '1';
+const OLD = process.env.OLD ? path.resolve(process.env.OLD) : undefined;
+const CLIENT_SECRET = `bench-client-secret-${randomBytes(8).toString('hex')}`;
+const tmp = (p: string) => fs.mkdtempSync(path.join(os.tmpdir(), p));
+
+interface Target {
+  name: string;
+  pid: number;
+  url: string;
+  headers?: Record<string, string>;
+  /** What a correct answer looks like (checked once before the rounds, and in the smoke pass). */
+  check: (status: number, body: string) => boolean;
+}
+
+const isJsonConnected = (status: number, body: string) => status === 200 && /"connected":true/.test(body);
+
+async function xtConnectApp(root: string, xt: string, label: string) {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const app = await startProcess(
+    process.execPath,
+    [path.join(root, 'dist/src/server.js')],
+    {
+      NODE_ENV: 'production',
+      PORT: String(port),
+      PUBLIC_URL: url,
+      SESSION_SECRET: randomBytes(32).toString('hex'),
+      SESSION_STORE: 'sqlite',
+      DATA_DIR: tmp(`xtc-bench-${label}-`),
+      LOG_LEVEL: 'warn',
+      AUTH_RATE_LIMIT: '100000',
+      XT_CLIENT_ID: 'bench-client',
+      XT_CLIENT_SECRET: CLIENT_SECRET,
+      XT_AUTHORIZE_URL: `${xt}/{lang}/accounts/oauth2`,
+      XT_TOKEN_URL: `${xt}/public/uaa/oauth2/token`,
+      XT_API_URL: xt,
+      XT_API_IP_LIMIT: '100000',
+    },
+    { health: url },
+  );
+  return app;
+}
+
+/** login → the stand-in's Authorize → callback; the session cookie, and how long the callback took. */
+async function connectXt(app: string, user: number): Promise<{ cookie: string; callbackMs: number }> {
+  const login = await fetch(`${app}/auth/xt/login`, { redirect: 'manual' });
+  const cookie = login.headers.get('set-cookie')!.split(';')[0]!;
+  const authorize = new URL(login.headers.get('location')!);
+  const back = await decide(authorize, user);
+  const t0 = performance.now();
+  const callback = await fetch(back, { headers: { cookie }, redirect: 'manual' });
+  const callbackMs = performance.now() - t0;
+  if (callback.status !== 303) throw new Error(`callback answered ${callback.status}`);
+  return { cookie: callback.headers.get('set-cookie')!.split(';')[0]!, callbackMs };
+}
+
+async function decide(authorize: URL, user: number): Promise<string> {
+  const form = new URLSearchParams({ decision: 'approve', as_user: String(10_000_000 + user) });
+  for (const k of ['client_id', 'redirect_uri', 'scope', 'state']) form.set(k, authorize.searchParams.get(k) ?? '');
+  const back = await fetch(new URL(`${authorize.pathname}/decision`, authorize), { method: 'POST', body: form, redirect: 'manual' });
+  if (back.status !== 302) throw new Error(`the stand-in's decision answered ${back.status}`);
+  return back.headers.get('location')!;
+}
+
+/** A direct code exchange at the stand-in (what the callback waits for), timed. */
+async function directExchangeMs(xt: string, user: number): Promise<number> {
+  const redirect = 'http://127.0.0.1/cb';
+  const authorize = new URL(`${xt}/en/accounts/oauth2?client_id=bench-client&redirect_uri=${encodeURIComponent(redirect)}&scope=userinfo&state=s`);
+  const code = new URL(await decide(authorize, user)).searchParams.get('code')!;
+  const q = new URLSearchParams({ client_id: 'bench-client', client_secret: CLIENT_SECRET, grant_type: 'authorization_code', code, redirect_uri: redirect });
+  const t0 = performance.now();
+  const res = await fetch(`${xt}/public/uaa/oauth2/token?${q}`);
+  await res.text();
+  return performance.now() - t0;
+}
+
+/** express-openid-connect's login, followed through the oidc-provider stand-in: its appSession cookie. */
+async function connectEoc(eoc: string): Promise<string> {
+  const jar = new Jar();
+  const login = await fetch(`${eoc}/login`, { redirect: 'manual' });
+  jar.take(login);
+  const back = await authorizeAtOidcStandIn(login.headers.get('location')!);
+  const cb = await fetch(`${eoc}${back}`, { headers: { cookie: jar.header() }, redirect: 'manual' });
+  jar.take(cb);
+  if (cb.status !== 302) throw new Error(`express-openid-connect's callback answered ${cb.status}: ${(await cb.text()).slice(0, 200)}`);
+  return jar.header();
+}
+
+async function checkTarget(t: Target): Promise<void> {
+  const res = await fetch(t.url, { headers: t.headers });
+  const body = await res.text();
+  if (!t.check(res.status, body)) throw new Error(`${t.name} answered ${res.status}: ${body.slice(0, 200)}`);
+}
+
+async function main(): Promise<void> {
+  const xtPort = await freePort();
+  const xtProc = await startProcess(TSX, ['bench/servers/xt-standin.ts', String(xtPort)], { XT_CLIENT_SECRET: CLIENT_SECRET });
+  const xt = xtProc.url;
+  const eocPort = await freePort();
+  const oidc = await startProcess(TSX, ['bench/servers/oidc-standin.ts', String(await freePort()), `http://127.0.0.1:${eocPort}/callback`]);
+  const { OIDC_CLIENTS } = await import('../standins/oidc.js');
+  const basic = OIDC_CLIENTS.basic;
+  const servers = {
+    bare: await startProcess(process.execPath, ['bench/servers/bare-http.mjs', String(await freePort())]),
+    express: await startProcess(process.execPath, ['bench/servers/express-bare.mjs', String(await freePort())]),
+    baseline: await startProcess(process.execPath, ['bench/servers/express-session-sqlite.mjs', String(await freePort()), tmp('xtc-bench-baseline-')]),
+    eoc: await startProcess(process.execPath, ['bench/servers/express-openid-connect.mjs', String(eocPort), oidc.url, basic.clientId, basic.clientSecret]),
+    app: await xtConnectApp(ROOT, xt, 'new'),
+    old: OLD ? await xtConnectApp(OLD, xt, 'old') : undefined,
+  };
+  const baselineCookie = (await fetch(`${servers.baseline.url}/login`)).headers.get('set-cookie')!.split(';')[0]!;
+  const eocCookie = await connectEoc(servers.eoc.url);
+  const appLogin = await connectXt(servers.app.url, 1);
+  const oldLogin = servers.old ? await connectXt(servers.old.url, 2) : undefined;
+
+  const targets: Target[] = [
+    { name: 'bare node:http', pid: servers.bare.pid, url: `${servers.bare.url}/api/session`, check: isJsonConnected },
+    { name: 'Express alone', pid: servers.express.pid, url: `${servers.express.url}/api/session`, check: isJsonConnected },
+    {
+      name: 'baseline: Express + express-session (SQLite)',
+      pid: servers.baseline.pid,
+      url: `${servers.baseline.url}/api/session`,
+      headers: { cookie: baselineCookie },
+      check: isJsonConnected,
+    },
+    {
+      name: 'express-openid-connect requiresAuth() JSON',
+      pid: servers.eoc.pid,
+      url: `${servers.eoc.url}/api/session`,
+      headers: { cookie: eocCookie },
+      check: isJsonConnected,
+    },
+    {
+      name: 'xt-connect GET /api/session',
+      pid: servers.app.pid,
+      url: `${servers.app.url}/api/session`,
+      headers: { cookie: appLogin.cookie },
+      check: isJsonConnected,
+    },
+    {
+      name: 'xt-connect GET /account',
+      pid: servers.app.pid,
+      url: `${servers.app.url}/account`,
+      headers: { cookie: appLogin.cookie },
+      check: (s, b) => s === 200 && /data-state="connected"|Disconnect/.test(b),
+    },
+  ];
+  if (servers.old && oldLogin) {
+    targets.push(
+      {
+        name: 'xt-connect (OLD) GET /api/session',
+        pid: servers.old.pid,
+        url: `${servers.old.url}/api/session`,
+        headers: { cookie: oldLogin.cookie },
+        check: isJsonConnected,
+      },
+      {
+        name: 'xt-connect (OLD) GET /account',
+        pid: servers.old.pid,
+        url: `${servers.old.url}/account`,
+        headers: { cookie: oldLogin.cookie },
+        check: (s) => s === 200,
+      },
+    );
+  }
+  for (const t of targets) await checkTarget(t);
+
+  const BASE = targets[2]!.name;
+  const EOC = targets[3]!.name;
+  const runs: { round: number; load: number; name: string; result: LoadResult; cpuUsPerReq: number }[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    const load = loadAverage();
+    // Rotate the order each round, so no server always runs first or last.
+    const order = targets.map((_, i) => targets[(i + round) % targets.length]!);
+    for (const t of order) {
+      const cpu0 = cpuMs(t.pid);
+      const result = await autocannon(t.url, { connections: CONNECTIONS, seconds: SECONDS, headers: t.headers });
+      const cpuUsPerReq = ((cpuMs(t.pid) - cpu0) * 1000) / Math.max(1, result.requests);
+      runs.push({ round, load, name: t.name, result, cpuUsPerReq });
+      if (result.non2xx > 0 || result.errors > 0) throw new Error(`${t.name}: ${result.non2xx} non-2xx and ${result.errors} errors`);
+    }
+    process.stderr.write(`round ${round + 1}/${ROUNDS} done (load ${load})\n`);
+  }
+
+  // The callback's own cost: sequential logins against direct exchanges, interleaved.
+  const callbackMs: number[] = [];
+  const directMs: number[] = [];
+  const oldCallbackMs: number[] = [];
+  for (let i = 0; i < (SMOKE ? 3 : LOGINS); i++) {
+    directMs.push(await directExchangeMs(xt, 1000 + i));
+    callbackMs.push((await connectXt(servers.app.url, 2000 + i)).callbackMs);
+    if (servers.old) oldCallbackMs.push((await connectXt(servers.old.url, 3000 + i)).callbackMs);
+  }
+
+  const rss = Object.fromEntries(Object.entries(servers).flatMap(([k, s]) => (s ? [[k, rssMb(s.pid)]] : [])));
+  for (const s of [...Object.values(servers), xtProc, oidc]) await s?.stop();
+  if (SMOKE) {
+    process.stdout.write(`bench:http smoke: every server answered correctly (${targets.length} targets, ${runs.length} runs)\n`);
+    return;
+  }
+  writeReport({ targets, runs, BASE, EOC, callbackMs, directMs, oldCallbackMs, rss });
+}
+
+function writeReport(r: {
+  targets: Target[];
+  runs: { round: number; load: number; name: string; result: LoadResult; cpuUsPerReq: number }[];
+  BASE: string;
+  EOC: string;
+  callbackMs: number[];
+  directMs: number[];
+  oldCallbackMs: number[];
+  rss: Record<string, number>;
+}): void {
+  const rounds = [...new Set(r.runs.map((x) => x.round))];
+  const within = (name: string, ref: string) =>
+    rounds.map((round) => {
+      const a = r.runs.find((x) => x.round === round && x.name === name)!;
+      const b = r.runs.find((x) => x.round === round && x.name === ref)!;
+      return a.result.rps / b.result.rps;
+    });
+  const rows = r.targets.map((t) => {
+    const mine = r.runs.filter((x) => x.name === t.name);
+    const vsBase = within(t.name, r.BASE);
+    const vsEoc = within(t.name, r.EOC);
+    return {
+      name: t.name,
+      rps: Math.round(median(mine.map((x) => x.result.rps))),
+      p50: median(mine.map((x) => x.result.p50)),
+      p99: median(mine.map((x) => x.result.p99)),
+      ratio: r2(median(vsBase)),
+      spread: `${r2(Math.min(...vsBase))}–${r2(Math.max(...vsBase))}`,
+      vsEoc: r2(median(vsEoc)),
+      cpuUs: Math.round(median(mine.map((x) => x.cpuUsPerReq))),
+    };
+  });
+  const overhead = median(r.callbackMs) - median(r.directMs);
+  const oldOverhead = r.oldCallbackMs.length ? median(r.oldCallbackMs) - median(r.directMs) : undefined;
+  const md = [
+    '# HTTP: the authenticated hot path against its baselines',
+    '',
+    `${new Date().toISOString()}, Node ${process.version}, ${os.cpus().length} × ${os.cpus()[0]?.model.trim() ?? 'CPU'}. ${ROUNDS} rounds of ${SECONDS} s per server, autocannon -c ${CONNECTIONS} in its own process, servers interleaved (order rotated each round), each its own process. Ratios are taken within each round, then the median (and min–max) over the rounds. Load average before each round: ${[...new Set(r.runs.map((x) => x.load))].join(', ')}.`,
+    '',
+    '| server | req/s | p50 ms | p99 ms | ratio to baseline (spread) | ratio to express-openid-connect | CPU per request |',
+    '| --- | --- | --- | --- | --- | --- | --- |',
+    ...rows.map((x) => `| ${x.name} | ${x.rps} | ${x.p50} | ${x.p99} | **${x.ratio}** (${x.spread}) | ${x.vsEoc} | ${x.cpuUs} µs |`),
+    '',
+    `Callback overhead over the token endpoint (p50 of ${r.callbackMs.length} sequential logins minus p50 of as many direct code exchanges, interleaved): **${r2(overhead)} ms**${oldOverhead !== undefined ? ` (OLD: ${r2(oldOverhead)} ms)` : ''}. Callback p50 ${r2(median(r.callbackMs))} ms, p95 ${r2(pct(r.callbackMs, 95))} ms; direct exchange p50 ${r2(median(r.directMs))} ms.`,
+    '',
+    `RSS at the end: ${Object.entries(r.rss)
+      .map(([k, v]) => `${k} ${v} MB`)
+      .join(', ')}.`,
+    '',
+    "Reproduce: `npm run bench:http` (OLD=<path to a built worktree of another commit> adds that commit's routes).",
+    '',
+  ].join('\n');
+  fs.mkdirSync(path.join(ROOT, 'bench/results'), { recursive: true });
+  fs.writeFileSync(path.join(ROOT, 'bench/results/http.md'), md);
+  fs.writeFileSync(
+    path.join(ROOT, 'bench/results/http.json'),
+    JSON.stringify({ rows, runs: r.runs, callbackMs: r.callbackMs, directMs: r.directMs, oldCallbackMs: r.oldCallbackMs, rss: r.rss }, null, 2),
+  );
+  process.stdout.write(md);
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`);
+    process.exit(1);
+  },
+);

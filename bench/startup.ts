@@ -1,0 +1,121 @@
+/**
+ * Cold start: from spawn to the first 200 on /healthz, for the app (built, `node dist/src/server.js`,
+ * SQLite, XT.COM configured, production mode) and the baselines, interleaved, ROUNDS times each.
+ *
+ *   npm run bench:startup      (writes bench/results/startup.md and .json)
+ *   ROUNDS=1 SMOKE=1 npx tsx bench/startup.ts   (what .ci/run does, after the build)
+ */
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { freePort } from '../test/helpers/ports.js';
+import { ROOT, median, pct, r2 } from './lib.js';
+
+const ROUNDS = Number(process.env.ROUNDS ?? 15);
+const OLD = process.env.OLD ? path.resolve(process.env.OLD) : undefined;
+/** .ci/run: every server starts and answers /healthz; nothing is written, no timing asserted. */
+const SMOKE = process.env.SMOKE === '1';
+
+interface Server {
+  name: string;
+  args: (port: number) => string[];
+  env?: (port: number) => NodeJS.ProcessEnv;
+}
+
+const appEnv = (port: number): NodeJS.ProcessEnv => ({
+  NODE_ENV: 'production',
+  PORT: String(port),
+  PUBLIC_URL: `http://127.0.0.1:${port}`,
+  SESSION_SECRET: randomBytes(32).toString('hex'),
+  DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'xtc-startup-')),
+  LOG_LEVEL: 'warn',
+  XT_CLIENT_ID: 'bench-client',
+  XT_CLIENT_SECRET: 'bench-secret-0123456789',
+  XT_AUTHORIZE_URL: 'http://127.0.0.1:9/{lang}/accounts/oauth2',
+  XT_TOKEN_URL: 'http://127.0.0.1:9/public/uaa/oauth2/token',
+  XT_API_URL: 'http://127.0.0.1:9',
+});
+
+const SERVERS: Server[] = [
+  { name: 'bare node:http', args: (p) => ['bench/servers/bare-http.mjs', String(p)] },
+  { name: 'Express alone', args: (p) => ['bench/servers/express-bare.mjs', String(p)] },
+  {
+    name: 'baseline: Express + express-session (SQLite)',
+    args: (p) => ['bench/servers/express-session-sqlite.mjs', String(p), fs.mkdtempSync(path.join(os.tmpdir(), 'xtc-startup-b-'))],
+  },
+  {
+    name: 'express-openid-connect',
+    args: (p) => ['bench/servers/express-openid-connect.mjs', String(p), 'http://127.0.0.1:9', 'client', 'client-secret-0123456789abcdef0123'],
+  },
+  { name: 'xt-connect', args: () => [path.join(ROOT, 'dist/src/server.js')], env: appEnv },
+  ...(OLD ? [{ name: 'xt-connect (OLD)', args: () => [path.join(OLD, 'dist/src/server.js')], env: appEnv }] : []),
+];
+
+/** Spawn → the first 200 on /healthz, in ms (polled every 2 ms); the process is then killed. */
+async function coldStart(s: Server): Promise<number> {
+  const port = await freePort();
+  const t0 = performance.now();
+  const child = spawn(process.execPath, s.args(port), {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...s.env?.(port) },
+    stdio: 'ignore',
+  });
+  try {
+    for (;;) {
+      if (child.exitCode !== null) throw new Error(`${s.name} exited with ${child.exitCode}`);
+      if (performance.now() - t0 > 20_000) throw new Error(`${s.name} did not answer within 20 s`);
+      const ok = await fetch(`http://127.0.0.1:${port}/healthz`).then(
+        (r) => r.ok,
+        () => false,
+      );
+      if (ok) return performance.now() - t0;
+      await new Promise((r) => setTimeout(r, 2));
+    }
+  } finally {
+    child.kill('SIGKILL');
+  }
+}
+
+async function main(): Promise<void> {
+  const times = new Map<string, number[]>(SERVERS.map((s) => [s.name, []]));
+  for (let round = 0; round < ROUNDS; round++) {
+    for (let i = 0; i < SERVERS.length; i++) {
+      const s = SERVERS[(i + round) % SERVERS.length]!;
+      times.get(s.name)!.push(await coldStart(s));
+    }
+  }
+  if (SMOKE) {
+    process.stdout.write(`bench:startup smoke: ${SERVERS.length} servers started and answered /healthz\n`);
+    return;
+  }
+  const base = median(times.get(SERVERS[2]!.name)!);
+  const rows = SERVERS.map((s) => {
+    const t = times.get(s.name)!;
+    return { name: s.name, p50: Math.round(median(t)), p90: Math.round(pct(t, 90)), vsBaseline: r2(median(t) / base) };
+  });
+  const md = [
+    '# Cold start: spawn to the first 200 on /healthz',
+    '',
+    `${new Date().toISOString()}, Node ${process.version}, ${os.cpus().length} × ${os.cpus()[0]?.model.trim() ?? 'CPU'}. ${ROUNDS} starts of each server, interleaved (order rotated each round).`,
+    '',
+    '| server | p50 | p90 | to baseline |',
+    '| --- | --- | --- | --- |',
+    ...rows.map((r) => `| ${r.name} | ${r.p50} ms | ${r.p90} ms | ${r.vsBaseline}× |`),
+    '',
+    'Reproduce: `npm run bench:startup` (OLD=<a built worktree of another commit> adds it).',
+    '',
+  ].join('\n');
+  fs.writeFileSync(path.join(ROOT, 'bench/results/startup.md'), md);
+  fs.writeFileSync(path.join(ROOT, 'bench/results/startup.json'), JSON.stringify({ rows, times: Object.fromEntries(times) }, null, 2));
+  process.stdout.write(md);
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,49 @@
+/**
+ * One access line per request ("request completed": the request's id, method and URL with every
+ * query value hidden, the status, the time taken, and the service API key's name when there is
+ * one), at warn for a failure and info otherwise; nothing for /healthz. Each request gets an id,
+ * sent back as X-Request-Id.
+ *
+ * Cheap by design, since it runs on every request: no child logger is built unless the request's
+ * code asks for `req.log`, and at a level that drops the line, nothing but the id is done.
+ */
+import { randomUUID } from 'node:crypto';
+import type { NextFunction, Request, Response } from 'express';
+import type { Logger } from 'pino';
+import { safeUrl } from '../logger.js';
+
+declare module 'http' {
+  interface IncomingMessage {
+    /** The request's id (also the X-Request-Id response header). */
+    id: string;
+    /** A logger bound to the request's id, made on first use. */
+    log: Logger;
+  }
+}
+
+export function accessLog(logger: Logger) {
+  return function logRequest(req: Request, res: Response, next: NextFunction): void {
+    const id = randomUUID();
+    req.id = id;
+    res.setHeader('X-Request-Id', id);
+    let child: Logger | undefined;
+    Object.defineProperty(req, 'log', { configurable: true, enumerable: false, get: () => (child ??= logger.child({ reqId: id })) });
+    if (req.url === '/healthz') return next();
+    const started = performance.now();
+    res.once('finish', () => {
+      const level = res.statusCode >= 400 ? 'warn' : 'info';
+      if (!logger.isLevelEnabled(level)) return;
+      const serviceKey = (res.locals as { serviceKey?: string }).serviceKey;
+      logger[level](
+        {
+          req: { id, method: req.method, url: safeUrl(req.originalUrl) },
+          res: { statusCode: res.statusCode },
+          responseTime: Math.round(performance.now() - started),
+          ...(serviceKey ? { serviceKey } : {}),
+        },
+        'request completed',
+      );
+    });
+    next();
+  };
+}
