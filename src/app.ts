@@ -1,21 +1,22 @@
 /**
  * Builds the Express app. Exported for tests (supertest) and used by server.ts.
  */
-import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
+import { isIP } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import express, { type Express } from 'express';
 import helmet from 'helmet';
 import nunjucks from 'nunjucks';
 import type { DestinationStream, Logger } from 'pino';
-import { pinoHttp } from 'pino-http';
+import { backchannelRouter } from './auth/backchannel.js';
 import { authRouter } from './auth/router.js';
 import type { Config } from './config.js';
 import type { AppContext } from './context.js';
 import { AppError } from './errors.js';
+import { accessLog } from './http/accessLog.js';
 import { errorHandler, notFound } from './http/errorHandler.js';
-import { createLogger, safeUrl } from './logger.js';
+import { createLogger } from './logger.js';
 import { buildProviders, providerOrigins } from './providers/registry.js';
 import { createXtApi } from './services/xtApi.js';
 import { createXtGuard } from './services/xtGuard.js';
@@ -28,6 +29,7 @@ import { xtGatewayRouter } from './routes/xtGateway.js';
 import type { Provider } from './providers/types.js';
 import { Connections, type LockTiming } from './session/connections.js';
 import { Sealer } from './session/crypto.js';
+import { LogoutIndex } from './session/logoutIndex.js';
 import { createSessionMiddleware, type SessionLifecycle } from './session/middleware.js';
 import { createStores } from './session/stores/select.js';
 import type { Stores } from './session/stores/types.js';
@@ -97,7 +99,7 @@ export async function buildContext(config: Config, opts: AppOptions = {}): Promi
   const audit = new Audit(log);
   const stores = instrumentStores(opts.stores ?? (await createStores(config, log, now)), metrics);
   const sealer = Sealer.fromConfig(config.sessionSecret, config.tokenEncryptionKeys);
-  const providers = buildProviders(config, log, now, metrics);
+  const providers = await buildProviders(config, log, now, metrics);
   for (const p of opts.providers ?? []) providers.set(p.id, instrumentProvider(p, metrics));
   // Connections tells the worker about each stored event; the worker is built after it, hence the indirection.
   const wake: { worker?: WebhookWorker } = {};
@@ -118,6 +120,7 @@ export async function buildContext(config: Config, opts: AppOptions = {}): Promi
     onEvent: () => wake.worker?.kick(),
     metrics,
     audit,
+    logoutIndex: new LogoutIndex(config.sessionSecret),
   });
   // One guard for every XT.COM call (the balances panel and /api/xt), shared by the replicas with Redis.
   const guard = createXtGuard({
@@ -143,7 +146,7 @@ export async function buildContext(config: Config, opts: AppOptions = {}): Promi
   const ctx: AppContext = {
     config,
     logger: log,
-    lifecycle: { draining: false },
+    lifecycle: { draining: false, background: new Set() },
     providers,
     stores,
     sealer,
@@ -194,36 +197,13 @@ export function createExpressApp(ctx: AppContext): Express {
     throwOnUndefined: false,
   });
 
-  app.use(
-    pinoHttp({
-      logger: ctx.logger,
-      genReqId: (req, res) => {
-        const id = randomUUID();
-        res.setHeader('X-Request-Id', id);
-        return id;
-      },
-      serializers: {
-        req: (req: { id?: unknown; method?: string; url?: string }) => ({ id: req.id, method: req.method, url: safeUrl(req.url) }),
-        res: (res: { statusCode?: number | null; raw?: { statusCode?: number } }) => ({ statusCode: res.raw?.statusCode ?? res.statusCode }),
-      },
-      // The access line: warn for every failure. The failure itself (and, for a real 500, its stack)
-      // is logged once by the error handler, so the access line carries no error object.
-      customLogLevel: (_req, res, err) => (err || res.statusCode >= 400 ? 'warn' : 'info'),
-      customErrorObject: (_req, _res, _err, val: Record<string, unknown>) => ({ ...val, err: undefined }),
-      // The service API's key name (never the key) on its access lines.
-      customProps: (_req, res) => {
-        const serviceKey = (res as unknown as express.Response).locals?.serviceKey as string | undefined;
-        return serviceKey ? { serviceKey } : {};
-      },
-      customSuccessMessage: () => 'request completed',
-      customErrorMessage: () => 'request completed', // the failure itself is logged once by the error handler
-      autoLogging: { ignore: (req) => req.url === '/healthz' },
-    }),
-  );
+  app.use(accessLog(ctx.logger));
 
   // The request's id and client IP (as TRUST_PROXY resolves it), for the audit log wherever it is written from.
   app.use(function requestScope(req, _res, next) {
-    requestInfo.run({ reqId: typeof req.id === 'string' || typeof req.id === 'number' ? String(req.id) : '', ip: req.ip }, next);
+    // Only an address goes to the audit log: a replica reached around its proxy could be sent anything as X-Forwarded-For.
+    const ip = req.ip !== undefined && isIP(req.ip) ? req.ip : 'invalid';
+    requestInfo.run({ reqId: typeof req.id === 'string' || typeof req.id === 'number' ? String(req.id) : '', ip }, next);
   });
 
   // The person's language (the menu's `lang` cookie, else Accept-Language) and the site's brand, for every page.
@@ -257,6 +237,7 @@ export function createExpressApp(ctx: AppContext): Express {
   app.use('/static', express.static(path.join(ROOT, 'public'), { index: false, maxAge: config.env === 'production' ? '1h' : 0 }));
   app.use(healthRouter(ctx));
   app.use(serviceRouter(ctx)); // bearer keys only: before (and without) the session middleware
+  app.use(backchannelRouter(ctx)); // called by the provider, server to server: no session, no form token
   app.use(personalResponse);
   app.use(createSessionMiddleware(config, ctx.stores, sessionLifecycle(ctx)));
   app.use(pagesRouter(ctx));
@@ -283,10 +264,22 @@ function personalResponse(_req: express.Request, res: express.Response, next: ex
 function sessionLifecycle(ctx: AppContext): SessionLifecycle {
   const failed = (err: unknown) =>
     ctx.logger.warn({ code: err instanceof AppError ? err.code : 'internal' }, 'a connection could not follow its session; its own TTL stands');
-  return {
-    stored: (owner, expiresAt) => void ctx.connections.followSession(owner, expiresAt).catch(failed),
-    ended: (owner) => void ctx.connections.forgetOwner(owner).catch(failed),
+  // Kept until done, so a stop lets them finish before the store closes.
+  const track = (p: Promise<void>) => {
+    const tracked = p.catch(failed).finally(() => ctx.lifecycle.background.delete(tracked));
+    ctx.lifecycle.background.add(tracked);
   };
+  return {
+    stored: (owner, expiresAt) => track(ctx.connections.followSession(owner, expiresAt)),
+    ended: (owner) => track(ctx.connections.forgetOwner(owner)),
+  };
+}
+
+/** Waits (at most `ms`) for background store writes started by requests. */
+async function settleBackground(ctx: AppContext, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([Promise.allSettled([...ctx.lifecycle.background]), new Promise((r) => (timer = setTimeout(r, ms)))]);
+  clearTimeout(timer);
 }
 
 export async function createApp(config: Config, opts: AppOptions = {}): Promise<BuiltApp> {
@@ -300,6 +293,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       for (const p of ctx.providers.values()) p.close?.();
       ctx.xtApi?.close();
       await ctx.webhooks?.stop(); // the round in flight finishes (bounded by the delivery timeout) before the store closes
+      await settleBackground(ctx, 2000);
       await ctx.stores.close();
     },
   };

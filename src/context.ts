@@ -29,5 +29,9 @@ export interface AppContext {
   audit: Audit;
   now: () => number;
   /** Set when a graceful stop begins: readiness then fails so load balancers move traffic away. */
-  lifecycle: { draining: boolean };
+  lifecycle: {
+    draining: boolean;
+    /** Store writes a request started but does not wait for (connections following their session); a stop waits for them. */
+    background: Set<Promise<unknown>>;
+  };
 }

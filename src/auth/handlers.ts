@@ -13,6 +13,7 @@ import type { TokenResponse } from '../shared/tokens.js';
 import { regenerateSession, saveSession } from '../session/middleware.js';
 import { connectionOwner, ensureOwner } from '../session/owner.js';
 import { type Link, acceptLink } from './link.js';
+import { expectLogoutReturn, newLogoutState } from './logoutReturn.js';
 import { type LoginTransaction, beginTransaction, consumeTransaction, moveTransactions } from './transaction.js';
 
 export const callbackPath = (provider: string) => `/auth/${provider}/callback`;
@@ -90,9 +91,20 @@ async function refuseProviderError(ctx: AppContext, req: Request, provider: Prov
   // Spend the transaction so the same state cannot be used again, then say what happened. Without a
   // pending transaction (stale, replayed or forged) it is login_expired: nobody here was asked anything.
   await consumeTransaction(ctx, req, provider.id, p.state);
-  const error = /^[a-z_]{1,64}$/.test(p.error ?? '') ? p.error : 'invalid';
+  const error = /^[a-z_]{1,64}$/.test(p.error ?? '') ? p.error! : 'invalid';
   ctx.logger.info({ provider: provider.id, error }, 'the provider returned an error to the callback');
-  throw new AppError('login_denied', { provider: provider.id, detail: { error } });
+  throw new AppError(callbackErrorCode(error), { provider: provider.id, detail: { error } });
+}
+
+/** What the person did (or could not do) at the provider: a decision, not a failure (RFC 6749 4.1.2.1, OIDC Core 3.1.2.6). */
+const DECLINED = new Set(['access_denied', 'consent_required', 'login_required', 'interaction_required', 'account_selection_required']);
+/** The provider's own trouble: try again later. */
+const PROVIDER_TROUBLE = new Set(['temporarily_unavailable', 'server_error']);
+
+/** A declined login is login_denied; the provider's trouble is provider_unavailable; anything else (a bad request, an unknown client or scope) is the site's misconfiguration. */
+function callbackErrorCode(error: string): 'login_denied' | 'provider_unavailable' | 'provider_misconfigured' {
+  if (DECLINED.has(error)) return 'login_denied';
+  return PROVIDER_TROUBLE.has(error) ? 'provider_unavailable' : 'provider_misconfigured';
 }
 
 async function exchange(ctx: AppContext, req: Request, provider: Provider, tx: LoginTransaction, code: string): Promise<TokenResponse> {
@@ -159,8 +171,15 @@ function recordLogin(ctx: AppContext, req: Request, provider: string, err?: unkn
 
 export function callback(ctx: AppContext): Handler {
   return async function finishLogin(req, res) {
-    const provider = await usableProvider(ctx, req);
     res.set({ 'Referrer-Policy': 'no-referrer', 'Cache-Control': 'no-store' }); // the URL carries the code
+    const known = ctx.providers.get(String(req.params.provider));
+    let provider: Provider;
+    try {
+      provider = await usableProvider(ctx, req);
+    } catch (err) {
+      if (known) recordLogin(ctx, req, known.id, err); // a provider that is down fails the login too
+      throw err;
+    }
     try {
       const params = readCallbackParams(req);
       if (params.error !== undefined) await refuseProviderError(ctx, req, provider, params);
@@ -205,20 +224,36 @@ async function isConnected(ctx: AppContext, req: Request, provider: Provider): P
 
 // ---------- logout ----------
 
+/**
+ * Disconnect: local first (the tokens are forgotten, and revoked where the provider can, before the
+ * browser goes anywhere), then the provider's logout when it has one (OIDC_PROVIDER_LOGOUT): the
+ * standard end_session_endpoint, whose return with our `state` shows the confirmation (see
+ * logoutReturn.ts), or a provider's own logout page; else straight home.
+ */
 export function logout(ctx: AppContext): Handler {
   return async function disconnect(req, res) {
     const provider = ctx.providers.get(String(req.params.provider));
     if (!provider) throw new AppError('not_found');
     const owner = connectionOwner(req);
-    if (owner) await ctx.connections.disconnect(owner, provider.id);
+    const forgotten = owner ? await ctx.connections.disconnect(owner, provider.id) : null;
     // A new id after any change of who is connected. Disconnecting also ends a link's binding: on
     // a shared device, the next person must not see the subject's next connection.
     await regenerateSession(req, { subject: null });
-    // Said once on the next page: what was removed, and whether the provider was asked to revoke it too.
-    req.session.notice = { kind: 'disconnected', provider: provider.id, revoked: owner !== undefined && provider.revoke !== undefined, at: Date.now() };
+    // Said once on the next page: what was removed, and whether the provider did revoke it too
+    // (never claimed when its revocation failed, nor when there was nothing to remove).
+    const revoked = forgotten?.revoked === true;
+    const state = newLogoutState();
+    const out = provider.logout?.({
+      postLogoutRedirect: new URL('/', ctx.config.publicUrl).toString(),
+      state,
+      idToken: forgotten?.record.idToken,
+      lang: pickProviderLanguage(languagePreference(req.headers.cookie, req.get('accept-language')), provider.languages ?? ['en']),
+    });
+    // Through the end_session_endpoint, the confirmation waits for the provider to send the browser back with `state`.
+    if (forgotten && out?.returnsState) expectLogoutReturn(req, state, provider.id, revoked);
+    else if (forgotten) req.session.notice = { kind: 'disconnected', provider: provider.id, revoked, at: Date.now() };
     await saveSession(req);
-    ctx.logger.info({ provider: provider.id }, 'disconnected');
-    const after = provider.logoutUrl?.(new URL('/', ctx.config.publicUrl).toString());
-    res.redirect(303, after?.toString() ?? '/');
+    ctx.logger.info({ provider: provider.id, providerLogout: out ? (out.returnsState ? 'end_session' : 'logout_page') : 'none' }, 'disconnected');
+    res.redirect(303, out?.url.toString() ?? '/');
   };
 }

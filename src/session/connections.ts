@@ -27,6 +27,7 @@ import { isExpired, isStale } from '../shared/expiry.js';
 import { type ConnectionRecord, type ConnectionView, type EndReason, connectionSchema } from './connectionRecord.js';
 import { LOCK_LEASE_MS, LOCK_RENEW_MS, type LockTiming, REFRESH_WAIT_MS, RefreshLocks, refreshLockKey } from './refreshLock.js';
 import { type EndedReason, type EventType, connectionEvent } from './connectionEvents.js';
+import type { LogoutIndex } from './logoutIndex.js';
 import type { AuthStore, OutboxEvent } from './stores/types.js';
 import { isSubjectKey } from './subjects.js';
 
@@ -71,6 +72,11 @@ export interface ConnectionOptions {
   metrics?: Metrics;
   /** refresh_rejected and disconnected lines. */
   audit?: Audit;
+  /**
+   * The back-channel logout index's keys: with it, each connection to a provider that takes
+   * back-channel logouts is indexed by its provider session (`sid`) and user (`sub`).
+   */
+  logoutIndex?: LogoutIndex;
 }
 
 /** How a record's end reason is reported to the webhook: a connection without a refresh token that ran out has expired too. */
@@ -81,11 +87,23 @@ const ENDED_REASON: Record<EndReason, EndedReason | undefined> = {
   unreadable: undefined,
 };
 
+/** How many opened records are kept (about 2 kB each). */
+const OPENED_CACHE_SIZE = 2000;
+
 /** The longest any record is kept (a subject's connection without a known refresh-token expiry). */
 export const MAX_RECORD_MS = 400 * 86_400_000;
 
 /** How long the answer of a refresh call is kept trying to reach a store that is briefly away. */
 export const STORE_RETRY_MS = 5000;
+
+/** At most this many owners are kept under one provider session or user in the logout index (the latest logins). */
+export const LOGOUT_INDEX_MAX = 100;
+
+/** What a back-channel logout names: a provider session (with or without its user), or a user's every session. */
+export interface LogoutTarget {
+  sid?: string;
+  sub?: string;
+}
 
 const iso = (t: number | undefined) => (t === undefined ? undefined : new Date(t).toISOString());
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -94,6 +112,8 @@ export class Connections {
   private readonly inflight = new Map<string, Promise<ConnectionRecord | null>>();
   private readonly now: () => number;
   private readonly warnedUnreadable = new Set<string>();
+  /** Stored values already opened (see open()), oldest first. */
+  private readonly opened = new Map<string, { aad: string; rec: ConnectionRecord }>();
   private readonly timing: LockTiming;
   private readonly locks: RefreshLocks;
 
@@ -120,12 +140,26 @@ export class Connections {
     return { rec: this.open(owner, provider, blob), blob };
   }
 
+  /**
+   * The record a stored value holds. Opening (AES-GCM, JSON, the schema) is done once per stored
+   * value: the result is kept, keyed by the exact ciphertext *and* the record's key, so a value
+   * copied under another owner or provider is opened (and refused) afresh. The same ciphertext
+   * under the same key is the same authenticated plaintext, so nothing is trusted that was not
+   * checked once. Records are never mutated (every change builds a new one).
+   */
   private open(owner: string, provider: string, blob: string): ConnectionRecord {
-    const plain = this.opts.sealer.open(blob, this.aad(owner, provider));
+    const aad = this.aad(owner, provider);
+    const cached = this.opened.get(blob);
+    if (cached && cached.aad === aad) return cached.rec;
+    const plain = this.opts.sealer.open(blob, aad);
     if (plain !== undefined) {
       try {
         const parsed = connectionSchema.safeParse(JSON.parse(plain));
-        if (parsed.success && parsed.data.provider === provider) return parsed.data;
+        if (parsed.success && parsed.data.provider === provider) {
+          if (this.opened.size >= OPENED_CACHE_SIZE) this.opened.delete(this.opened.keys().next().value!);
+          this.opened.set(blob, { aad, rec: parsed.data });
+          return parsed.data;
+        }
       } catch {
         /* fall through */
       }
@@ -184,11 +218,13 @@ export class Connections {
       accessToken: t.accessToken,
       refreshToken: t.refreshToken,
       idToken: t.idToken,
+      sid: t.sid,
       accessExpiresAt: t.accessExpiresAt,
       refreshExpiresAt: t.refreshExpiresAt,
       connectedAt: now,
       refreshFailures: 0,
     };
+    await this.index(owner, rec); // first: a connection stored is always one a back-channel logout can find
     const event = this.event(owner, 'connection.created', rec);
     await this.opts.store.putConnection(owner, provider, this.seal(owner, rec), this.ttlFor(owner, rec), event);
     this.written(event);
@@ -206,13 +242,20 @@ export class Connections {
     if (!rec) return;
     const event = rec.status === 'active' ? this.event(owner, 'connection.ended', rec, 'disconnected') : undefined;
     if (await this.opts.store.deleteConnection(owner, provider, event)) this.written(event);
+    await this.unindex(owner, rec);
   }
 
   /**
    * Forgets the connection locally and revokes the refresh token at the provider (best effort).
    * Idempotent. `reason` is what the webhook says: the person disconnected, or the institution's backend did.
+   * Returns the record that was forgotten (its ID token is the hint of an RP-initiated logout) and
+   * whether the provider revoked its refresh token, or null when there was nothing to forget.
    */
-  async disconnect(owner: string, provider: string, reason: 'disconnected' | 'revoked_by_service' = 'disconnected'): Promise<void> {
+  async disconnect(
+    owner: string,
+    provider: string,
+    reason: 'disconnected' | 'revoked_by_service' = 'disconnected',
+  ): Promise<{ record: ConnectionRecord; revoked: boolean } | null> {
     const rec = await this.read(owner, provider);
     // A connection that had already ended was reported then; its tombstone goes without a second event.
     const event = rec?.status === 'active' ? this.event(owner, 'connection.ended', rec, reason) : undefined;
@@ -220,14 +263,97 @@ export class Connections {
       this.written(event);
       if (rec) this.opts.audit?.write('disconnected', { provider, owner, reason });
     }
+    if (rec) await this.unindex(owner, rec);
     const p = this.opts.providers.get(provider);
+    let revoked = false;
     if (rec?.refreshToken && p?.revoke) {
       try {
         await p.revoke(rec.refreshToken);
+        revoked = true;
       } catch (err) {
-        this.opts.logger.warn({ provider, err }, 'revocation at the provider failed; the local disconnect stands');
+        // The code and plain details only: a failed revocation is the provider's trouble, not a bug.
+        const detail = err instanceof AppError ? { code: err.code, detail: err.detail } : { code: 'internal' };
+        this.opts.logger.warn({ provider, ...detail }, 'revocation at the provider failed; the local disconnect stands');
       }
     }
+    return rec ? { record: rec, revoked } : null;
+  }
+
+  // ---------- back-channel logout ----------
+
+  /** The logout index, for a provider that takes back-channel logouts. */
+  private indexFor(provider: string): LogoutIndex | undefined {
+    return this.opts.providers.get(provider)?.backchannelLogout ? this.opts.logoutIndex : undefined;
+  }
+
+  /** The index keys of `rec`: its provider session and its user. */
+  private logoutKeys(rec: Pick<ConnectionRecord, 'provider' | 'sid' | 'userId'>): string[] {
+    const idx = this.indexFor(rec.provider);
+    if (!idx) return [];
+    const keys: string[] = [];
+    if (rec.sid) keys.push(idx.keyOf(rec.provider, 'sid', rec.sid));
+    if (rec.userId) keys.push(idx.keyOf(rec.provider, 'sub', rec.userId));
+    return keys;
+  }
+
+  /**
+   * Puts `owner` under `rec`'s session and user, for as long as the record can live (its refresh
+   * token's lifetime, at most MAX_RECORD_MS, plus the tombstone; a session-bound record follows its
+   * session but never outlives that). An entry that outlives its record only costs a look-up.
+   */
+  private async index(owner: string, rec: ConnectionRecord): Promise<void> {
+    const keys = this.logoutKeys(rec);
+    if (keys.length === 0) return;
+    const now = this.now();
+    const until = rec.refreshExpiresAt ?? now + MAX_RECORD_MS;
+    const ttl = Math.max(1000, Math.min(until - now, MAX_RECORD_MS) + (this.opts.tombstoneMs ?? 86_400_000));
+    for (const key of keys) await this.opts.store.addToIndex(key, owner, ttl, LOGOUT_INDEX_MAX);
+  }
+
+  /** Takes `owner` out of `rec`'s index entries. Best effort: a stale entry is pruned when a logout reads it. */
+  private async unindex(owner: string, rec: Pick<ConnectionRecord, 'provider' | 'sid' | 'userId'>): Promise<void> {
+    try {
+      for (const key of this.logoutKeys(rec)) await this.opts.store.removeFromIndex(key, owner);
+    } catch (err) {
+      this.opts.logger.warn({ provider: rec.provider, code: err instanceof AppError ? err.code : 'internal' }, 'a logout index entry could not be removed');
+    }
+  }
+
+  /**
+   * A back-channel logout from `provider`: with `sid`, the connections that provider session made
+   * (and, with `sub` too, only that user's); with `sub` alone, every connection of that user. Each
+   * ends as a disconnect does, without revocation (the provider ended the session itself): the
+   * record is deleted, compare-and-delete on the value just read so a newer login's record stays,
+   * with the webhook's `connection.ended` (`provider_logout`) and an audit line. Returns how many ended.
+   */
+  async endByProviderLogout(provider: string, target: LogoutTarget): Promise<number> {
+    const idx = this.indexFor(provider);
+    if (!idx || (target.sid === undefined && target.sub === undefined)) return 0;
+    const key = target.sid !== undefined ? idx.keyOf(provider, 'sid', target.sid) : idx.keyOf(provider, 'sub', target.sub!);
+    const named = (rec: ConnectionRecord | null): rec is ConnectionRecord =>
+      !!rec && (target.sid === undefined || rec.sid === target.sid) && (target.sub === undefined || rec.userId === target.sub);
+    let ended = 0;
+    for (const owner of await this.opts.store.readIndex(key)) {
+      for (let attempt = 0; attempt < 5; attempt++) {
+        const { rec, blob } = await this.readSealed(owner, provider);
+        if (!named(rec) || rec.status !== 'active') {
+          // Gone, ended, or a newer login of this owner's: nothing of that session is left here.
+          await this.opts.store.removeFromIndex(key, owner);
+          break;
+        }
+        const event = this.event(owner, 'connection.ended', rec, 'provider_logout');
+        if (await this.opts.store.deleteConnection(owner, provider, event, blob)) {
+          this.written(event);
+          this.opts.audit?.write('disconnected', { provider, owner, reason: 'provider_logout' });
+          this.opts.logger.info({ provider }, 'connection ended by a back-channel logout');
+          await this.unindex(owner, rec);
+          ended += 1;
+          break;
+        }
+        // The record changed between the read and the delete (a refresh landed): read it again.
+      }
+    }
+    return ended;
   }
 
   /**
@@ -243,8 +369,12 @@ export class Connections {
     }
     try {
       const rec = await this.read(from, provider);
-      if (rec && rec.endReason !== 'unreadable') await this.opts.store.putConnection(to, provider, this.seal(to, rec), this.ttlFor(to, rec));
+      if (rec && rec.endReason !== 'unreadable') {
+        if (rec.status === 'active') await this.index(to, rec);
+        await this.opts.store.putConnection(to, provider, this.seal(to, rec), this.ttlFor(to, rec));
+      }
       await this.opts.store.deleteConnection(from, provider);
+      if (rec) await this.unindex(from, rec);
     } finally {
       await lock?.release();
     }
@@ -448,7 +578,7 @@ export class Connections {
 
     let t: TokenResponse;
     try {
-      t = await provider.refresh(cur.refreshToken, { userId: cur.userId });
+      t = await provider.refresh(cur.refreshToken, { userId: cur.userId, claims: cur.claims });
     } catch (err) {
       if (err instanceof AppError && err.code === 'provider_rejected') {
         this.opts.logger.info({ provider: cur.provider, detail: err.detail }, 'refresh rejected by the provider; connection ended');

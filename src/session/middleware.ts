@@ -28,8 +28,14 @@ export interface SessionLifecycle {
  * write of a session with connections of its own told to `lifecycle.stored`.
  */
 function sessionStore(stores: Stores, lifecycle: SessionLifecycle | undefined): session.Store {
-  const store = throttleTouch(stores.sessions);
-  if (!lifecycle) return store;
+  // Followed first, throttled on top: a touch the throttle skips (the store's expiry does not move)
+  // moves no connection either.
+  if (lifecycle) followWrites(stores.sessions, lifecycle);
+  return throttleTouch(stores.sessions);
+}
+
+/** Tells `lifecycle` about each session write the store has accepted (set, touch), and only then. */
+function followWrites(store: session.Store, lifecycle: SessionLifecycle): void {
   const follow = (sess: session.SessionData) => {
     const expires = sess.cookie?.expires ? new Date(sess.cookie.expires).getTime() : NaN;
     if (sess.owner && Number.isFinite(expires)) lifecycle.stored(sess.owner, expires);
@@ -44,7 +50,6 @@ function sessionStore(stores: Stores, lifecycle: SessionLifecycle | undefined): 
   const touch = store.touch?.bind(store);
   // Stores call touch's callback with an error too, whatever express-session's types say.
   if (touch) store.touch = (sid, sess, cb) => touch(sid, sess, then(sess, cb));
-  return store;
 }
 
 export function createSessionMiddleware(config: Config, stores: Stores, lifecycle?: SessionLifecycle): RequestHandler {
@@ -54,7 +59,9 @@ export function createSessionMiddleware(config: Config, stores: Stores, lifecycl
     store: sessionStore(stores, lifecycle),
     resave: false,
     saveUninitialized: false,
-    rolling: true,
+    // The cookie is renewed when it is older than a tenth of SESSION_IDLE_TTL (see limitAge), not
+    // re-signed and re-sent on every response; the store's expiry still rolls with every touch.
+    rolling: false,
     // Never delete a session as a side effect: with 'destroy', a request whose session could not be
     // read (req.session unset) deleted the stored session on its way out.
     unset: 'keep',
@@ -88,17 +95,28 @@ export function createSessionMiddleware(config: Config, stores: Stores, lifecycl
   };
 }
 
+/** The browser's cookie is renewed once it is older than this fraction of SESSION_IDLE_TTL. */
+export const RENEW_FRACTION = 0.1;
+
 /**
  * SESSION_MAX_AGE: a session older than that (counted from its login) starts over, empty, and its
  * own connections end with it; a younger one's cookie never outlives it (SESSION_IDLE_TTL, rolling,
  * but not past the max age).
  */
 async function limitAge(req: Request, config: Config, lifecycle: SessionLifecycle | undefined): Promise<void> {
+  if (req.session?.owner !== undefined && req.session.startedAt === undefined) {
+    // A session stored before SESSION_MAX_AGE existed: its max age counts from now.
+    req.session.startedAt = Date.now();
+  }
   const startedAt = req.session?.startedAt;
   if (startedAt === undefined) return;
-  const left = startedAt + config.sessionMaxAgeMs - Date.now();
+  const now = Date.now();
+  const left = startedAt + config.sessionMaxAgeMs - now;
   if (left > 0) {
     req.session.cookie.maxAge = Math.min(config.sessionTtlMs, left);
+    // Renewal: a changed session is saved and its cookie sent again, with the expiry just set.
+    const issued = req.session.cookieRenewedAt ?? startedAt;
+    if (now - issued >= config.sessionTtlMs * RENEW_FRACTION) req.session.cookieRenewedAt = now;
     return;
   }
   const owner = req.session.owner;

@@ -20,20 +20,37 @@ declare module 'express-session' {
     subjectSeal?: string;
     /** When this session's person logged in (or the session got its owner id), ms since the epoch: SESSION_MAX_AGE counts from here. */
     startedAt?: number;
+    /** When the browser's cookie was last renewed (see RENEW_FRACTION in middleware.ts); unset: at startedAt. */
+    cookieRenewedAt?: number;
     /** A one-time confirmation for the next page (set by auth/, shown once and removed by routes/pages.ts). */
     notice?: Notice;
+    /**
+     * An RP-initiated logout on its way through the provider (auth/logoutReturn.ts): a hash of the
+     * `state` sent, whose return to `/` (once, within 10 minutes) shows the disconnected confirmation.
+     */
+    logoutReturn?: LogoutReturn;
   }
+}
+
+/** What the disconnected confirmation needs once the provider sends the browser back. */
+export interface LogoutReturn {
+  stateHash: string;
+  provider: string;
+  revoked: boolean;
+  at: number;
 }
 
 /**
  * What just happened, said once on the next page: connected; disconnected (`revoked`: the provider
- * was also asked to withdraw the access); still connected after a stale or replayed callback
- * (`declined`: after the person declined a new approval). `at` (ms) lets an unread notice go stale.
+ * was also asked to withdraw the access; `signedOut`: the person was signed out at the provider too);
+ * still connected after a stale or replayed callback (`declined`: after the person declined a new
+ * approval). `at` (ms) lets an unread notice go stale.
  */
 export interface Notice {
   kind: 'connected' | 'disconnected' | 'still-connected';
   provider: string;
   revoked?: boolean;
+  signedOut?: boolean;
   declined?: boolean;
   at: number;
 }

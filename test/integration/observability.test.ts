@@ -115,6 +115,15 @@ describe('the audit log', () => {
     expect(text).not.toContain(KEY);
   });
 
+  test('a client IP that is no address (a forged X-Forwarded-For) is written as "invalid"', async () => {
+    h = await startHarness({ env: { TRUST_PROXY: '1', AUTH_RATE_LIMIT: '1' } });
+    await request(h.built.app).get('/auth/xt/login').set('X-Forwarded-For', 'garbage<>x;y');
+    await request(h.built.app).get('/auth/xt/login').set('X-Forwarded-For', 'garbage<>x;y');
+    const limited = audits(h).find((l) => l.event === 'rate_limited');
+    expect(limited).toMatchObject({ ip: 'invalid' });
+    expect(h.logs.text()).not.toContain('garbage<>');
+  });
+
   test('refresh_rejected and login_failed, with their reasons', async () => {
     h = await startHarness();
     expect((await connectXt(h.agent)).status).toBe(303);

@@ -140,3 +140,19 @@ test('followSession moves the stored expiry with the session, and never writes o
   const [after] = rows<{ expires: number }>('SELECT expires FROM connections');
   expect(Math.abs(after!.expires - (Date.now() + 3_600_000))).toBeLessThan(5_000);
 });
+
+test('a session stored before SESSION_MAX_AGE existed (no startedAt) gets one, and ends at its max age', async () => {
+  await start({ SESSION_MAX_AGE: '30d' });
+  const cb = await connectXt(h.agent);
+  const sid = sidOf(sidCookie(cb));
+  const [row] = rows<{ data: string }>('SELECT data FROM sessions WHERE sid = ?', sid);
+  const { startedAt: _dropped, ...legacy } = JSON.parse(row!.data) as { startedAt?: number };
+  run('UPDATE sessions SET data = ? WHERE sid = ?', JSON.stringify(legacy), sid);
+  expect(sessionJson(await h.agent.get('/api/session')).connected).toBe(true);
+  await settle();
+  const [after] = rows<{ data: string }>('SELECT data FROM sessions WHERE sid = ?', sid);
+  const stamped = (JSON.parse(after!.data) as { startedAt?: number }).startedAt!;
+  expect(Math.abs(stamped - Date.now())).toBeLessThan(5000); // counted from the upgrade
+  run('UPDATE sessions SET data = ? WHERE sid = ?', JSON.stringify({ ...legacy, startedAt: Date.now() - 31 * DAY }), sid);
+  expect(sessionJson(await h.agent.get('/api/session')).connected).toBe(false);
+});
