@@ -754,7 +754,7 @@ export function parseAuthParams(raw: string, problems: string[]): Record<string,
       problems.push(`OIDC_AUTH_PARAMS: ${key} is set by xt-connect itself and cannot be given here`);
       continue;
     }
-    if (key in out) {
+    if (Object.hasOwn(out, key)) {
       problems.push(`OIDC_AUTH_PARAMS: ${key} is given twice`);
       continue;
     }

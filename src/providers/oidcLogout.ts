@@ -18,6 +18,9 @@ import type { LogoutTokenCheck } from './types.js';
 
 export const BACKCHANNEL_LOGOUT_EVENT = 'http://schemas.openid.net/event/backchannel-logout';
 
+/** The longest a logout token is accepted after its `iat`, whatever its `exp` says (its jti is remembered that long). */
+export const LOGOUT_TOKEN_MAX_LIFE_S = 24 * 3600;
+
 /** A logout token without `exp` is accepted this long after its `iat` (oidc-provider gives its tokens 120 s). */
 export const LOGOUT_TOKEN_MAX_AGE_S = 120;
 
@@ -97,6 +100,10 @@ export async function checkLogoutToken(token: string, keys: jose.JWTVerifyGetKey
   const nowSec = expect.now / 1000;
   const { iat, exp, jti, sid, sub, events, nonce } = payload;
   if (typeof iat !== 'number' || iat > nowSec + expect.toleranceSec) return refuse('iat in the future');
+  // A logout token is sent when the session ends: one issued long ago (or valid for long) is not
+  // one we can remember having seen, since its jti is kept for LOGOUT_TOKEN_MAX_LIFE_S at most.
+  if (iat < nowSec - LOGOUT_TOKEN_MAX_LIFE_S) return refuse('iat too old');
+  if (typeof exp === 'number' && exp > iat + LOGOUT_TOKEN_MAX_LIFE_S) return refuse('exp too far after iat');
   if (exp === undefined && iat + LOGOUT_TOKEN_MAX_AGE_S < nowSec - expect.toleranceSec) return refuse('expired');
   const event = (events as Record<string, unknown> | undefined)?.[BACKCHANNEL_LOGOUT_EVENT];
   if (typeof events !== 'object' || events === null || typeof event !== 'object' || event === null || Array.isArray(event)) {

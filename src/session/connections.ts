@@ -301,13 +301,26 @@ export class Connections {
    * token's lifetime, at most MAX_RECORD_MS, plus the tombstone; a session-bound record follows its
    * session but never outlives that). An entry that outlives its record only costs a look-up.
    */
+  /** Puts `owner` under `rec`'s sid/sub entries for as long as the record itself is kept (its ttlFor, recomputed at every refresh). */
   private async index(owner: string, rec: ConnectionRecord): Promise<void> {
     const keys = this.logoutKeys(rec);
     if (keys.length === 0) return;
-    const now = this.now();
-    const until = rec.refreshExpiresAt ?? now + MAX_RECORD_MS;
-    const ttl = Math.max(1000, Math.min(until - now, MAX_RECORD_MS) + (this.opts.tombstoneMs ?? 86_400_000));
+    const ttl = this.ttlFor(owner, rec);
     for (const key of keys) await this.opts.store.addToIndex(key, owner, ttl, LOGOUT_INDEX_MAX);
+  }
+
+  /**
+   * After a refresh moved the record's lifetime on, its index entries move with it (a provider
+   * whose refresh tokens slide would otherwise outlive them, and its logout would find nothing).
+   * Best effort: the refresh itself stands either way.
+   */
+  private async reindex(owner: string, rec: ConnectionRecord): Promise<void> {
+    if (rec.status !== 'active') return;
+    try {
+      await this.index(owner, rec);
+    } catch (err) {
+      this.opts.logger.warn({ provider: rec.provider, code: err instanceof AppError ? err.code : 'internal' }, 'a logout index entry could not be renewed');
+    }
   }
 
   /** Takes `owner` out of `rec`'s index entries. Best effort: a stale entry is pruned when a logout reads it. */
@@ -560,6 +573,7 @@ export class Connections {
   private async replace(owner: string, next: ConnectionRecord, expected: string, event?: OutboxEvent): Promise<ConnectionRecord | null> {
     if (await this.opts.store.replaceConnection(owner, next.provider, this.seal(owner, next), this.ttlFor(owner, next), expected, event)) {
       this.written(event);
+      await this.reindex(owner, next);
       return next;
     }
     const now = await this.read(owner, next.provider);

@@ -282,6 +282,8 @@ describe('back-channel logout', () => {
       ['no jti', (hh, s) => logoutToken(hh, { ...s, jti: undefined }), 'no jti'],
       ['an expired token', (hh, s) => logoutToken(hh, { ...s, iat: now() - 600, exp: now() - 300 }), 'expired'],
       ['no exp and an old iat', (hh, s) => logoutToken(hh, { ...s, iat: now() - 600, exp: undefined }), 'expired'],
+      ['an iat more than a day old (exp still ahead)', (hh, s) => logoutToken(hh, { ...s, iat: now() - 2 * 86_400, exp: now() + 60 }), 'iat too old'],
+      ['an exp more than a day after iat', (hh, s) => logoutToken(hh, { ...s, iat: now(), exp: now() + 40 * 86_400 }), 'exp too far after iat'],
       ['an iat in the future', (hh, s) => logoutToken(hh, { ...s, iat: now() + 300, exp: now() + 600 }), 'iat in the future'],
       [
         'alg none',
