@@ -507,8 +507,10 @@ async function main(): Promise<void> {
     check(code === 0, `Chromium: replica ${connectedOn.name}, which served the callback, stopped on SIGTERM with exit code 0 (${code})`);
     const otherLogFrom = other.proc.out.length;
 
-    // Once the access token is due for a refresh, the account page is served (and refreshed) by the other.
-    const due = Date.parse(before.accessTokenExpiresAt ?? '') - REFRESH_SKEW_MS + 500;
+    // Once the access token has expired, the account page is served (and refreshed) by the other. Not
+    // earlier: the refresh margin is min(REFRESH_SKEW, 10 % of the token's life), and with a second-granular
+    // `exp` that is a little under 1.5 s here, so "skew minus a bit" could land just before it (a flake seen in CI).
+    const due = Date.parse(before.accessTokenExpiresAt ?? '') + 300;
     await sleep(Math.max(0, due - Date.now()));
     const account = await page.goto(`${base}/account`);
     const accountReqId = account?.headers()['x-request-id'] ?? '';
