@@ -20,7 +20,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { authorizeAtOidcStandIn } from '../test/helpers/oidc.js';
 import { freePort } from '../test/helpers/ports.js';
-import { Jar, type LoadResult, ROOT, TSX, autocannon, cpuMs, loadAverage, median, pct, r2, rssMb, startProcess } from './lib.js';
+import { Jar, type LoadResult, ROOT, TSX, autocannon, cpuMs, loadAverage, median, pct, r2, rssMb, startProcess, benchAppEnv, runMain } from './lib.js';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 7);
 const SECONDS = Number(process.env.SECONDS ?? 8);
@@ -45,27 +45,7 @@ const isJsonConnected = (status: number, body: string) => status === 200 && /"co
 async function xtConnectApp(root: string, xt: string, label: string) {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const app = await startProcess(
-    process.execPath,
-    [path.join(root, 'dist/src/server.js')],
-    {
-      NODE_ENV: 'production',
-      PORT: String(port),
-      PUBLIC_URL: url,
-      SESSION_SECRET: randomBytes(32).toString('hex'),
-      SESSION_STORE: 'sqlite',
-      DATA_DIR: tmp(`xtc-bench-${label}-`),
-      LOG_LEVEL: 'warn',
-      AUTH_RATE_LIMIT: '100000',
-      XT_CLIENT_ID: 'bench-client',
-      XT_CLIENT_SECRET: CLIENT_SECRET,
-      XT_AUTHORIZE_URL: `${xt}/{lang}/accounts/oauth2`,
-      XT_TOKEN_URL: `${xt}/public/uaa/oauth2/token`,
-      XT_API_URL: xt,
-      XT_API_IP_LIMIT: '100000',
-    },
-    { health: url },
-  );
+  const app = await startProcess(process.execPath, [path.join(root, 'dist/src/server.js')], benchAppEnv(port, xt, CLIENT_SECRET, label), { health: url });
   return app;
 }
 
@@ -290,10 +270,4 @@ function writeReport(r: {
   process.stdout.write(md);
 }
 
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`);
-    process.exit(1);
-  },
-);
+runMain(main);

@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort } from '../test/helpers/ports.js';
-import { ROOT, median, pct, r2 } from './lib.js';
+import { ROOT, median, pct, r2, runMain } from './lib.js';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 15);
 const OLD = process.env.OLD ? path.resolve(process.env.OLD) : undefined;
@@ -112,10 +112,4 @@ async function main(): Promise<void> {
   process.stdout.write(md);
 }
 
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`);
-    process.exit(1);
-  },
-);
+runMain(main);

@@ -20,6 +20,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { canonicalQuery } from '../src/providers/xtSign.js';
 import { freePort } from '../test/helpers/ports.js';
+import { benchAppEnv } from './lib.js';
 import type { Job, Result, Template } from './load/client.js';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 5);
@@ -120,27 +121,7 @@ async function main(): Promise<void> {
   await xtProc;
   const xt = `http://127.0.0.1:${xtPort}`;
   const app = `http://127.0.0.1:${appPort}`;
-  await startProcess(
-    ['src/server.ts'],
-    {
-      NODE_ENV: 'production',
-      PORT: String(appPort),
-      PUBLIC_URL: app,
-      SESSION_SECRET: randomBytes(32).toString('hex'),
-      SESSION_STORE: 'sqlite',
-      DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'xtc-bench-xt-')),
-      LOG_LEVEL: 'warn',
-      AUTH_RATE_LIMIT: '100000',
-      XT_CLIENT_ID: 'bench-client',
-      XT_CLIENT_SECRET: CLIENT_SECRET,
-      XT_AUTHORIZE_URL: `${xt}/{lang}/accounts/oauth2`,
-      XT_TOKEN_URL: `${xt}/public/uaa/oauth2/token`,
-      XT_API_URL: xt,
-      XT_API_IP_LIMIT: '100000',
-    },
-    () => false,
-    `${app}/healthz`,
-  );
+  await startProcess(['src/server.ts'], benchAppEnv(appPort, xt, CLIENT_SECRET, 'xt'), () => false, `${app}/healthz`);
 
   console.log(`bench: connecting ${USERS} people…`);
   const cookies: string[] = [];

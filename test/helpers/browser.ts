@@ -6,7 +6,8 @@ import { type Browser, type Page, chromium } from 'playwright-core';
 export const CHROMIUM = '/usr/bin/chromium';
 export const ARTIFACTS = path.resolve('test/artifacts');
 
-const FLAGS = [
+/** The flags every headless Chromium run here uses (the tests and the topology run). */
+export const CHROMIUM_FLAGS = [
   '--headless',
   '--no-sandbox',
   '--disable-gpu',
@@ -22,7 +23,7 @@ export async function launchChromium(): Promise<Browser> {
     throw new Error(`Chromium is not installed at ${CHROMIUM}. Install Debian's package: apt-get install -y chromium (.ci/run does this).`);
   }
   fs.mkdirSync(ARTIFACTS, { recursive: true });
-  return chromium.launch({ executablePath: CHROMIUM, headless: true, args: FLAGS });
+  return chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_FLAGS });
 }
 
 export interface HanRendering {

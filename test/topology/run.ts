@@ -24,6 +24,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { CHROMIUM, CHROMIUM_FLAGS } from '../helpers/browser.js';
 import { freePort } from '../helpers/ports.js';
 import type { Kind, LoadJob, LoadResult, Rec } from './load.js';
 
@@ -43,17 +44,6 @@ const REDIS_GRACE_MS = 3000;
 const WATCHDOG_MS = 12 * 60_000;
 /** Refreshes a stopped replica may finish after its last scrape (see the refresh assertions). */
 const MAX_UNSCRAPED = 5;
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_FLAGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 
 const runStarted = Date.now();
 const TMP = fs.mkdtempSync(path.join(os.tmpdir(), 'xtc-topology-'));
