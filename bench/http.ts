@@ -20,7 +20,25 @@ import os from 'node:os';
 import path from 'node:path';
 import { authorizeAtOidcStandIn } from '../test/helpers/oidc.js';
 import { freePort } from '../test/helpers/ports.js';
-import { Jar, type LoadResult, ROOT, TSX, autocannon, cpuMs, loadAverage, median, pct, r2, rssMb, startProcess, benchAppEnv, runMain } from './lib.js';
+import {
+  Jar,
+  type LoadResult,
+  ROOT,
+  TSX,
+  autocannon,
+  cpuMs,
+  loadAverage,
+  median,
+  pct,
+  r2,
+  rssMb,
+  startProcess,
+  benchAppEnv,
+  runMain,
+  serverEntry,
+  connectXt,
+  decideAtStandIn,
+} from './lib.js';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 7);
 const SECONDS = Number(process.env.SECONDS ?? 8);
@@ -28,6 +46,8 @@ const CONNECTIONS = Number(process.env.CONNECTIONS ?? 32);
 const LOGINS = Number(process.env.LOGINS ?? 60);
 const SMOKE = process.env.SMOKE === '1';
 const OLD = process.env.OLD ? path.resolve(process.env.OLD) : undefined;
+/** ONLY=<regex>: load only the servers whose name matches (and always the baseline and the peer), for quick comparisons. */
+const ONLY = process.env.ONLY ? new RegExp(process.env.ONLY) : undefined;
 const CLIENT_SECRET = `bench-client-secret-${randomBytes(8).toString('hex')}`;
 const tmp = (p: string) => fs.mkdtempSync(path.join(os.tmpdir(), p));
 
@@ -45,36 +65,15 @@ const isJsonConnected = (status: number, body: string) => status === 200 && /"co
 async function xtConnectApp(root: string, xt: string, label: string) {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const app = await startProcess(process.execPath, [path.join(root, 'dist/src/server.js')], benchAppEnv(port, xt, CLIENT_SECRET, label), { health: url });
+  const app = await startProcess(process.execPath, [serverEntry(root)], benchAppEnv(port, xt, CLIENT_SECRET, label), { health: url });
   return app;
-}
-
-/** login → the stand-in's Authorize → callback; the session cookie, and how long the callback took. */
-async function connectXt(app: string, user: number): Promise<{ cookie: string; callbackMs: number }> {
-  const login = await fetch(`${app}/auth/xt/login`, { redirect: 'manual' });
-  const cookie = login.headers.get('set-cookie')!.split(';')[0]!;
-  const authorize = new URL(login.headers.get('location')!);
-  const back = await decide(authorize, user);
-  const t0 = performance.now();
-  const callback = await fetch(back, { headers: { cookie }, redirect: 'manual' });
-  const callbackMs = performance.now() - t0;
-  if (callback.status !== 303) throw new Error(`callback answered ${callback.status}`);
-  return { cookie: callback.headers.get('set-cookie')!.split(';')[0]!, callbackMs };
-}
-
-async function decide(authorize: URL, user: number): Promise<string> {
-  const form = new URLSearchParams({ decision: 'approve', as_user: String(10_000_000 + user) });
-  for (const k of ['client_id', 'redirect_uri', 'scope', 'state']) form.set(k, authorize.searchParams.get(k) ?? '');
-  const back = await fetch(new URL(`${authorize.pathname}/decision`, authorize), { method: 'POST', body: form, redirect: 'manual' });
-  if (back.status !== 302) throw new Error(`the stand-in's decision answered ${back.status}`);
-  return back.headers.get('location')!;
 }
 
 /** A direct code exchange at the stand-in (what the callback waits for), timed. */
 async function directExchangeMs(xt: string, user: number): Promise<number> {
   const redirect = 'http://127.0.0.1/cb';
   const authorize = new URL(`${xt}/en/accounts/oauth2?client_id=bench-client&redirect_uri=${encodeURIComponent(redirect)}&scope=userinfo&state=s`);
-  const code = new URL(await decide(authorize, user)).searchParams.get('code')!;
+  const code = new URL(await decideAtStandIn(authorize, user)).searchParams.get('code')!;
   const q = new URLSearchParams({ client_id: 'bench-client', client_secret: CLIENT_SECRET, grant_type: 'authorization_code', code, redirect_uri: redirect });
   const t0 = performance.now();
   const res = await fetch(`${xt}/public/uaa/oauth2/token?${q}`);
@@ -121,7 +120,7 @@ async function main(): Promise<void> {
   const appLogin = await connectXt(servers.app.url, 1);
   const oldLogin = servers.old ? await connectXt(servers.old.url, 2) : undefined;
 
-  const targets: Target[] = [
+  const all: Target[] = [
     { name: 'bare node:http', pid: servers.bare.pid, url: `${servers.bare.url}/api/session`, check: isJsonConnected },
     { name: 'Express alone', pid: servers.express.pid, url: `${servers.express.url}/api/session`, check: isJsonConnected },
     {
@@ -154,7 +153,7 @@ async function main(): Promise<void> {
     },
   ];
   if (servers.old && oldLogin) {
-    targets.push(
+    all.push(
       {
         name: 'xt-connect (OLD) GET /api/session',
         pid: servers.old.pid,
@@ -171,10 +170,11 @@ async function main(): Promise<void> {
       },
     );
   }
+  const BASE = all[2]!.name;
+  const EOC = all[3]!.name;
+  const targets = all.filter((t) => !ONLY || t.name === BASE || t.name === EOC || ONLY.test(t.name));
   for (const t of targets) await checkTarget(t);
 
-  const BASE = targets[2]!.name;
-  const EOC = targets[3]!.name;
   const runs: { round: number; load: number; name: string; result: LoadResult; cpuUsPerReq: number }[] = [];
   for (let round = 0; round < ROUNDS; round++) {
     const load = loadAverage();
@@ -261,13 +261,14 @@ function writeReport(r: {
     "Reproduce: `npm run bench:http` (OLD=<path to a built worktree of another commit> adds that commit's routes).",
     '',
   ].join('\n');
+  process.stdout.write(md);
+  if (ONLY) return; // a partial comparison is printed, not recorded
   fs.mkdirSync(path.join(ROOT, 'bench/results'), { recursive: true });
   fs.writeFileSync(path.join(ROOT, 'bench/results/http.md'), md);
   fs.writeFileSync(
     path.join(ROOT, 'bench/results/http.json'),
     JSON.stringify({ rows, runs: r.runs, callbackMs: r.callbackMs, directMs: r.directMs, oldCallbackMs: r.oldCallbackMs, rss: r.rss }, null, 2),
   );
-  process.stdout.write(md);
 }
 
 runMain(main);

@@ -160,6 +160,15 @@ export function runMain(main: () => Promise<void>): void {
 }
 
 /**
+ * The built server of the checkout at `root`: the bundle (dist/server.js), or, for an OLD commit
+ * built before the bundle, tsc's dist/src/server.js.
+ */
+export function serverEntry(root: string): string {
+  const bundle = path.join(root, 'dist/server.js');
+  return fs.existsSync(bundle) ? bundle : path.join(root, 'dist/src/server.js');
+}
+
+/**
  * The app's environment in every benchmark: production mode, SQLite in a fresh directory, logs at
  * warn, limits lifted so they are not what is measured, XT.COM at the stand-in `xt`.
  */
@@ -180,4 +189,26 @@ export function benchAppEnv(port: number, xt: string, clientSecret: string, labe
     XT_API_URL: xt,
     XT_API_IP_LIMIT: '100000',
   };
+}
+
+/** The XT.COM stand-in's Authorize, approved as user `10_000_000 + user`: the callback URL it sends the browser to. */
+export async function decideAtStandIn(authorize: URL, user: number): Promise<string> {
+  const form = new URLSearchParams({ decision: 'approve', as_user: String(10_000_000 + user) });
+  for (const k of ['client_id', 'redirect_uri', 'scope', 'state']) form.set(k, authorize.searchParams.get(k) ?? '');
+  const back = await fetch(new URL(`${authorize.pathname}/decision`, authorize), { method: 'POST', body: form, redirect: 'manual' });
+  if (back.status !== 302) throw new Error(`the stand-in's decision answered ${back.status}`);
+  return back.headers.get('location')!;
+}
+
+/** A real login at the app `app`: login → the stand-in's Authorize → callback. The session cookie, and how long the callback took. */
+export async function connectXt(app: string, user: number): Promise<{ cookie: string; callbackMs: number }> {
+  const login = await fetch(`${app}/auth/xt/login`, { redirect: 'manual' });
+  if (login.status !== 302) throw new Error(`login answered ${login.status}`);
+  const cookie = login.headers.get('set-cookie')!.split(';')[0]!;
+  const back = await decideAtStandIn(new URL(login.headers.get('location')!), user);
+  const t0 = performance.now();
+  const callback = await fetch(back, { headers: { cookie }, redirect: 'manual' });
+  const callbackMs = performance.now() - t0;
+  if (callback.status !== 303) throw new Error(`callback answered ${callback.status}`);
+  return { cookie: callback.headers.get('set-cookie')!.split(';')[0]!, callbackMs };
 }

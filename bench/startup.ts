@@ -1,5 +1,5 @@
 /**
- * Cold start: from spawn to the first 200 on /healthz, for the app (built, `node dist/src/server.js`,
+ * Cold start: from spawn to the first 200 on /healthz, for the app (built, `node dist/server.js`,
  * SQLite, XT.COM configured, production mode) and the baselines, interleaved, ROUNDS times each.
  *
  *   npm run bench:startup      (writes bench/results/startup.md and .json)
@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort } from '../test/helpers/ports.js';
-import { ROOT, median, pct, r2, runMain } from './lib.js';
+import { ROOT, median, pct, r2, runMain, serverEntry } from './lib.js';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 15);
 const OLD = process.env.OLD ? path.resolve(process.env.OLD) : undefined;
@@ -49,8 +49,8 @@ const SERVERS: Server[] = [
     name: 'express-openid-connect',
     args: (p) => ['bench/servers/express-openid-connect.mjs', String(p), 'http://127.0.0.1:9', 'client', 'client-secret-0123456789abcdef0123'],
   },
-  { name: 'xt-connect', args: () => [path.join(ROOT, 'dist/src/server.js')], env: appEnv },
-  ...(OLD ? [{ name: 'xt-connect (OLD)', args: () => [path.join(OLD, 'dist/src/server.js')], env: appEnv }] : []),
+  { name: 'xt-connect', args: () => [serverEntry(ROOT)], env: appEnv },
+  ...(OLD ? [{ name: 'xt-connect (OLD)', args: () => [serverEntry(OLD)], env: appEnv }] : []),
 ];
 
 /** Spawn → the first 200 on /healthz, in ms (polled every 2 ms); the process is then killed. */

@@ -136,7 +136,7 @@ export function configOrExit(env: Env): Config {
   }
 }
 
-/** Runs the server from the environment until SIGTERM or SIGINT (`node dist/src/server.js`, `npm start`). */
+/** Runs the server from the environment until SIGTERM or SIGINT (`node dist/server.js`, `npm start`). */
 export async function main(): Promise<void> {
   const config = configOrExit(process.env);
   let running: Running;

@@ -419,6 +419,7 @@ async function main(): Promise<void> {
         OIDC_CLIENT_SECRET: 'ciam-web-app-secret-0123456789abcdef',
         OIDC_LABEL: 'Tencent Cloud CIAM (stand-in)',
         OIDC_LOGOUT_URL: `${oidc}/logout`,
+        LINK_SECRET: 'topology-link-secret-0123456789abcdef',
       },
     });
     return { name, proc, port, metricsPort, lastByGen: new Map(), maxRss: 0, cpuAtLoadStart: new Map() };
@@ -464,6 +465,21 @@ async function main(): Promise<void> {
   say(`up: nginx ${base} → replicas :${portA} :${portB} (metrics :${metricsA} :${metricsB}), redis :${redisPort}, stand-ins :${xtPort} :${oidcPort}`);
 
   const scraper = setInterval(() => void Promise.all(replicas.map(scrape)), 1000);
+
+  // ---------- 0. the bundle's chunks: code loaded on first use (the OIDC dialect, jose for links, the Redis stores) ----------
+  for (const r of replicas) {
+    const direct = `http://127.0.0.1:${r.port}`;
+    const oidcLogin = await fetchRaw(`${direct}/auth/oidc/login`, { localAddress: '127.0.0.5' });
+    check(
+      oidcLogin.status === 302 && headerOf(oidcLogin, 'location').startsWith(`${oidc}/`),
+      `replica ${r.name} (the bundle, Redis): an OIDC login goes to the stand-in (${oidcLogin.status})`,
+    );
+    const badLink = await fetchRaw(`${direct}/auth/xt/login?link=not-a-jwt`, { localAddress: '127.0.0.5' });
+    check(
+      badLink.status === 400 && /link/i.test(badLink.body),
+      `replica ${r.name}: a malformed link token gets the link page (${badLink.status}), jose loaded`,
+    );
+  }
 
   // ---------- 1. Chromium: connect on one replica, refresh and disconnect on the other ----------
   const browserFacts: Record<string, string> = {};
