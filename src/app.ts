@@ -6,7 +6,7 @@ import { isIP } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import express, { type Express } from 'express';
-import helmet from 'helmet';
+import type { HelmetOptions } from 'helmet';
 import nunjucks from 'nunjucks';
 import type { DestinationStream, Logger } from 'pino';
 import { backchannelRouter } from './auth/backchannel.js';
@@ -15,6 +15,8 @@ import type { Config } from './config.js';
 import type { AppContext } from './context.js';
 import { AppError } from './errors.js';
 import { accessLog } from './http/accessLog.js';
+import { API_PREFIX, under } from './http/dispatch.js';
+import { securityHeaders } from './http/securityHeaders.js';
 import { errorHandler, notFound } from './http/errorHandler.js';
 import { createLogger } from './logger.js';
 import { buildProviders, providerOrigins } from './providers/registry.js';
@@ -24,7 +26,7 @@ import { apiRouter } from './routes/api.js';
 import { brandRouter, pageLocals } from './routes/brand.js';
 import { healthRouter } from './routes/health.js';
 import { pagesRouter } from './routes/pages.js';
-import { serviceRouter } from './routes/service.js';
+import { SERVICE_PREFIX, serviceRouter } from './routes/service.js';
 import { xtGatewayRouter } from './routes/xtGateway.js';
 import type { Provider } from './providers/types.js';
 import { Connections, type LockTiming } from './session/connections.js';
@@ -41,7 +43,7 @@ import { Metrics } from './shared/metrics.js';
 import { requestInfo } from './shared/requestContext.js';
 import { type WebhookTiming, WebhookWorker } from './webhooks/delivery.js';
 
-/** The project root (where views/ and public/ live), from src/ under tsx/jest or dist/src/ when built. */
+/** The project root (where views/ and public/ live), from src/ under tsx/jest or dist/ when built (the bundle). */
 export const ROOT = (() => {
   let dir = path.dirname(fileURLToPath(import.meta.url));
   while (!fs.existsSync(path.join(dir, 'views')) && path.dirname(dir) !== dir) dir = path.dirname(dir);
@@ -183,12 +185,39 @@ function watchGauges(ctx: AppContext): void {
   });
 }
 
+/** Helmet's options: all static, so the headers are computed once (securityHeaders). */
+function helmetOptions(config: Config): HelmetOptions {
+  return {
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'"],
+        imgSrc: ["'self'", 'data:'],
+        fontSrc: ["'self'"],
+        connectSrc: ["'self'"],
+        objectSrc: ["'none'"],
+        baseUri: ["'none'"],
+        formAction: ["'self'", ...providerOrigins(config)],
+        frameAncestors: ["'none'"],
+      },
+    },
+    // same-origin: our own forms carry a real Origin (checked on POST); other sites learn nothing.
+    // The callback, whose URL holds the code, overrides this with no-referrer.
+    referrerPolicy: { policy: 'same-origin' },
+    strictTransportSecurity: config.secureCookies ? undefined : false,
+  };
+}
+
 export function createExpressApp(ctx: AppContext): Express {
   const { config } = ctx;
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', config.trustProxy);
   app.set('query parser', 'simple');
+  // Answers are personal and no-store, or versioned (the theme): an ETag would not be used.
+  app.set('etag', false);
 
   nunjucks.configure(path.join(ROOT, 'views'), {
     autoescape: true,
@@ -206,44 +235,21 @@ export function createExpressApp(ctx: AppContext): Express {
     requestInfo.run({ reqId: typeof req.id === 'string' || typeof req.id === 'number' ? String(req.id) : '', ip }, next);
   });
 
-  // The person's language (the menu's `lang` cookie, else Accept-Language) and the site's brand, for every page.
-  app.use(pageLocals(ctx));
-
-  app.use(
-    helmet({
-      contentSecurityPolicy: {
-        useDefaults: false,
-        directives: {
-          defaultSrc: ["'self'"],
-          scriptSrc: ["'self'"],
-          styleSrc: ["'self'"],
-          imgSrc: ["'self'", 'data:'],
-          fontSrc: ["'self'"],
-          connectSrc: ["'self'"],
-          objectSrc: ["'none'"],
-          baseUri: ["'none'"],
-          formAction: ["'self'", ...providerOrigins(config)],
-          frameAncestors: ["'none'"],
-        },
-      },
-      // same-origin: our own forms carry a real Origin (checked on POST); other sites learn nothing.
-      // The callback, whose URL holds the code, overrides this with no-referrer.
-      referrerPolicy: { policy: 'same-origin' },
-      strictTransportSecurity: config.secureCookies ? undefined : false,
-    }),
-  );
-
-  app.use(brandRouter(ctx)); // the accent stylesheet, the logo, the language menu's links
+  app.use(securityHeaders(helmetOptions(config)));
   app.use('/static', express.static(path.join(ROOT, 'public'), { index: false, maxAge: config.env === 'production' ? '1h' : 0 }));
   app.use(healthRouter(ctx));
-  app.use(serviceRouter(ctx)); // bearer keys only: before (and without) the session middleware
+  // Each group below sees only its own paths: a request passes only the middleware its route needs.
+  app.use(under(SERVICE_PREFIX, serviceRouter(ctx))); // bearer keys only: no session, no page locals
+  const session = createSessionMiddleware(config, ctx.stores, sessionLifecycle(ctx));
+  app.use(under(API_PREFIX, personalResponse, session, xtGatewayRouter(ctx), apiRouter(ctx), notFound())); // JSON: no page locals
+  // Pages and /auth: the person's language and the site's brand (pageLocals), then the session.
+  app.use(pageLocals(ctx));
+  app.use(brandRouter(ctx)); // the accent stylesheet, the logo, the language menu's links
   app.use(backchannelRouter(ctx)); // called by the provider, server to server: no session, no form token
   app.use(personalResponse);
-  app.use(createSessionMiddleware(config, ctx.stores, sessionLifecycle(ctx)));
+  app.use(session);
   app.use(pagesRouter(ctx));
   app.use(authRouter(ctx));
-  app.use(xtGatewayRouter(ctx));
-  app.use(apiRouter(ctx));
   app.use(notFound());
   app.use(errorHandler(ctx));
   return app;

@@ -69,6 +69,11 @@ export function chosenLocale(cookieHeader: string | undefined): Locale | undefin
   return undefined;
 }
 
+/** The person's language: the menu's `lang` cookie, else the best match of Accept-Language. */
+export function requestLocale(cookieHeader: string | undefined, acceptLanguage: string | undefined): Locale {
+  return chosenLocale(cookieHeader) ?? pickLocale(acceptLanguage);
+}
+
 /**
  * What to map onto a provider's languages: the menu choice's tag when there is one (it overrides
  * the browser), else the browser's Accept-Language.

@@ -2,11 +2,12 @@
  * The one place failures are rendered: a page in the person's language with a way forward,
  * or JSON under /api. Stack traces are logged, never shown.
  */
-import type { ErrorRequestHandler, Request, RequestHandler } from 'express';
+import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
 import type { AppContext } from '../context.js';
 import { AppError, type ErrorCode, messageKey, serviceStatus, toAppError } from '../errors.js';
 import type { AuditEvent } from '../shared/audit.js';
-import type { Translate } from '../i18n.js';
+import { type Translate, requestLocale, translator } from '../i18n.js';
+import { API_PREFIX, isUnder } from './dispatch.js';
 import { safeReturnTo } from './returnTo.js';
 
 /** Where "try again" / "reconnect" leads: a fresh login for auth trouble, the same page for a GET elsewhere. */
@@ -24,6 +25,14 @@ const AUDITED: Partial<Record<ErrorCode, AuditEvent>> = {
   link_invalid: 'link_refused',
   link_required: 'link_refused',
 };
+
+/** The page's translator (pageLocals), or for an API or service answer, which has no page locals, the request's own language. */
+function translate(ctx: AppContext, req: Request, res: Response): Translate {
+  const page = res.locals.t as Translate | undefined;
+  if (page) return page;
+  res.vary('Accept-Language');
+  return translator(requestLocale(req.headers.cookie, req.get('accept-language')), { site: ctx.config.site.name });
+}
 
 export function notFound(): RequestHandler {
   return (_req, _res, next) => next(new AppError('not_found'));
@@ -47,13 +56,13 @@ export function errorHandler(ctx: AppContext): ErrorRequestHandler {
       return;
     }
     const label = (e.provider && ctx.providers.get(e.provider)?.label) || e.provider || 'the provider';
-    const t = res.locals.t as Translate;
+    const t = translate(ctx, req, res);
     const message = t(messageKey(e.code), { provider: label });
     res.status(status).set('Cache-Control', 'no-store');
     const retryAfter = e.retryAfterSec;
     if (retryAfter !== undefined && !res.get('Retry-After')) res.set('Retry-After', String(retryAfter));
 
-    if (req.path.startsWith('/api/') || forService) {
+    if (isUnder(req.path, API_PREFIX) || forService) {
       res.json({ error: { code: e.code, message, next: e.next, provider: e.provider, requestId: reqId } });
       return;
     }

@@ -10,7 +10,7 @@ import { type NextFunction, type Request, type RequestHandler, type Response, Ro
 import type { Config } from '../config.js';
 import type { AppContext } from '../context.js';
 import { AppError } from '../errors.js';
-import { LANGUAGES, LANG_COOKIE, type Locale, type MessageKey, chosenLocale, htmlLang, pickLocale, translator } from '../i18n.js';
+import { LANGUAGES, LANG_COOKIE, type Locale, type MessageKey, htmlLang, requestLocale, translator } from '../i18n.js';
 import { queryString } from '../http/params.js';
 import { safeReturnTo } from '../http/returnTo.js';
 
@@ -103,7 +103,7 @@ export function pageLocals(ctx: AppContext): RequestHandler {
     themeUrl: `/brand/theme.css?v=${createHash('sha256').update(css).digest('hex').slice(0, 10)}`,
   };
   return function pageLanguage(req: Request, res: Response, next: NextFunction) {
-    const locale: Locale = chosenLocale(req.headers.cookie) ?? pickLocale(req.get('accept-language'));
+    const locale: Locale = requestLocale(req.headers.cookie, req.get('accept-language'));
     const t = translator(locale, { site: cfg.name });
     res.locals.locale = locale;
     res.locals.htmlLang = htmlLang(locale);

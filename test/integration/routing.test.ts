@@ -1,0 +1,130 @@
+/**
+ * The middleware each request passes (app.ts): /api and /v1 run in their own groups, the page
+ * locals only for pages, and the security headers come from a list helmet computed once. What
+ * leaves the process must be what it was when every request passed everything: the same headers
+ * on every kind of answer, JSON errors under /api in any letter case, translated messages.
+ */
+import fc from 'fast-check';
+import helmet, { type HelmetOptions } from 'helmet';
+import { isUnder } from '../../src/http/dispatch.js';
+import { helmetHeaders } from '../../src/http/securityHeaders.js';
+import { type Harness, connectXt, startHarness } from '../helpers/harness.js';
+
+let h: Harness;
+afterEach(async () => {
+  await h?.close();
+});
+
+/** The headers helmet itself sets on a real response for these options (what the app used to run per request). */
+async function helmetOnARealResponse(options: HelmetOptions): Promise<Record<string, string>> {
+  const { default: express } = await import('express');
+  const { default: request } = await import('supertest');
+  const app = express();
+  app.disable('x-powered-by');
+  app.use(helmet(options));
+  app.get('/', (_req, res) => void res.send('ok'));
+  const res = await request(app).get('/');
+  const names = helmetHeaders(options).map(([n]) => n.toLowerCase());
+  return Object.fromEntries(names.map((n) => [n, String(res.headers[n])]));
+}
+
+describe('security headers, computed once', () => {
+  test('the list is exactly what helmet sets on a response, for the options the app uses', async () => {
+    const options = {
+      contentSecurityPolicy: {
+        useDefaults: false,
+        directives: { defaultSrc: ["'self'"], formAction: ["'self'", 'https://www.xt.com'], frameAncestors: ["'none'"] },
+      },
+      referrerPolicy: { policy: 'same-origin' as const },
+      strictTransportSecurity: false as const,
+    };
+    const listed = Object.fromEntries(helmetHeaders(options).map(([n, v]) => [n.toLowerCase(), v]));
+    expect(listed).toEqual(await helmetOnARealResponse(options));
+    expect(Object.keys(listed).length).toBeGreaterThanOrEqual(10);
+    expect(listed['strict-transport-security']).toBeUndefined();
+    // With HSTS on (an https PUBLIC_URL) it is in the list too.
+    expect(helmetHeaders({ ...options, strictTransportSecurity: undefined }).some(([n]) => n === 'Strict-Transport-Security')).toBe(true);
+  });
+
+  test('a directive computed per request (a nonce) is refused at start, not frozen at its first value', () => {
+    const nonce = () => `'nonce-${Math.random()}'`;
+    expect(() => helmetHeaders({ contentSecurityPolicy: { useDefaults: false, directives: { scriptSrc: [nonce] } } })).toThrow(/per request/);
+    expect(() => helmetHeaders({ contentSecurityPolicy: { useDefaults: false, directives: { scriptSrc: nonce as never } } })).toThrow(/per request/);
+  });
+
+  test('every kind of answer carries the same full set: page, JSON, JSON error, service error, 404 page, static file', async () => {
+    h = await startHarness({ env: { SERVICE_API_KEYS: 'backend:service-key-0123456789abcdef0123' } });
+    const paths = ['/', '/api/session', '/api/nope', '/v1/subjects/u1/connections', '/nope', '/static/app.css', '/healthz'];
+    const answers = await Promise.all(paths.map((p) => h.agent.get(p)));
+    const expected = [
+      'content-security-policy',
+      'x-frame-options',
+      'x-content-type-options',
+      'referrer-policy',
+      'cross-origin-opener-policy',
+      'cross-origin-resource-policy',
+    ];
+    const csp = answers[0]!.headers['content-security-policy'];
+    expect(csp).toContain("frame-ancestors 'none'");
+    for (const [i, res] of answers.entries()) {
+      for (const name of expected) expect([paths[i], name, res.headers[name]]).toEqual([paths[i], name, expect.any(String)]);
+      expect(res.headers['content-security-policy']).toBe(csp);
+      expect(res.headers['x-powered-by']).toBeUndefined();
+    }
+    // Personal answers are no-store and carry no ETag (it would never be used).
+    for (const res of answers.slice(0, 5)) {
+      expect(res.headers['cache-control']).toBe('no-store');
+      expect(res.headers.etag).toBeUndefined();
+    }
+  });
+});
+
+describe('groups by prefix', () => {
+  test('isUnder: a prefix and what is under it, in any case; never a longer name', () => {
+    expect(isUnder('/api', '/api')).toBe(true);
+    expect(isUnder('/api/session', '/api')).toBe(true);
+    expect(isUnder('/API/Session', '/api')).toBe(true);
+    expect(isUnder('/apix', '/api')).toBe(false);
+    expect(isUnder('/ap', '/api')).toBe(false);
+    expect(isUnder('/', '/api')).toBe(false);
+    fc.assert(
+      fc.property(fc.string({ maxLength: 12 }), fc.string({ maxLength: 12 }), (a, b) => {
+        const path = `/${a}/${b}`;
+        // The same answer Express's own case-insensitive route matching would give for a mount at /<a>.
+        const prefix = `/${a}`.toLowerCase();
+        return a.includes('/') || isUnder(path, prefix) === (path.toLowerCase().startsWith(`${prefix}/`) || path.toLowerCase() === prefix);
+      }),
+    );
+  });
+
+  test('/api in any letter case reaches the API, as Express routes always did; its errors are JSON', async () => {
+    h = await startHarness();
+    await connectXt(h.agent);
+    for (const path of ['/api/session', '/API/session', '/Api/Session']) {
+      const res = await h.agent.get(path);
+      expect([path, res.status, res.body.connected]).toEqual([path, 200, true]);
+    }
+    for (const path of ['/api/nope', '/API/nope', '/api']) {
+      const res = await h.agent.get(path);
+      expect([path, res.status, res.type, res.body.error?.code]).toEqual([path, 404, 'application/json', 'not_found']);
+    }
+    // A name that only starts like it is a page.
+    const page = await h.agent.get('/apix');
+    expect([page.status, page.type]).toEqual([404, 'text/html']);
+  });
+
+  test("an API error is in the person's language (cookie, else Accept-Language) and says it varies with it", async () => {
+    h = await startHarness();
+    const en = await h.agent.get('/api/nope');
+    const zh = await h.agent.get('/api/nope').set('Accept-Language', 'zh-CN,zh;q=0.9');
+    const chosen = await h.agent.get('/api/nope').set('Accept-Language', 'en').set('Cookie', 'lang=zh-Hant');
+    expect(en.body.error.message).not.toEqual(zh.body.error.message);
+    expect(zh.body.error.message).toMatch(/[\u4e00-\u9fff]/);
+    expect(chosen.body.error.message).toMatch(/[\u4e00-\u9fff]/);
+    expect(chosen.body.error.message).not.toEqual(zh.body.error.message); // Traditional, not Simplified
+    for (const res of [en, zh, chosen]) expect(res.headers.vary).toMatch(/Accept-Language/);
+    // A page still varies with the language; the session JSON, which holds no words, does not.
+    expect((await h.agent.get('/')).headers.vary).toMatch(/Accept-Language/);
+    expect((await h.agent.get('/api/session')).headers.vary).not.toMatch(/Accept-Language/);
+  });
+});
