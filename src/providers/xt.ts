@@ -51,6 +51,10 @@ export class XtProvider implements Provider {
     return true;
   }
 
+  close(): void {
+    this.http.close();
+  }
+
   async prepareLogin(): Promise<Record<string, string>> {
     return {};
   }

@@ -44,6 +44,12 @@ export class XtUserApi {
     readonly clock: XtClock,
   ) {}
 
+  /** Stops the clock's periodic reading and closes the idle connections. */
+  close(): void {
+    this.clock.close();
+    this.http.close();
+  }
+
   async send(req: XtUserRequest): Promise<XtUserResponse> {
     const query = canonicalQuery(req.query);
     const url = this.url(req.path, query);

@@ -93,9 +93,9 @@ export class XtApi {
     throw new AppError('internal', { provider: this.provider, detail: { reason: 'retry budget exceeded' } });
   }
 
-  /** Stops the clock's periodic reading. */
+  /** Stops the clock's periodic reading and closes the idle connections to XT.COM. */
   close(): void {
-    this.opts.userApi.clock.close();
+    this.opts.userApi.close();
   }
 
   private async access(owner: string): Promise<Access> {

@@ -23,6 +23,7 @@ function fakeXt(skewMs: number, host: () => number) {
       urls.push(cfg.url);
       return answer ? answer() : timeAnswer(host() + skewMs);
     },
+    close() {},
   };
   return { http, urls, answerWith: (f: typeof answer) => (answer = f) };
 }
