@@ -188,8 +188,14 @@ export function benchAppEnv(port: number, xt: string, clientSecret: string, labe
     XT_TOKEN_URL: `${xt}/public/uaa/oauth2/token`,
     XT_API_URL: xt,
     XT_API_IP_LIMIT: '100000',
+    // The runtime settings the Docker image runs with (its ENV NODE_OPTIONS: the heap limit that sizes V8's growth).
+    NODE_OPTIONS: IMAGE_NODE_OPTIONS,
   };
 }
+
+/** NODE_OPTIONS from the Dockerfile's ENV, so the benchmarks run the app as the image does. */
+export const IMAGE_NODE_OPTIONS =
+  /^\s*(?:ENV\s+)?NODE_OPTIONS=("[^"]*"|\S+)/m.exec(fs.readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8'))?.[1]?.replace(/^"|"$/g, '') ?? '';
 
 /** The XT.COM stand-in's Authorize, approved as user `10_000_000 + user`: the callback URL it sends the browser to. */
 export async function decideAtStandIn(authorize: URL, user: number): Promise<string> {
