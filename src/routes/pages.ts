@@ -24,12 +24,13 @@ const MAX_CACHED_PEOPLE = 5000;
 /**
  * Each person's last balances, for BALANCES_FRESH_MS: the account page does not wait on XT.COM on
  * every view (nor spend the person's XT.COM rate limit on reloads). Keyed by the private owner id.
+ * Views that find no fresh value at the same moment share one call to XT.COM: a reload storm or
+ * many tabs would otherwise each call, queue behind the person's XT.COM rate limit, and wait.
  */
 function recentBalances(ctx: AppContext) {
   const recent = new Map<string, { at: number; panel: BalancePanel }>();
-  return async (owner: string): Promise<BalancePanel> => {
-    const hit = recent.get(owner);
-    if (hit && ctx.now() - hit.at < BALANCES_FRESH_MS) return hit.panel;
+  const loading = new Map<string, Promise<BalancePanel>>();
+  const load = async (owner: string): Promise<BalancePanel> => {
     const panel = await balancePanel(ctx, owner);
     recent.delete(owner);
     if (panel.state === 'ok') {
@@ -37,6 +38,16 @@ function recentBalances(ctx: AppContext) {
       recent.set(owner, { at: ctx.now(), panel });
     }
     return panel;
+  };
+  return (owner: string): Promise<BalancePanel> => {
+    const hit = recent.get(owner);
+    if (hit && ctx.now() - hit.at < BALANCES_FRESH_MS) return Promise.resolve(hit.panel);
+    let pending = loading.get(owner);
+    if (!pending) {
+      pending = load(owner).finally(() => loading.delete(owner));
+      loading.set(owner, pending);
+    }
+    return pending;
   };
 }
 
@@ -115,10 +126,18 @@ function noticeView(n: Notice | undefined, ctx: AppContext, t: Translate): { kin
   return { kind: n.kind, tone: 'ok', lines: [t(n.declined ? 'notice.keptAfterDecline' : 'notice.stillConnected', { provider })] };
 }
 
+/** One date format per language, built once: an Intl.DateTimeFormat costs more to make than a page costs to render. */
+const DATE_FORMATS = new Map<Locale, Intl.DateTimeFormat>();
+function dateFormat(locale: Locale): Intl.DateTimeFormat {
+  let fmt = DATE_FORMATS.get(locale);
+  if (!fmt) DATE_FORMATS.set(locale, (fmt = new Intl.DateTimeFormat(htmlLang(locale), { dateStyle: 'medium', timeStyle: 'short', timeZone: 'UTC' })));
+  return fmt;
+}
+
 function pageModel(ctx: AppContext, req: Request, res: Response) {
   const locale = res.locals.locale as Locale;
   const t = res.locals.t as Translate;
-  const fmt = new Intl.DateTimeFormat(htmlLang(locale), { dateStyle: 'medium', timeStyle: 'short', timeZone: 'UTC' });
+  const fmt = dateFormat(locale);
   const when = (iso: string | undefined): When | undefined => (iso ? { iso, text: `${fmt.format(new Date(iso))} UTC` } : undefined);
 
   const card = (s: ProviderStatus): Card => {
