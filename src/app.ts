@@ -240,7 +240,7 @@ export function createExpressApp(ctx: AppContext): Express {
   app.use(healthRouter(ctx));
   // Each group below sees only its own paths: a request passes only the middleware its route needs.
   app.use(under(SERVICE_PREFIX, serviceRouter(ctx))); // bearer keys only: no session, no page locals
-  const session = createSessionMiddleware(config, ctx.stores, sessionLifecycle(ctx));
+  const session = createSessionMiddleware(config, ctx.stores, sessionLifecycle(ctx), ctx.logger);
   app.use(under(API_PREFIX, personalResponse, session, xtGatewayRouter(ctx), apiRouter(ctx), notFound())); // JSON: no page locals
   // Pages and /auth: the person's language and the site's brand (pageLocals), then the session.
   app.use(pageLocals(ctx));

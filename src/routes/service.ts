@@ -105,7 +105,7 @@ function disconnectSubject(ctx: AppContext) {
     const provider = ctx.providers.get(String(req.params.provider));
     if (!provider) throw new AppError('not_found');
     await ctx.connections.disconnect(ctx.subjects.ownerOf(subjectOf(res)), provider.id, 'revoked_by_service');
-    req.log?.info({ provider: provider.id }, 'disconnected by the service API');
+    ctx.logger.info({ provider: provider.id, reqId: req.id }, 'disconnected by the service API');
     res.status(204).end();
   };
 }

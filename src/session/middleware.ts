@@ -1,6 +1,7 @@
 /** express-session wiring: cookie flags, and promise helpers for regenerate/save. */
 import type { Request, RequestHandler } from 'express';
 import session from 'express-session';
+import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import { AppError } from '../errors.js';
 import { newCsrfToken } from '../shared/crypto.js';
@@ -52,7 +53,7 @@ function followWrites(store: session.Store, lifecycle: SessionLifecycle): void {
   if (touch) store.touch = (sid, sess, cb) => touch(sid, sess, then(sess, cb));
 }
 
-export function createSessionMiddleware(config: Config, stores: Stores, lifecycle?: SessionLifecycle): RequestHandler {
+export function createSessionMiddleware(config: Config, stores: Stores, lifecycle?: SessionLifecycle, logger?: Logger): RequestHandler {
   const mw = session({
     name: sessionCookieName(config),
     secret: config.sessionSecret,
@@ -85,7 +86,7 @@ export function createSessionMiddleware(config: Config, stores: Stores, lifecycl
     let called = false;
     mw(req, res, (err?: unknown) => {
       if (called) {
-        if (err) req.log?.warn({ code: toStoreError(err).code }, 'session could not be saved after the response');
+        if (err) logger?.warn({ code: toStoreError(err).code, reqId: req.id }, 'session could not be saved after the response');
         return;
       }
       called = true;
