@@ -15,7 +15,7 @@ import type { Config } from './config.js';
 import type { AppContext } from './context.js';
 import { AppError } from './errors.js';
 import { accessLog } from './http/accessLog.js';
-import { API_PREFIX, under } from './http/dispatch.js';
+import { API_PREFIX, SERVICE_PREFIX, under } from './http/dispatch.js';
 import { securityHeaders } from './http/securityHeaders.js';
 import { errorHandler, notFound } from './http/errorHandler.js';
 import { createLogger } from './logger.js';
@@ -26,11 +26,12 @@ import { apiRouter } from './routes/api.js';
 import { brandRouter, pageLocals } from './routes/brand.js';
 import { healthRouter } from './routes/health.js';
 import { pagesRouter } from './routes/pages.js';
-import { SERVICE_PREFIX, serviceRouter } from './routes/service.js';
+import { serviceRouter } from './routes/service.js';
 import { xtGatewayRouter } from './routes/xtGateway.js';
 import type { Provider } from './providers/types.js';
 import { Connections, type LockTiming } from './session/connections.js';
 import { Sealer } from './session/crypto.js';
+import { sealedSessionsGrace } from './session/sealedSessions.js';
 import { LogoutIndex } from './session/logoutIndex.js';
 import { createSessionMiddleware, type SessionLifecycle } from './session/middleware.js';
 import { createStores } from './session/stores/select.js';
@@ -101,6 +102,7 @@ export async function buildContext(config: Config, opts: AppOptions = {}): Promi
   const audit = new Audit(log);
   const stores = instrumentStores(opts.stores ?? (await createStores(config, log, now)), metrics);
   const sealer = Sealer.fromConfig(config.sessionSecret, config.tokenEncryptionKeys);
+  const sessionGrace = await sealedSessionsGrace(stores.authState, config.sessionTtlMs);
   const providers = await buildProviders(config, log, now, metrics);
   for (const p of opts.providers ?? []) providers.set(p.id, instrumentProvider(p, metrics));
   // Connections tells the worker about each stored event; the worker is built after it, hence the indirection.
@@ -152,6 +154,7 @@ export async function buildContext(config: Config, opts: AppOptions = {}): Promi
     providers,
     stores,
     sealer,
+    sessionGrace,
     connections,
     subjects,
     xtApi,
@@ -240,10 +243,15 @@ export function createExpressApp(ctx: AppContext): Express {
   app.use(healthRouter(ctx));
   // Each group below sees only its own paths: a request passes only the middleware its route needs.
   app.use(under(SERVICE_PREFIX, serviceRouter(ctx))); // bearer keys only: no session, no page locals
-  const session = createSessionMiddleware(config, ctx.stores, sessionLifecycle(ctx), ctx.logger);
+  const session = createSessionMiddleware(config, ctx.stores, {
+    lifecycle: sessionLifecycle(ctx),
+    logger: ctx.logger,
+    sealing: { sealer: ctx.sealer, grace: ctx.sessionGrace },
+  });
   app.use(under(API_PREFIX, personalResponse, session, xtGatewayRouter(ctx), apiRouter(ctx), notFound())); // JSON: no page locals
   // Pages and /auth: the person's language and the site's brand (pageLocals), then the session.
-  app.use(pageLocals(ctx));
+  const locals = pageLocals(ctx);
+  app.use(locals);
   app.use(brandRouter(ctx)); // the accent stylesheet, the logo, the language menu's links
   app.use(backchannelRouter(ctx)); // called by the provider, server to server: no session, no form token
   app.use(personalResponse);
@@ -251,7 +259,7 @@ export function createExpressApp(ctx: AppContext): Express {
   app.use(pagesRouter(ctx));
   app.use(authRouter(ctx));
   app.use(notFound());
-  app.use(errorHandler(ctx));
+  app.use(errorHandler(ctx, locals));
   return app;
 }
 
@@ -297,6 +305,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     ctx,
     async close() {
       for (const p of ctx.providers.values()) p.close?.();
+      ctx.sessionGrace.stop();
       ctx.xtApi?.close();
       await ctx.webhooks?.stop(); // the round in flight finishes (bounded by the delivery timeout) before the store closes
       await settleBackground(ctx, 2000);

@@ -65,8 +65,14 @@ export function serializeError(err: unknown, scrub: Scrubber): Record<string, un
 }
 
 /** The request line of a URL with every query value hidden: `/auth/xt/callback?code=…&state=…`. */
+/** The path and query of a request target, also when it came in absolute form (`GET http://host/path`). */
+export function targetPath(url: string): string {
+  return url.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i, '');
+}
+
 export function safeUrl(url: string | undefined): string {
   if (!url) return '';
+  url = targetPath(url);
   // The service API's paths name the institution's user: logged as `:sub` (the store keeps only an HMAC of it).
   url = url.replace(/^(\/v1\/subjects\/)[^/?#]*/i, '$1:sub');
   const q = url.indexOf('?');

@@ -1,7 +1,8 @@
 /**
  * One access line per request ("request completed": the request's id, method and URL with every
  * query value hidden, the status, the time taken, and the service API key's name when there is
- * one), at warn for a failure and info otherwise; nothing for /healthz. Each request gets an id,
+ * one), at warn for a failure and info otherwise; "request aborted" at warn when the client went
+ * away before the answer was sent; nothing for /healthz. Each request gets an id,
  * sent back as X-Request-Id.
  *
  * Cheap by design, since it runs on every request: no child logger, and at a level that drops the
@@ -26,18 +27,20 @@ export function accessLog(logger: Logger) {
     res.setHeader('X-Request-Id', id);
     if (req.url === '/healthz' || !logger.isLevelEnabled('warn')) return next();
     const started = performance.now();
-    res.once('finish', () => {
-      const level = res.statusCode >= 400 ? 'warn' : 'info';
+    // 'close' comes after 'finish', or alone when the client went away first: then "request aborted".
+    res.once('close', () => {
+      const aborted = !res.writableFinished;
+      const level = aborted || res.statusCode >= 400 ? 'warn' : 'info';
       if (!logger.isLevelEnabled(level)) return;
       const serviceKey = (res.locals as { serviceKey?: string }).serviceKey;
       logger[level](
         {
           req: { id, method: req.method, url: safeUrl(req.originalUrl) },
-          res: { statusCode: res.statusCode },
+          res: { statusCode: aborted ? undefined : res.statusCode },
           responseTime: Math.round(performance.now() - started),
           ...(serviceKey ? { serviceKey } : {}),
         },
-        'request completed',
+        aborted ? 'request aborted' : 'request completed',
       );
     });
     next();

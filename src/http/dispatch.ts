@@ -7,6 +7,8 @@ import { type RequestHandler, Router } from 'express';
 
 /** The same-origin JSON API (the session state, the XT.COM gateway): its errors are JSON too. */
 export const API_PREFIX = '/api';
+/** The institution's backend API (bearer service keys): its errors are JSON too. */
+export const SERVICE_PREFIX = '/v1';
 
 /** Whether `path` is `prefix` or under it (`/api` matches /api and /API/x, not /apix). */
 export function isUnder(path: string, prefix: string): boolean {

@@ -7,7 +7,7 @@ import type { AppContext } from '../context.js';
 import { AppError, type ErrorCode, messageKey, serviceStatus, toAppError } from '../errors.js';
 import type { AuditEvent } from '../shared/audit.js';
 import { type Translate, requestLocale, translator } from '../i18n.js';
-import { API_PREFIX, isUnder } from './dispatch.js';
+import { API_PREFIX, SERVICE_PREFIX, isUnder } from './dispatch.js';
 import { safeReturnTo } from './returnTo.js';
 
 /** Where "try again" / "reconnect" leads: a fresh login for auth trouble, the same page for a GET elsewhere. */
@@ -38,11 +38,15 @@ export function notFound(): RequestHandler {
   return (_req, _res, next) => next(new AppError('not_found'));
 }
 
-export function errorHandler(ctx: AppContext): ErrorRequestHandler {
+/**
+ * `pageLocals` sets what the error page's layout reads (language, brand); it runs here for a
+ * failure that happened before it did (a static file, the service API's prefix).
+ */
+export function errorHandler(ctx: AppContext, pageLocals: RequestHandler): ErrorRequestHandler {
   return function renderError(err, req, res, _next) {
     const e = toAppError(err);
     const reqId = typeof req.id === 'string' || typeof req.id === 'number' ? String(req.id) : '';
-    const forService = /^\/v1\//i.test(req.path) && ctx.config.service !== undefined; // Express matches routes without regard to case
+    const forService = isUnder(req.path, SERVICE_PREFIX) && ctx.config.service !== undefined;
     const status = forService ? serviceStatus(e.code) : e.status;
     const serviceKey = (res.locals as { serviceKey?: string }).serviceKey;
     if (e.code === 'internal') ctx.logger.error({ err, reqId, serviceKey }, 'unexpected error');
@@ -67,6 +71,7 @@ export function errorHandler(ctx: AppContext): ErrorRequestHandler {
       return;
     }
     const retryHref = retryTarget(e, req);
+    if (res.locals.site === undefined) pageLocals(req, res, () => undefined);
     res.render('error.njk', { error: e, message, reqId, retryHref }, (renderErr: unknown, html?: string) => {
       if (renderErr || html === undefined) {
         ctx.logger.error({ err: renderErr }, 'error page failed to render');

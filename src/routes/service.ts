@@ -16,14 +16,14 @@ import { type NextFunction, type Request, type Response, Router } from 'express'
 import type { ServiceKey } from '../config.js';
 import type { AppContext } from '../context.js';
 import { AppError, badRequest } from '../errors.js';
+import { SERVICE_PREFIX } from '../http/dispatch.js';
 import { notFound } from '../http/errorHandler.js';
+import { targetPath } from '../logger.js';
 import { serviceRateLimit } from '../http/rateLimit.js';
 import type { ConnectionView } from '../session/connections.js';
 import { isSubject } from '../session/subjects.js';
 import { requestInfo } from '../shared/requestContext.js';
 import { xtCallSteps } from './xtGateway.js';
-
-export const SERVICE_PREFIX = '/v1';
 
 interface ServiceLocals {
   /** The name of the key the caller presented (logged with every call; the key never is). */
@@ -118,7 +118,7 @@ function serviceXtTarget(req: Request): string | undefined {
 
 /** What a call did, as a route pattern (never the subject or the XT.COM path). */
 function routeOf(req: Request): string {
-  const m = /^\/v1\/subjects\/[^/?#]+\/(connections\/[^/?#]+|connections|xt)(?=[/?#]|$)/i.exec(req.originalUrl);
+  const m = /^\/v1\/subjects\/[^/?#]+\/(connections\/[^/?#]+|connections|xt)(?=[/?#]|$)/i.exec(targetPath(req.originalUrl));
   if (!m) return 'other';
   const what = m[1]!.toLowerCase();
   return what === 'xt' ? 'subject_xt' : what === 'connections' ? 'subject_connections' : 'subject_connection';

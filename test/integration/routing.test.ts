@@ -8,9 +8,10 @@ import fc from 'fast-check';
 import helmet, { type HelmetOptions } from 'helmet';
 import { isUnder } from '../../src/http/dispatch.js';
 import { helmetHeaders } from '../../src/http/securityHeaders.js';
-import { type Harness, connectXt, startHarness } from '../helpers/harness.js';
+import { type Harness, connectXt, sidCookie, startHarness } from '../helpers/harness.js';
 
 let h: Harness;
+const errorOf = (res: { body: unknown }) => (res.body as { error?: { code?: string; message?: string } }).error;
 afterEach(async () => {
   await h?.close();
 });
@@ -102,11 +103,11 @@ describe('groups by prefix', () => {
     await connectXt(h.agent);
     for (const path of ['/api/session', '/API/session', '/Api/Session']) {
       const res = await h.agent.get(path);
-      expect([path, res.status, res.body.connected]).toEqual([path, 200, true]);
+      expect([path, res.status, (res.body as { connected?: boolean }).connected]).toEqual([path, 200, true]);
     }
     for (const path of ['/api/nope', '/API/nope', '/api']) {
       const res = await h.agent.get(path);
-      expect([path, res.status, res.type, res.body.error?.code]).toEqual([path, 404, 'application/json', 'not_found']);
+      expect([path, res.status, res.type, errorOf(res)?.code]).toEqual([path, 404, 'application/json', 'not_found']);
     }
     // A name that only starts like it is a page.
     const page = await h.agent.get('/apix');
@@ -118,13 +119,50 @@ describe('groups by prefix', () => {
     const en = await h.agent.get('/api/nope');
     const zh = await h.agent.get('/api/nope').set('Accept-Language', 'zh-CN,zh;q=0.9');
     const chosen = await h.agent.get('/api/nope').set('Accept-Language', 'en').set('Cookie', 'lang=zh-Hant');
-    expect(en.body.error.message).not.toEqual(zh.body.error.message);
-    expect(zh.body.error.message).toMatch(/[\u4e00-\u9fff]/);
-    expect(chosen.body.error.message).toMatch(/[\u4e00-\u9fff]/);
-    expect(chosen.body.error.message).not.toEqual(zh.body.error.message); // Traditional, not Simplified
+    expect(errorOf(en)!.message).not.toEqual(errorOf(zh)!.message);
+    expect(errorOf(zh)!.message).toMatch(/[\u4e00-\u9fff]/);
+    expect(errorOf(chosen)!.message).toMatch(/[\u4e00-\u9fff]/);
+    expect(errorOf(chosen)!.message).not.toEqual(errorOf(zh)!.message); // Traditional, not Simplified
     for (const res of [en, zh, chosen]) expect(res.headers.vary).toMatch(/Accept-Language/);
     // A page still varies with the language; the session JSON, which holds no words, does not.
     expect((await h.agent.get('/')).headers.vary).toMatch(/Accept-Language/);
     expect((await h.agent.get('/api/session')).headers.vary).not.toMatch(/Accept-Language/);
   });
+});
+
+describe('failures before the page locals', () => {
+  test('/v1 itself, in any case, answers JSON with the service configured, and logs no render failure', async () => {
+    h = await startHarness({ env: { SERVICE_API_KEYS: 'backend:service-key-0123456789abcdef0123' } });
+    for (const path of ['/v1', '/V1', '/v1/', '/v1/nope']) {
+      const res = await h.agent.get(path);
+      expect([path, res.status, res.type, errorOf(res)?.code]).toEqual([path, 401, 'application/json', 'unauthorized']);
+    }
+    expect(h.logs.records().filter((r) => (r.level as number) >= 50)).toEqual([]);
+  });
+
+  test('without the service API, /v1 is an ordinary page 404, rendered with the page locals', async () => {
+    h = await startHarness();
+    const res = await h.agent.get('/v1').set('Accept-Language', 'zh-TW');
+    expect([res.status, res.type]).toEqual([404, 'text/html']);
+    expect(res.text).toMatch(/<html lang="zh-Hant/);
+    expect(h.logs.records().filter((r) => (r.level as number) >= 50)).toEqual([]);
+  });
+});
+
+test('a request the client abandons still leaves an access line: "request aborted", at warn', async () => {
+  h = await startHarness({ xt: { apiDelayMs: 1500 } });
+  const cookie = sidCookie(await connectXt(h.agent));
+  const server = h.built.app.listen(0, '127.0.0.1');
+  await new Promise((r) => server.once('listening', r));
+  const { port } = server.address() as import('node:net').AddressInfo;
+  const http = await import('node:http');
+  const req = http.get({ host: '127.0.0.1', port, path: '/api/xt/spot/v4/balances', headers: { cookie } });
+  req.on('error', () => undefined);
+  await new Promise((r) => setTimeout(r, 300));
+  req.destroy();
+  await new Promise((r) => setTimeout(r, 1700));
+  server.close();
+  const line = h.logs.records().find((r) => r.msg === 'request aborted');
+  expect(line).toMatchObject({ level: 40, req: { method: 'GET', url: '/api/xt/spot/v4/balances' } });
+  expect(h.logs.records().filter((r) => r.msg === 'request completed' && (r.req as { url?: string })?.url === '/api/xt/spot/v4/balances')).toEqual([]);
 });

@@ -31,7 +31,7 @@ function appFor(locale: Locale) {
   app.get('/api/fail/:code', raise);
   const logger = pino({ level: 'silent' });
   const ctx = { logger, audit: new Audit(logger), providers: new Map([['xt', { label: 'XT.COM' }]]) } as unknown as AppContext;
-  app.use(errorHandler(ctx));
+  app.use(errorHandler(ctx, (_req, _res, next) => next()));
   return app;
 }
 

@@ -53,6 +53,12 @@ describe('secret scrubbing', () => {
     expect(all).not.toContain(JWT);
   });
 
+  test('safeUrl: a request target in absolute form is logged as its path, with the subject hidden all the same', () => {
+    expect(safeUrl('http://localhost:3300/v1/subjects/alice.absolute/connections')).toBe('/v1/subjects/:sub/connections');
+    expect(safeUrl('HTTPS://h/V1/Subjects/bob/xt/spot?x=1')).toBe('/V1/Subjects/:sub/xt/spot?x=…');
+    expect(safeUrl('/v1/subjects/carol')).toBe('/v1/subjects/:sub');
+  });
+
   test('safeUrl keeps keys and hides values', () => {
     expect(safeUrl('/auth/xt/callback?code=abc&state=def')).toBe('/auth/xt/callback?code=…&state=…');
     expect(safeUrl('/healthz')).toBe('/healthz');
