@@ -5,6 +5,7 @@ import type { Provider } from './providers/types.js';
 import type { XtApi } from './services/xtApi.js';
 import type { Sealer } from './session/crypto.js';
 import type { Connections } from './session/connections.js';
+import type { SealedSessionsGrace } from './session/sealedSessions.js';
 import type { Stores } from './session/stores/types.js';
 import type { Subjects } from './session/subjects.js';
 import type { Audit } from './shared/audit.js';
@@ -17,6 +18,8 @@ export interface AppContext {
   providers: Map<string, Provider>;
   stores: Stores;
   sealer: Sealer;
+  /** Whether session records stored in clear by an earlier version are still accepted (sealedSessions.ts). */
+  sessionGrace: SealedSessionsGrace;
   connections: Connections;
   /** The institution's user ids as opaque store keys (links, the service API). */
   subjects: Subjects;

@@ -5,6 +5,8 @@ import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import { AppError } from '../errors.js';
 import { newCsrfToken } from '../shared/crypto.js';
+import type { Sealer } from './crypto.js';
+import { type SealedSessionsGrace, sealSessions } from './sealedSessions.js';
 import type { Stores } from './stores/types.js';
 import { throttleTouch } from './touchThrottle.js';
 
@@ -24,13 +26,21 @@ export interface SessionLifecycle {
   ended(owner: string): void;
 }
 
+/** How the session record is protected in the store (sealedSessions.ts). */
+export interface SessionSealing {
+  sealer: Sealer;
+  grace: Pick<SealedSessionsGrace, 'acceptUnsealed'>;
+}
+
 /**
- * The store, seen through two wrappers: touches at most once a minute (touchThrottle.ts), and each
- * write of a session with connections of its own told to `lifecycle.stored`.
+ * The store, seen through three wrappers: records sealed and bound to their session id
+ * (sealedSessions.ts), each write of a session with connections of its own told to
+ * `lifecycle.stored`, and touches at most once a minute (touchThrottle.ts).
  */
-function sessionStore(stores: Stores, lifecycle: SessionLifecycle | undefined): session.Store {
-  // Followed first, throttled on top: a touch the throttle skips (the store's expiry does not move)
-  // moves no connection either.
+function sessionStore(stores: Stores, lifecycle: SessionLifecycle | undefined, sealing: SessionSealing | undefined): session.Store {
+  // Sealed innermost, next to the store; followed next, throttled on top: a touch the throttle
+  // skips (the store's expiry does not move) moves no connection either.
+  if (sealing) sealSessions(stores.sessions, sealing.sealer, sealing.grace);
   if (lifecycle) followWrites(stores.sessions, lifecycle);
   return throttleTouch(stores.sessions);
 }
@@ -53,11 +63,16 @@ function followWrites(store: session.Store, lifecycle: SessionLifecycle): void {
   if (touch) store.touch = (sid, sess, cb) => touch(sid, sess, then(sess, cb));
 }
 
-export function createSessionMiddleware(config: Config, stores: Stores, lifecycle?: SessionLifecycle, logger?: Logger): RequestHandler {
+export function createSessionMiddleware(
+  config: Config,
+  stores: Stores,
+  opts: { lifecycle?: SessionLifecycle; logger?: Logger; sealing?: SessionSealing } = {},
+): RequestHandler {
+  const { lifecycle, logger, sealing } = opts;
   const mw = session({
     name: sessionCookieName(config),
     secret: config.sessionSecret,
-    store: sessionStore(stores, lifecycle),
+    store: sessionStore(stores, lifecycle, sealing),
     resave: false,
     saveUninitialized: false,
     // The cookie is renewed when it is older than a tenth of SESSION_IDLE_TTL (see limitAge), not

@@ -62,9 +62,11 @@ describe('state', () => {
       );
     const sizeAfterOne = JSON.stringify(await allSessions()).length;
     for (let i = 0; i < 60; i++) expect((await h.agent.get('/auth/xt/login')).status).toBe(302);
-    const sessions = Object.values(await allSessions());
+    const sessions = Object.entries(await allSessions());
     expect(sessions).toHaveLength(1);
-    const owner = sessions[0]!.owner!;
+    // The record is sealed, bound to its session id (sealedSessions.ts): opened with the app's key.
+    const [sid, sealed] = sessions[0]! as [string, { sealed?: string }];
+    const owner = (JSON.parse(h.built.ctx.sealer.open(sealed.sealed!, `session:${sid}`)!) as { owner: string }).owner;
     expect(await h.built.ctx.stores.authState.countTransactions(owner)).toBe(8);
     expect(Math.abs(JSON.stringify(await allSessions()).length - sizeAfterOne)).toBeLessThan(40); // only the cookie expiry moves
     // The oldest was evicted.

@@ -36,6 +36,19 @@ function run(sql: string, ...args: unknown[]): void {
     db.close();
   }
 }
+/** The session record as the app stores it (sealed, bound to its id: sealedSessions.ts), opened and written back with the app's own key. */
+type SessionRecord = { startedAt?: number } & Record<string, unknown>;
+function readSession(sid: string): SessionRecord {
+  const [row] = rows<{ data: string }>('SELECT data FROM sessions WHERE sid = ?', sid);
+  const stored = JSON.parse(row!.data) as { sealed?: string } & SessionRecord;
+  return stored.sealed === undefined ? stored : (JSON.parse(h.built.ctx.sealer.open(stored.sealed, `session:${sid}`)!) as SessionRecord);
+}
+function writeSession(sid: string, data: SessionRecord): void {
+  const [row] = rows<{ data: string }>('SELECT data FROM sessions WHERE sid = ?', sid);
+  const { cookie } = JSON.parse(row!.data) as { cookie: unknown };
+  const { cookie: _c, ...rest } = data;
+  run('UPDATE sessions SET data = ? WHERE sid = ?', JSON.stringify({ cookie, sealed: h.built.ctx.sealer.seal(JSON.stringify(rest), `session:${sid}`) }), sid);
+}
 const sidOf = (cookie: string) => decodeURIComponent(cookie.split('=')[1]!).slice(2).split('.')[0]!;
 /** Seconds until the session cookie's Expires (express-session sends Expires, not Max-Age), rounded. */
 const cookieMaxAge = (res: { headers: Record<string, unknown> }) => {
@@ -72,9 +85,8 @@ test('SESSION_MAX_AGE: a session older than that starts over, empty, and its own
   const sid = sidOf(sidCookie(cb));
   expect(sessionJson(await h.agent.get('/api/session')).connected).toBe(true);
   // 29 days after the login: the cookie may not outlive the max age (one day left).
-  const [row] = rows<{ data: string }>('SELECT data FROM sessions WHERE sid = ?', sid);
-  const data = JSON.parse(row!.data) as { startedAt: number };
-  run('UPDATE sessions SET data = ? WHERE sid = ?', JSON.stringify({ ...data, startedAt: Date.now() - 29 * DAY }), sid);
+  const data = readSession(sid);
+  writeSession(sid, { ...data, startedAt: Date.now() - 29 * DAY });
   const near = await h.agent.get('/account');
   expect(Math.abs(cookieMaxAge(near) - 86_400)).toBeLessThan(60);
   await settle();
@@ -82,7 +94,7 @@ test('SESSION_MAX_AGE: a session older than that starts over, empty, and its own
   const [connNow] = rows<{ expires: number }>('SELECT expires FROM connections');
   expect(connNow!.expires).toBeLessThanOrEqual(sessNow!.expires + 1000); // stored no longer than the session
   // 31 days after it: a new, empty session; the connection is gone from the store.
-  run('UPDATE sessions SET data = ? WHERE sid = ?', JSON.stringify({ ...data, startedAt: Date.now() - 31 * DAY }), sid);
+  writeSession(sid, { ...data, startedAt: Date.now() - 31 * DAY });
   const after = await h.agent.get('/api/session');
   expect(sessionJson(after).connected).toBe(false);
   await settle();
@@ -96,8 +108,7 @@ test('a linked session at its max age starts over, but the subject keeps its con
   await start({ SESSION_MAX_AGE: '30d' });
   const cb = await connectXt(h.agent, { link: await linkToken('user-2') });
   const sid = sidOf(sidCookie(cb));
-  const [row] = rows<{ data: string }>('SELECT data FROM sessions WHERE sid = ?', sid);
-  run('UPDATE sessions SET data = ? WHERE sid = ?', JSON.stringify({ ...(JSON.parse(row!.data) as object), startedAt: Date.now() - 31 * DAY }), sid);
+  writeSession(sid, { ...readSession(sid), startedAt: Date.now() - 31 * DAY });
   expect(sessionJson(await h.agent.get('/api/session')).connected).toBe(false);
   await settle();
   expect(rows('SELECT owner FROM connections')).toHaveLength(1);
@@ -145,14 +156,12 @@ test('a session stored before SESSION_MAX_AGE existed (no startedAt) gets one, a
   await start({ SESSION_MAX_AGE: '30d' });
   const cb = await connectXt(h.agent);
   const sid = sidOf(sidCookie(cb));
-  const [row] = rows<{ data: string }>('SELECT data FROM sessions WHERE sid = ?', sid);
-  const { startedAt: _dropped, ...legacy } = JSON.parse(row!.data) as { startedAt?: number };
-  run('UPDATE sessions SET data = ? WHERE sid = ?', JSON.stringify(legacy), sid);
+  const { startedAt: _dropped, ...legacy } = readSession(sid);
+  writeSession(sid, legacy);
   expect(sessionJson(await h.agent.get('/api/session')).connected).toBe(true);
   await settle();
-  const [after] = rows<{ data: string }>('SELECT data FROM sessions WHERE sid = ?', sid);
-  const stamped = (JSON.parse(after!.data) as { startedAt?: number }).startedAt!;
+  const stamped = readSession(sid).startedAt!;
   expect(Math.abs(stamped - Date.now())).toBeLessThan(5000); // counted from the upgrade
-  run('UPDATE sessions SET data = ? WHERE sid = ?', JSON.stringify({ ...legacy, startedAt: Date.now() - 31 * DAY }), sid);
+  writeSession(sid, { ...legacy, startedAt: Date.now() - 31 * DAY });
   expect(sessionJson(await h.agent.get('/api/session')).connected).toBe(false);
 });
