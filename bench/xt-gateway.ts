@@ -12,7 +12,7 @@
  *   npm run bench:xt           (writes bench/results/xt-gateway.md and .json)
  *   ROUNDS=1 npm run bench:xt  (a quick pass)
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -20,65 +20,14 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { canonicalQuery } from '../src/providers/xtSign.js';
 import { freePort } from '../test/helpers/ports.js';
-import { benchAppEnv } from './lib.js';
+import { ROOT, TSX, benchAppEnv, connectXt, median, pct, r2, runMain, serverEntry, startProcess } from './lib.js';
 import type { Job, Result, Template } from './load/client.js';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 5);
 const USERS = Number(process.env.USERS ?? 300);
 const LATENCY_COUNT = Math.min(USERS, 240); // at most one call per person per latency run
 const THROUGHPUT_SECONDS = Number(process.env.SECONDS ?? 3);
-const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
-const TSX = path.join(ROOT, 'node_modules/.bin/tsx');
 const CLIENT_SECRET = `bench-client-secret-${randomBytes(8).toString('hex')}`;
-const children: ChildProcess[] = [];
-process.on('exit', () => children.forEach((c) => c.kill('SIGKILL')));
-
-function startProcess(args: string[], env: NodeJS.ProcessEnv, ready: (line: string) => boolean, healthUrl?: string): Promise<ChildProcess> {
-  return new Promise((resolve, reject) => {
-    if (healthUrl) {
-      const poll = setInterval(() => {
-        fetch(healthUrl).then(
-          (r) => {
-            if (r.ok) {
-              clearInterval(poll);
-              clearTimeout(timer);
-              resolve(child);
-            }
-          },
-          () => undefined,
-        );
-      }, 100);
-    }
-    const child = spawn(TSX, args, { cwd: ROOT, env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    children.push(child);
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`${args.join(' ')} did not start:\n${out}`)), 30_000);
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (out.split('\n').some(ready)) {
-        clearTimeout(timer);
-        resolve(child);
-      }
-    });
-    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited (${code}):\n${out}`)));
-  });
-}
-
-/** Follows login → the stand-in's Authorize (as person `user`) → callback; returns the session cookie. */
-async function connect(app: string, user: number): Promise<string> {
-  const login = await fetch(`${app}/auth/xt/login`, { redirect: 'manual' });
-  const cookie = login.headers.get('set-cookie')!.split(';')[0]!;
-  const authorize = new URL(login.headers.get('location')!);
-  const form = new URLSearchParams({ decision: 'approve', as_user: String(10_000_000 + user) });
-  for (const k of ['client_id', 'redirect_uri', 'scope', 'state']) form.set(k, authorize.searchParams.get(k) ?? '');
-  const back = await fetch(new URL(`${authorize.pathname}/decision`, authorize), { method: 'POST', body: form, redirect: 'manual' });
-  if (back.status !== 302) throw new Error(`the stand-in's decision answered ${back.status}: ${await back.text()}`);
-  const callback = await fetch(back.headers.get('location')!, { headers: { cookie }, redirect: 'manual' });
-  if (callback.status !== 303) throw new Error(`callback answered ${callback.status}`);
-  return callback.headers.get('set-cookie')!.split(';')[0]!;
-}
-
 /** A token for person `user` straight from the stand-in, for the direct (baseline) calls. */
 async function directToken(xt: string, user: number): Promise<string> {
   const form = new URLSearchParams({
@@ -108,26 +57,19 @@ const runJob = async (job: Job): Promise<Result> => {
   return JSON.parse(stdout) as Result;
 };
 
-const pct = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
-};
-const median = (xs: number[]) => pct(xs, 50);
-const r2 = (x: number) => Math.round(x * 100) / 100;
-
 async function main(): Promise<void> {
   const [xtPort, appPort] = [await freePort(), await freePort()];
-  const xtProc = startProcess(['bench/servers/xt-standin.ts', String(xtPort)], { XT_CLIENT_SECRET: CLIENT_SECRET }, (l) => l.startsWith('READY '));
-  await xtProc;
-  const xt = `http://127.0.0.1:${xtPort}`;
+  const xtProc = await startProcess(TSX, ['bench/servers/xt-standin.ts', String(xtPort)], { XT_CLIENT_SECRET: CLIENT_SECRET });
+  const xt = xtProc.url;
   const app = `http://127.0.0.1:${appPort}`;
-  await startProcess(['src/server.ts'], benchAppEnv(appPort, xt, CLIENT_SECRET, 'xt'), () => false, `${app}/healthz`);
+  // The built server, as the image runs it.
+  const appProc = await startProcess(process.execPath, [serverEntry(ROOT)], benchAppEnv(appPort, xt, CLIENT_SECRET, 'xt'), { health: app });
 
   console.log(`bench: connecting ${USERS} people…`);
   const cookies: string[] = [];
   const tokens: string[] = [];
   for (let u = 0; u < USERS; u++) {
-    cookies.push(await connect(app, u));
+    cookies.push((await connectXt(app, u)).cookie);
     tokens.push(await directToken(xt, u));
   }
   const query: [string, string][] = [['currencies', 'usdt,btc']];
@@ -209,11 +151,9 @@ Latency is one request at a time (${LATENCY_COUNT} per run, one per person); thr
 `,
   );
   console.log(`bench: wrote bench/results/xt-gateway.md (failures: ${failures})`);
-  for (const c of children) c.kill('SIGTERM');
-  process.exit(failures > 0 ? 1 : 0);
+  await appProc.stop();
+  await xtProc.stop();
+  if (failures > 0) throw new Error(`${failures} failed or non-2xx requests`);
 }
 
-main().catch((err: unknown) => {
-  console.error(err);
-  process.exit(1);
-});
+runMain(main);
