@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { IMAGE_NODE_OPTIONS } from '../test/helpers/image.js';
 
 export const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 export const TSX = path.join(ROOT, 'node_modules/.bin/tsx');
@@ -192,10 +193,6 @@ export function benchAppEnv(port: number, xt: string, clientSecret: string, labe
     NODE_OPTIONS: IMAGE_NODE_OPTIONS,
   };
 }
-
-/** NODE_OPTIONS from the Dockerfile's ENV, so the benchmarks run the app as the image does. */
-export const IMAGE_NODE_OPTIONS =
-  /^\s*(?:ENV\s+)?NODE_OPTIONS=("[^"]*"|\S+)/m.exec(fs.readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8'))?.[1]?.replace(/^"|"$/g, '') ?? '';
 
 /** The XT.COM stand-in's Authorize, approved as user `10_000_000 + user`: the callback URL it sends the browser to. */
 export async function decideAtStandIn(authorize: URL, user: number): Promise<string> {

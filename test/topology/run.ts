@@ -25,6 +25,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { CHROMIUM, CHROMIUM_FLAGS } from '../helpers/browser.js';
+import { IMAGE_NODE_OPTIONS } from '../helpers/image.js';
 import { freePort } from '../helpers/ports.js';
 import type { Kind, LoadJob, LoadResult, Rec } from './load.js';
 
@@ -396,6 +397,7 @@ async function main(): Promise<void> {
         PATH: process.env.PATH,
         HOME: process.env.HOME,
         NODE_ENV: 'production',
+        NODE_OPTIONS: IMAGE_NODE_OPTIONS, // as the image runs it (the Dockerfile's ENV)
         PORT: String(port),
         METRICS_PORT: String(metricsPort),
         METRICS_HOST: '127.0.0.1',

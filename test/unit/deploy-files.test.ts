@@ -168,3 +168,14 @@ describe('compose, nginx and Kubernetes', () => {
     expect(composeGrace).toBeGreaterThan(composeDrain + 20);
   });
 });
+
+describe('Dockerfile', () => {
+  test("the image caps V8's old generation (NODE_OPTIONS in its ENV), and the benchmarks and the topology run read the same value", async () => {
+    const { IMAGE_NODE_OPTIONS } = await import('../helpers/image.js');
+    expect(IMAGE_NODE_OPTIONS).toMatch(/^--max-old-space-size=\d+$/);
+    const mb = Number(IMAGE_NODE_OPTIONS.split('=')[1]);
+    // Room for the bounded live heap (~30 MB at any number of sessions) many times over, and under the Kubernetes example's 512 MiB limit.
+    expect(mb).toBeGreaterThanOrEqual(192);
+    expect(mb).toBeLessThan(512);
+  });
+});
