@@ -119,9 +119,11 @@ describe('two replicas sharing Redis', () => {
   test('50 concurrent balance calls split over both keep the same limit together', async () => {
     const answers = await Promise.all(Array.from({ length: 50 }, (_, i) => get(`${(i % 2 ? b : a).url}${BALANCES}`, cookie)));
     expectGuarded(answers, a.h, 'two replicas');
-    // Both replicas did answer some of them with XT.COM's data.
-    expect(answers.filter((x, i) => i % 2 === 1 && x.status === 200).length).toBeGreaterThan(0);
-    expect(answers.filter((x, i) => i % 2 === 0 && x.status === 200).length).toBeGreaterThan(0);
+    // Which replica wins each of the 6 slots is a race (a CI run once saw all 6 go to one), so that
+    // both serve XT.COM's data under the shared limit is shown once the window has room again.
+    await new Promise((r) => setTimeout(r, 1100));
+    expect((await get(`${a.url}${BALANCES}`, cookie)).status).toBe(200);
+    expect((await get(`${b.url}${BALANCES}`, cookie)).status).toBe(200);
   });
 
   test('a stand-in 429 holds that person’s calls in every replica for its Retry-After, then they go through', async () => {
