@@ -112,13 +112,14 @@ class Proc {
     this.child = child;
     const sink = fs.createWriteStream(this.file, { flags: 'a' });
     const onData = (d: Buffer) => {
-      sink.write(d);
+      if (!sink.writableEnded) sink.write(d);
       this.kept += d.toString('utf8');
     };
     child.stdout.on('data', onData);
     child.stderr.on('data', onData);
     child.once('error', (err) => onData(Buffer.from(`spawn error: ${err.message}\n`)));
-    child.once('exit', () => sink.end());
+    // 'close', not 'exit': a process's last output can still be in its pipes when it has exited.
+    child.once('close', () => sink.end());
   }
 
   signal(sig: NodeJS.Signals): void {
