@@ -75,14 +75,14 @@ export function createSessionMiddleware(
     store: sessionStore(stores, lifecycle, sealing),
     resave: false,
     saveUninitialized: false,
-    // The cookie is renewed when it is older than a tenth of SESSION_IDLE_TTL (see limitAge), not
+    // The cookie is renewed when it is older than a tenth of SESSION_IDLE_TTL (see pastMaxAge), not
     // re-signed and re-sent on every response; the store's expiry still rolls with every touch.
     rolling: false,
     // Never delete a session as a side effect: with 'destroy', a request whose session could not be
     // read (req.session unset) deleted the stored session on its way out.
     unset: 'keep',
     // The scheme people see is PUBLIC_URL's. When it is https the cookie is Secure even though
-    // TLS usually ends at a proxy in front of us; see markSecure below.
+    // TLS usually ends at a proxy in front of us; loadSession below fixes the scheme it sees.
     proxy: config.secureCookies ? true : undefined,
     cookie: {
       httpOnly: true,
@@ -106,7 +106,8 @@ export function createSessionMiddleware(
       }
       called = true;
       if (err) return next(toStoreError(err));
-      limitAge(req, config, lifecycle).then(() => next(), next);
+      if (!pastMaxAge(req, config)) return next();
+      startOver(req, lifecycle).then(() => next(), next);
     });
   };
 }
@@ -115,26 +116,29 @@ export function createSessionMiddleware(
 export const RENEW_FRACTION = 0.1;
 
 /**
- * SESSION_MAX_AGE: a session older than that (counted from its login) starts over, empty, and its
- * own connections end with it; a younger one's cookie never outlives it (SESSION_IDLE_TTL, rolling,
- * but not past the max age).
+ * SESSION_MAX_AGE: whether this session is older than that (counted from its login). A younger
+ * one's cookie never outlives it (SESSION_IDLE_TTL, rolling, but not past the max age), and is
+ * renewed once older than RENEW_FRACTION of SESSION_IDLE_TTL. Synchronous: every request runs it.
  */
-async function limitAge(req: Request, config: Config, lifecycle: SessionLifecycle | undefined): Promise<void> {
+function pastMaxAge(req: Request, config: Config): boolean {
   if (req.session?.owner !== undefined && req.session.startedAt === undefined) {
     // A session stored before SESSION_MAX_AGE existed: its max age counts from now.
     req.session.startedAt = Date.now();
   }
   const startedAt = req.session?.startedAt;
-  if (startedAt === undefined) return;
+  if (startedAt === undefined) return false;
   const now = Date.now();
   const left = startedAt + config.sessionMaxAgeMs - now;
-  if (left > 0) {
-    req.session.cookie.maxAge = Math.min(config.sessionTtlMs, left);
-    // Renewal: a changed session is saved and its cookie sent again, with the expiry just set.
-    const issued = req.session.cookieRenewedAt ?? startedAt;
-    if (now - issued >= config.sessionTtlMs * RENEW_FRACTION) req.session.cookieRenewedAt = now;
-    return;
-  }
+  if (left <= 0) return true;
+  req.session.cookie.maxAge = Math.min(config.sessionTtlMs, left);
+  // Renewal: a changed session is saved and its cookie sent again, with the expiry just set.
+  const issued = req.session.cookieRenewedAt ?? startedAt;
+  if (now - issued >= config.sessionTtlMs * RENEW_FRACTION) req.session.cookieRenewedAt = now;
+  return false;
+}
+
+/** A session past its max age starts over, empty, and its own connections end with it. */
+async function startOver(req: Request, lifecycle: SessionLifecycle | undefined): Promise<void> {
   const owner = req.session.owner;
   await new Promise<void>((resolve, reject) => req.session.regenerate((err) => (err ? reject(toStoreError(err)) : resolve())));
   if (owner) lifecycle?.ended(owner);

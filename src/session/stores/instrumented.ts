@@ -7,32 +7,38 @@ import type { Store } from 'express-session';
 import type { Metrics } from '../../shared/metrics.js';
 import type { Stores } from './types.js';
 
-/** A proxy that times every method returning a promise. */
+/** A proxy that times every method returning a promise (each method wrapped once, again only if it is replaced). */
 function timed<T extends object>(target: T, store: string, metrics: Metrics): T {
+  const wrapped = new Map<string, { fn: unknown; timedFn: (...args: unknown[]) => unknown }>();
+  const wrap =
+    (prop: string, fn: (...a: unknown[]) => unknown) =>
+    (...args: unknown[]) => {
+      const labels = { store, operation: prop };
+      const end = metrics.storeDuration.startTimer(labels);
+      const result: unknown = fn.apply(target, args);
+      if (!(result instanceof Promise)) {
+        end();
+        return result;
+      }
+      return result.then(
+        (v: unknown) => {
+          end();
+          return v;
+        },
+        (err: unknown) => {
+          end();
+          metrics.storeErrors.inc(labels);
+          throw err;
+        },
+      );
+    };
   return new Proxy(target, {
     get(t, prop, receiver) {
       const value: unknown = Reflect.get(t, prop, receiver);
       if (typeof value !== 'function' || typeof prop !== 'string') return value;
-      return (...args: unknown[]) => {
-        const labels = { store, operation: prop };
-        const end = metrics.storeDuration.startTimer(labels);
-        const result: unknown = (value as (...a: unknown[]) => unknown).apply(t, args);
-        if (!(result instanceof Promise)) {
-          end();
-          return result;
-        }
-        return result.then(
-          (v: unknown) => {
-            end();
-            return v;
-          },
-          (err: unknown) => {
-            end();
-            metrics.storeErrors.inc(labels);
-            throw err;
-          },
-        );
-      };
+      let w = wrapped.get(prop);
+      if (w?.fn !== value) wrapped.set(prop, (w = { fn: value, timedFn: wrap(prop, value as (...a: unknown[]) => unknown) }));
+      return w.timedFn;
     },
   });
 }
