@@ -2,11 +2,11 @@
  * The one place failures are rendered: a page in the person's language with a way forward,
  * or JSON under /api. Stack traces are logged, never shown.
  */
-import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
+import type { ErrorRequestHandler, Request, RequestHandler } from 'express';
 import type { AppContext } from '../context.js';
 import { AppError, type ErrorCode, messageKey, serviceStatus, toAppError } from '../errors.js';
 import type { AuditEvent } from '../shared/audit.js';
-import { type Translate, requestLocale, translator } from '../i18n.js';
+import type { Translate } from '../i18n.js';
 import { API_PREFIX, SERVICE_PREFIX, isUnder } from './dispatch.js';
 import { safeReturnTo } from './returnTo.js';
 
@@ -26,21 +26,14 @@ const AUDITED: Partial<Record<ErrorCode, AuditEvent>> = {
   link_required: 'link_refused',
 };
 
-/** The page's translator (pageLocals), or for an API or service answer, which has no page locals, the request's own language. */
-function translate(ctx: AppContext, req: Request, res: Response): Translate {
-  const page = res.locals.t as Translate | undefined;
-  if (page) return page;
-  res.vary('Accept-Language');
-  return translator(requestLocale(req.headers.cookie, req.get('accept-language')), { site: ctx.config.site.name });
-}
-
 export function notFound(): RequestHandler {
   return (_req, _res, next) => next(new AppError('not_found'));
 }
 
 /**
- * `pageLocals` sets what the error page's layout reads (language, brand); it runs here for a
- * failure that happened before it did (a static file, the service API's prefix).
+ * `pageLocals` sets the person's language and the brand, which the message and the error page
+ * read; it runs here for a failure that happened before it did (the /api and /v1 groups, a
+ * static file).
  */
 export function errorHandler(ctx: AppContext, pageLocals: RequestHandler): ErrorRequestHandler {
   return function renderError(err, req, res, _next) {
@@ -60,7 +53,8 @@ export function errorHandler(ctx: AppContext, pageLocals: RequestHandler): Error
       return;
     }
     const label = (e.provider && ctx.providers.get(e.provider)?.label) || e.provider || 'the provider';
-    const t = translate(ctx, req, res);
+    if (res.locals.t === undefined) pageLocals(req, res, () => undefined);
+    const t = res.locals.t as Translate;
     const message = t(messageKey(e.code), { provider: label });
     res.status(status).set('Cache-Control', 'no-store');
     const retryAfter = e.retryAfterSec;
@@ -71,7 +65,6 @@ export function errorHandler(ctx: AppContext, pageLocals: RequestHandler): Error
       return;
     }
     const retryHref = retryTarget(e, req);
-    if (res.locals.site === undefined) pageLocals(req, res, () => undefined);
     res.render('error.njk', { error: e, message, reqId, retryHref }, (renderErr: unknown, html?: string) => {
       if (renderErr || html === undefined) {
         ctx.logger.error({ err: renderErr }, 'error page failed to render');
