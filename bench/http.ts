@@ -101,6 +101,14 @@ async function connectEoc(eoc: string): Promise<string> {
   return jar.header();
 }
 
+/** An xt-connect build's two routes: the session JSON and the account page, as one connected person. */
+function appTargets(label: string, server: { pid: number; url: string }, cookie: string, accountOk: Target['check']): Target[] {
+  return [
+    { name: `${label} GET /api/session`, pid: server.pid, url: `${server.url}/api/session`, headers: { cookie }, check: isJsonConnected },
+    { name: `${label} GET /account`, pid: server.pid, url: `${server.url}/account`, headers: { cookie }, check: accountOk },
+  ];
+}
+
 async function checkTarget(t: Target): Promise<void> {
   const res = await fetch(t.url, { headers: t.headers });
   const body = await res.text();
@@ -145,39 +153,10 @@ async function main(): Promise<void> {
       headers: { cookie: eocCookie },
       check: isJsonConnected,
     },
-    {
-      name: 'xt-connect GET /api/session',
-      pid: servers.app.pid,
-      url: `${servers.app.url}/api/session`,
-      headers: { cookie: appLogin.cookie },
-      check: isJsonConnected,
-    },
-    {
-      name: 'xt-connect GET /account',
-      pid: servers.app.pid,
-      url: `${servers.app.url}/account`,
-      headers: { cookie: appLogin.cookie },
-      check: (s, b) => s === 200 && /data-state="connected"|Disconnect/.test(b),
-    },
+    ...appTargets('xt-connect', servers.app, appLogin.cookie, (s, b) => s === 200 && /data-state="connected"|Disconnect/.test(b)),
+    // The old commit's account page may predate data-state: a 200 is enough there.
+    ...(servers.old && oldLogin ? appTargets('xt-connect (OLD)', servers.old, oldLogin.cookie, (s) => s === 200) : []),
   ];
-  if (servers.old && oldLogin) {
-    all.push(
-      {
-        name: 'xt-connect (OLD) GET /api/session',
-        pid: servers.old.pid,
-        url: `${servers.old.url}/api/session`,
-        headers: { cookie: oldLogin.cookie },
-        check: isJsonConnected,
-      },
-      {
-        name: 'xt-connect (OLD) GET /account',
-        pid: servers.old.pid,
-        url: `${servers.old.url}/account`,
-        headers: { cookie: oldLogin.cookie },
-        check: (s) => s === 200,
-      },
-    );
-  }
   const BASE = all[2]!.name;
   const EOC = all[3]!.name;
   const targets = all.filter((t) => !ONLY || t.name === BASE || t.name === EOC || ONLY.test(t.name));

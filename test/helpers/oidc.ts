@@ -7,12 +7,15 @@
  * The stand-in has its standard logout features on here (CIAM has neither): RP-Initiated Logout,
  * and Back-Channel Logout to the app, which listens on a loopback port of its own for that.
  */
+import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
+import type * as jose from 'jose';
 import request from 'supertest';
 import type TestAgent from 'supertest/lib/agent.js';
 import { type AppOptions, type BuiltApp, createApp } from '../../src/app.js';
 import { type Config, type Env, loadConfig } from '../../src/config.js';
 import { OidcProvider } from '../../src/providers/oidc.js';
+import { BACKCHANNEL_LOGOUT_EVENT } from '../../src/providers/oidcLogout.js';
 import type { ConnectionRecord } from '../../src/session/connections.js';
 import { OIDC_CLIENTS, type OidcStandIn, type OidcStandInOptions, type StandInClient, startOidcStandIn } from '../../standins/oidc.js';
 import { type XtStandIn, startXtStandIn } from '../../standins/xt.js';
@@ -250,4 +253,28 @@ export async function tokenRequest(
   }
   const res = await fetch(`${oidc.issuer}/oauth2/token`, { method: 'POST', headers, body: form });
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+}
+
+/**
+ * A back-channel logout token as the provider would sign it, with `change` merged over its claims
+ * (undefined drops one); `nowMs` is the clock it is issued by (the app's own, under a test clock).
+ */
+export async function logoutToken(
+  hh: Pick<OidcHarness, 'oidc' | 'client'>,
+  change: Record<string, unknown> = {},
+  header: Partial<jose.JWTHeaderParameters> = {},
+  nowMs: number = Date.now(),
+): Promise<string> {
+  const now = Math.floor(nowMs / 1000);
+  const claims: Record<string, unknown> = {
+    iss: hh.oidc.issuer,
+    aud: hh.client.clientId,
+    iat: now,
+    exp: now + 120,
+    jti: randomBytes(12).toString('base64url'),
+    events: { [BACKCHANNEL_LOGOUT_EVENT]: {} },
+    ...change,
+  };
+  for (const [k, v] of Object.entries(claims)) if (v === undefined) delete claims[k];
+  return hh.oidc.signJwt(claims, header);
 }

@@ -4,11 +4,9 @@
  * use far past its login's expiry; before the fix the index entry, set once at login, ran out
  * after about a day and a valid logout then ended nothing (found by an adversarial review).
  */
-import { randomBytes } from 'node:crypto';
 import * as jose from 'jose';
-import { BACKCHANNEL_LOGOUT_EVENT } from '../../src/providers/oidcLogout.js';
 import type { Provider } from '../../src/providers/types.js';
-import { connectOidc, startOidcHarness } from '../helpers/oidc.js';
+import { connectOidc, logoutToken, startOidcHarness } from '../helpers/oidc.js';
 
 const H = 3_600_000;
 
@@ -28,16 +26,7 @@ test('a connection refreshed for 40 hours under sliding 12-hour refresh tokens i
       h.advance(10 * H);
       expect((await h.built.ctx.connections.ensureFresh(owner, 'oidc'))?.status).toBe('active');
     }
-    const t = Math.floor(now() / 1000);
-    const token = await h.oidc.signJwt({
-      iss: h.oidc.issuer,
-      aud: h.client.clientId,
-      iat: t,
-      exp: t + 120,
-      jti: randomBytes(8).toString('hex'),
-      events: { [BACKCHANNEL_LOGOUT_EVENT]: {} },
-      sid,
-    });
+    const token = await logoutToken(h, { sid }, {}, now());
     const res = await fetch(`${h.appUrl}/auth/oidc/backchannel-logout`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },

@@ -6,14 +6,13 @@
  *  - Back-Channel Logout 1.0: POST /auth/oidc/backchannel-logout, every check of the logout
  *    token, the connection it names ended (on the other replica too), the webhook's reason.
  */
-import { randomBytes } from 'node:crypto';
 import * as jose from 'jose';
 import { createClient } from 'redis';
 import request from 'supertest';
 import { type BuiltApp, createApp } from '../../src/app.js';
 import { BACKCHANNEL_LOGOUT_EVENT } from '../../src/providers/oidcLogout.js';
 import { LogCapture, formToken, scanLogs, sessionJson, sidCookie } from '../helpers/harness.js';
-import { type OidcHarness, connectOidc, endSessionAtOidcStandIn, startOidcHarness } from '../helpers/oidc.js';
+import { type OidcHarness, connectOidc, endSessionAtOidcStandIn, logoutToken, startOidcHarness } from '../helpers/oidc.js';
 import { type RedisServer, startRedis } from '../helpers/redis.js';
 import { type WebhookReceiver, startReceiver } from '../helpers/webhookReceiver.js';
 
@@ -45,22 +44,6 @@ async function session(hh: OidcHarness): Promise<{ sid: string; sub: string }> {
   expect(typeof claims.sid).toBe('string');
   expect(rec!.sid).toBe(claims.sid);
   return { sid: String(claims.sid), sub: String(claims.sub) };
-}
-
-/** A logout token as the provider would sign it, with `change` merged over its claims (undefined drops one). */
-async function logoutToken(hh: OidcHarness, change: Record<string, unknown> = {}, header: Partial<jose.JWTHeaderParameters> = {}): Promise<string> {
-  const now = Math.floor(Date.now() / 1000);
-  const claims: Record<string, unknown> = {
-    iss: hh.oidc.issuer,
-    aud: hh.client.clientId,
-    iat: now,
-    exp: now + 120,
-    jti: randomBytes(12).toString('base64url'),
-    events: { [BACKCHANNEL_LOGOUT_EVENT]: {} },
-    ...change,
-  };
-  for (const [k, v] of Object.entries(claims)) if (v === undefined) delete claims[k];
-  return hh.oidc.signJwt(claims, header);
 }
 
 const postLogout = (app: BuiltApp['app'], token: string | undefined) =>
