@@ -27,7 +27,7 @@ import { isExpired, isStale } from '../shared/expiry.js';
 import { type ConnectionRecord, type ConnectionView, type EndReason, connectionSchema } from './connectionRecord.js';
 import { LOCK_LEASE_MS, LOCK_RENEW_MS, type LockTiming, REFRESH_WAIT_MS, RefreshLocks, refreshLockKey } from './refreshLock.js';
 import { type EndedReason, type EventType, connectionEvent } from './connectionEvents.js';
-import type { LogoutIndex } from './logoutIndex.js';
+import type { LogoutIndex, LogoutNames } from './logoutIndex.js';
 import type { AuthStore, OutboxEvent } from './stores/types.js';
 import { isSubjectKey } from './subjects.js';
 
@@ -96,14 +96,22 @@ export const MAX_RECORD_MS = 400 * 86_400_000;
 /** How long the answer of a refresh call is kept trying to reach a store that is briefly away. */
 export const STORE_RETRY_MS = 5000;
 
-/** At most this many owners are kept under one provider session or user in the logout index (the latest logins). */
+/**
+ * At most this many owners are kept under one provider session or user in the logout index (the
+ * latest logins): the logout's fast path, which ends them at once with their webhooks. Those it
+ * lost are ended by the logout's tombstone when next read (see loggedOut()), however many there are.
+ */
 export const LOGOUT_INDEX_MAX = 100;
 
 /** What a back-channel logout names: a provider session (with or without its user), or a user's every session. */
-export interface LogoutTarget {
-  sid?: string;
-  sub?: string;
-}
+export type LogoutTarget = LogoutNames;
+
+/**
+ * How long a logout's tombstone is kept: as long as any connection it could name can live (a
+ * subject's, MAX_RECORD_MS, plus its ended-record tombstone), and a day more for a refresh that
+ * was in flight when the logout came.
+ */
+export const LOGOUT_TOMBSTONE_MS = MAX_RECORD_MS + 2 * 86_400_000;
 
 const iso = (t: number | undefined) => (t === undefined ? undefined : new Date(t).toISOString());
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -133,8 +141,23 @@ export class Connections {
     return (await this.readSealed(owner, provider)).rec;
   }
 
-  /** The record and the stored value it came from (the value a compare-and-set write expects). */
+  /**
+   * The record and the stored value it came from (the value a compare-and-set write expects).
+   * An active connection that a back-channel logout named after it was made (its tombstone, see
+   * loggedOut()) ends here, as the logout would have ended it, and reads as none.
+   */
   private async readSealed(owner: string, provider: string): Promise<{ rec: ConnectionRecord | null; blob: string }> {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const { rec, blob } = await this.readStored(owner, provider);
+      if (!rec || !(await this.loggedOut(rec))) return { rec, blob };
+      if (await this.endByLogout(owner, rec, blob, 'tombstone')) return { rec: null, blob: '' };
+      // The record changed between the read and the delete (a refresh, a new login): look again.
+    }
+    return { rec: null, blob: '' }; // logged out each time it was read: none
+  }
+
+  /** The stored record as it is, without the logout check. */
+  private async readStored(owner: string, provider: string): Promise<{ rec: ConnectionRecord | null; blob: string }> {
     const blob = await this.opts.store.getConnection(owner, provider);
     if (blob === null) return { rec: null, blob: '' };
     return { rec: this.open(owner, provider, blob), blob };
@@ -205,7 +228,7 @@ export class Connections {
    */
   async connect(owner: string, provider: string, t: TokenResponse, subject?: string): Promise<ConnectionRecord> {
     await this.discard(owner, provider); // a connection replaced by this login has ended: say so
-    const now = this.now();
+    const now = await this.loginTime(provider, { sid: t.sid, sub: t.userId });
     const rec: ConnectionRecord = {
       v: 1,
       provider,
@@ -341,25 +364,23 @@ export class Connections {
    */
   async endByProviderLogout(provider: string, target: LogoutTarget): Promise<number> {
     const idx = this.indexFor(provider);
-    if (!idx || (target.sid === undefined && target.sub === undefined)) return 0;
+    const tombstone = idx?.tombstoneOf(provider, target);
+    if (!idx || tombstone === undefined) return 0;
+    // First the tombstone, so every connection this logout names ends, the index's or not (loggedOut()).
+    await this.opts.store.putLogoutTombstone(tombstone, this.now(), LOGOUT_TOMBSTONE_MS);
     const key = target.sid !== undefined ? idx.keyOf(provider, 'sid', target.sid) : idx.keyOf(provider, 'sub', target.sub!);
     const named = (rec: ConnectionRecord | null): rec is ConnectionRecord =>
       !!rec && (target.sid === undefined || rec.sid === target.sid) && (target.sub === undefined || rec.userId === target.sub);
     let ended = 0;
     for (const owner of await this.opts.store.readIndex(key)) {
       for (let attempt = 0; attempt < 5; attempt++) {
-        const { rec, blob } = await this.readSealed(owner, provider);
+        const { rec, blob } = await this.readStored(owner, provider);
         if (!named(rec) || rec.status !== 'active') {
           // Gone, ended, or a newer login of this owner's: nothing of that session is left here.
           await this.opts.store.removeFromIndex(key, owner);
           break;
         }
-        const event = this.event(owner, 'connection.ended', rec, 'provider_logout');
-        if (await this.opts.store.deleteConnection(owner, provider, event, blob)) {
-          this.written(event);
-          this.opts.audit?.write('disconnected', { provider, owner, reason: 'provider_logout' });
-          this.opts.logger.info({ provider }, 'connection ended by a back-channel logout');
-          await this.unindex(owner, rec);
+        if (await this.endByLogout(owner, rec, blob, 'index')) {
           ended += 1;
           break;
         }
@@ -367,6 +388,49 @@ export class Connections {
       }
     }
     return ended;
+  }
+
+  /**
+   * Ends `rec` as a back-channel logout does: deleted (compare-and-delete on `blob`, so a newer
+   * login's record stays) with the webhook's `connection.ended` (`provider_logout`) and an audit
+   * line. `via`: found through the index at the logout, or through its tombstone at a later read.
+   */
+  private async endByLogout(owner: string, rec: ConnectionRecord, blob: string, via: 'index' | 'tombstone'): Promise<boolean> {
+    const event = this.event(owner, 'connection.ended', rec, 'provider_logout');
+    if (!(await this.opts.store.deleteConnection(owner, rec.provider, event, blob))) return false;
+    this.written(event);
+    this.opts.audit?.write('disconnected', { provider: rec.provider, owner, reason: 'provider_logout' });
+    this.opts.logger.info({ provider: rec.provider, via }, 'connection ended by a back-channel logout');
+    await this.unindex(owner, rec);
+    return true;
+  }
+
+  /** The tombstone keys that can end a connection known by `names` (none for a provider without back-channel logout). */
+  private tombstoneKeys(provider: string, names: LogoutNames): string[] {
+    return this.indexFor(provider)?.tombstonesFor(provider, { sid: names.sid || undefined, sub: names.sub || undefined }) ?? [];
+  }
+
+  /**
+   * True when `rec` is an active connection logged in no later than a back-channel logout that
+   * names its session, its user or both (a tombstone at or after its connectedAt): the logout
+   * reached it, whether or not the bounded index still held it. One store read, and only for a
+   * provider that takes back-channel logouts.
+   */
+  private async loggedOut(rec: ConnectionRecord): Promise<boolean> {
+    if (rec.status !== 'active') return false;
+    const keys = this.tombstoneKeys(rec.provider, { sid: rec.sid, sub: rec.userId });
+    return keys.length > 0 && (await this.opts.store.latestLogoutTombstone(keys)) >= rec.connectedAt;
+  }
+
+  /**
+   * A new login's connectedAt: now, but always after any logout tombstone it could be judged by,
+   * so a login after a logout is never ended by it (the same millisecond, or a replica whose clock
+   * is behind the one that took the logout).
+   */
+  private async loginTime(provider: string, names: LogoutNames): Promise<number> {
+    const now = this.now();
+    const keys = this.tombstoneKeys(provider, names);
+    return keys.length > 0 ? Math.max(now, (await this.opts.store.latestLogoutTombstone(keys)) + 1) : now;
   }
 
   /**
@@ -401,7 +465,7 @@ export class Connections {
    */
   async followSession(owner: string, expiresAt: number): Promise<void> {
     for (const provider of this.opts.providers.keys()) {
-      const { rec, blob } = await this.readSealed(owner, provider);
+      const { rec, blob } = await this.readStored(owner, provider); // its TTL only: the next read does the logout check
       if (!rec) continue;
       const ttl = Math.max(1000, Math.min(this.ttlFor(owner, rec), expiresAt - this.now()));
       await this.opts.store.replaceConnection(owner, provider, blob, ttl, blob);

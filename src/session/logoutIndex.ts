@@ -1,12 +1,20 @@
 /**
  * The back-channel logout index's keys. A logout token names a provider session (`sid`) or a
  * user (`sub`); the store keeps, under a key made from that name, the owners whose connections
- * it made (see AuthStore.addToIndex). The names go in as an HMAC under a key derived from
- * SESSION_SECRET, as subject keys do (subjects.ts): a look at the store reveals no provider's ids.
+ * it made (see AuthStore.addToIndex), and the logout's tombstone (AuthStore.putLogoutTombstone).
+ * The names go in as an HMAC under a key derived from SESSION_SECRET, as subject keys do
+ * (subjects.ts): a look at the store reveals no provider's ids.
  */
 import { createHmac, hkdfSync } from 'node:crypto';
 
-export type LogoutKind = 'sid' | 'sub';
+/** `sid+sub`: a logout that names both ends only that user's connections of that session. */
+export type LogoutKind = 'sid' | 'sub' | 'sid+sub';
+
+/** What a back-channel logout names, or what a connection is known by: a provider session and/or a user. */
+export interface LogoutNames {
+  sid?: string;
+  sub?: string;
+}
 
 export class LogoutIndex {
   private readonly key: Buffer;
@@ -19,5 +27,22 @@ export class LogoutIndex {
   keyOf(provider: string, kind: LogoutKind, value: string): string {
     const mac = createHmac('sha256', this.key).update(`${provider}\n${kind}\n${value}`, 'utf8').digest('base64url');
     return `bcl:${provider}:${kind}:${mac}`;
+  }
+
+  /** The tombstone key of a logout: the pair when it names both, else the one it names. */
+  tombstoneOf(provider: string, target: LogoutNames): string | undefined {
+    if (target.sid !== undefined && target.sub !== undefined) return this.keyOf(provider, 'sid+sub', JSON.stringify([target.sid, target.sub]));
+    if (target.sid !== undefined) return this.keyOf(provider, 'sid', target.sid);
+    if (target.sub !== undefined) return this.keyOf(provider, 'sub', target.sub);
+    return undefined;
+  }
+
+  /** Every tombstone key that can end a connection known by `names`: its session, its user, and the pair. */
+  tombstonesFor(provider: string, names: LogoutNames): string[] {
+    const keys: string[] = [];
+    if (names.sid !== undefined) keys.push(this.keyOf(provider, 'sid', names.sid));
+    if (names.sub !== undefined) keys.push(this.keyOf(provider, 'sub', names.sub));
+    if (names.sid !== undefined && names.sub !== undefined) keys.push(this.tombstoneOf(provider, names)!);
+    return keys;
   }
 }

@@ -251,6 +251,51 @@ describe.each(kinds)('%s store', (_kind, create) => {
     });
   });
 
+  describe('back-channel logout tombstones', () => {
+    test('none: 0; the latest of the keys asked for; another key is not asked', async () => {
+      expect(await a.latestLogoutTombstone([])).toBe(0);
+      expect(await a.latestLogoutTombstone(['bcl:sid:t1', 'bcl:sub:t1'])).toBe(0);
+      await a.putLogoutTombstone('bcl:sid:t1', 1_700_000_000_123, 60_000);
+      await a.putLogoutTombstone('bcl:sub:t1', 1_700_000_000_456, 60_000);
+      await a.putLogoutTombstone('bcl:sub:other', 1_800_000_000_000, 60_000);
+      expect(await a.latestLogoutTombstone(['bcl:sid:t1'])).toBe(1_700_000_000_123);
+      expect(await a.latestLogoutTombstone(['bcl:sid:t1', 'bcl:sub:t1', 'bcl:sid+sub:t1'])).toBe(1_700_000_000_456);
+    });
+
+    test('a later logout moves the time on, an earlier one never back', async () => {
+      await a.putLogoutTombstone('bcl:sub:t2', 1_700_000_000_500, 60_000);
+      await a.putLogoutTombstone('bcl:sub:t2', 1_700_000_000_100, 60_000);
+      expect(await a.latestLogoutTombstone(['bcl:sub:t2'])).toBe(1_700_000_000_500);
+      await a.putLogoutTombstone('bcl:sub:t2', 1_700_000_000_900, 60_000);
+      expect(await a.latestLogoutTombstone(['bcl:sub:t2'])).toBe(1_700_000_000_900);
+    });
+
+    test('kept for its TTL, which a shorter one does not cut; then gone', async () => {
+      await a.putLogoutTombstone('bcl:sid:t3', 1_700_000_000_000, 60_000);
+      await a.putLogoutTombstone('bcl:sid:t3', 1_700_000_000_000, 150);
+      await a.putLogoutTombstone('bcl:sid:t4', 1_700_000_000_000, 150);
+      await sleep(250);
+      expect(await a.latestLogoutTombstone(['bcl:sid:t3'])).toBe(1_700_000_000_000);
+      expect(await a.latestLogoutTombstone(['bcl:sid:t4'])).toBe(0);
+    });
+
+    test('unbounded: 1,000 keys each keep their own', async () => {
+      await Promise.all(Array.from({ length: 1000 }, (_, i) => a.putLogoutTombstone(`bcl:sid:many-${i}`, 1_700_000_000_000 + i, 60_000)));
+      for (const i of [0, 499, 999]) expect(await a.latestLogoutTombstone([`bcl:sid:many-${i}`])).toBe(1_700_000_000_000 + i);
+    });
+
+    test('shared by every instance on the same data, racing logouts keep the latest', async () => {
+      const twin = await create(stores);
+      try {
+        await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 ? twin.authState : a).putLogoutTombstone('bcl:sub:t5', 1_700_000_000_000 + i, 60_000)));
+        expect(await twin.authState.latestLogoutTombstone(['bcl:sub:t5'])).toBe(1_700_000_000_009);
+        expect(await a.latestLogoutTombstone(['bcl:sub:t5'])).toBe(1_700_000_000_009);
+      } finally {
+        if (twin !== stores) await twin.close();
+      }
+    });
+  });
+
   describe('locks', () => {
     test('one holder at a time; release needs the token', async () => {
       const t = await a.acquireLock('k', 60_000);
@@ -474,22 +519,25 @@ describe('sqlite outbox and marks', () => {
     expect(ids(await stores.outbox.claim(10, 60_000))).toEqual(['msg_held']);
   });
 
-  test('the sweep deletes expired marks and logout index entries, never outbox events', async () => {
+  test('the sweep deletes expired marks, logout index entries and logout tombstones, never outbox events', async () => {
     await stores.authState.putConnection('o1', 'xt', 'v', 60_000, event('o1', 'kept'));
     await stores.authState.markOnce('short', 100);
     await stores.authState.markOnce('long', 600_000);
     await stores.authState.addToIndex('bcl:sid:x', 'short', 100, 10);
     await stores.authState.addToIndex('bcl:sid:x', 'long', 600_000, 10);
+    await stores.authState.putLogoutTombstone('bcl:sid:short', 1, 100);
+    await stores.authState.putLogoutTombstone('bcl:sid:long', 1, 600_000);
     sweepExpired(stores.db, Date.now() + 1000);
     expect(stores.db.prepare('SELECT key FROM marks').all()).toEqual([{ key: 'long' }]);
     expect(stores.db.prepare('SELECT member FROM logout_index').all()).toEqual([{ member: 'long' }]);
+    expect(stores.db.prepare('SELECT key FROM logout_tombstones').all()).toEqual([{ key: 'bcl:sid:long' }]);
     expect((await stores.outbox.stats()).pending).toBe(1);
   });
 
   test('an existing file without the outbox tables is upgraded', async () => {
     const dir = tempDir();
     const old = createSqliteStores({ dataDir: dir, ttlMs: SESSION_TTL_MS });
-    old.db.exec('DROP TABLE outbox; DROP TABLE marks; DROP TABLE logout_index;');
+    old.db.exec('DROP TABLE outbox; DROP TABLE marks; DROP TABLE logout_index; DROP TABLE logout_tombstones;');
     await old.close();
     const upgraded = createSqliteStores({ dataDir: dir, ttlMs: SESSION_TTL_MS });
     try {
@@ -497,6 +545,8 @@ describe('sqlite outbox and marks', () => {
       expect(await upgraded.outbox.stats()).toEqual({ pending: 0 });
       await upgraded.authState.addToIndex('k', 'm', 60_000, 10);
       expect(await upgraded.authState.readIndex('k')).toEqual(['m']);
+      await upgraded.authState.putLogoutTombstone('k', 5, 60_000);
+      expect(await upgraded.authState.latestLogoutTombstone(['k'])).toBe(5);
     } finally {
       await upgraded.close();
     }

@@ -83,6 +83,7 @@ export class MemoryAuthStore implements AuthStore {
   private readonly locks = new Map<string, Entry>();
   private readonly marks = new Map<string, number>();
   private readonly index = new Map<string, Map<string, number>>();
+  private readonly logouts = new Map<string, { at: number; expires: number }>();
   private seq = 0;
 
   constructor(
@@ -196,6 +197,22 @@ export class MemoryAuthStore implements AuthStore {
   async removeFromIndex(key: string, member: string): Promise<void> {
     this.index.get(key)?.delete(member);
     this.liveIndex(key);
+  }
+
+  async putLogoutTombstone(key: string, at: number, ttlMs: number): Promise<void> {
+    const cur = this.logouts.get(key);
+    const live = cur !== undefined && cur.expires > this.now();
+    const expires = Math.max(this.now() + ttlMs, live ? cur.expires : 0);
+    this.logouts.set(key, { at: Math.max(at, live ? cur.at : 0), expires });
+  }
+
+  async latestLogoutTombstone(keys: string[]): Promise<number> {
+    let latest = 0;
+    for (const key of keys) {
+      const t = this.logouts.get(key);
+      if (t && t.expires > this.now()) latest = Math.max(latest, t.at);
+    }
+    return latest;
   }
 
   async acquireLock(key: string, ttlMs: number): Promise<string | null> {

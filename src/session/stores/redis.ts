@@ -58,10 +58,11 @@ return 0`;
  *
  *   conn:{p<n>}:<owner>:<provider>  a connection (token set), n = partitionOf(owner)
  *   outbox:{p<n>}:…                  partition n's outbox (below), beside its owners' connections
- *   tx:<owner>, lock:<key>, mark:<key>, idx:<key>, sess:<sid>, rl:<name>:<key>
+ *   tx:<owner>, lock:<key>, mark:<key>, idx:<key>, bclt:<key>, sess:<sid>, rl:<name>:<key>
  *                                    one key per command or script: no tag, spread over every slot
  *                                    (idx: the back-channel logout index, a provider session or user
- *                                    → owners; read first, then each owner's keys are touched apart)
+ *                                    → owners; read first, then each owner's keys are touched apart;
+ *                                    bclt: a logout's tombstone, the time a session or user was logged out)
  *   {xtguard}:…                      the XT.COM call windows, checked together (redisSlidingLog.ts)
  *
  * A connection write and the outbox event it carries are one script, so owners are spread over
@@ -174,6 +175,17 @@ redis.call('PEXPIRE', KEYS[1], math.max(1, math.ceil(tonumber(last[2]) - now)))
 return 1`;
 
 const INDEX_REMOVE = `return redis.call('ZREM', KEYS[1], ARGV[1])`;
+
+/**
+ * A logout tombstone: the later of the stored time and ARGV[1] (both whole ms), kept for ARGV[2] ms
+ * or, when it has longer left already, for that.
+ */
+const TOMBSTONE_PUT = `
+local cur = redis.call('GET', KEYS[1])
+local value = ARGV[1]
+if cur and tonumber(cur) > tonumber(ARGV[1]) then value = cur end
+redis.call('SET', KEYS[1], value, 'PX', math.max(tonumber(ARGV[2]), redis.call('PTTL', KEYS[1])))
+return 1`;
 
 /**
  * Claims the heads of the groups ARGV[6..] of one partition, each only if it is still due (another
@@ -477,6 +489,23 @@ export class RedisAuthStore implements AuthStore {
   removeFromIndex(key: string, member: string): Promise<void> {
     return redisCall(async () => {
       await this.client.eval(INDEX_REMOVE, { keys: [this.indexKey(key)], arguments: [member] });
+    });
+  }
+
+  private tombstoneKey = (key: string) => `${this.prefix}bclt:${key}`;
+
+  putLogoutTombstone(key: string, at: number, ttlMs: number): Promise<void> {
+    return redisCall(async () => {
+      await this.client.eval(TOMBSTONE_PUT, { keys: [this.tombstoneKey(key)], arguments: [String(Math.floor(at)), String(Math.max(1, Math.ceil(ttlMs)))] });
+    });
+  }
+
+  /** One GET per key, sent together (on a cluster each to its own slot's master): one round trip. */
+  latestLogoutTombstone(keys: string[]): Promise<number> {
+    if (keys.length === 0) return Promise.resolve(0);
+    return redisCall(async () => {
+      const values = await Promise.all(keys.map((key) => this.client.get(this.tombstoneKey(key))));
+      return values.reduce<number>((latest, v) => Math.max(latest, Number(v ?? 0) || 0), 0);
     });
   }
 

@@ -29,6 +29,7 @@ CREATE INDEX IF NOT EXISTS outbox_grp_seq ON outbox(grp, seq);
 CREATE TABLE IF NOT EXISTS marks (key TEXT PRIMARY KEY, expires INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS logout_index (key TEXT NOT NULL, member TEXT NOT NULL, expires INTEGER NOT NULL, PRIMARY KEY (key, member));
 CREATE INDEX IF NOT EXISTS logout_index_expires ON logout_index(expires);
+CREATE TABLE IF NOT EXISTS logout_tombstones (key TEXT PRIMARY KEY, at INTEGER NOT NULL, expires INTEGER NOT NULL);
 `;
 
 /** Every database failure becomes a 503 the person can retry; the SQLite message stays in the log only. */
@@ -273,6 +274,10 @@ export class SqliteAuthStore implements AuthStore {
       ),
       indexGet: db.prepare<[string, number], { member: string }>('SELECT member FROM logout_index WHERE key = ? AND expires > ?'),
       indexDelete: db.prepare('DELETE FROM logout_index WHERE key = ? AND member = ?'),
+      tombstonePut: db.prepare(
+        'INSERT INTO logout_tombstones (key, at, expires) VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET at = CASE WHEN expires > ? THEN MAX(at, excluded.at) ELSE excluded.at END, expires = MAX(expires, excluded.expires)',
+      ),
+      tombstoneGet: db.prepare<[string, number], { at: number }>('SELECT at FROM logout_tombstones WHERE key = ? AND expires > ?'),
       lockTake: db.prepare(
         'INSERT INTO locks (key, token, expires) VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET token = excluded.token, expires = excluded.expires WHERE locks.expires <= ?',
       ),
@@ -382,6 +387,16 @@ export class SqliteAuthStore implements AuthStore {
     guard(() => this.s.indexDelete.run(key, member));
   }
 
+  async putLogoutTombstone(key: string, at: number, ttlMs: number): Promise<void> {
+    const now = this.now();
+    guard(() => this.s.tombstonePut.run(key, at, now + ttlMs, now));
+  }
+
+  async latestLogoutTombstone(keys: string[]): Promise<number> {
+    const now = this.now();
+    return guard(() => keys.reduce((latest, key) => Math.max(latest, this.s.tombstoneGet.get(key, now)?.at ?? 0), 0));
+  }
+
   /**
    * Takes the lock when it is free or expired, or when the process holding it no longer exists
    * (see holder.ts: the token names its process, so a restart after a crash need not wait).
@@ -415,7 +430,7 @@ export class SqliteAuthStore implements AuthStore {
 /** Deletes expired rows everywhere (outbox events never expire) and returns freed pages to the file system. */
 export function sweepExpired(db: Db, now: number): number {
   let removed = 0;
-  for (const table of ['sessions', 'login_tx', 'connections', 'locks', 'marks', 'logout_index']) {
+  for (const table of ['sessions', 'login_tx', 'connections', 'locks', 'marks', 'logout_index', 'logout_tombstones']) {
     removed += db.prepare(`DELETE FROM ${table} WHERE expires <= ?`).run(now).changes;
   }
   db.pragma('incremental_vacuum');

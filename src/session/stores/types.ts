@@ -58,6 +58,16 @@ export interface AuthStore {
   /** Removes `member` from the set `key`. */
   removeFromIndex(key: string, member: string): Promise<void>;
 
+  /**
+   * A back-channel logout's tombstone: the provider session or user `key` was logged out at `at`
+   * (ms, the server's clock). Several logouts keep the latest `at`; the tombstone is kept for
+   * `ttlMs` (a later call may move its expiry on, never back). Unbounded by design: a logout
+   * reaches every connection it names through these, however many logins came after.
+   */
+  putLogoutTombstone(key: string, at: number, ttlMs: number): Promise<void>;
+  /** The latest logout time among the live tombstones of `keys` (0 when there is none): on the read path of a connection. */
+  latestLogoutTombstone(keys: string[]): Promise<number>;
+
   /** A lock with a TTL; returns an owner token, or null when somebody else holds it. */
   acquireLock(key: string, ttlMs: number): Promise<string | null>;
   /**
