@@ -63,6 +63,8 @@ export interface XtGuardOptions {
   /** For tests: other limits or margin. */
   userLimits?: Record<XtCallKind, number>;
   marginMs?: number;
+  /** For tests: the deployment window's nominal length (60 s: XT.COM's limit per IP is per minute). */
+  budgetWindowMs?: number;
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -72,19 +74,21 @@ export class SlidingXtGuard implements XtGuard {
   private readonly provider: string;
   private readonly limits: Record<XtCallKind, number>;
   private readonly marginMs: number;
+  private readonly budgetWindowMs: number;
 
   constructor(private readonly opts: XtGuardOptions) {
     this.log = opts.log ?? new MemorySlidingLog();
     this.provider = opts.provider ?? 'xt';
     this.limits = opts.userLimits ?? XT_USER_LIMITS;
     this.marginMs = opts.marginMs ?? WINDOW_MARGIN_MS;
+    this.budgetWindowMs = opts.budgetWindowMs ?? 60_000;
   }
 
   /** The windows one call counts against: its user's window for its kind, and the deployment's. */
   windowsFor(userId: string, kind: XtCallKind): RateWindow[] {
     return [
       { key: `u:${userId}:${kind}`, limit: this.limits[kind], windowMs: 1000 + this.marginMs },
-      { key: 'deployment', limit: this.opts.ipLimitPerMinute, windowMs: 60_000 + this.marginMs },
+      { key: 'deployment', limit: this.opts.ipLimitPerMinute, windowMs: this.budgetWindowMs + this.marginMs },
     ];
   }
 
