@@ -87,8 +87,8 @@ async function attack(guards: XtGuard[], label: string) {
 function expectFair(r: Awaited<ReturnType<typeof attack>>): void {
   expect(r.light.refused).toBe(0);
   expect(r.service.refused).toBe(0);
-  expect(r.light.ok).toBeGreaterThanOrEqual(5); // at 0, 3, 6, 9 and 12 s
-  expect(r.service.ok).toBeGreaterThanOrEqual(14);
+  expect(r.light.ok).toBeGreaterThanOrEqual(4); // at 0, 3, 6, 9 (and 12) s, however late the timers
+  expect(r.service.ok).toBeGreaterThanOrEqual(12);
   // Each greedy person is served, but never more than their share per window: the run is
   // shorter than two windows, so at most two shares (the unit test checks each window exactly).
   const share = Math.ceil(PERSON_SHARE * LIMIT);
