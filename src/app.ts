@@ -131,6 +131,8 @@ export async function buildContext(config: Config, opts: AppOptions = {}): Promi
     slidingLog: stores.slidingLog,
     ipLimitPerMinute: config.xtCalls.ipLimitPerMinute,
     queueWaitMs: config.xtCalls.queueWaitMs,
+    personShare: config.xtCalls.personShare,
+    serviceShare: config.xtCalls.serviceShare,
     logger: log,
   });
   const xtApi = config.xt ? createXtApi(config.xt, { connections, logger: log, timeoutMs: config.providerTimeoutMs, now, guard, metrics }) : undefined;

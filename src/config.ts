@@ -52,6 +52,22 @@ export function parseDuration(text: string): number {
   return n * factor;
 }
 
+/**
+ * XT_API_PERSON_SHARE: a tenth of the deployment's XT.COM budget (100 of 1000 calls a minute) is
+ * a call every 0.6 s, more than a page polling every few seconds needs. XT.COM's per-user limits
+ * let one person make about 520 a minute, so without a share three of them took everything; with
+ * it, k people at full speed take k tenths, and anyone else finds room while k is 8 or fewer.
+ * XT_API_SERVICE_SHARE: a tenth is kept for the institution's /v1 calls.
+ */
+export const DEFAULT_PERSON_SHARE = 0.1;
+export const DEFAULT_SERVICE_SHARE = 0.1;
+
+/** A fraction in (0, 1], e.g. 0.1 for a tenth. */
+const share = (what: string) => {
+  const error = `${what} must be a fraction above 0 and at most 1, e.g. 0.1 for a tenth`;
+  return z.coerce.number({ error }).gt(0, error).max(1, error);
+};
+
 const httpUrl = (what: string) => z.url({ protocol: /^https?$/, error: `${what} must be an http(s) URL` });
 
 const optionalNonEmpty = z
@@ -102,6 +118,8 @@ const envSchema = z.object({
   XT_API_ALLOW: optionalNonEmpty,
   XT_API_IP_LIMIT: z.coerce.number().int().min(1).max(100_000).default(1000),
   XT_API_QUEUE_WAIT: durationMs('XT_API_QUEUE_WAIT').default(2000),
+  XT_API_PERSON_SHARE: share('XT_API_PERSON_SHARE').default(DEFAULT_PERSON_SHARE),
+  XT_API_SERVICE_SHARE: share('XT_API_SERVICE_SHARE').default(DEFAULT_SERVICE_SHARE),
   XT_REGISTER_URL: z.string().default(DEFAULT_XT_REGISTER_URL),
 
   SITE_NAME: z.string().trim().min(1).max(80, 'must be at most 80 characters').default('xt-connect'),
@@ -339,6 +357,10 @@ export interface XtCallsConfig {
   ipLimitPerMinute: number;
   /** How long a call over a limit waits for a slot before it is answered 429. */
   queueWaitMs: number;
+  /** The most of that budget one person may use in a minute (a fraction). */
+  personShare: number;
+  /** The part of it kept for the institution's /v1 calls, which people's calls never use (a fraction). */
+  serviceShare: number;
 }
 
 export class ConfigError extends Error {
@@ -438,6 +460,7 @@ export function loadConfig(env: Env): Config {
   const xtAllow = parseAllowList(e.XT_API_ALLOW ?? DEFAULT_XT_API_ALLOW);
   problems.push(...xtAllow.problems);
   if (e.XT_API_QUEUE_WAIT > 10_000) problems.push('XT_API_QUEUE_WAIT: must be at most 10s (a waiting call holds its request open)');
+  checkShares(e, problems);
 
   const link = loadLink(e, problems);
   const service = loadService(e, problems);
@@ -480,7 +503,13 @@ export function loadConfig(env: Env): Config {
     refresh: { skewMs: e.REFRESH_SKEW, backoffMaxMs: e.REFRESH_BACKOFF_MAX },
     xt,
     oidc,
-    xtCalls: { allow: xtAllow.entries, ipLimitPerMinute: e.XT_API_IP_LIMIT, queueWaitMs: e.XT_API_QUEUE_WAIT },
+    xtCalls: {
+      allow: xtAllow.entries,
+      ipLimitPerMinute: e.XT_API_IP_LIMIT,
+      queueWaitMs: e.XT_API_QUEUE_WAIT,
+      personShare: e.XT_API_PERSON_SHARE,
+      serviceShare: e.XT_API_SERVICE_SHARE,
+    },
     link,
     service,
     webhooks,
@@ -489,6 +518,21 @@ export function loadConfig(env: Env): Config {
 }
 
 type ParsedEnv = z.infer<typeof envSchema>;
+
+/** The shares of the XT.COM budget must leave people something, and one person's must fit in what people get. */
+function checkShares(e: ParsedEnv, problems: string[]): void {
+  const person = e.XT_API_PERSON_SHARE;
+  const service = e.XT_API_SERVICE_SHARE;
+  if (person + service > 1 + 1e-9) {
+    problems.push(
+      `XT_API_PERSON_SHARE, XT_API_SERVICE_SHARE: together at most 1 (one person's share comes out of what the service's leaves), now ${person} + ${service}`,
+    );
+  } else if (e.XT_API_IP_LIMIT - Math.ceil(service * e.XT_API_IP_LIMIT - 1e-9) < 1) {
+    problems.push(
+      `XT_API_SERVICE_SHARE: keeps all ${e.XT_API_IP_LIMIT} calls a minute of XT_API_IP_LIMIT for /v1 and leaves people none; lower it or raise XT_API_IP_LIMIT`,
+    );
+  }
+}
 
 const DEFAULT_IDLE_TTL_MS = 14 * 86_400_000;
 

@@ -170,6 +170,7 @@ export function serviceRouter(ctx: AppContext): Router {
       apiKeyCreation: service.allowApiKeyCreation,
       crossSiteCheck: false,
       ownerOf: (_req, res) => ctx.subjects.ownerOf(subjectOf(res)),
+      callerClass: 'service', // the slice of the XT.COM budget kept for the institution (XT_API_SERVICE_SHARE)
     }),
   );
   r.use(SERVICE_PREFIX, notFound()); // nothing under /v1 reaches the session middleware

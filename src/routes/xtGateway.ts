@@ -21,6 +21,7 @@ import { AppError, badRequest } from '../errors.js';
 import { requireCsrf } from '../http/csrf.js';
 import { parseXtTarget, type XtTarget } from '../http/xtTarget.js';
 import type { XtCall } from '../services/xtApi.js';
+import type { XtCallerClass } from '../services/xtGuard.js';
 import { type AllowEntry, isAllowed, type XtMethod, XT_METHODS } from '../shared/xtAllowList.js';
 import { connectionOwner } from '../session/owner.js';
 
@@ -123,7 +124,7 @@ function jsonBody(req: Request): string | undefined {
   return text;
 }
 
-function forward(ctx: AppContext, ownerOf: (req: Request, res: Response) => string | undefined) {
+function forward(ctx: AppContext, ownerOf: (req: Request, res: Response) => string | undefined, callerClass: XtCallerClass) {
   return async function forwardToXt(req: Request, res: Response): Promise<void> {
     const { xtMethod, xtTarget } = locals(res);
     const body = jsonBody(req);
@@ -131,7 +132,7 @@ function forward(ctx: AppContext, ownerOf: (req: Request, res: Response) => stri
     if (!ctx.xtApi) throw new AppError('not_found');
     if (!owner) throw new AppError('not_connected', { provider: 'xt' });
     const call: XtCall = { method: xtMethod, path: xtTarget.path, query: xtTarget.query, ...(body !== undefined ? { body } : {}) };
-    const answer = await ctx.xtApi.call(owner, call);
+    const answer = await ctx.xtApi.call(owner, call, callerClass);
     // end(), not send(): no ETag, so never a 304 in place of XT.COM's own status.
     res.status(answer.status).type('application/json').end(answer.body);
   };
@@ -148,6 +149,8 @@ export interface XtCaller {
   crossSiteCheck: boolean;
   /** Whose XT.COM account: undefined answers not_connected. */
   ownerOf: (req: Request, res: Response) => string | undefined;
+  /** Which share of the deployment's XT.COM budget the guard counts: 'person' (/api/xt) or 'service' (/v1). */
+  callerClass: XtCallerClass;
 }
 
 /** The steps listed at the top of this file, for one kind of caller. */
@@ -159,7 +162,7 @@ export function xtCallSteps(ctx: AppContext, caller: XtCaller) {
     caller.crossSiteCheck ? checkCrossSite(ctx) : noCrossSiteCheck,
     checkBodyType,
     readJsonBody,
-    forward(ctx, caller.ownerOf),
+    forward(ctx, caller.ownerOf, caller.callerClass),
   ];
 }
 
@@ -173,6 +176,7 @@ export function xtGatewayRouter(ctx: AppContext): Router {
       apiKeyCreation: false,
       crossSiteCheck: true,
       ownerOf: (req) => connectionOwner(req),
+      callerClass: 'person',
     }),
   );
   return r;

@@ -23,7 +23,7 @@ import { readXtEnvelope } from '../providers/xtEnvelope.js';
 import { XT_USER_API_MAX_BYTES, type XtMethod, XtUserApi, type XtUserResponse } from '../providers/xtUserApi.js';
 import type { Connections } from '../session/connections.js';
 import { type XtAnswer, type XtOutcome, classify } from './xtAnswer.js';
-import { type XtGuard, kindOf } from './xtGuard.js';
+import { type XtCallerClass, type XtGuard, kindOf } from './xtGuard.js';
 
 export type { XtAnswer };
 
@@ -41,6 +41,7 @@ interface Access {
   token: string;
   /** Who the guard counts: XT.COM's user id (or a digest of the owner when XT.COM gave none). */
   guardKey: string;
+  caller: XtCallerClass;
 }
 
 export interface XtApiOptions {
@@ -67,10 +68,11 @@ export class XtApi {
 
   /**
    * One call for the person behind `owner`. Returns XT.COM's answer when it is its own (rc 0, or
-   * rc 1 with a business mc); throws AppError for everything else.
+   * rc 1 with a business mc); throws AppError for everything else. `caller`: whose share of the
+   * deployment's XT.COM budget the guard counts it against (the institution's /v1 calls: 'service').
    */
-  async call(owner: string, call: XtCall): Promise<XtAnswer> {
-    let access = await this.access(owner);
+  async call(owner: string, call: XtCall, caller: XtCallerClass = 'person'): Promise<XtAnswer> {
+    let access = await this.access(owner, caller);
     const retried = { token: false, clock: false };
     // At most three requests: the first, one after a new clock reading, one after a refresh.
     for (let attempt = 0; attempt < 3; attempt++) {
@@ -98,15 +100,15 @@ export class XtApi {
     this.opts.userApi.close();
   }
 
-  private async access(owner: string): Promise<Access> {
+  private async access(owner: string, caller: XtCallerClass): Promise<Access> {
     const a = await this.opts.connections.access(owner, this.provider);
-    return { token: a.token, guardKey: guardKey(owner, a.userId) };
+    return { token: a.token, guardKey: guardKey(owner, a.userId), caller };
   }
 
   private async send(access: Access, call: XtCall): Promise<XtUserResponse> {
     await this.opts.userApi.clock.ready(); // the first clock reading, before the slot is taken
     try {
-      await this.opts.guard?.take(access.guardKey, kindOf(call.path));
+      await this.opts.guard?.take(access.guardKey, kindOf(call.path), access.caller);
     } catch (err) {
       if (err instanceof AppError && err.code === 'rate_limited') {
         this.opts.metrics?.rateLimited.inc({ scope: 'xt_guard' });
@@ -146,7 +148,7 @@ export class XtApi {
     if (!rec || rec.status !== 'active' || !rec.accessToken || rec.accessToken === access.token) {
       throw new AppError('reconnect_required', { provider: this.provider, detail: { reason: 'api rejected the token' } });
     }
-    return { token: rec.accessToken, guardKey: access.guardKey };
+    return { ...access, token: rec.accessToken };
   }
 
   private async failure(outcome: Exclude<XtOutcome, { kind: 'answer' }>, access: Access, call: XtCall): Promise<AppError> {

@@ -171,4 +171,18 @@ describe('XT_API_ALLOW', () => {
     expect(() => loadConfig({ ...base, XT_API_IP_LIMIT: '0' })).toThrow(/XT_API_IP_LIMIT/);
     expect(() => loadConfig({ ...base, XT_API_QUEUE_WAIT: '1m' })).toThrow(/XT_API_QUEUE_WAIT/);
   });
+
+  test('config: the shares of the XT.COM budget are fractions in (0, 1] that leave people something', () => {
+    const base = { SESSION_SECRET: 'x'.repeat(40), XT_ENABLED: 'false' };
+    expect(loadConfig(base).xtCalls).toMatchObject({ personShare: 0.1, serviceShare: 0.1 });
+    expect(loadConfig({ ...base, XT_API_PERSON_SHARE: '0.05', XT_API_SERVICE_SHARE: '0.95' }).xtCalls).toMatchObject({ personShare: 0.05, serviceShare: 0.95 });
+    expect(loadConfig({ ...base, XT_API_PERSON_SHARE: '0.7', XT_API_SERVICE_SHARE: '0.3' }).xtCalls.personShare).toBe(0.7); // exactly 1 together
+    for (const bad of ['0', '-0.1', '1.5', 'a tenth', '10%'])
+      for (const name of ['XT_API_PERSON_SHARE', 'XT_API_SERVICE_SHARE'])
+        expect(() => loadConfig({ ...base, [name]: bad })).toThrow(new RegExp(`${name}.*fraction above 0 and at most 1`));
+    expect(() => loadConfig({ ...base, XT_API_PERSON_SHARE: '0.6', XT_API_SERVICE_SHARE: '0.5' })).toThrow(/together at most 1/);
+    // 2 calls a minute with half kept for /v1 leaves 1 for people; 1 call a minute leaves none.
+    expect(loadConfig({ ...base, XT_API_IP_LIMIT: '2', XT_API_SERVICE_SHARE: '0.5' }).xtCalls.serviceShare).toBe(0.5);
+    expect(() => loadConfig({ ...base, XT_API_IP_LIMIT: '1', XT_API_SERVICE_SHARE: '0.1' })).toThrow(/XT_API_SERVICE_SHARE: keeps all 1 calls/);
+  });
 });

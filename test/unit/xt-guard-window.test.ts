@@ -6,7 +6,7 @@
 import fc from 'fast-check';
 import { AppError } from '../../src/errors.js';
 import { MemorySlidingLog } from '../../src/session/stores/slidingLog.js';
-import { SlidingXtGuard, WINDOW_MARGIN_MS, kindOf } from '../../src/services/xtGuard.js';
+import { SlidingXtGuard, WINDOW_MARGIN_MS, budgetOf, kindOf } from '../../src/services/xtGuard.js';
 import { maxInWindow } from '../helpers/window.js';
 
 test('maxInWindow counts what it should', () => {
@@ -143,11 +143,23 @@ describe('SlidingXtGuard', () => {
     expect(waited).toBeLessThan(1300);
   });
 
-  test('the deployment-wide budget counts every person', async () => {
-    const guard = new SlidingXtGuard({ ipLimitPerMinute: 5, queueWaitMs: 0 });
-    for (let i = 0; i < 5; i++) await guard.take(`person-${i}`, 'other');
+  test('the deployment-wide budget counts every person, and keeps the institution its slice', async () => {
+    const guard = new SlidingXtGuard({ ipLimitPerMinute: 10, queueWaitMs: 0 }); // people 9 together, 1 kept for /v1
+    for (let i = 0; i < 9; i++) await guard.take(`person-${i}`, 'other');
     const err = await rateLimited(guard.take('person-new', 'other'));
     expect(err.detail.retryAfterMs).toBeGreaterThan(59_000);
+    await guard.take('person-new', 'other', 'service');
+    await rateLimited(guard.take('person-other', 'other', 'service')); // and then the budget is spent
+  });
+
+  test("a person's share: the 101st call in a minute is refused, someone else's is not", async () => {
+    let now = 0;
+    const guard = new SlidingXtGuard({ log: new MemorySlidingLog(() => now), ipLimitPerMinute: 1000, queueWaitMs: 0, userLimits: { asset: 1e9, other: 1e9 } });
+    for (let i = 0; i < 100; i++, now += 100) await guard.take('busy', i % 2 ? 'asset' : 'other');
+    expect((await rateLimited(guard.take('busy', 'other'))).detail.retryAfterMs).toBe(60_000 + WINDOW_MARGIN_MS - 10_000);
+    await guard.take('calm', 'other');
+    now = 60_000 + WINDOW_MARGIN_MS;
+    await guard.take('busy', 'other');
   });
 
   test('hold: that person is refused at once while it lasts; others are not', async () => {
@@ -170,5 +182,92 @@ describe('SlidingXtGuard', () => {
     expect((await rateLimited(guard.take('u', 'other'))).detail.retryAfterMs).toBe(10_000);
     now = 10_000;
     await guard.take('u', 'other');
+  });
+});
+
+describe('the deployment budget, shared', () => {
+  const shares = fc.record({
+    limit: fc.integer({ min: 2, max: 100_000 }),
+    person: fc.integer({ min: 1, max: 100 }),
+    service: fc.integer({ min: 1, max: 100 }),
+  });
+
+  test('property: budgetOf keeps the service its slice and gives one person at most a rounded-up share', () => {
+    fc.assert(
+      fc.property(shares, ({ limit, person, service }) => {
+        fc.pre(person + service <= 100 && limit - Math.ceil((service * limit) / 100) >= 1); // what loadConfig accepts
+        const b = budgetOf(limit, person / 100, service / 100);
+        expect(b.total).toBe(limit);
+        expect(limit - b.persons).toBe(Math.ceil((service * limit) / 100)); // exact, in integers
+        expect(b.perPerson).toBe(Math.min(b.persons, Math.ceil((person * limit) / 100)));
+        expect(b.perPerson).toBeGreaterThanOrEqual(1);
+      }),
+      { numRuns: 2000 },
+    );
+    expect(budgetOf(1000)).toEqual({ total: 1000, persons: 900, perPerson: 100 });
+    expect(budgetOf(100, 0.7, 0.3)).toEqual({ total: 100, persons: 70, perPerson: 70 }); // not 71
+  });
+
+  // Calls on a fake clock through the guard (per-user limits out of the way): greedy people burst,
+  // a light person and the institution call now and then.
+  const step = fc.tuple(
+    fc.integer({ min: 0, max: 300 }),
+    fc.oneof(fc.constantFrom('light', 'service'), fc.tuple(fc.integer({ min: 0, max: 5 }), fc.integer({ min: 1, max: 40 }))),
+  );
+
+  test('property: no person over their share, people never in the kept slice; a light person and the institution always served', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 10, max: 300 }),
+        fc.integer({ min: 5, max: 30 }),
+        fc.integer({ min: 5, max: 30 }),
+        fc.array(step, { maxLength: 150 }),
+        async (limit, p, s, steps) => {
+          const W = 1000;
+          const b = budgetOf(limit, p / 100, s / 100);
+          // As many greedy people as leave the light person room: k shares + its own share fit in what people get.
+          const greedy = Math.max(0, Math.min(6, Math.floor(b.persons / b.perPerson) - 1));
+          let now = 0;
+          const guard = new SlidingXtGuard({
+            log: new MemorySlidingLog(() => now),
+            ipLimitPerMinute: limit,
+            personShare: p / 100,
+            serviceShare: s / 100,
+            queueWaitMs: 0,
+            userLimits: { asset: 1e9, other: 1e9 },
+            marginMs: 0,
+            budgetWindowMs: W,
+          });
+          const admitted = new Map<string, number[]>();
+          const inWindow = (who: string) => (admitted.get(who) ?? []).filter((t) => t > now - W).length;
+          const take = async (who: string, caller: 'person' | 'service') => {
+            const ok = await guard.take(who, 'other', caller).then(
+              () => true,
+              () => false,
+            );
+            if (ok) admitted.set(who, [...(admitted.get(who) ?? []), now]);
+            return ok;
+          };
+          for (const [dt, what] of steps) {
+            now += dt;
+            if (what === 'light') {
+              if (inWindow('light') < b.perPerson) expect(await take('light', 'person')).toBe(true);
+            } else if (what === 'service') {
+              if (inWindow('service') < b.total - b.persons) expect(await take('service', 'service')).toBe(true);
+            } else if (what[0] < greedy) for (let i = 0; i < what[1]; i++) await take(`greedy-${what[0]}`, 'person');
+          }
+          const people = [...admitted].filter(([who]) => who !== 'service');
+          for (const [, times] of people) expect(maxInWindow(times, W)).toBeLessThanOrEqual(b.perPerson);
+          expect(
+            maxInWindow(
+              people.flatMap(([, times]) => times),
+              W,
+            ),
+          ).toBeLessThanOrEqual(b.persons);
+          expect(maxInWindow([...admitted.values()].flat(), W)).toBeLessThanOrEqual(limit);
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 });
