@@ -219,7 +219,8 @@ const en = {
   'error.method_not_allowed': 'That request could not be understood.',
   'error.unsupported_media_type': 'That request could not be understood.',
   'error.login_expired': 'This connection attempt expired or was started somewhere else. Please start again.',
-  'error.link_invalid': 'This link is not valid: it may have been cut short when it was copied, or changed on the way. Go back to the site you came from and use its button again.',
+  'error.link_invalid':
+    'This link is not valid: it may have been cut short when it was copied, or changed on the way. Go back to the site you came from and use its button again.',
   'error.link_expired': 'This link has expired or was already used. Go back to the site you came from and start again.',
   'error.link_required': 'Connections start from your account on the site. Sign in there and use its connect button.',
   'error.unauthorized': 'A valid API key is required.',
