@@ -4,7 +4,7 @@
  *  - Tencent Cloud CIAM on 127.0.0.1:4001 (standard OpenID Connect, the real oidc-provider).
  * Sessions go to ./data (SQLite), like the real thing. Access tokens last two minutes
  * so that automatic refresh can be watched on the account page.
- * Only PORT, PUBLIC_URL and the optional integration settings (LINK_*, SERVICE_*, WEBHOOK_*: see
+ * Only PORT, HOST (default 127.0.0.1: the demo's built-in secrets are public), PUBLIC_URL and the optional integration settings (LINK_*, SERVICE_*, WEBHOOK_*: see
  * the README's "Integrating with your site") are taken from the environment; everything else is
  * fixed here (NODE_ENV stays development: the demo's built-in secrets are refused in production).
  */
@@ -42,6 +42,8 @@ async function main(): Promise<void> {
   const config = configOrExit({
     ...integration,
     PORT: process.env.PORT,
+    // The demo's secrets are public: it listens on loopback only unless HOST says otherwise.
+    HOST: process.env.HOST ?? '127.0.0.1',
     PUBLIC_URL: process.env.PUBLIC_URL ?? publicUrl.origin, // unset: localhost on PORT, as the CIAM stand-in was told
     XT_CONNECT_MODE: 'demo',
     // The institution's brand, as a real deployment sets it (SITE_*, SUPPORT_URL).
