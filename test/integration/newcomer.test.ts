@@ -11,6 +11,8 @@ import { ROOT } from '../../src/app.js';
 import { ConfigError, loadConfig } from '../../src/config.js';
 import { type Running, start } from '../../src/server.js';
 import { unloadedEnvFile } from '../../src/shared/envFile.js';
+import { demoEnv } from '../../scripts/demoEnv.js';
+import { startXtStandIn } from '../../standins/xt.js';
 import { LogCapture, tempDir } from '../helpers/harness.js';
 
 const good = { SESSION_SECRET: 'x'.repeat(32), XT_CLIENT_ID: 'id', XT_CLIENT_SECRET: 'secret', SESSION_STORE: 'memory', PORT: '0' };
@@ -87,5 +89,28 @@ describe('a .env that was not loaded', () => {
     expect(err).toContain(`A .env file is here (${path.join(dir, '.env')}) but was not loaded: npm start loads it, or run node --env-file=.env dist/server.js`);
     expect(err).not.toContain(SECRET_IN_FILE);
     expect(err).not.toContain('from-the-file');
+  });
+});
+
+describe('the demo', () => {
+  const env = (over: NodeJS.ProcessEnv = {}) =>
+    loadConfig(demoEnv({ xtUrl: 'http://127.0.0.1:4000', ciamIssuer: 'http://127.0.0.1:4001', publicOrigin: 'http://localhost:3000', env: over }));
+
+  test('listens on loopback unless HOST says otherwise', () => {
+    expect(env().host).toBe('127.0.0.1');
+    expect(env({ HOST: '0.0.0.0' }).host).toBe('0.0.0.0');
+  });
+
+  test('"No XT.COM account? Create one" stays in the sandbox: the stand-in has the registration page', async () => {
+    const xt = await startXtStandIn();
+    try {
+      const config = loadConfig(demoEnv({ xtUrl: xt.url, ciamIssuer: 'http://127.0.0.1:4001', publicOrigin: 'http://localhost:3000', env: {} }));
+      expect(config.xt?.registerUrl.startsWith(`${xt.url}/{lang}/accounts/register`)).toBe(true);
+      const page = await fetch(`${xt.url}/ja/accounts/register?client_id=demo-client`);
+      expect(page.status).toBe(200);
+      expect(await page.text()).toContain('This demo creates no account');
+    } finally {
+      await xt.close();
+    }
   });
 });
