@@ -4,18 +4,16 @@
  *  - Tencent Cloud CIAM on 127.0.0.1:4001 (standard OpenID Connect, the real oidc-provider).
  * Sessions go to ./data (SQLite), like the real thing. Access tokens last two minutes
  * so that automatic refresh can be watched on the account page.
- * Only PORT, PUBLIC_URL and the optional integration settings (LINK_*, SERVICE_*, WEBHOOK_*: see
- * the README's "Integrating with your site") are taken from the environment; everything else is
- * fixed here (NODE_ENV stays development: the demo's built-in secrets are refused in production).
+ * Its configuration is demoEnv.ts: PORT, HOST (default 127.0.0.1, since the demo's built-in secrets
+ * are public), PUBLIC_URL and the integration settings come from the environment, the rest is fixed
+ * (NODE_ENV stays development: the demo's built-in secrets are refused in production).
  */
 import { OIDC_CLIENTS, startOidcStandIn } from '../standins/oidc.js';
 import { startXtStandIn } from '../standins/xt.js';
 import { configOrExit, start } from '../src/server.js';
+import { demoEnv } from './demoEnv.js';
 
 const XT_PORT = 4000;
-
-/** The integration settings the demo passes on when they are set. */
-const INTEGRATION = /^(LINK|SERVICE|WEBHOOK)_[A-Z_]+$/;
 const OIDC_PORT = 4001;
 
 function listenFailed(what: string, port: number) {
@@ -38,24 +36,7 @@ async function main(): Promise<void> {
     postLogoutRedirectUris: [new URL('/', publicUrl).toString()],
   }).catch(listenFailed('Tencent Cloud CIAM', OIDC_PORT));
   const client = OIDC_CLIENTS.basic;
-  const integration = Object.fromEntries(Object.entries(process.env).filter(([k]) => INTEGRATION.test(k)));
-  const config = configOrExit({
-    ...integration,
-    PORT: process.env.PORT,
-    PUBLIC_URL: process.env.PUBLIC_URL ?? publicUrl.origin, // unset: localhost on PORT, as the CIAM stand-in was told
-    XT_CONNECT_MODE: 'demo',
-    // The institution's brand, as a real deployment sets it (SITE_*, SUPPORT_URL).
-    SITE_NAME: 'Example Exchange Partner',
-    SUPPORT_URL: 'mailto:support@example.com',
-    XT_AUTHORIZE_URL: `${xt.url}/{lang}/accounts/oauth2`,
-    XT_TOKEN_URL: `${xt.url}/public/uaa/oauth2/token`,
-    XT_API_URL: xt.url,
-    OIDC_ISSUER: ciam.issuer,
-    OIDC_CLIENT_ID: client.clientId,
-    OIDC_CLIENT_SECRET: client.clientSecret,
-    OIDC_LABEL: 'Tencent Cloud CIAM (stand-in)',
-    OIDC_LOGOUT_URL: `${ciam.issuer}/logout`,
-  });
+  const config = configOrExit(demoEnv({ xtUrl: xt.url, ciamIssuer: ciam.issuer, publicOrigin: publicUrl.origin, env: process.env }));
   const app = await start(config).catch((err: Error) => {
     process.stderr.write(`xt-connect could not start: ${err.message}\n`);
     process.exit(1);

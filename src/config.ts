@@ -79,6 +79,8 @@ const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   XT_CONNECT_MODE: z.enum(['normal', 'demo']).default('normal'),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  /** The address the public listener binds: every interface by default (a container must be reachable). */
+  HOST: z.string().trim().min(1, 'must be an address to listen on, e.g. 0.0.0.0 or 127.0.0.1').default('0.0.0.0'),
   /** 0 picks a free port (tests). Empty: off. */
   METRICS_PORT: z.preprocess((v) => (typeof v === 'string' && v.trim() === '' ? undefined : v), z.coerce.number().int().min(0).max(65535).optional()),
   METRICS_HOST: z.string().min(1).default('0.0.0.0'),
@@ -235,6 +237,8 @@ export const OIDC_RESERVED_AUTH_PARAMS = [
 export interface Config {
   env: 'development' | 'production' | 'test';
   port: number;
+  /** HOST: the address the public listener binds. */
+  host: string;
   /** Prometheus metrics on their own listener (METRICS_PORT, METRICS_HOST); absent: no metrics listener. */
   metrics?: { port: number; host: string };
   publicUrl: URL;
@@ -466,6 +470,7 @@ export function loadConfig(env: Env): Config {
   const service = loadService(e, problems);
   const webhooks = loadWebhooks(e, problems, warnings);
   const site = loadSite(e, problems);
+  if (e.NODE_ENV === 'production') warnings.push(...unbrandedWarnings(env));
 
   if (e.NODE_ENV === 'production') {
     for (const [key, placeholder] of Object.entries(EXAMPLE_PLACEHOLDERS) as [keyof typeof EXAMPLE_PLACEHOLDERS, string][]) {
@@ -482,6 +487,7 @@ export function loadConfig(env: Env): Config {
   return {
     env: e.NODE_ENV,
     port: e.PORT,
+    host: e.HOST,
     metrics: e.METRICS_PORT === undefined ? undefined : { port: e.METRICS_PORT, host: e.METRICS_HOST },
     publicUrl,
     secureCookies: publicUrl.protocol === 'https:',
@@ -840,6 +846,19 @@ function checkRegisterUrl(value: string, problems: string[]): boolean {
 const SAME_ORIGIN_PATH = /^\/(?![/\\])[A-Za-z0-9._~!$&'()*+,;=:@%/?-]*$/;
 /** An image file under DATA_DIR: a relative path of plain segments, with an image extension. */
 const LOGO_FILE = /^(?:[A-Za-z0-9_-][A-Za-z0-9._-]*\/)*[A-Za-z0-9_-][A-Za-z0-9._-]*\.(png|svg|jpe?g|webp|gif|ico)$/i;
+
+/**
+ * In production, one warning when the pages would show people "xt-connect" as the institution's
+ * name, or error pages without a way to reach its support.
+ */
+function unbrandedWarnings(env: Env): string[] {
+  const unset = (['SITE_NAME', 'SUPPORT_URL'] as const).filter((key) => !env[key]?.trim());
+  if (unset.length === 0) return [];
+  return [
+    `${unset.join(' and ')} unset: people see "xt-connect" as the site's name and error pages without a support link` +
+      " (set both: see the README's Configuration, SITE_NAME and SUPPORT_URL)",
+  ];
+}
 
 /** SITE_NAME, SITE_LOGO_URL, SITE_ACCENT_COLOR, SITE_HOME_URL, SUPPORT_URL and SCOPE_TEXTS. */
 function loadSite(e: ParsedEnv, problems: string[]): SiteConfig {

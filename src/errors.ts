@@ -35,8 +35,10 @@ export const ERRORS = {
   unsupported_media_type: { status: 415, next: 'home' },
   /** The login transaction is unknown, used, expired or belongs elsewhere. */
   login_expired: { status: 400, next: 'login' },
-  /** A link token from the institution's site is invalid, expired, used or meant for another site. */
+  /** A link token from the institution's site is malformed, forged, or meant for another site. */
   link_invalid: { status: 400, next: 'home' },
+  /** A genuine link token from the institution's site that has expired or was already used. */
+  link_expired: { status: 400, next: 'home' },
   /** LINK_REQUIRED: a login that did not come with a link from the institution's site. */
   link_required: { status: 403, next: 'home' },
   /** The service API: no key, or a key that is not one of SERVICE_API_KEYS. */

@@ -5,6 +5,7 @@ import { type Server, type ServerResponse, createServer } from 'node:http';
 import type { AppContext } from './context.js';
 import { type AppOptions, createApp } from './app.js';
 import { type Config, ConfigError, type Env, loadConfig } from './config.js';
+import { ENV_FILE_HINT, unloadedEnvFile } from './shared/envFile.js';
 
 export interface Running {
   server: Server;
@@ -87,7 +88,7 @@ async function stopGracefully(server: Server, drain: ReturnType<typeof drainable
   });
 }
 
-export async function start(config: Config, host = '0.0.0.0', opts: AppOptions = {}): Promise<Running> {
+export async function start(config: Config, host = config.host, opts: AppOptions = {}): Promise<Running> {
   const { app, ctx, close } = await createApp(config, opts);
   const server = app.listen(config.port, host);
   await new Promise<void>((resolve, reject) => {
@@ -103,7 +104,7 @@ export async function start(config: Config, host = '0.0.0.0', opts: AppOptions =
   const metricsAddr = metricsServer?.address();
   const metricsPort = typeof metricsAddr === 'object' && metricsAddr ? metricsAddr.port : undefined;
   ctx.logger.info(
-    { port, metricsPort, store: ctx.stores.kind, providers: [...ctx.providers.keys()], publicUrl: config.publicUrl.origin },
+    { host, port, metricsPort, store: ctx.stores.kind, providers: [...ctx.providers.keys()], publicUrl: config.publicUrl.origin },
     'xt-connect listening',
   );
 
@@ -123,13 +124,20 @@ export async function start(config: Config, host = '0.0.0.0', opts: AppOptions =
   return { server, url: `http://127.0.0.1:${port}`, metricsUrl: metricsPort === undefined ? undefined : `http://127.0.0.1:${metricsPort}`, stop };
 }
 
-/** Loads the configuration or exits with every problem listed. */
-export function configOrExit(env: Env): Config {
+/**
+ * Loads the configuration or exits with every problem listed. With `envFileCheck`, a `.env` in the
+ * working folder that was not loaded is named: in the error, with how to load it, or else as a warning.
+ */
+export function configOrExit(env: Env, envFileCheck = false): Config {
+  const unloaded = envFileCheck ? unloadedEnvFile(env) : undefined;
   try {
-    return loadConfig(env);
+    const config = loadConfig(env);
+    if (unloaded) config.warnings.push(`${unloaded} was not loaded (this process reads the environment only): ${ENV_FILE_HINT}`);
+    return config;
   } catch (err) {
     if (err instanceof ConfigError) {
-      process.stderr.write(`xt-connect cannot start.\n${err.message}\n`);
+      const hint = unloaded ? `\nA .env file is here (${unloaded}) but was not loaded: ${ENV_FILE_HINT}.` : '';
+      process.stderr.write(`xt-connect cannot start.\n${err.message}${hint}\n`);
       process.exit(1);
     }
     throw err;
@@ -138,7 +146,7 @@ export function configOrExit(env: Env): Config {
 
 /** Runs the server from the environment until SIGTERM or SIGINT (`node dist/server.js`, `npm start`). */
 export async function main(): Promise<void> {
-  const config = configOrExit(process.env);
+  const config = configOrExit(process.env, true);
   let running: Running;
   try {
     running = await start(config);

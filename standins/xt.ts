@@ -108,6 +108,9 @@ const WORDS = {
     invalid: 'Invalid authorization request',
     invalidWhy: 'client_id, redirect_uri or response_type is wrong.',
     user: 'user',
+    register: 'Create an XT.COM account',
+    registerWhy: 'This demo creates no account: every approval on this stand-in signs in as its demo user',
+    registerBack: 'Go back to the site and click Connect.',
   },
   'zh-CN': {
     standIn: '这是用于测试的模拟页面，不是真正的 XT.COM。',
@@ -117,6 +120,9 @@ const WORDS = {
     invalid: '授权请求无效',
     invalidWhy: 'client_id、redirect_uri 或 response_type 有误。',
     user: '用户',
+    register: '注册 XT.COM 账户',
+    registerWhy: '此演示不会创建账户：在这个模拟页面上的每次授权，都以演示用户的身份登录，用户编号为',
+    registerBack: '请返回网站，点击“连接”。',
   },
   'zh-HK': {
     standIn: '這是用於測試的模擬頁面，不是真正的 XT.COM。',
@@ -126,6 +132,9 @@ const WORDS = {
     invalid: '授權請求無效',
     invalidWhy: 'client_id、redirect_uri 或 response_type 有誤。',
     user: '用戶',
+    register: '註冊 XT.COM 帳戶',
+    registerWhy: '此示範不會建立帳戶：在這個模擬頁面上的每次授權，都以示範用戶的身分登入，用戶編號為',
+    registerBack: '請返回網站，按「連接」。',
   },
 } as const;
 type PageLang = keyof typeof WORDS;
@@ -247,6 +256,14 @@ export async function startXtStandIn(opts: XtStandInOptions = {}): Promise<XtSta
         lang,
       ),
     );
+  });
+
+  // XT.COM's registration page (XT_REGISTER_URL): the demo's "Create one" link stays in the sandbox.
+  app.get('/:lang/accounts/register', (req, res) => {
+    const lang = pageLang(String(req.params.lang));
+    const w = WORDS[lang];
+    const stop = lang === 'en' ? '.' : '。';
+    res.send(page('XT.COM', `<h1>${w.register}</h1><p>${w.registerWhy} ${esc(options.userId)}${stop}</p><p>${w.registerBack}</p>`, lang));
   });
 
   app.post('/:lang/accounts/oauth2/decision', (req, res) => {

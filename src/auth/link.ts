@@ -35,6 +35,8 @@ export interface Link {
 }
 
 const invalid = (provider: string, reason: string) => new AppError('link_invalid', { provider, detail: { reason } });
+/** A link that was genuine, but has run out or was spent: the person needs a fresh one, not a fix. */
+const expired = (provider: string, reason: string) => new AppError('link_expired', { provider, detail: { reason } });
 
 interface LinkClaims {
   sub: string;
@@ -58,6 +60,8 @@ async function verifyLinkToken(ctx: AppContext, provider: string, token: string)
     }));
   } catch (err) {
     const code = (err as { code?: unknown }).code;
+    // jose checks the signature before the claims: an expired token here was signed with our key.
+    if (code === 'ERR_JWT_EXPIRED') throw expired(provider, code);
     throw invalid(provider, typeof code === 'string' ? code.slice(0, 64) : 'unverifiable');
   }
   const { sub, jti, exp, iat, returnTo } = payload;
@@ -119,7 +123,8 @@ function linkParam(req: Request, provider: string): string | undefined {
 /**
  * The subject of this login: the link's, checked, spent and bound to the session; or, without a
  * link, the one the session is already bound to; undefined for a plain login (refused with
- * link_required when LINK_REQUIRED). Throws link_invalid for a bad link.
+ * link_required when LINK_REQUIRED). Throws link_invalid for a malformed or forged link, link_expired
+ * for a genuine one that ran out or was used.
  */
 export async function acceptLink(ctx: AppContext, req: Request, provider: string): Promise<Link | undefined> {
   const link = ctx.config.link;
@@ -131,7 +136,7 @@ export async function acceptLink(ctx: AppContext, req: Request, provider: string
     return bound;
   }
   const claims = await verifyLinkToken(ctx, provider, token);
-  if (!(await spendOnce(ctx, claims))) throw invalid(provider, 'used');
+  if (!(await spendOnce(ctx, claims))) throw expired(provider, 'used');
   const key = ctx.subjects.ownerOf(claims.sub);
   await bindSession(ctx, req, claims.sub, key);
   return { subject: claims.sub, key, returnTo: claims.returnTo === undefined ? undefined : safeReturnTo(claims.returnTo) };

@@ -23,6 +23,7 @@ const AUDITED: Partial<Record<ErrorCode, AuditEvent>> = {
   csrf_failed: 'csrf_refused',
   rate_limited: 'rate_limited',
   link_invalid: 'link_refused',
+  link_expired: 'link_refused',
   link_required: 'link_refused',
 };
 

@@ -201,8 +201,11 @@ export function pagesRouter(ctx: AppContext): Router {
     const { t, card } = pageModel(ctx, req, res);
     const cards = statuses.map(card);
     const notice = takeNotice(req);
-    const title = cards.length === 1 ? t('home.titleOne', { provider: cards[0]!.label }) : t('home.titleMany');
-    res.render('home.njk', { cards, title, pageState: pageState(cards, notice), notice: noticeView(notice, ctx, t) });
+    const allConnected = cards.length > 0 && cards.every((c) => c.state === 'connected');
+    const one = cards.length === 1 ? { provider: cards[0]!.label } : undefined;
+    const title = allConnected ? (one ? t('home.titleConnectedOne', one) : t('home.titleConnectedMany')) : one ? t('home.titleOne', one) : t('home.titleMany');
+    const lead = t(allConnected ? 'home.leadConnected' : 'home.lead');
+    res.render('home.njk', { cards, title, lead, pageState: pageState(cards, notice), notice: noticeView(notice, ctx, t) });
   });
 
   r.get('/account', async function account(req: Request, res: Response) {

@@ -91,10 +91,11 @@ test('keep-alive clients under load through a stop: every request sent in the dr
   const url = running.url;
   const agents = Array.from({ length: 12 }, () => new http.Agent({ keepAlive: true, maxSockets: 1 }));
   let stopAt = Infinity;
-  const outcomes = { ok: 0, closing: 0, errors: [] as string[] };
+  const outcomes = { sent: 0, ok: 0, closing: 0, errors: [] as string[] };
   const client = async (agent: http.Agent) => {
     // Stop sending well inside the drain window, so every request here is one the app must answer.
     for (let i = 0; i < 400 && Date.now() < stopAt + drainMs / 3; i++) {
+      outcomes.sent++;
       try {
         const a = await get(agent, `${url}/api/session`);
         outcomes.ok += a.status === 200 ? 1 : 0;
@@ -113,8 +114,10 @@ test('keep-alive clients under load through a stop: every request sent in the dr
   await stopped;
   running = undefined;
   for (const a of agents) a.destroy();
+  // Every request sent was answered 200, however many a loaded machine managed to send (at least one per client).
   expect(outcomes.errors).toEqual([]);
-  expect(outcomes.ok).toBeGreaterThan(50);
+  expect(outcomes.sent).toBeGreaterThanOrEqual(agents.length);
+  expect(outcomes.ok).toBe(outcomes.sent);
   expect(outcomes.closing).toBeGreaterThan(0);
 });
 

@@ -13,9 +13,10 @@ import { connectOidc, startOidcHarness } from '../helpers/oidc.js';
 
 let h: Harness;
 let dataDir: string;
+const SUPPORT = 'https://help.example/support';
 beforeEach(async () => {
   dataDir = tempDir();
-  h = await startHarness({ env: { ...linkEnv(), SESSION_STORE: 'sqlite', DATA_DIR: dataDir } });
+  h = await startHarness({ env: { ...linkEnv(), SESSION_STORE: 'sqlite', DATA_DIR: dataDir, SUPPORT_URL: SUPPORT } });
 });
 afterEach(() => h.close());
 
@@ -57,7 +58,6 @@ describe('every bad link is refused before any transaction or redirect', () => {
   const cases: [string, () => Promise<string>][] = [
     ['wrong signature', () => linkToken('user-1', { secret: 'another-secret-that-is-long-enough-000000' })],
     ['alg none', async () => unsignedLinkToken('user-1')],
-    ['expired', () => linkToken('user-1', { expIn: -120 })],
     ['wrong aud', () => linkToken('user-1', { aud: 'https://other.example' })],
     ['bad sub characters', () => linkToken('user 1/../x')],
     ['sub too long', () => linkToken('u'.repeat(129))],
@@ -75,6 +75,25 @@ describe('every bad link is refused before any transaction or redirect', () => {
     expect(count('login_tx')).toBe(0);
   });
 
+  test('an expired link is told apart from a malformed or forged one, and both pages offer support', async () => {
+    const pages = {
+      expired: await h.agent.get(`/auth/xt/login?link=${await linkToken('user-1', { expIn: -120 })}`),
+      malformed: await h.agent.get('/auth/xt/login?link=not-a-token'),
+      forged: await h.agent.get(`/auth/xt/login?link=${await linkToken('user-1', { secret: 'another-secret-that-is-long-enough-000000' })}`),
+    };
+    expect(Object.values(pages).map((r) => r.status)).toEqual([400, 400, 400]);
+    expect(errorCode(pages.expired.text)).toBe('link_expired');
+    expect(pages.expired.text).toContain('<h1>This link has expired</h1>');
+    expect(pages.expired.text).toContain('expired or was already used');
+    for (const r of [pages.malformed, pages.forged]) {
+      expect(errorCode(r.text)).toBe('link_invalid');
+      expect(r.text).toContain('<h1>This link is not valid</h1>');
+      expect(r.text).not.toContain('expired');
+    }
+    for (const r of Object.values(pages)) expect(r.text).toContain(`href="${SUPPORT}"`);
+    expect(count('login_tx')).toBe(0);
+  });
+
   test('a repeated link parameter', async () => {
     const t = await linkToken('user-1');
     const res = await h.agent.get(`/auth/xt/login?link=${t}&link=${t}`);
@@ -86,7 +105,7 @@ describe('every bad link is refused before any transaction or redirect', () => {
     const t = await linkToken('user-1');
     const results = await Promise.all(Array.from({ length: 10 }, () => request(h.built.app).get(`/auth/xt/login?link=${t}`)));
     expect(results.filter((r) => r.status === 302)).toHaveLength(1);
-    expect(results.filter((r) => r.status === 400 && errorCode(r.text) === 'link_invalid')).toHaveLength(9);
+    expect(results.filter((r) => r.status === 400 && errorCode(r.text) === 'link_expired')).toHaveLength(9);
     expect(count('login_tx')).toBe(1);
   });
 });
@@ -207,7 +226,7 @@ describe('the standard OIDC dialect', () => {
       expect(sessionJson(await other.get('/api/session')).providers.oidc.connected).toBe(true);
       const bad = await other.get(`/auth/oidc/login?link=${await linkToken('oidc-user-1', { expIn: -600 })}`);
       expect(bad.status).toBe(400);
-      expect(errorCode(bad.text)).toBe('link_invalid');
+      expect(errorCode(bad.text)).toBe('link_expired');
     } finally {
       await o.close();
     }

@@ -57,7 +57,24 @@ describe('the states, each once', () => {
     const again = await h.agent.get('/account');
     expect(stateOf(again.text)).toBe('connected');
     expect(notices(again.text)).toEqual([]);
-    expect(notices((await h.agent.get('/')).text)).toEqual([]);
+    const home = await h.agent.get('/');
+    expect(notices(home.text)).toEqual([]);
+    // Connected, the home page no longer asks to connect.
+    expect(home.text).toContain('<h1>Your XT.COM account is connected</h1>');
+    expect(home.text).not.toContain('Connect your XT.COM account');
+    expect(home.text).toContain('Example Exchange Partner uses your connection');
+  });
+
+  test('a page that does not exist is titled "Page not found", with the way home and the support link', async () => {
+    h = await startHarness({ env: BRAND });
+    for (const lang of ['en', 'zh-CN', 'zh-TW']) {
+      const res = await h.agent.get('/no/such/page').set('Accept-Language', lang);
+      expect(res.status).toBe(404);
+      const heading = { en: 'Page not found', 'zh-CN': '找不到页面', 'zh-TW': '找不到頁面' }[lang];
+      expect(res.text).toContain(`<h1>${heading}</h1>`);
+      expect(res.text).toContain(`<title>${heading} · Example Exchange Partner</title>`);
+      expect(res.text).toContain('href="https://help.example.com/xt"');
+    }
   });
 
   test('connected with no known end: "stays connected while you use this site"', async () => {

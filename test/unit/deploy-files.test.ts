@@ -8,8 +8,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseEnv } from 'node:util';
 import { Metrics } from '../../src/shared/metrics.js';
-import { parseDuration } from '../../src/config.js';
+import { loadConfig, parseDuration } from '../../src/config.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const read = (rel: string) => fs.readFileSync(path.join(ROOT, rel), 'utf8');
@@ -153,6 +154,39 @@ describe('compose, nginx and Kubernetes', () => {
     for (const h of ['X-Forwarded-For $proxy_add_x_forwarded_for', 'X-Forwarded-Proto $scheme', 'Host $host']) expect(conf).toContain(`proxy_set_header ${h};`);
     expect(conf).toMatch(/add_header Strict-Transport-Security "max-age=\d+" always;/);
     expect(compose).toMatch(/TRUST_PROXY: ['"]1['"]/);
+  });
+
+  test("compose's replicas take every setting of .env, with deploy/demo.env's demo values as defaults only", () => {
+    // env_file: demo.env first, then .env (optional), so .env wins; `environment:` holds only what the topology fixes.
+    expect(compose).toMatch(/env_file:\n\s+- path: deploy\/demo\.env\n\s+- path: \.env\n\s+required: false\n/);
+    const block = /\n  environment:\n((?:    .*\n)+)/.exec(compose)![1]!;
+    const fixed = Object.fromEntries(
+      [...block.matchAll(/^    ([A-Z][A-Z0-9_]+): (.*)$/gm)].map((m) => [m[1]!, m[2]!.replace(/^'(.*)'$/, '$1').replace(/^\$\{\w+:[-?](.*)\}$/, '$1')]),
+    );
+    expect(Object.keys(fixed).sort()).toEqual(
+      [
+        'HOST',
+        'METRICS_HOST',
+        'METRICS_PORT',
+        'NODE_ENV',
+        'NODE_EXTRA_CA_CERTS',
+        'PORT',
+        'PUBLIC_URL',
+        'REDIS_URL',
+        'SESSION_SECRET',
+        'SESSION_STORE',
+        'SHUTDOWN_DRAIN',
+        'TRUST_PROXY',
+      ].sort(),
+    );
+    const demo = parseEnv(read('deploy/demo.env')) as Record<string, string>;
+    // Nothing is a literal the .env cannot override, and the demo values with the fixed ones make a valid production config.
+    for (const key of Object.keys(demo)) expect(fixed[key] === undefined || key === 'PUBLIC_URL').toBe(true);
+    const config = loadConfig({ ...demo, ...fixed, SESSION_SECRET: 'a-real-session-secret-0123456789abcdefghijkl' });
+    expect(config.env).toBe('production');
+    expect(config.host).toBe('0.0.0.0');
+    expect(config.xt?.registerUrl).toContain('https://xt.localhost:9443/');
+    expect(config.oidc).toBeDefined();
   });
 
   test("Kubernetes's grace period covers preStop, the drain and the 20 s for requests in flight", () => {
