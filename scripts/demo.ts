@@ -44,6 +44,9 @@ async function main(): Promise<void> {
     PORT: process.env.PORT,
     PUBLIC_URL: process.env.PUBLIC_URL ?? publicUrl.origin, // unset: localhost on PORT, as the CIAM stand-in was told
     XT_CONNECT_MODE: 'demo',
+    // Set, not left to PUBLIC_URL: unset NODE_ENV with an https PUBLIC_URL would mean production,
+    // which refuses the demo's built-in secrets.
+    NODE_ENV: 'development',
     // The institution's brand, as a real deployment sets it (SITE_*, SUPPORT_URL).
     SITE_NAME: 'Example Exchange Partner',
     SUPPORT_URL: 'mailto:support@example.com',
