@@ -137,6 +137,9 @@ describe('compose, nginx and Kubernetes', () => {
 
   test('metrics listen on 9091 and are never published or proxied', () => {
     expect(compose).toMatch(/METRICS_PORT: ['"]9091['"]/);
+    // METRICS_HOST defaults to loopback: the replicas must listen on the network for the scraper.
+    expect(compose).toMatch(/METRICS_HOST: ['"]?0\.0\.0\.0['"]?\n/);
+    expect(k8s).toMatch(/name: METRICS_HOST\n\s+value: ['"]?0\.0\.0\.0['"]?\n/);
     expect(compose).not.toMatch(/["\s-]9091:/);
     const uncommented = (conf: string) => conf.replace(/#.*$/gm, '');
     for (const conf of nginxFiles) expect(uncommented(conf)).not.toContain('9091');
