@@ -173,6 +173,10 @@ describe('compose, nginx and Kubernetes', () => {
 });
 
 describe('Dockerfile', () => {
+  test("the volume /data is the node user's alone (0700), as a DATA_DIR the app creates itself", () => {
+    expect(read('Dockerfile')).toMatch(/^RUN mkdir -p \/data && chown node:node \/data && chmod 700 \/data$/m);
+  });
+
   test("the image caps V8's old generation (NODE_OPTIONS in its ENV), and the benchmarks and the topology run read the same value", async () => {
     const { IMAGE_NODE_OPTIONS } = await import('../helpers/image.js');
     expect(IMAGE_NODE_OPTIONS).toMatch(/^--max-old-space-size=\d+$/);
