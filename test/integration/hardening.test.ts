@@ -94,6 +94,19 @@ describe('CSRF on state-changing routes', () => {
     expect(res.status).toBe(403);
     expect(errorCode(res.text)).toBe('csrf_failed');
   });
+
+  test('the csrf_refused audit line names the provider of the route, and only a configured one (never a name from the path)', async () => {
+    h = await startHarness();
+    await connectXt(h.agent);
+    await h.agent.post('/auth/xt/logout').type('form').send({ _csrf: 'forged' });
+    await h.agent.post('/auth/evil-provider/logout').set('Origin', 'https://attacker.example').type('form').send('');
+    const refused = h.logs.records().filter((r) => r.audit === true && r.event === 'csrf_refused');
+    expect(refused.map((r) => [r.provider, r.reason])).toEqual([
+      ['xt', 'bad form token'],
+      [undefined, 'foreign origin'],
+    ]);
+    expect(JSON.stringify(refused)).not.toContain('evil-provider');
+  });
 });
 
 describe('Host and X-Forwarded-* never reach redirect_uri', () => {

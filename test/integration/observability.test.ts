@@ -135,6 +135,8 @@ describe('the audit log', () => {
       expect(typeof l.reqId).toBe('string');
       expect(typeof l.ip).toBe('string');
     }
+    // The forged logout names the provider its route is for.
+    expect(lines.find((l) => l.event === 'csrf_refused')).toMatchObject({ provider: 'xt', reason: 'bad form token' });
     const succeeded = lines.find((l) => l.event === 'login_succeeded')!;
     expect(succeeded).toMatchObject({ provider: 'xt', owner: expect.stringMatching(/^[\w-]{22}$/) as string });
     expect(lines.find((l) => l.event === 'link_refused')).toMatchObject({ ip: '203.0.113.9', reason: expect.any(String) as string });
