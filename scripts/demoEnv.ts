@@ -19,6 +19,9 @@ export function demoEnv(o: { xtUrl: string; ciamIssuer: string; publicOrigin: st
     HOST: o.env.HOST ?? '127.0.0.1',
     PUBLIC_URL: o.env.PUBLIC_URL ?? o.publicOrigin, // unset: localhost on PORT, as the CIAM stand-in was told
     XT_CONNECT_MODE: 'demo',
+    // Set, not left to PUBLIC_URL: unset NODE_ENV with an https PUBLIC_URL would mean production,
+    // which refuses the demo's built-in secrets.
+    NODE_ENV: 'development',
     // The institution's brand, as a real deployment sets it (SITE_*, SUPPORT_URL).
     SITE_NAME: 'Example Exchange Partner',
     SUPPORT_URL: 'mailto:support@example.com',

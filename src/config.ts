@@ -76,16 +76,20 @@ const optionalNonEmpty = z
   .transform((v) => (v === undefined || v.trim() === '' ? undefined : v));
 
 const envSchema = z.object({
-  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  /** Unset: production unless PUBLIC_URL is plain http on loopback (see runMode). */
+  NODE_ENV: z.enum(['development', 'production', 'test']).optional(),
   XT_CONNECT_MODE: z.enum(['normal', 'demo']).default('normal'),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   /** The address the public listener binds: every interface by default (a container must be reachable). */
   HOST: z.string().trim().min(1, 'must be an address to listen on, e.g. 0.0.0.0 or 127.0.0.1').default('0.0.0.0'),
   /** 0 picks a free port (tests). Empty: off. */
   METRICS_PORT: z.preprocess((v) => (typeof v === 'string' && v.trim() === '' ? undefined : v), z.coerce.number().int().min(0).max(65535).optional()),
-  METRICS_HOST: z.string().min(1).default('0.0.0.0'),
+  /** Loopback unless set: the metrics say how busy the service is and which providers fail, for the scraper only. */
+  METRICS_HOST: z.string().min(1).default('127.0.0.1'),
   PUBLIC_URL: httpUrl('PUBLIC_URL').default('http://localhost:3000'),
   TRUST_PROXY: z.string().default('false'),
+  /** TRUST_PROXY=true in production, kept on purpose (with a warning at every start). */
+  TRUST_PROXY_ALLOW_ANY: bool.default(false),
   SESSION_SECRET: optionalNonEmpty,
   SESSION_IDLE_TTL: durationMs('SESSION_IDLE_TTL').optional(),
   SESSION_MAX_AGE: durationMs('SESSION_MAX_AGE').default(90 * 86_400_000),
@@ -381,6 +385,35 @@ function parseTrustProxy(raw: string): boolean | number | string {
   return raw; // a list of addresses/subnets, as Express understands it
 }
 
+/**
+ * The mode the app runs in: NODE_ENV when it is set. Unset, only a PUBLIC_URL that is plain http
+ * on loopback (a trial on one's own machine, the demo, the tests) means development; any other
+ * PUBLIC_URL is a real deployment and runs as production, so the public placeholder and demo
+ * secrets are refused there even when NODE_ENV was forgotten.
+ */
+export function runMode(nodeEnv: Config['env'] | undefined, publicUrl: URL): Config['env'] {
+  return nodeEnv ?? (isLoopbackHttp(publicUrl) ? 'development' : 'production');
+}
+
+/**
+ * TRUST_PROXY=true believes every X-Forwarded-For, so any client that reaches the app can choose
+ * the IP the rate limit counts and the audit log records. Production refuses it unless
+ * TRUST_PROXY_ALLOW_ANY=true says it is meant; elsewhere it is a warning.
+ */
+function checkTrustProxy(e: ParsedEnv, mode: Config['env'], problems: string[], warnings: string[]): boolean | number | string {
+  const trust = parseTrustProxy(e.TRUST_PROXY);
+  if (trust !== true) return trust;
+  const fix = 'set TRUST_PROXY to the number of proxies in front of xt-connect (e.g. TRUST_PROXY=1) or to their addresses (e.g. TRUST_PROXY=10.0.0.0/8)';
+  if (mode === 'production' && !e.TRUST_PROXY_ALLOW_ANY) {
+    problems.push(
+      `TRUST_PROXY: true lets any client choose its IP with X-Forwarded-For (the rate limit and the audit log believe it); ${fix}, or set TRUST_PROXY_ALLOW_ANY=true to keep it on purpose`,
+    );
+  } else {
+    warnings.push(`TRUST_PROXY=true: any client can choose its IP with X-Forwarded-For (rate limit, audit log); ${fix}`);
+  }
+  return trust;
+}
+
 /** Parses and validates the environment. Throws ConfigError listing every problem. */
 export function loadConfig(env: Env): Config {
   // Each variable is parsed on its own so that one bad value does not hide the others.
@@ -399,6 +432,10 @@ export function loadConfig(env: Env): Config {
   if (publicUrl.pathname !== '/' || publicUrl.search || publicUrl.hash) {
     problems.push('PUBLIC_URL: must be an origin only, like https://connect.example.com (no path, query or fragment)');
   }
+  const mode = runMode(e.NODE_ENV, publicUrl);
+  // How a refusal below names the mode it comes from ('' when not in production).
+  const inProduction =
+    mode !== 'production' ? '' : e.NODE_ENV ? 'with NODE_ENV=production' : 'in production (NODE_ENV is unset and PUBLIC_URL is not http on loopback)';
 
   const sessionSecret = e.SESSION_SECRET ?? (demo ? DEMO_SESSION_SECRET : undefined);
   if (!sessionSecret) problems.push('SESSION_SECRET: required (at least 32 characters)');
@@ -408,6 +445,7 @@ export function loadConfig(env: Env): Config {
   if (e.REDIS_COMMAND_TIMEOUT < 1 || e.REDIS_COMMAND_TIMEOUT > 60_000) problems.push('REDIS_COMMAND_TIMEOUT: must be between 1ms and 60s');
   if (e.SHUTDOWN_DRAIN > 120_000) problems.push('SHUTDOWN_DRAIN: must be at most 2m');
   const warnings: string[] = [];
+  const trustProxy = checkTrustProxy(e, mode, problems, warnings);
   const sessions = sessionLifetimes(e, problems, warnings);
   if (e.METRICS_PORT !== undefined && e.METRICS_PORT !== 0 && e.METRICS_PORT === e.PORT) {
     problems.push('METRICS_PORT: must differ from PORT (metrics are never served on the public port)');
@@ -426,8 +464,8 @@ export function loadConfig(env: Env): Config {
   if (e.XT_ENABLED) {
     const clientId = e.XT_CLIENT_ID ?? (demo ? 'demo-client' : undefined);
     const clientSecret = e.XT_CLIENT_SECRET ?? (demo ? DEMO_XT_CLIENT_SECRET : undefined);
-    if (e.NODE_ENV === 'production' && demo && !e.XT_CLIENT_SECRET) {
-      problems.push("XT_CLIENT_SECRET: required with NODE_ENV=production (the demo's built-in client secret is public)");
+    if (inProduction && demo && !e.XT_CLIENT_SECRET) {
+      problems.push(`XT_CLIENT_SECRET: required ${inProduction} (the demo's built-in client secret is public)`);
     }
     if (!clientId) problems.push('XT_CLIENT_ID: required (issued by XT.COM), or set XT_ENABLED=false');
     if (!clientSecret) problems.push('XT_CLIENT_SECRET: required (issued by XT.COM), or set XT_ENABLED=false');
@@ -470,28 +508,28 @@ export function loadConfig(env: Env): Config {
   const service = loadService(e, problems);
   const webhooks = loadWebhooks(e, problems, warnings);
   const site = loadSite(e, problems);
-  if (e.NODE_ENV === 'production') warnings.push(...unbrandedWarnings(env));
+  if (mode === 'production') warnings.push(...unbrandedWarnings(env));
 
-  if (e.NODE_ENV === 'production') {
+  if (inProduction) {
     for (const [key, placeholder] of Object.entries(EXAMPLE_PLACEHOLDERS) as [keyof typeof EXAMPLE_PLACEHOLDERS, string][]) {
       if (e[key]?.trim() === placeholder)
-        problems.push(`${key}: still the placeholder from .env.example; set a real value (NODE_ENV=production refuses placeholders)`);
+        problems.push(`${key}: still the placeholder from .env.example; set a real value (placeholders are refused ${inProduction})`);
     }
     if (sessionSecret === DEMO_SESSION_SECRET) {
-      problems.push("SESSION_SECRET: required with NODE_ENV=production (the demo's built-in secret is public); generate one with: openssl rand -base64 48");
+      problems.push(`SESSION_SECRET: required ${inProduction} (the demo's built-in secret is public); generate one with: openssl rand -base64 48`);
     }
   }
 
   if (problems.length) throw new ConfigError(problems);
 
   return {
-    env: e.NODE_ENV,
+    env: mode,
     port: e.PORT,
     host: e.HOST,
     metrics: e.METRICS_PORT === undefined ? undefined : { port: e.METRICS_PORT, host: e.METRICS_HOST },
     publicUrl,
     secureCookies: publicUrl.protocol === 'https:',
-    trustProxy: parseTrustProxy(e.TRUST_PROXY),
+    trustProxy,
     sessionSecret: sessionSecret!,
     sessionTtlMs: sessions.idleMs,
     sessionMaxAgeMs: sessions.maxAgeMs,

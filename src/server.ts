@@ -6,6 +6,7 @@ import type { AppContext } from './context.js';
 import { type AppOptions, createApp } from './app.js';
 import { type Config, ConfigError, type Env, loadConfig } from './config.js';
 import { ENV_FILE_HINT, unloadedEnvFile } from './shared/envFile.js';
+import { internalListener } from './routes/internal.js';
 
 export interface Running {
   server: Server;
@@ -16,21 +17,11 @@ export interface Running {
 }
 
 /**
- * Prometheus metrics on their own listener (METRICS_PORT): `GET /metrics` and nothing else, so
- * the public port never serves them and a network policy can keep this one internal.
+ * Prometheus metrics and the detailed readiness on their own listener (METRICS_PORT), so the
+ * public port never serves them and a network policy can keep this one internal.
  */
 async function listenMetrics(ctx: AppContext, where: { port: number; host: string }): Promise<Server> {
-  const server = createServer((req, res) => {
-    const path = (req.url ?? '').split('?')[0];
-    if (req.method !== 'GET' || path !== '/metrics') {
-      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
-      return;
-    }
-    ctx.metrics.text().then(
-      (body) => res.writeHead(200, { 'content-type': ctx.metrics.registry.contentType, 'cache-control': 'no-store' }).end(body),
-      () => res.writeHead(503, { 'content-type': 'text/plain' }).end('metrics unavailable\n'),
-    );
-  });
+  const server = createServer(internalListener(ctx));
   server.listen(where.port, where.host);
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);

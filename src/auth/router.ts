@@ -1,4 +1,4 @@
-import { Router, urlencoded } from 'express';
+import { type Request, Router, urlencoded } from 'express';
 import type { AppContext } from '../context.js';
 import { requireCsrf } from '../http/csrf.js';
 import { authRateLimit } from '../http/rateLimit.js';
@@ -9,6 +9,12 @@ export function authRouter(ctx: AppContext): Router {
   r.use('/auth', authRateLimit(ctx));
   r.get('/auth/:provider/login', login(ctx));
   r.get('/auth/:provider/callback', callback(ctx));
-  r.post('/auth/:provider/logout', urlencoded({ extended: false, limit: '4kb', parameterLimit: 10 }), requireCsrf(ctx.config.publicUrl.origin), logout(ctx));
+  const provider = (req: Request) => ctx.providers.get(String(req.params.provider))?.id;
+  r.post(
+    '/auth/:provider/logout',
+    urlencoded({ extended: false, limit: '4kb', parameterLimit: 10 }),
+    requireCsrf(ctx.config.publicUrl.origin, 'form', provider),
+    logout(ctx),
+  );
   return r;
 }

@@ -15,14 +15,19 @@ import { formString } from './params.js';
  */
 export type CsrfSource = 'form' | 'header';
 
-export function requireCsrf(publicOrigin: string, source: CsrfSource = 'form') {
+/**
+ * `providerOf` names the provider the route is for, when it knows one (a configured provider only,
+ * never a name from the path as sent), so the refusal and its `csrf_refused` audit line carry it.
+ */
+export function requireCsrf(publicOrigin: string, source: CsrfSource = 'form', providerOf: (req: Request) => string | undefined = () => undefined) {
   return function checkCsrf(req: Request, _res: Response, next: NextFunction): void {
+    const refuse = (reason: string) => next(new AppError('csrf_failed', { provider: providerOf(req), detail: { reason } }));
     const origin = req.get('origin');
     const originOk = origin === undefined || origin === publicOrigin || (source === 'form' && origin === 'null');
-    if (!originOk) return next(new AppError('csrf_failed', { detail: { reason: 'foreign origin' } }));
+    if (!originOk) return refuse('foreign origin');
     const expected = req.session?.csrf;
     const given = source === 'form' ? (formString(req, '_csrf') ?? req.get('x-csrf-token')) : req.get('x-csrf-token');
-    if (!expected || !given || !safeEqual(expected, given)) return next(new AppError('csrf_failed', { detail: { reason: 'bad form token' } }));
+    if (!expected || !given || !safeEqual(expected, given)) return refuse('bad form token');
     next();
   };
 }

@@ -50,7 +50,9 @@ function limiter(
     legacyHeaders: false,
     store: ctx.stores.rateLimitStore?.(opts.name),
     passOnStoreError: true, // a store outage is answered by the session layer, not by locking everyone out
-    // We decide which proxies to trust (TRUST_PROXY) and warn about it ourselves, above.
+    // We decide which proxies to trust (TRUST_PROXY) and warn about it ourselves, above; the
+    // library's trustProxy check (against TRUST_PROXY=true) is the config's: production refuses
+    // true at start unless TRUST_PROXY_ALLOW_ANY=true (src/config.ts, checkTrustProxy).
     validate: { trustProxy: false, xForwardedForHeader: false, forwardedHeader: false, keyGeneratorIpFallback: false },
     ...(opts.key ? { keyGenerator: opts.key } : {}),
     logger: libraryLogger(ctx.logger),

@@ -14,10 +14,34 @@ function within<T>(p: Promise<T>, ms: number): Promise<T> {
   return Promise.race([p, late]).finally(() => clearTimeout(timer));
 }
 
-/** The store's ping and, with webhooks, the outbox's figures: both within `ms`, or a rejection. */
-async function readiness(ctx: AppContext, ms: number): Promise<{ webhooks?: WebhookStats }> {
-  const [, webhooks] = await within(Promise.all([ctx.stores.authState.ping(), ctx.webhooks?.stats()]), ms);
-  return webhooks ? { webhooks } : {};
+/** What the metrics listener's /readyz tells the operator: why not ready, the store, and the webhook outbox's figures. */
+export interface ReadinessDetail {
+  status: 'ready' | 'draining' | 'unavailable';
+  store: string;
+  webhooks?: WebhookStats;
+}
+
+/**
+ * Ready: not draining, the store answers its ping and, with webhooks, the outbox its figures,
+ * both within READY_DEADLINE_MS (a Redis that does not answer fails here, or at
+ * REDIS_COMMAND_TIMEOUT if that is shorter).
+ */
+export async function readiness(ctx: AppContext): Promise<ReadinessDetail> {
+  const store = ctx.stores.kind;
+  if (ctx.lifecycle.draining) return { status: 'draining', store };
+  try {
+    const [, webhooks] = await within(Promise.all([ctx.stores.authState.ping(), ctx.webhooks?.stats()]), READY_DEADLINE_MS);
+    return webhooks ? { status: 'ready', store, webhooks } : { status: 'ready', store };
+  } catch {
+    return { status: 'unavailable', store };
+  }
+}
+
+/** The HTTP status and headers of a readiness answer, on either port. */
+export function readinessHeaders(detail: ReadinessDetail): { status: number; headers: Record<string, string> } {
+  const headers: Record<string, string> = { 'cache-control': 'no-store' };
+  if (detail.status === 'unavailable') headers['retry-after'] = '5';
+  return { status: detail.status === 'ready' ? 200 : 503, headers };
 }
 
 export function healthRouter(ctx: AppContext): Router {
@@ -26,20 +50,15 @@ export function healthRouter(ctx: AppContext): Router {
   r.get('/healthz', (_req, res) => {
     res.set('Cache-Control', 'no-store').json({ status: 'ok' });
   });
-  // Readiness: the session store answers. With webhooks, also how many events wait and the oldest one's age.
+  // Readiness, on the public port: ready or not, nothing more (which store, the webhook backlog
+  // and why not are the operator's business: GET /readyz on the metrics listener).
   r.get('/readyz', async (_req, res) => {
-    res.set('Cache-Control', 'no-store');
-    if (ctx.lifecycle.draining) {
-      res.status(503).json({ status: 'draining', store: ctx.stores.kind });
-      return;
-    }
-    try {
-      const extra = await readiness(ctx, READY_DEADLINE_MS);
-      res.json({ status: 'ready', store: ctx.stores.kind, ...extra });
-    } catch {
-      // A Redis that does not answer fails the ping within READY_DEADLINE_MS (or REDIS_COMMAND_TIMEOUT, if shorter).
-      res.status(503).set('Retry-After', '5').json({ status: 'unavailable', store: ctx.stores.kind });
-    }
+    const detail = await readiness(ctx);
+    const { status, headers } = readinessHeaders(detail);
+    res
+      .status(status)
+      .set(headers)
+      .json({ status: status === 200 ? 'ready' : 'not_ready' });
   });
   return r;
 }

@@ -16,6 +16,7 @@ import { type Config, type Env, loadConfig } from '../../src/config.js';
 import { type XtStandIn, type XtStandInOptions, startXtStandIn } from '../../standins/xt.js';
 import type { AppError } from '../../src/errors.js';
 import type { XtApi } from '../../src/services/xtApi.js';
+import { internalListener } from '../../src/routes/internal.js';
 
 export const TEST_SECRET = 'xt-client-secret-0123456789abcdef';
 export const SESSION_SECRET = 'test-session-secret-that-is-long-enough-0123';
@@ -37,6 +38,9 @@ export class LogCapture extends Writable {
 export function tempDir(prefix = 'xtc-test-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
+
+/** GET /readyz on the metrics listener (the store, why not ready, the webhook outbox), served in-process. */
+export const detailedReadyz = (built: BuiltApp) => request(internalListener(built.ctx)).get('/readyz');
 
 /** Settings every test app shares: debug logs (so the secret checks see everything), a memory store. */
 export const BASE_ENV: Env = {

@@ -4,7 +4,8 @@
 import fc from 'fast-check';
 import request from 'supertest';
 import { testClock } from '../helpers/clock.js';
-import { type Harness, authorizeAtStandIn, connectXt, errorCode, formToken, startHarness, sessionJson } from '../helpers/harness.js';
+import { loadConfig } from '../../src/config.js';
+import { type Harness, authorizeAtStandIn, connectXt, errorCode, formToken, startHarness, sessionJson, xtEnv } from '../helpers/harness.js';
 import { stubProvider } from '../helpers/providers.js';
 
 let h: Harness;
@@ -93,6 +94,19 @@ describe('CSRF on state-changing routes', () => {
     expect(res.status).toBe(403);
     expect(errorCode(res.text)).toBe('csrf_failed');
   });
+
+  test('the csrf_refused audit line names the provider of the route, and only a configured one (never a name from the path)', async () => {
+    h = await startHarness();
+    await connectXt(h.agent);
+    await h.agent.post('/auth/xt/logout').type('form').send({ _csrf: 'forged' });
+    await h.agent.post('/auth/evil-provider/logout').set('Origin', 'https://attacker.example').type('form').send('');
+    const refused = h.logs.records().filter((r) => r.audit === true && r.event === 'csrf_refused');
+    expect(refused.map((r) => [r.provider, r.reason])).toEqual([
+      ['xt', 'bad form token'],
+      [undefined, 'foreign origin'],
+    ]);
+    expect(JSON.stringify(refused)).not.toContain('evil-provider');
+  });
 });
 
 describe('Host and X-Forwarded-* never reach redirect_uri', () => {
@@ -162,6 +176,33 @@ describe('rate limiting on /auth/*', () => {
     for (let i = 0; i < 3; i++) await h.agent.get('/auth/xt/login').set('X-Forwarded-For', '203.0.113.1');
     expect((await h.agent.get('/auth/xt/login').set('X-Forwarded-For', '203.0.113.1')).status).toBe(429);
     expect((await h.agent.get('/auth/xt/login').set('X-Forwarded-For', '203.0.113.2')).status).toBe(302);
+  });
+
+  test('with a hop count, a client cannot choose its IP: 60 logins with forged left-most X-Forwarded-For values are limited as one', async () => {
+    h = await startHarness({ env: { AUTH_RATE_LIMIT: '30', TRUST_PROXY: '1' } });
+    // The one proxy appends the address it saw (203.0.113.50); everything left of it is the client's own.
+    const statuses: number[] = [];
+    for (let i = 0; i < 60; i++) {
+      const forged = `198.51.100.${i}, 10.0.${i}.1`;
+      statuses.push((await request(h.built.app).get('/auth/xt/login').set('X-Forwarded-For', `${forged}, 203.0.113.50`)).status);
+    }
+    expect(statuses.filter((s) => s === 302)).toHaveLength(30);
+    expect(statuses.slice(30).every((s) => s === 429)).toBe(true);
+    const ips = new Set(
+      h.logs
+        .records()
+        .filter((r) => r.audit === true)
+        .map((r) => r.ip),
+    );
+    expect([...ips]).toEqual(['203.0.113.50']);
+  });
+
+  test('TRUST_PROXY=true in production starts only with TRUST_PROXY_ALLOW_ANY=true, and says at start what it allows', async () => {
+    const prod = { NODE_ENV: 'production', PUBLIC_URL: 'https://connect.example.com', TRUST_PROXY: 'true' };
+    expect(() => loadConfig(xtEnv({ url: 'http://127.0.0.1:9' }, prod))).toThrow(/TRUST_PROXY: true lets any client choose its IP/);
+    h = await startHarness({ env: { ...prod, TRUST_PROXY_ALLOW_ANY: 'true' } });
+    const warning = h.logs.records().find((r) => typeof r.msg === 'string' && r.msg.startsWith('TRUST_PROXY=true'));
+    expect(warning).toMatchObject({ level: 40, msg: expect.stringMatching(/any client can choose its IP.*TRUST_PROXY=1/) as string });
   });
 });
 

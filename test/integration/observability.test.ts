@@ -77,6 +77,37 @@ describe('metrics', () => {
   });
 });
 
+describe('readiness', () => {
+  test('the public port says ready or not_ready only; the store, the webhook backlog and why not are on the metrics port', async () => {
+    const xt = await startXtStandIn({ clientSecret: TEST_SECRET });
+    const logs = new LogCapture();
+    const hooks = { WEBHOOK_URL: 'http://127.0.0.1:9/hooks', WEBHOOK_SECRET: `whsec_${Buffer.alloc(32, 3).toString('base64')}` };
+    let running: Running | undefined;
+    try {
+      const env = { PORT: '0', METRICS_PORT: '0', METRICS_HOST: '127.0.0.1', SHUTDOWN_DRAIN: '1s', ...hooks };
+      running = await start(loadConfig(xtEnv(xt, env)), '127.0.0.1', { logDestination: logs });
+      const answer = async (url: string) => {
+        const res = await fetch(`${url}/readyz`);
+        return { status: res.status, cache: res.headers.get('cache-control'), body: (await res.json()) as unknown };
+      };
+      expect(await answer(running.url)).toEqual({ status: 200, cache: 'no-store', body: { status: 'ready' } });
+      expect(await answer(running.metricsUrl!)).toEqual({
+        status: 200,
+        cache: 'no-store',
+        body: { status: 'ready', store: 'memory', webhooks: { pending: 0, oldestAgeSeconds: 0, disabled: false } },
+      });
+      const stopped = running.stop(); // draining for SHUTDOWN_DRAIN: both say not ready, only the metrics port says why
+      expect(await answer(running.url)).toEqual({ status: 503, cache: 'no-store', body: { status: 'not_ready' } });
+      expect(await answer(running.metricsUrl!)).toEqual({ status: 503, cache: 'no-store', body: { status: 'draining', store: 'memory' } });
+      await stopped;
+      running = undefined;
+    } finally {
+      await running?.stop();
+      await xt.close();
+    }
+  });
+});
+
 describe('the audit log', () => {
   let h: Harness;
   afterEach(() => h.close());
@@ -104,6 +135,8 @@ describe('the audit log', () => {
       expect(typeof l.reqId).toBe('string');
       expect(typeof l.ip).toBe('string');
     }
+    // The forged logout names the provider its route is for.
+    expect(lines.find((l) => l.event === 'csrf_refused')).toMatchObject({ provider: 'xt', reason: 'bad form token' });
     const succeeded = lines.find((l) => l.event === 'login_succeeded')!;
     expect(succeeded).toMatchObject({ provider: 'xt', owner: expect.stringMatching(/^[\w-]{22}$/) as string });
     expect(lines.find((l) => l.event === 'link_refused')).toMatchObject({ ip: '203.0.113.9', reason: expect.any(String) as string });

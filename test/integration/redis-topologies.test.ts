@@ -16,7 +16,19 @@ import { PARTITIONS, createRedisStores, partitionOf } from '../../src/session/st
 import type { Stores } from '../../src/session/stores/types.js';
 import { type XtStandIn, startXtStandIn } from '../../standins/xt.js';
 import { type TestClock, testClock } from '../helpers/clock.js';
-import { type Harness, LogCapture, TEST_SECRET, assertNoSecrets, connectXt, sessionJson, sidCookie, startHarness, tempDir, xtEnv } from '../helpers/harness.js';
+import {
+  type Harness,
+  LogCapture,
+  TEST_SECRET,
+  assertNoSecrets,
+  connectXt,
+  detailedReadyz,
+  sessionJson,
+  sidCookie,
+  startHarness,
+  tempDir,
+  xtEnv,
+} from '../helpers/harness.js';
 import {
   type RedisCluster,
   type RedisSentinel,
@@ -157,7 +169,7 @@ describe('Redis Cluster (3 masters)', () => {
     const xt = await apps.standIn({ clientSecret: TEST_SECRET, now: clock.now, accessTtlSec: 600, tokenDelayMs: 300 });
     const A = await apps.instance(clock);
     const B = await apps.instance(clock);
-    expect((await request(A.built.app).get('/readyz')).body).toMatchObject({ status: 'ready', store: 'redis' });
+    expect((await detailedReadyz(A.built)).body).toMatchObject({ status: 'ready', store: 'redis' });
     const cookie = sidCookie(await connectXt(request.agent(A.built.app)));
     expect((await request(B.built.app).get('/api/session').set('Cookie', cookie)).body).toMatchObject({ connected: true, userId: '12345678' });
     clock.advance(601_000);
@@ -199,7 +211,7 @@ describe('Redis Cluster (3 masters)', () => {
       Array.from({ length: 8 }, (_, i) => String(40_000_000 + i)),
       [A, B],
     );
-    expect(((await request(A.built.app).get('/readyz')).body as { webhooks?: unknown }).webhooks).toEqual({ pending: 0, oldestAgeSeconds: 0, disabled: false });
+    expect(((await detailedReadyz(A.built)).body as { webhooks?: unknown }).webhooks).toEqual({ pending: 0, oldestAgeSeconds: 0, disabled: false });
   }, 60_000);
 
   describe('a master that stops answering (SIGSTOP)', () => {
@@ -288,7 +300,7 @@ describe('Sentinel (one master, one sentinel)', () => {
     const xt = await apps.standIn({ clientSecret: TEST_SECRET, now: clock.now, accessTtlSec: 600, tokenDelayMs: 300 });
     const A = await apps.instance(clock, { AUTH_RATE_LIMIT: '4' });
     const B = await apps.instance(clock, { AUTH_RATE_LIMIT: '4' });
-    expect((await request(A.built.app).get('/readyz')).body).toMatchObject({ status: 'ready', store: 'redis' });
+    expect((await detailedReadyz(A.built)).body).toMatchObject({ status: 'ready', store: 'redis' });
     const cookie = sidCookie(await connectXt(request.agent(A.built.app)));
     expect((await request(B.built.app).get('/api/session').set('Cookie', cookie)).body).toMatchObject({ connected: true, userId: '12345678' });
     clock.advance(601_000);

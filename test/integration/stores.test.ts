@@ -123,6 +123,22 @@ describe('SQLite (the default)', () => {
     await expect(createApp(config, { logDestination: new LogCapture() })).rejects.toThrow(/DATA_DIR .* is not writable/);
   });
 
+  test('DATA_DIR is created 0700 and the database, its WAL and shared-memory files 0600; a file an older version left 0644 is tightened', async () => {
+    const data = path.join(dir, 'nested', 'data');
+    const mode = (f: string) => (fs.statSync(path.join(data, f)).mode & 0o777).toString(8);
+    const files = ['xt-connect.sqlite', 'xt-connect.sqlite-wal', 'xt-connect.sqlite-shm'];
+    const a = await open({ DATA_DIR: data });
+    expect((await connectXt(a.agent)).status).toBe(303);
+    expect(mode('.')).toBe('700');
+    expect(files.map((f) => [f, mode(f)])).toEqual(files.map((f) => [f, '600']));
+    await restart(a);
+
+    for (const f of files.filter((f) => fs.existsSync(path.join(data, f)))) fs.chmodSync(path.join(data, f), 0o644);
+    const b = await open({ DATA_DIR: data });
+    expect((await connectXt(b.agent)).status).toBe(303);
+    expect(files.map((f) => [f, mode(f)])).toEqual(files.map((f) => [f, '600']));
+  });
+
   test('a full database answers 503 and loses nothing already stored', async () => {
     // The app runs on stores the test built (AppOptions.stores), so the test holds the app's own SQLite connection.
     const stores = createSqliteStores({ dataDir: dir, ttlMs: 86_400_000 });

@@ -21,6 +21,7 @@ import {
   assertNoSecrets,
   authorizeAtStandIn,
   connectXt,
+  detailedReadyz,
   disconnectXt,
   scanLogs,
   startHarness,
@@ -56,8 +57,8 @@ interface ReadyJson {
   webhooks?: WebhookStats;
 }
 
-/** GET /readyz of the harness's app. */
-const readyz = async (h: Harness): Promise<ReadyJson> => (await request(h.built.app).get('/readyz')).body as ReadyJson;
+/** GET /readyz on the metrics listener of the harness's app (the public one says ready or not_ready only). */
+const readyz = async (h: Harness): Promise<ReadyJson> => (await detailedReadyz(h.built)).body as ReadyJson;
 
 /** Log records of the harness at `level` (pino numbers: 40 warn, 50 error) whose msg matches. */
 const logLines = (h: Harness, level: number, msg: RegExp) => h.logs.records().filter((l) => l.level === level && msg.test(String(l.msg)));
@@ -103,6 +104,8 @@ describe('webhooks (memory store)', () => {
     expect(receiver.arrivals).toHaveLength(2);
 
     expect(await readyz(h)).toEqual({ status: 'ready', store: 'memory', webhooks: { pending: 0, oldestAgeSeconds: 0, disabled: false } });
+    // The public port says ready, and nothing of the backlog.
+    expect((await request(h.built.app).get('/readyz')).body).toEqual({ status: 'ready' });
     expect(h.logs.text()).not.toContain(QUERY_TOKEN);
   });
 
@@ -256,7 +259,14 @@ describe('webhooks survive a SIGKILL between the store write and the delivery (S
     xt = await startXtStandIn({ clientSecret: TEST_SECRET });
     receiver = await startReceiver();
     receiver.answer = (a) => (a.try === 1 ? 'hold' : 204); // the first delivery never gets an answer
-    const env = xtEnv(xt, { ...hookEnv(receiver), SESSION_STORE: 'sqlite', DATA_DIR: tempDir('xtc-hooks-'), LOG_LEVEL: 'info' });
+    const metricsPort = await freePort();
+    const env = xtEnv(xt, {
+      ...hookEnv(receiver),
+      SESSION_STORE: 'sqlite',
+      DATA_DIR: tempDir('xtc-hooks-'),
+      LOG_LEVEL: 'info',
+      METRICS_PORT: String(metricsPort),
+    });
     child = appChild(await freePort(), env);
     await child.start();
 
@@ -282,7 +292,7 @@ describe('webhooks survive a SIGKILL between the store write and the delivery (S
     );
     // The restarted process took the dead one's lease over at once, not after its 15 s.
     expect(again.at - killedAt).toBeLessThan(startMs + 5000);
-    const ready = await fetch(`${child.url}/readyz`).then((r) => r.json() as Promise<{ webhooks: unknown }>);
+    const ready = await fetch(`http://127.0.0.1:${metricsPort}/readyz`).then((r) => r.json() as Promise<{ webhooks: unknown }>);
     expect(ready.webhooks).toEqual({ pending: 0, oldestAgeSeconds: 0, disabled: false });
     scanLogs(child.output(), [TEST_SECRET, SESSION_SECRET, receiver.secret, receiver.secret.slice(6), QUERY_TOKEN, ...xt.issued()]);
   }, 60_000);

@@ -22,6 +22,9 @@ describe('loadConfig', () => {
     });
     expect(c.trustProxy).toBe(false);
     expect(c.refresh.skewMs).toBe(60_000);
+    expect(c.metrics).toBeUndefined();
+    // The metrics listener is on loopback unless METRICS_HOST says otherwise (compose and k8s do).
+    expect(loadConfig({ ...good, METRICS_PORT: '9091' }).metrics).toEqual({ port: 9091, host: '127.0.0.1' });
   });
 
   test('lists every problem at once', () => {
@@ -148,5 +151,72 @@ describe('NODE_ENV=production refuses public secrets', () => {
     expect(problems({ ...good, NODE_ENV: 'production', SESSION_SECRET: demoSecret })).toEqual([expect.stringMatching(/^SESSION_SECRET: .*built-in secret/)]);
     // The demo mode with real secrets of its own is fine.
     expect(problems({ XT_CONNECT_MODE: 'demo', NODE_ENV: 'production', SESSION_SECRET: 'y'.repeat(32), XT_CLIENT_SECRET: 'real' })).toEqual([]);
+  });
+});
+
+describe('NODE_ENV unset: production unless PUBLIC_URL is plain http on loopback', () => {
+  const example = parseEnv(fs.readFileSync(path.resolve('.env.example'), 'utf8')) as Record<string, string>;
+  const problems = (env: Record<string, string | undefined>): string[] => {
+    try {
+      loadConfig(env);
+      return [];
+    } catch (err) {
+      return (err as ConfigError).problems;
+    }
+  };
+
+  test.each(['https://connect.example.com', 'http://connect.internal:3000', 'http://10.0.0.5'])(
+    "PUBLIC_URL=%s: .env.example's placeholders and the demo's secrets are refused",
+    (url) => {
+      const { NODE_ENV: _, ...unset } = example;
+      const found = problems({ ...unset, PUBLIC_URL: url });
+      for (const key of ['SESSION_SECRET', 'XT_CLIENT_ID', 'XT_CLIENT_SECRET']) {
+        expect(found).toContainEqual(expect.stringMatching(new RegExp(`^${key}: still the placeholder .*in production \\(NODE_ENV is unset`)));
+      }
+      expect(problems({ XT_CONNECT_MODE: 'demo', PUBLIC_URL: url })).toEqual([
+        expect.stringMatching(/^XT_CLIENT_SECRET: required in production/),
+        expect.stringMatching(/^SESSION_SECRET: required in production/),
+      ]);
+      expect(loadConfig({ ...good, PUBLIC_URL: url }).env).toBe('production');
+    },
+  );
+
+  test('NODE_ENV=development set explicitly keeps the placeholders usable, whatever PUBLIC_URL is', () => {
+    expect(problems({ ...example, NODE_ENV: 'development' })).toEqual([]);
+    expect(loadConfig({ XT_CONNECT_MODE: 'demo', NODE_ENV: 'development', PUBLIC_URL: 'https://connect.example.com' }).env).toBe('development');
+  });
+
+  test.each(['http://localhost:3000', 'http://127.0.0.1:8080', 'http://[::1]:3000', undefined])(
+    'PUBLIC_URL=%s (a local trial, the demo) is development',
+    (url) => {
+      expect(loadConfig({ XT_CONNECT_MODE: 'demo', PUBLIC_URL: url }).env).toBe('development');
+    },
+  );
+});
+
+describe('TRUST_PROXY=true', () => {
+  const prod = { ...good, NODE_ENV: 'production', PUBLIC_URL: 'https://connect.example.com' };
+
+  test('stops the app in production, asking for a hop count or the proxies’ addresses', () => {
+    for (const env of [
+      { ...prod, TRUST_PROXY: 'true' },
+      { ...good, PUBLIC_URL: 'https://connect.example.com', TRUST_PROXY: 'yes' },
+    ]) {
+      expect(() => loadConfig(env)).toThrow(
+        /TRUST_PROXY: true lets any client choose its IP.*number of proxies.*TRUST_PROXY=1.*addresses.*TRUST_PROXY_ALLOW_ANY=true/,
+      );
+    }
+  });
+
+  test('TRUST_PROXY_ALLOW_ANY=true keeps it on purpose, with a warning', () => {
+    const c = loadConfig({ ...prod, TRUST_PROXY: 'true', TRUST_PROXY_ALLOW_ANY: 'true' });
+    expect(c.trustProxy).toBe(true);
+    expect(c.warnings).toEqual([expect.stringMatching(/^TRUST_PROXY=true: any client can choose its IP/)]);
+  });
+
+  test('a hop count or addresses are fine in production; outside it, true is a warning only', () => {
+    expect(loadConfig({ ...prod, TRUST_PROXY: '1' }).trustProxy).toBe(1);
+    expect(loadConfig({ ...prod, TRUST_PROXY: '10.0.0.0/8, 127.0.0.1' }).trustProxy).toBe('10.0.0.0/8, 127.0.0.1');
+    expect(loadConfig({ ...good, TRUST_PROXY: 'true' }).warnings).toEqual([expect.stringMatching(/^TRUST_PROXY=true/)]);
   });
 });

@@ -138,6 +138,9 @@ describe('compose, nginx and Kubernetes', () => {
 
   test('metrics listen on 9091 and are never published or proxied', () => {
     expect(compose).toMatch(/METRICS_PORT: ['"]9091['"]/);
+    // METRICS_HOST defaults to loopback: the replicas must listen on the network for the scraper.
+    expect(compose).toMatch(/METRICS_HOST: ['"]?0\.0\.0\.0['"]?\n/);
+    expect(k8s).toMatch(/name: METRICS_HOST\n\s+value: ['"]?0\.0\.0\.0['"]?\n/);
     expect(compose).not.toMatch(/["\s-]9091:/);
     const uncommented = (conf: string) => conf.replace(/#.*$/gm, '');
     for (const conf of nginxFiles) expect(uncommented(conf)).not.toContain('9091');
@@ -204,6 +207,10 @@ describe('compose, nginx and Kubernetes', () => {
 });
 
 describe('Dockerfile', () => {
+  test("the volume /data is the node user's alone (0700), as a DATA_DIR the app creates itself", () => {
+    expect(read('Dockerfile')).toMatch(/^RUN mkdir -p \/data && chown node:node \/data && chmod 700 \/data$/m);
+  });
+
   test("the image caps V8's old generation (NODE_OPTIONS in its ENV), and the benchmarks and the topology run read the same value", async () => {
     const { IMAGE_NODE_OPTIONS } = await import('../helpers/image.js');
     expect(IMAGE_NODE_OPTIONS).toMatch(/^--max-old-space-size=\d+$/);

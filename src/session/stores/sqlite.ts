@@ -44,16 +44,37 @@ function guard<T>(fn: () => T): T {
   }
 }
 
-/** Opens (and creates) the database, failing loudly at start when DATA_DIR is unusable. */
+/**
+ * The database and its WAL and shared-memory files hold sessions and sealed tokens: readable by
+ * the app's own user only. The file is created 0600 before SQLite opens it (SQLite then creates
+ * -wal and -shm with the database file's mode), and a file left readable by others by an older
+ * version is tightened (a file we cannot chmod, not ours, is left as it is).
+ */
+function privateFiles(db: string): void {
+  fs.closeSync(fs.openSync(db, 'a', 0o600));
+  for (const f of [db, `${db}-wal`, `${db}-shm`]) {
+    try {
+      if ((fs.statSync(f).mode & 0o077) !== 0) fs.chmodSync(f, 0o600);
+    } catch {
+      // Absent (-wal, -shm before the first write) or not ours: nothing to tighten.
+    }
+  }
+}
+
+/**
+ * Opens (and creates) the database, failing loudly at start when DATA_DIR is unusable. A DATA_DIR
+ * it creates is 0700; an existing one keeps its mode (it may be a mount the operator shares).
+ */
 export function openDatabase(dataDir: string, file = 'xt-connect.sqlite'): Db {
   try {
-    fs.mkdirSync(dataDir, { recursive: true });
+    fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
     fs.accessSync(dataDir, fs.constants.W_OK);
   } catch (err) {
     throw new Error(`DATA_DIR ${dataDir} is not writable (${(err as NodeJS.ErrnoException).code ?? 'error'}); sessions cannot be stored`);
   }
   let db: Db | undefined;
   try {
+    privateFiles(path.join(dataDir, file));
     db = new Database(path.join(dataDir, file));
     db.pragma('auto_vacuum = INCREMENTAL');
     db.pragma('journal_mode = WAL');
