@@ -157,6 +157,7 @@ export function regenerateSession(req: Request, opts: { owner?: 'keep' | 'new'; 
   const startedAt = keep ? req.session.startedAt : Date.now();
   const subject = opts.subject === null ? undefined : (opts.subject ?? req.session.subject);
   const subjectSeal = opts.subject === undefined ? req.session.subjectSeal : undefined;
+  const subjectEpoch = opts.subject === undefined ? req.session.subjectEpoch : undefined;
   return new Promise((resolve, reject) =>
     req.session.regenerate((err) => {
       if (err) return reject(toStoreError(err));
@@ -164,6 +165,7 @@ export function regenerateSession(req: Request, opts: { owner?: 'keep' | 'new'; 
       if (startedAt !== undefined) req.session.startedAt = startedAt;
       if (subject !== undefined) req.session.subject = subject;
       if (subject !== undefined && subjectSeal !== undefined) req.session.subjectSeal = subjectSeal;
+      if (subject !== undefined && subjectEpoch !== undefined) req.session.subjectEpoch = subjectEpoch;
       req.session.csrf = newCsrfToken();
       resolve();
     }),

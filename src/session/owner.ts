@@ -18,6 +18,11 @@ declare module 'express-session' {
     subject?: string;
     /** The raw subject behind `subject`, sealed (the session store keeps this record in clear). */
     subjectSeal?: string;
+    /**
+     * The subject's binding epoch when this session was bound (session/bindings.ts); unset: ''.
+     * Once the subject's epoch has moved on (DELETE /v1/subjects/{sub}), the binding is over.
+     */
+    subjectEpoch?: string;
     /** When this session's person logged in (or the session got its owner id), ms since the epoch: SESSION_MAX_AGE counts from here. */
     startedAt?: number;
     /** When the browser's cookie was last renewed (see RENEW_FRACTION in middleware.ts); unset: at startedAt. */
