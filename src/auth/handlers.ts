@@ -10,12 +10,12 @@ import { queryString } from '../http/params.js';
 import { safeReturnTo } from '../http/returnTo.js';
 import type { Provider } from '../providers/types.js';
 import type { TokenResponse } from '../shared/tokens.js';
-import { regenerateSession, saveSession } from '../session/middleware.js';
+import { expireWithPendingLogins, regenerateSession, saveSession } from '../session/middleware.js';
 import { connectionOwner, ensureOwner } from '../session/owner.js';
 import { isCurrentEpoch } from './binding.js';
 import { type Link, acceptLink } from './link.js';
 import { expectLogoutReturn, newLogoutState } from './logoutReturn.js';
-import { type LoginTransaction, beginTransaction, consumeTransaction, moveTransactions } from './transaction.js';
+import { type LoginTransaction, TRANSACTION_TTL_MS, beginTransaction, consumeTransaction, moveTransactions } from './transaction.js';
 
 export const callbackPath = (provider: string) => `/auth/${provider}/callback`;
 
@@ -59,6 +59,7 @@ export function login(ctx: AppContext): Handler {
       res.redirect(303, returnTo);
       return;
     }
+    expireWithPendingLogins(req, TRANSACTION_TTL_MS); // a session with nothing else is kept only while its logins are
     const tx = await beginTransaction(ctx, req, provider.id, returnTo, await provider.prepareLogin(), link);
     const url = await provider.authorizeUrl({
       state: tx.state,
