@@ -145,6 +145,20 @@ test('each connection ended gets a disconnected audit line and a connection.ende
   }
 });
 
+test('a malformed subject is a 400 and a missing key a 401, both JSON; nothing is ended', async () => {
+  h = await startHarness({ env: serviceEnv() });
+  expect((await connectXt(h.agent, { link: await linkToken('stays-1') })).status).toBe(303);
+  for (const sub of ['bad%20sub', 'x'.repeat(129), '%E0%A4%A', 'a%2Fb']) {
+    const res = await request(h.built.app).delete(`/v1/subjects/${sub}`).set(bearer);
+    expect(res.status).toBeGreaterThanOrEqual(400);
+    expect(res.status).toBeLessThan(500);
+    expect(res.type).toBe('application/json');
+  }
+  expect((await request(h.built.app).delete('/v1/subjects/stays-1')).status).toBe(401);
+  expect(await subjectConnected(h, 'stays-1')).toBe(true);
+  expect(sessionJson(await h.agent.get('/api/session')).providers.xt.connected).toBe(true);
+});
+
 describe('two replicas on Redis', () => {
   let redis: RedisServer;
   let b: Harness | undefined;
