@@ -10,6 +10,7 @@ import type { HelmetOptions } from 'helmet';
 import nunjucks from 'nunjucks';
 import type { DestinationStream, Logger } from 'pino';
 import { backchannelRouter } from './auth/backchannel.js';
+import { endedBindings } from './auth/binding.js';
 import { authRouter } from './auth/router.js';
 import type { Config } from './config.js';
 import type { AppContext } from './context.js';
@@ -37,6 +38,7 @@ import { createSessionMiddleware, type SessionLifecycle } from './session/middle
 import { createStores } from './session/stores/select.js';
 import type { Stores } from './session/stores/types.js';
 import { Subjects } from './session/subjects.js';
+import { BindingEpochs } from './session/bindings.js';
 import { instrumentStores } from './session/stores/instrumented.js';
 import { instrumentProvider } from './providers/instrumented.js';
 import { Audit } from './shared/audit.js';
@@ -137,6 +139,8 @@ export async function buildContext(config: Config, opts: AppOptions = {}): Promi
   });
   const xtApi = config.xt ? createXtApi(config.xt, { connections, logger: log, timeoutMs: config.providerTimeoutMs, now, guard, metrics }) : undefined;
   const subjects = new Subjects(config.sessionSecret);
+  // An epoch outlives every binding made under it: none outlives SESSION_MAX_AGE (a day for clock differences).
+  const bindings = new BindingEpochs(stores.authState, config.sessionMaxAgeMs + 86_400_000, now);
   const webhooks = config.webhooks
     ? new WebhookWorker({
         config: config.webhooks,
@@ -159,6 +163,7 @@ export async function buildContext(config: Config, opts: AppOptions = {}): Promi
     sessionGrace,
     connections,
     subjects,
+    bindings,
     xtApi,
     webhooks,
     metrics,
@@ -250,7 +255,8 @@ export function createExpressApp(ctx: AppContext): Express {
     logger: ctx.logger,
     sealing: { sealer: ctx.sealer, grace: ctx.sessionGrace },
   });
-  app.use(under(API_PREFIX, personalResponse, session, xtGatewayRouter(ctx), apiRouter(ctx), notFound())); // JSON: no page locals
+  const bound = endedBindings(ctx); // a binding whose subject was ended since is cleared before anything reads it
+  app.use(under(API_PREFIX, personalResponse, session, bound, xtGatewayRouter(ctx), apiRouter(ctx), notFound())); // JSON: no page locals
   // Pages and /auth: the person's language and the site's brand (pageLocals), then the session.
   const locals = pageLocals(ctx);
   app.use(locals);
@@ -258,6 +264,7 @@ export function createExpressApp(ctx: AppContext): Express {
   app.use(backchannelRouter(ctx)); // called by the provider, server to server: no session, no form token
   app.use(personalResponse);
   app.use(session);
+  app.use(bound);
   app.use(pagesRouter(ctx));
   app.use(authRouter(ctx));
   app.use(notFound());

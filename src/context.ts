@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import type { Provider } from './providers/types.js';
 import type { XtApi } from './services/xtApi.js';
+import type { BindingEpochs } from './session/bindings.js';
 import type { Sealer } from './session/crypto.js';
 import type { Connections } from './session/connections.js';
 import type { SealedSessionsGrace } from './session/sealedSessions.js';
@@ -23,6 +24,8 @@ export interface AppContext {
   connections: Connections;
   /** The institution's user ids as opaque store keys (links, the service API). */
   subjects: Subjects;
+  /** Each subject's binding epoch: DELETE /v1/subjects/{sub} ends every browser binding to it. */
+  bindings: BindingEpochs;
   xtApi?: XtApi;
   /** Delivers the outbox's connection events (WEBHOOK_URL is set); started and stopped by app.ts. */
   webhooks?: WebhookWorker;

@@ -10,11 +10,12 @@ import { queryString } from '../http/params.js';
 import { safeReturnTo } from '../http/returnTo.js';
 import type { Provider } from '../providers/types.js';
 import type { TokenResponse } from '../shared/tokens.js';
-import { regenerateSession, saveSession } from '../session/middleware.js';
+import { expireWithPendingLogins, regenerateSession, saveSession } from '../session/middleware.js';
 import { connectionOwner, ensureOwner } from '../session/owner.js';
+import { isCurrentEpoch } from './binding.js';
 import { type Link, acceptLink } from './link.js';
 import { expectLogoutReturn, newLogoutState } from './logoutReturn.js';
-import { type LoginTransaction, beginTransaction, consumeTransaction, moveTransactions } from './transaction.js';
+import { type LoginTransaction, TRANSACTION_TTL_MS, beginTransaction, consumeTransaction, moveTransactions } from './transaction.js';
 
 export const callbackPath = (provider: string) => `/auth/${provider}/callback`;
 
@@ -58,7 +59,8 @@ export function login(ctx: AppContext): Handler {
       res.redirect(303, returnTo);
       return;
     }
-    const tx = await beginTransaction(ctx, req, provider.id, returnTo, await provider.prepareLogin(), link?.subject);
+    expireWithPendingLogins(req, TRANSACTION_TTL_MS); // a session with nothing else is kept only while its logins are
+    const tx = await beginTransaction(ctx, req, provider.id, returnTo, await provider.prepareLogin(), link);
     const url = await provider.authorizeUrl({
       state: tx.state,
       redirectUri: redirectUri(ctx, provider),
@@ -141,17 +143,29 @@ async function rotateOwner(ctx: AppContext, req: Request, replaced: string | und
 }
 
 /**
- * The connection's owner: the subject of a linked login, else the session's new private owner id.
  * A linked login completes only in the session still bound to its subject (a later link for
- * another subject in the same browser has replaced the binding and its transactions).
+ * another subject in the same browser has replaced the binding and its transactions), and only in
+ * the binding epoch it began in: once the subject has been ended (DELETE /v1/subjects/{sub}), a
+ * login begun before that never lands, whether the end came before this callback or during it.
  */
+async function checkBinding(ctx: AppContext, req: Request, provider: Provider, tx: LoginTransaction, subjectKey: string): Promise<void> {
+  const expired = (reason: string) => new AppError('login_expired', { provider: provider.id, detail: { reason } });
+  if (subjectKey !== req.session.subject) throw expired('session bound to another subject');
+  if ((tx.epoch ?? '') !== (req.session.subjectEpoch ?? '')) throw expired('bound again since the login began');
+  if (!(await isCurrentEpoch(ctx, subjectKey, tx.epoch))) throw expired('subject ended since the login began');
+}
+
+/** The connection's owner: the subject of a linked login, else the session's new private owner id. */
 async function storeConnection(ctx: AppContext, req: Request, provider: Provider, tx: LoginTransaction, tokens: TokenResponse): Promise<void> {
   const subjectKey = tx.subject === undefined ? undefined : ctx.subjects.ownerOf(tx.subject);
-  if (subjectKey !== req.session.subject && subjectKey !== undefined) {
-    throw new AppError('login_expired', { provider: provider.id, detail: { reason: 'session bound to another subject' } });
-  }
+  if (subjectKey !== undefined) await checkBinding(ctx, req, provider, tx, subjectKey);
   const owner = await rotateOwner(ctx, req, subjectKey === undefined ? provider.id : undefined);
-  await ctx.connections.connect(subjectKey ?? owner, provider.id, tokens, tx.subject);
+  const rec = await ctx.connections.connect(subjectKey ?? owner, provider.id, tokens, tx.subject);
+  if (subjectKey !== undefined && !(await isCurrentEpoch(ctx, subjectKey, tx.epoch))) {
+    // Ended while this login was being stored: what it stored is taken back (the end's own sweep may have run before it).
+    await ctx.connections.withdraw(subjectKey, provider.id, rec);
+    throw new AppError('login_expired', { provider: provider.id, detail: { reason: 'subject ended since the login began' } });
+  }
   req.session.notice = { kind: 'connected', provider: provider.id, at: Date.now() }; // "You're connected", once
   await saveSession(req);
 }

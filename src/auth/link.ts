@@ -32,6 +32,8 @@ export interface Link {
   key: string;
   /** Where to send the person afterwards (the token's `returnTo`, checked like ?returnTo=). */
   returnTo?: string;
+  /** The subject's binding epoch this session is bound under (session/bindings.ts): a login must land in it. */
+  epoch: string;
 }
 
 const invalid = (provider: string, reason: string) => new AppError('link_invalid', { provider, detail: { reason } });
@@ -90,25 +92,30 @@ const subjectAad = (key: string) => `session-subject:${key}`;
  * (it may come from anywhere, as a plain GET): connections this browser made on its own move with
  * it, hidden while it is bound, and back in view once it is not (see logout in handlers.ts).
  */
-async function bindSession(ctx: AppContext, req: Request, subject: string, key: string): Promise<void> {
+async function bindSession(ctx: AppContext, req: Request, subject: string, key: string): Promise<string> {
   const same = req.session.subject === key;
   const previous = req.session.owner;
+  const epoch = await ctx.bindings.forNewBinding(key);
   await regenerateSession(req, { owner: same ? 'keep' : 'new', subject: key });
   const owner = ensureOwner(req);
   req.session.subjectSeal = ctx.sealer.seal(subject, subjectAad(key));
+  req.session.subjectEpoch = epoch;
   if (previous && previous !== owner) for (const id of ctx.providers.keys()) await ctx.connections.transfer(previous, owner, id);
+  return epoch;
 }
 
 /**
  * The subject this session was bound to by an earlier link, so that the app's own Connect and
- * Reconnect buttons (a login without a link) connect that subject, not the hidden session.
+ * Reconnect buttons (a login without a link) connect that subject, not the hidden session. A
+ * binding whose subject has been ended since was already cleared (auth/binding.ts).
  */
 function boundSubject(ctx: AppContext, req: Request): Link | undefined {
   const key = req.session?.subject;
   const seal = req.session?.subjectSeal;
   if (!key || !seal) return undefined;
   const subject = ctx.sealer.open(seal, subjectAad(key));
-  return subject !== undefined && isSubject(subject) && ctx.subjects.ownerOf(subject) === key ? { subject, key } : undefined;
+  const ok = subject !== undefined && isSubject(subject) && ctx.subjects.ownerOf(subject) === key;
+  return ok ? { subject, key, epoch: req.session.subjectEpoch ?? '' } : undefined;
 }
 
 /** The `link` parameter; a repeated, over-long or garbled one is an invalid link, not a bad request. */
@@ -138,6 +145,6 @@ export async function acceptLink(ctx: AppContext, req: Request, provider: string
   const claims = await verifyLinkToken(ctx, provider, token);
   if (!(await spendOnce(ctx, claims))) throw expired(provider, 'used');
   const key = ctx.subjects.ownerOf(claims.sub);
-  await bindSession(ctx, req, claims.sub, key);
-  return { subject: claims.sub, key, returnTo: claims.returnTo === undefined ? undefined : safeReturnTo(claims.returnTo) };
+  const epoch = await bindSession(ctx, req, claims.sub, key);
+  return { subject: claims.sub, key, epoch, returnTo: claims.returnTo === undefined ? undefined : safeReturnTo(claims.returnTo) };
 }

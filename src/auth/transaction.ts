@@ -26,6 +26,8 @@ const transactionSchema = z.object({
   extras: z.record(z.string(), z.string()),
   /** The institution's user id, for a login that came with a link. */
   subject: z.string().max(128).optional(),
+  /** The subject's binding epoch when the login began (session/bindings.ts): it lands only in that epoch. */
+  epoch: z.string().max(64).optional(),
 });
 
 export type LoginTransaction = z.infer<typeof transactionSchema> & { extras: LoginExtras };
@@ -49,10 +51,11 @@ export async function beginTransaction(
   provider: string,
   returnTo: string,
   extras: LoginExtras,
-  subject?: string,
+  link?: { subject: string; epoch: string },
 ): Promise<LoginTransaction> {
   const owner = ensureOwner(req);
-  const tx: LoginTransaction = { v: 1, provider, state: randomBytes(32).toString('base64url'), createdAt: ctx.now(), returnTo, extras, subject };
+  const state = randomBytes(32).toString('base64url');
+  const tx: LoginTransaction = { v: 1, provider, state, createdAt: ctx.now(), returnTo, extras, subject: link?.subject, epoch: link?.epoch };
   const id = txId(tx.state);
   await ctx.stores.authState.putTransaction(owner, id, ctx.sealer.seal(JSON.stringify(tx), aad(owner, id)), TRANSACTION_TTL_MS, MAX_PENDING);
   return tx;

@@ -4,7 +4,10 @@
  * is a 401. Every answer is JSON with Cache-Control: no-store, and never holds a token.
  *
  *   GET    /v1/subjects/{sub}/connections             the subject's connection to each provider
- *   DELETE /v1/subjects/{sub}/connections/{provider}  disconnect (revoking at the provider), 204, idempotent
+ *   DELETE /v1/subjects/{sub}/connections/{provider}  disconnect (revoking at the provider), 204, idempotent;
+ *                                                     the subject's browser bindings stay
+ *   DELETE /v1/subjects/{sub}                          end the subject: every connection (as above) and
+ *                                                     every browser binding to it, 204, idempotent
  *   GET|POST|DELETE /v1/subjects/{sub}/xt/{path}      XT.COM for that person, like /api/xt but with
  *                                                     SERVICE_XT_API_ALLOW and no CSRF token
  *
@@ -110,6 +113,23 @@ function disconnectSubject(ctx: AppContext) {
   };
 }
 
+/**
+ * Ends the subject (offboarding): first its binding epoch moves on, so no browser bound before
+ * now can connect it again (nor finish a login already under way), then each of its connections
+ * ends exactly as with the per-provider DELETE (revoked at the provider, a `disconnected` audit
+ * line and a `connection.ended` webhook each).
+ */
+function endSubject(ctx: AppContext) {
+  return async function offboardSubject(req: Request, res: Response): Promise<void> {
+    const key = ctx.subjects.ownerOf(subjectOf(res));
+    await ctx.bindings.end(key);
+    for (const id of ctx.providers.keys()) await ctx.connections.disconnect(key, id, 'revoked_by_service');
+    ctx.audit.write('subject_ended', { owner: key });
+    ctx.logger.info({ reqId: req.id }, 'subject ended by the service API');
+    res.status(204).end();
+  };
+}
+
 /** The raw target after /v1/subjects/{sub}/xt, as sent (the gateway's path rules apply to it). */
 function serviceXtTarget(req: Request): string | undefined {
   const m = /^\/v1\/subjects\/[^/?#]+\/xt(\/[^?#]*(?:\?.*)?)$/i.exec(req.originalUrl);
@@ -118,9 +138,10 @@ function serviceXtTarget(req: Request): string | undefined {
 
 /** What a call did, as a route pattern (never the subject or the XT.COM path). */
 function routeOf(req: Request): string {
-  const m = /^\/v1\/subjects\/[^/?#]+\/(connections\/[^/?#]+|connections|xt)(?=[/?#]|$)/i.exec(targetPath(req.originalUrl));
+  const m = /^\/v1\/subjects\/[^/?#]+(?:\/(connections\/[^/?#]+|connections|xt))?(?=[/?#]|$)/i.exec(targetPath(req.originalUrl));
   if (!m) return 'other';
-  const what = m[1]!.toLowerCase();
+  if (m[1] === undefined) return 'subject';
+  const what = m[1].toLowerCase();
   return what === 'xt' ? 'subject_xt' : what === 'connections' ? 'subject_connections' : 'subject_connection';
 }
 
@@ -161,6 +182,7 @@ export function serviceRouter(ctx: AppContext): Router {
   );
   r.get('/v1/subjects/:sub/connections', subjectParam, connectionsOf(ctx));
   r.delete('/v1/subjects/:sub/connections/:provider', subjectParam, disconnectSubject(ctx));
+  r.delete('/v1/subjects/:sub', subjectParam, endSubject(ctx));
   r.use(
     '/v1/subjects/:sub/xt',
     subjectParam,

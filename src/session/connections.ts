@@ -287,19 +287,39 @@ export class Connections {
       if (rec) this.opts.audit?.write('disconnected', { provider, owner, reason });
     }
     if (rec) await this.unindex(owner, rec);
-    const p = this.opts.providers.get(provider);
-    let revoked = false;
-    if (rec?.refreshToken && p?.revoke) {
-      try {
-        await p.revoke(rec.refreshToken);
-        revoked = true;
-      } catch (err) {
-        // The code and plain details only: a failed revocation is the provider's trouble, not a bug.
-        const detail = err instanceof AppError ? { code: err.code, detail: err.detail } : { code: 'internal' };
-        this.opts.logger.warn({ provider, ...detail }, 'revocation at the provider failed; the local disconnect stands');
-      }
-    }
+    const revoked = rec ? await this.revoke(rec) : false;
     return rec ? { record: rec, revoked } : null;
+  }
+
+  /**
+   * Takes back what connect() just stored as `made`, only while it is still the stored record
+   * (compare-and-delete: a newer login's record stays), reported like the service API's
+   * disconnect (`revoked_by_service`), its refresh token revoked where the provider can.
+   */
+  async withdraw(owner: string, provider: string, made: ConnectionRecord): Promise<void> {
+    const { rec, blob } = await this.readSealed(owner, provider);
+    if (!rec || rec.connectedAt !== made.connectedAt || rec.accessToken !== made.accessToken) return;
+    const event = this.event(owner, 'connection.ended', rec, 'revoked_by_service');
+    if (!(await this.opts.store.deleteConnection(owner, provider, event, blob))) return;
+    this.written(event);
+    this.opts.audit?.write('disconnected', { provider, owner, reason: 'revoked_by_service' });
+    await this.unindex(owner, rec);
+    await this.revoke(rec);
+  }
+
+  /** Revokes `rec`'s refresh token at its provider, best effort: true when the provider did. */
+  private async revoke(rec: ConnectionRecord): Promise<boolean> {
+    const p = this.opts.providers.get(rec.provider);
+    if (!rec.refreshToken || !p?.revoke) return false;
+    try {
+      await p.revoke(rec.refreshToken);
+      return true;
+    } catch (err) {
+      // The code and plain details only: a failed revocation is the provider's trouble, not a bug.
+      const detail = err instanceof AppError ? { code: err.code, detail: err.detail } : { code: 'internal' };
+      this.opts.logger.warn({ provider: rec.provider, ...detail }, 'revocation at the provider failed; the local disconnect stands');
+      return false;
+    }
   }
 
   // ---------- back-channel logout ----------

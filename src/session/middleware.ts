@@ -129,6 +129,12 @@ function pastMaxAge(req: Request, config: Config): boolean {
   if (startedAt === undefined) return false;
   const now = Date.now();
   const left = startedAt + config.sessionMaxAgeMs - now;
+  const pending = req.session.pendingUntil;
+  if (pending !== undefined) {
+    // Only pending logins: stored no longer than they live; past that, a fresh start.
+    req.session.cookie.maxAge = Math.min(pending - now, left);
+    return req.session.cookie.maxAge <= 0;
+  }
   if (left <= 0) return true;
   req.session.cookie.maxAge = Math.min(config.sessionTtlMs, left);
   // Renewal: a changed session is saved and its cookie sent again, with the expiry just set.
@@ -137,7 +143,21 @@ function pastMaxAge(req: Request, config: Config): boolean {
   return false;
 }
 
-/** A session past its max age starts over, empty, and its own connections end with it. */
+/**
+ * Called as a login begins: a session that holds nothing that must last (no owner id yet, so no
+ * connection; no binding; no notice) is stored only as long as its pending logins, `ttlMs` from
+ * now, and so is its cookie. The next regeneration (a completed login, a link) gives it back the
+ * full SESSION_IDLE_TTL, as regenerated sessions start with the configured cookie.
+ */
+export function expireWithPendingLogins(req: Request, ttlMs: number): void {
+  const s = req.session;
+  const lasting = s.owner !== undefined || s.subject !== undefined || s.notice !== undefined || s.logoutReturn !== undefined;
+  if (lasting && s.pendingUntil === undefined) return;
+  s.pendingUntil = Date.now() + ttlMs;
+  s.cookie.maxAge = ttlMs;
+}
+
+/** A session past its max age (or its pending logins' end) starts over, empty, and its own connections end with it. */
 async function startOver(req: Request, lifecycle: SessionLifecycle | undefined): Promise<void> {
   const owner = req.session.owner;
   await new Promise<void>((resolve, reject) => req.session.regenerate((err) => (err ? reject(toStoreError(err)) : resolve())));
@@ -157,6 +177,7 @@ export function regenerateSession(req: Request, opts: { owner?: 'keep' | 'new'; 
   const startedAt = keep ? req.session.startedAt : Date.now();
   const subject = opts.subject === null ? undefined : (opts.subject ?? req.session.subject);
   const subjectSeal = opts.subject === undefined ? req.session.subjectSeal : undefined;
+  const subjectEpoch = opts.subject === undefined ? req.session.subjectEpoch : undefined;
   return new Promise((resolve, reject) =>
     req.session.regenerate((err) => {
       if (err) return reject(toStoreError(err));
@@ -164,6 +185,7 @@ export function regenerateSession(req: Request, opts: { owner?: 'keep' | 'new'; 
       if (startedAt !== undefined) req.session.startedAt = startedAt;
       if (subject !== undefined) req.session.subject = subject;
       if (subject !== undefined && subjectSeal !== undefined) req.session.subjectSeal = subjectSeal;
+      if (subject !== undefined && subjectEpoch !== undefined) req.session.subjectEpoch = subjectEpoch;
       req.session.csrf = newCsrfToken();
       resolve();
     }),

@@ -18,6 +18,16 @@ declare module 'express-session' {
     subject?: string;
     /** The raw subject behind `subject`, sealed (the session store keeps this record in clear). */
     subjectSeal?: string;
+    /**
+     * The subject's binding epoch when this session was bound (session/bindings.ts); unset: ''.
+     * Once the subject's epoch has moved on (DELETE /v1/subjects/{sub}), the binding is over.
+     */
+    subjectEpoch?: string;
+    /**
+     * Set while this session holds nothing but pending logins (no connection, binding or notice):
+     * when the last of them expires, ms since the epoch. The session is stored only until then.
+     */
+    pendingUntil?: number;
     /** When this session's person logged in (or the session got its owner id), ms since the epoch: SESSION_MAX_AGE counts from here. */
     startedAt?: number;
     /** When the browser's cookie was last renewed (see RENEW_FRACTION in middleware.ts); unset: at startedAt. */

@@ -21,6 +21,8 @@ export type AuditEvent =
   | 'csrf_refused'
   | 'rate_limited'
   | 'service_call'
+  /** DELETE /v1/subjects/{sub}: the subject's browser bindings ended; each connection it ended has its own `disconnected` line. */
+  | 'subject_ended'
   | 'link_refused'
   /** A back-channel logout token that was refused (reason: which check failed). */
   | 'logout_token_refused'
