@@ -50,6 +50,12 @@ describe('production without the brand', () => {
     expect(brandWarnings({ ...prod, SUPPORT_URL: 'mailto:help@example.com' })).toEqual([expect.stringMatching(/^SITE_NAME unset/)]);
   });
 
+  test('production reached through an https PUBLIC_URL (NODE_ENV unset) warns too', () => {
+    const implicit = { ...prod, NODE_ENV: undefined, PUBLIC_URL: 'https://connect.example.com' } as Record<string, string>;
+    expect(loadConfig(implicit).env).toBe('production');
+    expect(brandWarnings(implicit)).toHaveLength(1);
+  });
+
   test('none once both are set, and none outside production', () => {
     expect(brandWarnings({ ...prod, SITE_NAME: 'Example Bank', SUPPORT_URL: 'mailto:help@example.com' })).toEqual([]);
     expect(brandWarnings({ ...good })).toEqual([]);
