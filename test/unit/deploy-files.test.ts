@@ -162,9 +162,9 @@ describe('compose, nginx and Kubernetes', () => {
   test("compose's replicas take every setting of .env, with deploy/demo.env's demo values as defaults only", () => {
     // env_file: demo.env first, then .env (optional), so .env wins; `environment:` holds only what the topology fixes.
     expect(compose).toMatch(/env_file:\n\s+- path: deploy\/demo\.env\n\s+- path: \.env\n\s+required: false\n/);
-    const block = /\n  environment:\n((?:    .*\n)+)/.exec(compose)![1]!;
+    const block = /\n {2}environment:\n((?: {4}.*\n)+)/.exec(compose)![1]!;
     const fixed = Object.fromEntries(
-      [...block.matchAll(/^    ([A-Z][A-Z0-9_]+): (.*)$/gm)].map((m) => [m[1]!, m[2]!.replace(/^'(.*)'$/, '$1').replace(/^\$\{\w+:[-?](.*)\}$/, '$1')]),
+      [...block.matchAll(/^ {4}([A-Z][A-Z0-9_]+): (.*)$/gm)].map((m) => [m[1]!, m[2]!.replace(/^'(.*)'$/, '$1').replace(/^\$\{\w+:[-?](.*)\}$/, '$1')]),
     );
     expect(Object.keys(fixed).sort()).toEqual(
       [
