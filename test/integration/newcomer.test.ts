@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ROOT } from '../../src/app.js';
-import { ConfigError, loadConfig } from '../../src/config.js';
+import { ConfigError, type Env, loadConfig } from '../../src/config.js';
 import { type Running, start } from '../../src/server.js';
 import { unloadedEnvFile } from '../../src/shared/envFile.js';
 import { demoEnv } from '../../scripts/demoEnv.js';
@@ -42,7 +42,7 @@ describe('HOST', () => {
 
 describe('production without the brand', () => {
   const prod = { ...good, NODE_ENV: 'production', SESSION_SECRET: 'a-real-session-secret-0123456789abcdefghijkl' };
-  const brandWarnings = (env: Record<string, string>) => loadConfig(env).warnings.filter((w) => /SITE_NAME|SUPPORT_URL/.test(w));
+  const brandWarnings = (env: Env) => loadConfig(env).warnings.filter((w) => /SITE_NAME|SUPPORT_URL/.test(w));
 
   test('one warning names what is unset', () => {
     expect(brandWarnings(prod)).toEqual([expect.stringMatching(/^SITE_NAME and SUPPORT_URL unset: people see "xt-connect"/)]);
@@ -51,7 +51,7 @@ describe('production without the brand', () => {
   });
 
   test('production reached through an https PUBLIC_URL (NODE_ENV unset) warns too', () => {
-    const implicit = { ...prod, NODE_ENV: undefined, PUBLIC_URL: 'https://connect.example.com' } as Record<string, string>;
+    const implicit = { ...prod, NODE_ENV: undefined, PUBLIC_URL: 'https://connect.example.com' };
     expect(loadConfig(implicit).env).toBe('production');
     expect(brandWarnings(implicit)).toHaveLength(1);
   });
