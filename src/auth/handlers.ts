@@ -160,7 +160,7 @@ async function storeConnection(ctx: AppContext, req: Request, provider: Provider
   const subjectKey = tx.subject === undefined ? undefined : ctx.subjects.ownerOf(tx.subject);
   if (subjectKey !== undefined) await checkBinding(ctx, req, provider, tx, subjectKey);
   const owner = await rotateOwner(ctx, req, subjectKey === undefined ? provider.id : undefined);
-  const rec = await ctx.connections.connect(subjectKey ?? owner, provider.id, tokens, tx.subject);
+  const rec = await ctx.connections.connect(subjectKey ?? owner, provider.id, tokens, tx.subject, tx.createdAt);
   if (subjectKey !== undefined && !(await isCurrentEpoch(ctx, subjectKey, tx.epoch))) {
     // Ended while this login was being stored: what it stored is taken back (the end's own sweep may have run before it).
     await ctx.connections.withdraw(subjectKey, provider.id, rec);

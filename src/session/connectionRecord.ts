@@ -22,6 +22,8 @@ export const connectionSchema = z.object({
   accessExpiresAt: z.number().optional(),
   refreshExpiresAt: z.number().optional(),
   connectedAt: z.number(),
+  /** When the login that made it was started (its transaction, this server's clock): see Connections.loggedOut(). */
+  loginStartedAt: z.number().optional(),
   lastRefreshedAt: z.number().optional(),
   refreshFailures: z.number().int().nonnegative(),
   nextRefreshAt: z.number().optional(),

@@ -224,9 +224,10 @@ export class Connections {
 
   /**
    * Stores a brand-new token set after a code exchange (replacing whatever was there). `subject`
-   * is the institution's user id for a linked login (then `owner` is that subject's key).
+   * is the institution's user id for a linked login (then `owner` is that subject's key);
+   * `loginStartedAt`, when the login transaction was started (see loggedOut()).
    */
-  async connect(owner: string, provider: string, t: TokenResponse, subject?: string): Promise<ConnectionRecord> {
+  async connect(owner: string, provider: string, t: TokenResponse, subject?: string, loginStartedAt?: number): Promise<ConnectionRecord> {
     await this.discard(owner, provider); // a connection replaced by this login has ended: say so
     const now = await this.loginTime(provider, { sid: t.sid, sub: t.userId });
     const rec: ConnectionRecord = {
@@ -245,6 +246,7 @@ export class Connections {
       accessExpiresAt: t.accessExpiresAt,
       refreshExpiresAt: t.refreshExpiresAt,
       connectedAt: now,
+      loginStartedAt,
       refreshFailures: 0,
     };
     await this.index(owner, rec); // first: a connection stored is always one a back-channel logout can find
@@ -386,13 +388,17 @@ export class Connections {
     const idx = this.indexFor(provider);
     const tombstone = idx?.tombstoneOf(provider, target);
     if (!idx || tombstone === undefined) return 0;
-    // First the tombstone, so every connection this logout names ends, the index's or not (loggedOut()).
-    await this.opts.store.putLogoutTombstone(tombstone, this.now(), LOGOUT_TOMBSTONE_MS);
     const key = target.sid !== undefined ? idx.keyOf(provider, 'sid', target.sid) : idx.keyOf(provider, 'sub', target.sub!);
+    const owners = await this.opts.store.readIndex(key);
+    // No connection is indexed under this name: nothing to end, now or later, so no tombstone
+    // either (a logout for a session or user we never saw, repeated, must not grow the store).
+    if (owners.length === 0) return 0;
+    // Then the tombstone, so every connection this logout names ends, the index's or not (loggedOut()).
+    await this.opts.store.putLogoutTombstone(tombstone, this.now(), LOGOUT_TOMBSTONE_MS);
     const named = (rec: ConnectionRecord | null): rec is ConnectionRecord =>
       !!rec && (target.sid === undefined || rec.sid === target.sid) && (target.sub === undefined || rec.userId === target.sub);
     let ended = 0;
-    for (const owner of await this.opts.store.readIndex(key)) {
+    for (const owner of owners) {
       for (let attempt = 0; attempt < 5; attempt++) {
         const { rec, blob } = await this.readStored(owner, provider);
         if (!named(rec) || rec.status !== 'active') {
@@ -426,31 +432,38 @@ export class Connections {
   }
 
   /** The tombstone keys that can end a connection known by `names` (none for a provider without back-channel logout). */
-  private tombstoneKeys(provider: string, names: LogoutNames): string[] {
+  private tombstoneKeys(provider: string, names: LogoutNames): { key: string; session: boolean }[] {
     return this.indexFor(provider)?.tombstonesFor(provider, { sid: names.sid || undefined, sub: names.sub || undefined }) ?? [];
   }
 
   /**
-   * True when `rec` is an active connection logged in no later than a back-channel logout that
-   * names its session, its user or both (a tombstone at or after its connectedAt): the logout
-   * reached it, whether or not the bounded index still held it. One store read, and only for a
-   * provider that takes back-channel logouts.
+   * True when `rec` is an active connection that a back-channel logout reached, whether or not the
+   * bounded index still held it: a logout that names its session, its user or both came at or
+   * after its connectedAt; or a logout of its provider session came after its login was *started*
+   * (loginStartedAt): a callback held back from before that logout and delivered after it carries
+   * a session the provider has ended. One store read, and only for a provider that takes
+   * back-channel logouts.
    */
   private async loggedOut(rec: ConnectionRecord): Promise<boolean> {
     if (rec.status !== 'active') return false;
     const keys = this.tombstoneKeys(rec.provider, { sid: rec.sid, sub: rec.userId });
-    return keys.length > 0 && (await this.opts.store.latestLogoutTombstone(keys)) >= rec.connectedAt;
+    if (keys.length === 0) return false;
+    const times = await this.opts.store.logoutTombstones(keys.map((k) => k.key));
+    const heldBack = (at: number) => rec.loginStartedAt !== undefined && at > rec.loginStartedAt;
+    return keys.some((k, i) => times[i]! > 0 && (times[i]! >= rec.connectedAt || (k.session && heldBack(times[i]!))));
   }
 
   /**
    * A new login's connectedAt: now, but always after any logout tombstone it could be judged by,
    * so a login after a logout is never ended by it (the same millisecond, or a replica whose clock
-   * is behind the one that took the logout).
+   * is behind the one that took the logout). A login started before a logout of its provider
+   * session is still ended by that logout (loggedOut(), by loginStartedAt).
    */
   private async loginTime(provider: string, names: LogoutNames): Promise<number> {
     const now = this.now();
     const keys = this.tombstoneKeys(provider, names);
-    return keys.length > 0 ? Math.max(now, (await this.opts.store.latestLogoutTombstone(keys)) + 1) : now;
+    if (keys.length === 0) return now;
+    return Math.max(now, ...(await this.opts.store.logoutTombstones(keys.map((k) => k.key))).map((t) => t + 1));
   }
 
   /**

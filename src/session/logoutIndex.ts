@@ -37,12 +37,16 @@ export class LogoutIndex {
     return undefined;
   }
 
-  /** Every tombstone key that can end a connection known by `names`: its session, its user, and the pair. */
-  tombstonesFor(provider: string, names: LogoutNames): string[] {
-    const keys: string[] = [];
-    if (names.sid !== undefined) keys.push(this.keyOf(provider, 'sid', names.sid));
-    if (names.sub !== undefined) keys.push(this.keyOf(provider, 'sub', names.sub));
-    if (names.sid !== undefined && names.sub !== undefined) keys.push(this.tombstoneOf(provider, names)!);
+  /**
+   * Every tombstone key that can end a connection known by `names`: its session, its user, and the
+   * pair. `session`: the key names a provider session (alone or with its user), which never logs in
+   * again once logged out; a user (`sub` alone) may.
+   */
+  tombstonesFor(provider: string, names: LogoutNames): { key: string; session: boolean }[] {
+    const keys: { key: string; session: boolean }[] = [];
+    if (names.sid !== undefined) keys.push({ key: this.keyOf(provider, 'sid', names.sid), session: true });
+    if (names.sub !== undefined) keys.push({ key: this.keyOf(provider, 'sub', names.sub), session: false });
+    if (names.sid !== undefined && names.sub !== undefined) keys.push({ key: this.tombstoneOf(provider, names)!, session: true });
     return keys;
   }
 }

@@ -16,7 +16,7 @@ import type { Env } from '../../src/config.js';
 import { LOGOUT_INDEX_MAX } from '../../src/session/connections.js';
 import { ownerHash } from '../../src/shared/audit.js';
 import { sessionJson } from '../helpers/harness.js';
-import { type OidcHarness, connectOidc, endSessionAtOidcStandIn, logoutToken, startOidcHarness } from '../helpers/oidc.js';
+import { type OidcHarness, authorizeAtOidcStandIn, connectOidc, endSessionAtOidcStandIn, logoutToken, startOidcHarness } from '../helpers/oidc.js';
 import { type RedisServer, startRedis } from '../helpers/redis.js';
 import { type RedisCluster, startRedisCluster } from '../helpers/redisCluster.js';
 
@@ -135,5 +135,20 @@ describe.each(STORES)('on %s', (_name, storeEnv) => {
     expect((await connectOidc(hh.agent, { jar: hh.opJar })).status).toBe(303);
     expect((await view(hh)).connected).toBe(true);
     expect((await view(hh)).connected).toBe(true); // read again: still
+  }, 60_000);
+
+  test('a callback held back from before a logout of its provider session, delivered after it, does not connect', async () => {
+    const { hh, sid } = await loggedIn(await storeEnv());
+    // A second browser of ours in the same provider session: approved at the provider, callback held.
+    const held = request.agent(hh.built.app);
+    const callback = await authorizeAtOidcStandIn(String((await held.get('/auth/oidc/login')).headers.location), 'approve', hh.opJar);
+    hh.advance(1);
+    const token = await logoutToken(hh, { sid }, {}, hh.built.ctx.now()); // the provider's session ends; its codes stay valid
+    expect((await request(hh.built.app).post('/auth/oidc/backchannel-logout').type('form').send({ logout_token: token })).status).toBe(200);
+    hh.advance(5);
+    expect((await held.get(callback)).status).toBe(303); // the code exchange itself works (same provider session, same sid)
+    expect(await view(hh, held)).toMatchObject(NOT_CONNECTED);
+    hh.advance(10 * 60_000);
+    expect(await view(hh, held)).toMatchObject(NOT_CONNECTED);
   }, 60_000);
 });

@@ -211,7 +211,7 @@ describe('TRUST_PROXY=true', () => {
   test('TRUST_PROXY_ALLOW_ANY=true keeps it on purpose, with a warning', () => {
     const c = loadConfig({ ...prod, TRUST_PROXY: 'true', TRUST_PROXY_ALLOW_ANY: 'true' });
     expect(c.trustProxy).toBe(true);
-    expect(c.warnings).toEqual([expect.stringMatching(/^TRUST_PROXY=true: any client can choose its IP/)]);
+    expect(c.warnings.filter((w) => w.includes('TRUST_PROXY'))).toEqual([expect.stringMatching(/^TRUST_PROXY=true: any client can choose its IP/)]);
   });
 
   test('a hop count or addresses are fine in production; outside it, true is a warning only', () => {

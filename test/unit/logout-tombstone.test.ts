@@ -2,7 +2,8 @@
  * A back-channel logout's tombstone (Connections, memory store, a clock the test holds still):
  * every connection logged in no later than the logout and named by it ends when read, however
  * many logins pushed it out of the bounded index, exactly as the index would have ended it; a
- * login after the logout, even in the same millisecond, stays.
+ * login after a logout of its user, even in the same millisecond, stays, and one carrying a provider
+ * session that was logged out (held back from before the logout) is over whenever it lands.
  */
 import fc from 'fast-check';
 import { pino } from 'pino';
@@ -82,7 +83,8 @@ test('a login in the same millisecond as the logout, after it, stays connected',
   await connections.connect('T', 'oidc', tokens('s1', 'u1'));
   await connections.endByProviderLogout('oidc', { sid: 's1', sub: 'u1' }); // the clock stands still
   expect(await connections.read('T', 'oidc')).toBeNull();
-  const again = await connections.connect('T', 'oidc', tokens('s1', 'u1'));
+  // Started and finished in that same millisecond, after the logout (the provider kept its session).
+  const again = await connections.connect('T', 'oidc', tokens('s1', 'u1'), undefined, 1_750_000_000_000);
   expect((await connections.view('T', 'oidc')).connected).toBe(true);
   expect((await connections.read('T', 'oidc'))?.connectedAt).toBe(again.connectedAt);
   await connections.connect('U', 'oidc', tokens('s2', 'u1')); // another session of the user, also after a sub logout
@@ -90,6 +92,41 @@ test('a login in the same millisecond as the logout, after it, stays connected',
   expect(await connections.read('U', 'oidc')).toBeNull();
   await connections.connect('U', 'oidc', tokens('s2', 'u1'));
   expect((await connections.read('U', 'oidc'))?.status).toBe('active');
+});
+
+test('a login held back from before a logout of its provider session ends, however late it lands', async () => {
+  const { connections, events, advance } = setup();
+  const started = 1_750_000_000_000;
+  await connections.connect('T', 'oidc', tokens('s1', 'u1'));
+  advance(1);
+  await connections.endByProviderLogout('oidc', { sid: 's1', sub: 'u1' });
+  advance(60_000);
+  // A callback held since before the logout (its code still valid at a provider that does not
+  // revoke it) lands now, carrying the session that was logged out: it is over on first read.
+  await connections.connect('held', 'oidc', tokens('s1', 'u1'), undefined, started);
+  await events();
+  expect(await connections.read('held', 'oidc')).toBeNull();
+  expect(await events()).toEqual([['held', 'connection.ended', 'provider_logout']]);
+  // A login of that session started after the logout (the provider kept the session), and a new session, stay.
+  await connections.connect('after', 'oidc', tokens('s1', 'u1'), undefined, started + 60_001);
+  await connections.connect('new', 'oidc', tokens('s2', 'u1'), undefined, started);
+  for (const o of ['after', 'new']) expect((await connections.read(o, 'oidc'))?.status).toBe('active');
+  // A sub-only logout does not judge by the start: it names the user's sessions at that time, and this one came after.
+  await connections.connect('held-sub', 'oidc', tokens('s3', 'u9'), undefined, started);
+  expect((await connections.read('held-sub', 'oidc'))?.status).toBe('active');
+});
+
+test('a logout for a session or user nobody connected with leaves no tombstone (repeated, it must not grow the store)', async () => {
+  const { connections, store } = setup();
+  let puts = 0;
+  const put = store.putLogoutTombstone.bind(store);
+  store.putLogoutTombstone = (...args) => ((puts += 1), put(...args));
+  for (let i = 0; i < 20; i++) expect(await connections.endByProviderLogout('oidc', { sid: `never-${i}`, sub: `nobody-${i}` })).toBe(0);
+  expect(await connections.endByProviderLogout('oidc', { sub: 'nobody' })).toBe(0);
+  expect(puts).toBe(0);
+  await connections.connect('T', 'oidc', tokens('s1', 'u1'));
+  await connections.endByProviderLogout('oidc', { sub: 'u1' });
+  expect(puts).toBe(1);
 });
 
 test('a logout names what it names: another user, another session, another provider user of that session stay', async () => {
@@ -120,10 +157,12 @@ test('property: after any logout, what it names and was logged in before it has 
         if (tick) advance(1);
         await connections.endByProviderLogout('oidc', target);
         for (const [i, l] of after.entries()) await connections.connect(`a${i}`, 'oidc', tokens(l.sid, l.sub));
+        const targetSub = (target as { sub?: string }).sub;
         const named = (l: { sid?: string; sub: string }) =>
-          (target.sid === undefined || l.sid === target.sid) && ((target as { sub?: string }).sub === undefined || l.sub === 'u1');
-        for (const [i, l] of logins.entries()) expect(((await connections.read(`b${i}`, 'oidc'))?.status ?? 'gone') === 'gone').toBe(named(l));
-        for (const i of after.keys()) expect((await connections.read(`a${i}`, 'oidc'))?.status).toBe('active');
+          (target.sid === undefined || l.sid === target.sid) && (targetSub === undefined || l.sub === targetSub);
+        const gone = async (owner: string) => ((await connections.read(owner, 'oidc'))?.status ?? 'gone') === 'gone';
+        for (const [i, l] of logins.entries()) expect(await gone(`b${i}`)).toBe(named(l));
+        for (const i of after.keys()) expect(await gone(`a${i}`)).toBe(false);
       },
     ),
     { numRuns: 25 },

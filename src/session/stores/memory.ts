@@ -206,13 +206,11 @@ export class MemoryAuthStore implements AuthStore {
     this.logouts.set(key, { at: Math.max(at, live ? cur.at : 0), expires });
   }
 
-  async latestLogoutTombstone(keys: string[]): Promise<number> {
-    let latest = 0;
-    for (const key of keys) {
+  async logoutTombstones(keys: string[]): Promise<number[]> {
+    return keys.map((key) => {
       const t = this.logouts.get(key);
-      if (t && t.expires > this.now()) latest = Math.max(latest, t.at);
-    }
-    return latest;
+      return t && t.expires > this.now() ? t.at : 0;
+    });
   }
 
   async acquireLock(key: string, ttlMs: number): Promise<string | null> {

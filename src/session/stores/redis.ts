@@ -501,11 +501,11 @@ export class RedisAuthStore implements AuthStore {
   }
 
   /** One GET per key, sent together (on a cluster each to its own slot's master): one round trip. */
-  latestLogoutTombstone(keys: string[]): Promise<number> {
-    if (keys.length === 0) return Promise.resolve(0);
+  logoutTombstones(keys: string[]): Promise<number[]> {
+    if (keys.length === 0) return Promise.resolve([]);
     return redisCall(async () => {
       const values = await Promise.all(keys.map((key) => this.client.get(this.tombstoneKey(key))));
-      return values.reduce<number>((latest, v) => Math.max(latest, Number(v ?? 0) || 0), 0);
+      return values.map((v) => Number(v ?? 0) || 0);
     });
   }
 

@@ -413,9 +413,9 @@ export class SqliteAuthStore implements AuthStore {
     guard(() => this.s.tombstonePut.run(key, at, now + ttlMs, now));
   }
 
-  async latestLogoutTombstone(keys: string[]): Promise<number> {
+  async logoutTombstones(keys: string[]): Promise<number[]> {
     const now = this.now();
-    return guard(() => keys.reduce((latest, key) => Math.max(latest, this.s.tombstoneGet.get(key, now)?.at ?? 0), 0));
+    return guard(() => keys.map((key) => this.s.tombstoneGet.get(key, now)?.at ?? 0));
   }
 
   /**

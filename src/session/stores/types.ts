@@ -65,8 +65,8 @@ export interface AuthStore {
    * reaches every connection it names through these, however many logins came after.
    */
   putLogoutTombstone(key: string, at: number, ttlMs: number): Promise<void>;
-  /** The latest logout time among the live tombstones of `keys` (0 when there is none): on the read path of a connection. */
-  latestLogoutTombstone(keys: string[]): Promise<number>;
+  /** The logout time of each of `keys`' live tombstones, in order (0 where there is none): on the read path of a connection. */
+  logoutTombstones(keys: string[]): Promise<number[]>;
 
   /** A lock with a TTL; returns an owner token, or null when somebody else holds it. */
   acquireLock(key: string, ttlMs: number): Promise<string | null>;
