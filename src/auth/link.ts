@@ -44,6 +44,7 @@ interface LinkClaims {
   sub: string;
   jti: string;
   exp: number;
+  iat?: number;
   returnTo?: string;
 }
 
@@ -72,7 +73,20 @@ async function verifyLinkToken(ctx: AppContext, provider: string, token: string)
   if (typeof jti !== 'string' || jti.length === 0 || jti.length > 256) throw invalid(provider, 'bad jti');
   if (typeof exp !== 'number' || exp > ctx.now() / 1000 + LINK_MAX_LIFETIME_S + LINK_CLOCK_TOLERANCE_S) throw invalid(provider, 'exp too far ahead');
   if (returnTo !== undefined && typeof returnTo !== 'string') throw invalid(provider, 'bad returnTo');
-  return { sub, jti, exp, returnTo };
+  return { sub, jti, exp, iat, returnTo };
+}
+
+/**
+ * A link minted before its subject was last ended (DELETE /v1/subjects/{sub}) belongs to the
+ * bindings that ended: an offboarded user must not bind and connect again with a link kept from
+ * before. Judged by `iat`, in whole seconds: a link whose second of issue was over before the end
+ * is refused; one issued in the very second of the end is given the benefit of the doubt (an
+ * institution that links the user again at once). A subject that was ever ended takes only links
+ * that carry `iat`.
+ */
+async function mintedBeforeEnd(ctx: AppContext, key: string, claims: LinkClaims): Promise<boolean> {
+  const endedAt = await ctx.bindings.endedAt(key);
+  return endedAt > 0 && (claims.iat === undefined || (claims.iat + 1) * 1000 <= endedAt);
 }
 
 /** Spends the link's `jti` in the store every replica shares: true for the first use only. */
@@ -143,8 +157,9 @@ export async function acceptLink(ctx: AppContext, req: Request, provider: string
     return bound;
   }
   const claims = await verifyLinkToken(ctx, provider, token);
-  if (!(await spendOnce(ctx, claims))) throw expired(provider, 'used');
   const key = ctx.subjects.ownerOf(claims.sub);
+  if (await mintedBeforeEnd(ctx, key, claims)) throw expired(provider, 'minted before the subject was ended');
+  if (!(await spendOnce(ctx, claims))) throw expired(provider, 'used');
   const epoch = await bindSession(ctx, req, claims.sub, key);
   return { subject: claims.sub, key, epoch, returnTo: claims.returnTo === undefined ? undefined : safeReturnTo(claims.returnTo) };
 }

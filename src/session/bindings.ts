@@ -41,6 +41,11 @@ export class BindingEpochs {
     return latest(await this.store.readIndex(epochKey(subjectKey)));
   }
 
+  /** When the subject was last ended (ms; 0 when never): links minted before then are refused (auth/link.ts). */
+  async endedAt(subjectKey: string): Promise<number> {
+    return timeOf(await this.current(subjectKey));
+  }
+
   /** Starts a new epoch for the subject: every binding made before now is over. */
   async end(subjectKey: string): Promise<void> {
     // Later than any epoch seen, whatever the clocks of the replicas that wrote them.

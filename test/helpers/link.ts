@@ -14,8 +14,8 @@ export interface LinkOptions {
   /** Seconds from now; default 300. */
   expIn?: number;
   jti?: string | null;
-  /** Seconds from now for `iat`; default 0. */
-  iatIn?: number;
+  /** Seconds from now for `iat`; default 0; null: no `iat`. */
+  iatIn?: number | null;
   returnTo?: string;
   secret?: string;
 }
@@ -27,8 +27,8 @@ export async function linkToken(sub: string, opts: LinkOptions = {}): Promise<st
     .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
     .setSubject(sub)
     .setAudience(opts.aud ?? new URL(BASE_ENV.PUBLIC_URL!).origin)
-    .setIssuedAt(now + (opts.iatIn ?? 0))
     .setExpirationTime(now + (opts.expIn ?? 300));
+  if (opts.iatIn !== null) jwt.setIssuedAt(now + (opts.iatIn ?? 0));
   if (opts.jti !== null) jwt.setJti(opts.jti ?? randomUUID());
   return jwt.sign(new TextEncoder().encode(opts.secret ?? LINK_SECRET));
 }

@@ -61,6 +61,25 @@ describe.each([
   });
 });
 
+test('a link minted before the DELETE, kept unused, no longer binds or connects the subject; one minted after does', async () => {
+  h = await startHarness({ env: serviceEnv() });
+  expect((await connectXt(h.agent, { link: await linkToken('leaver-2') })).status).toBe(303);
+  const kept = await linkToken('leaver-2', { iatIn: -5 }); // minted before the offboarding, never used
+  expect((await endSubject(h, 'leaver-2')).status).toBe(204);
+
+  const fresh = request.agent(h.built.app);
+  const refused = await fresh.get(`/auth/xt/login?link=${kept}`);
+  expect(refused.status).toBe(400);
+  expect(errorCode(refused.text)).toBe('link_expired');
+  // Without iat nothing says when it was minted: refused too, once the subject was ended.
+  expect(errorCode((await fresh.get(`/auth/xt/login?link=${await linkToken('leaver-2', { iatIn: null })}`)).text)).toBe('link_expired');
+  expect(await subjectConnected(h, 'leaver-2')).toBe(false);
+
+  // The institution links the user again, later: that link works.
+  expect((await connectXt(fresh, { link: await linkToken('leaver-2', { iatIn: 2 }), asUser: '40000077' })).status).toBe(303);
+  expect(await subjectConnected(h, 'leaver-2')).toBe(true);
+});
+
 test('every browser bound to the subject is unbound: /api/session, /api/xt and the account page no longer show its connection', async () => {
   h = await startHarness({ env: serviceEnv() });
   expect((await connectXt(h.agent, { link: await linkToken('leaver-2') })).status).toBe(303);
