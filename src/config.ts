@@ -3,6 +3,7 @@
  * a bad value stops the app at start with a message that lists every problem.
  */
 import fs from 'node:fs';
+import { isIP } from 'node:net';
 import path from 'node:path';
 import { z } from 'zod';
 import { API_KEY_CREATION, type AllowEntry, DEFAULT_XT_API_ALLOW, parseAllowList } from './shared/xtAllowList.js';
@@ -81,7 +82,8 @@ const envSchema = z.object({
   XT_CONNECT_MODE: z.enum(['normal', 'demo']).default('normal'),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   /** The address the public listener binds: every interface by default (a container must be reachable). */
-  HOST: z.string().trim().min(1, 'must be an address to listen on, e.g. 0.0.0.0 or 127.0.0.1').default('0.0.0.0'),
+  /** Unset: every interface (0.0.0.0, what a container needs), or loopback in demo mode (its secrets are public). */
+  HOST: z.string().trim().min(1, 'must be an address to listen on, e.g. 0.0.0.0 or 127.0.0.1').optional(),
   /** 0 picks a free port (tests). Empty: off. */
   METRICS_PORT: z.preprocess((v) => (typeof v === 'string' && v.trim() === '' ? undefined : v), z.coerce.number().int().min(0).max(65535).optional()),
   /** Loopback unless set: the metrics say how busy the service is and which providers fail, for the scraper only. */
@@ -379,10 +381,31 @@ export class ConfigError extends Error {
 }
 
 function parseTrustProxy(raw: string): boolean | number | string {
-  if (['false', '0', 'off', 'no', ''].includes(raw)) return false;
-  if (['true', 'on', 'yes'].includes(raw)) return true;
-  if (/^\d+$/.test(raw)) return Number(raw);
+  const word = raw.trim().toLowerCase();
+  if (['false', '0', 'off', 'no', ''].includes(word)) return false;
+  if (['true', 'on', 'yes'].includes(word)) return true;
+  if (/^\d+$/.test(word)) return Number(word);
   return raw; // a list of addresses/subnets, as Express understands it
+}
+
+/** Express's names for address ranges in `trust proxy`. */
+const PROXY_RANGE_NAMES = ['loopback', 'linklocal', 'uniquelocal'];
+
+/**
+ * Each entry of a TRUST_PROXY list: an IP address, a subnet (`10.0.0.0/8`, or with a netmask) or
+ * one of Express's range names. Checked here so a typo is a configuration problem at start, not
+ * Express's bare "invalid IP address" when the app is built.
+ */
+function checkProxyList(list: string, problems: string[]): void {
+  for (const entry of list.split(',').map((s) => s.trim())) {
+    const [address = '', bits, extra] = entry.split('/');
+    const ok =
+      PROXY_RANGE_NAMES.includes(entry) || (extra === undefined && isIP(address) !== 0 && (bits === undefined || /^\d{1,3}$/.test(bits) || isIP(bits) === 4));
+    if (!ok)
+      problems.push(
+        `TRUST_PROXY: "${entry.slice(0, 64)}" is none of true, false, a hop count, an IP address, a subnet (10.0.0.0/8) or loopback/linklocal/uniquelocal`,
+      );
+  }
 }
 
 /**
@@ -402,6 +425,7 @@ export function runMode(nodeEnv: Config['env'] | undefined, publicUrl: URL): Con
  */
 function checkTrustProxy(e: ParsedEnv, mode: Config['env'], problems: string[], warnings: string[]): boolean | number | string {
   const trust = parseTrustProxy(e.TRUST_PROXY);
+  if (typeof trust === 'string') checkProxyList(trust, problems);
   if (trust !== true) return trust;
   const fix = 'set TRUST_PROXY to the number of proxies in front of xt-connect (e.g. TRUST_PROXY=1) or to their addresses (e.g. TRUST_PROXY=10.0.0.0/8)';
   if (mode === 'production' && !e.TRUST_PROXY_ALLOW_ANY) {
@@ -525,7 +549,7 @@ export function loadConfig(env: Env): Config {
   return {
     env: mode,
     port: e.PORT,
-    host: e.HOST,
+    host: e.HOST ?? (demo ? '127.0.0.1' : '0.0.0.0'),
     metrics: e.METRICS_PORT === undefined ? undefined : { port: e.METRICS_PORT, host: e.METRICS_HOST },
     publicUrl,
     secureCookies: publicUrl.protocol === 'https:',

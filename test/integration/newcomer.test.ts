@@ -34,6 +34,11 @@ describe('HOST', () => {
     expect((running.server.address() as AddressInfo).address).toBe(address);
   });
 
+  test('demo mode (XT_CONNECT_MODE=demo, however it is started) listens on loopback unless HOST says otherwise', () => {
+    expect(loadConfig({ XT_CONNECT_MODE: 'demo' }).host).toBe('127.0.0.1');
+    expect(loadConfig({ XT_CONNECT_MODE: 'demo', HOST: '0.0.0.0' }).host).toBe('0.0.0.0');
+  });
+
   test('an empty HOST is a configuration problem', () => {
     expect(() => loadConfig({ ...good, HOST: ' ' })).toThrow(ConfigError);
     expect(() => loadConfig({ ...good, HOST: ' ' })).toThrow(/HOST: must be an address to listen on/);

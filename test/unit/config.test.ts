@@ -194,6 +194,20 @@ describe('NODE_ENV unset: production unless PUBLIC_URL is plain http on loopback
   );
 });
 
+test('a TRUST_PROXY list with an entry that is no address, subnet or range name is a problem at start, not a crash later', () => {
+  const problems = (v: string) => {
+    try {
+      loadConfig({ ...good, TRUST_PROXY: v });
+      return [];
+    } catch (err) {
+      return (err as ConfigError).problems;
+    }
+  };
+  for (const v of ['10.0.0.0/8', '127.0.0.1', 'loopback, uniquelocal', '::1,fd00::/8', '10.0.0.0/255.0.0.0', '1', 'FALSE']) expect(problems(v)).toEqual([]);
+  for (const v of ['tru', '10.0.0.0/8/1', 'nginx', '10.0.0.300'])
+    expect(problems(v)).toEqual([expect.stringMatching(/^TRUST_PROXY: ".*" is none of true, false, a hop count/)]);
+});
+
 describe('TRUST_PROXY=true', () => {
   const prod = { ...good, NODE_ENV: 'production', PUBLIC_URL: 'https://connect.example.com' };
 
@@ -201,6 +215,8 @@ describe('TRUST_PROXY=true', () => {
     for (const env of [
       { ...prod, TRUST_PROXY: 'true' },
       { ...good, PUBLIC_URL: 'https://connect.example.com', TRUST_PROXY: 'yes' },
+      { ...prod, TRUST_PROXY: 'TRUE' }, // any letter case, any spaces: still true
+      { ...prod, TRUST_PROXY: ' True ' },
     ]) {
       expect(() => loadConfig(env)).toThrow(
         /TRUST_PROXY: true lets any client choose its IP.*number of proxies.*TRUST_PROXY=1.*addresses.*TRUST_PROXY_ALLOW_ANY=true/,
