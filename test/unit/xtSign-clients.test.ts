@@ -108,6 +108,7 @@ function c(r: Req, prefix = ''): string {
   const params: Record<string, string> = isUndefinedBody ? Object.fromEntries(r.query) : { ...r.body };
   const keysorted = Object.keys(params).sort();
   const rawencode = keysorted.map((k) => `${k}=${params[k]}`).join('&');
+  // urlencode is qs.stringify (it also escapes !'()*, which encodeURIComponent leaves; no test here depends on those).
   const urlencoded = keysorted.map((k) => `${encodeURIComponent(k)}=${encodeURIComponent(params[k]!)}`).join('&');
   const body = isUndefinedBody ? undefined : JSON.stringify(params);
   const t = `${prefix}validate-t` + `imestamp=${r.timestamp}`;
