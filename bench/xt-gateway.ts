@@ -18,7 +18,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { canonicalQuery } from '../src/providers/xtSign.js';
+import { wireQuery } from '../src/providers/xtSign.js';
 import { freePort } from '../test/helpers/ports.js';
 import { ROOT, TSX, benchAppEnv, connectXt, median, pct, r2, runMain, serverEntry, startProcess } from './lib.js';
 import type { Job, Result, Template } from './load/client.js';
@@ -74,7 +74,7 @@ async function main(): Promise<void> {
   }
   const query: [string, string][] = [['currencies', 'usdt,btc']];
   const direct: Template[] = tokens.map((token) => ({
-    path: `/spot/v4/balances?${canonicalQuery(query)}`,
+    path: `/spot/v4/balances?${wireQuery(query)}`,
     sign: { token, appKey: 'bench-client', secret: CLIENT_SECRET, query, apiPath: '/spot/v4/balances' },
   }));
   const gateway: Template[] = cookies.map((cookie) => ({ path: `/api/xt/spot/v4/balances?currencies=usdt,btc`, headers: { cookie } }));

@@ -1,7 +1,8 @@
 /**
- * The XT.COM stand-in's check of a signed user API request, written from the provider notes
- * ("Calling user APIs with the token") and deliberately independent of src/providers/xtSign.ts,
- * so that a mistake there is not mirrored here.
+ * The XT.COM stand-in's check of a signed user API request, written from XT.COM's own formula
+ * (its spot and third-party pages, and the server-side reading its clients imply: the query
+ * DECODED, as a Java/Spring server hands it over, then sorted and joined) and deliberately
+ * independent of src/providers/xtSign.ts, so that a mistake there is not mirrored here.
  *
  * The AUTH_ codes: the notes give the ranges (AUTH_001…007 a validate-* header missing or
  * malformed; AUTH_101 unknown key, 102 not active, 103 bad signature, 104 IP not bound,
@@ -35,15 +36,23 @@ export interface SignCheckResult {
 const MAX_RECV_WINDOW = 60_000;
 const MAX_AHEAD_MS = 1000;
 
-/** X + Y as XT.COM computes them, from the request as it arrived. */
-export function expectedSignedString(req: Request, rawBody: string, style: 'method' | 'path', headers: Record<string, string>): string {
-  const x = Object.keys(headers)
+/** The headers in X: all four in the `method` style, appkey and timestamp in the `path` style (the third-party page). */
+const SIGNED_HEADERS = {
+  method: ['validate-algorithms', 'validate-appkey', 'validate-recvwindow', 'validate-timestamp'],
+  path: ['validate-appkey', 'validate-timestamp'],
+} as const;
+
+/** X + Y as XT.COM computes them, from the request as it arrived; undefined when the query cannot be decoded. */
+export function expectedSignedString(req: Request, rawBody: string, style: 'method' | 'path', headers: Record<string, string>): string | undefined {
+  const x = [...SIGNED_HEADERS[style]]
     .sort()
     .map((k) => `${k}=${headers[k]}`)
     .join('&');
   const [rawPath = '', rawQuery = ''] = splitOnce(req.originalUrl, '?');
+  const query = decodedQuery(rawQuery);
+  if (query === undefined) return undefined;
   let y = style === 'method' ? `#${req.method}#${rawPath}` : `#${rawPath}`;
-  if (rawQuery) y += `#${sortPairs(rawQuery)}`;
+  if (query) y += `#${query}`;
   if (rawBody) y += `#${rawBody}`;
   return x + y;
 }
@@ -53,13 +62,34 @@ function splitOnce(s: string, sep: string): [string, string?] {
   return i < 0 ? [s] : [s.slice(0, i), s.slice(i + 1)];
 }
 
-/** The query's key=value pairs sorted by key (stable for equal keys), as they came on the wire. */
-function sortPairs(query: string): string {
-  return query
-    .split('&')
-    .map((pair, i) => ({ pair, key: pair.split('=')[0] ?? '', i }))
-    .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : a.i - b.i))
-    .map((p) => p.pair)
+/** One name or value as a servlet container decodes a query string: `+` is a space, %XX is UTF-8. */
+function formDecode(s: string): string | undefined {
+  try {
+    return decodeURIComponent(s.replace(/\+/g, ' '));
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The query as XT.COM's server signs it: the parameters decoded as a Java/Spring server reads them
+ * (empty pieces skipped, a piece without `=` has the value ''), sorted by name in UTF-16
+ * code-unit order (a TreeMap; equal names keep their order), each written `name=value`, joined
+ * with &.
+ */
+function decodedQuery(raw: string): string | undefined {
+  const pairs: { name: string; value: string; i: number }[] = [];
+  for (const piece of raw.split('&')) {
+    if (piece === '') continue;
+    const [rawName = '', rawValue = ''] = splitOnce(piece, '=');
+    const name = formDecode(rawName);
+    const value = formDecode(rawValue);
+    if (name === undefined || value === undefined) return undefined;
+    pairs.push({ name, value, i: pairs.length });
+  }
+  return pairs
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.i - b.i))
+    .map((p) => `${p.name}=${p.value}`)
     .join('&');
 }
 
@@ -68,8 +98,10 @@ export function checkSignature(req: Request, rawBody: string, o: SignCheckOption
   const get = (name: string) => (o.stripHeaders.includes(name) ? undefined : req.get(name));
   const appKey = get('validate-appkey');
   const timestamp = get('validate-timestamp');
-  const recvWindow = get('validate-recvwindow');
-  const algorithms = get('validate-algorithms');
+  // The third-party page marks these two optional (defaults 5000 and HmacSHA256); the spot pages require them.
+  const optional = o.signStyle === 'path';
+  const recvWindow = get('validate-recvwindow') ?? (optional ? '5000' : undefined);
+  const algorithms = get('validate-algorithms') ?? (optional ? 'HmacSHA256' : undefined);
   const signature = get('validate-signature');
   if (appKey === undefined) return { mc: 'AUTH_001', signature };
   if (timestamp === undefined || !/^\d{1,16}$/.test(timestamp)) return { mc: 'AUTH_002', signature };
@@ -81,6 +113,7 @@ export function checkSignature(req: Request, rawBody: string, o: SignCheckOption
 
   const headers = { 'validate-algorithms': algorithms, 'validate-appkey': appKey, 'validate-recvwindow': recvWindow, 'validate-timestamp': timestamp };
   const signedString = expectedSignedString(req, rawBody, o.signStyle, headers);
+  if (signedString === undefined) return { mc: 'AUTH_103', signature }; // a query no server can decode
   const seen = { signature, signedString };
   if (appKey !== o.apiKey) return { mc: 'AUTH_101', ...seen };
   if (!o.apiKeyActive) return { mc: 'AUTH_102', ...seen };

@@ -8,7 +8,7 @@
  */
 import fs from 'node:fs';
 import http from 'node:http';
-import { canonicalQuery, signatureHeaders } from '../../src/providers/xtSign.js';
+import { signatureHeaders } from '../../src/providers/xtSign.js';
 
 export interface Template {
   path: string;
@@ -42,7 +42,7 @@ function headersFor(t: Template): Record<string, string> {
     ...signatureHeaders({
       method: 'GET',
       path: s.apiPath,
-      query: canonicalQuery(s.query),
+      query: s.query,
       appKey: s.appKey,
       secret: s.secret,
       recvWindowMs: 5000,

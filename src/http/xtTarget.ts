@@ -9,9 +9,12 @@
  *
  * Query: `key=value` pairs joined by `&`; keys are plain names (no `a[]` or `a.b`), each at most
  * once; values are percent-decoded (`+` is a space, as URLSearchParams writes it) and must be
- * valid UTF-8 without control characters.
+ * valid UTF-8 without control characters, and never hold `&`, `=` or `#` (XT.COM signs the decoded
+ * pairs joined with `&` and `#`, so such a value could not be verified unambiguously: refused
+ * here with a 400, before the allow-list, the guard or XT.COM see anything).
  */
 import { badRequest } from '../errors.js';
+import { queryProblem } from '../providers/xtSign.js';
 
 export interface XtTarget {
   path: string;
@@ -73,6 +76,8 @@ export function parseQuery(raw: string): [string, string][] {
     pairs.push([key, value]);
   }
   if (pairs.length > MAX_PAIRS) throw badRequest('too many query pairs');
+  const problem = queryProblem(pairs);
+  if (problem) throw badRequest(problem);
   return pairs;
 }
 

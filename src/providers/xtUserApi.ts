@@ -3,15 +3,17 @@
  * (xtSign.ts), timestamped with XT.COM's clock (xtClock.ts). One call, no retries and no
  * interpretation of the answer: that is the service's job (services/xtApi.ts).
  *
- * The path and query that are signed are exactly the ones sent: the query is built once from
- * the sorted pairs, and the URL is checked to come out of the URL parser unchanged. Nothing
- * secret (token, signature, signed string, secret) leaves this module except on the wire.
+ * The path and query that are signed are the ones sent: the query's pairs are signed decoded and
+ * sent percent-encoded (xtSign.ts), pairs XT.COM could not read back unambiguously (`&`, `=`, `#`,
+ * a repeated key) are refused with a 400 before anything is sent, and the URL is checked to come
+ * out of the URL parser unchanged. Nothing secret (token, signature, signed string, secret) leaves
+ * this module except on the wire.
  */
 import type { XtConfig } from '../config.js';
 import { AppError } from '../errors.js';
 import type { ProviderHttp, RawResponse } from './http.js';
 import type { XtClock } from './xtClock.js';
-import { canonicalQuery, signatureHeaders } from './xtSign.js';
+import { queryProblem, signatureHeaders, wireQuery } from './xtSign.js';
 
 /** The most a user API answer may weigh; a larger one is cut off and refused. */
 export const XT_USER_API_MAX_BYTES = 1024 * 1024;
@@ -51,8 +53,7 @@ export class XtUserApi {
   }
 
   async send(req: XtUserRequest): Promise<XtUserResponse> {
-    const query = canonicalQuery(req.query);
-    const url = this.url(req.path, query);
+    const url = this.url(req.path, req.query);
     await this.clock.ready();
     const body = req.body ? req.body : undefined;
     const clockReading = this.clock.generation();
@@ -61,7 +62,7 @@ export class XtUserApi {
       ...signatureHeaders({
         method: req.method,
         path: req.path,
-        query,
+        query: req.query,
         body,
         appKey: this.cfg.apiKey,
         secret: this.cfg.apiSecret,
@@ -75,9 +76,12 @@ export class XtUserApi {
   }
 
   /** The URL to send, refused unless its path and query survive the URL parser byte for byte. */
-  private url(path: string, query: string): string {
+  private url(path: string, pairs: XtUserRequest['query']): string {
     const refuse = (reason: string) => new AppError('bad_request', { provider: 'xt', detail: { reason } });
     if (!SAFE_PATH.test(path)) throw refuse('invalid XT.COM API path');
+    const problem = queryProblem(pairs);
+    if (problem) throw refuse(problem);
+    const query = wireQuery(pairs);
     const url = this.cfg.apiUrl + path + (query ? `?${query}` : '');
     const parsed = new URL(url);
     const base = new URL(this.cfg.apiUrl);

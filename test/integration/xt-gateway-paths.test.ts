@@ -34,6 +34,9 @@ describe('malformed targets (default allow-list)', () => {
     ['array query', '/api/xt/spot/v4/balances?currencies[]=usdt'],
     ['encoded array query', '/api/xt/spot/v4/balances?currencies%5B%5D=usdt'],
     ['encoded CRLF in query', '/api/xt/spot/v4/balances?currencies=usdt%0d%0aX:1'],
+    ['& in a query value (ambiguous once signed decoded)', '/api/xt/spot/v4/order?clientOrderId=a%26b'],
+    ['= in a query value', '/api/xt/spot/v4/order?clientOrderId=a%3Db'],
+    ['# in a query value', '/api/xt/spot/v4/order?clientOrderId=a%23b'],
   ])('%s: 400 before the allow-list, nothing sent', async (_name, target) => {
     const before = received(s).length;
     expectOwnError(await s.req('GET', target), 400, 'bad_request');
@@ -47,6 +50,18 @@ describe('malformed targets (default allow-list)', () => {
     const before = received(s).length;
     expect((await s.req('GET', target)).status).toBe(400);
     expect(received(s).length).toBe(before);
+  });
+
+  test('a value that reads differently encoded and decoded goes through, and XT.COM (the stand-in) verifies its signature', async () => {
+    const before = received(s).length;
+    const r = await s.req('GET', '/api/xt/spot/v4/balances?currencies=usdt,btc&note=a+b%2F%C3%A9%2B1');
+    expect(r.status).toBe(200);
+    expect(
+      received(s)
+        .slice(before)
+        .map((e) => e.mc),
+    ).toEqual(['SUCCESS']);
+    expect(s.h.xt.signedStrings().at(-1)).toMatch(/#GET#\/spot\/v4\/balances#currencies=usdt,btc&note=a b\/é\+1$/);
   });
 
   test('a path outside the allow-list that is also malformed is a 400, not a 403', async () => {
