@@ -10,7 +10,9 @@ import fc from 'fast-check';
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { AppError } from '../../src/errors.js';
+import pino from 'pino';
 import { createProviderHttp } from '../../src/providers/http.js';
+import { XtClock } from '../../src/providers/xtClock.js';
 import { WebhookSender } from '../../src/webhooks/send.js';
 
 type Handler = (req: http.IncomingMessage, res: http.ServerResponse, body: Buffer) => void;
@@ -188,7 +190,7 @@ const misbehaviours: Record<string, Handler> = {
   },
 };
 
-test('whatever goes wrong, the error holds nothing of the URL, its query, the headers or the body (property)', async () => {
+test('whatever goes wrong, the error, and the log line about it, hold nothing of the URL, its query, the headers or the body (property)', async () => {
   let kind = 'trickle';
   await serve((req, res, body) => misbehaviours[kind]!(req, res, body));
   const token = fc.stringMatching(/^[A-Za-z0-9_-]{16,40}$/);
@@ -207,6 +209,12 @@ test('whatever goes wrong, the error holds nothing of the URL, its query, the he
       expect(['provider_timeout', 'provider_bad_response', 'provider_unavailable']).toContain(err!.code);
       const everything = JSON.stringify({ ...err, message: err!.message, stack: err!.stack, cause: (err as { cause?: unknown }).cause, detail: err!.detail });
       for (const s of [secret, header, data, 'client_secret', '/oauth2/token', base]) expect(everything).not.toContain(s);
+      // And what is logged of such a failure: XT.COM's clock logs the one it meets (its URL holds the secret here).
+      const lines: string[] = [];
+      const logger = pino({ level: 'debug' }, { write: (line: string) => void lines.push(line) });
+      expect(await new XtClock({ apiUrl: `${base}/${secret}`, http: client, logger }).sync()).toBe(false);
+      expect(lines.length).toBe(1);
+      for (const s of [secret, base]) expect(lines.join('')).not.toContain(s);
     }),
     { numRuns: 20 },
   );
