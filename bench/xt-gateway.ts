@@ -8,9 +8,13 @@
  *    cheapest authenticated route), in the same round.
  * Every call is for one of USERS different XT.COM people, round-robin, so XT.COM's per-person
  * limits (3/s for balances) are never what is measured.
+ * The app's CPU time per gateway call (from /proc, over each latency and throughput run) is the
+ * cost of our side of one XT.COM call. With OLD=<a built worktree of another commit>, that
+ * commit's app runs beside this one (its own USERS people), in the same rounds, interleaved.
  *
- *   npm run bench:xt           (writes bench/results/xt-gateway.md and .json)
- *   ROUNDS=1 npm run bench:xt  (a quick pass)
+ *   npm run bench:xt                           (writes bench/results/xt-gateway.md and .json)
+ *   ROUNDS=1 npm run bench:xt                  (a quick pass)
+ *   OLD=/tmp/before npm run bench:xt           (before and after in one run)
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -20,7 +24,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { wireQuery } from '../src/providers/xtSign.js';
 import { freePort } from '../test/helpers/ports.js';
-import { ROOT, TSX, benchAppEnv, connectXt, median, pct, r2, runMain, serverEntry, startProcess } from './lib.js';
+import { ROOT, TSX, benchAppEnv, connectXt, cpuMs, median, pct, r2, runMain, serverEntry, startProcess } from './lib.js';
 import type { Job, Result, Template } from './load/client.js';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 5);
@@ -28,6 +32,7 @@ const USERS = Number(process.env.USERS ?? 300);
 const LATENCY_COUNT = Math.min(USERS, 240); // at most one call per person per latency run
 const THROUGHPUT_SECONDS = Number(process.env.SECONDS ?? 3);
 const CLIENT_SECRET = `bench-client-secret-${randomBytes(8).toString('hex')}`;
+const OLD = process.env.OLD ? path.resolve(process.env.OLD) : undefined;
 /** A token for person `user` straight from the stand-in, for the direct (baseline) calls. */
 async function directToken(xt: string, user: number): Promise<string> {
   const form = new URLSearchParams({
@@ -57,41 +62,64 @@ const runJob = async (job: Job): Promise<Result> => {
   return JSON.parse(stdout) as Result;
 };
 
+/** A job against an app, with the app's CPU time per answered request in µs. */
+async function runTimed(pid: number, job: Job): Promise<Result & { cpuUs: number }> {
+  const before = cpuMs(pid);
+  const result = await runJob(job);
+  return { ...result, cpuUs: ((cpuMs(pid) - before) * 1000) / Math.max(1, result.n) };
+}
+
+/** An app (this checkout's or OLD's) with `USERS` people connected, XT.COM people `first`… */
+async function startApp(root: string, xt: string, label: string, first: number) {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const proc = await startProcess(process.execPath, [serverEntry(root)], benchAppEnv(port, xt, CLIENT_SECRET, label), { health: url });
+  const cookies: string[] = [];
+  for (let u = 0; u < USERS; u++) cookies.push((await connectXt(url, first + u)).cookie);
+  return {
+    proc,
+    url,
+    gateway: cookies.map((cookie): Template => ({ path: `/api/xt/spot/v4/balances?currencies=usdt,btc`, headers: { cookie } })),
+    session: cookies.map((cookie): Template => ({ path: '/api/session', headers: { cookie } })),
+    orders: cookies.map((cookie): Template => ({ path: '/api/xt/spot/v4/open-order', headers: { cookie } })),
+  };
+}
+
 async function main(): Promise<void> {
-  const [xtPort, appPort] = [await freePort(), await freePort()];
+  const xtPort = await freePort();
   const xtProc = await startProcess(TSX, ['bench/servers/xt-standin.ts', String(xtPort)], { XT_CLIENT_SECRET: CLIENT_SECRET });
   const xt = xtProc.url;
-  const app = `http://127.0.0.1:${appPort}`;
-  // The built server, as the image runs it.
-  const appProc = await startProcess(process.execPath, [serverEntry(ROOT)], benchAppEnv(appPort, xt, CLIENT_SECRET, 'xt'), { health: app });
-
-  console.log(`bench: connecting ${USERS} people…`);
-  const cookies: string[] = [];
+  console.log(`bench: connecting ${USERS} people${OLD ? ` to each app (OLD: ${OLD})` : ''}…`);
+  // The built servers, as the image runs them.
+  const app = await startApp(ROOT, xt, 'xt', 0);
+  const old = OLD ? await startApp(OLD, xt, 'xt-old', USERS) : undefined;
   const tokens: string[] = [];
-  for (let u = 0; u < USERS; u++) {
-    cookies.push((await connectXt(app, u)).cookie);
-    tokens.push(await directToken(xt, u));
-  }
+  for (let u = 0; u < USERS; u++) tokens.push(await directToken(xt, u));
   const query: [string, string][] = [['currencies', 'usdt,btc']];
   const direct: Template[] = tokens.map((token) => ({
     path: `/spot/v4/balances?${wireQuery(query)}`,
     sign: { token, appKey: 'bench-client', secret: CLIENT_SECRET, query, apiPath: '/spot/v4/balances' },
   }));
-  const gateway: Template[] = cookies.map((cookie) => ({ path: `/api/xt/spot/v4/balances?currencies=usdt,btc`, headers: { cookie } }));
-  const session: Template[] = cookies.map((cookie) => ({ path: '/api/session', headers: { cookie } }));
-  const gatewayOrders: Template[] = cookies.map((cookie) => ({ path: '/api/xt/spot/v4/open-order', headers: { cookie } }));
 
   // A warm-up pass of each, not counted.
   await runJob({ base: xt, templates: direct, mode: 'latency', count: 50 });
-  await runJob({ base: app, templates: gateway, mode: 'latency', count: 50 });
+  for (const a of [app, old]) if (a) await runJob({ base: a.url, templates: a.gateway, mode: 'latency', count: 50 });
 
   const rounds: Record<string, number>[] = [];
   for (let r = 1; r <= ROUNDS; r++) {
     await new Promise((res) => setTimeout(res, 1100)); // every person's one-second window is empty again
     const d = await runJob({ base: xt, templates: direct, mode: 'latency', count: LATENCY_COUNT });
-    const g = await runJob({ base: app, templates: gateway, mode: 'latency', count: LATENCY_COUNT });
-    const s = await runJob({ base: app, templates: session, mode: 'throughput', concurrency: 16, seconds: THROUGHPUT_SECONDS });
-    const o = await runJob({ base: app, templates: gatewayOrders, mode: 'throughput', concurrency: 16, seconds: THROUGHPUT_SECONDS });
+    // OLD first in odd rounds, second in even ones.
+    const apps = old && r % 2 === 1 ? [old, app] : old ? [app, old] : [app];
+    const runs = new Map<typeof app, { g: Result & { cpuUs: number }; o: Result & { cpuUs: number } }>();
+    for (const a of apps) {
+      const g = await runTimed(a.proc.pid, { base: a.url, templates: a.gateway, mode: 'latency', count: LATENCY_COUNT });
+      const o = await runTimed(a.proc.pid, { base: a.url, templates: a.orders, mode: 'throughput', concurrency: 16, seconds: THROUGHPUT_SECONDS });
+      runs.set(a, { g, o });
+    }
+    const { g, o } = runs.get(app)!;
+    const s = await runJob({ base: app.url, templates: app.session, mode: 'throughput', concurrency: 16, seconds: THROUGHPUT_SECONDS });
+    const was = old ? runs.get(old) : undefined;
     const round = {
       round: r,
       loadavg1: os.loadavg()[0]!,
@@ -104,7 +132,28 @@ async function main(): Promise<void> {
       sessionRps: s.n / s.seconds!,
       gatewayRps: o.n / o.seconds!,
       ratio: o.n / o.seconds! / (s.n / s.seconds!),
-      failures: d.errors + d.non2xx + g.errors + g.non2xx + s.errors + s.non2xx + o.errors + o.non2xx,
+      cpuUsLatency: g.cpuUs,
+      cpuUsThroughput: o.cpuUs,
+      ...(was
+        ? {
+            oldGatewayP50: pct(was.g.latenciesMs!, 50),
+            oldGatewayRps: was.o.n / was.o.seconds!,
+            oldCpuUsLatency: was.g.cpuUs,
+            oldCpuUsThroughput: was.o.cpuUs,
+            cpuUsAddedLatency: g.cpuUs - was.g.cpuUs,
+            cpuUsAddedThroughput: o.cpuUs - was.o.cpuUs,
+          }
+        : {}),
+      failures:
+        d.errors +
+        d.non2xx +
+        g.errors +
+        g.non2xx +
+        s.errors +
+        s.non2xx +
+        o.errors +
+        o.non2xx +
+        (was ? was.g.errors + was.g.non2xx + was.o.errors + was.o.non2xx : 0),
       failuresDirect: d.errors + d.non2xx,
       failuresGateway: g.errors + g.non2xx,
       failuresSession: s.errors + s.non2xx,
@@ -116,13 +165,20 @@ async function main(): Promise<void> {
 
   const col = (k: string) => rounds.map((x) => x[k]!);
   const summary = Object.fromEntries(
-    ['directP50', 'directP99', 'gatewayP50', 'gatewayP99', 'overheadP50', 'overheadP99', 'sessionRps', 'gatewayRps', 'ratio'].map((k) => [
-      k,
-      { median: r2(median(col(k))), min: r2(Math.min(...col(k))), max: r2(Math.max(...col(k))) },
-    ]),
+    Object.keys(rounds[0]!)
+      .filter((k) => k !== 'round' && k !== 'loadavg1' && !k.startsWith('failures'))
+      .map((k) => [k, { median: r2(median(col(k))), min: r2(Math.min(...col(k))), max: r2(Math.max(...col(k))) }]),
   );
   const failures = col('failures').reduce((a, b) => a + b, 0);
-  const machine = { node: process.version, cpus: os.cpus().length, cpu: os.cpus()[0]?.model, date: new Date().toISOString(), users: USERS, rounds: ROUNDS };
+  const machine = {
+    node: process.version,
+    cpus: os.cpus().length,
+    cpu: os.cpus()[0]?.model,
+    date: new Date().toISOString(),
+    users: USERS,
+    rounds: ROUNDS,
+    old: OLD,
+  };
   const dir = path.join(ROOT, 'bench/results');
   fs.mkdirSync(dir, { recursive: true });
   fs.writeFileSync(path.join(dir, 'xt-gateway.json'), JSON.stringify({ machine, summary, failures, rounds }, null, 2) + '\n');
@@ -144,14 +200,28 @@ ${row('added by the gateway, p99', 'overheadP99', 'ms')}
 ${row('`/api/session`, 16 in flight', 'sessionRps', 'req/s')}
 ${row('`/api/xt/spot/v4/open-order`, 16 in flight', 'gatewayRps', 'req/s')}
 ${row('**`/api/xt` throughput ÷ `/api/session` throughput (same round)**', 'ratio', '×')}
-
+${row("the app's CPU per `/api/xt` call, one at a time", 'cpuUsLatency', 'µs')}
+${row("the app's CPU per `/api/xt` call, 16 in flight", 'cpuUsThroughput', 'µs')}
+${
+  OLD
+    ? [
+        row('OLD: the same call through `/api/xt`, p50', 'oldGatewayP50', 'ms'),
+        row('OLD: `/api/xt/spot/v4/open-order`, 16 in flight', 'oldGatewayRps', 'req/s'),
+        row("OLD: the app's CPU per `/api/xt` call, one at a time", 'oldCpuUsLatency', 'µs'),
+        row("OLD: the app's CPU per `/api/xt` call, 16 in flight", 'oldCpuUsThroughput', 'µs'),
+        row('**CPU per call added over OLD, one at a time (same round)**', 'cpuUsAddedLatency', 'µs'),
+        row('**CPU per call added over OLD, 16 in flight (same round)**', 'cpuUsAddedThroughput', 'µs'),
+      ].join('\n') + '\n'
+    : ''
+}
 Failed or non-2xx requests across all rounds: ${failures}.
 
-Latency is one request at a time (${LATENCY_COUNT} per run, one per person); throughput runs ${THROUGHPUT_SECONDS} s per server per round. The gateway's call includes reading and decrypting the connection, the guard (its in-process sliding window), signing, and the stand-in's own work, which the direct call also pays. Reproduce with \`npm run bench:xt\`.
+${OLD ? `OLD is \`${path.basename(OLD)}\`, a built worktree of another commit, run in the same rounds (order alternating) with its own ${USERS} people. ` : ''}CPU is the app's user + system time from /proc over each run (10 ms ticks), divided by the requests answered; it includes the whole request (session, decryption, guard, signing, the call to XT.COM). Latency is one request at a time (${LATENCY_COUNT} per run, one per person); throughput runs ${THROUGHPUT_SECONDS} s per server per round. The gateway's call includes reading and decrypting the connection, the guard (its in-process sliding window), signing, and the stand-in's own work, which the direct call also pays. Reproduce with \`npm run bench:xt\`.
 `,
   );
   console.log(`bench: wrote bench/results/xt-gateway.md (failures: ${failures})`);
-  await appProc.stop();
+  await app.proc.stop();
+  await old?.proc.stop();
   await xtProc.stop();
   if (failures > 0) throw new Error(`${failures} failed or non-2xx requests`);
 }

@@ -18,6 +18,7 @@ import {
   type XtUserApiSettings,
   newUserApiState,
   userApiDefaults,
+  envelopeShape,
   userApiRouter,
 } from './xtUser.js';
 
@@ -227,6 +228,7 @@ export async function startXtStandIn(opts: XtStandInOptions = {}): Promise<XtSta
   const app = express();
   app.disable('x-powered-by');
   app.use(express.urlencoded({ extended: false }));
+  app.use(envelopeShape(options));
 
   app.get('/:lang/accounts/oauth2', (req, res) => {
     const q = req.query as Record<string, string | undefined>;

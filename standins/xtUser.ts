@@ -8,7 +8,7 @@
  * Every signature and signed string it sees is recorded, so tests can search logs for them.
  */
 import { randomBytes } from 'node:crypto';
-import express, { type Request, type Response, Router } from 'express';
+import express, { type Request, type RequestHandler, type Response, Router } from 'express';
 import { ASSETS, Book } from './xtOrders.js';
 import { type SignCheckOptions, checkSignature } from './xtSignCheck.js';
 
@@ -32,6 +32,11 @@ export interface XtUserApiSettings extends SignCheckOptions {
   apiDelayMs: number;
   /** Refuse every access token (401), even freshly refreshed ones. */
   refuseAccessTokens: boolean;
+  /**
+   * The envelope every JSON answer comes in (token endpoint, user APIs, server time): `rc` is
+   * `{rc, mc, ma, result}`; `returnCode` is `{returnCode, msgInfo, error: {code, msg}, result}`.
+   */
+  envelopeShape: 'rc' | 'returnCode';
 }
 
 export interface XtUserApiOptions extends XtUserApiSettings {
@@ -58,6 +63,7 @@ export function userApiDefaults(o: Partial<XtUserApiSettings> & { clientId?: str
     retryAfterSec: o.retryAfterSec === undefined ? null : o.retryAfterSec,
     apiDelayMs: o.apiDelayMs ?? 0,
     refuseAccessTokens: o.refuseAccessTokens ?? false,
+    envelopeShape: o.envelopeShape ?? 'rc',
   };
 }
 
@@ -95,6 +101,29 @@ export const newUserApiState = (): XtUserApiState => ({
 const MAX_RECORDED = 20_000;
 const envelope = (rc: number, mc: string, result: unknown = null) => ({ rc, mc, ma: [], result });
 const ok = (result: unknown) => envelope(0, 'SUCCESS', result);
+
+/** `{rc, mc, result}` restated in the returnCode shape, as XT.COM's "Return Format" page has it. */
+export function asReturnCode(body: { rc: number; mc: string; result?: unknown }) {
+  const failed = body.rc !== 0;
+  return {
+    returnCode: body.rc,
+    msgInfo: failed ? 'failure' : 'success',
+    error: failed ? { code: body.mc, msg: body.mc } : null,
+    result: body.result ?? null,
+  };
+}
+
+/** Rewrites every `res.json({rc, mc, …})` into the returnCode shape while `o.envelopeShape` says so (read per request). */
+export function envelopeShape(o: Pick<XtUserApiSettings, 'envelopeShape'>): RequestHandler {
+  return (_req, res, next) => {
+    if (o.envelopeShape === 'returnCode') {
+      const json = res.json.bind(res);
+      res.json = (body: unknown) =>
+        json(body && typeof body === 'object' && 'rc' in body && 'mc' in body ? asReturnCode(body as { rc: number; mc: string }) : body);
+    }
+    next();
+  };
+}
 /** Records a value for the tests' secret scans (a junk signature of a few characters would match anything: skipped). */
 const remember = (list: string[], v: string | undefined) => {
   if (v === undefined || v.length < 16) return;

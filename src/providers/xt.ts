@@ -2,7 +2,7 @@
  * XT.COM's dialect (provider documents 002, 000 and 001):
  *  - authorize: GET https://www.xt.com/{lang}/accounts/oauth2?response_type=code&client_id&redirect_uri&scope&state
  *  - token:     GET {token url}?client_id&client_secret&grant_type=…&(code|refresh_token)
- *  - responses: an envelope {rc, mc, ma, result}; rc 0 is success.
+ *  - responses: an envelope {rc, mc, ma, result} or {returnCode, msgInfo, error, result}; 0 is success (xtEnvelope.ts).
  *
  * The client secret travels in the token URL, so that URL never leaves this module:
  * every failure becomes an AppError with plain values only.

@@ -1,20 +1,32 @@
 /**
- * The one place that reads XT.COM's answer envelope `{rc, mc, ma, result}` (rc 0 is success)
- * and cleans its `mc` code, for the token endpoint and the user APIs alike.
+ * The one place that reads XT.COM's answer envelope, for the token endpoint, the user APIs, the
+ * server time and the balances alike. XT.COM answers in two shapes:
+ *  - `{rc, mc, ma, result}` (rc 0 is success; `mc` names the refusal);
+ *  - `{returnCode, msgInfo, error, result}` (its "Return Format" page and newer APIs: returnCode 0
+ *    is success; on a failure `error.code` names it, e.g. AUTH_103).
+ * Both come out as one XtEnvelope, with `error.code` in the part of `mc`, so every caller decides
+ * the same way whichever shape XT.COM used.
  */
 import { z } from 'zod';
 import { AppError, type Detail } from '../errors.js';
 import type { RawResponse } from './http.js';
 
-const envelopeSchema = z.object({
+const rcSchema = z.object({
   rc: z.number(),
   mc: z.string().max(64).optional(),
   result: z.unknown().optional(),
 });
 
+const returnCodeSchema = z.object({
+  returnCode: z.number(),
+  msgInfo: z.string().max(256).nullish(),
+  error: z.object({ code: z.string().max(64).optional() }).nullish(),
+  result: z.unknown().optional(),
+});
+
 export interface XtEnvelope {
   rc: number;
-  /** The message code, reduced to a safe identifier ('unknown' when absent or odd). */
+  /** The message code (`mc`, or `error.code`), reduced to a safe identifier ('unknown' when absent or odd). */
   mc: string;
   result: unknown;
 }
@@ -24,12 +36,12 @@ export function cleanMc(mc: unknown): string {
   return typeof mc === 'string' && /^[A-Z0-9_]{1,32}$/.test(mc) ? mc : 'unknown';
 }
 
-/** mc codes that say our own credentials or request are wrong, not that the person's grant is dead. */
+/** mc codes that say our own credentials or request are wrong, not that the person's grant is dead: AUTH_001–007 and every AUTH_1xx. */
 export function isClientSideMc(mc: string): boolean {
-  return /^AUTH_(00[1-7]|10[1-6])$/.test(mc);
+  return /^AUTH_(00[1-7]|1\d\d)$/.test(mc);
 }
 
-/** Parses the body as an XT.COM envelope, or throws provider_bad_response (an HTML error page, a truncated body, …). */
+/** Parses the body as an XT.COM envelope (either shape), or throws provider_bad_response (an HTML error page, a truncated body, …). */
 export function readXtEnvelope(res: RawResponse, provider: string, detail: Detail = {}): XtEnvelope {
   let body: unknown;
   try {
@@ -40,7 +52,17 @@ export function readXtEnvelope(res: RawResponse, provider: string, detail: Detai
       detail: { ...detail, reason: 'not JSON', httpStatus: res.status, contentType: res.contentType.slice(0, 60) },
     });
   }
-  const env = envelopeSchema.safeParse(body);
-  if (!env.success) throw new AppError('provider_bad_response', { provider, detail: { ...detail, reason: 'not an XT.COM envelope', httpStatus: res.status } });
-  return { rc: env.data.rc, mc: cleanMc(env.data.mc), result: env.data.result };
+  const env = toEnvelope(body);
+  if (!env) throw new AppError('provider_bad_response', { provider, detail: { ...detail, reason: 'not an XT.COM envelope', httpStatus: res.status } });
+  return env;
+}
+
+function toEnvelope(body: unknown): XtEnvelope | undefined {
+  const rc = rcSchema.safeParse(body);
+  if (rc.success) return { rc: rc.data.rc, mc: cleanMc(rc.data.mc), result: rc.data.result };
+  const rt = returnCodeSchema.safeParse(body);
+  if (!rt.success) return undefined;
+  const { returnCode, error, result } = rt.data;
+  // A success has no error object: its code is SUCCESS, as in the rc shape.
+  return { rc: returnCode, mc: returnCode === 0 && !error?.code ? 'SUCCESS' : cleanMc(error?.code), result };
 }

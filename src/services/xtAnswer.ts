@@ -1,5 +1,6 @@
 /**
- * What one answer of XT.COM's user APIs means, decided in one place:
+ * What one answer of XT.COM's user APIs means, decided in one place (either envelope shape; in
+ * the returnCode shape `error.code` is the mc, and returnCode the rc):
  *  - JSON with rc 0, or rc 1 with a business mc: XT.COM's own answer, passed on unchanged;
  *  - any AUTH_ mc, whatever the HTTP status: the institution's configuration (AUTH_105: our clock);
  *  - HTTP 401 without an AUTH_ mc: the person's token was refused;

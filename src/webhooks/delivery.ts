@@ -121,6 +121,7 @@ export class WebhookWorker {
       await settlesWithin(this.loop, 1000);
     }
     this.stopping.abort();
+    this.sender.close();
   }
 
   /** How many events wait, and the oldest one's age. Throws when the store cannot answer. */

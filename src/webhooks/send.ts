@@ -2,14 +2,18 @@
  * One delivery attempt: a signed POST of one event to the institution's endpoint (Standard
  * Webhooks: `webhook-id`, `webhook-timestamp`, `webhook-signature`), and what came of it.
  *
+ * Sent with the app's outbound client (axios, shared/outbound.ts): a keep-alive agent, one deadline
+ * over the whole exchange, the JSON body byte for byte, no redirect followed, no proxy.
+ *
  * Nothing here logs. The outcome carries only a status or an error code, so the caller can log a
  * failure without the URL (its query may hold the institution's own token), the secret or the body.
  */
 import { Webhook } from 'standardwebhooks';
+import { type Outbound, TransportFailure, createOutbound, systemCode } from '../shared/outbound.js';
 
 export const USER_AGENT = 'xt-connect-webhooks';
 
-/** At most this much of an answer's body is read (and thrown away), so the connection can be reused. */
+/** At most this much of an answer's body is read (and thrown away); the status decides. */
 const MAX_ANSWER_BYTES = 4096;
 
 export type SendOutcome =
@@ -30,9 +34,11 @@ export interface SendOptions {
 /** Signs and POSTs webhook events to one endpoint. */
 export class WebhookSender {
   private readonly signer: Webhook;
+  private readonly http: Outbound;
 
   constructor(secret: string) {
     this.signer = new Webhook(secret);
+    this.http = createOutbound({ timeoutMs: 10_000, maxBytes: MAX_ANSWER_BYTES, overflow: 'truncate' });
   }
 
   /** The Standard Webhooks headers for `body`, signed at `at`. */
@@ -46,47 +52,38 @@ export class WebhookSender {
     };
   }
 
-  /** One attempt; never throws. A redirect is a failure (`redirect: 'manual'`): the URL is the one configured. */
+  /** One attempt; never throws. A redirect is a failure, never followed: the URL is the one configured. */
   async send(id: string, body: string, at: Date, opts: SendOptions): Promise<SendOutcome> {
-    const timeout = AbortSignal.timeout(opts.timeoutMs);
-    const signal = opts.signal ? AbortSignal.any([timeout, opts.signal]) : timeout;
-    let res: Response;
+    let status: number;
     try {
-      res = await fetch(opts.url, { method: 'POST', headers: this.headers(id, body, at), body, redirect: 'manual', signal });
+      ({ status } = await this.http.request({
+        method: 'POST',
+        url: opts.url,
+        headers: this.headers(id, body, at),
+        data: body,
+        timeoutMs: opts.timeoutMs,
+        signal: opts.signal,
+      }));
     } catch (err) {
-      return { kind: 'failed', code: failureCode(err, timeout) };
+      return { kind: 'failed', code: failureCode(err) };
     }
-    await discardAnswer(res);
-    if (res.status >= 200 && res.status < 300) return { kind: 'delivered', status: res.status };
-    if (res.status === 410) return { kind: 'gone', status: 410 };
-    return { kind: 'failed', status: res.status };
+    if (status >= 200 && status < 300) return { kind: 'delivered', status };
+    if (status === 410) return { kind: 'gone', status: 410 };
+    return { kind: 'failed', status };
+  }
+
+  /** Closes the idle keep-alive connections (at shutdown). */
+  close(): void {
+    this.http.close();
   }
 }
 
 /** A short, URL-free name for why a request got no answer: `timeout`, `aborted`, or the socket's code (ECONNREFUSED…). */
-export function failureCode(err: unknown, timeout?: AbortSignal): string {
-  if (timeout?.aborted) return 'timeout';
-  const e = err as { name?: unknown; code?: unknown; cause?: { code?: unknown; name?: unknown } } | undefined;
-  if (e?.name === 'TimeoutError') return 'timeout';
-  if (e?.name === 'AbortError') return 'aborted';
-  const code = e?.cause?.code ?? e?.code;
-  if (typeof code === 'string' && /^[A-Z0-9_]{2,40}$/.test(code)) return code;
-  return 'network_error';
-}
-
-/** Reads at most MAX_ANSWER_BYTES of the body and drops the rest; errors do not matter (the status decides). */
-async function discardAnswer(res: Response): Promise<void> {
-  if (!res.body) return;
-  const reader = res.body.getReader();
-  let read = 0;
-  try {
-    while (read < MAX_ANSWER_BYTES) {
-      const chunk = await reader.read();
-      if (chunk.done) return;
-      read += chunk.value.byteLength;
-    }
-    await reader.cancel();
-  } catch {
-    /* a body cut short or timed out: the status is already known */
+export function failureCode(err: unknown): string {
+  if (err instanceof TransportFailure) {
+    if (err.kind === 'timeout' || err.kind === 'aborted') return err.kind;
+    if (err.transport && err.transport !== 'unknown') return err.transport;
   }
+  const code = systemCode(err);
+  return code === 'unknown' ? 'network_error' : code;
 }

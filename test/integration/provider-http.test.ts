@@ -1,14 +1,19 @@
 /**
- * XT.COM's HTTP client (src/providers/http.ts, node:http with keep-alive) against a real local
+ * The app's outbound client (axios, src/shared/outbound.ts), as XT.COM's client
+ * (src/providers/http.ts) and as the webhook sender (src/webhooks/send.ts), against a real local
  * server that misbehaves the ways a provider or the network can: a body that trickles past the
  * deadline, a huge declared or streamed body, a redirect, a refused connection, a connection the
- * server closed while idle. What comes out is only our own error code, never the request's URL.
+ * server closed while idle, a proxy named in the environment. What comes out is only our own
+ * error code, never the request's URL, headers or body.
  */
 import fc from 'fast-check';
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { AppError } from '../../src/errors.js';
+import pino from 'pino';
 import { createProviderHttp } from '../../src/providers/http.js';
+import { XtClock } from '../../src/providers/xtClock.js';
+import { WebhookSender } from '../../src/webhooks/send.js';
 
 type Handler = (req: http.IncomingMessage, res: http.ServerResponse, body: Buffer) => void;
 
@@ -143,4 +148,141 @@ test('a refused connection is provider_unavailable with its system code, and not
     }),
     { numRuns: 25 },
   );
+});
+
+test('a proxy named in the environment is not used: the request goes to the host asked for', async () => {
+  let proxied = 0;
+  const proxy = http.createServer((_req, res) => {
+    proxied++;
+    res.end('{}');
+  });
+  await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+  const saved = { HTTP_PROXY: process.env.HTTP_PROXY, http_proxy: process.env.http_proxy, NO_PROXY: process.env.NO_PROXY };
+  process.env.HTTP_PROXY = process.env.http_proxy = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+  delete process.env.NO_PROXY;
+  try {
+    await serve((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{"direct":true}'));
+    const fresh = createProviderHttp({ provider: 'xt', timeoutMs: 600 });
+    expect((await fresh.request({ method: 'GET', url: `${base}/p` })).body).toBe('{"direct":true}');
+    fresh.close();
+    expect([requests, proxied]).toEqual([1, 0]);
+  } finally {
+    for (const [k, v] of Object.entries(saved))
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    await new Promise((r) => proxy.close(r));
+  }
+});
+
+/** How the server misbehaves, for the property below. */
+const misbehaviours: Record<string, Handler> = {
+  trickle: (_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    const drip = setInterval(() => (res.destroyed ? clearInterval(drip) : res.write(' ')), 50);
+    res.on('close', () => clearInterval(drip));
+  },
+  silent: () => undefined, // never answers: the deadline ends it before the headers
+  declaredHuge: (_req, res) => void res.writeHead(200, { 'content-length': String(1 << 30) }).write('{'),
+  streamedHuge: (_req, res) => void res.writeHead(200).end(Buffer.alloc(200 * 1024, 0x20)),
+  resetMidBody: (_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': '100' }).write('{"rc":');
+    setTimeout(() => res.socket?.destroy(), 20);
+  },
+};
+
+test('whatever goes wrong, the error, and the log line about it, hold nothing of the URL, its query, the headers or the body (property)', async () => {
+  let kind = 'trickle';
+  await serve((req, res, body) => misbehaviours[kind]!(req, res, body));
+  const token = fc.stringMatching(/^[A-Za-z0-9_-]{16,40}$/);
+  await fc.assert(
+    fc.asyncProperty(fc.constantFrom(...Object.keys(misbehaviours)), token, token, token, async (k, secret, header, data) => {
+      kind = k;
+      const err = await failure(
+        client.request({
+          method: 'POST',
+          url: `${base}/public/uaa/oauth2/token?client_id=c&client_secret=${secret}`,
+          headers: { 'access-token': header, 'validate-signature': header },
+          data: JSON.stringify({ note: data }),
+        }),
+      );
+      expect(err).toBeInstanceOf(AppError);
+      expect(['provider_timeout', 'provider_bad_response', 'provider_unavailable']).toContain(err!.code);
+      const everything = JSON.stringify({ ...err, message: err!.message, stack: err!.stack, cause: (err as { cause?: unknown }).cause, detail: err!.detail });
+      for (const s of [secret, header, data, 'client_secret', '/oauth2/token', base]) expect(everything).not.toContain(s);
+      // And what is logged of such a failure: XT.COM's clock logs the one it meets (its URL holds the secret here).
+      const lines: string[] = [];
+      const logger = pino({ level: 'debug' }, { write: (line: string) => void lines.push(line) });
+      expect(await new XtClock({ apiUrl: `${base}/${secret}`, http: client, logger }).sync()).toBe(false);
+      expect(lines.length).toBe(1);
+      for (const s of [secret, base]) expect(lines.join('')).not.toContain(s);
+    }),
+    { numRuns: 20 },
+  );
+});
+
+describe('webhook deliveries', () => {
+  const sender = new WebhookSender(`whsec_${Buffer.alloc(32, 7).toString('base64')}`);
+  afterAll(() => sender.close());
+  const send = (path: string, body = '{"type":"connection.created"}', opts: { timeoutMs?: number; signal?: AbortSignal } = {}) =>
+    sender.send('msg_1', body, new Date(), { url: `${base}${path}`, timeoutMs: opts.timeoutMs ?? 600, signal: opts.signal });
+
+  test('the JSON body goes out byte for byte, signed, over one kept-alive connection', async () => {
+    const received: Buffer[] = [];
+    await serve((req, res, body) => {
+      received.push(body);
+      expect(req.headers).toMatchObject({ 'content-type': 'application/json', 'content-length': String(body.length), 'user-agent': 'xt-connect-webhooks' });
+      expect(req.headers['webhook-signature']).toMatch(/^v1,/);
+      res.writeHead(204).end();
+    });
+    const body = '{"type":"connection.created","data":{"note":"€ 中文 \\u0000"}}';
+    for (let i = 0; i < 3; i++) expect(await send('/in', body)).toEqual({ kind: 'delivered', status: 204 });
+    expect(received.every((b) => b.equals(Buffer.from(body, 'utf8')))).toBe(true);
+    expect(connections).toBe(1);
+  });
+
+  test('a redirect is a failure with its status, never followed', async () => {
+    await serve((req, res) => {
+      if (req.url === '/moved') return void res.writeHead(307, { location: `${base}/elsewhere` }).end();
+      res.writeHead(200).end();
+    });
+    expect(await send('/moved')).toEqual({ kind: 'failed', status: 307 });
+    expect(requests).toBe(1);
+  });
+
+  test('410 is gone; the answer body is read no further than 4 kB, however much the receiver sends', async () => {
+    let streamed = 0;
+    await serve((req, res) => {
+      if (req.url === '/gone') return void res.writeHead(410).end();
+      res.writeHead(200);
+      const chunk = Buffer.alloc(16 * 1024, 0x20);
+      const push = () => {
+        while (!res.destroyed && streamed < 10 * 1024 * 1024) {
+          streamed += chunk.length;
+          if (!res.write(chunk)) return void res.once('drain', push);
+        }
+        res.end();
+      };
+      push();
+    });
+    expect(await send('/gone')).toEqual({ kind: 'gone', status: 410 });
+    expect(await send('/big')).toEqual({ kind: 'delivered', status: 200 });
+    expect(streamed).toBeLessThan(10 * 1024 * 1024);
+  });
+
+  test('no answer within the deadline is a timeout; a refused connection its code; the worker stopping is aborted', async () => {
+    await serve(() => undefined);
+    expect(await send('/hang', undefined, { timeoutMs: 200 })).toEqual({ kind: 'failed', code: 'timeout' });
+    const stopping = new AbortController();
+    setTimeout(() => stopping.abort(), 50);
+    expect(await send('/hang', undefined, { timeoutMs: 5000, signal: stopping.signal })).toEqual({ kind: 'failed', code: 'aborted' });
+    // A port nobody listens on any more (and this sender never connected to).
+    const closed = http.createServer();
+    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise((r) => closed.close(r));
+    expect(await sender.send('msg_1', '{}', new Date(), { url: `http://127.0.0.1:${port}/in?token=t0ps3cret`, timeoutMs: 600 })).toEqual({
+      kind: 'failed',
+      code: 'ECONNREFUSED',
+    });
+  });
 });
