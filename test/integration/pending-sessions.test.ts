@@ -5,12 +5,11 @@
  * login's connection). Checked in what the stores actually keep: SQLite's expires column, Redis's
  * key TTL.
  */
-import path from 'node:path';
-import Database from 'better-sqlite3';
 import { createClient } from 'redis';
 import request from 'supertest';
 import { TRANSACTION_TTL_MS } from '../../src/auth/transaction.js';
 import { authorizeAtStandIn, connectXt, errorCode, type Harness, sessionJson, sidCookie, startHarness, tempDir } from '../helpers/harness.js';
+import { sqliteRows } from '../helpers/sqlite.js';
 import { type RedisServer, startRedis } from '../helpers/redis.js';
 
 const DAY = 86_400_000;
@@ -19,14 +18,7 @@ let h: Harness;
 let dataDir: string;
 afterEach(() => h?.close());
 
-function rows<T>(sql: string, ...args: unknown[]): T[] {
-  const db = new Database(path.join(dataDir, 'xt-connect.sqlite'));
-  try {
-    return db.prepare(sql).all(...args) as T[];
-  } finally {
-    db.close();
-  }
-}
+const rows = <T>(sql: string, ...args: unknown[]): T[] => sqliteRows<T>(dataDir, sql, ...args);
 const sidOf = (cookie: string) => decodeURIComponent(cookie.split('=')[1]!).slice(2).split('.')[0]!;
 /** How long from now the SQLite row of `sid` lives (ms). */
 const storedFor = (sid: string) => rows<{ expires: number }>('SELECT expires FROM sessions WHERE sid = ?', sid)[0]!.expires - Date.now();

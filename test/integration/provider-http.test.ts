@@ -56,6 +56,21 @@ const failure = (p: Promise<unknown>) =>
     (e: unknown) => e as AppError,
   );
 
+/** Streams up to 10 MB of spaces, as fast as the reader takes them, telling `sent` each chunk; stops when the reader goes. */
+function streamTenMegabytes(res: http.ServerResponse, sent: (bytes: number) => void): void {
+  const chunk = Buffer.alloc(16 * 1024, 0x20);
+  let total = 0;
+  const push = () => {
+    while (!res.destroyed && total < 10 * 1024 * 1024) {
+      total += chunk.length;
+      sent(chunk.length);
+      if (!res.write(chunk)) return void res.once('drain', push);
+    }
+    res.end();
+  };
+  push();
+}
+
 test('a body that trickles past the deadline is a timeout: the deadline covers the body, not just the headers', async () => {
   await serve((_req, res) => {
     res.writeHead(200, { 'content-type': 'application/json' });
@@ -79,15 +94,7 @@ test('a declared body over the cap is refused before any of it is read; a stream
       return; // never finishes: only the declared length can end this quickly
     }
     res.writeHead(200, { 'content-type': 'application/json' });
-    const chunk = Buffer.alloc(16 * 1024, 0x20);
-    const push = () => {
-      while (!res.destroyed && streamed < 10 * 1024 * 1024) {
-        streamed += chunk.length;
-        if (!res.write(chunk)) return void res.once('drain', push);
-      }
-      res.end();
-    };
-    push();
+    streamTenMegabytes(res, (n) => (streamed += n));
   });
   const t0 = Date.now();
   const declared = await failure(client.request({ method: 'GET', url: `${base}/declared` }));
@@ -254,15 +261,7 @@ describe('webhook deliveries', () => {
     await serve((req, res) => {
       if (req.url === '/gone') return void res.writeHead(410).end();
       res.writeHead(200);
-      const chunk = Buffer.alloc(16 * 1024, 0x20);
-      const push = () => {
-        while (!res.destroyed && streamed < 10 * 1024 * 1024) {
-          streamed += chunk.length;
-          if (!res.write(chunk)) return void res.once('drain', push);
-        }
-        res.end();
-      };
-      push();
+      streamTenMegabytes(res, (n) => (streamed += n));
     });
     expect(await send('/gone')).toEqual({ kind: 'gone', status: 410 });
     expect(await send('/big')).toEqual({ kind: 'delivered', status: 200 });

@@ -8,6 +8,7 @@ import Database from 'better-sqlite3';
 import request from 'supertest';
 import { loadConfig } from '../../src/config.js';
 import { BASE_ENV, connectXt, type Harness, sessionJson, sidCookie, startHarness, tempDir } from '../helpers/harness.js';
+import { sqliteRows } from '../helpers/sqlite.js';
 import { linkEnv, linkToken } from '../helpers/link.js';
 
 const DAY = 86_400_000;
@@ -20,14 +21,7 @@ async function start(env: Record<string, string> = {}) {
 }
 afterEach(() => h.close());
 
-function rows<T>(sql: string, ...args: unknown[]): T[] {
-  const db = new Database(path.join(dataDir, 'xt-connect.sqlite'));
-  try {
-    return db.prepare(sql).all(...args) as T[];
-  } finally {
-    db.close();
-  }
-}
+const rows = <T>(sql: string, ...args: unknown[]): T[] => sqliteRows<T>(dataDir, sql, ...args);
 function run(sql: string, ...args: unknown[]): void {
   const db = new Database(path.join(dataDir, 'xt-connect.sqlite'));
   try {

@@ -5,6 +5,16 @@ import { ConfigError, EXAMPLE_PLACEHOLDERS, loadConfig, parseDuration } from '..
 
 const good = { SESSION_SECRET: 'x'.repeat(32), XT_CLIENT_ID: 'id', XT_CLIENT_SECRET: 'secret' };
 
+/** The problems loadConfig lists for `env` ([] when it loads). */
+function problems(env: Record<string, string | undefined>): string[] {
+  try {
+    loadConfig(env);
+    return [];
+  } catch (err) {
+    return (err as ConfigError).problems;
+  }
+}
+
 describe('loadConfig', () => {
   test('defaults', () => {
     const c = loadConfig(good);
@@ -101,14 +111,6 @@ describe('NODE_ENV=production refuses public secrets', () => {
     XT_CLIENT_ID: 'xt-1234',
     XT_CLIENT_SECRET: 'a-real-xt-client-secret',
   };
-  const problems = (env: Record<string, string | undefined>): string[] => {
-    try {
-      loadConfig(env);
-      return [];
-    } catch (err) {
-      return (err as ConfigError).problems;
-    }
-  };
 
   test('every placeholder the config refuses is the one .env.example ships with', () => {
     for (const [key, value] of Object.entries(EXAMPLE_PLACEHOLDERS)) expect(exampleText).toMatch(new RegExp(`^(# )?${key}=${value}$`, 'm'));
@@ -156,14 +158,6 @@ describe('NODE_ENV=production refuses public secrets', () => {
 
 describe('NODE_ENV unset: production unless PUBLIC_URL is plain http on loopback', () => {
   const example = parseEnv(fs.readFileSync(path.resolve('.env.example'), 'utf8')) as Record<string, string>;
-  const problems = (env: Record<string, string | undefined>): string[] => {
-    try {
-      loadConfig(env);
-      return [];
-    } catch (err) {
-      return (err as ConfigError).problems;
-    }
-  };
 
   test.each(['https://connect.example.com', 'http://connect.internal:3000', 'http://10.0.0.5'])(
     "PUBLIC_URL=%s: .env.example's placeholders and the demo's secrets are refused",
@@ -195,17 +189,11 @@ describe('NODE_ENV unset: production unless PUBLIC_URL is plain http on loopback
 });
 
 test('a TRUST_PROXY list with an entry that is no address, subnet or range name is a problem at start, not a crash later', () => {
-  const problems = (v: string) => {
-    try {
-      loadConfig({ ...good, TRUST_PROXY: v });
-      return [];
-    } catch (err) {
-      return (err as ConfigError).problems;
-    }
-  };
-  for (const v of ['10.0.0.0/8', '127.0.0.1', 'loopback, uniquelocal', '::1,fd00::/8', '10.0.0.0/255.0.0.0', '1', 'FALSE']) expect(problems(v)).toEqual([]);
+  const trustProblems = (v: string) => problems({ ...good, TRUST_PROXY: v });
+  for (const v of ['10.0.0.0/8', '127.0.0.1', 'loopback, uniquelocal', '::1,fd00::/8', '10.0.0.0/255.0.0.0', '1', 'FALSE'])
+    expect(trustProblems(v)).toEqual([]);
   for (const v of ['tru', '10.0.0.0/8/1', 'nginx', '10.0.0.300'])
-    expect(problems(v)).toEqual([expect.stringMatching(/^TRUST_PROXY: ".*" is none of true, false, a hop count/)]);
+    expect(trustProblems(v)).toEqual([expect.stringMatching(/^TRUST_PROXY: ".*" is none of true, false, a hop count/)]);
 });
 
 describe('TRUST_PROXY=true', () => {
