@@ -95,8 +95,10 @@ export class XtProvider implements Provider {
 
     if (!/\bjson\b/i.test(res.contentType)) throw fail('provider_bad_response', { reason: 'not a JSON content-type' });
     const { rc, mc, result: raw } = readXtEnvelope(res, this.id, { grantType });
-    if (rc !== 0) throw fail(isClientSideMc(mc) ? 'provider_misconfigured' : 'provider_rejected', { rc, mc });
-    if (res.status >= 400) throw fail('provider_bad_response', { reason: 'success envelope on an HTTP error' });
+    // An AUTH_ code is our misconfiguration even in a "success" envelope, as on the user API.
+    if (rc !== 0 || isClientSideMc(mc)) throw fail(isClientSideMc(mc) ? 'provider_misconfigured' : 'provider_rejected', { rc, mc });
+    // Tokens come only in a 2xx: a redirect is never followed, and its body is no answer either.
+    if (res.status < 200 || res.status >= 300) throw fail('provider_bad_response', { reason: 'success envelope on a non-2xx answer' });
 
     const result = resultSchema.safeParse(raw);
     if (!result.success) {

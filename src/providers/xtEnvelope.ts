@@ -58,6 +58,8 @@ export function readXtEnvelope(res: RawResponse, provider: string, detail: Detai
 }
 
 function toEnvelope(body: unknown): XtEnvelope | undefined {
+  // Both shapes in one answer: which one speaks is anybody's guess, so neither is believed.
+  if (body && typeof body === 'object' && 'rc' in body && 'returnCode' in body) return undefined;
   const rc = rcSchema.safeParse(body);
   if (rc.success) return { rc: rc.data.rc, mc: cleanMc(rc.data.mc), result: rc.data.result };
   const rt = returnCodeSchema.safeParse(body);

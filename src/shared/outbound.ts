@@ -100,7 +100,8 @@ export function createOutbound(opts: OutboundOptions): Outbound {
     responseType: 'stream',
     // The cap is enforced below, on the raw stream (axios' own would wrap the stream for nothing).
     maxContentLength: -1,
-    maxBodyLength: opts.maxBytes,
+    // maxBytes caps answers only; what we send is ours (a webhook event may be larger than the 4 kB of an answer we read).
+    maxBodyLength: -1,
     validateStatus: () => true,
     transformRequest: [(data: unknown) => data],
     transformResponse: [(data: unknown) => data],

@@ -280,6 +280,13 @@ describe('hostile token responses', () => {
     ['a client_id that is not ours', () => ({ body: envelope({ ...good(), client_id: 'someone-else' }) })],
     ['an empty body', () => ({ body: '' })],
     ['JSON with // comments, as in the documents', () => ({ body: envelope(good()).replace('"scope"', '//x\n"scope"') })],
+    // A redirect is never followed, and its body is not an answer either; nor is an odd 2xx's… 3xx.
+    ['tokens in the body of a 302', () => ({ status: 302, body: envelope(good()) })],
+    ['tokens in the body of a 304-like 399', () => ({ status: 399, body: envelope(good()) })],
+    [
+      "both envelope shapes at once (which wins is anybody's guess)",
+      () => ({ body: JSON.stringify({ rc: 0, mc: 'SUCCESS', returnCode: 1, error: { code: 'AUTH_103' }, result: good() }) }),
+    ],
   ];
   test.each(cases)('%s → a clear error and no stored connection', async (_name, response) => {
     h = await startHarness();
@@ -289,6 +296,21 @@ describe('hostile token responses', () => {
     expect(errorCode(res.text)).toBe('provider_bad_response');
     expect(res.text).toContain('href="/auth/xt/login"');
     expect(sessionJson(await h.agent.get('/api/session')).connected).toBe(false);
+  });
+
+  test('a "success" that names an AUTH_ code, in either shape, is our misconfiguration, as on the user API; nothing is stored', async () => {
+    h = await startHarness();
+    for (const body of [
+      JSON.stringify({ rc: 0, mc: 'AUTH_103', ma: [], result: good() }),
+      JSON.stringify({ returnCode: 0, msgInfo: 'success', error: { code: 'AUTH_103', msg: 'sign error' }, result: good() }),
+    ]) {
+      const agent = request.agent(h.built.app);
+      h.xt.respondNextWith({ body });
+      const res = await connectXt(agent);
+      expect(res.status).toBe(502);
+      expect(errorCode(res.text)).toBe('provider_misconfigured');
+      expect(sessionJson(await agent.get('/api/session')).connected).toBe(false);
+    }
   });
 
   test('a well-formed response still connects (the cases above fail for their own reason)', async () => {

@@ -247,6 +247,19 @@ describe('webhook deliveries', () => {
     expect(connections).toBe(1);
   });
 
+  test('an event larger than the 4 kB read of the answer goes out whole (the cap is on answers, not on what we send)', async () => {
+    const received: Buffer[] = [];
+    await serve((_req, res, body) => {
+      received.push(body);
+      res.writeHead(204).end();
+    });
+    for (const size of [4097, 64 * 1024]) {
+      const body = JSON.stringify({ type: 'connection.created', data: { scope: '\u0001'.repeat(size) } });
+      expect(await send('/in', body)).toEqual({ kind: 'delivered', status: 204 });
+      expect(received.at(-1)!.equals(Buffer.from(body, 'utf8'))).toBe(true);
+    }
+  });
+
   test('a redirect is a failure with its status, never followed', async () => {
     await serve((req, res) => {
       if (req.url === '/moved') return void res.writeHead(307, { location: `${base}/elsewhere` }).end();
