@@ -585,6 +585,9 @@ export function loadConfig(env: Env): Config {
   };
 }
 
+/** Every environment variable the app reads, by name (docs/configuration.md and .env.example list exactly these). */
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(envSchema.shape);
+
 type ParsedEnv = z.infer<typeof envSchema>;
 
 /** The shares of the XT.COM budget must leave people something, and one person's must fit in what people get. */
@@ -918,7 +921,7 @@ function unbrandedWarnings(env: Env): string[] {
   if (unset.length === 0) return [];
   return [
     `${unset.join(' and ')} unset: people see "xt-connect" as the site's name and error pages without a support link` +
-      " (set both: see the README's Configuration, SITE_NAME and SUPPORT_URL)",
+      ' (set both: see docs/configuration.md)',
   ];
 }
 
