@@ -1,7 +1,7 @@
 /**
  * XT.COM's request signature, as XT.COM's own clients compute it (its Java demo's XtHttpUtil and
- * futures interceptor, the xt-open-api package, ccxt's xt.js; see the README's "Calling XT.COM's
- * user APIs" and test/unit/xtSign-clients.test.ts). Pure functions: no clock, no I/O.
+ * futures interceptor, the xt-open-api package, ccxt's xt.js; see "Calling XT.COM's user APIs" in
+ * docs/architecture.md and test/unit/xtSign-clients.test.ts). Pure functions: no clock, no I/O.
  *
  *   style `method` (default; the spot pages, XtHttpUtil):
  *     X = validate-algorithms, -appkey, -recvwindow, -timestamp as name=value, sorted, joined with &

@@ -20,7 +20,7 @@ export interface LinkOptions {
   secret?: string;
 }
 
-/** A link token for `sub`, signed like the README's example. */
+/** A link token for `sub`, signed like the example in docs/integration.md. */
 export async function linkToken(sub: string, opts: LinkOptions = {}): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
   const jwt = new SignJWT({ ...(opts.returnTo !== undefined ? { returnTo: opts.returnTo } : {}) })

@@ -2,7 +2,7 @@
  * The files under deploy/ cannot drift from the app: every metric the Grafana dashboard and the
  * Prometheus alerts use is one the app registers (src/shared/metrics.ts, plus prom-client's
  * process metrics), with labels it has; and the compose, nginx and Kubernetes files keep the
- * promises the README makes about them (metrics never public, retries only for idempotent
+ * promises docs/operations.md makes about them (metrics never public, retries only for idempotent
  * requests, a grace period longer than the drain).
  */
 import fs from 'node:fs';
