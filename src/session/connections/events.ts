@@ -4,9 +4,9 @@
  * The body is sealed like a token record: it names the subject. It never holds a token.
  */
 import { randomBytes } from 'node:crypto';
-import type { Sealer } from './crypto.js';
-import type { ConnectionRecord } from './connectionRecord.js';
-import type { OutboxEvent } from './stores/types.js';
+import type { Sealer } from '../crypto.js';
+import type { ConnectionRecord } from './record.js';
+import type { OutboxEvent } from '../stores/types.js';
 
 export type EventType = 'connection.created' | 'connection.ended';
 

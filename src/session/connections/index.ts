@@ -17,19 +17,19 @@
  * still-valid access token, or answers 503 with Retry-After when there is none.
  */
 import type { Logger } from 'pino';
-import type { Audit } from '../shared/audit.js';
-import type { Metrics } from '../shared/metrics.js';
-import { AppError } from '../errors.js';
-import type { Provider } from '../providers/types.js';
-import type { TokenResponse } from '../shared/tokens.js';
-import type { Sealer } from './crypto.js';
-import { isExpired, isStale } from '../shared/expiry.js';
-import { type ConnectionRecord, type ConnectionView, type EndReason, connectionSchema } from './connectionRecord.js';
-import { LOCK_LEASE_MS, LOCK_RENEW_MS, type LockTiming, REFRESH_WAIT_MS, RefreshLocks, refreshLockKey } from './refreshLock.js';
-import { type EndedReason, type EventType, connectionEvent } from './connectionEvents.js';
+import type { Audit } from '../../shared/audit.js';
+import type { Metrics } from '../../shared/metrics.js';
+import { AppError } from '../../errors.js';
+import type { Provider } from '../../providers/types.js';
+import type { TokenResponse } from '../../shared/tokens.js';
+import type { Sealer } from '../crypto.js';
+import { isExpired, isStale } from '../../shared/expiry.js';
+import { type ConnectionRecord, type ConnectionView, type EndReason, connectionSchema } from './record.js';
+import { LOCK_LEASE_MS, LOCK_RENEW_MS, type LockTiming, REFRESH_WAIT_MS, RefreshLocks, refreshLockKey } from './lock.js';
+import { type EndedReason, type EventType, connectionEvent } from './events.js';
 import type { LogoutIndex, LogoutNames } from './logoutIndex.js';
-import type { AuthStore, OutboxEvent } from './stores/types.js';
-import { isSubjectKey } from './subjects.js';
+import type { AuthStore, OutboxEvent } from '../stores/types.js';
+import { isSubjectKey } from '../subjects.js';
 
 export { LOCK_LEASE_MS, LOCK_RENEW_MS, type LockTiming, REFRESH_WAIT_MS, refreshLockKey };
 export type { ConnectionRecord, ConnectionView, EndReason };
