@@ -123,9 +123,9 @@ export class BackChannel {
   /**
    * Puts `owner` under `rec`'s session and user, for as long as the record can live (its refresh
    * token's lifetime, at most MAX_RECORD_MS, plus the tombstone; a session-bound record follows its
-   * session but never outlives that). An entry that outlives its record only costs a look-up.
+   * session but never outlives that): its ttlFor, recomputed at every refresh (reindex()). An entry
+   * that outlives its record only costs a look-up.
    */
-  /** Puts `owner` under `rec`'s sid/sub entries for as long as the record itself is kept (its ttlFor, recomputed at every refresh). */
   async index(owner: string, rec: ConnectionRecord): Promise<void> {
     const keys = this.logoutKeys(rec);
     if (keys.length === 0) return;
