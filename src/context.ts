@@ -5,7 +5,7 @@ import type { Provider } from './providers/types.js';
 import type { XtApi } from './services/xtApi.js';
 import type { BindingEpochs } from './session/bindings.js';
 import type { Sealer } from './session/crypto.js';
-import type { Connections } from './session/connections.js';
+import type { Connections } from './session/connections/index.js';
 import type { SealedSessionsGrace } from './session/sealedSessions.js';
 import type { Stores } from './session/stores/types.js';
 import type { Subjects } from './session/subjects.js';

@@ -134,10 +134,7 @@ async function rotateOwner(ctx: AppContext, req: Request, replaced: string | und
   const owner = ensureOwner(req);
   if (previous) {
     await moveTransactions(ctx, previous, owner);
-    for (const id of ctx.providers.keys()) {
-      if (id === replaced) await ctx.connections.discard(previous, id);
-      else await ctx.connections.transfer(previous, owner, id);
-    }
+    await ctx.connections.moveOwner(previous, owner, replaced);
   }
   return owner;
 }
@@ -160,7 +157,9 @@ async function storeConnection(ctx: AppContext, req: Request, provider: Provider
   const subjectKey = tx.subject === undefined ? undefined : ctx.subjects.ownerOf(tx.subject);
   if (subjectKey !== undefined) await checkBinding(ctx, req, provider, tx, subjectKey);
   const owner = await rotateOwner(ctx, req, subjectKey === undefined ? provider.id : undefined);
-  const rec = await ctx.connections.connect(subjectKey ?? owner, provider.id, tokens, tx.subject, tx.createdAt);
+  // A session's login stores under the owner id rotateOwner just made: nothing is there to replace.
+  const fresh = { freshOwner: subjectKey === undefined };
+  const rec = await ctx.connections.connect(subjectKey ?? owner, provider.id, tokens, tx.subject, tx.createdAt, fresh);
   if (subjectKey !== undefined && !(await isCurrentEpoch(ctx, subjectKey, tx.epoch))) {
     // Ended while this login was being stored: what it stored is taken back (the end's own sweep may have run before it).
     await ctx.connections.withdraw(subjectKey, provider.id, rec);

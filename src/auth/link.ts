@@ -114,7 +114,7 @@ async function bindSession(ctx: AppContext, req: Request, subject: string, key: 
   const owner = ensureOwner(req);
   req.session.subjectSeal = ctx.sealer.seal(subject, subjectAad(key));
   req.session.subjectEpoch = epoch;
-  if (previous && previous !== owner) for (const id of ctx.providers.keys()) await ctx.connections.transfer(previous, owner, id);
+  if (previous && previous !== owner) await ctx.connections.moveOwner(previous, owner);
   return epoch;
 }
 

@@ -2,7 +2,7 @@
 import type { Request, Response } from 'express';
 import type { AppContext } from '../context.js';
 import { AppError } from '../errors.js';
-import type { ConnectionView } from '../session/connections.js';
+import type { ConnectionView } from '../session/connections/index.js';
 import { connectionOwner } from '../session/owner.js';
 
 export interface ProviderStatus {

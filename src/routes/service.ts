@@ -23,7 +23,7 @@ import { SERVICE_PREFIX } from '../http/dispatch.js';
 import { notFound } from '../http/errorHandler.js';
 import { targetPath } from '../logger.js';
 import { serviceRateLimit } from '../http/rateLimit.js';
-import type { ConnectionView } from '../session/connections.js';
+import type { ConnectionView } from '../session/connections/index.js';
 import { isSubject } from '../session/subjects.js';
 import { requestInfo } from '../shared/requestContext.js';
 import { xtCallSteps } from './xtGateway.js';

@@ -21,7 +21,7 @@ import { createProviderHttp } from '../providers/http.js';
 import { XtClock } from '../providers/xtClock.js';
 import { readXtEnvelope } from '../providers/xtEnvelope.js';
 import { XT_USER_API_MAX_BYTES, type XtMethod, XtUserApi, type XtUserResponse } from '../providers/xtUserApi.js';
-import type { Connections } from '../session/connections.js';
+import type { Connections } from '../session/connections/index.js';
 import { type XtAnswer, type XtOutcome, classify } from './xtAnswer.js';
 import { type XtCallerClass, type XtGuard, kindOf } from './xtGuard.js';
 

@@ -20,7 +20,7 @@ import type { Logger } from 'pino';
 import { AppError } from '../errors.js';
 import type { Metrics } from '../shared/metrics.js';
 import type { WebhookConfig } from '../config.js';
-import { type ConnectionEventBody, openEvent } from '../session/connectionEvents.js';
+import { type ConnectionEventBody, openEvent } from '../session/connections/events.js';
 import type { Sealer } from '../session/crypto.js';
 import type { AuthStore, ClaimedEvent, Outbox } from '../session/stores/types.js';
 import { type SendOutcome, WebhookSender } from './send.js';

@@ -22,7 +22,7 @@ export function testClock(): TestClock {
 }
 
 /**
- * The refresh lock's lease, renewal and longest wait (src/session/connections.ts), a fifth of
+ * The refresh lock's lease, renewal and longest wait (src/session/connections/), a fifth of
  * the real ones and in the same ratios, for tests that run the lease logic through the `timing`
  * test hook (AppOptions.timing, ConnectionOptions.timing) instead of waiting seconds.
  */

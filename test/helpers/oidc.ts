@@ -16,7 +16,7 @@ import { type AppOptions, type BuiltApp, createApp } from '../../src/app.js';
 import { type Config, type Env, loadConfig } from '../../src/config.js';
 import { OidcProvider } from '../../src/providers/oidc.js';
 import { BACKCHANNEL_LOGOUT_EVENT } from '../../src/providers/oidcLogout.js';
-import type { ConnectionRecord } from '../../src/session/connections.js';
+import type { ConnectionRecord } from '../../src/session/connections/index.js';
 import { OIDC_CLIENTS, type OidcStandIn, type OidcStandInOptions, type StandInClient, startOidcStandIn } from '../../standins/oidc.js';
 import { type XtStandIn, startXtStandIn } from '../../standins/xt.js';
 import { testClock } from './clock.js';

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { Webhook } from 'standardwebhooks';
-import type { ConnectionEventBody } from '../../src/session/connectionEvents.js';
+import type { ConnectionEventBody } from '../../src/session/connections/events.js';
 import { freePort } from './ports.js';
 
 /** A fresh `whsec_…` secret. */

@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { ROOT } from '../../src/app.js';
-import { LOCK_LEASE_MS, LOCK_RENEW_MS, type LockTiming, REFRESH_WAIT_MS, refreshLockKey } from '../../src/session/connections.js';
+import { LOCK_LEASE_MS, LOCK_RENEW_MS, type LockTiming, REFRESH_WAIT_MS, refreshLockKey } from '../../src/session/connections/index.js';
 import { createSqliteStores } from '../../src/session/stores/sqlite.js';
 import type { AuthStore } from '../../src/session/stores/types.js';
 import { type TestClock, scaledLockTiming, testClock } from '../helpers/clock.js';

@@ -98,7 +98,7 @@ test('there is no import cycle', () => {
 
 test('the check itself catches a violation and a cycle', () => {
   // A providers module importing session would be flagged by the rank rule…
-  expect(layerOf('providers/x.ts').rank).toBeLessThan(layerOf('session/connections.ts').rank);
+  expect(layerOf('providers/x.ts').rank).toBeLessThan(layerOf('session/connections/index.ts').rank);
   // …and the parser sees type-only and dynamic imports too.
   const info = ts.preProcessFile("import type { A } from './a.js'; export * from './b.js'; const c = await import('./c.js');", true, true);
   expect(info.importedFiles.map((f) => f.fileName)).toEqual(['./a.js', './b.js', './c.js']);

@@ -7,10 +7,10 @@
  */
 import fc from 'fast-check';
 import { pino } from 'pino';
-import { Connections, LOGOUT_INDEX_MAX } from '../../src/session/connections.js';
-import { type ConnectionEventBody, openEvent } from '../../src/session/connectionEvents.js';
+import { Connections, LOGOUT_INDEX_MAX } from '../../src/session/connections/index.js';
+import { type ConnectionEventBody, openEvent } from '../../src/session/connections/events.js';
 import { Sealer } from '../../src/session/crypto.js';
-import { LogoutIndex } from '../../src/session/logoutIndex.js';
+import { LogoutIndex } from '../../src/session/connections/logoutIndex.js';
 import { MemoryAuthStore } from '../../src/session/stores/memory.js';
 import type { TokenResponse } from '../../src/providers/types.js';
 import type { Audit } from '../../src/shared/audit.js';

@@ -5,7 +5,7 @@
 import { pino } from 'pino';
 import { AppError } from '../../src/errors.js';
 import type { TokenResponse } from '../../src/providers/types.js';
-import { Connections } from '../../src/session/connections.js';
+import { Connections } from '../../src/session/connections/index.js';
 import { Sealer } from '../../src/session/crypto.js';
 import { MemoryAuthStore } from '../../src/session/stores/memory.js';
 import type { OutboxEvent } from '../../src/session/stores/types.js';

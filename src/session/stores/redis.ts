@@ -67,7 +67,7 @@ return 0`;
  *
  * A connection write and the outbox event it carries are one script, so owners are spread over
  * PARTITIONS fixed partitions, each a hash tag of its own: an owner's connections and the outbox
- * queue of its group (the owner itself, see connectionEvents.ts) live in its partition. On a cluster
+ * queue of its group (the owner itself, see connections/events.ts) live in its partition. On a cluster
  * an event's group must therefore fall in the same partition as the owner whose connection it
  * reports (it is the owner); on one server anything goes. PARTITIONS must never change: every
  * stored connection would move.

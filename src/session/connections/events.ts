@@ -4,9 +4,8 @@
  * The body is sealed like a token record: it names the subject. It never holds a token.
  */
 import { randomBytes } from 'node:crypto';
-import type { Sealer } from './crypto.js';
-import type { ConnectionRecord } from './connectionRecord.js';
-import type { OutboxEvent } from './stores/types.js';
+import type { Sealer } from '../crypto.js';
+import type { OutboxEvent } from '../stores/types.js';
 
 export type EventType = 'connection.created' | 'connection.ended';
 
@@ -26,17 +25,18 @@ export interface ConnectionEventBody {
   };
 }
 
+/** What an event says of its connection (a ConnectionRecord has these fields: see record.ts). */
+export interface EventSubject {
+  provider: string;
+  subject?: string;
+  userId?: string;
+  scope?: string;
+}
+
 export const eventAad = (id: string) => `outbox:${id}`;
 
 /** A new outbox event for `rec` (owned by `owner`), sealed. `group` orders the events of one owner. */
-export function connectionEvent(
-  sealer: Sealer,
-  now: number,
-  owner: string,
-  type: EventType,
-  rec: Pick<ConnectionRecord, 'provider' | 'subject' | 'userId' | 'scope'>,
-  reason: EndedReason | null,
-): OutboxEvent {
+export function connectionEvent(sealer: Sealer, now: number, owner: string, type: EventType, rec: EventSubject, reason: EndedReason | null): OutboxEvent {
   const id = `msg_${randomBytes(16).toString('base64url')}`;
   const body: ConnectionEventBody = {
     type,

@@ -4,7 +4,7 @@
  * within seconds. Held locks are released by their holder; a lapsed one is never revived.
  */
 import type { Logger } from 'pino';
-import type { AuthStore } from './stores/types.js';
+import type { AuthStore } from '../stores/types.js';
 
 export interface LockTiming {
   lockLeaseMs: number;

@@ -1,0 +1,159 @@
+/**
+ * A stored connection record (checked field by field when read back), the view pages may see, and
+ * Records: opening and sealing a record (AES-GCM under its owner and provider, with a cache of
+ * opened values), how long the store keeps it, and the webhook event of a change to it.
+ */
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import type { Sealer } from '../crypto.js';
+import type { AuthStore, OutboxEvent } from '../stores/types.js';
+import { isSubjectKey } from '../subjects.js';
+import { type EndedReason, type EventType, connectionEvent } from './events.js';
+
+export type EndReason = NonNullable<ConnectionRecord['endReason']>;
+
+/** A stored connection, checked field by field when it is read back. */
+export const connectionSchema = z.object({
+  v: z.literal(1),
+  provider: z.string().max(32),
+  status: z.enum(['active', 'ended']),
+  version: z.number().int().nonnegative(),
+  /** The institution's user id, for a connection made through a link (see session/subjects.ts). Absent: bound to one browser session. */
+  subject: z.string().max(128).optional(),
+  userId: z.string().max(256).optional(),
+  scope: z.string().max(4096).optional(),
+  claims: z.record(z.string(), z.string()).optional(),
+  accessToken: z.string().optional(),
+  refreshToken: z.string().optional(),
+  idToken: z.string().optional(),
+  /** The provider's session id from the login's ID token (`sid`), which a back-channel logout names. */
+  sid: z.string().max(256).optional(),
+  accessExpiresAt: z.number().optional(),
+  refreshExpiresAt: z.number().optional(),
+  connectedAt: z.number(),
+  /** When the login that made it was started (its transaction, this server's clock): see BackChannel.loggedOut() in logoutIndex.ts. */
+  loginStartedAt: z.number().optional(),
+  lastRefreshedAt: z.number().optional(),
+  refreshFailures: z.number().int().nonnegative(),
+  nextRefreshAt: z.number().optional(),
+  endedAt: z.number().optional(),
+  endReason: z.enum(['refresh_rejected', 'refresh_expired', 'access_expired', 'unreadable']).optional(),
+});
+
+export type ConnectionRecord = z.infer<typeof connectionSchema>;
+
+/** What pages and /api/session may see: never a token. */
+export interface ConnectionView {
+  provider: string;
+  connected: boolean;
+  /** Why not connected: never connected, the provider ended it, or it is temporarily unreachable. */
+  reason?: 'not_connected' | EndReason | 'provider_unavailable';
+  userId?: string;
+  scope?: string;
+  claims?: Record<string, string>;
+  accessTokenExpiresAt?: string;
+  refreshTokenExpiresAt?: string;
+  connectedAt?: string;
+  lastRefreshedAt?: string;
+  /** Set when the last refresh failed transiently and the current token is still in use. */
+  refreshDeferredUntil?: string;
+}
+
+/** How many opened records are kept (about 2 kB each). */
+const OPENED_CACHE_SIZE = 2000;
+
+/** The longest any record is kept (a subject's connection without a known refresh-token expiry). */
+export const MAX_RECORD_MS = 400 * 86_400_000;
+
+export interface RecordOptions {
+  store: AuthStore;
+  sealer: Sealer;
+  logger: Logger;
+  now: () => number;
+  /** The longest a session-bound connection is kept without its session being seen (see ConnectionOptions). */
+  maxTtlMs: number;
+  /** A tombstone ("the connection ended") is kept this long so the person is told why. */
+  tombstoneMs?: number;
+  /** Write a webhook event to the outbox with every connection that starts or ends. */
+  webhooks?: boolean;
+  /** Told after an event has been stored. */
+  onEvent?: () => void;
+}
+
+export class Records {
+  private readonly warnedUnreadable = new Set<string>();
+  /** Stored values already opened (see open()), oldest first. */
+  private readonly opened = new Map<string, { aad: string; rec: ConnectionRecord }>();
+
+  constructor(private readonly opts: RecordOptions) {}
+
+  private aad(owner: string, provider: string): string {
+    return `connection:${owner}:${provider}`;
+  }
+
+  /** The stored record as it is, without the logout check. */
+  async readStored(owner: string, provider: string): Promise<{ rec: ConnectionRecord | null; blob: string }> {
+    const blob = await this.opts.store.getConnection(owner, provider);
+    if (blob === null) return { rec: null, blob: '' };
+    return { rec: this.open(owner, provider, blob), blob };
+  }
+
+  /**
+   * The record a stored value holds. Opening (AES-GCM, JSON, the schema) is done once per stored
+   * value: the result is kept, keyed by the exact ciphertext *and* the record's key, so a value
+   * copied under another owner or provider is opened (and refused) afresh. The same ciphertext
+   * under the same key is the same authenticated plaintext, so nothing is trusted that was not
+   * checked once. Records are never mutated (every change builds a new one).
+   */
+  private open(owner: string, provider: string, blob: string): ConnectionRecord {
+    const aad = this.aad(owner, provider);
+    const cached = this.opened.get(blob);
+    if (cached && cached.aad === aad) return cached.rec;
+    const plain = this.opts.sealer.open(blob, aad);
+    if (plain !== undefined) {
+      try {
+        const parsed = connectionSchema.safeParse(JSON.parse(plain));
+        if (parsed.success && parsed.data.provider === provider) {
+          if (this.opened.size >= OPENED_CACHE_SIZE) this.opened.delete(this.opened.keys().next().value!);
+          this.opened.set(blob, { aad, rec: parsed.data });
+          return parsed.data;
+        }
+      } catch {
+        /* fall through */
+      }
+    }
+    // A key was removed, the record was tampered with, or it has a shape or version this code
+    // does not know: not connected. Logged once per record.
+    const key = `${owner}:${provider}`;
+    if (!this.warnedUnreadable.has(key)) {
+      this.warnedUnreadable.add(key);
+      if (this.warnedUnreadable.size > 10_000) this.warnedUnreadable.clear();
+      this.opts.logger.warn({ provider }, 'a stored connection could not be read (decryption, shape or version); treating it as not connected');
+    }
+    return { v: 1, provider, status: 'ended', version: 0, connectedAt: 0, refreshFailures: 0, endReason: 'unreadable' };
+  }
+
+  /** How long the store keeps `rec` of `owner`: its tokens' lifetime plus the tombstone, within the owner's cap. */
+  ttlFor(owner: string, rec: ConnectionRecord): number {
+    const now = this.opts.now();
+    const tomb = this.opts.tombstoneMs ?? 86_400_000;
+    const cap = isSubjectKey(owner) ? MAX_RECORD_MS : this.opts.maxTtlMs;
+    const until = rec.status === 'ended' ? now : (rec.refreshExpiresAt ?? (rec.refreshToken ? now + cap : (rec.accessExpiresAt ?? now + cap)));
+    return Math.max(1000, Math.min(until - now, cap) + tomb);
+  }
+
+  seal(owner: string, rec: ConnectionRecord): string {
+    return this.opts.sealer.seal(JSON.stringify(rec), this.aad(owner, rec.provider));
+  }
+
+  /** After a write that stored `event`: this process's delivery worker starts at once (others find it on their next round). */
+  written(event: OutboxEvent | undefined): void {
+    if (event) this.opts.onEvent?.();
+  }
+
+  /** The outbox event for a change of `rec`, when webhooks are on. */
+  event(owner: string, type: EventType, rec: ConnectionRecord, reason: EndedReason | null = null): OutboxEvent | undefined {
+    if (!this.opts.webhooks) return undefined;
+    return connectionEvent(this.opts.sealer, this.opts.now(), owner, type, rec, reason);
+  }
+}
