@@ -22,7 +22,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { wireQuery } from '../src/providers/xtSign.js';
+import { wireQuery } from '../src/providers/xt/sign.js';
 import { freePort } from '../test/helpers/ports.js';
 import { ROOT, TSX, benchAppEnv, connectXt, cpuMs, median, pct, r2, runMain, serverEntry, startProcess } from './lib.js';
 import type { Job, Result, Template } from './load/client.js';

@@ -28,7 +28,7 @@ import { brandRouter, pageLocals } from './routes/brand.js';
 import { healthRouter } from './routes/health.js';
 import { pagesRouter } from './routes/pages.js';
 import { serviceRouter } from './routes/service.js';
-import { xtGatewayRouter } from './routes/xtGateway.js';
+import { xtGatewayRouter } from './routes/xt/gateway.js';
 import type { Provider } from './providers/types.js';
 import { Connections, type LockTiming } from './session/connections/index.js';
 import { Sealer } from './session/crypto.js';

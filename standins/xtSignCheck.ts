@@ -2,7 +2,7 @@
  * The XT.COM stand-in's check of a signed user API request, written from XT.COM's own formula
  * (its spot and third-party pages, and the server-side reading its clients imply: the query
  * DECODED, as a Java/Spring server hands it over, then sorted and joined) and deliberately
- * independent of src/providers/xtSign.ts, so that a mistake there is not mirrored here.
+ * independent of src/providers/xt/sign.ts, so that a mistake there is not mirrored here.
  *
  * The AUTH_ codes: the notes give the ranges (AUTH_001…007 a validate-* header missing or
  * malformed; AUTH_101 unknown key, 102 not active, 103 bad signature, 104 IP not bound,

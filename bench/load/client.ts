@@ -8,7 +8,7 @@
  */
 import fs from 'node:fs';
 import http from 'node:http';
-import { signatureHeaders } from '../../src/providers/xtSign.js';
+import { signatureHeaders } from '../../src/providers/xt/sign.js';
 
 export interface Template {
   path: string;

@@ -3,9 +3,9 @@ import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { Metrics } from '../shared/metrics.js';
 import { instrumentProvider } from './instrumented.js';
-import { createProviderHttp } from './http.js';
+import { createProviderHttp } from './xt/http.js';
 import type { Provider } from './types.js';
-import { XtProvider } from './xt.js';
+import { XtProvider } from './xt/provider.js';
 
 /** OpenID Connect's libraries (openid-client, oauth4webapi, jose) are loaded only when OIDC is configured: a faster cold start without it. */
 export async function buildProviders(config: Config, logger: Logger, now: () => number, metrics?: Metrics): Promise<Map<string, Provider>> {
@@ -15,7 +15,7 @@ export async function buildProviders(config: Config, logger: Logger, now: () => 
     providers.set('xt', new XtProvider(config.xt, createProviderHttp({ provider: 'xt', timeoutMs: config.providerTimeoutMs }), now));
   }
   if (config.oidc) {
-    const { OidcProvider } = await import('./oidc.js');
+    const { OidcProvider } = await import('./oidc/provider.js');
     providers.set('oidc', new OidcProvider(config.oidc, { timeoutMs: config.providerTimeoutMs, logger, now, metrics }));
   }
   if (metrics) for (const p of providers.values()) instrumentProvider(p, metrics);

@@ -6,7 +6,7 @@
  */
 import type { Config, ScopeText } from '../config.js';
 import { type Locale, type MessageKey, type Translate, htmlLang } from '../i18n.js';
-import type { AllowEntry } from '../shared/xtAllowList.js';
+import type { AllowEntry } from './xt/allowList.js';
 
 /** Known scopes: the line each one stands for. */
 const XT_SCOPES: Record<string, MessageKey> = { userinfo: 'grant.xtUserId', spotAssets: 'grant.balances' };

@@ -26,7 +26,7 @@ import { serviceRateLimit } from '../http/rateLimit.js';
 import type { ConnectionView } from '../session/connections/index.js';
 import { isSubject } from '../session/subjects.js';
 import { requestInfo } from '../shared/requestContext.js';
-import { xtCallSteps } from './xtGateway.js';
+import { xtCallSteps } from './xt/gateway.js';
 
 interface ServiceLocals {
   /** The name of the key the caller presented (logged with every call; the key never is). */

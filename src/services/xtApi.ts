@@ -17,12 +17,12 @@ import type { Metrics } from '../shared/metrics.js';
 import { z } from 'zod';
 import type { XtConfig } from '../config.js';
 import { AppError } from '../errors.js';
-import { createProviderHttp } from '../providers/http.js';
-import { XtClock } from '../providers/xtClock.js';
-import { readXtEnvelope } from '../providers/xtEnvelope.js';
-import { XT_USER_API_MAX_BYTES, type XtMethod, XtUserApi, type XtUserResponse } from '../providers/xtUserApi.js';
+import { createProviderHttp } from '../providers/xt/http.js';
+import { XtClock } from '../providers/xt/clock.js';
+import { readXtEnvelope } from '../providers/xt/envelope.js';
+import { XT_USER_API_MAX_BYTES, type XtMethod, XtUserApi, type XtUserResponse } from '../providers/xt/userApi.js';
 import type { Connections } from '../session/connections/index.js';
-import { type XtAnswer, type XtOutcome, classify } from './xtAnswer.js';
+import { type XtAnswer, type XtOutcome, classify } from '../providers/xt/answer.js';
 import { type XtCallerClass, type XtGuard, kindOf } from './xtGuard.js';
 
 export type { XtAnswer };

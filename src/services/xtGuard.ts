@@ -24,6 +24,7 @@
 import type { Logger } from 'pino';
 import { DEFAULT_PERSON_SHARE, DEFAULT_SERVICE_SHARE } from '../config.js';
 import { AppError } from '../errors.js';
+import { DEFAULT_HOLD_MS } from '../providers/xt/answer.js';
 import { MemorySlidingLog, type RateWindow, type SlidingLog, type TakeResult } from '../session/stores/slidingLog.js';
 
 export type XtCallKind = 'asset' | 'other';
@@ -58,8 +59,6 @@ export const XT_USER_LIMITS: Record<XtCallKind, number> = { asset: 3, other: 10 
  * rates of 2/s (assets) and 6.7/s (others); an excess costs the person a 10-minute lock.
  */
 export const WINDOW_MARGIN_MS = 500;
-/** The hold after an XT.COM 429 that gave no Retry-After. */
-export const DEFAULT_HOLD_MS = 10_000;
 /** Waiters wake a little apart, so they do not all ask for the one free slot at once. */
 const JITTER_MS = 15;
 

@@ -1,7 +1,7 @@
 /**
  * The one outbound HTTP client, axios (the design card's client), for XT.COM (token, refresh,
  * user APIs, server time) and for webhook deliveries. openid-client keeps its own fetch
- * (providers/fetch.ts), held to the same rules. Every request here:
+ * (providers/oidc/fetch.ts), held to the same rules. Every request here:
  *  - has one deadline over the whole exchange: connecting, the headers and every byte of the body
  *    (an AbortController timer, not axios' `timeout`, which is a socket idle timer that a body
  *    trickling in a byte at a time keeps resetting);

@@ -10,7 +10,7 @@ import * as jose from 'jose';
 import { createClient } from 'redis';
 import request from 'supertest';
 import { type BuiltApp, createApp } from '../../src/app.js';
-import { BACKCHANNEL_LOGOUT_EVENT } from '../../src/providers/oidcLogout.js';
+import { BACKCHANNEL_LOGOUT_EVENT } from '../../src/providers/oidc/logout.js';
 import { LogCapture, formToken, scanLogs, sessionJson, sidCookie } from '../helpers/harness.js';
 import { type OidcHarness, connectOidc, endSessionAtOidcStandIn, logoutToken, startOidcHarness } from '../helpers/oidc.js';
 import { type RedisServer, startRedis } from '../helpers/redis.js';

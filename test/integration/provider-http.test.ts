@@ -1,6 +1,6 @@
 /**
  * The app's outbound client (axios, src/shared/outbound.ts), as XT.COM's client
- * (src/providers/http.ts) and as the webhook sender (src/webhooks/send.ts), against a real local
+ * (src/providers/xt/http.ts) and as the webhook sender (src/webhooks/send.ts), against a real local
  * server that misbehaves the ways a provider or the network can: a body that trickles past the
  * deadline, a huge declared or streamed body, a redirect, a refused connection, a connection the
  * server closed while idle, a proxy named in the environment. What comes out is only our own
@@ -11,8 +11,8 @@ import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { AppError } from '../../src/errors.js';
 import pino from 'pino';
-import { createProviderHttp } from '../../src/providers/http.js';
-import { XtClock } from '../../src/providers/xtClock.js';
+import { createProviderHttp } from '../../src/providers/xt/http.js';
+import { XtClock } from '../../src/providers/xt/clock.js';
 import { WebhookSender } from '../../src/webhooks/send.js';
 
 type Handler = (req: http.IncomingMessage, res: http.ServerResponse, body: Buffer) => void;

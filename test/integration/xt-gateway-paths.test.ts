@@ -4,7 +4,7 @@
  * random paths and queries never gets a 5xx nor reaches a path outside the allow-list.
  */
 import fc from 'fast-check';
-import { isAllowed, parseAllowList } from '../../src/shared/xtAllowList.js';
+import { isAllowed, parseAllowList } from '../../src/routes/xt/allowList.js';
 import { OPT_IN, type Site, expectOwnError, received, site } from '../helpers/xtSite.js';
 
 describe('malformed targets (default allow-list)', () => {

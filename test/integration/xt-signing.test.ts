@@ -7,7 +7,7 @@
  */
 import { AppError } from '../../src/errors.js';
 import type { XtCall } from '../../src/services/xtApi.js';
-import { signatureHeaders, wireQuery } from '../../src/providers/xtSign.js';
+import { signatureHeaders, wireQuery } from '../../src/providers/xt/sign.js';
 import { type TestClock, testClock } from '../helpers/clock.js';
 import { type Harness, type HarnessOptions, TEST_SECRET, assertNoSecrets, rejection, startConnectedXt } from '../helpers/harness.js';
 

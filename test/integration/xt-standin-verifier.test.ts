@@ -1,6 +1,6 @@
 /**
  * The XT.COM stand-in verifies as XT.COM does, whoever signed: raw HTTP requests signed here by
- * hand from XT.COM's formula (not by src/providers/xtSign.ts). The query is verified DECODED, as
+ * hand from XT.COM's formula (not by src/providers/xt/sign.ts). The query is verified DECODED, as
  * a Java/Spring server hands it over (`+` a space, %XX UTF-8), sorted by key and joined with &; the
  * `path` style verifies the third-party page's X (validate-appkey and validate-timestamp only).
  * Then our own client, through the stand-in, with values that read differently encoded and decoded.

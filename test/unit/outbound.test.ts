@@ -2,7 +2,7 @@
  * The design card's HTTP client, enforced: axios is a runtime dependency, and every outbound call
  * of the app (XT.COM, webhooks) goes through shared/outbound.ts, the one place that holds axios to
  * the deadline, the cap, no redirects, no proxy and the scrubbed errors. The only other way out is
- * openid-client's own fetch, bounded in providers/fetch.ts.
+ * openid-client's own fetch, bounded in providers/oidc/fetch.ts.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -25,5 +25,5 @@ test('outbound HTTP leaves only through shared/outbound.ts (axios), or openid-cl
   const offenders = (re: RegExp, allowed: string[]) => sources.filter((s) => !allowed.includes(s.rel) && re.test(s.text)).map((s) => s.rel);
   expect(offenders(/from 'axios'/, ['shared/outbound.ts'])).toEqual([]);
   expect(offenders(/(?<![\w.])https?\.(request|get)\(/, [])).toEqual([]); // node:http(s) called directly
-  expect(offenders(/(?<![\w.])fetch\(/, ['providers/fetch.ts'])).toEqual([]);
+  expect(offenders(/(?<![\w.])fetch\(/, ['providers/oidc/fetch.ts'])).toEqual([]);
 });

@@ -6,10 +6,10 @@
 import fc from 'fast-check';
 import { AppError } from '../../src/errors.js';
 import type { XtConfig } from '../../src/config.js';
-import type { ProviderHttp, RawResponse } from '../../src/providers/http.js';
-import { XtProvider } from '../../src/providers/xt.js';
-import { readXtEnvelope } from '../../src/providers/xtEnvelope.js';
-import { classify } from '../../src/services/xtAnswer.js';
+import type { ProviderHttp, RawResponse } from '../../src/providers/xt/http.js';
+import { XtProvider } from '../../src/providers/xt/provider.js';
+import { readXtEnvelope } from '../../src/providers/xt/envelope.js';
+import { classify } from '../../src/providers/xt/answer.js';
 
 const rcShape = (rc: number, mc: string) => JSON.stringify({ rc, mc, ma: [], result: null });
 const returnCodeShape = (rc: number, mc: string) =>

@@ -1,11 +1,11 @@
 /**
- * The pure rules of /api/xt: which paths and queries are in their one plain form (http/xtTarget.ts),
- * and what XT_API_ALLOW allows (shared/xtAllowList.ts), including the api-key path that nothing allows.
+ * The pure rules of /api/xt: which paths and queries are in their one plain form (routes/xt/target.ts),
+ * and what XT_API_ALLOW allows (routes/xt/allowList.ts), including the api-key path that nothing allows.
  */
 import { AppError } from '../../src/errors.js';
 import { loadConfig } from '../../src/config.js';
-import { parseQuery, parseXtTarget, pathProblem } from '../../src/http/xtTarget.js';
-import { DEFAULT_XT_API_ALLOW, isAllowed, parseAllowList } from '../../src/shared/xtAllowList.js';
+import { parseQuery, parseXtTarget, pathProblem } from '../../src/routes/xt/target.js';
+import { DEFAULT_XT_API_ALLOW, isAllowed, parseAllowList } from '../../src/routes/xt/allowList.js';
 
 const reason = (fn: () => unknown): string | undefined => {
   try {

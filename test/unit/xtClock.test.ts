@@ -1,11 +1,11 @@
 /**
- * XT.COM's clock (src/providers/xtClock.ts): the offset read from /v4/public/time at start,
+ * XT.COM's clock (src/providers/xt/clock.ts): the offset read from /v4/public/time at start,
  * every 10 minutes, and on demand; best effort when the time cannot be read.
  */
 import { jest } from '@jest/globals';
 import pino from 'pino';
-import type { ProviderHttp, RawResponse } from '../../src/providers/http.js';
-import { CLOCK_RESYNC_MS, XtClock } from '../../src/providers/xtClock.js';
+import type { ProviderHttp, RawResponse } from '../../src/providers/xt/http.js';
+import { CLOCK_RESYNC_MS, XtClock } from '../../src/providers/xt/clock.js';
 
 const logger = pino({ level: 'silent' });
 const timeAnswer = (serverTime: number): RawResponse => ({

@@ -19,7 +19,7 @@
  * orders keys by UTF-16 code unit, as [C] does) and the tests below pin each difference down.
  */
 import fc from 'fast-check';
-import { type QueryPairs, queryProblem, signedString, wireQuery } from '../../src/providers/xtSign.js';
+import { type QueryPairs, queryProblem, signedString, wireQuery } from '../../src/providers/xt/sign.js';
 
 type Style = 'method' | 'path';
 interface Req {

@@ -1,10 +1,10 @@
 /**
- * XT.COM's request signature (src/providers/xtSign.ts), against the worked examples of XT.COM's
+ * XT.COM's request signature (src/providers/xt/sign.ts), against the worked examples of XT.COM's
  * documentation (provider notes, "Calling user APIs with the token"; the third-party page's
  * "Obtain Signature"). The HMAC values were computed independently with `openssl dgst -sha256 -hmac`.
  * test/unit/xtSign-clients.test.ts compares the signed strings with ports of XT.COM's own clients.
  */
-import { encodeQueryComponent, queryProblem, requestPart, signatureHeaders, signedString, wireQuery } from '../../src/providers/xtSign.js';
+import { encodeQueryComponent, queryProblem, requestPart, signatureHeaders, signedString, wireQuery } from '../../src/providers/xt/sign.js';
 
 const EXAMPLE_BODY = '{"symbol":"XT_USDT","side":"BUY","type":"LIMIT","timeInForce":"GTC","bizType":"SPOT","price":3,"quantity":2}';
 const EXAMPLE = {

@@ -12,11 +12,11 @@
  */
 import * as client from 'openid-client';
 import type { Logger } from 'pino';
-import type { Metrics } from '../shared/metrics.js';
-import { type OidcConfig, type OidcTokenAuth, isLoopbackHttp } from '../config.js';
-import { AppError } from '../errors.js';
+import type { Metrics } from '../../shared/metrics.js';
+import { type OidcConfig, type OidcTokenAuth, isLoopbackHttp } from '../../config.js';
+import { AppError } from '../../errors.js';
 import type { CustomFetch } from 'openid-client';
-import { toOidcAppError } from './oidcErrors.js';
+import { toOidcAppError } from './errors.js';
 
 export interface DiscoveryOptions {
   fetch: CustomFetch;

@@ -9,8 +9,8 @@
  */
 import * as oauth from 'oauth4webapi';
 import * as client from 'openid-client';
-import { AppError, type Detail, type ErrorCode } from '../errors.js';
-import { TransportFailure, transportAppError } from './transport.js';
+import { AppError, type Detail, type ErrorCode } from '../../errors.js';
+import { TransportFailure, transportAppError } from '../transport.js';
 
 export type OidcOperation = 'discovery' | 'jwks' | 'authorization_code' | 'refresh_token' | 'revocation' | 'userinfo';
 

@@ -13,8 +13,8 @@
  * pairs joined with `&` and `#`, so such a value could not be verified unambiguously: refused
  * here with a 400, before the allow-list, the guard or XT.COM see anything).
  */
-import { badRequest } from '../errors.js';
-import { queryProblem } from '../providers/xtSign.js';
+import { badRequest } from '../../errors.js';
+import { queryProblem } from '../../providers/xt/sign.js';
 
 export interface XtTarget {
   path: string;

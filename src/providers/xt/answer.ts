@@ -6,10 +6,9 @@
  *  - HTTP 401 without an AUTH_ mc: the person's token was refused;
  *  - 429: XT.COM's rate limit; 5xx: unavailable; anything that is not an envelope: a bad response.
  */
-import { AppError } from '../errors.js';
-import type { RawResponse } from '../providers/http.js';
-import { type XtEnvelope, readXtEnvelope } from '../providers/xtEnvelope.js';
-import { DEFAULT_HOLD_MS } from './xtGuard.js';
+import { AppError } from '../../errors.js';
+import type { RawResponse } from './http.js';
+import { type XtEnvelope, readXtEnvelope } from './envelope.js';
 
 /** XT.COM's answer as it came: its HTTP status and its raw JSON body. */
 export interface XtAnswer {
@@ -25,6 +24,11 @@ export type XtOutcome =
   | { kind: 'misconfigured'; mc: string; httpStatus: number }
   | { kind: 'rate_limited'; retryAfterMs: number };
 
+/**
+ * The hold after an XT.COM 429 that gave no Retry-After. Protocol, so it lives here (the guard in
+ * services/xtGuard.ts imports it; providers/ may not import services/).
+ */
+export const DEFAULT_HOLD_MS = 10_000;
 const MAX_HOLD_MS = 10 * 60_000;
 
 const isAuthMc = (mc: string) => mc.startsWith('AUTH_');

@@ -1,13 +1,15 @@
 /**
- * XT_API_ALLOW: which XT.COM user APIs the site's pages may call through /api/xt. A comma-separated
- * list of `METHOD /path` entries, where `*` stands for exactly one path segment. Setting it
- * replaces the default, which is read-only.
+ * XT_API_ALLOW and SERVICE_XT_API_ALLOW: the syntax of the list, its read-only default, and the
+ * parser the configuration runs once at start-up. A comma-separated list of `METHOD /path` entries,
+ * where `*` stands for exactly one path segment. Setting it replaces the default, which is read-only.
  *
  * `POST /user/account/api-key` answers with the person's API secret, which must never reach a
- * browser script: the gateway refuses that path whatever the list says, and a list with an entry
- * that would match it is a configuration error (the app does not start).
+ * browser script: a list with an entry that would match it is a configuration error (the app does
+ * not start), and the gateway refuses that path whatever the list says.
  *
- * Pure: parsed once by the configuration, matched by the gateway.
+ * Why this half lives in shared/ and the matching half in routes/xt/allowList.ts, next to the
+ * gateway: config.ts parses the list, and config sits in the bottom layer, which may import only
+ * shared/ (see test/unit/layering.test.ts). The matcher is used only by the gateway. Pure.
  */
 
 export type XtMethod = 'GET' | 'POST' | 'DELETE';
@@ -38,21 +40,8 @@ export const NEVER_ALLOWED_PATH = '/user/account/api-key';
 /** A path segment of an entry: the characters a checked request path may hold, or `*`. */
 const SEGMENT = /^(\*|[A-Za-z0-9_~-][A-Za-z0-9._~-]*)$/;
 
-const splitPath = (path: string) => path.slice(1).split('/');
-
-function segmentsMatch(pattern: string[], segments: string[], caseless = false): boolean {
-  if (pattern.length !== segments.length) return false;
-  return pattern.every((p, i) => p === '*' || (caseless ? p.toLowerCase() === segments[i]!.toLowerCase() : p === segments[i]));
-}
-
-/**
- * True for the api-key path and anything that starts like it, in any letter case: XT.COM's router
- * may not care about case, and a router with suffix matching (`api-key.json`) or one that drops a
- * trailing dot or segment (`api-key.`, `api-key/x`) would still answer with the secret.
- */
-export function isNeverAllowed(path: string): boolean {
-  return path.toLowerCase().startsWith(NEVER_ALLOWED_PATH);
-}
+/** A checked path's segments: `/a/b` is `['a', 'b']`. */
+export const splitPath = (path: string) => path.slice(1).split('/');
 
 /** True when an entry could match a path that isNeverAllowed refuses (a `*` matches any one segment). */
 function reachesNeverAllowed(segments: string[]): boolean {
@@ -111,16 +100,4 @@ export function parseAllowList(text: string, opts: AllowListOptions = { name: 'X
     entries.push({ method, segments, text });
   }
   return { entries, problems };
-}
-
-/**
- * True when `method path` is on the list. `path` must already be checked (see the gateway's path
- * rules). The api-key path is refused unless the caller may create keys at all (`apiKeyCreation`:
- * the service API with SERVICE_ALLOW_API_KEY_CREATION, never a browser), the list holds exactly
- * API_KEY_CREATION, and the request is exactly that, letter for letter.
- */
-export function isAllowed(entries: readonly AllowEntry[], method: string, path: string, apiKeyCreation = false): boolean {
-  if (isNeverAllowed(path)) return apiKeyCreation && `${method} ${path}` === API_KEY_CREATION && entries.some((e) => e.text === API_KEY_CREATION);
-  const segments = splitPath(path);
-  return entries.some((e) => e.method === method && segmentsMatch(e.segments, segments));
 }

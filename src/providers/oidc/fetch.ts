@@ -8,7 +8,7 @@
  *    errors carry the request (URL, headers with Basic credentials) in their `cause`.
  */
 import type { CustomFetch } from 'openid-client';
-import { MAX_RESPONSE_BYTES, TransportFailure, systemCode } from './transport.js';
+import { MAX_RESPONSE_BYTES, TransportFailure, systemCode } from '../transport.js';
 
 const NULL_BODY_STATUSES = new Set([101, 204, 205, 304]);
 

@@ -2,18 +2,18 @@
  * XT.COM's dialect (provider documents 002, 000 and 001):
  *  - authorize: GET https://www.xt.com/{lang}/accounts/oauth2?response_type=code&client_id&redirect_uri&scope&state
  *  - token:     GET {token url}?client_id&client_secret&grant_type=…&(code|refresh_token)
- *  - responses: an envelope {rc, mc, ma, result} or {returnCode, msgInfo, error, result}; 0 is success (xtEnvelope.ts).
+ *  - responses: an envelope {rc, mc, ma, result} or {returnCode, msgInfo, error, result}; 0 is success (envelope.ts).
  *
  * The client secret travels in the token URL, so that URL never leaves this module:
  * every failure becomes an AppError with plain values only.
  */
 import { z } from 'zod';
-import { type XtConfig, XT_LANGUAGES } from '../config.js';
-import { AppError, type Detail } from '../errors.js';
-import { decodeJwtClaims, jwtExpiry, tokenExpiry } from '../shared/expiry.js';
+import { type XtConfig, XT_LANGUAGES } from '../../config.js';
+import { AppError, type Detail } from '../../errors.js';
+import { decodeJwtClaims, jwtExpiry, tokenExpiry } from '../../shared/expiry.js';
 import type { ProviderHttp, RawResponse } from './http.js';
-import { isClientSideMc, readXtEnvelope } from './xtEnvelope.js';
-import type { AuthorizeParams, ExchangeParams, Provider, TokenResponse } from './types.js';
+import { isClientSideMc, readXtEnvelope } from './envelope.js';
+import type { AuthorizeParams, ExchangeParams, Provider, TokenResponse } from '../types.js';
 
 /** XT.COM documents both tokens as RS256 JWTs; anything else is not an XT.COM token. */
 const token = z

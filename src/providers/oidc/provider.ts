@@ -1,7 +1,7 @@
 /**
  * The standard OAuth 2.0 / OpenID Connect dialect (Tencent Cloud CIAM is the reference,
  * provider document 003 and the CIAM section of the provider README), built on openid-client:
- *  - discovery:  {issuer}/.well-known/openid-configuration (see oidcDiscovery.ts);
+ *  - discovery:  {issuer}/.well-known/openid-configuration (see discovery.ts);
  *  - authorize:  code flow with state, nonce and PKCE S256, always;
  *  - token:      POST form-encoded; client_secret_basic, client_secret_post, or none (public client);
  *  - ID token:   signature (JWKS), iss, aud, azp, exp/nbf, iat (not in the future), nonce, and with
@@ -11,22 +11,22 @@
  *  - revoke:     RFC 7009 at the discovered revocation endpoint;
  *  - logout:     RP-Initiated Logout at the discovered end_session_endpoint (id_token_hint, client_id,
  *                post_logout_redirect_uri, state); without one, CIAM's own GET {OIDC_LOGOUT_URL}?client_id&logout_redirect_uri&state;
- *  - back-channel logout tokens: checked in oidcLogout.ts against the discovered JWKS.
+ *  - back-channel logout tokens: checked in logout.ts against the discovered JWKS.
  *
- * Every failure leaves this module as an AppError built by oidcErrors.ts.
+ * Every failure leaves this module as an AppError built by errors.ts.
  */
 import * as jose from 'jose';
 import * as client from 'openid-client';
 import type { Logger } from 'pino';
-import type { Metrics } from '../shared/metrics.js';
-import type { OidcConfig } from '../config.js';
-import { AppError } from '../errors.js';
-import { expiresInToMs, jwtExpiry } from '../shared/expiry.js';
+import type { Metrics } from '../../shared/metrics.js';
+import type { OidcConfig } from '../../config.js';
+import { AppError } from '../../errors.js';
+import { expiresInToMs, jwtExpiry } from '../../shared/expiry.js';
 import { boundedFetch } from './fetch.js';
-import { type Discovered, type DiscoveryOptions, OidcDiscovery } from './oidcDiscovery.js';
-import { type OidcOperation, toOidcAppError } from './oidcErrors.js';
-import { checkLogoutToken } from './oidcLogout.js';
-import type { AuthorizeParams, ExchangeParams, LoginExtras, LogoutParams, LogoutTokenCheck, Provider, ProviderLogout, TokenResponse } from './types.js';
+import { type Discovered, type DiscoveryOptions, OidcDiscovery } from './discovery.js';
+import { type OidcOperation, toOidcAppError } from './errors.js';
+import { checkLogoutToken } from './logout.js';
+import type { AuthorizeParams, ExchangeParams, LoginExtras, LogoutParams, LogoutTokenCheck, Provider, ProviderLogout, TokenResponse } from '../types.js';
 
 /** Display claims we keep, with a length cap each. Nothing else from the ID token (or userinfo) is stored. */
 const DISPLAY_CLAIMS = { sub: 255, name: 200, email: 254 } as const;

@@ -6,7 +6,7 @@
  *
  * Each request goes through these steps, in order; the first that refuses answers:
  *   1. the method: GET, POST or DELETE, else 405;
- *   2. the path and query (http/xtTarget.ts), else 400, before the allow-list is consulted;
+ *   2. the path and query (target.ts), else 400, before the allow-list is consulted;
  *   3. the allow-list (XT_API_ALLOW; never /user/account/api-key), else 403 not_allowed;
  *   4. POST and DELETE: the X-CSRF-Token header and the Origin, else 403 csrf_failed;
  *   5. the body: JSON only (415), at most 16 kB (413), well-formed (400);
@@ -16,14 +16,14 @@
  * Every answer carries Cache-Control: no-store (set for everything past the static files).
  */
 import express, { type NextFunction, type Request, type Response, Router } from 'express';
-import type { AppContext } from '../context.js';
-import { AppError, badRequest } from '../errors.js';
-import { requireCsrf } from '../http/csrf.js';
-import { parseXtTarget, type XtTarget } from '../http/xtTarget.js';
-import type { XtCall } from '../services/xtApi.js';
-import type { XtCallerClass } from '../services/xtGuard.js';
-import { type AllowEntry, isAllowed, type XtMethod, XT_METHODS } from '../shared/xtAllowList.js';
-import { connectionOwner } from '../session/owner.js';
+import type { AppContext } from '../../context.js';
+import { AppError, badRequest } from '../../errors.js';
+import { requireCsrf } from '../../http/csrf.js';
+import { parseXtTarget, type XtTarget } from './target.js';
+import type { XtCall } from '../../services/xtApi.js';
+import type { XtCallerClass } from '../../services/xtGuard.js';
+import { type AllowEntry, isAllowed, type XtMethod, XT_METHODS } from './allowList.js';
+import { connectionOwner } from '../../session/owner.js';
 
 export const XT_GATEWAY_PREFIX = '/api/xt';
 export const MAX_BODY_BYTES = 16 * 1024;

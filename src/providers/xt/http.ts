@@ -7,10 +7,10 @@
  *
  * Failures become a plain AppError here: nothing of axios' errors (their `config` holds the token
  * URL with the client secret, the headers and the body) goes further. The OIDC dialect keeps
- * fetch (openid-client wants one; fetch.ts holds it to the same rules).
+ * fetch (openid-client wants one; oidc/fetch.ts holds it to the same rules).
  */
-import { createOutbound } from '../shared/outbound.js';
-import { MAX_RESPONSE_BYTES, TransportFailure, systemCode, transportAppError } from './transport.js';
+import { createOutbound } from '../../shared/outbound.js';
+import { MAX_RESPONSE_BYTES, TransportFailure, systemCode, transportAppError } from '../transport.js';
 
 export interface RawResponse {
   status: number;

@@ -12,9 +12,9 @@
  * A bad token is an answer ({ ok: false, reason }); only a JWKS that cannot be fetched throws.
  */
 import * as jose from 'jose';
-import { AppError } from '../errors.js';
-import { TransportFailure, transportAppError } from './transport.js';
-import type { LogoutTokenCheck } from './types.js';
+import { AppError } from '../../errors.js';
+import { TransportFailure, transportAppError } from '../transport.js';
+import type { LogoutTokenCheck } from '../types.js';
 
 export const BACKCHANNEL_LOGOUT_EVENT = 'http://schemas.openid.net/event/backchannel-logout';
 

@@ -1,19 +1,19 @@
 /**
  * The signed HTTP call to XT.COM's user APIs: `access-token` plus the validate-* headers
- * (xtSign.ts), timestamped with XT.COM's clock (xtClock.ts). One call, no retries and no
- * interpretation of the answer: that is the service's job (services/xtApi.ts).
+ * (sign.ts), timestamped with XT.COM's clock (clock.ts). One call, no retries and no
+ * interpretation of the answer: answer.ts classifies it, and the service (services/xtApi.ts) acts on it.
  *
  * The path and query that are signed are the ones sent: the query's pairs are signed decoded and
- * sent percent-encoded (xtSign.ts), pairs XT.COM could not read back unambiguously (`&`, `=`, `#`,
+ * sent percent-encoded (sign.ts), pairs XT.COM could not read back unambiguously (`&`, `=`, `#`,
  * a repeated key) are refused with a 400 before anything is sent, and the URL is checked to come
  * out of the URL parser unchanged. Nothing secret (token, signature, signed string, secret) leaves
  * this module except on the wire.
  */
-import type { XtConfig } from '../config.js';
-import { AppError } from '../errors.js';
+import type { XtConfig } from '../../config.js';
+import { AppError } from '../../errors.js';
 import type { ProviderHttp, RawResponse } from './http.js';
-import type { XtClock } from './xtClock.js';
-import { queryProblem, signatureHeaders, wireQuery } from './xtSign.js';
+import type { XtClock } from './clock.js';
+import { queryProblem, signatureHeaders, wireQuery } from './sign.js';
 
 /** The most a user API answer may weigh; a larger one is cut off and refused. */
 export const XT_USER_API_MAX_BYTES = 1024 * 1024;

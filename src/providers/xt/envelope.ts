@@ -8,7 +8,7 @@
  * the same way whichever shape XT.COM used.
  */
 import { z } from 'zod';
-import { AppError, type Detail } from '../errors.js';
+import { AppError, type Detail } from '../../errors.js';
 import type { RawResponse } from './http.js';
 
 const rcSchema = z.object({

@@ -8,7 +8,7 @@
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { ProviderHttp } from './http.js';
-import { readXtEnvelope } from './xtEnvelope.js';
+import { readXtEnvelope } from './envelope.js';
 
 export const CLOCK_RESYNC_MS = 10 * 60_000;
 /** An offset beyond this is not believed (a broken answer, not a broken clock). */
