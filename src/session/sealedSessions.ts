@@ -16,7 +16,7 @@
  */
 import type { SessionData, Store } from 'express-session';
 import type { Sealer } from './crypto.js';
-import type { AuthStore } from './stores/types.js';
+import type { AuthStore } from '../store/types.js';
 
 const ERA_MARK = 'sessions-sealed-since';
 const GRACE_MARK = 'sessions-unsealed-grace';

@@ -5,11 +5,11 @@
  */
 import type { SessionData, Store } from 'express-session';
 import { pino } from 'pino';
-import { createMemoryStores } from '../../src/session/stores/memory.js';
-import { createRedisStores } from '../../src/session/stores/redis.js';
-import { holderSuffix } from '../../src/session/stores/holder.js';
-import { type SqliteStores, createSqliteStores, sweepExpired } from '../../src/session/stores/sqlite.js';
-import type { AuthStore, ClaimedEvent, Outbox, OutboxEvent, Stores } from '../../src/session/stores/types.js';
+import { createMemoryStores } from '../../src/store/memory/index.js';
+import { createRedisStores } from '../../src/store/redis/index.js';
+import { holderSuffix } from '../../src/store/holder.js';
+import { type SqliteStores, createSqliteStores, sweepExpired } from '../../src/store/sqlite/index.js';
+import type { AuthStore, ClaimedEvent, Outbox, OutboxEvent, Stores } from '../../src/store/types.js';
 import { tempDir } from '../helpers/harness.js';
 import { type RedisServer, startRedis } from '../helpers/redis.js';
 import { type RedisCluster, startRedisCluster } from '../helpers/redisCluster.js';

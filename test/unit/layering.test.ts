@@ -2,7 +2,7 @@
  * The architecture, enforced: imports under src/ run one way, from the app down to the shared
  * bottom modules, and no import cycle exists anywhere (type-only imports included).
  *
- *   app.ts, server.ts → routes/ → auth/ → http/ → context.ts → services/, webhooks/ → session/ → providers/ → shared/ (+ config, errors, i18n, logger)
+ *   app.ts, server.ts → routes/ → auth/ → http/ → context.ts → services/, webhooks/ → session/ → providers/, store/ → shared/ (+ config, errors, i18n, logger)
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -16,6 +16,7 @@ const LAYERS: [RegExp, string, number][] = [
   [/^shared\//, 'shared', 0],
   [/^(config|errors|i18n|logger)\.ts$/, 'shared', 0],
   [/^providers\//, 'providers', 1],
+  [/^store\//, 'store', 1],
   [/^session\//, 'session', 2],
   [/^services\//, 'services', 3],
   [/^webhooks\//, 'webhooks', 3],

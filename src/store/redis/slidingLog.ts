@@ -12,9 +12,9 @@
  * Needs Redis 5 or later (a script that reads TIME and then writes is replicated by its effects).
  */
 import { randomBytes } from 'node:crypto';
-import type { KeyClient } from './redisConnect.js';
-import { redisCall } from './redisDeadline.js';
-import type { RateWindow, SlidingLog, TakeResult } from './slidingLog.js';
+import type { KeyClient } from './connect.js';
+import { redisCall } from './deadline.js';
+import type { RateWindow, SlidingLog, TakeResult } from '../slidingLog.js';
 
 type Client = KeyClient;
 

@@ -10,8 +10,8 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import session from 'express-session';
 import { AppError } from '../../errors.js';
-import { holderIsGone, holderSuffix } from './holder.js';
-import type { AuthStore, ClaimedEvent, Outbox, OutboxEvent, Stores, StoredTransaction } from './types.js';
+import { holderIsGone, holderSuffix } from '../holder.js';
+import type { AuthStore, ClaimedEvent, Outbox, OutboxEvent, Stores, StoredTransaction } from '../types.js';
 
 type SessionData = session.SessionData;
 type Db = Database.Database;

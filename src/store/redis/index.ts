@@ -1,22 +1,22 @@
 /**
  * Redis, for several replicas: sessions through connect-redis (the maintained express-session
  * store for node-redis), token sets, login transactions and refresh locks in our own keys. One
- * server, a cluster or Sentinel (redisConnect.ts): every script keeps to one hash slot (the key
+ * server, a cluster or Sentinel (connect.ts): every script keeps to one hash slot (the key
  * layout below), so each works on a cluster.
  *
  * When Redis goes away, commands fail at once (no offline queue) so requests get a 503 instead
  * of hanging; the client keeps reconnecting in the background and the data is there when it returns.
- * A Redis that stops answering is a 503 after REDIS_COMMAND_TIMEOUT (see redisDeadline.ts).
+ * A Redis that stops answering is a 503 after REDIS_COMMAND_TIMEOUT (see deadline.ts).
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { RedisStore } from 'connect-redis';
 import { RedisStore as RateLimitRedisStore } from 'rate-limit-redis';
 import type { Logger } from 'pino';
 import type { RedisConfig } from '../../config.js';
-import { type KeyClient, type RedisConnection, connectRedis } from './redisConnect.js';
-import { redisCall } from './redisDeadline.js';
-import { RedisSlidingLog } from './redisSlidingLog.js';
-import type { AuthStore, ClaimedEvent, Outbox, OutboxEvent, Stores, StoredTransaction } from './types.js';
+import { type KeyClient, type RedisConnection, connectRedis } from './connect.js';
+import { redisCall } from './deadline.js';
+import { RedisSlidingLog } from './slidingLog.js';
+import type { AuthStore, ClaimedEvent, Outbox, OutboxEvent, Stores, StoredTransaction } from '../types.js';
 
 const PUT_TX = `
 local now = tonumber(ARGV[3]); local ttl = tonumber(ARGV[4]); local max = tonumber(ARGV[5])
@@ -63,7 +63,7 @@ return 0`;
  *                                    (idx: the back-channel logout index, a provider session or user
  *                                    → owners; read first, then each owner's keys are touched apart;
  *                                    bclt: a logout's tombstone, the time a session or user was logged out)
- *   {xtguard}:…                      the XT.COM call windows, checked together (redisSlidingLog.ts)
+ *   {xtguard}:…                      the XT.COM call windows, checked together (slidingLog.ts)
  *
  * A connection write and the outbox event it carries are one script, so owners are spread over
  * PARTITIONS fixed partitions, each a hash tag of its own: an owner's connections and the outbox

@@ -6,14 +6,14 @@
  *
  * Every kind is treated alike: no offline queue (a command fails at once while its node is away,
  * so requests get a 503 instead of hanging), a PING every pingInterval, a socket inactivity timeout,
- * the command deadline (redisDeadline.ts), reconnecting for ever once up but failing fast at start,
+ * the command deadline (deadline.ts), reconnecting for ever once up but failing fast at start,
  * and a warning at most every 10 s while a node is unreachable. REDIS_CA_FILE's certificates are
  * the only ones trusted for TLS; REDIS_USERNAME and REDIS_PASSWORD authenticate every node.
  */
 import type { Logger } from 'pino';
 import { createClient, createCluster, createSentinel } from 'redis';
 import type { RedisConfig } from '../../config.js';
-import { applyCommandDeadline, applyTopologyDeadline, withDeadline } from './redisDeadline.js';
+import { applyCommandDeadline, applyTopologyDeadline, withDeadline } from './deadline.js';
 
 type SingleClient = ReturnType<typeof createClient>;
 
@@ -81,7 +81,7 @@ export async function connectRedis(cfg: RedisConfig, opts: ConnectOptions): Prom
     }
   };
   // A PING every pingInterval keeps a healthy idle connection busy; a connection that has been
-  // silent for longer than socketTimeout (nothing written or read: see redisDeadline.ts) is hung,
+  // silent for longer than socketTimeout (nothing written or read: see deadline.ts) is hung,
   // and node-redis replaces it.
   const pingInterval = Math.max(1000, 2 * commandTimeoutMs);
   const tls = cfg.tls ? { tls: true as const, ...(cfg.ca ? { ca: cfg.ca } : {}) } : {};
