@@ -4,7 +4,7 @@
  * within seconds. Held locks are released by their holder; a lapsed one is never revived.
  */
 import type { Logger } from 'pino';
-import type { AuthStore } from '../../store/types.js';
+import type { LockStore } from '../../store/types.js';
 
 export interface LockTiming {
   lockLeaseMs: number;
@@ -35,7 +35,7 @@ export interface HeldLock {
 }
 
 export interface RefreshLockOptions {
-  store: AuthStore;
+  store: LockStore;
   logger: Logger;
   timing: LockTiming;
   /** The longest a holder keeps renewing (longer than the provider timeout). */
