@@ -7,7 +7,7 @@ import type { BindingEpochs } from './session/bindings.js';
 import type { Sealer } from './session/crypto.js';
 import type { Connections } from './session/connections/index.js';
 import type { SealedSessionsGrace } from './session/sealedSessions.js';
-import type { Stores } from './session/stores/types.js';
+import type { Stores } from './store/types.js';
 import type { Subjects } from './session/subjects.js';
 import type { Audit } from './shared/audit.js';
 import type { Metrics } from './shared/metrics.js';

@@ -25,7 +25,7 @@ import type { Logger } from 'pino';
 import { DEFAULT_PERSON_SHARE, DEFAULT_SERVICE_SHARE } from '../config.js';
 import { AppError } from '../errors.js';
 import { DEFAULT_HOLD_MS } from '../providers/xt/answer.js';
-import { MemorySlidingLog, type RateWindow, type SlidingLog, type TakeResult } from '../session/stores/slidingLog.js';
+import { MemorySlidingLog, type RateWindow, type SlidingLog, type TakeResult } from '../store/slidingLog.js';
 
 export type XtCallKind = 'asset' | 'other';
 /** Who is calling: a person (the site's pages, /api/xt) or the institution's backend (/v1). */

@@ -10,7 +10,7 @@
  * No member: the subject was never ended, and its epoch is ''.
  */
 import { randomBytes } from 'node:crypto';
-import type { AuthStore } from './stores/types.js';
+import type { AuthStore } from '../store/types.js';
 
 /** Epochs kept per subject: the latest wins, and a few older ones do no harm. */
 const KEEP = 4;

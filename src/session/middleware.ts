@@ -7,7 +7,7 @@ import { AppError } from '../errors.js';
 import { newCsrfToken } from '../shared/crypto.js';
 import type { Sealer } from './crypto.js';
 import { type SealedSessionsGrace, sealSessions } from './sealedSessions.js';
-import type { Stores } from './stores/types.js';
+import type { Stores } from '../store/types.js';
 import { throttleTouch } from './touchThrottle.js';
 
 export function sessionCookieName(config: Config): string {

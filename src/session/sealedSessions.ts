@@ -16,7 +16,7 @@
  */
 import type { SessionData, Store } from 'express-session';
 import type { Sealer } from './crypto.js';
-import type { AuthStore } from './stores/types.js';
+import type { MarkStore } from '../store/types.js';
 
 const ERA_MARK = 'sessions-sealed-since';
 const GRACE_MARK = 'sessions-unsealed-grace';
@@ -38,7 +38,7 @@ export interface SealedSessionsGrace {
 }
 
 /** Sets the grace at this version's first start (once per store, whatever the replicas) and keeps its answer fresh. */
-export async function sealedSessionsGrace(store: Pick<AuthStore, 'markOnce' | 'hasMark'>, idleTtlMs: number): Promise<SealedSessionsGrace> {
+export async function sealedSessionsGrace(store: MarkStore, idleTtlMs: number): Promise<SealedSessionsGrace> {
   if (await store.markOnce(ERA_MARK, HUNDRED_YEARS_MS)) await store.markOnce(GRACE_MARK, idleTtlMs);
   let accept = await store.hasMark(GRACE_MARK);
   const timer = setInterval(() => {

@@ -22,7 +22,7 @@ import type { Metrics } from '../shared/metrics.js';
 import type { WebhookConfig } from '../config.js';
 import { type ConnectionEventBody, openEvent } from '../session/connections/events.js';
 import type { Sealer } from '../session/crypto.js';
-import type { AuthStore, ClaimedEvent, Outbox } from '../session/stores/types.js';
+import type { AuthStore, ClaimedEvent, Outbox } from '../store/types.js';
 import { type SendOutcome, WebhookSender } from './send.js';
 
 /** Events claimed per round. */

@@ -11,8 +11,8 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { ROOT } from '../../src/app.js';
 import { LOCK_LEASE_MS, LOCK_RENEW_MS, type LockTiming, REFRESH_WAIT_MS, refreshLockKey } from '../../src/session/connections/index.js';
-import { createSqliteStores } from '../../src/session/stores/sqlite.js';
-import type { AuthStore } from '../../src/session/stores/types.js';
+import { createSqliteStores } from '../../src/store/sqlite/index.js';
+import type { AuthStore } from '../../src/store/types.js';
 import { type TestClock, scaledLockTiming, testClock } from '../helpers/clock.js';
 import { type Harness, connectXt, startHarness, tempDir, sessionJson } from '../helpers/harness.js';
 import { type RedisServer, startRedis } from '../helpers/redis.js';
@@ -142,12 +142,12 @@ describe.each(['sqlite', 'redis'] as const)('refresh locks held elsewhere (%s)',
 describe('stores: leases and compare-and-set', () => {
   const stores: Record<string, () => Promise<{ authState: AuthStore; close(): Promise<void> }>> = {
     memory: async () => {
-      const { createMemoryStores } = await import('../../src/session/stores/memory.js');
+      const { createMemoryStores } = await import('../../src/store/memory/index.js');
       return createMemoryStores();
     },
     sqlite: async () => createSqliteStores({ dataDir: tempDir('xtc-lock-'), ttlMs: 60_000 }),
     redis: async () => {
-      const { createRedisStores } = await import('../../src/session/stores/redis.js');
+      const { createRedisStores } = await import('../../src/store/redis/index.js');
       const { pino } = await import('pino');
       return createRedisStores({
         url: (redis ??= await startRedis()).url,
@@ -191,7 +191,7 @@ describe('stores: leases and compare-and-set', () => {
 
   test('sqlite: a lock whose holder process is gone is taken over at once; a live holder keeps it', async () => {
     const dir = tempDir('xtc-lock-');
-    const script = `import { createSqliteStores } from ${JSON.stringify(path.join(ROOT, 'src/session/stores/sqlite.ts'))};
+    const script = `import { createSqliteStores } from ${JSON.stringify(path.join(ROOT, 'src/store/sqlite/index.ts'))};
 const s = createSqliteStores({ dataDir: ${JSON.stringify(dir)}, ttlMs: 60000 });
 const t = await s.authState.acquireLock('refresh:o:xt', 60000);
 process.stdout.write(t ? 'locked\\n' : 'busy\\n');

@@ -12,8 +12,8 @@ import request from 'supertest';
 import { type AppOptions, createApp } from '../../src/app.js';
 import { ConfigError, type Env, loadConfig } from '../../src/config.js';
 import { AppError } from '../../src/errors.js';
-import { PARTITIONS, createRedisStores, partitionOf } from '../../src/session/stores/redis.js';
-import type { Stores } from '../../src/session/stores/types.js';
+import { PARTITIONS, createRedisStores, partitionOf } from '../../src/store/redis/index.js';
+import type { Stores } from '../../src/store/types.js';
 import { type XtStandIn, startXtStandIn } from '../../standins/xt.js';
 import { type TestClock, testClock } from '../helpers/clock.js';
 import {

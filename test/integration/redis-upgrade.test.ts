@@ -4,8 +4,8 @@
  */
 import { pino } from 'pino';
 import { createClient } from 'redis';
-import { createRedisStores } from '../../src/session/stores/redis.js';
-import type { Stores } from '../../src/session/stores/types.js';
+import { createRedisStores } from '../../src/store/redis/index.js';
+import type { Stores } from '../../src/store/types.js';
 import { type RedisServer, startRedis } from '../helpers/redis.js';
 
 let redis: RedisServer;

@@ -9,7 +9,7 @@ import { createClient } from 'redis';
 import request from 'supertest';
 import { type AppOptions, createApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
-import { createSqliteStores, sweepExpired } from '../../src/session/stores/sqlite.js';
+import { createSqliteStores, sweepExpired } from '../../src/store/sqlite/index.js';
 import { type XtStandIn, startXtStandIn } from '../../standins/xt.js';
 import { type TestClock, testClock } from '../helpers/clock.js';
 import {

@@ -5,7 +5,7 @@
  */
 import fc from 'fast-check';
 import { BindingEpochs } from '../../src/session/bindings.js';
-import { MemoryAuthStore } from '../../src/session/stores/memory.js';
+import { MemoryAuthStore } from '../../src/store/memory/index.js';
 
 const DAY = 86_400_000;
 

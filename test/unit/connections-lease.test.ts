@@ -11,7 +11,7 @@ import { AppError } from '../../src/errors.js';
 import type { TokenResponse } from '../../src/providers/types.js';
 import { Connections, LOCK_LEASE_MS, LOCK_RENEW_MS, type LockTiming, REFRESH_WAIT_MS } from '../../src/session/connections/index.js';
 import { Sealer } from '../../src/session/crypto.js';
-import { MemoryAuthStore } from '../../src/session/stores/memory.js';
+import { MemoryAuthStore } from '../../src/store/memory/index.js';
 import { scaledLockTiming, testClock } from '../helpers/clock.js';
 import { stubProvider } from '../helpers/providers.js';
 

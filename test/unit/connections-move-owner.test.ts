@@ -9,7 +9,7 @@ import type { TokenResponse } from '../../src/providers/types.js';
 import { Connections, refreshLockKey } from '../../src/session/connections/index.js';
 import { type ConnectionEventBody, openEvent } from '../../src/session/connections/events.js';
 import { Sealer } from '../../src/session/crypto.js';
-import { MemoryAuthStore } from '../../src/session/stores/memory.js';
+import { MemoryAuthStore } from '../../src/store/memory/index.js';
 import { stubProvider } from '../helpers/providers.js';
 
 const T0 = 1_750_000_000_000;

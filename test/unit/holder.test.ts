@@ -3,7 +3,7 @@
  * declared gone; anything it cannot tell counts as alive, leaving the lease to free the lock.
  */
 import { spawnSync } from 'node:child_process';
-import { holderIsGone, holderSuffix } from '../../src/session/stores/holder.js';
+import { holderIsGone, holderSuffix } from '../../src/store/holder.js';
 
 const parts = () => holderSuffix.split('.'); // ['', 'h1', boot, ns, pid, start]
 const token = (over: { boot?: string; ns?: string; pid?: string | number; start?: string }) => {

@@ -3,10 +3,11 @@
  * bottom modules, and no import cycle exists anywhere (type-only imports included).
  *
  *   app.ts, server.ts → routes/ → auth/ → http/ → context.ts → services/, webhooks/ → session/
- *     → providers/registry.ts → providers/xt/, providers/oidc/ → providers/ → shared/ (+ config, errors, i18n, logger)
+ *     → providers/registry.ts → providers/xt/, providers/oidc/ → providers/, store/ → shared/ (+ config, errors, i18n, logger)
  *
  * providers/xt/ and providers/oidc/ share a rank under different names, so neither imports the
- * other; what they share (transport, types) sits in providers/ itself, and only the registry sees both.
+ * other; what they share (transport, types) sits in providers/ itself, and only the registry sees
+ * both. store/ shares the bottom rank with providers/: neither imports the other.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -26,6 +27,7 @@ const LAYERS: [RegExp, string, number][] = [
   [/^providers\/xt\//, 'providers/xt', 2],
   [/^providers\/oidc\//, 'providers/oidc', 2],
   [/^providers\//, 'providers', 1],
+  [/^store\//, 'store', 1],
   [/^session\//, 'session', 4],
   [/^services\//, 'services', 5],
   [/^webhooks\//, 'webhooks', 5],

@@ -11,7 +11,7 @@ import { Connections, LOGOUT_INDEX_MAX } from '../../src/session/connections/ind
 import { type ConnectionEventBody, openEvent } from '../../src/session/connections/events.js';
 import { Sealer } from '../../src/session/crypto.js';
 import { LogoutIndex } from '../../src/session/connections/logoutIndex.js';
-import { MemoryAuthStore } from '../../src/session/stores/memory.js';
+import { MemoryAuthStore } from '../../src/store/memory/index.js';
 import type { TokenResponse } from '../../src/providers/types.js';
 import type { Audit } from '../../src/shared/audit.js';
 import { stubProvider } from '../helpers/providers.js';

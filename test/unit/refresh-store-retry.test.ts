@@ -7,8 +7,8 @@ import { AppError } from '../../src/errors.js';
 import type { TokenResponse } from '../../src/providers/types.js';
 import { Connections } from '../../src/session/connections/index.js';
 import { Sealer } from '../../src/session/crypto.js';
-import { MemoryAuthStore } from '../../src/session/stores/memory.js';
-import type { OutboxEvent } from '../../src/session/stores/types.js';
+import { MemoryAuthStore } from '../../src/store/memory/index.js';
+import type { OutboxEvent } from '../../src/store/types.js';
 import { stubProvider } from '../helpers/providers.js';
 
 /** A memory store whose next `failures` writes of a refreshed record fail like an unreachable Redis. */

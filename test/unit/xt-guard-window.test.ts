@@ -1,11 +1,11 @@
 /**
- * The guard's sliding window, in process (session/stores/slidingLog.ts) and as the guard uses it
+ * The guard's sliding window, in process (store/slidingLog.ts) and as the guard uses it
  * (services/xtGuard.ts): never more than the limit in any window, a wait hint that is right, holds.
  * The Redis version and the whole path to the stand-in: test/integration/xt-guard.test.ts.
  */
 import fc from 'fast-check';
 import { AppError } from '../../src/errors.js';
-import { MemorySlidingLog } from '../../src/session/stores/slidingLog.js';
+import { MemorySlidingLog } from '../../src/store/slidingLog.js';
 import { SlidingXtGuard, WINDOW_MARGIN_MS, budgetOf, kindOf } from '../../src/services/xtGuard.js';
 import { maxInWindow } from '../helpers/window.js';
 

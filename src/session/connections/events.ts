@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Sealer } from '../crypto.js';
-import type { OutboxEvent } from '../stores/types.js';
+import type { OutboxEvent } from '../../store/types.js';
 
 export type EventType = 'connection.created' | 'connection.ended';
 

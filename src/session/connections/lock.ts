@@ -4,7 +4,7 @@
  * within seconds. Held locks are released by their holder; a lapsed one is never revived.
  */
 import type { Logger } from 'pino';
-import type { AuthStore } from '../stores/types.js';
+import type { LockStore } from '../../store/types.js';
 
 export interface LockTiming {
   lockLeaseMs: number;
@@ -17,7 +17,7 @@ export const refreshLockKey = (owner: string, provider: string) => `refresh:${ow
 
 /**
  * The refresh lock's lease. A lock left by a process that died is free again after at most this
- * long (SQLite often sees at once that its holder is gone: stores/holder.ts). Short, because
+ * long (SQLite often sees at once that its holder is gone: store/holder.ts). Short, because
  * the first requests after a crash wait for it; the holder renews it every LOCK_RENEW_MS, so
  * two renewals may go missing (a slow store, a busy event loop) before it lapses.
  */
@@ -35,7 +35,7 @@ export interface HeldLock {
 }
 
 export interface RefreshLockOptions {
-  store: AuthStore;
+  store: LockStore;
   logger: Logger;
   timing: LockTiming;
   /** The longest a holder keeps renewing (longer than the provider timeout). */

@@ -12,7 +12,7 @@ import type { Logger } from 'pino';
 import { AppError } from '../../errors.js';
 import type { Provider } from '../../providers/types.js';
 import type { Audit } from '../../shared/audit.js';
-import type { AuthStore } from '../stores/types.js';
+import type { AuthStore } from '../../store/types.js';
 import { type ConnectionRecord, MAX_RECORD_MS, type Records } from './record.js';
 
 /** `sid+sub`: a logout that names both ends only that user's connections of that session. */

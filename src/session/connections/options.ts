@@ -4,7 +4,7 @@ import type { Provider } from '../../providers/types.js';
 import type { Audit } from '../../shared/audit.js';
 import type { Metrics } from '../../shared/metrics.js';
 import type { Sealer } from '../crypto.js';
-import type { AuthStore } from '../stores/types.js';
+import type { AuthStore } from '../../store/types.js';
 import type { LockTiming } from './lock.js';
 import type { LogoutIndex } from './logoutIndex.js';
 

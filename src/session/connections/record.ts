@@ -6,7 +6,7 @@
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { Sealer } from '../crypto.js';
-import type { AuthStore, OutboxEvent } from '../stores/types.js';
+import type { AuthStore, OutboxEvent } from '../../store/types.js';
 import { isSubjectKey } from '../subjects.js';
 import { type EndedReason, type EventType, connectionEvent } from './events.js';
 

@@ -20,7 +20,7 @@ import type { Audit } from '../../shared/audit.js';
 import { isExpired, isStale } from '../../shared/expiry.js';
 import type { Metrics } from '../../shared/metrics.js';
 import type { TokenResponse } from '../../shared/tokens.js';
-import type { AuthStore, OutboxEvent } from '../stores/types.js';
+import type { AuthStore, OutboxEvent } from '../../store/types.js';
 import type { EndedReason } from './events.js';
 import { type LockTiming, type RefreshLocks, refreshLockKey } from './lock.js';
 import type { BackChannel } from './logoutIndex.js';

@@ -10,8 +10,17 @@ import type { SlidingLog } from './slidingLog.js';
  * issue #408), and two tabs starting a login at once would drop one tab's state. Token sets and
  * login transactions therefore live in their own records, each written atomically, keyed by the
  * session's private `owner` id (never sent to the browser).
+ *
+ * AuthStore is the roles below together (TransactionStore, ConnectionStore, MarkStore,
+ * LogoutIndexStore, LockStore); a caller that needs one role can ask for that one alone.
  */
-export interface AuthStore {
+export interface AuthStore extends TransactionStore, ConnectionStore, MarkStore, LogoutIndexStore, LockStore {
+  /** Throws when the store cannot answer (used by /readyz). */
+  ping(): Promise<void>;
+}
+
+/** Login transactions: a few per owner, each taken once. */
+export interface TransactionStore {
   /** Adds a login transaction; keeps at most `max` per owner (the oldest go first). */
   putTransaction(owner: string, id: string, value: string, ttlMs: number, max: number): Promise<void>;
   /** Reads and deletes a transaction in one atomic step: a state is good for one callback only. */
@@ -19,7 +28,10 @@ export interface AuthStore {
   countTransactions(owner: string): Promise<number>;
   /** Reads and deletes every live transaction of `owner` in one atomic step (used when the owner id is rotated at login). */
   takeAllTransactions(owner: string): Promise<StoredTransaction[]>;
+}
 
+/** Connection records (sealed token sets), each written with the outbox event it reports. */
+export interface ConnectionStore {
   getConnection(owner: string, provider: string): Promise<string | null>;
   /** Writes the record; with `event`, adds it to the outbox in the same atomic step (one SQLite transaction, one Redis script). */
   putConnection(owner: string, provider: string, value: string, ttlMs: number, event?: OutboxEvent): Promise<void>;
@@ -38,7 +50,10 @@ export interface AuthStore {
   deleteConnection(owner: string, provider: string, event?: OutboxEvent, expected?: string): Promise<boolean>;
   /** How many connection records of `provider` are stored (ended ones kept as tombstones included): for a gauge, read at most once a minute. */
   countConnections(provider: string): Promise<number>;
+}
 
+/** Single-use marks (link token ids). */
+export interface MarkStore {
   /**
    * Sets `key` if it is not set yet, for `ttlMs`; true when this call set it. Atomic across
    * replicas: of several callers with one key, exactly one gets true (single-use link token ids).
@@ -46,7 +61,10 @@ export interface AuthStore {
   markOnce(key: string, ttlMs: number): Promise<boolean>;
   /** True while `key` is set (and not expired). */
   hasMark(key: string): Promise<boolean>;
+}
 
+/** The back-channel logout index and the logout tombstones. */
+export interface LogoutIndexStore {
   /**
    * A small set with an expiry per member: the back-channel logout index (a provider session or
    * user → the owners whose connections it made). Adds `member` to the set `key` for `ttlMs` (again:
@@ -67,7 +85,10 @@ export interface AuthStore {
   putLogoutTombstone(key: string, at: number, ttlMs: number): Promise<void>;
   /** The logout time of each of `keys`' live tombstones, in order (0 where there is none): on the read path of a connection. */
   logoutTombstones(keys: string[]): Promise<number[]>;
+}
 
+/** Locks with a TTL and an owner token (refresh coordination across replicas). */
+export interface LockStore {
   /** A lock with a TTL; returns an owner token, or null when somebody else holds it. */
   acquireLock(key: string, ttlMs: number): Promise<string | null>;
   /**
@@ -77,9 +98,6 @@ export interface AuthStore {
   extendLock(key: string, token: string, ttlMs: number): Promise<boolean>;
   /** Releases the lock only if `token` still owns it. */
   releaseLock(key: string, token: string): Promise<void>;
-
-  /** Throws when the store cannot answer (used by /readyz). */
-  ping(): Promise<void>;
 }
 
 /**
@@ -127,6 +145,13 @@ export interface StoredTransaction {
   expiresAt: number;
 }
 
+/** Sliding rate windows (the XT.COM guard's call log): see slidingLog.ts. */
+export type RateWindows = SlidingLog;
+
+/**
+ * The persistence layer, by role: transactions, connections, marks, the logout index and locks
+ * (`authState`, one AuthStore over all five), the webhook outbox, rate windows and the session store.
+ */
 export interface Stores {
   kind: 'sqlite' | 'redis' | 'memory';
   sessions: Store;
@@ -136,6 +161,6 @@ export interface Stores {
   /** A shared counter store for rate limits (Redis), so replicas enforce one limit. Absent: per process. */
   rateLimitStore?(prefix: string): RateLimitStore;
   /** Sliding rate windows shared by every replica (Redis). Absent: the caller keeps its own, per process. */
-  slidingLog?: SlidingLog;
+  slidingLog?: RateWindows;
   close(): Promise<void>;
 }

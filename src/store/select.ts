@@ -1,8 +1,8 @@
 /** Store selection: SESSION_STORE=sqlite (default) | redis | memory. */
 import type { Logger } from 'pino';
-import type { Config } from '../../config.js';
-import { createMemoryStores } from './memory.js';
-import { createSqliteStores } from './sqlite.js';
+import type { Config } from '../config.js';
+import { createMemoryStores } from './memory/index.js';
+import { createSqliteStores } from './sqlite/index.js';
 import type { Stores } from './types.js';
 
 export async function createStores(config: Config, logger: Logger, now: () => number): Promise<Stores> {
@@ -11,7 +11,7 @@ export async function createStores(config: Config, logger: Logger, now: () => nu
       logger.warn('SESSION_STORE=memory: sessions live in this process only and are lost on restart; use sqlite or redis outside tests');
       return createMemoryStores(now);
     case 'redis': {
-      const { createRedisStores } = await import('./redis.js');
+      const { createRedisStores } = await import('./redis/index.js');
       return createRedisStores({ redis: config.redis, ttlMs: config.sessionTtlMs, logger, now, commandTimeoutMs: config.redisCommandTimeoutMs });
     }
     case 'sqlite':

@@ -5,7 +5,7 @@
  * more than its limit. A hold key, when set, refuses everything until it ends.
  *
  * This file: the contract and the in-process implementation (memory and SQLite stores, one
- * process). redisSlidingLog.ts: the same, shared by every replica through Redis.
+ * process). redis/slidingLog.ts: the same, shared by every replica through Redis.
  */
 
 export interface RateWindow {

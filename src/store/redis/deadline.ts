@@ -12,7 +12,7 @@
  * When a command times out and nothing at all has come back since it was sent, the connection is
  * presumed hung: later commands fail at once without being written, until a reply arrives (the
  * server woke up) or the client reconnects. Writing nothing lets the socket's inactivity timeout
- * (`socketTimeout`, see redisConnect.ts) fire, which makes node-redis drop the silent connection
+ * (`socketTimeout`, see connect.ts) fire, which makes node-redis drop the silent connection
  * and reconnect.
  *
  * A cluster or Sentinel client (applyTopologyDeadline) holds one such client per node: each gets

@@ -1,7 +1,7 @@
 /**
  * The sliding log (slidingLog.ts) in Redis, so every replica counts against the same windows.
  * Each window is a sorted set of admitted calls scored by Redis's own clock (TIME: replicas
- * whose clocks disagree still agree on the windows); one Lua script checks the hold and every
+ * whose clocks disagree still agree on the windows); one Lua script (scripts.ts) checks the hold and every
  * window and records the call, atomically.
  *
  * Every key lives under one hash tag, `{xtguard}`: a script must touch only keys of one slot on
@@ -12,48 +12,12 @@
  * Needs Redis 5 or later (a script that reads TIME and then writes is replicated by its effects).
  */
 import { randomBytes } from 'node:crypto';
-import type { KeyClient } from './redisConnect.js';
-import { redisCall } from './redisDeadline.js';
-import type { RateWindow, SlidingLog, TakeResult } from './slidingLog.js';
+import type { KeyClient } from './connect.js';
+import { redisCall } from './deadline.js';
+import { HOLD_SCRIPT, TAKE_SCRIPT } from './scripts.js';
+import type { RateWindow, SlidingLog, TakeResult } from '../slidingLog.js';
 
 type Client = KeyClient;
-
-/**
- * KEYS[1]: the hold key; KEYS[2..]: one sorted set per window.
- * ARGV[1]: a unique member for this call; then limit and window (ms) for each window, in KEYS order.
- * Returns {1} when admitted, {0, waitMs, held (1|0)} when not.
- */
-export const TAKE_SCRIPT = `
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local held = tonumber(redis.call('GET', KEYS[1]) or '0')
-if held > now then return {0, held - now, 1} end
-local wait = 0
-for i = 2, #KEYS do
-  local limit = tonumber(ARGV[2 * i - 2])
-  local window = tonumber(ARGV[2 * i - 1])
-  redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now - window)
-  local n = redis.call('ZCARD', KEYS[i])
-  if n >= limit then
-    local freeing = redis.call('ZRANGE', KEYS[i], n - limit, n - limit, 'WITHSCORES')
-    wait = math.max(wait, math.max(1, tonumber(freeing[2]) + window - now))
-  end
-end
-if wait > 0 then return {0, wait, 0} end
-for i = 2, #KEYS do
-  redis.call('ZADD', KEYS[i], now, ARGV[1])
-  redis.call('PEXPIRE', KEYS[i], ARGV[2 * i - 1])
-end
-return {1}`;
-
-/** KEYS[1]: the hold key; ARGV[1]: ms. Never shortens a longer hold already set. */
-export const HOLD_SCRIPT = `
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local ms = tonumber(ARGV[1])
-local held = tonumber(redis.call('GET', KEYS[1]) or '0')
-if now + ms > held then redis.call('SET', KEYS[1], now + ms, 'PX', ms) end
-return 1`;
 
 export class RedisSlidingLog implements SlidingLog {
   private seq = 0;

@@ -1,7 +1,7 @@
 /** In-process stores: for tests, or when chosen explicitly (SESSION_STORE=memory). Lost on restart. */
 import { randomBytes } from 'node:crypto';
 import session from 'express-session';
-import type { AuthStore, ClaimedEvent, Outbox, OutboxEvent, Stores, StoredTransaction } from './types.js';
+import type { AuthStore, ClaimedEvent, Outbox, OutboxEvent, Stores, StoredTransaction } from '../types.js';
 
 interface Entry {
   value: string;

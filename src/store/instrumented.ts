@@ -4,7 +4,7 @@
  * failures are counted. The operation label is the method's name, a fixed set.
  */
 import type { Store } from 'express-session';
-import type { Metrics } from '../../shared/metrics.js';
+import type { Metrics } from '../shared/metrics.js';
 import type { Stores } from './types.js';
 
 /** A proxy that times every method returning a promise (each method wrapped once, again only if it is replaced). */

@@ -1,0 +1,104 @@
+import { randomBytes } from 'node:crypto';
+import type { KeyClient } from './connect.js';
+import { redisCall } from './deadline.js';
+import { PARTITION_LIST, leasePartition, outboxKeys } from './keys.js';
+import { CLAIM, OUTBOX_DONE, OUTBOX_RETRY } from './scripts.js';
+import type { ClaimedEvent, Outbox } from '../types.js';
+
+interface StoredEvent {
+  seq: number;
+  group: string;
+  value: string;
+  createdAt: number;
+  attempts: number;
+}
+
+/** Redis orders members of equal score by their bytes; so do claims across partitions. */
+const byDueThenGroup = (a: { score: number; group: string }, b: { score: number; group: string }) =>
+  a.score - b.score || Buffer.compare(Buffer.from(a.group), Buffer.from(b.group));
+
+/** The outbox in Redis, shared by every replica (keys: see keys.ts). */
+export class RedisOutbox implements Outbox {
+  constructor(
+    private readonly client: KeyClient,
+    private readonly prefix = 'xtc:',
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  private keys = (partition: number) => outboxKeys(this.prefix, partition);
+
+  claim(max: number, leaseMs: number): Promise<ClaimedEvent[]> {
+    return redisCall(async () => {
+      const limit = Math.max(0, Math.floor(max));
+      if (limit === 0) return [];
+      const now = this.now();
+      // Every partition's earliest due groups, then the earliest across them all.
+      const due = await Promise.all(
+        PARTITION_LIST.map((p) => this.client.zRangeByScoreWithScores(this.keys(p).due, '-inf', now, { LIMIT: { offset: 0, count: limit } })),
+      );
+      const candidates = due.flatMap((groups, p) => groups.map((g) => ({ p, group: String(g.value), score: g.score }))).sort(byDueThenGroup);
+      const out: (ClaimedEvent & { seq: number })[] = [];
+      // The first `limit` candidates, one script per partition; those another replica took meanwhile
+      // are skipped, and the next candidates are tried in their place.
+      for (let next = 0; out.length < limit && next < candidates.length;) {
+        const base = randomBytes(12).toString('hex'); // tokens: <base>.<partition>.<place in its list>
+        const batch = candidates.slice(next, next + (limit - out.length));
+        next += batch.length;
+        const byPartition = new Map<number, string[]>();
+        for (const c of batch) byPartition.set(c.p, [...(byPartition.get(c.p) ?? []), c.group]);
+        const replies = await Promise.all(
+          [...byPartition].map(async ([p, groups]) => {
+            const k = this.keys(p);
+            const args = [k.group(''), String(now), String(groups.length), String(Math.ceil(leaseMs)), `${base}.${p}`, ...groups];
+            return (await this.client.eval(CLAIM, { keys: [k.due, k.ev, k.lease], arguments: args })) as string[];
+          }),
+        );
+        for (const flat of replies) {
+          for (let i = 0; i + 2 < flat.length; i += 3) {
+            const e = JSON.parse(String(flat[i + 2])) as StoredEvent;
+            out.push({
+              id: String(flat[i]),
+              group: e.group,
+              value: e.value,
+              createdAt: e.createdAt,
+              attempts: e.attempts,
+              lease: String(flat[i + 1]),
+              seq: e.seq,
+            });
+          }
+        }
+      }
+      // In the order they were added, as the other stores hand them out (seq counts per partition).
+      return out.sort((a, b) => a.createdAt - b.createdAt || a.seq - b.seq).map(({ seq: _seq, ...e }) => e);
+    });
+  }
+
+  done(id: string, lease: string): Promise<void> {
+    const p = leasePartition(lease);
+    if (p === undefined) return Promise.resolve(); // not a lease of ours: it holds nothing
+    return redisCall(async () => {
+      const k = this.keys(p);
+      await this.client.eval(OUTBOX_DONE, { keys: [k.ev, k.lease, k.created, k.due], arguments: [id, lease, String(this.now()), k.group('')] });
+    });
+  }
+
+  retry(id: string, lease: string, nextAttemptAt: number): Promise<void> {
+    const p = leasePartition(lease);
+    if (p === undefined) return Promise.resolve();
+    return redisCall(async () => {
+      const k = this.keys(p);
+      await this.client.eval(OUTBOX_RETRY, { keys: [k.ev, k.lease, k.due], arguments: [id, lease, String(nextAttemptAt)] });
+    });
+  }
+
+  stats(): Promise<{ pending: number; oldestCreatedAt?: number }> {
+    return redisCall(async () => {
+      const [pending, oldest] = await Promise.all([
+        Promise.all(PARTITION_LIST.map((p) => this.client.hLen(this.keys(p).ev))),
+        Promise.all(PARTITION_LIST.map((p) => this.client.zRangeWithScores(this.keys(p).created, 0, 0))),
+      ]);
+      const scores = oldest.flatMap((o) => o.map((e) => e.score));
+      return { pending: pending.reduce((sum, n) => sum + Number(n), 0), oldestCreatedAt: scores.length ? Math.min(...scores) : undefined };
+    });
+  }
+}

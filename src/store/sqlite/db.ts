@@ -1,0 +1,100 @@
+/**
+ * The default store: one SQLite file under DATA_DIR (better-sqlite3, WAL mode).
+ * It survives restarts; expired rows are swept on a schedule and the freed pages are
+ * handed back to the file system (auto_vacuum = INCREMENTAL), so the file does not grow without bound.
+ * The lock table makes refresh coordination correct even for several processes sharing one file.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import type session from 'express-session';
+import { AppError } from '../../errors.js';
+
+export type SessionData = session.SessionData;
+export type Db = Database.Database;
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS sessions (sid TEXT PRIMARY KEY, data TEXT NOT NULL, expires INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS sessions_expires ON sessions(expires);
+CREATE TABLE IF NOT EXISTS login_tx (owner TEXT NOT NULL, id TEXT NOT NULL, data TEXT NOT NULL, created INTEGER NOT NULL, expires INTEGER NOT NULL, PRIMARY KEY (owner, id));
+CREATE INDEX IF NOT EXISTS login_tx_expires ON login_tx(expires);
+CREATE TABLE IF NOT EXISTS connections (owner TEXT NOT NULL, provider TEXT NOT NULL, data TEXT NOT NULL, expires INTEGER NOT NULL, PRIMARY KEY (owner, provider));
+CREATE INDEX IF NOT EXISTS connections_expires ON connections(expires);
+CREATE TABLE IF NOT EXISTS locks (key TEXT PRIMARY KEY, token TEXT NOT NULL, expires INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT UNIQUE NOT NULL, grp TEXT NOT NULL, data TEXT NOT NULL, created INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, due INTEGER NOT NULL DEFAULT 0, lease TEXT, lease_until INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX IF NOT EXISTS outbox_grp_seq ON outbox(grp, seq);
+CREATE TABLE IF NOT EXISTS marks (key TEXT PRIMARY KEY, expires INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS logout_index (key TEXT NOT NULL, member TEXT NOT NULL, expires INTEGER NOT NULL, PRIMARY KEY (key, member));
+CREATE INDEX IF NOT EXISTS logout_index_expires ON logout_index(expires);
+CREATE TABLE IF NOT EXISTS logout_tombstones (key TEXT PRIMARY KEY, at INTEGER NOT NULL, expires INTEGER NOT NULL);
+`;
+
+/** Every database failure becomes a 503 the person can retry; the SQLite message stays in the log only. */
+export function guard<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    throw new AppError('store_unavailable', {
+      detail: { store: 'sqlite', sqlite: typeof code === 'string' ? code : 'unknown' },
+    });
+  }
+}
+
+/**
+ * The database and its WAL and shared-memory files hold sessions and sealed tokens: readable by
+ * the app's own user only. The file is created 0600 before SQLite opens it (SQLite then creates
+ * -wal and -shm with the database file's mode), and a file left readable by others by an older
+ * version is tightened (a file we cannot chmod, not ours, is left as it is).
+ */
+function privateFiles(db: string): void {
+  fs.closeSync(fs.openSync(db, 'a', 0o600));
+  for (const f of [db, `${db}-wal`, `${db}-shm`]) {
+    try {
+      if ((fs.statSync(f).mode & 0o077) !== 0) fs.chmodSync(f, 0o600);
+    } catch {
+      // Absent (-wal, -shm before the first write) or not ours: nothing to tighten.
+    }
+  }
+}
+
+/**
+ * Opens (and creates) the database, failing loudly at start when DATA_DIR is unusable. A DATA_DIR
+ * it creates is 0700; an existing one keeps its mode (it may be a mount the operator shares).
+ */
+export function openDatabase(dataDir: string, file = 'xt-connect.sqlite'): Db {
+  try {
+    fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    fs.accessSync(dataDir, fs.constants.W_OK);
+  } catch (err) {
+    throw new Error(`DATA_DIR ${dataDir} is not writable (${(err as NodeJS.ErrnoException).code ?? 'error'}); sessions cannot be stored`);
+  }
+  let db: Db | undefined;
+  try {
+    privateFiles(path.join(dataDir, file));
+    db = new Database(path.join(dataDir, file));
+    db.pragma('auto_vacuum = INCREMENTAL');
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    db.pragma('busy_timeout = 5000');
+    db.exec(SCHEMA);
+    // Prove now, not at the first login, that we can write.
+    db.prepare('INSERT OR REPLACE INTO locks (key, token, expires) VALUES (?, ?, 0)').run('startup-write-check', 'x');
+    db.prepare('DELETE FROM locks WHERE key = ?').run('startup-write-check');
+    return db;
+  } catch (err) {
+    db?.close();
+    const code = (err as { code?: unknown }).code;
+    throw new Error(`cannot use the session database in ${dataDir} (${typeof code === 'string' ? code : (err as Error).message})`);
+  }
+}
+
+/** Deletes expired rows everywhere (outbox events never expire) and returns freed pages to the file system. */
+export function sweepExpired(db: Db, now: number): number {
+  let removed = 0;
+  for (const table of ['sessions', 'login_tx', 'connections', 'locks', 'marks', 'logout_index', 'logout_tombstones']) {
+    removed += db.prepare(`DELETE FROM ${table} WHERE expires <= ?`).run(now).changes;
+  }
+  db.pragma('incremental_vacuum');
+  return removed;
+}

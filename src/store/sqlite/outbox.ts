@@ -1,0 +1,80 @@
+import { randomBytes } from 'node:crypto';
+import { holderIsGone, holderSuffix } from '../holder.js';
+import type { ClaimedEvent, Outbox, OutboxEvent } from '../types.js';
+import { type Db, guard } from './db.js';
+
+interface OutboxRow {
+  seq: number;
+  id: string;
+  grp: string;
+  data: string;
+  created: number;
+  attempts: number;
+  lease: string | null;
+  lease_until: number;
+}
+
+/**
+ * The outbox in the database file, shared by every process using it. Only the head (lowest seq)
+ * of each group is claimable; a lease names its process (see holder.ts) so a crashed process's
+ * claims need not wait for their lease to run out.
+ */
+export class SqliteOutbox implements Outbox {
+  private readonly s;
+
+  constructor(
+    private readonly db: Db,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.s = {
+      insert: db.prepare('INSERT INTO outbox (id, grp, data, created) VALUES (?, ?, ?, ?)'),
+      dueHeads: db.prepare<[number], OutboxRow>(
+        'SELECT seq, id, grp, data, created, attempts, lease, lease_until FROM outbox WHERE seq IN (SELECT MIN(seq) FROM outbox GROUP BY grp) AND due <= ? ORDER BY seq',
+      ),
+      lease: db.prepare('UPDATE outbox SET lease = ?, lease_until = ? WHERE seq = ?'),
+      done: db.prepare('DELETE FROM outbox WHERE id = ? AND lease = ?'),
+      retry: db.prepare('UPDATE outbox SET attempts = attempts + 1, due = ?, lease = NULL, lease_until = 0 WHERE id = ? AND lease = ?'),
+      stats: db.prepare<[], { n: number; oldest: number | null }>('SELECT COUNT(*) AS n, MIN(created) AS oldest FROM outbox'),
+    };
+  }
+
+  /** Adds an event; the caller runs it inside the transaction of the write it reports (and guards it). */
+  add(e: OutboxEvent): void {
+    this.s.insert.run(e.id, e.group, e.value, e.createdAt);
+  }
+
+  /** A head is free when its lease ran out, or when the process holding it no longer exists. */
+  private free(row: OutboxRow, now: number): boolean {
+    return row.lease_until <= now || (row.lease !== null && holderIsGone(row.lease));
+  }
+
+  async claim(max: number, leaseMs: number): Promise<ClaimedEvent[]> {
+    const now = this.now();
+    // IMMEDIATE: the write lock is taken before the read, so two processes never lease one head.
+    const claim = this.db.transaction(() =>
+      this.s.dueHeads
+        .all(now)
+        .filter((row) => this.free(row, now))
+        .slice(0, max)
+        .map((row) => {
+          const lease = randomBytes(12).toString('hex') + holderSuffix;
+          this.s.lease.run(lease, now + leaseMs, row.seq);
+          return { id: row.id, group: row.grp, value: row.data, createdAt: row.created, attempts: row.attempts, lease };
+        }),
+    );
+    return guard(() => claim.immediate());
+  }
+
+  async done(id: string, lease: string): Promise<void> {
+    guard(() => this.s.done.run(id, lease));
+  }
+
+  async retry(id: string, lease: string, nextAttemptAt: number): Promise<void> {
+    guard(() => this.s.retry.run(nextAttemptAt, id, lease));
+  }
+
+  async stats(): Promise<{ pending: number; oldestCreatedAt?: number }> {
+    const row = guard(() => this.s.stats.get());
+    return { pending: row?.n ?? 0, oldestCreatedAt: row?.oldest ?? undefined };
+  }
+}
