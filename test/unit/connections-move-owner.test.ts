@@ -4,12 +4,11 @@
  * login replaces ends instead, with its webhook; and a login under an owner id just made
  * (`freshOwner`) looks for nothing to replace.
  */
-import { pino } from 'pino';
 import type { TokenResponse } from '../../src/providers/types.js';
-import { Connections, refreshLockKey } from '../../src/session/connections/index.js';
-import { type ConnectionEventBody, openEvent } from '../../src/session/connections/events.js';
+import { refreshLockKey } from '../../src/session/connections/index.js';
 import { Sealer } from '../../src/session/crypto.js';
 import { MemoryAuthStore } from '../../src/store/memory/index.js';
+import { drainEvents, testConnections } from '../helpers/connections.js';
 import { stubProvider } from '../helpers/providers.js';
 
 const T0 = 1_750_000_000_000;
@@ -27,30 +26,9 @@ function setup() {
   const now = () => T0;
   const store = new CountingStore(now);
   const sealer = new Sealer([Buffer.alloc(32, 5)]);
-  const connections = new Connections({
-    store,
-    sealer,
-    providers: new Map(['xt', 'oidc'].map((id) => [id, stubProvider({ id })])),
-    logger: pino({ level: 'silent' }),
-    now,
-    skewMs: 60_000,
-    backoffMaxMs: 60_000,
-    lockMaxHoldMs: 25_000,
-    maxTtlMs: 86_400_000,
-    webhooks: true,
-  });
+  const connections = testConnections({ store, sealer, now, providers: new Map(['xt', 'oidc'].map((id) => [id, stubProvider({ id })])) });
   /** Every outbox event, opened: [owner, type, provider, reason]. */
-  const events = async () => {
-    const out: [string, string, string, string | null][] = [];
-    for (let batch = await store.outbox.claim(100, 60_000); batch.length > 0; batch = await store.outbox.claim(100, 60_000)) {
-      for (const e of batch) {
-        const body = JSON.parse(openEvent(sealer, e)!) as ConnectionEventBody;
-        out.push([e.group, body.type, body.data.provider, body.data.reason]);
-        await store.outbox.done(e.id, e.lease);
-      }
-    }
-    return out;
-  };
+  const events = async () => (await drainEvents(store.outbox, sealer)).map(({ owner, body }) => [owner, body.type, body.data.provider, body.data.reason]);
   return { connections, store, events };
 }
 

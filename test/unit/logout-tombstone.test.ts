@@ -6,14 +6,13 @@
  * session that was logged out (held back from before the logout) is over whenever it lands.
  */
 import fc from 'fast-check';
-import { pino } from 'pino';
-import { Connections, LOGOUT_INDEX_MAX } from '../../src/session/connections/index.js';
-import { type ConnectionEventBody, openEvent } from '../../src/session/connections/events.js';
+import { LOGOUT_INDEX_MAX } from '../../src/session/connections/index.js';
 import { Sealer } from '../../src/session/crypto.js';
 import { LogoutIndex } from '../../src/session/connections/logoutIndex.js';
 import { MemoryAuthStore } from '../../src/store/memory/index.js';
 import type { TokenResponse } from '../../src/providers/types.js';
 import type { Audit } from '../../src/shared/audit.js';
+import { drainEvents, testConnections } from '../helpers/connections.js';
 import { stubProvider } from '../helpers/providers.js';
 
 function setup() {
@@ -22,32 +21,15 @@ function setup() {
   const store = new MemoryAuthStore(now);
   const sealer = new Sealer([Buffer.alloc(32, 7)]);
   const audit: { event: string; fields: Record<string, unknown> }[] = [];
-  const connections = new Connections({
-    store,
-    sealer,
-    providers: new Map([['oidc', stubProvider({ id: 'oidc', backchannelLogout: true })]]),
-    logger: pino({ level: 'silent' }),
-    now,
-    skewMs: 60_000,
-    backoffMaxMs: 60_000,
-    lockMaxHoldMs: 25_000,
-    maxTtlMs: 86_400_000,
-    webhooks: true,
-    audit: { write: (event: string, fields: Record<string, unknown>) => audit.push({ event, fields }) } as unknown as Audit,
-    logoutIndex: new LogoutIndex('a-session-secret-of-at-least-32-chars!!'),
-  });
+  const connections = testConnections(
+    { store, sealer, now, providers: new Map([['oidc', stubProvider({ id: 'oidc', backchannelLogout: true })]]) },
+    {
+      audit: { write: (event: string, fields: Record<string, unknown>) => audit.push({ event, fields }) } as unknown as Audit,
+      logoutIndex: new LogoutIndex('a-session-secret-of-at-least-32-chars!!'),
+    },
+  );
   /** Every outbox event, opened: [owner, type, reason]. */
-  const events = async () => {
-    const out: [string, string, string | null][] = [];
-    for (let batch = await store.outbox.claim(100, 60_000); batch.length > 0; batch = await store.outbox.claim(100, 60_000)) {
-      for (const e of batch) {
-        const body = JSON.parse(openEvent(sealer, e)!) as ConnectionEventBody;
-        out.push([e.group, body.type, body.data.reason]);
-        await store.outbox.done(e.id, e.lease);
-      }
-    }
-    return out;
-  };
+  const events = async () => (await drainEvents(store.outbox, sealer)).map(({ owner, body }) => [owner, body.type, body.data.reason]);
   return { connections, store, audit, events, advance: (ms: number) => (t += ms) };
 }
 
