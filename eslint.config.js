@@ -21,7 +21,10 @@ export default tseslint.config(
       // a Promise interface synchronously, and `async` turns a throw into a rejection.
       '@typescript-eslint/require-await': 'off',
       // Unused names are errors, except a leading underscore that says "deliberately unused".
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' },
+      ],
     },
   },
   {

@@ -66,16 +66,26 @@ const isJsonConnected = (status: number, body: string) => status === 200 && /"co
 async function xtConnectApp(root: string, xt: string, label: string) {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const app = await startProcess(process.execPath, [serverEntry(root)], benchAppEnv(port, xt, CLIENT_SECRET, label), { health: url });
+  const app = await startProcess(process.execPath, [serverEntry(root)], benchAppEnv(port, xt, CLIENT_SECRET, label), {
+    health: url,
+  });
   return app;
 }
 
 /** A direct code exchange at the stand-in (what the callback waits for), timed. */
 async function directExchangeMs(xt: string, user: number): Promise<number> {
   const redirect = 'http://127.0.0.1/cb';
-  const authorize = new URL(`${xt}/en/accounts/oauth2?client_id=bench-client&redirect_uri=${encodeURIComponent(redirect)}&scope=userinfo&state=s`);
+  const authorize = new URL(
+    `${xt}/en/accounts/oauth2?client_id=bench-client&redirect_uri=${encodeURIComponent(redirect)}&scope=userinfo&state=s`,
+  );
   const code = new URL(await decideAtStandIn(authorize, user)).searchParams.get('code')!;
-  const q = new URLSearchParams({ client_id: 'bench-client', client_secret: CLIENT_SECRET, grant_type: 'authorization_code', code, redirect_uri: redirect });
+  const q = new URLSearchParams({
+    client_id: 'bench-client',
+    client_secret: CLIENT_SECRET,
+    grant_type: 'authorization_code',
+    code,
+    redirect_uri: redirect,
+  });
   const t0 = performance.now();
   const res = await fetch(`${xt}/public/uaa/oauth2/token?${q}`);
   await res.text();
@@ -97,15 +107,33 @@ async function connectEoc(eoc: string): Promise<string> {
   const back = await authorizeAtOidcStandIn(login.headers.get('location')!);
   const cb = await fetch(`${eoc}${back}`, { headers: { cookie: jar.header() }, redirect: 'manual' });
   jar.take(cb);
-  if (cb.status !== 302) throw new Error(`express-openid-connect's callback answered ${cb.status}: ${(await cb.text()).slice(0, 200)}`);
+  if (cb.status !== 302)
+    throw new Error(`express-openid-connect's callback answered ${cb.status}: ${(await cb.text()).slice(0, 200)}`);
   return jar.header();
 }
 
 /** An xt-connect build's two routes: the session JSON and the account page, as one connected person. */
-function appTargets(label: string, server: { pid: number; url: string }, cookie: string, accountOk: Target['check']): Target[] {
+function appTargets(
+  label: string,
+  server: { pid: number; url: string },
+  cookie: string,
+  accountOk: Target['check'],
+): Target[] {
   return [
-    { name: `${label} GET /api/session`, pid: server.pid, url: `${server.url}/api/session`, headers: { cookie }, check: isJsonConnected },
-    { name: `${label} GET /account`, pid: server.pid, url: `${server.url}/account`, headers: { cookie }, check: accountOk },
+    {
+      name: `${label} GET /api/session`,
+      pid: server.pid,
+      url: `${server.url}/api/session`,
+      headers: { cookie },
+      check: isJsonConnected,
+    },
+    {
+      name: `${label} GET /account`,
+      pid: server.pid,
+      url: `${server.url}/account`,
+      headers: { cookie },
+      check: accountOk,
+    },
   ];
 }
 
@@ -117,17 +145,33 @@ async function checkTarget(t: Target): Promise<void> {
 
 async function main(): Promise<void> {
   const xtPort = await freePort();
-  const xtProc = await startProcess(TSX, ['bench/servers/xt-standin.ts', String(xtPort)], { XT_CLIENT_SECRET: CLIENT_SECRET });
+  const xtProc = await startProcess(TSX, ['bench/servers/xt-standin.ts', String(xtPort)], {
+    XT_CLIENT_SECRET: CLIENT_SECRET,
+  });
   const xt = xtProc.url;
   const eocPort = await freePort();
-  const oidc = await startProcess(TSX, ['bench/servers/oidc-standin.ts', String(await freePort()), `http://127.0.0.1:${eocPort}/callback`]);
+  const oidc = await startProcess(TSX, [
+    'bench/servers/oidc-standin.ts',
+    String(await freePort()),
+    `http://127.0.0.1:${eocPort}/callback`,
+  ]);
   const { OIDC_CLIENTS } = await import('../standins/oidc.js');
   const basic = OIDC_CLIENTS.basic;
   const servers = {
     bare: await startProcess(process.execPath, ['bench/servers/bare-http.mjs', String(await freePort())]),
     express: await startProcess(process.execPath, ['bench/servers/express-bare.mjs', String(await freePort())]),
-    baseline: await startProcess(process.execPath, ['bench/servers/express-session-sqlite.mjs', String(await freePort()), tmp('xtc-bench-baseline-')]),
-    eoc: await startProcess(process.execPath, ['bench/servers/express-openid-connect.mjs', String(eocPort), oidc.url, basic.clientId, basic.clientSecret]),
+    baseline: await startProcess(process.execPath, [
+      'bench/servers/express-session-sqlite.mjs',
+      String(await freePort()),
+      tmp('xtc-bench-baseline-'),
+    ]),
+    eoc: await startProcess(process.execPath, [
+      'bench/servers/express-openid-connect.mjs',
+      String(eocPort),
+      oidc.url,
+      basic.clientId,
+      basic.clientSecret,
+    ]),
     app: await xtConnectApp(ROOT, xt, 'new'),
     old: OLD ? await xtConnectApp(OLD, xt, 'old') : undefined,
   };
@@ -138,7 +182,12 @@ async function main(): Promise<void> {
 
   const all: Target[] = [
     { name: 'bare node:http', pid: servers.bare.pid, url: `${servers.bare.url}/api/session`, check: isJsonConnected },
-    { name: 'Express alone', pid: servers.express.pid, url: `${servers.express.url}/api/session`, check: isJsonConnected },
+    {
+      name: 'Express alone',
+      pid: servers.express.pid,
+      url: `${servers.express.url}/api/session`,
+      check: isJsonConnected,
+    },
     {
       name: 'baseline: Express + express-session (SQLite)',
       pid: servers.baseline.pid,
@@ -153,7 +202,12 @@ async function main(): Promise<void> {
       headers: { cookie: eocCookie },
       check: isJsonConnected,
     },
-    ...appTargets('xt-connect', servers.app, appLogin.cookie, (s, b) => s === 200 && /data-state="connected"|Disconnect/.test(b)),
+    ...appTargets(
+      'xt-connect',
+      servers.app,
+      appLogin.cookie,
+      (s, b) => s === 200 && /data-state="connected"|Disconnect/.test(b),
+    ),
     // The old commit's account page may predate data-state: a 200 is enough there.
     ...(servers.old && oldLogin ? appTargets('xt-connect (OLD)', servers.old, oldLogin.cookie, (s) => s === 200) : []),
   ];
@@ -172,7 +226,8 @@ async function main(): Promise<void> {
       const result = await autocannon(t.url, { connections: CONNECTIONS, seconds: SECONDS, headers: t.headers });
       const cpuUsPerReq = ((cpuMs(t.pid) - cpu0) * 1000) / Math.max(1, result.requests);
       runs.push({ round, load, name: t.name, result, cpuUsPerReq });
-      if (result.non2xx > 0 || result.errors > 0) throw new Error(`${t.name}: ${result.non2xx} non-2xx and ${result.errors} errors`);
+      if (result.non2xx > 0 || result.errors > 0)
+        throw new Error(`${t.name}: ${result.non2xx} non-2xx and ${result.errors} errors`);
     }
     process.stderr.write(`round ${round + 1}/${ROUNDS} done (load ${load})\n`);
   }
@@ -192,10 +247,23 @@ async function main(): Promise<void> {
   const rss = Object.fromEntries(Object.entries(servers).flatMap(([k, s]) => (s ? [[k, rssMb(s.pid)]] : [])));
   for (const s of [...Object.values(servers), xtProc, oidc]) await s?.stop();
   if (SMOKE) {
-    process.stdout.write(`bench:http smoke: every server answered correctly (${targets.length} targets, ${runs.length} runs)\n`);
+    process.stdout.write(
+      `bench:http smoke: every server answered correctly (${targets.length} targets, ${runs.length} runs)\n`,
+    );
     return;
   }
-  writeReport({ targets, runs, BASE, EOC, callbackMs, directMs, hopMs, oldCallbackMs, rss, at: new Date().toISOString() });
+  writeReport({
+    targets,
+    runs,
+    BASE,
+    EOC,
+    callbackMs,
+    directMs,
+    hopMs,
+    oldCallbackMs,
+    rss,
+    at: new Date().toISOString(),
+  });
 }
 
 function writeReport(r: {
@@ -241,7 +309,10 @@ function writeReport(r: {
     '',
     '| server | req/s | p50 ms | p99 ms | ratio to baseline (spread) | ratio to express-openid-connect | CPU per request |',
     '| --- | --- | --- | --- | --- | --- | --- |',
-    ...rows.map((x) => `| ${x.name} | ${x.rps} | ${x.p50} | ${x.p99} | **${x.ratio}** (${x.spread}) | ${x.vsEoc} | ${x.cpuUs} µs |`),
+    ...rows.map(
+      (x) =>
+        `| ${x.name} | ${x.rps} | ${x.p50} | ${x.p99} | **${x.ratio}** (${x.spread}) | ${x.vsEoc} | ${x.cpuUs} µs |`,
+    ),
     '',
     `Callback overhead over the token endpoint (p50 of ${r.callbackMs.length} sequential logins minus p50 of as many direct code exchanges, interleaved): **${r2(overhead)} ms**${oldOverhead !== undefined ? ` (OLD: ${r2(oldOverhead)} ms)` : ''}. Callback p50 ${r2(median(r.callbackMs))} ms, p95 ${r2(pct(r.callbackMs, 95))} ms; direct exchange p50 ${r2(median(r.directMs))} ms. The extra HTTP hop alone (the browser's request to the app, which the direct exchange does not make): GET /healthz p50 ${r2(median(r.hopMs))} ms, so the callback's own work is about ${r2(overhead - median(r.hopMs))} ms.`,
     '',
@@ -267,7 +338,16 @@ function writeReport(r: {
   fs.writeFileSync(
     path.join(ROOT, 'bench/results/http.json'),
     JSON.stringify(
-      { at: r.at, rows, runs: r.runs, callbackMs: r.callbackMs, directMs: r.directMs, hopMs: r.hopMs, oldCallbackMs: r.oldCallbackMs, rss: r.rss },
+      {
+        at: r.at,
+        rows,
+        runs: r.runs,
+        callbackMs: r.callbackMs,
+        directMs: r.directMs,
+        hopMs: r.hopMs,
+        oldCallbackMs: r.oldCallbackMs,
+        rss: r.rss,
+      },
       null,
       2,
     ),
@@ -282,10 +362,17 @@ function goalRows(rows: { name: string; ratio: number; vsEoc: number }[], overhe
   const verdict = (ok: boolean, by: string) => (ok ? 'met' : `**missed** by ${by}`);
   const out: string[] = [];
   if (api) {
-    out.push(`| \`/api/session\` ≥ 0.90× the baseline | ${api.ratio}× | ${verdict(api.ratio >= 0.9, `${r2(0.9 - api.ratio)}×`)} |`);
-    out.push(`| \`/api/session\` ≥ 1.3× express-openid-connect | ${api.vsEoc}× | ${verdict(api.vsEoc >= 1.3, `${r2(1.3 - api.vsEoc)}×`)} |`);
+    out.push(
+      `| \`/api/session\` ≥ 0.90× the baseline | ${api.ratio}× | ${verdict(api.ratio >= 0.9, `${r2(0.9 - api.ratio)}×`)} |`,
+    );
+    out.push(
+      `| \`/api/session\` ≥ 1.3× express-openid-connect | ${api.vsEoc}× | ${verdict(api.vsEoc >= 1.3, `${r2(1.3 - api.vsEoc)}×`)} |`,
+    );
   }
-  if (account) out.push(`| \`/account\` ≥ 0.5× the baseline | ${account.ratio}× | ${verdict(account.ratio >= 0.5, `${r2(0.5 - account.ratio)}×`)} |`);
+  if (account)
+    out.push(
+      `| \`/account\` ≥ 0.5× the baseline | ${account.ratio}× | ${verdict(account.ratio >= 0.5, `${r2(0.5 - account.ratio)}×`)} |`,
+    );
   out.push(
     `| callback overhead ≤ 1.5 ms | ${r2(overheadMs)} ms (${r2(overheadMs - hopMs)} ms without the browser's HTTP hop) | ${verdict(overheadMs <= 1.5, `${r2(overheadMs - 1.5)} ms`)} |`,
   );
@@ -295,7 +382,9 @@ function goalRows(rows: { name: string; ratio: number; vsEoc: number }[], overhe
 /** REPORT_ONLY=1: http.md again from the last run's http.json (nothing run). */
 function reportOnly(): void {
   const file = path.join(ROOT, 'bench/results/http.json');
-  const j = JSON.parse(fs.readFileSync(file, 'utf8')) as Parameters<typeof writeReport>[0] & { rows: { name: string }[] };
+  const j = JSON.parse(fs.readFileSync(file, 'utf8')) as Parameters<typeof writeReport>[0] & {
+    rows: { name: string }[];
+  };
   const names = j.rows.map((x) => x.name);
   writeReport({
     ...j,

@@ -37,10 +37,17 @@ export function startProcess(
   ready: ((line: string) => string | undefined) | { health: string } = readyLine,
 ): Promise<Proc> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd: ROOT, env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     children.add(child);
     let out = '';
-    const timer = setTimeout(() => reject(new Error(`${cmd} ${args.join(' ')} did not start:\n${out.slice(-2000)}`)), 30_000);
+    const timer = setTimeout(
+      () => reject(new Error(`${cmd} ${args.join(' ')} did not start:\n${out.slice(-2000)}`)),
+      30_000,
+    );
     const stop = () =>
       new Promise<void>((r) => {
         if (child.exitCode !== null || child.signalCode !== null) return r();
@@ -109,7 +116,10 @@ export interface LoadResult {
 }
 
 /** autocannon in its own process: `connections` in flight for `seconds` against `url`, with these headers. */
-export async function autocannon(url: string, opts: { connections: number; seconds: number; headers?: Record<string, string> }): Promise<LoadResult> {
+export async function autocannon(
+  url: string,
+  opts: { connections: number; seconds: number; headers?: Record<string, string> },
+): Promise<LoadResult> {
   const args = ['-j', '-c', String(opts.connections), '-d', String(opts.seconds)];
   for (const [k, v] of Object.entries(opts.headers ?? {})) args.push('-H', `${k}=${v}`);
   args.push(url);
@@ -121,7 +131,14 @@ export async function autocannon(url: string, opts: { connections: number; secon
     errors: number;
     duration: number;
   };
-  return { requests: r.requests.total, rps: r.requests.total / r.duration, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors };
+  return {
+    requests: r.requests.total,
+    rps: r.requests.total / r.duration,
+    p50: r.latency.p50,
+    p99: r.latency.p99,
+    non2xx: r.non2xx,
+    errors: r.errors,
+  };
 }
 
 export const pct = (xs: number[], p: number): number => {
@@ -198,7 +215,11 @@ export function benchAppEnv(port: number, xt: string, clientSecret: string, labe
 export async function decideAtStandIn(authorize: URL, user: number): Promise<string> {
   const form = new URLSearchParams({ decision: 'approve', as_user: String(10_000_000 + user) });
   for (const k of ['client_id', 'redirect_uri', 'scope', 'state']) form.set(k, authorize.searchParams.get(k) ?? '');
-  const back = await fetch(new URL(`${authorize.pathname}/decision`, authorize), { method: 'POST', body: form, redirect: 'manual' });
+  const back = await fetch(new URL(`${authorize.pathname}/decision`, authorize), {
+    method: 'POST',
+    body: form,
+    redirect: 'manual',
+  });
   if (back.status !== 302) throw new Error(`the stand-in's decision answered ${back.status}`);
   return back.headers.get('location')!;
 }

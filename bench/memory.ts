@@ -73,7 +73,10 @@ async function connectWithRetry(app: string, user: number): Promise<{ cookie: st
     try {
       return { cookie: (await connectXt(app, user)).cookie, retries: attempt };
     } catch (err) {
-      if (attempt >= 2) throw new Error(`login of user ${user} failed three times: ${err instanceof Error ? err.message : String(err)}`);
+      if (attempt >= 2)
+        throw new Error(
+          `login of user ${user} failed three times: ${err instanceof Error ? err.message : String(err)}`,
+        );
     }
   }
 }
@@ -160,14 +163,24 @@ function lsSlopePerMin(points: { t: number; y: number }[]): number {
 }
 
 /** The last third of the series against its first third: their mean difference, and that per minute. */
-function thirds(points: { t: number; y: number }[]): { firstMb: number; lastMb: number; deltaMb: number; perMin: number } {
+function thirds(points: { t: number; y: number }[]): {
+  firstMb: number;
+  lastMb: number;
+  deltaMb: number;
+  perMin: number;
+} {
   const k = Math.max(1, Math.floor(points.length / 3));
   const first = points.slice(0, k);
   const last = points.slice(-k);
   const firstMb = mean(first.map((p) => p.y));
   const lastMb = mean(last.map((p) => p.y));
   const dt = mean(last.map((p) => p.t)) - mean(first.map((p) => p.t));
-  return { firstMb: r2(firstMb), lastMb: r2(lastMb), deltaMb: r2(lastMb - firstMb), perMin: dt > 0 ? r2(((lastMb - firstMb) / dt) * 60) : 0 };
+  return {
+    firstMb: r2(firstMb),
+    lastMb: r2(lastMb),
+    deltaMb: r2(lastMb - firstMb),
+    perMin: dt > 0 ? r2(((lastMb - firstMb) / dt) * 60) : 0,
+  };
 }
 
 async function main(): Promise<void> {
@@ -180,7 +193,9 @@ async function main(): Promise<void> {
     process.stderr.write(`WRONG ANSWER: ${p}\n`);
   };
 
-  const xt = await startProcess(TSX, ['bench/servers/xt-standin.ts', String(await freePort())], { XT_CLIENT_SECRET: CLIENT_SECRET });
+  const xt = await startProcess(TSX, ['bench/servers/xt-standin.ts', String(await freePort())], {
+    XT_CLIENT_SECRET: CLIENT_SECRET,
+  });
   running.push(xt);
   const port = await freePort();
   const metricsPort = await freePort();
@@ -201,7 +216,9 @@ async function main(): Promise<void> {
   await sleep(1000); // let start-up settle before the first reading
 
   // ---- 1. Connect SESSIONS people, CONCURRENCY at a time ----
-  const marks = [...new Set([0, 1000, 5000, 10_000, 20_000].filter((m) => m <= SESSIONS).concat(SESSIONS))].sort((a, b) => a - b);
+  const marks = [...new Set([0, 1000, 5000, 10_000, 20_000].filter((m) => m <= SESSIONS).concat(SESSIONS))].sort(
+    (a, b) => a - b,
+  );
   const milestones: Milestone[] = [{ sessions: 0, elapsedS: 0, ...(await reading(app.pid, metricsUrl)) }];
   const cookies: string[] = new Array<string>(SESSIONS);
   let next = 0;
@@ -216,12 +233,15 @@ async function main(): Promise<void> {
         cookies[i] = r.cookie;
         retries += r.retries;
         done++;
-        if (done % 1000 === 0) process.stderr.write(`${done}/${SESSIONS} connected (${Math.round((performance.now() - t0) / 1000)} s)\n`);
+        if (done % 1000 === 0)
+          process.stderr.write(`${done}/${SESSIONS} connected (${Math.round((performance.now() - t0) / 1000)} s)\n`);
         if (marks.includes(done) && done > 0) {
           const sessions = done;
           const elapsedS = r2((performance.now() - t0) / 1000);
           const rss = rssMb(app.pid); // read now; the scrape below may land a little later
-          pending.push(reading(app.pid, metricsUrl).then((x) => void milestones.push({ sessions, elapsedS, ...x, rssMb: rss })));
+          pending.push(
+            reading(app.pid, metricsUrl).then((x) => void milestones.push({ sessions, elapsedS, ...x, rssMb: rss })),
+          );
         }
       }
     }),
@@ -231,7 +251,8 @@ async function main(): Promise<void> {
   const loginSeconds = r2((performance.now() - t0) / 1000);
   // What the store holds now: a live connection and a session per person.
   const stored = countStored(env.DATA_DIR!);
-  if (stored.connections !== SESSIONS) note(`the store holds ${stored.connections} live XT.COM connections, not ${SESSIONS}`);
+  if (stored.connections !== SESSIONS)
+    note(`the store holds ${stored.connections} live XT.COM connections, not ${SESSIONS}`);
 
   // Every cookie answers as connected in a smoke run; 200 of them, spread evenly, otherwise.
   const checkEvery = SMOKE ? 1 : Math.max(1, Math.floor(SESSIONS / 200));
@@ -270,7 +291,8 @@ async function main(): Promise<void> {
       const startedAtS = r2(since());
       const result = await autocannon(`${appUrl}${route}`, { connections: perLane, seconds, headers: { cookie } });
       runs.push({ lane, route, cookieIndex, seconds, startedAtS, result });
-      if (result.non2xx > 0 || result.errors > 0) note(`soak, ${route} with session ${cookieIndex}: ${result.non2xx} non-2xx and ${result.errors} errors`);
+      if (result.non2xx > 0 || result.errors > 0)
+        note(`soak, ${route} with session ${cookieIndex}: ${result.non2xx} non-2xx and ${result.errors} errors`);
     }
   });
   const sampler = (async () => {
@@ -282,7 +304,8 @@ async function main(): Promise<void> {
   })();
   await Promise.all([...lanes, sampler]);
   // The lanes overrun the end a little (autocannon's start); one more sample only if that was a while.
-  if (samples.at(-1)!.t < since() - SAMPLE_SECONDS / 2) samples.push({ t: r2(since()), ...(await reading(app.pid, metricsUrl)) });
+  if (samples.at(-1)!.t < since() - SAMPLE_SECONDS / 2)
+    samples.push({ t: r2(since()), ...(await reading(app.pid, metricsUrl)) });
   const soakSeconds = r2(since());
   await sleep(IDLE_SECONDS * 1000);
   const idle: Sample = { t: r2(since()), ...(await reading(app.pid, metricsUrl)) };
@@ -313,7 +336,13 @@ async function main(): Promise<void> {
       sampleSeconds: SAMPLE_SECONDS,
     },
     login: { seconds: loginSeconds, loginsPerSec: r2(SESSIONS / loginSeconds), retries, stored, checked, milestones },
-    soak: { seconds: soakSeconds, loadAverageBefore: loadBefore, samples, idle: IDLE_SECONDS > 0 ? { seconds: IDLE_SECONDS, ...idle } : null, runs },
+    soak: {
+      seconds: soakSeconds,
+      loadAverageBefore: loadBefore,
+      samples,
+      idle: IDLE_SECONDS > 0 ? { seconds: IDLE_SECONDS, ...idle } : null,
+      runs,
+    },
     problems,
     elapsedSeconds: r2((performance.now() - started) / 1000),
   });
@@ -345,7 +374,13 @@ interface Raw {
     checked: number;
     milestones: Milestone[];
   };
-  soak: { seconds: number; loadAverageBefore: number; samples: Sample[]; idle: (Sample & { seconds: number }) | null; runs: SliceRun[] };
+  soak: {
+    seconds: number;
+    loadAverageBefore: number;
+    samples: Sample[];
+    idle: (Sample & { seconds: number }) | null;
+    runs: SliceRun[];
+  };
   problems: string[];
   elapsedSeconds: number;
 }
@@ -367,7 +402,9 @@ function summarize(raw: Raw) {
     thirds: third,
     lsSlopeMbPerMin: r2(lsSlopePerMin(rssSeries)),
   };
-  const heap = heapSeries.length ? { thirds: thirds(heapSeries), lsSlopeMbPerMin: r2(lsSlopePerMin(heapSeries)) } : null;
+  const heap = heapSeries.length
+    ? { thirds: thirds(heapSeries), lsSlopeMbPerMin: r2(lsSlopePerMin(heapSeries)) }
+    : null;
   const byRoute = ROUTES.map((route) => {
     const mine = soak.runs.filter((r) => r.route === route);
     const requests = mine.reduce((a, r) => a + r.result.requests, 0);
@@ -401,13 +438,16 @@ function writeResults(raw: Raw): void {
     : goal.met
       ? `**met**: RSS peaked at ${goal.peakRssMb} MB (≤ ${GOAL.rssMb} MB), and under load the last third of the soak averaged ${plus(third.deltaMb)} MB on its first third (flat)`
       : `**missed**: ${[
-          goal.underCap ? `RSS peaked at ${goal.peakRssMb} MB (within ${GOAL.rssMb} MB)` : `RSS peaked at ${goal.peakRssMb} MB, over ${GOAL.rssMb} MB`,
+          goal.underCap
+            ? `RSS peaked at ${goal.peakRssMb} MB (within ${GOAL.rssMb} MB)`
+            : `RSS peaked at ${goal.peakRssMb} MB, over ${GOAL.rssMb} MB`,
           goal.flat
             ? `it was flat under load (last third ${plus(third.deltaMb)} MB on the first)`
             : `it was not flat: under load the last third of the soak averaged ${plus(third.deltaMb)} MB on its first third (more than ${GOAL.flatMb} MB)`,
         ].join('; ')}`;
   const mb = (h: number | null) => (h === null ? '–' : `${Math.round(h)} MB`);
-  const row = (label: string, x: Reading) => `| ${label} | ${x.rssMb} MB | ${mb(x.heapMb)} | ${mb(x.heapTotalMb)} | ${mb(x.externalMb)} |`;
+  const row = (label: string, x: Reading) =>
+    `| ${label} | ${x.rssMb} MB | ${mb(x.heapMb)} | ${mb(x.heapTotalMb)} | ${mb(x.externalMb)} |`;
   const md = [
     '# Memory: RSS with 20,000 connected sessions, and under 2 minutes of load',
     '',
@@ -431,17 +471,24 @@ function writeResults(raw: Raw): void {
     '',
     '| route | requests | req/s | p50 ms | p99 ms | non-2xx | errors | sessions used |',
     '| --- | --- | --- | --- | --- | --- | --- | --- |',
-    ...byRoute.map((r) => `| ${r.route} | ${r.requests} | ${r.rps} | ${r.p50} | ${r.p99} | ${r.non2xx} | ${r.errors} | ${r.sessions} |`),
+    ...byRoute.map(
+      (r) =>
+        `| ${r.route} | ${r.requests} | ${r.rps} | ${r.p50} | ${r.p99} | ${r.non2xx} | ${r.errors} | ${r.sessions} |`,
+    ),
     '',
     `RSS under load: min **${rss.min} MB**, max **${rss.max} MB**; last third ${third.lastMb} MB against first third ${third.firstMb} MB: **${plus(third.deltaMb)} MB** (${third.perMin} MB/min); least-squares slope ${rss.lsSlopeMbPerMin} MB/min.` +
-      (heap ? ` Heap used: last third ${heap.thirds.lastMb} MB against first third ${heap.thirds.firstMb} MB (${heap.thirds.perMin} MB/min).` : ''),
+      (heap
+        ? ` Heap used: last third ${heap.thirds.lastMb} MB against first third ${heap.thirds.firstMb} MB (${heap.thirds.perMin} MB/min).`
+        : ''),
     '',
     '| t | RSS | heap used | heap total | external |',
     '| --- | --- | --- | --- | --- |',
     ...soak.samples.map((x) => row(x.t > 0 ? `${Math.round(x.t)} s` : '0 s (before the load)', x)),
     ...(soak.idle ? [row(`${Math.round(soak.idle.t)} s, after ${soak.idle.seconds} s idle`, soak.idle)] : []),
     '',
-    ...(raw.problems.length ? [`**Wrong answers (${raw.problems.length}):**`, '', ...raw.problems.slice(0, 20).map((x) => `- ${x}`), ''] : []),
+    ...(raw.problems.length
+      ? [`**Wrong answers (${raw.problems.length}):**`, '', ...raw.problems.slice(0, 20).map((x) => `- ${x}`), '']
+      : []),
     'Reproduce: `npm run bench:memory` (SESSIONS, SOAK_SECONDS, CONCURRENCY, LANES, CONNECTIONS, SLICE_SECONDS, SAMPLE_SECONDS, IDLE_SECONDS change the run; `SMOKE=1 SESSIONS=50 SOAK_SECONDS=3` only checks the answers; `REPORT_ONLY=1` rewrites memory.md from memory.json).',
     '',
   ].join('\n');
@@ -471,6 +518,7 @@ function watchExit(p: Proc, name: string): void {
 
 runMain(async () => {
   // REPORT_ONLY=1: the report again from the last run's raw numbers (memory.json), nothing run.
-  if (process.env.REPORT_ONLY === '1') return writeResults(JSON.parse(fs.readFileSync(path.join(ROOT, 'bench/results/memory.json'), 'utf8')) as Raw);
+  if (process.env.REPORT_ONLY === '1')
+    return writeResults(JSON.parse(fs.readFileSync(path.join(ROOT, 'bench/results/memory.json'), 'utf8')) as Raw);
   return main().finally(stopAll);
 });

@@ -55,7 +55,15 @@ async function run(n: number, replicas: 1 | 2, redisUrl?: string) {
   );
   const ms = performance.now() - started;
   const ok = results.filter((r) => r.status === 200 && (r.body as { connected?: boolean }).connected === true).length;
-  const out = { n, replicas, store: env.SESSION_STORE, refreshCalls: xt.calls.refresh_token, baselineCalls: n, ok, totalMs: Math.round(ms) };
+  const out = {
+    n,
+    replicas,
+    store: env.SESSION_STORE,
+    refreshCalls: xt.calls.refresh_token,
+    baselineCalls: n,
+    ok,
+    totalMs: Math.round(ms),
+  };
   for (const a of apps) await a.close();
   await xt.close();
   if (redisUrl) {

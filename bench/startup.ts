@@ -43,11 +43,21 @@ const SERVERS: Server[] = [
   { name: 'Express alone', args: (p) => ['bench/servers/express-bare.mjs', String(p)] },
   {
     name: 'baseline: Express + express-session (SQLite)',
-    args: (p) => ['bench/servers/express-session-sqlite.mjs', String(p), fs.mkdtempSync(path.join(os.tmpdir(), 'xtc-startup-b-'))],
+    args: (p) => [
+      'bench/servers/express-session-sqlite.mjs',
+      String(p),
+      fs.mkdtempSync(path.join(os.tmpdir(), 'xtc-startup-b-')),
+    ],
   },
   {
     name: 'express-openid-connect',
-    args: (p) => ['bench/servers/express-openid-connect.mjs', String(p), 'http://127.0.0.1:9', 'client', 'client-secret-0123456789abcdef0123'],
+    args: (p) => [
+      'bench/servers/express-openid-connect.mjs',
+      String(p),
+      'http://127.0.0.1:9',
+      'client',
+      'client-secret-0123456789abcdef0123',
+    ],
   },
   { name: 'xt-connect', args: () => [serverEntry(ROOT)], env: appEnv },
   ...(OLD ? [{ name: 'xt-connect (OLD)', args: () => [serverEntry(OLD)], env: appEnv }] : []),
@@ -108,7 +118,10 @@ async function main(): Promise<void> {
     '',
   ].join('\n');
   fs.writeFileSync(path.join(ROOT, 'bench/results/startup.md'), md);
-  fs.writeFileSync(path.join(ROOT, 'bench/results/startup.json'), JSON.stringify({ rows, times: Object.fromEntries(times) }, null, 2));
+  fs.writeFileSync(
+    path.join(ROOT, 'bench/results/startup.json'),
+    JSON.stringify({ rows, times: Object.fromEntries(times) }, null, 2),
+  );
   process.stdout.write(md);
 }
 

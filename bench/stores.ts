@@ -48,7 +48,11 @@ async function load(url: string, cookie: string | undefined, n: number, concurre
   await Promise.all(Array.from({ length: concurrency }, worker));
   const total = performance.now() - started;
   times.sort((a, b) => a - b);
-  return { rps: Math.round((n / total) * 1000), p50: +percentile(times, 50).toFixed(2), p99: +percentile(times, 99).toFixed(2) };
+  return {
+    rps: Math.round((n / total) * 1000),
+    p50: +percentile(times, 50).toFixed(2),
+    p99: +percentile(times, 99).toFixed(2),
+  };
 }
 
 async function connectOnce(base: string): Promise<string> {
@@ -63,13 +67,18 @@ async function connectOnce(base: string): Promise<string> {
 /** Stores N connected sessions directly (as many logins would), with realistic token sizes. */
 async function fill(built: BuiltApp, n: number) {
   const { stores, connections } = built.ctx;
-  const jwt = () => `eyJhbGciOiJSUzI1NiJ9.${randomBytes(120).toString('base64url')}.${randomBytes(128).toString('base64url')}`;
+  const jwt = () =>
+    `eyJhbGciOiJSUzI1NiJ9.${randomBytes(120).toString('base64url')}.${randomBytes(128).toString('base64url')}`;
   for (let i = 0; i < n; i++) {
     const owner = randomBytes(18).toString('base64url');
     await new Promise<void>((resolve, reject) =>
       stores.sessions.set(
         randomBytes(24).toString('base64url'),
-        { cookie: { originalMaxAge: 86_400_000, expires: new Date(Date.now() + 86_400_000) }, owner, csrf: randomBytes(32).toString('base64url') },
+        {
+          cookie: { originalMaxAge: 86_400_000, expires: new Date(Date.now() + 86_400_000) },
+          owner,
+          csrf: randomBytes(32).toString('base64url'),
+        },
         (e?: unknown) => (e ? reject(e instanceof Error ? e : new Error('session store failed')) : resolve()),
       ),
     );
@@ -135,14 +144,21 @@ async function benchStore(kind: 'memory' | 'sqlite' | 'redis', xtUrl: string, re
     await redisClient.flushAll();
     await redisClient.close();
   }
-  const sqliteBytes = kind === 'sqlite' ? fs.readdirSync(dataDir).reduce((s, f) => s + fs.statSync(path.join(dataDir, f)).size, 0) : undefined;
+  const sqliteBytes =
+    kind === 'sqlite'
+      ? fs.readdirSync(dataDir).reduce((s, f) => s + fs.statSync(path.join(dataDir, f)).size, 0)
+      : undefined;
 
   server.close();
   await built.close();
   fs.rmSync(dataDir, { recursive: true, force: true });
   return {
     store: kind,
-    sequential: { baseline: baselineSeq, session: sessionSeq, addedMsP50: +(sessionSeq.p50 - baselineSeq.p50).toFixed(2) },
+    sequential: {
+      baseline: baselineSeq,
+      session: sessionSeq,
+      addedMsP50: +(sessionSeq.p50 - baselineSeq.p50).toFixed(2),
+    },
     concurrent: { baseline: baselineConc, session: sessionConc },
     memory: {
       sessions: SESSIONS,

@@ -41,7 +41,11 @@ async function login(app: string, user: number): Promise<number> {
   const authorize = new URL(start.headers.get('location')!);
   const form = new URLSearchParams({ decision: 'approve', as_user: String(40_000_000 + user) });
   for (const k of ['client_id', 'redirect_uri', 'scope', 'state']) form.set(k, authorize.searchParams.get(k) ?? '');
-  const back = await fetch(new URL(`${authorize.pathname}/decision`, authorize), { method: 'POST', body: form, redirect: 'manual' });
+  const back = await fetch(new URL(`${authorize.pathname}/decision`, authorize), {
+    method: 'POST',
+    body: form,
+    redirect: 'manual',
+  });
   if (back.status !== 302) throw new Error(`the stand-in's decision answered ${back.status}: ${await back.text()}`);
   const callback = await fetch(back.headers.get('location')!, { headers: { cookie }, redirect: 'manual' });
   const answeredAt = Date.now();
@@ -85,7 +89,8 @@ async function run(store: 'sqlite' | 'redis', receiver: WebhookReceiver, redis?:
       const answeredAt = await login(child.url, i);
       await waitFor(() => receiver.accepted.length > before, 10_000);
       const a = receiver.accepted[before]!;
-      if (i >= WARMUP) samples.push({ fromWriteMs: a.at - Date.parse(a.body.timestamp), fromAnswerMs: a.at - answeredAt });
+      if (i >= WARMUP)
+        samples.push({ fromWriteMs: a.at - Date.parse(a.body.timestamp), fromAnswerMs: a.at - answeredAt });
     }
   } finally {
     await child.kill('SIGTERM');
@@ -127,7 +132,8 @@ async function main(): Promise<void> {
   const rows = results.flatMap(({ store, samples }) => {
     const w = samples.map((s) => s.fromWriteMs);
     const a = samples.map((s) => s.fromAnswerMs);
-    const line = (label: string, xs: number[]) => `| ${store} | ${label} | ${pct(xs, 50)} ms | ${pct(xs, 95)} ms | ${Math.max(...xs)} ms |`;
+    const line = (label: string, xs: number[]) =>
+      `| ${store} | ${label} | ${pct(xs, 50)} ms | ${pct(xs, 95)} ms | ${Math.max(...xs)} ms |`;
     console.log(
       `bench: ${store}: store write → arrival p50 ${pct(w, 50)} ms, p95 ${pct(w, 95)} ms; callback answer → arrival p50 ${pct(a, 50)} ms, p95 ${pct(a, 95)} ms`,
     );

@@ -24,7 +24,19 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { wireQuery } from '../src/providers/xt/sign.js';
 import { freePort } from '../test/helpers/ports.js';
-import { ROOT, TSX, benchAppEnv, connectXt, cpuMs, median, pct, r2, runMain, serverEntry, startProcess } from './lib.js';
+import {
+  ROOT,
+  TSX,
+  benchAppEnv,
+  connectXt,
+  cpuMs,
+  median,
+  pct,
+  r2,
+  runMain,
+  serverEntry,
+  startProcess,
+} from './lib.js';
 import type { Job, Result, Template } from './load/client.js';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 5);
@@ -51,14 +63,19 @@ async function directToken(xt: string, user: number): Promise<string> {
     code,
     redirect_uri: 'http://127.0.0.1/cb',
   });
-  const body = (await (await fetch(`${xt}/public/uaa/oauth2/token?${q}`)).json()) as { result: { access_token: string } };
+  const body = (await (await fetch(`${xt}/public/uaa/oauth2/token?${q}`)).json()) as {
+    result: { access_token: string };
+  };
   return body.result.access_token;
 }
 
 const runJob = async (job: Job): Promise<Result> => {
   const file = path.join(os.tmpdir(), `xtc-bench-job-${process.pid}.json`);
   fs.writeFileSync(file, JSON.stringify(job));
-  const { stdout } = await promisify(execFile)(TSX, [path.join(ROOT, 'bench/load/client.ts'), file], { cwd: ROOT, maxBuffer: 64 << 20 });
+  const { stdout } = await promisify(execFile)(TSX, [path.join(ROOT, 'bench/load/client.ts'), file], {
+    cwd: ROOT,
+    maxBuffer: 64 << 20,
+  });
   return JSON.parse(stdout) as Result;
 };
 
@@ -73,13 +90,18 @@ async function runTimed(pid: number, job: Job): Promise<Result & { cpuUs: number
 async function startApp(root: string, xt: string, label: string, first: number) {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const proc = await startProcess(process.execPath, [serverEntry(root)], benchAppEnv(port, xt, CLIENT_SECRET, label), { health: url });
+  const proc = await startProcess(process.execPath, [serverEntry(root)], benchAppEnv(port, xt, CLIENT_SECRET, label), {
+    health: url,
+  });
   const cookies: string[] = [];
   for (let u = 0; u < USERS; u++) cookies.push((await connectXt(url, first + u)).cookie);
   return {
     proc,
     url,
-    gateway: cookies.map((cookie): Template => ({ path: `/api/xt/spot/v4/balances?currencies=usdt,btc`, headers: { cookie } })),
+    gateway: cookies.map((cookie): Template => ({
+      path: `/api/xt/spot/v4/balances?currencies=usdt,btc`,
+      headers: { cookie },
+    })),
     session: cookies.map((cookie): Template => ({ path: '/api/session', headers: { cookie } })),
     orders: cookies.map((cookie): Template => ({ path: '/api/xt/spot/v4/open-order', headers: { cookie } })),
   };
@@ -87,7 +109,9 @@ async function startApp(root: string, xt: string, label: string, first: number) 
 
 async function main(): Promise<void> {
   const xtPort = await freePort();
-  const xtProc = await startProcess(TSX, ['bench/servers/xt-standin.ts', String(xtPort)], { XT_CLIENT_SECRET: CLIENT_SECRET });
+  const xtProc = await startProcess(TSX, ['bench/servers/xt-standin.ts', String(xtPort)], {
+    XT_CLIENT_SECRET: CLIENT_SECRET,
+  });
   const xt = xtProc.url;
   console.log(`bench: connecting ${USERS} people${OLD ? ` to each app (OLD: ${OLD})` : ''}…`);
   // The built servers, as the image runs them.
@@ -113,12 +137,29 @@ async function main(): Promise<void> {
     const apps = old && r % 2 === 1 ? [old, app] : old ? [app, old] : [app];
     const runs = new Map<typeof app, { g: Result & { cpuUs: number }; o: Result & { cpuUs: number } }>();
     for (const a of apps) {
-      const g = await runTimed(a.proc.pid, { base: a.url, templates: a.gateway, mode: 'latency', count: LATENCY_COUNT });
-      const o = await runTimed(a.proc.pid, { base: a.url, templates: a.orders, mode: 'throughput', concurrency: 16, seconds: THROUGHPUT_SECONDS });
+      const g = await runTimed(a.proc.pid, {
+        base: a.url,
+        templates: a.gateway,
+        mode: 'latency',
+        count: LATENCY_COUNT,
+      });
+      const o = await runTimed(a.proc.pid, {
+        base: a.url,
+        templates: a.orders,
+        mode: 'throughput',
+        concurrency: 16,
+        seconds: THROUGHPUT_SECONDS,
+      });
       runs.set(a, { g, o });
     }
     const { g, o } = runs.get(app)!;
-    const s = await runJob({ base: app.url, templates: app.session, mode: 'throughput', concurrency: 16, seconds: THROUGHPUT_SECONDS });
+    const s = await runJob({
+      base: app.url,
+      templates: app.session,
+      mode: 'throughput',
+      concurrency: 16,
+      seconds: THROUGHPUT_SECONDS,
+    });
     const was = old ? runs.get(old) : undefined;
     const round = {
       round: r,
@@ -160,7 +201,9 @@ async function main(): Promise<void> {
       failuresOrders: o.errors + o.non2xx,
     };
     rounds.push(round);
-    console.log(`bench: round ${r}: ${JSON.stringify(Object.fromEntries(Object.entries(round).map(([k, v]) => [k, r2(v)])))}`);
+    console.log(
+      `bench: round ${r}: ${JSON.stringify(Object.fromEntries(Object.entries(round).map(([k, v]) => [k, r2(v)])))}`,
+    );
   }
 
   const col = (k: string) => rounds.map((x) => x[k]!);
@@ -181,8 +224,12 @@ async function main(): Promise<void> {
   };
   const dir = path.join(ROOT, 'bench/results');
   fs.mkdirSync(dir, { recursive: true });
-  fs.writeFileSync(path.join(dir, 'xt-gateway.json'), JSON.stringify({ machine, summary, failures, rounds }, null, 2) + '\n');
-  const row = (label: string, k: string, unit: string) => `| ${label} | ${summary[k]!.median} ${unit} | ${summary[k]!.min} – ${summary[k]!.max} |`;
+  fs.writeFileSync(
+    path.join(dir, 'xt-gateway.json'),
+    JSON.stringify({ machine, summary, failures, rounds }, null, 2) + '\n',
+  );
+  const row = (label: string, k: string, unit: string) =>
+    `| ${label} | ${summary[k]!.median} ${unit} | ${summary[k]!.min} – ${summary[k]!.max} |`;
   fs.writeFileSync(
     path.join(dir, 'xt-gateway.md'),
     `# /api/xt: the gateway's cost

@@ -3,7 +3,8 @@
 document.querySelectorAll('time[data-local]').forEach(function (el) {
   var d = new Date(el.getAttribute('datetime'));
   if (isNaN(d.getTime())) return;
-  var style = el.getAttribute('data-local') === 'date' ? { dateStyle: 'long' } : { dateStyle: 'medium', timeStyle: 'short' };
+  var style =
+    el.getAttribute('data-local') === 'date' ? { dateStyle: 'long' } : { dateStyle: 'medium', timeStyle: 'short' };
   el.textContent = d.toLocaleString(document.documentElement.lang || undefined, style);
   el.title = d.toISOString();
 });

@@ -21,22 +21,24 @@
   // GET /api/xt/<path>. XT.COM's own answer is {rc, mc, result}; ours is {error: {code, message, next}}
   // (429 with Retry-After when the guard holds the call back).
   function xt(path) {
-    return fetch('/api/xt' + path, { credentials: 'same-origin', headers: { Accept: 'application/json' } }).then(function (res) {
-      return res.json().then(function (body) {
-        var err;
-        if (body && body.error) {
-          err = new Error(body.error.message || body.error.code);
-          err.code = body.error.code;
-          throw err;
-        }
-        if (!body || body.rc !== 0) {
-          err = new Error((body && body.mc) || 'unexpected answer');
-          err.code = body && body.mc;
-          throw err;
-        }
-        return body.result;
-      });
-    });
+    return fetch('/api/xt' + path, { credentials: 'same-origin', headers: { Accept: 'application/json' } }).then(
+      function (res) {
+        return res.json().then(function (body) {
+          var err;
+          if (body && body.error) {
+            err = new Error(body.error.message || body.error.code);
+            err.code = body.error.code;
+            throw err;
+          }
+          if (!body || body.rc !== 0) {
+            err = new Error((body && body.mc) || 'unexpected answer');
+            err.code = body && body.mc;
+            throw err;
+          }
+          return body.result;
+        });
+      },
+    );
   }
 
   function row(cells) {
@@ -56,7 +58,14 @@
     var list = Array.isArray(orders) ? orders : [];
     body.textContent = '';
     list.forEach(function (o) {
-      body.appendChild(row([{ text: String(o.symbol || '').toUpperCase() }, { text: o.side }, { text: o.price, num: true }, { text: o.origQty, num: true }]));
+      body.appendChild(
+        row([
+          { text: String(o.symbol || '').toUpperCase() },
+          { text: o.side },
+          { text: o.price, num: true },
+          { text: o.origQty, num: true },
+        ]),
+      );
     });
     table.hidden = list.length === 0;
     panel.querySelector('.open-orders-empty').hidden = list.length !== 0;
@@ -88,7 +97,13 @@
     table.appendChild(head);
     var body = document.createElement('tbody');
     assets.forEach(function (a) {
-      body.appendChild(row([{ text: String(a.currency || '').toUpperCase() }, { text: a.availableAmount, num: true }, { text: a.frozenAmount, num: true }]));
+      body.appendChild(
+        row([
+          { text: String(a.currency || '').toUpperCase() },
+          { text: a.availableAmount, num: true },
+          { text: a.frozenAmount, num: true },
+        ]),
+      );
     });
     table.appendChild(body);
     var wrap = document.createElement('div');

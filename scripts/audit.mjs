@@ -15,9 +15,14 @@ try {
 }
 if (report.error || (!report.vulnerabilities && r.status !== 0)) {
   const why =
-    [report.error?.summary, report.error?.detail, ...(r.stderr || '').split('\n').filter((l) => /error|405|ENOTFOUND/i.test(l))].find((x) => x && x.trim()) ??
-    'no answer';
-  console.warn(`audit: NOT RUN — the registry's audit endpoint is unavailable here (${String(why).trim().slice(0, 200)}).`);
+    [
+      report.error?.summary,
+      report.error?.detail,
+      ...(r.stderr || '').split('\n').filter((l) => /error|405|ENOTFOUND/i.test(l)),
+    ].find((x) => x && x.trim()) ?? 'no answer';
+  console.warn(
+    `audit: NOT RUN — the registry's audit endpoint is unavailable here (${String(why).trim().slice(0, 200)}).`,
+  );
   process.exit(0);
 }
 const bad = [];
@@ -28,7 +33,9 @@ for (const [name, v] of Object.entries(report.vulnerabilities ?? {})) {
   bad.push(`${name} (${v.severity}) ${ids.join(' ')}`);
 }
 const m = report.metadata?.vulnerabilities ?? {};
-console.log(`audit: production dependencies — critical ${m.critical ?? 0}, high ${m.high ?? 0}, moderate ${m.moderate ?? 0}, low ${m.low ?? 0}`);
+console.log(
+  `audit: production dependencies — critical ${m.critical ?? 0}, high ${m.high ?? 0}, moderate ${m.moderate ?? 0}, low ${m.low ?? 0}`,
+);
 if (bad.length) {
   console.error(`audit: high or critical advisories not accepted in SECURITY.md:\n  ${bad.join('\n  ')}`);
   process.exit(1);

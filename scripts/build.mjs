@@ -24,7 +24,9 @@ await build({
   target: 'node20',
   external: ['better-sqlite3', 'chokidar', 'fsevents'],
   // CommonJS packages in the bundle (express and friends) call require() for Node's own modules.
-  banner: { js: "import { createRequire as __xtcRequire } from 'node:module'; const require = __xtcRequire(import.meta.url);" },
+  banner: {
+    js: "import { createRequire as __xtcRequire } from 'node:module'; const require = __xtcRequire(import.meta.url);",
+  },
   sourcemap: 'linked',
   legalComments: 'linked',
   logLevel: 'warning',

@@ -58,7 +58,8 @@ const runAs = root
   ? { uid: Number(execFileSync('id', ['-u', 'nobody'], { encoding: 'utf8' })), name: 'nobody' }
   : { uid: process.getuid(), name: os.userInfo().username };
 if (runAs.uid === 0) fail('cannot find a non-root user to run as');
-const asUser = (argv) => (root ? ['setpriv', ['--reuid=nobody', '--regid=nogroup', '--clear-groups', '--', ...argv]] : [argv[0], argv.slice(1)]);
+const asUser = (argv) =>
+  root ? ['setpriv', ['--reuid=nobody', '--regid=nogroup', '--clear-groups', '--', ...argv]] : [argv[0], argv.slice(1)];
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'xtc-dist-'));
 fs.chmodSync(tmp, 0o755);
@@ -141,10 +142,16 @@ async function answers(url, deadline) {
   const app = run(env);
   let stopping = false;
   void app.exited.then(
-    (code) => stopping || fail(`the built server exited (${code}) as ${runAs.name} with .env.example (secrets filled in):\n${app.output()}`),
+    (code) =>
+      stopping ||
+      fail(
+        `the built server exited (${code}) as ${runAs.name} with .env.example (secrets filled in):\n${app.output()}`,
+      ),
   );
-  if (!(await answers(`http://127.0.0.1:${port}/healthz`, Date.now() + 15_000))) fail(`the built server did not answer /healthz:\n${app.output()}`);
-  if (!(await answers(`http://127.0.0.1:${port}/readyz`, Date.now() + 5_000))) fail(`the built server's /readyz did not answer 200:\n${app.output()}`);
+  if (!(await answers(`http://127.0.0.1:${port}/healthz`, Date.now() + 15_000)))
+    fail(`the built server did not answer /healthz:\n${app.output()}`);
+  if (!(await answers(`http://127.0.0.1:${port}/readyz`, Date.now() + 5_000)))
+    fail(`the built server's /readyz did not answer 200:\n${app.output()}`);
   const uid = Number(/^Uid:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${app.child.pid}/status`, 'utf8'))?.[1]);
   if (uid !== runAs.uid) fail(`the server runs as uid ${uid}, not as ${runAs.name} (${runAs.uid})`);
   const [hcBin, hcArgs] = asUser([process.execPath, ...healthcheck.slice(1)]);
@@ -158,7 +165,8 @@ async function answers(url, deadline) {
   const code = await Promise.race([app.exited, new Promise((r) => setTimeout(() => r('timeout'), 15_000))]);
   if (code !== 0) fail(`the server did not exit 0 on SIGTERM (${code}):\n${app.output()}`);
   const db = path.join(volumeDir, 'xt-connect.sqlite');
-  if (!fs.existsSync(db)) fail(`no SQLite database was created in the volume (DATA_DIR=${env.DATA_DIR}):\n${app.output()}`);
+  if (!fs.existsSync(db))
+    fail(`no SQLite database was created in the volume (DATA_DIR=${env.DATA_DIR}):\n${app.output()}`);
   if (fs.statSync(db).uid !== runAs.uid) fail(`the SQLite database is not owned by ${runAs.name}`);
   console.log(
     `check-dist: as ${runAs.name} (uid ${runAs.uid}), with the Dockerfile's ENV and CMD and .env.example (secrets filled in), ` +
@@ -173,11 +181,16 @@ async function answers(url, deadline) {
   const code = await Promise.race([app.exited, new Promise((r) => setTimeout(() => r('timeout'), 15_000))]);
   if (code === 'timeout') {
     app.child.kill('SIGKILL');
-    fail(`the built server started with .env.example's placeholders (NODE_ENV=${imageEnv.NODE_ENV}); it must refuse:\n${app.output()}`);
+    fail(
+      `the built server started with .env.example's placeholders (NODE_ENV=${imageEnv.NODE_ENV}); it must refuse:\n${app.output()}`,
+    );
   }
   if (code === 0) fail(`the built server exited 0 with .env.example's placeholders; it must fail:\n${app.output()}`);
   for (const key of Object.keys(PLACEHOLDERS)) {
-    if (!app.output().includes(`${key}: still the placeholder from .env.example`)) fail(`the refusal does not name ${key}:\n${app.output()}`);
+    if (!app.output().includes(`${key}: still the placeholder from .env.example`))
+      fail(`the refusal does not name ${key}:\n${app.output()}`);
   }
-  console.log(`check-dist: with .env.example's placeholders left in, it refused to start (exit ${code}):\n${app.output().trimEnd().replace(/^/gm, '  | ')}`);
+  console.log(
+    `check-dist: with .env.example's placeholders left in, it refused to start (exit ${code}):\n${app.output().trimEnd().replace(/^/gm, '  | ')}`,
+  );
 }

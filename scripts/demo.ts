@@ -26,9 +26,12 @@ function listenFailed(what: string, port: number) {
 async function main(): Promise<void> {
   // The CIAM stand-in must know our callback and logout return addresses, as the CIAM console would.
   const publicUrl = new URL(process.env.PUBLIC_URL ?? `http://localhost:${process.env.PORT ?? 3000}`);
-  const xt = await startXtStandIn({ port: XT_PORT, accessTtlSec: 120, refreshTtlSec: 7 * 86_400, rotateRefreshTokens: true }).catch(
-    listenFailed('XT.COM', XT_PORT),
-  );
+  const xt = await startXtStandIn({
+    port: XT_PORT,
+    accessTtlSec: 120,
+    refreshTtlSec: 7 * 86_400,
+    rotateRefreshTokens: true,
+  }).catch(listenFailed('XT.COM', XT_PORT));
   const ciam = await startOidcStandIn({
     port: OIDC_PORT,
     accessTtlSec: 120,
@@ -36,7 +39,9 @@ async function main(): Promise<void> {
     postLogoutRedirectUris: [new URL('/', publicUrl).toString()],
   }).catch(listenFailed('Tencent Cloud CIAM', OIDC_PORT));
   const client = OIDC_CLIENTS.basic;
-  const config = configOrExit(demoEnv({ xtUrl: xt.url, ciamIssuer: ciam.issuer, publicOrigin: publicUrl.origin, env: process.env }));
+  const config = configOrExit(
+    demoEnv({ xtUrl: xt.url, ciamIssuer: ciam.issuer, publicOrigin: publicUrl.origin, env: process.env }),
+  );
   const app = await start(config).catch((err: Error) => {
     process.stderr.write(`xt-connect could not start: ${err.message}\n`);
     process.exit(1);

@@ -10,7 +10,10 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 
 const STAMP = 'node_modules/.xt-connect-deps';
-const want = createHash('sha256').update(fs.readFileSync('package-lock.json')).update(`${process.version} ${process.platform} ${process.arch}`).digest('hex');
+const want = createHash('sha256')
+  .update(fs.readFileSync('package-lock.json'))
+  .update(`${process.version} ${process.platform} ${process.arch}`)
+  .digest('hex');
 let have;
 try {
   have = fs.readFileSync(STAMP, 'utf8').trim();

@@ -32,9 +32,14 @@ function fail(what: string) {
   };
 }
 
-const xt = await startXtStandIn({ host, port: xtPort, accessTtlSec, refreshTtlSec: 7 * 86_400, rotateRefreshTokens: true, ipLimitPerMin }).catch(
-  fail('the XT.COM stand-in'),
-);
+const xt = await startXtStandIn({
+  host,
+  port: xtPort,
+  accessTtlSec,
+  refreshTtlSec: 7 * 86_400,
+  rotateRefreshTokens: true,
+  ipLimitPerMin,
+}).catch(fail('the XT.COM stand-in'));
 const ciam = await startOidcStandIn({
   host,
   port: oidcPort,
@@ -47,7 +52,9 @@ const ciam = await startOidcStandIn({
 /** The `user-id` claim of an XT.COM stand-in token (a JWT), or `?`. */
 function userOf(token: string): string {
   try {
-    const claims = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as { 'user-id'?: number | string };
+    const claims = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as {
+      'user-id'?: number | string;
+    };
     return claims['user-id'] === undefined ? '?' : String(claims['user-id']);
   } catch {
     return '?';
@@ -58,7 +65,12 @@ function userOf(token: string): string {
  * How often each refresh token was presented (a token used twice means two requests or replicas
  * both refreshed), and how many refreshes each user had. Tokens are counted, never shown.
  */
-function reuse(tokens: string[]): { presented: number; distinct: number; reused: number; byUser: Record<string, number> } {
+function reuse(tokens: string[]): {
+  presented: number;
+  distinct: number;
+  reused: number;
+  byUser: Record<string, number>;
+} {
   const seen = new Map<string, number>();
   const byUser: Record<string, number> = {};
   for (const t of tokens) {
@@ -67,7 +79,12 @@ function reuse(tokens: string[]): { presented: number; distinct: number; reused:
     const user = userOf(t);
     byUser[user] = (byUser[user] ?? 0) + 1;
   }
-  return { presented: tokens.length, distinct: seen.size, reused: [...seen.values()].filter((n) => n > 1).length, byUser };
+  return {
+    presented: tokens.length,
+    distinct: seen.size,
+    reused: [...seen.values()].filter((n) => n > 1).length,
+    byUser,
+  };
 }
 
 let control: http.Server | undefined;

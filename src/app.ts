@@ -137,7 +137,9 @@ export async function buildContext(config: Config, opts: AppOptions = {}): Promi
     serviceShare: config.xtCalls.serviceShare,
     logger: log,
   });
-  const xtApi = config.xt ? createXtApi(config.xt, { connections, logger: log, timeoutMs: config.providerTimeoutMs, now, guard, metrics }) : undefined;
+  const xtApi = config.xt
+    ? createXtApi(config.xt, { connections, logger: log, timeoutMs: config.providerTimeoutMs, now, guard, metrics })
+    : undefined;
   const subjects = new Subjects(config.sessionSecret);
   // An epoch outlives every binding made under it: none outlives SESSION_MAX_AGE (a day for clock differences).
   const bindings = new BindingEpochs(stores.authState, config.sessionMaxAgeMs + 86_400_000, now);
@@ -183,7 +185,8 @@ function watchGauges(ctx: AppContext): void {
   const count = async () => {
     if (Date.now() - countedAt < 60_000) return;
     countedAt = Date.now();
-    for (const id of ctx.providers.keys()) ctx.metrics.sessionsConnected.set({ provider: id }, await ctx.stores.authState.countConnections(id));
+    for (const id of ctx.providers.keys())
+      ctx.metrics.sessionsConnected.set({ provider: id }, await ctx.stores.authState.countConnections(id));
   };
   ctx.metrics.onScrape(async () => {
     await count().catch(() => undefined);
@@ -242,11 +245,17 @@ export function createExpressApp(ctx: AppContext): Express {
   app.use(function requestScope(req, _res, next) {
     // Only an address goes to the audit log: a replica reached around its proxy could be sent anything as X-Forwarded-For.
     const ip = req.ip !== undefined && isIP(req.ip) ? req.ip : 'invalid';
-    requestInfo.run({ reqId: typeof req.id === 'string' || typeof req.id === 'number' ? String(req.id) : '', ip }, next);
+    requestInfo.run(
+      { reqId: typeof req.id === 'string' || typeof req.id === 'number' ? String(req.id) : '', ip },
+      next,
+    );
   });
 
   app.use(securityHeaders(helmetOptions(config)));
-  app.use('/static', express.static(path.join(ROOT, 'public'), { index: false, maxAge: config.env === 'production' ? '1h' : 0 }));
+  app.use(
+    '/static',
+    express.static(path.join(ROOT, 'public'), { index: false, maxAge: config.env === 'production' ? '1h' : 0 }),
+  );
   app.use(healthRouter(ctx));
   // Each group below sees only its own paths: a request passes only the middleware its route needs.
   app.use(under(SERVICE_PREFIX, serviceRouter(ctx))); // bearer keys only: no session, no page locals
@@ -286,7 +295,10 @@ function personalResponse(_req: express.Request, res: express.Response, next: ex
 /** Session-bound connections follow their session: they end when it does (SESSION_IDLE_TTL, SESSION_MAX_AGE). */
 function sessionLifecycle(ctx: AppContext): SessionLifecycle {
   const failed = (err: unknown) =>
-    ctx.logger.warn({ code: err instanceof AppError ? err.code : 'internal' }, 'a connection could not follow its session; its own TTL stands');
+    ctx.logger.warn(
+      { code: err instanceof AppError ? err.code : 'internal' },
+      'a connection could not follow its session; its own TTL stands',
+    );
   // Kept until done, so a stop lets them finish before the store closes.
   const track = (p: Promise<void>) => {
     const tracked = p.catch(failed).finally(() => ctx.lifecycle.background.delete(tracked));
@@ -301,7 +313,10 @@ function sessionLifecycle(ctx: AppContext): SessionLifecycle {
 /** Waits (at most `ms`) for background store writes started by requests. */
 async function settleBackground(ctx: AppContext, ms: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
-  await Promise.race([Promise.allSettled([...ctx.lifecycle.background]), new Promise((r) => (timer = setTimeout(r, ms)))]);
+  await Promise.race([
+    Promise.allSettled([...ctx.lifecycle.background]),
+    new Promise((r) => (timer = setTimeout(r, ms))),
+  ]);
   clearTimeout(timer);
 }
 

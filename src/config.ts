@@ -36,7 +36,9 @@ export const EXAMPLE_PLACEHOLDERS = {
   OIDC_CLIENT_SECRET: 'your-ciam-client-secret',
 } as const;
 
-const bool = z.enum(['1', '0', 'true', 'false', 'yes', 'no', 'on', 'off']).transform((v) => ['1', 'true', 'yes', 'on'].includes(v));
+const bool = z
+  .enum(['1', '0', 'true', 'false', 'yes', 'no', 'on', 'off'])
+  .transform((v) => ['1', 'true', 'yes', 'on'].includes(v));
 
 const durationMs = (what: string) =>
   z
@@ -85,7 +87,10 @@ const envSchema = z.object({
   /** Unset: every interface (0.0.0.0, what a container needs), or loopback in demo mode (its secrets are public). */
   HOST: z.string().trim().min(1, 'must be an address to listen on, e.g. 0.0.0.0 or 127.0.0.1').optional(),
   /** 0 picks a free port (tests). Empty: off. */
-  METRICS_PORT: z.preprocess((v) => (typeof v === 'string' && v.trim() === '' ? undefined : v), z.coerce.number().int().min(0).max(65535).optional()),
+  METRICS_PORT: z.preprocess(
+    (v) => (typeof v === 'string' && v.trim() === '' ? undefined : v),
+    z.coerce.number().int().min(0).max(65535).optional(),
+  ),
   /** Loopback unless set: the metrics say how busy the service is and which providers fail, for the scraper only. */
   METRICS_HOST: z.string().min(1).default('127.0.0.1'),
   PUBLIC_URL: httpUrl('PUBLIC_URL').default('http://localhost:3000'),
@@ -146,7 +151,9 @@ const envSchema = z.object({
   OIDC_CLIENT_SECRET: optionalNonEmpty,
   OIDC_SCOPE: z.string().min(1).default('openid'),
   OIDC_LABEL: z.string().min(1).default('OpenID Connect'),
-  OIDC_TOKEN_AUTH: optionalNonEmpty.pipe(z.enum(OIDC_TOKEN_AUTH_METHODS, { error: 'must be client_secret_basic or client_secret_post' }).optional()),
+  OIDC_TOKEN_AUTH: optionalNonEmpty.pipe(
+    z.enum(OIDC_TOKEN_AUTH_METHODS, { error: 'must be client_secret_basic or client_secret_post' }).optional(),
+  ),
   OIDC_LOGOUT_URL: optionalNonEmpty,
   OIDC_PROVIDER_LOGOUT: bool.default(true),
   OIDC_AUTH_PARAMS: optionalNonEmpty,
@@ -315,7 +322,9 @@ export interface RedisNode {
 
 /** How to reach Redis: one server, a cluster or a Sentinel-watched master (exactly one of the three). */
 export type RedisConfig = (
-  { mode: 'single'; url: string } | { mode: 'cluster'; nodes: RedisNode[] } | { mode: 'sentinel'; sentinels: RedisNode[]; name: string }
+  | { mode: 'single'; url: string }
+  | { mode: 'cluster'; nodes: RedisNode[] }
+  | { mode: 'sentinel'; sentinels: RedisNode[]; name: string }
 ) & {
   /** REDIS_USERNAME / REDIS_PASSWORD (with REDIS_URL they may also be in the URL, but not in both places). */
   username?: string;
@@ -400,7 +409,10 @@ function checkProxyList(list: string, problems: string[]): void {
   for (const entry of list.split(',').map((s) => s.trim())) {
     const [address = '', bits, extra] = entry.split('/');
     const ok =
-      PROXY_RANGE_NAMES.includes(entry) || (extra === undefined && isIP(address) !== 0 && (bits === undefined || /^\d{1,3}$/.test(bits) || isIP(bits) === 4));
+      PROXY_RANGE_NAMES.includes(entry) ||
+      (extra === undefined &&
+        isIP(address) !== 0 &&
+        (bits === undefined || /^\d{1,3}$/.test(bits) || isIP(bits) === 4));
     if (!ok)
       problems.push(
         `TRUST_PROXY: "${entry.slice(0, 64)}" is none of true, false, a hop count, an IP address, a subnet (10.0.0.0/8) or loopback/linklocal/uniquelocal`,
@@ -423,17 +435,25 @@ export function runMode(nodeEnv: Config['env'] | undefined, publicUrl: URL): Con
  * the IP the rate limit counts and the audit log records. Production refuses it unless
  * TRUST_PROXY_ALLOW_ANY=true says it is meant; elsewhere it is a warning.
  */
-function checkTrustProxy(e: ParsedEnv, mode: Config['env'], problems: string[], warnings: string[]): boolean | number | string {
+function checkTrustProxy(
+  e: ParsedEnv,
+  mode: Config['env'],
+  problems: string[],
+  warnings: string[],
+): boolean | number | string {
   const trust = parseTrustProxy(e.TRUST_PROXY);
   if (typeof trust === 'string') checkProxyList(trust, problems);
   if (trust !== true) return trust;
-  const fix = 'set TRUST_PROXY to the number of proxies in front of xt-connect (e.g. TRUST_PROXY=1) or to their addresses (e.g. TRUST_PROXY=10.0.0.0/8)';
+  const fix =
+    'set TRUST_PROXY to the number of proxies in front of xt-connect (e.g. TRUST_PROXY=1) or to their addresses (e.g. TRUST_PROXY=10.0.0.0/8)';
   if (mode === 'production' && !e.TRUST_PROXY_ALLOW_ANY) {
     problems.push(
       `TRUST_PROXY: true lets any client choose its IP with X-Forwarded-For (the rate limit and the audit log believe it); ${fix}, or set TRUST_PROXY_ALLOW_ANY=true to keep it on purpose`,
     );
   } else {
-    warnings.push(`TRUST_PROXY=true: any client can choose its IP with X-Forwarded-For (rate limit, audit log); ${fix}`);
+    warnings.push(
+      `TRUST_PROXY=true: any client can choose its IP with X-Forwarded-For (rate limit, audit log); ${fix}`,
+    );
   }
   return trust;
 }
@@ -459,14 +479,19 @@ export function loadConfig(env: Env): Config {
   const mode = runMode(e.NODE_ENV, publicUrl);
   // How a refusal below names the mode it comes from ('' when not in production).
   const inProduction =
-    mode !== 'production' ? '' : e.NODE_ENV ? 'with NODE_ENV=production' : 'in production (NODE_ENV is unset and PUBLIC_URL is not http on loopback)';
+    mode !== 'production'
+      ? ''
+      : e.NODE_ENV
+        ? 'with NODE_ENV=production'
+        : 'in production (NODE_ENV is unset and PUBLIC_URL is not http on loopback)';
 
   const sessionSecret = e.SESSION_SECRET ?? (demo ? DEMO_SESSION_SECRET : undefined);
   if (!sessionSecret) problems.push('SESSION_SECRET: required (at least 32 characters)');
   else if (sessionSecret.length < 32) problems.push('SESSION_SECRET: must be at least 32 characters');
 
   const redis = loadRedis(e, problems);
-  if (e.REDIS_COMMAND_TIMEOUT < 1 || e.REDIS_COMMAND_TIMEOUT > 60_000) problems.push('REDIS_COMMAND_TIMEOUT: must be between 1ms and 60s');
+  if (e.REDIS_COMMAND_TIMEOUT < 1 || e.REDIS_COMMAND_TIMEOUT > 60_000)
+    problems.push('REDIS_COMMAND_TIMEOUT: must be between 1ms and 60s');
   if (e.SHUTDOWN_DRAIN > 120_000) problems.push('SHUTDOWN_DRAIN: must be at most 2m');
   const warnings: string[] = [];
   const trustProxy = checkTrustProxy(e, mode, problems, warnings);
@@ -480,7 +505,8 @@ export function loadConfig(env: Env): Config {
     tokenEncryptionKeys = e.TOKEN_ENCRYPTION_KEYS.split(',').map((k) => k.trim());
     tokenEncryptionKeys.forEach((k, i) => {
       const bytes = /^[A-Za-z0-9+/_-]+=*$/.test(k) ? Buffer.from(k, 'base64') : Buffer.alloc(0);
-      if (bytes.length !== 32) problems.push(`TOKEN_ENCRYPTION_KEYS: key #${i + 1} must be 32 bytes in base64 (openssl rand -base64 32)`);
+      if (bytes.length !== 32)
+        problems.push(`TOKEN_ENCRYPTION_KEYS: key #${i + 1} must be 32 bytes in base64 (openssl rand -base64 32)`);
     });
   }
 
@@ -500,8 +526,10 @@ export function loadConfig(env: Env): Config {
       checkProviderUrl('XT_API_URL', e.XT_API_URL, problems),
       checkRegisterUrl(e.XT_REGISTER_URL, problems),
     ].every(Boolean);
-    if (e.XT_RECV_WINDOW < 1 || e.XT_RECV_WINDOW > 60_000) problems.push('XT_RECV_WINDOW: must be between 1ms and 60s (XT.COM allows at most 60000 ms)');
-    if (!e.XT_API_KEY !== !e.XT_API_SECRET) problems.push('XT_API_KEY, XT_API_SECRET: set both or neither (unset, the client id and secret sign)');
+    if (e.XT_RECV_WINDOW < 1 || e.XT_RECV_WINDOW > 60_000)
+      problems.push('XT_RECV_WINDOW: must be between 1ms and 60s (XT.COM allows at most 60000 ms)');
+    if (!e.XT_API_KEY !== !e.XT_API_SECRET)
+      problems.push('XT_API_KEY, XT_API_SECRET: set both or neither (unset, the client id and secret sign)');
     if (clientId && clientSecret && endpointsOk) {
       xt = {
         id: 'xt',
@@ -525,7 +553,8 @@ export function loadConfig(env: Env): Config {
   const oidc = loadOidc(e, problems);
   const xtAllow = parseAllowList(e.XT_API_ALLOW ?? DEFAULT_XT_API_ALLOW);
   problems.push(...xtAllow.problems);
-  if (e.XT_API_QUEUE_WAIT > 10_000) problems.push('XT_API_QUEUE_WAIT: must be at most 10s (a waiting call holds its request open)');
+  if (e.XT_API_QUEUE_WAIT > 10_000)
+    problems.push('XT_API_QUEUE_WAIT: must be at most 10s (a waiting call holds its request open)');
   checkShares(e, problems);
 
   const link = loadLink(e, problems);
@@ -535,12 +564,19 @@ export function loadConfig(env: Env): Config {
   if (mode === 'production') warnings.push(...unbrandedWarnings(env));
 
   if (inProduction) {
-    for (const [key, placeholder] of Object.entries(EXAMPLE_PLACEHOLDERS) as [keyof typeof EXAMPLE_PLACEHOLDERS, string][]) {
+    for (const [key, placeholder] of Object.entries(EXAMPLE_PLACEHOLDERS) as [
+      keyof typeof EXAMPLE_PLACEHOLDERS,
+      string,
+    ][]) {
       if (e[key]?.trim() === placeholder)
-        problems.push(`${key}: still the placeholder from .env.example; set a real value (placeholders are refused ${inProduction})`);
+        problems.push(
+          `${key}: still the placeholder from .env.example; set a real value (placeholders are refused ${inProduction})`,
+        );
     }
     if (sessionSecret === DEMO_SESSION_SECRET) {
-      problems.push(`SESSION_SECRET: required ${inProduction} (the demo's built-in secret is public); generate one with: openssl rand -base64 48`);
+      problems.push(
+        `SESSION_SECRET: required ${inProduction} (the demo's built-in secret is public); generate one with: openssl rand -base64 48`,
+      );
     }
   }
 
@@ -609,14 +645,18 @@ const DEFAULT_IDLE_TTL_MS = 14 * 86_400_000;
 
 /** SESSION_IDLE_TTL (or the deprecated SESSION_TTL) and SESSION_MAX_AGE. */
 function sessionLifetimes(e: ParsedEnv, problems: string[], warnings: string[]): { idleMs: number; maxAgeMs: number } {
-  if (e.SESSION_TTL !== undefined && e.SESSION_IDLE_TTL !== undefined) problems.push('SESSION_TTL: replaced by SESSION_IDLE_TTL; set only SESSION_IDLE_TTL');
+  if (e.SESSION_TTL !== undefined && e.SESSION_IDLE_TTL !== undefined)
+    problems.push('SESSION_TTL: replaced by SESSION_IDLE_TTL; set only SESSION_IDLE_TTL');
   else if (e.SESSION_TTL !== undefined)
-    warnings.push('SESSION_TTL is deprecated: it is read as SESSION_IDLE_TTL (rolling); rename it, and see SESSION_MAX_AGE');
+    warnings.push(
+      'SESSION_TTL is deprecated: it is read as SESSION_IDLE_TTL (rolling); rename it, and see SESSION_MAX_AGE',
+    );
   const idleMs = e.SESSION_IDLE_TTL ?? e.SESSION_TTL ?? DEFAULT_IDLE_TTL_MS;
   const maxAgeMs = e.SESSION_MAX_AGE;
   if (idleMs < 60_000) problems.push('SESSION_IDLE_TTL: must be at least 1m');
   if (maxAgeMs < 60_000) problems.push('SESSION_MAX_AGE: must be at least 1m');
-  if (maxAgeMs > 400 * 86_400_000) problems.push('SESSION_MAX_AGE: must be at most 400d (browsers cap cookie lifetimes there)');
+  if (maxAgeMs > 400 * 86_400_000)
+    problems.push('SESSION_MAX_AGE: must be at most 400d (browsers cap cookie lifetimes there)');
   return { idleMs, maxAgeMs };
 }
 
@@ -653,7 +693,8 @@ function loadRedis(e: ParsedEnv, problems: string[]): RedisConfig | undefined {
   }
   if (e.REDIS_SENTINELS && !e.REDIS_SENTINEL_NAME)
     problems.push('REDIS_SENTINEL_NAME: required with REDIS_SENTINELS (the name Sentinel monitors the master under)');
-  if (e.REDIS_SENTINEL_NAME && !e.REDIS_SENTINELS) problems.push('REDIS_SENTINELS: required when REDIS_SENTINEL_NAME is set');
+  if (e.REDIS_SENTINEL_NAME && !e.REDIS_SENTINELS)
+    problems.push('REDIS_SENTINELS: required when REDIS_SENTINEL_NAME is set');
   if (e.REDIS_USERNAME && !e.REDIS_PASSWORD) problems.push('REDIS_USERNAME: needs REDIS_PASSWORD');
 
   let url: URL | undefined;
@@ -664,11 +705,15 @@ function loadRedis(e: ParsedEnv, problems: string[]): RedisConfig | undefined {
       url = undefined;
     }
     // Never echo the URL: it may hold a password.
-    if (!url || !/^rediss?:$/.test(url.protocol) || !url.hostname) problems.push('REDIS_URL: must be a redis:// or rediss:// URL');
+    if (!url || !/^rediss?:$/.test(url.protocol) || !url.hostname)
+      problems.push('REDIS_URL: must be a redis:// or rediss:// URL');
     else {
-      if (url.password && e.REDIS_PASSWORD) problems.push('REDIS_PASSWORD: REDIS_URL carries a password already; set it in one place');
-      if (url.username && e.REDIS_USERNAME) problems.push('REDIS_USERNAME: REDIS_URL carries a user name already; set it in one place');
-      if (e.REDIS_CA_FILE && url.protocol !== 'rediss:') problems.push('REDIS_CA_FILE: set, but REDIS_URL is redis:// (use rediss:// for TLS)');
+      if (url.password && e.REDIS_PASSWORD)
+        problems.push('REDIS_PASSWORD: REDIS_URL carries a password already; set it in one place');
+      if (url.username && e.REDIS_USERNAME)
+        problems.push('REDIS_USERNAME: REDIS_URL carries a user name already; set it in one place');
+      if (e.REDIS_CA_FILE && url.protocol !== 'rediss:')
+        problems.push('REDIS_CA_FILE: set, but REDIS_URL is redis:// (use rediss:// for TLS)');
     }
   }
   const nodes = e.REDIS_CLUSTER_NODES ? parseNodes('REDIS_CLUSTER_NODES', e.REDIS_CLUSTER_NODES, problems) : [];
@@ -678,9 +723,12 @@ function loadRedis(e: ParsedEnv, problems: string[]): RedisConfig | undefined {
   if (e.REDIS_CA_FILE) {
     try {
       ca = fs.readFileSync(e.REDIS_CA_FILE, 'utf8');
-      if (!ca.includes('-----BEGIN CERTIFICATE-----')) problems.push(`REDIS_CA_FILE: ${e.REDIS_CA_FILE} holds no PEM certificate`);
+      if (!ca.includes('-----BEGIN CERTIFICATE-----'))
+        problems.push(`REDIS_CA_FILE: ${e.REDIS_CA_FILE} holds no PEM certificate`);
     } catch (err) {
-      problems.push(`REDIS_CA_FILE: cannot read ${e.REDIS_CA_FILE} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+      problems.push(
+        `REDIS_CA_FILE: cannot read ${e.REDIS_CA_FILE} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+      );
     }
   }
 
@@ -692,7 +740,8 @@ function loadRedis(e: ParsedEnv, problems: string[]): RedisConfig | undefined {
 }
 
 function loadLink(e: ParsedEnv, problems: string[]): LinkConfig | undefined {
-  if (e.LINK_REQUIRED && !e.LINK_SECRET) problems.push('LINK_REQUIRED: needs LINK_SECRET (the key the site signs its link tokens with)');
+  if (e.LINK_REQUIRED && !e.LINK_SECRET)
+    problems.push('LINK_REQUIRED: needs LINK_SECRET (the key the site signs its link tokens with)');
   if (!e.LINK_SECRET) return undefined;
   if (e.LINK_SECRET.length < 32) {
     problems.push('LINK_SECRET: must be at least 32 characters (openssl rand -base64 48)');
@@ -716,10 +765,16 @@ function loadService(e: ParsedEnv, problems: string[]): ServiceConfig | undefine
     const name = entry.slice(0, Math.max(0, at)).trim();
     const key = entry.slice(at + 1).trim();
     // Never echo the entry: it holds a key.
-    if (at < 0 || !KEY_NAME.test(name)) problems.push(`SERVICE_API_KEYS: entry #${i + 1} must be name:key, the name of letters, digits and . _ -`);
-    else if (key.length < 32) problems.push(`SERVICE_API_KEYS: the key named "${name}" must be at least 32 characters (openssl rand -base64 32)`);
+    if (at < 0 || !KEY_NAME.test(name))
+      problems.push(`SERVICE_API_KEYS: entry #${i + 1} must be name:key, the name of letters, digits and . _ -`);
+    else if (key.length < 32)
+      problems.push(
+        `SERVICE_API_KEYS: the key named "${name}" must be at least 32 characters (openssl rand -base64 32)`,
+      );
     else if (!/^[\x21-\x7e]+$/.test(key))
-      problems.push(`SERVICE_API_KEYS: the key named "${name}" may hold printable ASCII only, without spaces (it travels in an HTTP header)`);
+      problems.push(
+        `SERVICE_API_KEYS: the key named "${name}" may hold printable ASCII only, without spaces (it travels in an HTTP header)`,
+      );
     else if (keys.some((k) => k.name === name)) problems.push(`SERVICE_API_KEYS: the name "${name}" is used twice`);
     else keys.push({ name, key });
   }
@@ -732,7 +787,12 @@ function loadService(e: ParsedEnv, problems: string[]): ServiceConfig | undefine
   if (e.SERVICE_ALLOW_API_KEY_CREATION && !listsApiKey) {
     problems.push(`SERVICE_ALLOW_API_KEY_CREATION: set, but SERVICE_XT_API_ALLOW does not list "${API_KEY_CREATION}"`);
   }
-  return { keys, allow: allow.entries, allowApiKeyCreation: e.SERVICE_ALLOW_API_KEY_CREATION, rateLimitPerSec: e.SERVICE_RATE_LIMIT };
+  return {
+    keys,
+    allow: allow.entries,
+    allowApiKeyCreation: e.SERVICE_ALLOW_API_KEY_CREATION,
+    rateLimitPerSec: e.SERVICE_RATE_LIMIT,
+  };
 }
 
 function loadWebhooks(e: ParsedEnv, problems: string[], warnings: string[]): WebhookConfig | undefined {
@@ -749,22 +809,31 @@ function loadWebhooks(e: ParsedEnv, problems: string[], warnings: string[]): Web
     }
     if (!urlOk) problems.push('WEBHOOK_URL: must be an http(s) URL without credentials or a fragment');
     else if (new URL(e.WEBHOOK_URL).protocol === 'http:' && !isLoopbackHttp(new URL(e.WEBHOOK_URL))) {
-      warnings.push('WEBHOOK_URL is plain http: events (user ids) cross the network unencrypted; use https unless the receiver is on a private network');
+      warnings.push(
+        'WEBHOOK_URL is plain http: events (user ids) cross the network unencrypted; use https unless the receiver is on a private network',
+      );
     }
   }
   let secretOk = false;
   if (e.WEBHOOK_SECRET) {
     // The form the Standard Webhooks libraries take: whsec_ and base64 (checked here without loading one).
-    secretOk = /^whsec_[A-Za-z0-9+/]+=*$/.test(e.WEBHOOK_SECRET) && Buffer.from(e.WEBHOOK_SECRET.slice(6), 'base64').length >= 24;
-    if (!secretOk) problems.push('WEBHOOK_SECRET: must be whsec_ followed by at least 24 bytes in base64 (e.g. whsec_$(openssl rand -base64 32))');
+    secretOk =
+      /^whsec_[A-Za-z0-9+/]+=*$/.test(e.WEBHOOK_SECRET) &&
+      Buffer.from(e.WEBHOOK_SECRET.slice(6), 'base64').length >= 24;
+    if (!secretOk)
+      problems.push(
+        'WEBHOOK_SECRET: must be whsec_ followed by at least 24 bytes in base64 (e.g. whsec_$(openssl rand -base64 32))',
+      );
   }
-  if (e.WEBHOOK_MAX_AGE < 60_000 || e.WEBHOOK_MAX_AGE > 30 * 86_400_000) problems.push('WEBHOOK_MAX_AGE: must be between 1m and 30d');
+  if (e.WEBHOOK_MAX_AGE < 60_000 || e.WEBHOOK_MAX_AGE > 30 * 86_400_000)
+    problems.push('WEBHOOK_MAX_AGE: must be between 1m and 30d');
   if (!urlOk || !secretOk) return undefined;
   return { url: e.WEBHOOK_URL!, secret: e.WEBHOOK_SECRET!, maxAgeMs: e.WEBHOOK_MAX_AGE };
 }
 
 /** Plain http is tolerated on loopback only (the bundled stand-ins, local test servers). */
-export const isLoopbackHttp = (url: URL) => url.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
+export const isLoopbackHttp = (url: URL) =>
+  url.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
 
 /**
  * An http(s) URL for a provider endpoint. Plain http is accepted on loopback only (the
@@ -797,20 +866,29 @@ function checkProviderUrl(name: string, value: string, problems: string[]): URL 
 function loadOidc(e: z.infer<typeof envSchema>, problems: string[]): OidcConfig | undefined {
   if (!e.OIDC_ISSUER) {
     // A half-configured provider would silently not appear: say so instead.
-    for (const key of ['OIDC_CLIENT_ID', 'OIDC_CLIENT_SECRET', 'OIDC_LOGOUT_URL', 'OIDC_TOKEN_AUTH', 'OIDC_AUTH_PARAMS'] as const) {
+    for (const key of [
+      'OIDC_CLIENT_ID',
+      'OIDC_CLIENT_SECRET',
+      'OIDC_LOGOUT_URL',
+      'OIDC_TOKEN_AUTH',
+      'OIDC_AUTH_PARAMS',
+    ] as const) {
       if (e[key] !== undefined) problems.push(`OIDC_ISSUER: required when ${key} is set`);
     }
     return undefined;
   }
   const issuer = checkProviderUrl('OIDC_ISSUER', e.OIDC_ISSUER, problems);
-  const logoutUrl = e.OIDC_LOGOUT_URL === undefined ? undefined : checkProviderUrl('OIDC_LOGOUT_URL', e.OIDC_LOGOUT_URL, problems);
-  if (!e.OIDC_CLIENT_ID) problems.push('OIDC_CLIENT_ID: required when OIDC_ISSUER is set (issued by the provider with the client)');
+  const logoutUrl =
+    e.OIDC_LOGOUT_URL === undefined ? undefined : checkProviderUrl('OIDC_LOGOUT_URL', e.OIDC_LOGOUT_URL, problems);
+  if (!e.OIDC_CLIENT_ID)
+    problems.push('OIDC_CLIENT_ID: required when OIDC_ISSUER is set (issued by the provider with the client)');
   if (e.OIDC_TOKEN_AUTH && !e.OIDC_CLIENT_SECRET) {
     problems.push('OIDC_TOKEN_AUTH: needs OIDC_CLIENT_SECRET (a client without a secret is public and uses PKCE only)');
   }
   const scopes = e.OIDC_SCOPE.split(/\s+/).filter(Boolean);
   if (!scopes.includes('openid')) problems.push('OIDC_SCOPE: must include openid (the ID token identifies the person)');
-  if (scopes.some((s) => !/^[\x21\x23-\x5b\x5d-\x7e]+$/.test(s))) problems.push('OIDC_SCOPE: contains characters a scope cannot have');
+  if (scopes.some((s) => !/^[\x21\x23-\x5b\x5d-\x7e]+$/.test(s)))
+    problems.push('OIDC_SCOPE: contains characters a scope cannot have');
 
   if (!e.OIDC_PROVIDER_LOGOUT && e.OIDC_LOGOUT_URL !== undefined) {
     problems.push('OIDC_LOGOUT_URL: set, but OIDC_PROVIDER_LOGOUT=false keeps logout local; unset one of them');
@@ -818,13 +896,16 @@ function loadOidc(e: z.infer<typeof envSchema>, problems: string[]): OidcConfig 
   const before = problems.length;
   const authParams = e.OIDC_AUTH_PARAMS === undefined ? {} : parseAuthParams(e.OIDC_AUTH_PARAMS, problems);
   const maxAge = authParams.max_age;
-  if (maxAge !== undefined && !/^\d{1,9}$/.test(maxAge)) problems.push('OIDC_AUTH_PARAMS: max_age must be a whole number of seconds');
+  if (maxAge !== undefined && !/^\d{1,9}$/.test(maxAge))
+    problems.push('OIDC_AUTH_PARAMS: max_age must be a whole number of seconds');
   const acr = authParams.acr_values?.split(' ').filter(Boolean);
-  if (e.OIDC_REQUIRE_ACR && !acr?.length) problems.push('OIDC_REQUIRE_ACR: needs acr_values in OIDC_AUTH_PARAMS (the levels to require)');
+  if (e.OIDC_REQUIRE_ACR && !acr?.length)
+    problems.push('OIDC_REQUIRE_ACR: needs acr_values in OIDC_AUTH_PARAMS (the levels to require)');
   const tolerance = e.OIDC_CLOCK_TOLERANCE;
   if (tolerance > 10 * 60_000) problems.push('OIDC_CLOCK_TOLERANCE: must be at most 10m');
 
-  if (!issuer || !e.OIDC_CLIENT_ID || (e.OIDC_LOGOUT_URL !== undefined && !logoutUrl) || problems.length > before) return undefined;
+  if (!issuer || !e.OIDC_CLIENT_ID || (e.OIDC_LOGOUT_URL !== undefined && !logoutUrl) || problems.length > before)
+    return undefined;
   return {
     id: 'oidc',
     label: e.OIDC_LABEL,
@@ -933,7 +1014,8 @@ function loadSite(e: ParsedEnv, problems: string[]): SiteConfig {
     if (SAME_ORIGIN_PATH.test(rawLogo)) logo = { url: rawLogo };
     else if (LOGO_FILE.test(rawLogo) && !rawLogo.split('/').includes('..')) {
       const file = path.resolve(e.DATA_DIR, rawLogo);
-      if (!fs.existsSync(file) || !fs.statSync(file).isFile()) problems.push(`SITE_LOGO_URL: no file ${rawLogo} in DATA_DIR (${path.resolve(e.DATA_DIR)})`);
+      if (!fs.existsSync(file) || !fs.statSync(file).isFile())
+        problems.push(`SITE_LOGO_URL: no file ${rawLogo} in DATA_DIR (${path.resolve(e.DATA_DIR)})`);
       else logo = { url: `/brand/logo.${path.extname(file).slice(1).toLowerCase()}`, file };
     } else {
       problems.push(
@@ -1001,14 +1083,19 @@ export function parseScopeTexts(raw: string, problems: string[]): Record<string,
       continue;
     }
     if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-      problems.push(`SCOPE_TEXTS: the text for "${scope}" must be a string of 1 to 200 characters, or {"en": …, "zh-CN": …, "zh-Hant": …}`);
+      problems.push(
+        `SCOPE_TEXTS: the text for "${scope}" must be a string of 1 to 200 characters, or {"en": …, "zh-CN": …, "zh-Hant": …}`,
+      );
       continue;
     }
     const texts: Partial<Record<(typeof SCOPE_TEXT_LANGUAGES)[number], string>> = {};
     for (const [lang, text] of Object.entries(value as Record<string, unknown>)) {
       if (!(SCOPE_TEXT_LANGUAGES as readonly string[]).includes(lang)) {
-        problems.push(`SCOPE_TEXTS: "${scope}" names the language "${lang.slice(0, 20)}"; the pages speak ${SCOPE_TEXT_LANGUAGES.join(', ')}`);
-      } else if (!okText(text)) problems.push(`SCOPE_TEXTS: the ${lang} text for "${scope}" must be a string of 1 to 200 characters`);
+        problems.push(
+          `SCOPE_TEXTS: "${scope}" names the language "${lang.slice(0, 20)}"; the pages speak ${SCOPE_TEXT_LANGUAGES.join(', ')}`,
+        );
+      } else if (!okText(text))
+        problems.push(`SCOPE_TEXTS: the ${lang} text for "${scope}" must be a string of 1 to 200 characters`);
       else texts[lang as (typeof SCOPE_TEXT_LANGUAGES)[number]] = text.trim();
     }
     out[scope] = texts;

@@ -78,7 +78,10 @@ export function requestLocale(cookieHeader: string | undefined, acceptLanguage: 
  * What to map onto a provider's languages: the menu choice's tag when there is one (it overrides
  * the browser), else the browser's Accept-Language.
  */
-export function languagePreference(cookieHeader: string | undefined, acceptLanguage: string | undefined): string | undefined {
+export function languagePreference(
+  cookieHeader: string | undefined,
+  acceptLanguage: string | undefined,
+): string | undefined {
   const chosen = chosenLocale(cookieHeader);
   return chosen ? htmlLang(chosen) : acceptLanguage;
 }
@@ -117,7 +120,8 @@ const en = {
   'home.titleMany': 'Connect your accounts',
   'home.titleConnectedOne': 'Your {provider} account is connected',
   'home.titleConnectedMany': 'Your accounts are connected',
-  'home.leadConnected': '{site} uses your connection to work with your account. You can see it or disconnect at any time.',
+  'home.leadConnected':
+    '{site} uses your connection to work with your account. You can see it or disconnect at any time.',
   'home.lead': 'Connect an account you already have to use it with {site}. {site} never sees your password.',
   'home.connect': 'Connect {provider}',
   'home.connected': 'Connected to {provider}',
@@ -140,13 +144,17 @@ const en = {
   'grant.offline': 'Stay connected while you are away',
   'grant.unknown': 'Use the access {provider} calls \u201c{scope}\u201d',
   'notice.connected': 'You\u2019re connected to {provider}.',
-  'notice.disconnected': '{provider} is disconnected. {site} deleted its access to your {provider} account and can no longer see or do anything there.',
+  'notice.disconnected':
+    '{provider} is disconnected. {site} deleted its access to your {provider} account and can no longer see or do anything there.',
   'notice.revoked': '{site} also asked {provider} to withdraw the access, so it ends there too.',
   'notice.signedOut': 'You\u2019re also signed out at {provider}.',
-  'notice.stillConnected': 'You\u2019re still connected to {provider}. That approval had already been used, so nothing changed.',
-  'notice.keptAfterDecline': 'You didn\u2019t approve a new connection at {provider}, so your existing connection stays as it was.',
+  'notice.stillConnected':
+    'You\u2019re still connected to {provider}. That approval had already been used, so nothing changed.',
+  'notice.keptAfterDecline':
+    'You didn\u2019t approve a new connection at {provider}, so your existing connection stays as it was.',
   'declined.title': 'No connection was made',
-  'declined.body': 'You chose not to approve the connection at {provider}, so nothing was shared with {site}. You can connect whenever you like.',
+  'declined.body':
+    'You chose not to approve the connection at {provider}, so nothing was shared with {site}. You can connect whenever you like.',
   'account.title': 'Your connections',
   'account.statusConnected': 'Connected',
   'account.statusEnded': 'Ended',
@@ -174,9 +182,12 @@ const en = {
   'account.unavailable': '{provider} is not reachable right now. Your connection is kept; try again in a few minutes.',
   'ended.refresh_rejected':
     '{provider} no longer accepts this connection, for example because you changed your password or removed {site}\u2019s access there. Connect again to continue.',
-  'ended.refresh_expired': 'Connections to {provider} last a limited time, and this one has reached its end. Connect again to continue.',
-  'ended.access_expired': '{provider} did not let this connection renew itself, so it ended when its access ran out. Connect again to continue.',
-  'ended.unreadable': '{site} could no longer read its saved connection, which happens when the site renews its security keys. Connect again to continue.',
+  'ended.refresh_expired':
+    'Connections to {provider} last a limited time, and this one has reached its end. Connect again to continue.',
+  'ended.access_expired':
+    '{provider} did not let this connection renew itself, so it ended when its access ran out. Connect again to continue.',
+  'ended.unreadable':
+    '{site} could no longer read its saved connection, which happens when the site renews its security keys. Connect again to continue.',
   'account.balances': 'Spot balances',
   'account.balancesEmpty': 'No balances.',
   'account.balancesFailed': 'Balances could not be loaded from {provider} right now. Try again in a moment.',
@@ -219,7 +230,8 @@ const en = {
   'error.method_not_allowed': 'That request could not be understood.',
   'error.unsupported_media_type': 'That request could not be understood.',
   'error.login_expired': 'This connection attempt expired or was started somewhere else. Please start again.',
-  'error.link_invalid': 'It may have been cut short when it was copied, or changed on the way. Go back to the site you came from and use its button again.',
+  'error.link_invalid':
+    'It may have been cut short when it was copied, or changed on the way. Go back to the site you came from and use its button again.',
   'error.link_expired': 'This link has expired or was already used. Go back to the site you came from and start again.',
   'error.link_required': 'Connections start from your account on the site. Sign in there and use its connect button.',
   'error.unauthorized': 'A valid API key is required.',
@@ -231,7 +243,8 @@ const en = {
   'error.provider_timeout': '{provider} took too long to answer. Please try again.',
   'error.provider_misconfigured':
     'This site\u2019s connection to {provider} is misconfigured: a problem on our side, not with your account. We have been told; please try again later.',
-  'error.id_token_invalid': 'The identity sent by {provider} could not be verified, so nothing was connected. Please try again.',
+  'error.id_token_invalid':
+    'The identity sent by {provider} could not be verified, so nothing was connected. Please try again.',
   'error.reconnect_required': 'Your connection to {provider} has ended. Please connect again.',
   'error.not_connected': 'You\u2019re not connected to {provider}.',
   'error.store_unavailable': 'This site is having a brief problem. Nothing is lost; please try again in a moment.',
@@ -277,7 +290,8 @@ const zh: Record<MessageKey, string> = {
   'grant.offline': '在您离开时保持连接',
   'grant.unknown': '使用 {provider} 称为“{scope}”的权限',
   'notice.connected': '已连接 {provider}。',
-  'notice.disconnected': '已断开与 {provider} 的连接。{site} 已删除对您 {provider} 账户的访问授权，今后无法再查看或操作该账户。',
+  'notice.disconnected':
+    '已断开与 {provider} 的连接。{site} 已删除对您 {provider} 账户的访问授权，今后无法再查看或操作该账户。',
   'notice.revoked': '{site} 也已请求 {provider} 撤销这项授权。',
   'notice.signedOut': '您在 {provider} 也已退出登录。',
   'notice.stillConnected': '您仍然连接着 {provider}。该批准已经使用过，因此没有任何变化。',
@@ -309,7 +323,8 @@ const zh: Record<MessageKey, string> = {
   'account.reconnect': '重新连接 {provider}',
   'account.deferred': '暂时无法连接 {provider} 以续期授权。我们稍后会重试，不会丢失任何内容。',
   'account.unavailable': '暂时无法访问 {provider}。您的连接仍然保留，请过几分钟再试。',
-  'ended.refresh_rejected': '{provider} 已不再接受此连接，例如您修改了密码，或在 {provider} 取消了 {site} 的授权。请重新连接以继续使用。',
+  'ended.refresh_rejected':
+    '{provider} 已不再接受此连接，例如您修改了密码，或在 {provider} 取消了 {site} 的授权。请重新连接以继续使用。',
   'ended.refresh_expired': '与 {provider} 的连接有时间限制，这次连接已经到期。请重新连接以继续使用。',
   'ended.access_expired': '{provider} 未允许此连接自动续期，因此授权到期后连接就结束了。请重新连接以继续使用。',
   'ended.unreadable': '{site} 无法再读取已保存的连接，网站更新安全设置时会出现这种情况。请重新连接以继续使用。',
@@ -365,7 +380,8 @@ const zh: Record<MessageKey, string> = {
   'error.provider_unavailable': '暂时无法访问 {provider}，请过几分钟再试。',
   'error.provider_down': '暂时无法访问 {provider}，请过几分钟再试。',
   'error.provider_timeout': '{provider} 响应超时，请重试。',
-  'error.provider_misconfigured': '本网站与 {provider} 的对接配置有误，这是我们这边的问题，与您的账户无关。我们已收到通知，请稍后再试。',
+  'error.provider_misconfigured':
+    '本网站与 {provider} 的对接配置有误，这是我们这边的问题，与您的账户无关。我们已收到通知，请稍后再试。',
   'error.id_token_invalid': '无法验证 {provider} 提供的身份信息，因此未建立连接。请重试。',
   'error.reconnect_required': '您与 {provider} 的连接已结束，请重新连接。',
   'error.not_connected': '您尚未连接 {provider}。',
@@ -410,7 +426,8 @@ const zhHant: Record<MessageKey, string> = {
   'grant.offline': '在您離開時保持連接',
   'grant.unknown': '使用 {provider} 稱為「{scope}」的權限',
   'notice.connected': '已連接 {provider}。',
-  'notice.disconnected': '已中斷與 {provider} 的連接。{site} 已刪除對您 {provider} 帳戶的存取授權，今後無法再查看或操作該帳戶。',
+  'notice.disconnected':
+    '已中斷與 {provider} 的連接。{site} 已刪除對您 {provider} 帳戶的存取授權，今後無法再查看或操作該帳戶。',
   'notice.revoked': '{site} 也已請求 {provider} 撤銷這項授權。',
   'notice.signedOut': '您在 {provider} 也已登出。',
   'notice.stillConnected': '您仍然連接著 {provider}。該批准已經使用過，因此沒有任何變化。',
@@ -442,7 +459,8 @@ const zhHant: Record<MessageKey, string> = {
   'account.reconnect': '重新連接 {provider}',
   'account.deferred': '暫時無法連接 {provider} 以續期授權。我們稍後會重試，不會遺失任何內容。',
   'account.unavailable': '暫時無法存取 {provider}。您的連接仍然保留，請過幾分鐘再試。',
-  'ended.refresh_rejected': '{provider} 已不再接受此連接，例如您修改了密碼，或在 {provider} 取消了 {site} 的授權。請重新連接以繼續使用。',
+  'ended.refresh_rejected':
+    '{provider} 已不再接受此連接，例如您修改了密碼，或在 {provider} 取消了 {site} 的授權。請重新連接以繼續使用。',
   'ended.refresh_expired': '與 {provider} 的連接有時間限制，這次連接已經到期。請重新連接以繼續使用。',
   'ended.access_expired': '{provider} 未允許此連接自動續期，因此授權到期後連接就結束了。請重新連接以繼續使用。',
   'ended.unreadable': '{site} 無法再讀取已儲存的連接，網站更新安全設定時會出現這種情況。請重新連接以繼續使用。',
@@ -498,7 +516,8 @@ const zhHant: Record<MessageKey, string> = {
   'error.provider_unavailable': '暫時無法存取 {provider}，請過幾分鐘再試。',
   'error.provider_down': '暫時無法存取 {provider}，請過幾分鐘再試。',
   'error.provider_timeout': '{provider} 回應逾時，請重試。',
-  'error.provider_misconfigured': '本網站與 {provider} 的對接設定有誤，這是我們這邊的問題，與您的帳戶無關。我們已收到通知，請稍後再試。',
+  'error.provider_misconfigured':
+    '本網站與 {provider} 的對接設定有誤，這是我們這邊的問題，與您的帳戶無關。我們已收到通知，請稍後再試。',
   'error.id_token_invalid': '無法驗證 {provider} 提供的身分資訊，因此未建立連接。請重試。',
   'error.reconnect_required': '您與 {provider} 的連接已結束，請重新連接。',
   'error.not_connected': '您尚未連接 {provider}。',
@@ -515,5 +534,6 @@ export type Translate = (key: MessageKey, vars?: Record<string, string>) => stri
 /** A translator for `locale`; `defaults` fill the placeholders a call leaves out (the site's name, say). */
 export function translator(locale: Locale, defaults: Record<string, string> = {}): Translate {
   const cat = CATALOGS[locale];
-  return (key, vars) => (cat[key] ?? en[key] ?? key).replace(/\{(\w+)\}/g, (m, k: string) => vars?.[k] ?? defaults[k] ?? m);
+  return (key, vars) =>
+    (cat[key] ?? en[key] ?? key).replace(/\{(\w+)\}/g, (m, k: string) => vars?.[k] ?? defaults[k] ?? m);
 }

@@ -12,7 +12,8 @@ import pino, { type DestinationStream, type Logger } from 'pino';
 
 const SECRET_KEYS =
   /^(client_secret|clientsecret|access_token|accesstoken|refresh_token|refreshtoken|id_token|idtoken|token|code_verifier|codeverifier|authorization|cookie|set-cookie|password|secret|session_secret|access-token)$/i;
-const SECRET_PARAMS = /\b(client_secret|code|refresh_token|access_token|id_token|token|code_verifier|state|nonce)=([^&\s"'#]+)/gi;
+const SECRET_PARAMS =
+  /\b(client_secret|code|refresh_token|access_token|id_token|token|code_verifier|state|nonce)=([^&\s"'#]+)/gi;
 const JWT = /\beyJ[\w-]{4,}\.[\w-]{4,}\.[\w-]*/g;
 const REDACTED = '[redacted]';
 
@@ -52,7 +53,8 @@ export class Scrubber {
 export function serializeError(err: unknown, scrub: Scrubber): Record<string, unknown> {
   if (!(err instanceof Error)) {
     // Already serialised (pino runs formatters.log before serializers), or not an error at all.
-    if (err && typeof err === 'object' && typeof (err as { message?: unknown }).message === 'string') return scrub.deep(err) as Record<string, unknown>;
+    if (err && typeof err === 'object' && typeof (err as { message?: unknown }).message === 'string')
+      return scrub.deep(err) as Record<string, unknown>;
     return { type: typeof err, message: scrub.string(String(err)) };
   }
   const e = err as Error & { code?: unknown; status?: unknown; detail?: unknown };
@@ -112,7 +114,10 @@ export function createLogger(opts: LoggerOptions): { logger: Logger; scrubber: S
     {
       level: opts.level,
       base: undefined,
-      serializers: { err: (e: unknown) => serializeError(e, scrubber), error: (e: unknown) => serializeError(e, scrubber) },
+      serializers: {
+        err: (e: unknown) => serializeError(e, scrubber),
+        error: (e: unknown) => serializeError(e, scrubber),
+      },
       formatters: { log: (obj) => scrubRecord(obj, scrubber) },
       hooks: {
         logMethod(args, method) {

@@ -95,7 +95,14 @@ export async function start(config: Config, host = config.host, opts: AppOptions
   const metricsAddr = metricsServer?.address();
   const metricsPort = typeof metricsAddr === 'object' && metricsAddr ? metricsAddr.port : undefined;
   ctx.logger.info(
-    { host, port, metricsPort, store: ctx.stores.kind, providers: [...ctx.providers.keys()], publicUrl: config.publicUrl.origin },
+    {
+      host,
+      port,
+      metricsPort,
+      store: ctx.stores.kind,
+      providers: [...ctx.providers.keys()],
+      publicUrl: config.publicUrl.origin,
+    },
     'xt-connect listening',
   );
 
@@ -112,7 +119,12 @@ export async function start(config: Config, host = config.host, opts: AppOptions
       ctx.logger.info('stopped');
       ctx.logger.flush?.();
     })());
-  return { server, url: `http://127.0.0.1:${port}`, metricsUrl: metricsPort === undefined ? undefined : `http://127.0.0.1:${metricsPort}`, stop };
+  return {
+    server,
+    url: `http://127.0.0.1:${port}`,
+    metricsUrl: metricsPort === undefined ? undefined : `http://127.0.0.1:${metricsPort}`,
+    stop,
+  };
 }
 
 /**
@@ -123,7 +135,8 @@ export function configOrExit(env: Env, envFileCheck = false): Config {
   const unloaded = envFileCheck ? unloadedEnvFile(env) : undefined;
   try {
     const config = loadConfig(env);
-    if (unloaded) config.warnings.push(`${unloaded} was not loaded (this process reads the environment only): ${ENV_FILE_HINT}`);
+    if (unloaded)
+      config.warnings.push(`${unloaded} was not loaded (this process reads the environment only): ${ENV_FILE_HINT}`);
     return config;
   } catch (err) {
     if (err instanceof ConfigError) {

@@ -39,8 +39,16 @@ export interface StandInClient {
 
 /** The clients registered by default. oidc-provider holds each client to one auth method, hence two confidential ones. */
 export const OIDC_CLIENTS = {
-  basic: { clientId: 'ciam-web-app', clientSecret: 'ciam-web-app-secret-0123456789abcdef', tokenAuth: 'client_secret_basic' },
-  post: { clientId: 'ciam-web-app-post', clientSecret: 'ciam-web-app-post-secret-0123456789ab', tokenAuth: 'client_secret_post' },
+  basic: {
+    clientId: 'ciam-web-app',
+    clientSecret: 'ciam-web-app-secret-0123456789abcdef',
+    tokenAuth: 'client_secret_basic',
+  },
+  post: {
+    clientId: 'ciam-web-app-post',
+    clientSecret: 'ciam-web-app-post-secret-0123456789ab',
+    tokenAuth: 'client_secret_post',
+  },
   public: { clientId: 'ciam-public-spa', tokenAuth: 'none' },
 } as const satisfies Record<string, StandInClient>;
 
@@ -97,7 +105,9 @@ export interface OidcStandIn {
   /** Changes the ID token in the next successful token response. */
   tamperNextIdToken(change: IdTokenTamper): void;
   /** Changes the next userinfo answer: claims to merge (or a function of the claims). */
-  tamperNextUserinfo(change: Record<string, unknown> | ((claims: Record<string, unknown>) => Record<string, unknown>)): void;
+  tamperNextUserinfo(
+    change: Record<string, unknown> | ((claims: Record<string, unknown>) => Record<string, unknown>),
+  ): void;
   /** A JWT signed with the stand-in's current key (RS256, its kid): logout tokens for the tests. `header` is merged in. */
   signJwt(payload: jose.JWTPayload, header?: Partial<jose.JWTHeaderParameters>): Promise<string>;
   /** Publishes a new signing key (first, the old one stays listed) and signs with it from now on. */
@@ -185,7 +195,8 @@ const WORDS = {
 type PageLang = keyof typeof WORDS;
 
 function pageLang(uiLocales: unknown, acceptLanguage: string | undefined): PageLang {
-  const first = (typeof uiLocales === 'string' && uiLocales.trim() ? uiLocales : (acceptLanguage ?? '')).split(/[\s,;]+/)[0] ?? '';
+  const first =
+    (typeof uiLocales === 'string' && uiLocales.trim() ? uiLocales : (acceptLanguage ?? '')).split(/[\s,;]+/)[0] ?? '';
   if (/^zh-(hk|tw|mo|hant)/i.test(first)) return 'zh-Hant';
   return /^zh/i.test(first) ? 'zh-CN' : 'en';
 }
@@ -217,7 +228,10 @@ async function logoutSource(ctx: ProviderContext, form: string): Promise<void> {
 export async function startOidcStandIn(opts: OidcStandInOptions = {}): Promise<OidcStandIn> {
   const host = opts.host ?? '127.0.0.1';
   const clients: StandInClient[] = opts.clients ?? Object.values(OIDC_CLIENTS);
-  const redirectUris = opts.redirectUris ?? ['http://127.0.0.1:3999/auth/oidc/callback', 'http://localhost:3000/auth/oidc/callback'];
+  const redirectUris = opts.redirectUris ?? [
+    'http://127.0.0.1:3999/auth/oidc/callback',
+    'http://localhost:3000/auth/oidc/callback',
+  ];
   const postLogoutRedirectUris = opts.postLogoutRedirectUris ?? ['http://127.0.0.1:3999/', 'http://localhost:3000/'];
   const account = opts.account ?? { sub: 'ciam-user-7f3a9c', name: 'Li Lei', email: 'li.lei@example.com' };
   const accessTtlSec = opts.accessTtlSec ?? 299;
@@ -266,7 +280,8 @@ export async function startOidcStandIn(opts: OidcStandInOptions = {}): Promise<O
     };
     if (kind === 'invalid_grant') return json(400, { error: 'invalid_grant' });
     if (kind === 'invalid_client') return json(401, { error: 'invalid_client' });
-    if (kind === 'http500' || kind === 'timeout') return json(kind === 'timeout' ? 504 : 500, { error: 'server_error' });
+    if (kind === 'http500' || kind === 'timeout')
+      return json(kind === 'timeout' ? 504 : 500, { error: 'server_error' });
     ctx.status = kind === 'html502' ? 502 : 200;
     ctx.set('Content-Type', 'text/html');
     ctx.body = '<html><body>Bad gateway</body></html>';
@@ -314,7 +329,8 @@ export async function startOidcStandIn(opts: OidcStandInOptions = {}): Promise<O
     const body = ctx.body as Record<string, unknown>;
     const change = tampers.shift();
     if (change && typeof body.id_token === 'string') body.id_token = await tamper(body.id_token, change);
-    for (const k of ['access_token', 'refresh_token', 'id_token']) if (typeof body[k] === 'string') issued.push(body[k]);
+    for (const k of ['access_token', 'refresh_token', 'id_token'])
+      if (typeof body[k] === 'string') issued.push(body[k]);
     if (typeof body.refresh_token === 'string') refreshTokensIssued.push(body.refresh_token);
   }
 
@@ -329,7 +345,9 @@ export async function startOidcStandIn(opts: OidcStandInOptions = {}): Promise<O
         post_logout_redirect_uris: postLogoutRedirectUris,
         grant_types: ['authorization_code', 'refresh_token'],
         response_types: ['code'],
-        ...(opts.backchannelLogoutUri ? { backchannel_logout_uri: opts.backchannelLogoutUri, backchannel_logout_session_required: true } : {}),
+        ...(opts.backchannelLogoutUri
+          ? { backchannel_logout_uri: opts.backchannelLogoutUri, backchannel_logout_session_required: true }
+          : {}),
       })),
       clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'none'],
       jwks: { keys: keys.map((k) => k.jwk) },
@@ -339,16 +357,19 @@ export async function startOidcStandIn(opts: OidcStandInOptions = {}): Promise<O
       scopes: ['openid', 'offline_access'],
       claims: { openid: ['sub', 'name', 'email'] },
       conformIdTokenClaims: false, // name and email go into the ID token, not only to /userinfo
-      findAccount: async (_ctx: unknown, sub: string) => (sub === account.sub ? { accountId: sub, claims: async () => ({ ...account }) } : undefined),
+      findAccount: async (_ctx: unknown, sub: string) =>
+        sub === account.sub ? { accountId: sub, claims: async () => ({ ...account }) } : undefined,
       // CIAM issues a refresh token with scope=openid alone; oidc-provider wants offline_access unless told.
-      issueRefreshToken: async (_ctx: unknown, client: { grantTypeAllowed(t: string): boolean }) => client.grantTypeAllowed('refresh_token'),
+      issueRefreshToken: async (_ctx: unknown, client: { grantTypeAllowed(t: string): boolean }) =>
+        client.grantTypeAllowed('refresh_token'),
       rotateRefreshToken: true,
       features: {
         devInteractions: { enabled: false },
         // A client may revoke only its own tokens (CIAM: "client_id, client_secret, token").
         revocation: {
           enabled: true,
-          allowedPolicy: async (_ctx: unknown, client: { clientId: string }, token: { clientId?: string }) => token.clientId === client.clientId,
+          allowedPolicy: async (_ctx: unknown, client: { clientId: string }, token: { clientId?: string }) =>
+            token.clientId === client.clientId,
         },
         userinfo: { enabled: true },
         rpInitiatedLogout: { enabled: !!opts.rpInitiatedLogout, logoutSource },
@@ -370,7 +391,13 @@ export async function startOidcStandIn(opts: OidcStandInOptions = {}): Promise<O
       },
       interactions: { url: (_ctx: unknown, interaction: { uid: string }) => `/interaction/${interaction.uid}` },
       acrValues: ['urn:xtc:loa:1', 'urn:xtc:loa:2'],
-      routes: { authorization: '/oauth2/authorize', token: '/oauth2/token', jwks: '/oauth2/jwks', revocation: '/oauth2/revoke', userinfo: '/userinfo' },
+      routes: {
+        authorization: '/oauth2/authorize',
+        token: '/oauth2/token',
+        jwks: '/oauth2/jwks',
+        revocation: '/oauth2/revoke',
+        userinfo: '/userinfo',
+      },
       ttl: {
         AccessToken: accessTtlSec,
         AuthorizationCode: 60,
@@ -395,7 +422,9 @@ export async function startOidcStandIn(opts: OidcStandInOptions = {}): Promise<O
     handler = p.callback();
   };
 
-  const wrap = (fn: (req: Request, res: Response) => Promise<void>) => (req: Request, res: Response, next: NextFunction) => fn(req, res).catch(next);
+  const wrap =
+    (fn: (req: Request, res: Response) => Promise<void>) => (req: Request, res: Response, next: NextFunction) =>
+      fn(req, res).catch(next);
 
   app.get(
     '/interaction/:uid',
@@ -425,7 +454,9 @@ export async function startOidcStandIn(opts: OidcStandInOptions = {}): Promise<O
     wrap(async (req, res) => {
       const details = await provider.interactionDetails(req, res);
       const clientId = String(details.params.client_id);
-      const grant = (details.grantId ? await provider.Grant.find(details.grantId) : undefined) ?? new provider.Grant({ accountId: account.sub, clientId });
+      const grant =
+        (details.grantId ? await provider.Grant.find(details.grantId) : undefined) ??
+        new provider.Grant({ accountId: account.sub, clientId });
       grant.addOIDCScope(typeof details.params.scope === 'string' ? details.params.scope : 'openid');
       const missingClaims = details.prompt.details.missingOIDCClaims;
       if (Array.isArray(missingClaims)) grant.addOIDCClaims(missingClaims as string[]);
@@ -502,7 +533,9 @@ export async function startOidcStandIn(opts: OidcStandInOptions = {}): Promise<O
     },
     async signJwt(payload, header = {}) {
       const current = keys[0]!;
-      const jwt = await new jose.SignJWT(payload).setProtectedHeader({ alg: 'RS256', kid: current.kid, ...header }).sign(current.privateKey);
+      const jwt = await new jose.SignJWT(payload)
+        .setProtectedHeader({ alg: 'RS256', kid: current.kid, ...header })
+        .sign(current.privateKey);
       issued.push(jwt); // searched for in the logs like every token
       return jwt;
     },

@@ -95,7 +95,9 @@ export interface XtStandIn {
   /** Issue the next tokens' result with these fields overridden (for hostile-response tests). */
   overrideNextResult(patch: Record<string, unknown> | ((r: Record<string, unknown>) => unknown), raw?: boolean): void;
   /** Settings that may be changed while running (tokenDelayMs, rotateRefreshTokens, accessTtlSec, …). */
-  options: Required<Omit<XtStandInOptions, 'port' | 'host' | 'redirectUris'>> & { redirectUris: string[] } & XtUserApiOptions;
+  options: Required<Omit<XtStandInOptions, 'port' | 'host' | 'redirectUris'>> & {
+    redirectUris: string[];
+  } & XtUserApiOptions;
   close(): Promise<void>;
 }
 
@@ -139,7 +141,8 @@ const WORDS = {
   },
 } as const;
 type PageLang = keyof typeof WORDS;
-const pageLang = (lang: string): PageLang => (/^zh-(hk|tw|mo|hant)/i.test(lang) ? 'zh-HK' : /^zh/i.test(lang) ? 'zh-CN' : 'en');
+const pageLang = (lang: string): PageLang =>
+  /^zh-(hk|tw|mo|hant)/i.test(lang) ? 'zh-HK' : /^zh/i.test(lang) ? 'zh-CN' : 'en';
 
 const page = (
   title: string,
@@ -244,7 +247,9 @@ export async function startXtStandIn(opts: XtStandInOptions = {}): Promise<XtSta
       res.status(400).send(page('XT.COM', `<h1>${w.invalid}</h1><p class="muted">${w.invalidWhy}</p>`, lang));
       return;
     }
-    const hidden = ['client_id', 'redirect_uri', 'scope', 'state'].map((k) => `<input type="hidden" name="${k}" value="${esc(q[k] ?? '')}">`).join('');
+    const hidden = ['client_id', 'redirect_uri', 'scope', 'state']
+      .map((k) => `<input type="hidden" name="${k}" value="${esc(q[k] ?? '')}">`)
+      .join('');
     const scope = lang === 'en' ? ` (${esc(q.scope ?? '')})` : `（${esc(q.scope ?? '')}）`;
     res.send(
       page(
@@ -265,7 +270,13 @@ export async function startXtStandIn(opts: XtStandInOptions = {}): Promise<XtSta
     const lang = pageLang(String(req.params.lang));
     const w = WORDS[lang];
     const stop = lang === 'en' ? '.' : '。';
-    res.send(page('XT.COM', `<h1>${w.register}</h1><p>${w.registerWhy} ${esc(options.userId)}${stop}</p><p>${w.registerBack}</p>`, lang));
+    res.send(
+      page(
+        'XT.COM',
+        `<h1>${w.register}</h1><p>${w.registerWhy} ${esc(options.userId)}${stop}</p><p>${w.registerBack}</p>`,
+        lang,
+      ),
+    );
   });
 
   app.post('/:lang/accounts/oauth2/decision', (req, res) => {
@@ -280,7 +291,13 @@ export async function startXtStandIn(opts: XtStandInOptions = {}): Promise<XtSta
       issued.push(code);
       // A stand-in-only field lets benchmarks and tests approve as many different people.
       const userId = typeof b.as_user === 'string' && /^\d{1,12}$/.test(b.as_user) ? b.as_user : options.userId;
-      codes.set(code, { userId, scope: b.scope || 'userinfo', clientId: b.client_id, redirectUri: b.redirect_uri!, expiresAt: now() + 5 * 60_000 });
+      codes.set(code, {
+        userId,
+        scope: b.scope || 'userinfo',
+        clientId: b.client_id,
+        redirectUri: b.redirect_uri!,
+        expiresAt: now() + 5 * 60_000,
+      });
       target.searchParams.set('code', code);
     } else {
       target.searchParams.set('error', 'access_denied');

@@ -36,9 +36,30 @@ export interface Fill {
 }
 
 export const ASSETS = [
-  { currency: 'usdt', currencyId: 11, frozenAmount: '0', availableAmount: '8200.00', totalAmount: '8200.00', convertBtcAmount: '0.0820' },
-  { currency: 'btc', currencyId: 2, frozenAmount: '0.001', availableAmount: '0.0201', totalAmount: '0.0211', convertBtcAmount: '0.0211' },
-  { currency: 'eth', currencyId: 3, frozenAmount: '0', availableAmount: '0.35', totalAmount: '0.35', convertBtcAmount: '0.0001' },
+  {
+    currency: 'usdt',
+    currencyId: 11,
+    frozenAmount: '0',
+    availableAmount: '8200.00',
+    totalAmount: '8200.00',
+    convertBtcAmount: '0.0820',
+  },
+  {
+    currency: 'btc',
+    currencyId: 2,
+    frozenAmount: '0.001',
+    availableAmount: '0.0201',
+    totalAmount: '0.0211',
+    convertBtcAmount: '0.0211',
+  },
+  {
+    currency: 'eth',
+    currencyId: 3,
+    frozenAmount: '0',
+    availableAmount: '0.35',
+    totalAmount: '0.35',
+    convertBtcAmount: '0.0001',
+  },
 ];
 
 export interface PlaceOrder {
@@ -53,7 +74,8 @@ export interface PlaceOrder {
   clientOrderId?: unknown;
 }
 
-const num = (v: unknown) => (typeof v === 'number' || (typeof v === 'string' && /^\d+(\.\d+)?$/.test(v)) ? Number(v) : undefined);
+const num = (v: unknown) =>
+  typeof v === 'number' || (typeof v === 'string' && /^\d+(\.\d+)?$/.test(v)) ? Number(v) : undefined;
 
 /** One user's orders and fills. */
 export class Book {
@@ -79,7 +101,8 @@ export class Book {
     if (quantity === undefined || quantity <= 0) return 'ORDER_QUANTITY_INVALID';
     const price = num(b.price);
     if (b.type === 'LIMIT' && !(price !== undefined && price > 0)) return 'ORDER_PRICE_INVALID';
-    if (b.clientOrderId !== undefined && (typeof b.clientOrderId !== 'string' || b.clientOrderId.length > 32)) return 'ORDER_CLIENT_ID_INVALID';
+    if (b.clientOrderId !== undefined && (typeof b.clientOrderId !== 'string' || b.clientOrderId.length > 32))
+      return 'ORDER_CLIENT_ID_INVALID';
     const timeInForce = typeof b.timeInForce === 'string' ? b.timeInForce : 'GTC';
     return this.add(
       {
@@ -96,7 +119,15 @@ export class Book {
   }
 
   private add(
-    p: { symbol: string; side: 'BUY' | 'SELL'; type: 'LIMIT' | 'MARKET'; price: string; quantity: string; clientOrderId?: string; timeInForce?: string },
+    p: {
+      symbol: string;
+      side: 'BUY' | 'SELL';
+      type: 'LIMIT' | 'MARKET';
+      price: string;
+      quantity: string;
+      clientOrderId?: string;
+      timeInForce?: string;
+    },
     now: number,
   ): Order {
     const [base = '', quote = ''] = p.symbol.split('_');
@@ -137,7 +168,11 @@ export class Book {
   }
 
   find(q: { orderId?: string; clientOrderId?: string }): Order | undefined {
-    return this.orders.find((o) => (q.orderId !== undefined ? o.orderId === q.orderId : q.clientOrderId !== undefined && o.clientOrderId === q.clientOrderId));
+    return this.orders.find((o) =>
+      q.orderId !== undefined
+        ? o.orderId === q.orderId
+        : q.clientOrderId !== undefined && o.clientOrderId === q.clientOrderId,
+    );
   }
 
   open(symbol?: string): Order[] {

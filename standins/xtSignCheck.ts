@@ -43,7 +43,12 @@ const SIGNED_HEADERS = {
 } as const;
 
 /** X + Y as XT.COM computes them, from the request as it arrived; undefined when the query cannot be decoded. */
-export function expectedSignedString(req: Request, rawBody: string, style: 'method' | 'path', headers: Record<string, string>): string | undefined {
+export function expectedSignedString(
+  req: Request,
+  rawBody: string,
+  style: 'method' | 'path',
+  headers: Record<string, string>,
+): string | undefined {
   const x = [...SIGNED_HEADERS[style]]
     .sort()
     .map((k) => `${k}=${headers[k]}`)
@@ -106,18 +111,25 @@ export function checkSignature(req: Request, rawBody: string, o: SignCheckOption
   if (appKey === undefined) return { mc: 'AUTH_001', signature };
   if (timestamp === undefined || !/^\d{1,16}$/.test(timestamp)) return { mc: 'AUTH_002', signature };
   if (recvWindow === undefined) return { mc: 'AUTH_003', signature };
-  if (!/^\d{1,6}$/.test(recvWindow) || Number(recvWindow) < 1 || Number(recvWindow) > MAX_RECV_WINDOW) return { mc: 'AUTH_004', signature };
+  if (!/^\d{1,6}$/.test(recvWindow) || Number(recvWindow) < 1 || Number(recvWindow) > MAX_RECV_WINDOW)
+    return { mc: 'AUTH_004', signature };
   if (algorithms === undefined) return { mc: 'AUTH_005', signature };
   if (algorithms !== 'HmacSHA256') return { mc: 'AUTH_006', signature };
   if (signature === undefined) return { mc: 'AUTH_007' };
 
-  const headers = { 'validate-algorithms': algorithms, 'validate-appkey': appKey, 'validate-recvwindow': recvWindow, 'validate-timestamp': timestamp };
+  const headers = {
+    'validate-algorithms': algorithms,
+    'validate-appkey': appKey,
+    'validate-recvwindow': recvWindow,
+    'validate-timestamp': timestamp,
+  };
   const signedString = expectedSignedString(req, rawBody, o.signStyle, headers);
   if (signedString === undefined) return { mc: 'AUTH_103', signature }; // a query no server can decode
   const seen = { signature, signedString };
   if (appKey !== o.apiKey) return { mc: 'AUTH_101', ...seen };
   if (!o.apiKeyActive) return { mc: 'AUTH_102', ...seen };
-  if (o.boundIps.length > 0 && !o.boundIps.includes((req.socket.remoteAddress ?? '').replace(/^::ffff:/, ''))) return { mc: 'AUTH_104', ...seen };
+  if (o.boundIps.length > 0 && !o.boundIps.includes((req.socket.remoteAddress ?? '').replace(/^::ffff:/, '')))
+    return { mc: 'AUTH_104', ...seen };
   const ts = Number(timestamp);
   if (ts > now + MAX_AHEAD_MS || now - ts > Number(recvWindow)) return { mc: 'AUTH_105', ...seen };
   const expected = createHmac('sha256', o.apiSecret).update(signedString, 'utf8').digest('hex');

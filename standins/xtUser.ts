@@ -45,7 +45,9 @@ export interface XtUserApiOptions extends XtUserApiSettings {
 }
 
 /** The defaults: the client id and secret sign (as XT.COM's example does), method style, XT.COM's limits. */
-export function userApiDefaults(o: Partial<XtUserApiSettings> & { clientId?: string; clientSecret?: string }): XtUserApiSettings {
+export function userApiDefaults(
+  o: Partial<XtUserApiSettings> & { clientId?: string; clientSecret?: string },
+): XtUserApiSettings {
   return {
     apiKey: o.apiKey ?? o.clientId ?? 'demo-client',
     apiSecret: o.apiSecret ?? o.clientSecret ?? 'demo-secret',
@@ -119,7 +121,11 @@ export function envelopeShape(o: Pick<XtUserApiSettings, 'envelopeShape'>): Requ
     if (o.envelopeShape === 'returnCode') {
       const json = res.json.bind(res);
       res.json = (body: unknown) =>
-        json(body && typeof body === 'object' && 'rc' in body && 'mc' in body ? asReturnCode(body as { rc: number; mc: string }) : body);
+        json(
+          body && typeof body === 'object' && 'rc' in body && 'mc' in body
+            ? asReturnCode(body as { rc: number; mc: string })
+            : body,
+        );
     }
     next();
   };
@@ -147,61 +153,81 @@ class SlidingLimits {
   }
 }
 
-export function userApiRouter(o: XtUserApiOptions, state: XtUserApiState, verifyToken: (token: string | undefined) => Promise<string | undefined>): Router {
+export function userApiRouter(
+  o: XtUserApiOptions,
+  state: XtUserApiState,
+  verifyToken: (token: string | undefined) => Promise<string | undefined>,
+): Router {
   const r = Router();
   const clock = () => o.now() + o.clockShiftMs;
   const limits = new SlidingLimits();
   const books = new Map<string, Book>();
   let seq = 1_000_000_000_000 + Math.floor(Math.random() * 1e9);
-  const bookOf = (userId: string) => books.get(userId) ?? books.set(userId, new Book(() => String(++seq), clock())).get(userId)!;
+  const bookOf = (userId: string) =>
+    books.get(userId) ?? books.set(userId, new Book(() => String(++seq), clock())).get(userId)!;
 
   r.get('/v4/public/time', (_req, res) => {
     state.calls.time++;
     res.json(ok({ serverTime: clock() + o.timeEndpointSkewMs }));
   });
 
-  r.use(['/spot/v4', '/user/account'], express.text({ type: () => true, limit: '64kb' }), async function gate(req: Request, res: Response, next) {
-    state.calls.api++;
-    const entry: ApiLogEntry = { at: Date.now(), method: req.method, path: req.originalUrl.split('?')[0] ?? '', status: 0, mc: '' };
-    state.log.push(entry);
-    if (state.log.length > MAX_RECORDED) state.log.shift();
-    res.on('finish', () => {
-      entry.status = res.statusCode;
-    });
-    if (o.apiDelayMs > 0) await new Promise((d) => setTimeout(d, o.apiDelayMs));
-    if (injectFailure(state, o, res)) return;
+  r.use(
+    ['/spot/v4', '/user/account'],
+    express.text({ type: () => true, limit: '64kb' }),
+    async function gate(req: Request, res: Response, next) {
+      state.calls.api++;
+      const entry: ApiLogEntry = {
+        at: Date.now(),
+        method: req.method,
+        path: req.originalUrl.split('?')[0] ?? '',
+        status: 0,
+        mc: '',
+      };
+      state.log.push(entry);
+      if (state.log.length > MAX_RECORDED) state.log.shift();
+      res.on('finish', () => {
+        entry.status = res.statusCode;
+      });
+      if (o.apiDelayMs > 0) await new Promise((d) => setTimeout(d, o.apiDelayMs));
+      if (injectFailure(state, o, res)) return;
 
-    const rawBody = typeof req.body === 'string' ? req.body : '';
-    const checked = checkSignature(req, rawBody, o, clock());
-    remember(state.signatures, checked.signature);
-    remember(state.signedStrings, checked.signedString);
-    const answer = (status: number, mc: string) => {
-      entry.mc = mc;
-      res.status(status).json(envelope(1, mc));
-    };
-    if (checked.mc) return answer(o.authFailureStatus, checked.mc);
+      const rawBody = typeof req.body === 'string' ? req.body : '';
+      const checked = checkSignature(req, rawBody, o, clock());
+      remember(state.signatures, checked.signature);
+      remember(state.signedStrings, checked.signedString);
+      const answer = (status: number, mc: string) => {
+        entry.mc = mc;
+        res.status(status).json(envelope(1, mc));
+      };
+      if (checked.mc) return answer(o.authFailureStatus, checked.mc);
 
-    const userId = o.refuseAccessTokens ? undefined : await verifyToken(req.get('access-token'));
-    if (!userId) return answer(401, 'TOKEN_INVALID');
-    entry.userId = userId;
+      const userId = o.refuseAccessTokens ? undefined : await verifyToken(req.get('access-token'));
+      if (!userId) return answer(401, 'TOKEN_INVALID');
+      entry.userId = userId;
 
-    const asset = /^\/spot\/v4\/balances?$/.test(entry.path);
-    const now = Date.now();
-    const wait = Math.max(
-      limits.take(`user:${userId}:${asset ? 'asset' : 'other'}`, asset ? o.assetLimitPerSec : o.otherLimitPerSec, 1000, now),
-      limits.take(`ip:${req.socket.remoteAddress}`, o.ipLimitPerMin, 60_000, now),
-    );
-    if (wait > 0) {
-      entry.mc = 'TOO_MANY_REQUESTS';
-      if (o.retryAfterSec !== null) res.set('Retry-After', String(o.retryAfterSec));
-      res.status(429).type('text').send('Too Many Requests');
-      return;
-    }
-    res.locals.userId = userId;
-    res.locals.body = rawBody;
-    entry.mc = 'SUCCESS';
-    next();
-  });
+      const asset = /^\/spot\/v4\/balances?$/.test(entry.path);
+      const now = Date.now();
+      const wait = Math.max(
+        limits.take(
+          `user:${userId}:${asset ? 'asset' : 'other'}`,
+          asset ? o.assetLimitPerSec : o.otherLimitPerSec,
+          1000,
+          now,
+        ),
+        limits.take(`ip:${req.socket.remoteAddress}`, o.ipLimitPerMin, 60_000, now),
+      );
+      if (wait > 0) {
+        entry.mc = 'TOO_MANY_REQUESTS';
+        if (o.retryAfterSec !== null) res.set('Retry-After', String(o.retryAfterSec));
+        res.status(429).type('text').send('Too Many Requests');
+        return;
+      }
+      res.locals.userId = userId;
+      res.locals.body = rawBody;
+      entry.mc = 'SUCCESS';
+      next();
+    },
+  );
 
   const book = (res: Response) => bookOf(res.locals.userId as string);
   const q = (req: Request, k: string): string | undefined => {
@@ -243,11 +269,20 @@ export function userApiRouter(o: XtUserApiOptions, state: XtUserApiState, verify
     res.json(ok(ids.map((id) => book(res).find({ orderId: id })).filter(Boolean)));
   });
   r.get('/spot/v4/open-order', (req, res) => void res.json(ok(book(res).open(q(req, 'symbol')))));
-  r.get('/spot/v4/history-order', (req, res) => void res.json(ok({ hasPrev: false, hasNext: false, items: book(res).history(q(req, 'symbol')) })));
+  r.get(
+    '/spot/v4/history-order',
+    (req, res) => void res.json(ok({ hasPrev: false, hasNext: false, items: book(res).history(q(req, 'symbol')) })),
+  );
   r.get(
     '/spot/v4/trade',
     (req, res) =>
-      void res.json(ok({ hasPrev: false, hasNext: false, items: book(res).fills.filter((f) => !q(req, 'symbol') || f.symbol === q(req, 'symbol')) })),
+      void res.json(
+        ok({
+          hasPrev: false,
+          hasNext: false,
+          items: book(res).fills.filter((f) => !q(req, 'symbol') || f.symbol === q(req, 'symbol')),
+        }),
+      ),
   );
   r.post('/spot/v4/order', (_req, res) => {
     const body = jsonBody(res);
@@ -268,7 +303,8 @@ export function userApiRouter(o: XtUserApiOptions, state: XtUserApiState, verify
   });
   r.delete('/spot/v4/open-order', (_req, res) => {
     const symbol = jsonBody(res)?.symbol;
-    for (const o2 of book(res).open(typeof symbol === 'string' ? symbol : undefined)) book(res).cancel(o2.orderId, clock());
+    for (const o2 of book(res).open(typeof symbol === 'string' ? symbol : undefined))
+      book(res).cancel(o2.orderId, clock());
     res.json(ok(null));
   });
   r.post('/user/account/api-key', (_req, res) => {

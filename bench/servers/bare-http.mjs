@@ -11,5 +11,7 @@ const server = http.createServer((req, res) => {
   }
   res.writeHead(404).end();
 });
-server.listen(Number(process.argv[2] ?? 0), '127.0.0.1', () => process.stdout.write(`READY http://127.0.0.1:${server.address().port}\n`));
+server.listen(Number(process.argv[2] ?? 0), '127.0.0.1', () =>
+  process.stdout.write(`READY http://127.0.0.1:${server.address().port}\n`),
+);
 process.once('SIGTERM', () => server.close(() => process.exit(0)));

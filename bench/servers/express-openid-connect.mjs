@@ -22,6 +22,10 @@ app.use(
     idpLogout: false,
   }),
 );
-app.get('/api/session', requiresAuth(), (req, res) => void res.json({ connected: true, provider: 'oidc', userId: req.oidc.user?.sub ?? null }));
+app.get(
+  '/api/session',
+  requiresAuth(),
+  (req, res) => void res.json({ connected: true, provider: 'oidc', userId: req.oidc.user?.sub ?? null }),
+);
 const server = app.listen(Number(port), '127.0.0.1', () => process.stdout.write(`READY http://127.0.0.1:${port}\n`));
 process.once('SIGTERM', () => server.close(() => process.exit(0)));

@@ -73,5 +73,7 @@ app.get('/api/session', (req, res) => {
   if (!b) return void res.status(401).json({ connected: false });
   res.json({ connected: true, provider: 'xt', userId: b.userId });
 });
-const server = app.listen(Number(process.argv[2] ?? 0), '127.0.0.1', () => process.stdout.write(`READY http://127.0.0.1:${server.address().port}\n`));
+const server = app.listen(Number(process.argv[2] ?? 0), '127.0.0.1', () =>
+  process.stdout.write(`READY http://127.0.0.1:${server.address().port}\n`),
+);
 process.once('SIGTERM', () => server.close(() => process.exit(0)));

@@ -34,12 +34,16 @@ function unavailable(res: Response, e: AppError): void {
   res
     .status(503)
     .set({ 'Cache-Control': 'no-store', 'Retry-After': String(e.retryAfterSec ?? 5) })
-    .json({ error: 'temporarily_unavailable', error_description: 'the logout could not be completed now; send it again later' });
+    .json({
+      error: 'temporarily_unavailable',
+      error_description: 'the logout could not be completed now; send it again later',
+    });
 }
 
 /** A failure that is nobody's fault and passes: a store or the provider's JWKS briefly away. */
 const transient = (err: unknown): err is AppError =>
-  err instanceof AppError && ['store_unavailable', 'provider_down', 'provider_unavailable', 'provider_timeout'].includes(err.code);
+  err instanceof AppError &&
+  ['store_unavailable', 'provider_down', 'provider_unavailable', 'provider_timeout'].includes(err.code);
 
 /** Runs `fn`, again (with a short back-off) while it fails transiently, for up to BACKCHANNEL_RETRY_MS. */
 async function retrying<T>(fn: () => Promise<T>): Promise<T> {
@@ -83,18 +87,26 @@ function backchannelLogout(ctx: AppContext) {
         return (await ctx.stores.authState.markOnce(mark, ttlMs)) ? ended : 'replayed';
       });
       if (outcome === 'replayed') {
-        ctx.logger.info({ provider: provider.id, reason: 'jti already used' }, 'a back-channel logout token was refused');
+        ctx.logger.info(
+          { provider: provider.id, reason: 'jti already used' },
+          'a back-channel logout token was refused',
+        );
         ctx.audit.write('logout_token_refused', { provider: provider.id, reason: 'jti already used' });
         return refuse(res, 'logout_token refused: jti already used');
       }
-      const named = check.sid !== undefined && check.sub !== undefined ? 'sid+sub' : check.sid !== undefined ? 'sid' : 'sub';
+      const named =
+        check.sid !== undefined && check.sub !== undefined ? 'sid+sub' : check.sid !== undefined ? 'sid' : 'sub';
       ctx.logger.info({ provider: provider.id, named, ended: outcome }, 'back-channel logout');
       ctx.audit.write('logout_token_accepted', { provider: provider.id, reason: named });
       res.status(200).set('Cache-Control', 'no-store').end();
     } catch (err) {
       const e = err instanceof AppError ? err : new AppError('internal');
       if (e.code === 'internal') ctx.logger.error({ err, provider: provider.id }, 'a back-channel logout failed');
-      else ctx.logger.warn({ provider: provider.id, code: e.code, detail: e.detail }, 'a back-channel logout could not be completed now');
+      else
+        ctx.logger.warn(
+          { provider: provider.id, code: e.code, detail: e.detail },
+          'a back-channel logout could not be completed now',
+        );
       unavailable(res, e);
     }
   };
@@ -104,7 +116,8 @@ function backchannelLogout(ctx: AppContext) {
 function bodyRefused(err: unknown, _req: Request, res: Response, next: NextFunction): void {
   if (res.headersSent) return next(err);
   const status = (err as { status?: unknown }).status;
-  if (typeof status === 'number' && status >= 400 && status < 500) return refuse(res, 'the request body could not be read');
+  if (typeof status === 'number' && status >= 400 && status < 500)
+    return refuse(res, 'the request body could not be read');
   next(err);
 }
 

@@ -15,7 +15,13 @@ import { connectionOwner, ensureOwner } from '../session/owner.js';
 import { isCurrentEpoch } from './binding.js';
 import { type Link, acceptLink } from './link.js';
 import { expectLogoutReturn, newLogoutState } from './logoutReturn.js';
-import { type LoginTransaction, TRANSACTION_TTL_MS, beginTransaction, consumeTransaction, moveTransactions } from './transaction.js';
+import {
+  type LoginTransaction,
+  TRANSACTION_TTL_MS,
+  beginTransaction,
+  consumeTransaction,
+  moveTransactions,
+} from './transaction.js';
 
 export const callbackPath = (provider: string) => `/auth/${provider}/callback`;
 
@@ -64,7 +70,10 @@ export function login(ctx: AppContext): Handler {
     const url = await provider.authorizeUrl({
       state: tx.state,
       redirectUri: redirectUri(ctx, provider),
-      lang: pickProviderLanguage(languagePreference(req.headers.cookie, req.get('accept-language')), provider.languages ?? ['en']),
+      lang: pickProviderLanguage(
+        languagePreference(req.headers.cookie, req.get('accept-language')),
+        provider.languages ?? ['en'],
+      ),
       extras: tx.extras,
     });
     await saveSession(req); // the owner id must be stored before the person comes back
@@ -89,7 +98,12 @@ function readCallbackParams(req: Request): CallbackParams {
   };
 }
 
-async function refuseProviderError(ctx: AppContext, req: Request, provider: Provider, p: CallbackParams): Promise<never> {
+async function refuseProviderError(
+  ctx: AppContext,
+  req: Request,
+  provider: Provider,
+  p: CallbackParams,
+): Promise<never> {
   // Spend the transaction so the same state cannot be used again, then say what happened. Without a
   // pending transaction (stale, replayed or forged) it is login_expired: nobody here was asked anything.
   await consumeTransaction(ctx, req, provider.id, p.state);
@@ -99,7 +113,13 @@ async function refuseProviderError(ctx: AppContext, req: Request, provider: Prov
 }
 
 /** What the person did (or could not do) at the provider: a decision, not a failure (RFC 6749 4.1.2.1, OIDC Core 3.1.2.6). */
-const DECLINED = new Set(['access_denied', 'consent_required', 'login_required', 'interaction_required', 'account_selection_required']);
+const DECLINED = new Set([
+  'access_denied',
+  'consent_required',
+  'login_required',
+  'interaction_required',
+  'account_selection_required',
+]);
 /** The provider's own trouble: try again later. */
 const PROVIDER_TROUBLE = new Set(['temporarily_unavailable', 'server_error']);
 
@@ -109,7 +129,13 @@ function callbackErrorCode(error: string): 'login_denied' | 'provider_unavailabl
   return PROVIDER_TROUBLE.has(error) ? 'provider_unavailable' : 'provider_misconfigured';
 }
 
-async function exchange(ctx: AppContext, req: Request, provider: Provider, tx: LoginTransaction, code: string): Promise<TokenResponse> {
+async function exchange(
+  ctx: AppContext,
+  req: Request,
+  provider: Provider,
+  tx: LoginTransaction,
+  code: string,
+): Promise<TokenResponse> {
   return provider.exchangeCode({
     code,
     redirectUri: redirectUri(ctx, provider),
@@ -145,7 +171,13 @@ async function rotateOwner(ctx: AppContext, req: Request, replaced: string | und
  * the binding epoch it began in: once the subject has been ended (DELETE /v1/subjects/{sub}), a
  * login begun before that never lands, whether the end came before this callback or during it.
  */
-async function checkBinding(ctx: AppContext, req: Request, provider: Provider, tx: LoginTransaction, subjectKey: string): Promise<void> {
+async function checkBinding(
+  ctx: AppContext,
+  req: Request,
+  provider: Provider,
+  tx: LoginTransaction,
+  subjectKey: string,
+): Promise<void> {
   const expired = (reason: string) => new AppError('login_expired', { provider: provider.id, detail: { reason } });
   if (subjectKey !== req.session.subject) throw expired('session bound to another subject');
   if ((tx.epoch ?? '') !== (req.session.subjectEpoch ?? '')) throw expired('bound again since the login began');
@@ -153,7 +185,13 @@ async function checkBinding(ctx: AppContext, req: Request, provider: Provider, t
 }
 
 /** The connection's owner: the subject of a linked login, else the session's new private owner id. */
-async function storeConnection(ctx: AppContext, req: Request, provider: Provider, tx: LoginTransaction, tokens: TokenResponse): Promise<void> {
+async function storeConnection(
+  ctx: AppContext,
+  req: Request,
+  provider: Provider,
+  tx: LoginTransaction,
+  tokens: TokenResponse,
+): Promise<void> {
   const subjectKey = tx.subject === undefined ? undefined : ctx.subjects.ownerOf(tx.subject);
   if (subjectKey !== undefined) await checkBinding(ctx, req, provider, tx, subjectKey);
   const owner = await rotateOwner(ctx, req, subjectKey === undefined ? provider.id : undefined);
@@ -163,7 +201,10 @@ async function storeConnection(ctx: AppContext, req: Request, provider: Provider
   if (subjectKey !== undefined && !(await isCurrentEpoch(ctx, subjectKey, tx.epoch))) {
     // Ended while this login was being stored: what it stored is taken back (the end's own sweep may have run before it).
     await ctx.connections.withdraw(subjectKey, provider.id, rec);
-    throw new AppError('login_expired', { provider: provider.id, detail: { reason: 'subject ended since the login began' } });
+    throw new AppError('login_expired', {
+      provider: provider.id,
+      detail: { reason: 'subject ended since the login began' },
+    });
   }
   req.session.notice = { kind: 'connected', provider: provider.id, at: Date.now() }; // "You're connected", once
   await saveSession(req);
@@ -197,7 +238,8 @@ export function callback(ctx: AppContext): Handler {
       const params = readCallbackParams(req);
       if (params.error !== undefined) await refuseProviderError(ctx, req, provider, params);
       const tx = await consumeTransaction(ctx, req, provider.id, params.state); // before any token call
-      if (!params.code) throw new AppError('callback_invalid', { provider: provider.id, detail: { reason: 'no code' } });
+      if (!params.code)
+        throw new AppError('callback_invalid', { provider: provider.id, detail: { reason: 'no code' } });
       const tokens = await exchange(ctx, req, provider, tx, params.code);
       await storeConnection(ctx, req, provider, tx, tokens);
       recordLogin(ctx, req, provider.id);
@@ -209,7 +251,12 @@ export function callback(ctx: AppContext): Handler {
       // Back to the provider's page and Authorize (or Deny) again, or a replayed callback, while
       // connected: nothing changed, and the person is told they are still connected.
       if ((code === 'login_denied' || code === 'login_expired') && (await isConnected(ctx, req, provider))) {
-        req.session.notice = { kind: 'still-connected', provider: provider.id, declined: code === 'login_denied', at: Date.now() };
+        req.session.notice = {
+          kind: 'still-connected',
+          provider: provider.id,
+          declined: code === 'login_denied',
+          at: Date.now(),
+        };
         await saveSession(req);
         res.redirect(303, '/account');
         return;
@@ -260,13 +307,19 @@ export function logout(ctx: AppContext): Handler {
       postLogoutRedirect: new URL('/', ctx.config.publicUrl).toString(),
       state,
       idToken: forgotten?.record.idToken,
-      lang: pickProviderLanguage(languagePreference(req.headers.cookie, req.get('accept-language')), provider.languages ?? ['en']),
+      lang: pickProviderLanguage(
+        languagePreference(req.headers.cookie, req.get('accept-language')),
+        provider.languages ?? ['en'],
+      ),
     });
     // Through the end_session_endpoint, the confirmation waits for the provider to send the browser back with `state`.
     if (forgotten && out?.returnsState) expectLogoutReturn(req, state, provider.id, revoked);
     else if (forgotten) req.session.notice = { kind: 'disconnected', provider: provider.id, revoked, at: Date.now() };
     await saveSession(req);
-    ctx.logger.info({ provider: provider.id, providerLogout: out ? (out.returnsState ? 'end_session' : 'logout_page') : 'none' }, 'disconnected');
+    ctx.logger.info(
+      { provider: provider.id, providerLogout: out ? (out.returnsState ? 'end_session' : 'logout_page') : 'none' },
+      'disconnected',
+    );
     res.redirect(303, out?.url.toString() ?? '/');
   };
 }

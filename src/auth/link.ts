@@ -69,9 +69,11 @@ async function verifyLinkToken(ctx: AppContext, provider: string, token: string)
   }
   const { sub, jti, exp, iat, returnTo } = payload;
   if (!isSubject(sub)) throw invalid(provider, 'bad sub');
-  if (iat !== undefined && (typeof iat !== 'number' || iat > ctx.now() / 1000 + LINK_CLOCK_TOLERANCE_S)) throw invalid(provider, 'iat in the future');
+  if (iat !== undefined && (typeof iat !== 'number' || iat > ctx.now() / 1000 + LINK_CLOCK_TOLERANCE_S))
+    throw invalid(provider, 'iat in the future');
   if (typeof jti !== 'string' || jti.length === 0 || jti.length > 256) throw invalid(provider, 'bad jti');
-  if (typeof exp !== 'number' || exp > ctx.now() / 1000 + LINK_MAX_LIFETIME_S + LINK_CLOCK_TOLERANCE_S) throw invalid(provider, 'exp too far ahead');
+  if (typeof exp !== 'number' || exp > ctx.now() / 1000 + LINK_MAX_LIFETIME_S + LINK_CLOCK_TOLERANCE_S)
+    throw invalid(provider, 'exp too far ahead');
   if (returnTo !== undefined && typeof returnTo !== 'string') throw invalid(provider, 'bad returnTo');
   return { sub, jti, exp, iat, returnTo };
 }
@@ -161,5 +163,10 @@ export async function acceptLink(ctx: AppContext, req: Request, provider: string
   if (await mintedBeforeEnd(ctx, key, claims)) throw expired(provider, 'minted before the subject was ended');
   if (!(await spendOnce(ctx, claims))) throw expired(provider, 'used');
   const epoch = await bindSession(ctx, req, claims.sub, key);
-  return { subject: claims.sub, key, epoch, returnTo: claims.returnTo === undefined ? undefined : safeReturnTo(claims.returnTo) };
+  return {
+    subject: claims.sub,
+    key,
+    epoch,
+    returnTo: claims.returnTo === undefined ? undefined : safeReturnTo(claims.returnTo),
+  };
 }

@@ -38,5 +38,11 @@ export function acceptLogoutReturn(req: Request): void {
   }
   if (state === undefined || !safeEqual(hash(state), pending.stateHash)) return;
   delete req.session.logoutReturn;
-  req.session.notice = { kind: 'disconnected', provider: pending.provider, revoked: pending.revoked, signedOut: true, at: Date.now() };
+  req.session.notice = {
+    kind: 'disconnected',
+    provider: pending.provider,
+    revoked: pending.revoked,
+    signedOut: true,
+    at: Date.now(),
+  };
 }

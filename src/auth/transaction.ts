@@ -55,9 +55,24 @@ export async function beginTransaction(
 ): Promise<LoginTransaction> {
   const owner = ensureOwner(req);
   const state = randomBytes(32).toString('base64url');
-  const tx: LoginTransaction = { v: 1, provider, state, createdAt: ctx.now(), returnTo, extras, subject: link?.subject, epoch: link?.epoch };
+  const tx: LoginTransaction = {
+    v: 1,
+    provider,
+    state,
+    createdAt: ctx.now(),
+    returnTo,
+    extras,
+    subject: link?.subject,
+    epoch: link?.epoch,
+  };
   const id = txId(tx.state);
-  await ctx.stores.authState.putTransaction(owner, id, ctx.sealer.seal(JSON.stringify(tx), aad(owner, id)), TRANSACTION_TTL_MS, MAX_PENDING);
+  await ctx.stores.authState.putTransaction(
+    owner,
+    id,
+    ctx.sealer.seal(JSON.stringify(tx), aad(owner, id)),
+    TRANSACTION_TTL_MS,
+    MAX_PENDING,
+  );
   return tx;
 }
 
@@ -70,14 +85,25 @@ export async function moveTransactions(ctx: AppContext, from: string, to: string
   for (const { id, value, expiresAt } of await ctx.stores.authState.takeAllTransactions(from)) {
     const plain = ctx.sealer.open(value, aad(from, id));
     if (plain === undefined || expiresAt <= now) continue;
-    await ctx.stores.authState.putTransaction(to, id, ctx.sealer.seal(plain, aad(to, id)), expiresAt - now, MAX_PENDING);
+    await ctx.stores.authState.putTransaction(
+      to,
+      id,
+      ctx.sealer.seal(plain, aad(to, id)),
+      expiresAt - now,
+      MAX_PENDING,
+    );
   }
 }
 
 const expired = (provider: string, reason: string) => new AppError('login_expired', { provider, detail: { reason } });
 
 /** Takes the transaction for `state`, or throws login_expired. Runs before any token call. */
-export async function consumeTransaction(ctx: AppContext, req: Request, provider: string, state: string | undefined): Promise<LoginTransaction> {
+export async function consumeTransaction(
+  ctx: AppContext,
+  req: Request,
+  provider: string,
+  state: string | undefined,
+): Promise<LoginTransaction> {
   if (!state) throw expired(provider, 'no state');
   const owner = req.session.owner;
   if (!owner) throw expired(provider, 'no session');

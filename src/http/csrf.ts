@@ -19,9 +19,14 @@ export type CsrfSource = 'form' | 'header';
  * `providerOf` names the provider the route is for, when it knows one (a configured provider only,
  * never a name from the path as sent), so the refusal and its `csrf_refused` audit line carry it.
  */
-export function requireCsrf(publicOrigin: string, source: CsrfSource = 'form', providerOf: (req: Request) => string | undefined = () => undefined) {
+export function requireCsrf(
+  publicOrigin: string,
+  source: CsrfSource = 'form',
+  providerOf: (req: Request) => string | undefined = () => undefined,
+) {
   return function checkCsrf(req: Request, _res: Response, next: NextFunction): void {
-    const refuse = (reason: string) => next(new AppError('csrf_failed', { provider: providerOf(req), detail: { reason } }));
+    const refuse = (reason: string) =>
+      next(new AppError('csrf_failed', { provider: providerOf(req), detail: { reason } }));
     const origin = req.get('origin');
     const originOk = origin === undefined || origin === publicOrigin || (source === 'form' && origin === 'null');
     if (!originOk) return refuse('foreign origin');

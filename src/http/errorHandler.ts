@@ -13,7 +13,8 @@ import { safeReturnTo } from './returnTo.js';
 /** Where "try again" / "reconnect" leads: a fresh login for auth trouble, the same page for a GET elsewhere. */
 function retryTarget(e: AppError, req: Request): string | undefined {
   const inAuth = req.path.startsWith('/auth/');
-  if (e.provider && (e.next === 'login' || e.next === 'reconnect' || (e.next === 'retry' && inAuth))) return `/auth/${e.provider}/login`;
+  if (e.provider && (e.next === 'login' || e.next === 'reconnect' || (e.next === 'retry' && inAuth)))
+    return `/auth/${e.provider}/login`;
   if (e.next === 'retry') return req.method === 'GET' && !inAuth ? safeReturnTo(req.originalUrl, '/') : '/';
   return undefined;
 }
@@ -44,10 +45,25 @@ export function errorHandler(ctx: AppContext, pageLocals: RequestHandler): Error
     const status = forService ? serviceStatus(e.code) : e.status;
     const serviceKey = (res.locals as { serviceKey?: string }).serviceKey;
     if (e.code === 'internal') ctx.logger.error({ err, reqId, serviceKey }, 'unexpected error');
-    else ctx.logger.warn({ code: e.code, status, provider: e.provider, detail: e.detail, reqId, serviceKey }, 'request failed');
+    else
+      ctx.logger.warn(
+        { code: e.code, status, provider: e.provider, detail: e.detail, reqId, serviceKey },
+        'request failed',
+      );
     const event = AUDITED[e.code];
-    const reason = typeof e.detail.reason === 'string' ? e.detail.reason : typeof e.detail.scope === 'string' ? e.detail.scope : e.code;
-    if (event) ctx.audit.write(event, { provider: e.provider, owner: req.session?.subject ?? req.session?.owner, reason, serviceKey });
+    const reason =
+      typeof e.detail.reason === 'string'
+        ? e.detail.reason
+        : typeof e.detail.scope === 'string'
+          ? e.detail.scope
+          : e.code;
+    if (event)
+      ctx.audit.write(event, {
+        provider: e.provider,
+        owner: req.session?.subject ?? req.session?.owner,
+        reason,
+        serviceKey,
+      });
 
     if (res.headersSent) {
       res.end();

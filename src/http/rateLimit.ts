@@ -12,7 +12,10 @@ import type { RateLimitScope } from '../shared/metrics.js';
 
 /** The library's own messages go through our logger (one JSON stream, scrubbed), without stacks. */
 function libraryLogger(logger: Logger) {
-  const plain = (err: unknown) => ({ code: (err as { code?: unknown })?.code, errName: err instanceof Error ? err.name : typeof err });
+  const plain = (err: unknown) => ({
+    code: (err as { code?: unknown })?.code,
+    errName: err instanceof Error ? err.name : typeof err,
+  });
   return {
     warn: (err: unknown, msg?: string) => logger.warn(plain(err), msg ?? 'express-rate-limit warning'),
     error: (err: unknown, msg?: string) => logger.warn(plain(err), msg ?? 'express-rate-limit error'),
@@ -40,7 +43,13 @@ function proxyHeaderWarning(ctx: AppContext): (req: Request) => void {
  */
 function limiter(
   ctx: AppContext,
-  opts: { name: string; scope: RateLimitScope; max: number; windowMs: number; key?: (req: Request, res: Response) => string },
+  opts: {
+    name: string;
+    scope: RateLimitScope;
+    max: number;
+    windowMs: number;
+    key?: (req: Request, res: Response) => string;
+  },
 ): RequestHandler {
   const { windowMs } = opts;
   return rateLimit({
@@ -68,7 +77,13 @@ function limiter(
  * institution's nightly report cannot starve its other backends), on top of the per-person guard.
  */
 export function serviceRateLimit(ctx: AppContext, keyName: (res: Response) => string): RequestHandler {
-  return limiter(ctx, { name: 'svc', scope: 'service', max: ctx.config.service?.rateLimitPerSec ?? 100, windowMs: 1000, key: (_req, res) => keyName(res) });
+  return limiter(ctx, {
+    name: 'svc',
+    scope: 'service',
+    max: ctx.config.service?.rateLimitPerSec ?? 100,
+    windowMs: 1000,
+    key: (_req, res) => keyName(res),
+  });
 }
 
 export function authRateLimit(ctx: AppContext): RequestHandler {

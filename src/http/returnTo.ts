@@ -18,7 +18,8 @@ const SENT_SAFE = /^\/(?![/\\])(?:[A-Za-z0-9!#$&'()*+,\-./:;=?@[\]^_|~]|%[0-9A-F
 
 /** Characters refused in the raw input before parsing: controls, backslash and look-alike slashes or spaces. */
 // eslint-disable-next-line no-control-regex -- matching control characters is the point
-const RAW_REFUSED = /[\\\u0000-\u0020\u007f-\u009f\u00a0\u1680\u2000-\u206f\u2215\u2044\u29f8\uff0f\uff3c\ufe68\u3000\ufeff]/;
+const RAW_REFUSED =
+  /[\\\u0000-\u0020\u007f-\u009f\u00a0\u1680\u2000-\u206f\u2215\u2044\u29f8\uff0f\uff3c\ufe68\u3000\ufeff]/;
 
 /** Resolves the way a browser resolves a `Location` header, against a throwaway origin. */
 const BASE = 'http://return-to.invalid';
@@ -73,7 +74,8 @@ export function safeReturnTo(raw: string | undefined, fallback = DEFAULT_RETURN_
   // Encoded dot segments and slashes can still decode into `//host` in a later hop (a proxy or
   // a framework that decodes the path); refuse them in the normalised value too.
   for (const form of decodedForms(sent) ?? []) {
-    if (form.startsWith('//') || form.startsWith('/\\') || /(^|\/)\.{1,2}(\/|$)/.test(form.split(/[?#]/)[0] ?? '')) return fallback;
+    if (form.startsWith('//') || form.startsWith('/\\') || /(^|\/)\.{1,2}(\/|$)/.test(form.split(/[?#]/)[0] ?? ''))
+      return fallback;
   }
   return sent;
 }

@@ -13,7 +13,9 @@ export function helmetHeaders(options: HelmetOptions): [string, string][] {
   const csp = options.contentSecurityPolicy;
   const directives = typeof csp === 'object' ? Object.values(csp.directives ?? {}) : [];
   if (directives.some((v) => typeof v === 'function' || (Array.isArray(v) && v.some((x) => typeof x === 'function')))) {
-    throw new Error('a CSP directive computed per request cannot be precomputed; the security headers need static options');
+    throw new Error(
+      'a CSP directive computed per request cannot be precomputed; the security headers need static options',
+    );
   }
   const headers = new Map<string, string>();
   const recorder = {

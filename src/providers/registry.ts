@@ -8,11 +8,19 @@ import type { Provider } from './types.js';
 import { XtProvider } from './xt/provider.js';
 
 /** OpenID Connect's libraries (openid-client, oauth4webapi, jose) are loaded only when OIDC is configured: a faster cold start without it. */
-export async function buildProviders(config: Config, logger: Logger, now: () => number, metrics?: Metrics): Promise<Map<string, Provider>> {
+export async function buildProviders(
+  config: Config,
+  logger: Logger,
+  now: () => number,
+  metrics?: Metrics,
+): Promise<Map<string, Provider>> {
   // Insertion order is the order of the buttons on the home page: XT.COM first.
   const providers = new Map<string, Provider>();
   if (config.xt) {
-    providers.set('xt', new XtProvider(config.xt, createProviderHttp({ provider: 'xt', timeoutMs: config.providerTimeoutMs }), now));
+    providers.set(
+      'xt',
+      new XtProvider(config.xt, createProviderHttp({ provider: 'xt', timeoutMs: config.providerTimeoutMs }), now),
+    );
   }
   if (config.oidc) {
     const { OidcProvider } = await import('./oidc/provider.js');

@@ -23,8 +23,13 @@ export { TransportFailure, type TransportKind, systemCode } from '../shared/outb
 
 /** The one mapping from a transport failure to the error a person sees. */
 export function transportAppError(f: TransportFailure, provider: string, detail: Detail = {}): AppError {
-  if (f.kind === 'timeout') return new AppError('provider_timeout', { provider, detail: { ...detail, reason: 'timeout', elapsedMs: f.elapsedMs } });
-  if (f.kind === 'too_large') return new AppError('provider_bad_response', { provider, detail: { ...detail, reason: 'response too large' } });
+  if (f.kind === 'timeout')
+    return new AppError('provider_timeout', {
+      provider,
+      detail: { ...detail, reason: 'timeout', elapsedMs: f.elapsedMs },
+    });
+  if (f.kind === 'too_large')
+    return new AppError('provider_bad_response', { provider, detail: { ...detail, reason: 'response too large' } });
   return new AppError('provider_unavailable', {
     provider,
     detail: { ...detail, reason: 'network', transport: f.transport ?? 'unknown', elapsedMs: f.elapsedMs },

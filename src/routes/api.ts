@@ -34,7 +34,8 @@ export function apiRouter(ctx: AppContext): Router {
         },
       ]),
     );
-    const first = statuses.find((s) => s.view.connected) ?? statuses.find((s) => s.view.reason !== 'not_connected') ?? statuses[0];
+    const first =
+      statuses.find((s) => s.view.connected) ?? statuses.find((s) => s.view.reason !== 'not_connected') ?? statuses[0];
     const status = setStatusFor(res, statuses).statusCode;
     res.json({
       connected: statuses.some((s) => s.view.connected),

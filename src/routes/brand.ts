@@ -109,7 +109,8 @@ export function pageLocals(ctx: AppContext): RequestHandler {
     res.locals.htmlLang = htmlLang(locale);
     res.locals.t = t;
     /** A message split around its `{slot}`, so a page can put markup (a <time>, say) in its place. */
-    res.locals.tparts = (key: MessageKey, vars?: Record<string, string>) => t(key, { ...vars, slot: '\u0000' }).split('\u0000');
+    res.locals.tparts = (key: MessageKey, vars?: Record<string, string>) =>
+      t(key, { ...vars, slot: '\u0000' }).split('\u0000');
     res.locals.site = site;
     const here = req.method === 'GET' && (req.path === '/' || req.path === '/account') ? req.originalUrl : '/';
     res.locals.languages = LANGUAGES.map((l) => ({

@@ -21,7 +21,14 @@ const OIDC_SCOPES: Record<string, MessageKey> = {
 
 /** XT.COM user API paths, by what calling them means for the person. */
 const READ_BALANCES = ['/spot/v4/balance', '/spot/v4/balances'];
-const READ_ORDERS = ['/spot/v4/order', '/spot/v4/order/1', '/spot/v4/batch-order', '/spot/v4/open-order', '/spot/v4/history-order', '/spot/v4/trade'];
+const READ_ORDERS = [
+  '/spot/v4/order',
+  '/spot/v4/order/1',
+  '/spot/v4/batch-order',
+  '/spot/v4/open-order',
+  '/spot/v4/history-order',
+  '/spot/v4/trade',
+];
 const WRITE_ORDERS = ['/spot/v4/order', '/spot/v4/order/1', '/spot/v4/batch-order', '/spot/v4/open-order'];
 
 function matches(entry: AllowEntry, path: string): boolean {
@@ -39,13 +46,21 @@ function ownWords(text: ScopeText | undefined, locale: Locale): string | undefin
   return text[htmlLang(locale) as keyof typeof text];
 }
 
-export const splitScope = (scope: string | undefined): string[] => [...new Set((scope ?? '').split(/[\s,]+/).filter(Boolean))];
+export const splitScope = (scope: string | undefined): string[] => [
+  ...new Set((scope ?? '').split(/[\s,]+/).filter(Boolean)),
+];
 
 /**
  * The lines for `provider` ('xt', 'oidc' or another id), in the person's language. `scope`
  * defaults to the configured one.
  */
-export function grantsFor(config: Config, provider: { id: string; label: string }, locale: Locale, t: Translate, scope?: string): string[] {
+export function grantsFor(
+  config: Config,
+  provider: { id: string; label: string },
+  locale: Locale,
+  t: Translate,
+  scope?: string,
+): string[] {
   const known = provider.id === 'xt' ? XT_SCOPES : provider.id === 'oidc' ? OIDC_SCOPES : {};
   const configured = provider.id === 'xt' ? config.xt?.scope : provider.id === 'oidc' ? config.oidc?.scope : undefined;
   const lines = new Map<string, string>();
@@ -54,7 +69,10 @@ export function grantsFor(config: Config, provider: { id: string; label: string 
     const key = known[s];
     const id = key ?? `scope:${s}`;
     if (lines.has(id)) continue;
-    lines.set(id, ownWords(config.site.scopeTexts[s], locale) ?? (key ? t(key, vars) : t('grant.unknown', { ...vars, scope: s })));
+    lines.set(
+      id,
+      ownWords(config.site.scopeTexts[s], locale) ?? (key ? t(key, vars) : t('grant.unknown', { ...vars, scope: s })),
+    );
   }
   if (provider.id === 'xt') {
     const allow = config.xtCalls.allow;

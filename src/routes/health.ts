@@ -30,7 +30,10 @@ export async function readiness(ctx: AppContext): Promise<ReadinessDetail> {
   const store = ctx.stores.kind;
   if (ctx.lifecycle.draining) return { status: 'draining', store };
   try {
-    const [, webhooks] = await within(Promise.all([ctx.stores.authState.ping(), ctx.webhooks?.stats()]), READY_DEADLINE_MS);
+    const [, webhooks] = await within(
+      Promise.all([ctx.stores.authState.ping(), ctx.webhooks?.stats()]),
+      READY_DEADLINE_MS,
+    );
     return webhooks ? { status: 'ready', store, webhooks } : { status: 'ready', store };
   } catch {
     return { status: 'unavailable', store };

@@ -12,7 +12,10 @@ export function internalListener(ctx: AppContext): RequestListener {
     const path = (req.url ?? '').split('?')[0];
     if (req.method === 'GET' && path === '/metrics') {
       ctx.metrics.text().then(
-        (body) => res.writeHead(200, { 'content-type': ctx.metrics.registry.contentType, 'cache-control': 'no-store' }).end(body),
+        (body) =>
+          res
+            .writeHead(200, { 'content-type': ctx.metrics.registry.contentType, 'cache-control': 'no-store' })
+            .end(body),
         () => res.writeHead(503, { 'content-type': 'text/plain' }).end('metrics unavailable\n'),
       );
       return;
@@ -20,7 +23,9 @@ export function internalListener(ctx: AppContext): RequestListener {
     if (req.method === 'GET' && path === '/readyz') {
       void readiness(ctx).then((detail) => {
         const { status, headers } = readinessHeaders(detail);
-        res.writeHead(status, { ...headers, 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify(detail));
+        res
+          .writeHead(status, { ...headers, 'content-type': 'application/json; charset=utf-8' })
+          .end(JSON.stringify(detail));
       });
       return;
     }

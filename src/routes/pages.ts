@@ -7,7 +7,14 @@ import { type Request, type Response, Router } from 'express';
 import { acceptLogoutReturn } from '../auth/logoutReturn.js';
 import type { AppContext } from '../context.js';
 import { AppError } from '../errors.js';
-import { type Locale, type MessageKey, type Translate, htmlLang, languagePreference, pickProviderLanguage } from '../i18n.js';
+import {
+  type Locale,
+  type MessageKey,
+  type Translate,
+  htmlLang,
+  languagePreference,
+  pickProviderLanguage,
+} from '../i18n.js';
 import { newCsrfToken } from '../shared/crypto.js';
 import { type Balance, spotBalances } from '../services/xtApi.js';
 import type { Notice } from '../session/owner.js';
@@ -58,12 +65,23 @@ async function balancePanel(ctx: AppContext, owner: string): Promise<BalancePane
   } catch (err) {
     const code = err instanceof AppError ? err.code : 'internal';
     ctx.logger.warn({ code, detail: err instanceof AppError ? err.detail : undefined }, 'balances could not be loaded');
-    return { state: code === 'reconnect_required' ? 'reconnect' : code === 'provider_misconfigured' ? 'misconfigured' : 'failed' };
+    return {
+      state:
+        code === 'reconnect_required' ? 'reconnect' : code === 'provider_misconfigured' ? 'misconfigured' : 'failed',
+    };
   }
 }
 
 /** The states a page (and each provider's card) can be in; `data-state` on <main> and on each card. */
-export type PageState = 'not-connected' | 'connected' | 'disconnected' | 'declined' | 'still-connected' | 'reconnect-needed' | 'unavailable' | 'misconfigured';
+export type PageState =
+  | 'not-connected'
+  | 'connected'
+  | 'disconnected'
+  | 'declined'
+  | 'still-connected'
+  | 'reconnect-needed'
+  | 'unavailable'
+  | 'misconfigured';
 
 type CardState = 'not-connected' | 'connected' | 'reconnect-needed' | 'unavailable';
 
@@ -113,7 +131,11 @@ function takeNotice(req: Request): Notice | undefined {
   return Date.now() - n.at <= NOTICE_TTL_MS ? n : undefined;
 }
 
-function noticeView(n: Notice | undefined, ctx: AppContext, t: Translate): { kind: string; tone: 'ok' | 'info'; lines: string[] } | undefined {
+function noticeView(
+  n: Notice | undefined,
+  ctx: AppContext,
+  t: Translate,
+): { kind: string; tone: 'ok' | 'info'; lines: string[] } | undefined {
   if (!n) return undefined;
   const provider = ctx.providers.get(n.provider)?.label ?? n.provider;
   if (n.kind === 'connected') return { kind: n.kind, tone: 'ok', lines: [t('notice.connected', { provider })] };
@@ -123,14 +145,22 @@ function noticeView(n: Notice | undefined, ctx: AppContext, t: Translate): { kin
     if (n.signedOut) lines.push(t('notice.signedOut', { provider }));
     return { kind: n.kind, tone: 'info', lines };
   }
-  return { kind: n.kind, tone: 'ok', lines: [t(n.declined ? 'notice.keptAfterDecline' : 'notice.stillConnected', { provider })] };
+  return {
+    kind: n.kind,
+    tone: 'ok',
+    lines: [t(n.declined ? 'notice.keptAfterDecline' : 'notice.stillConnected', { provider })],
+  };
 }
 
 /** One date format per language, built once: an Intl.DateTimeFormat costs more to make than a page costs to render. */
 const DATE_FORMATS = new Map<Locale, Intl.DateTimeFormat>();
 function dateFormat(locale: Locale): Intl.DateTimeFormat {
   let fmt = DATE_FORMATS.get(locale);
-  if (!fmt) DATE_FORMATS.set(locale, (fmt = new Intl.DateTimeFormat(htmlLang(locale), { dateStyle: 'medium', timeStyle: 'short', timeZone: 'UTC' })));
+  if (!fmt)
+    DATE_FORMATS.set(
+      locale,
+      (fmt = new Intl.DateTimeFormat(htmlLang(locale), { dateStyle: 'medium', timeStyle: 'short', timeZone: 'UTC' })),
+    );
   return fmt;
 }
 
@@ -138,7 +168,8 @@ function pageModel(ctx: AppContext, req: Request, res: Response) {
   const locale = res.locals.locale as Locale;
   const t = res.locals.t as Translate;
   const fmt = dateFormat(locale);
-  const when = (iso: string | undefined): When | undefined => (iso ? { iso, text: `${fmt.format(new Date(iso))} UTC` } : undefined);
+  const when = (iso: string | undefined): When | undefined =>
+    iso ? { iso, text: `${fmt.format(new Date(iso))} UTC` } : undefined;
 
   const card = (s: ProviderStatus): Card => {
     const v = s.view;
@@ -167,14 +198,22 @@ function pageModel(ctx: AppContext, req: Request, res: Response) {
       accessExp: when(v.accessTokenExpiresAt),
       lastRefresh: when(v.lastRefreshedAt),
       deferred: !!v.refreshDeferredUntil,
-      endedWhy: state === 'reconnect-needed' && v.reason && ENDED[v.reason] ? t(ENDED[v.reason]!, { provider: s.label }) : undefined,
+      endedWhy:
+        state === 'reconnect-needed' && v.reason && ENDED[v.reason]
+          ? t(ENDED[v.reason]!, { provider: s.label })
+          : undefined,
       grants: grantsFor(ctx.config, s, locale, t, v.connected ? v.scope : undefined),
     };
     const xt = ctx.config.xt;
     if (s.id === 'xt' && xt && state !== 'connected') {
-      const lang = pickProviderLanguage(languagePreference(req.headers.cookie, req.get('accept-language')), ctx.providers.get('xt')?.languages ?? ['en']);
+      const lang = pickProviderLanguage(
+        languagePreference(req.headers.cookie, req.get('accept-language')),
+        ctx.providers.get('xt')?.languages ?? ['en'],
+      );
       c.registerLang = lang;
-      c.registerUrl = xt.registerUrl.replace(/\{lang\}/g, encodeURIComponent(lang)).replace(/\{client_id\}/g, encodeURIComponent(xt.clientId));
+      c.registerUrl = xt.registerUrl
+        .replace(/\{lang\}/g, encodeURIComponent(lang))
+        .replace(/\{client_id\}/g, encodeURIComponent(xt.clientId));
     }
     return c;
   };
@@ -182,7 +221,13 @@ function pageModel(ctx: AppContext, req: Request, res: Response) {
 }
 
 /** Which card state speaks for the page when providers differ: trouble first, then a connection. */
-const RANK: Record<string, number> = { 'reconnect-needed': 0, 'unavailable-kept': 1, connected: 2, unavailable: 3, 'not-connected': 4 };
+const RANK: Record<string, number> = {
+  'reconnect-needed': 0,
+  'unavailable-kept': 1,
+  connected: 2,
+  unavailable: 3,
+  'not-connected': 4,
+};
 
 function pageState(cards: Card[], notice: Notice | undefined): PageState {
   if (notice?.kind === 'disconnected' || notice?.kind === 'still-connected') return notice.kind;
@@ -203,9 +248,21 @@ export function pagesRouter(ctx: AppContext): Router {
     const notice = takeNotice(req);
     const allConnected = cards.length > 0 && cards.every((c) => c.state === 'connected');
     const one = cards.length === 1 ? { provider: cards[0]!.label } : undefined;
-    const title = allConnected ? (one ? t('home.titleConnectedOne', one) : t('home.titleConnectedMany')) : one ? t('home.titleOne', one) : t('home.titleMany');
+    const title = allConnected
+      ? one
+        ? t('home.titleConnectedOne', one)
+        : t('home.titleConnectedMany')
+      : one
+        ? t('home.titleOne', one)
+        : t('home.titleMany');
     const lead = t(allConnected ? 'home.leadConnected' : 'home.lead');
-    res.render('home.njk', { cards, title, lead, pageState: pageState(cards, notice), notice: noticeView(notice, ctx, t) });
+    res.render('home.njk', {
+      cards,
+      title,
+      lead,
+      pageState: pageState(cards, notice),
+      notice: noticeView(notice, ctx, t),
+    });
   });
 
   r.get('/account', async function account(req: Request, res: Response) {

@@ -20,7 +20,12 @@ export async function providerStatuses(ctx: AppContext, req: Request): Promise<P
   return Promise.all(
     [...ctx.providers.values()].map(async (p) => {
       try {
-        return { id: p.id, label: p.label, available: p.checkAvailability(), view: await ctx.connections.view(owner, p.id) };
+        return {
+          id: p.id,
+          label: p.label,
+          available: p.checkAvailability(),
+          view: await ctx.connections.view(owner, p.id),
+        };
       } catch (err) {
         if (!(err instanceof AppError) || err.code !== 'provider_down') throw err;
         const retryAfterMs = typeof err.detail.retryAfterMs === 'number' ? err.detail.retryAfterMs : undefined;

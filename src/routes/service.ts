@@ -89,7 +89,8 @@ async function viewOrDown(ctx: AppContext, owner: string, provider: string): Pro
   try {
     return await ctx.connections.view(owner, provider);
   } catch (err) {
-    if (err instanceof AppError && err.code === 'provider_down') return { provider, connected: false, reason: 'provider_unavailable' };
+    if (err instanceof AppError && err.code === 'provider_down')
+      return { provider, connected: false, reason: 'provider_unavailable' };
     throw err;
   }
 }
@@ -98,7 +99,9 @@ function connectionsOf(ctx: AppContext) {
   return async function subjectConnections(_req: Request, res: Response): Promise<void> {
     const subject = subjectOf(res);
     const owner = ctx.subjects.ownerOf(subject);
-    const entries = await Promise.all([...ctx.providers.keys()].map(async (id) => [id, providerJson(await viewOrDown(ctx, owner, id))] as const));
+    const entries = await Promise.all(
+      [...ctx.providers.keys()].map(async (id) => [id, providerJson(await viewOrDown(ctx, owner, id))] as const),
+    );
     res.json({ subject, connected: entries.some(([, p]) => p.connected), providers: Object.fromEntries(entries) });
   };
 }
@@ -138,7 +141,9 @@ function serviceXtTarget(req: Request): string | undefined {
 
 /** What a call did, as a route pattern (never the subject or the XT.COM path). */
 function routeOf(req: Request): string {
-  const m = /^\/v1\/subjects\/[^/?#]+(?:\/(connections\/[^/?#]+|connections|xt))?(?=[/?#]|$)/i.exec(targetPath(req.originalUrl));
+  const m = /^\/v1\/subjects\/[^/?#]+(?:\/(connections\/[^/?#]+|connections|xt))?(?=[/?#]|$)/i.exec(
+    targetPath(req.originalUrl),
+  );
   if (!m) return 'other';
   if (m[1] === undefined) return 'subject';
   const what = m[1].toLowerCase();

@@ -116,7 +116,14 @@ export class XtApi {
       }
       throw err;
     }
-    const request = () => this.opts.userApi.send({ method: call.method, path: call.path, query: call.query, body: call.body, token: access.token });
+    const request = () =>
+      this.opts.userApi.send({
+        method: call.method,
+        path: call.path,
+        query: call.query,
+        body: call.body,
+        token: access.token,
+      });
     try {
       return await (this.opts.metrics ? this.opts.metrics.timeProvider(this.provider, 'api', request) : request());
     } catch (err) {
@@ -129,8 +136,10 @@ export class XtApi {
   private count(outcome: XtOutcome): void {
     const m = this.opts.metrics;
     if (!m) return;
-    if (outcome.kind === 'answer') m.xtApiRequests.inc({ outcome: outcome.mc === undefined ? 'ok' : 'business_error', mc: m.mcLabel(outcome.mc) });
-    else if (outcome.kind === 'clock' || outcome.kind === 'misconfigured') m.xtApiRequests.inc({ outcome: outcome.kind, mc: m.mcLabel(outcome.mc) });
+    if (outcome.kind === 'answer')
+      m.xtApiRequests.inc({ outcome: outcome.mc === undefined ? 'ok' : 'business_error', mc: m.mcLabel(outcome.mc) });
+    else if (outcome.kind === 'clock' || outcome.kind === 'misconfigured')
+      m.xtApiRequests.inc({ outcome: outcome.kind, mc: m.mcLabel(outcome.mc) });
     else {
       m.xtApiRequests.inc({ outcome: outcome.kind, mc: 'none' });
       if (outcome.kind === 'rate_limited') m.rateLimited.inc({ scope: 'xt_api' });
@@ -143,15 +152,25 @@ export class XtApi {
     if (rec && rec.status === 'active' && rec.accessToken === access.token && rec.refreshFailures > 0) {
       // The refresh failed for now (the provider is struggling): nothing has ended, try again later.
       const retryAfterMs = Math.max(1000, (rec.nextRefreshAt ?? 0) - this.now());
-      throw new AppError('provider_down', { provider: this.provider, detail: { reason: 'refresh deferred after the token was refused', retryAfterMs } });
+      throw new AppError('provider_down', {
+        provider: this.provider,
+        detail: { reason: 'refresh deferred after the token was refused', retryAfterMs },
+      });
     }
     if (!rec || rec.status !== 'active' || !rec.accessToken || rec.accessToken === access.token) {
-      throw new AppError('reconnect_required', { provider: this.provider, detail: { reason: 'api rejected the token' } });
+      throw new AppError('reconnect_required', {
+        provider: this.provider,
+        detail: { reason: 'api rejected the token' },
+      });
     }
     return { ...access, token: rec.accessToken };
   }
 
-  private async failure(outcome: Exclude<XtOutcome, { kind: 'answer' }>, access: Access, call: XtCall): Promise<AppError> {
+  private async failure(
+    outcome: Exclude<XtOutcome, { kind: 'answer' }>,
+    access: Access,
+    call: XtCall,
+  ): Promise<AppError> {
     const provider = this.provider;
     switch (outcome.kind) {
       case 'token_rejected':
@@ -159,13 +178,22 @@ export class XtApi {
       case 'rate_limited':
         // Still a 429 when the hold cannot be recorded (the shared store is away): the guard's own windows go on.
         await this.opts.guard?.hold(access.guardKey, outcome.retryAfterMs).catch((err: unknown) => {
-          this.opts.logger.warn({ provider, code: err instanceof AppError ? err.code : 'internal' }, "XT.COM's 429 hold could not be recorded");
+          this.opts.logger.warn(
+            { provider, code: err instanceof AppError ? err.code : 'internal' },
+            "XT.COM's 429 hold could not be recorded",
+          );
         });
-        return new AppError('rate_limited', { provider, detail: { reason: 'XT.COM answered 429', retryAfterMs: outcome.retryAfterMs, path: call.path } });
+        return new AppError('rate_limited', {
+          provider,
+          detail: { reason: 'XT.COM answered 429', retryAfterMs: outcome.retryAfterMs, path: call.path },
+        });
       case 'clock':
       case 'misconfigured':
         this.logMisconfiguration(outcome.mc, call.path, outcome.httpStatus);
-        return new AppError('provider_misconfigured', { provider, detail: { mc: outcome.mc, httpStatus: outcome.httpStatus, path: call.path } });
+        return new AppError('provider_misconfigured', {
+          provider,
+          detail: { mc: outcome.mc, httpStatus: outcome.httpStatus, path: call.path },
+        });
     }
   }
 
@@ -190,12 +218,26 @@ function guardKey(owner: string, userId: string | undefined): string {
 /** The XT.COM client the app uses: a 1 MB answer cap, XT.COM's clock read at start and every 10 minutes. */
 export function createXtApi(
   cfg: XtConfig,
-  o: { connections: Connections; logger: Logger; timeoutMs: number; now?: () => number; guard?: XtGuard; metrics?: Metrics },
+  o: {
+    connections: Connections;
+    logger: Logger;
+    timeoutMs: number;
+    now?: () => number;
+    guard?: XtGuard;
+    metrics?: Metrics;
+  },
 ): XtApi {
   const http = createProviderHttp({ provider: 'xt', timeoutMs: o.timeoutMs, maxBytes: XT_USER_API_MAX_BYTES });
   const clock = new XtClock({ apiUrl: cfg.apiUrl, http, logger: o.logger, now: o.now });
   clock.start();
-  return new XtApi({ userApi: new XtUserApi(cfg, http, clock), connections: o.connections, logger: o.logger, now: o.now, guard: o.guard, metrics: o.metrics });
+  return new XtApi({
+    userApi: new XtUserApi(cfg, http, clock),
+    connections: o.connections,
+    logger: o.logger,
+    now: o.now,
+    guard: o.guard,
+    metrics: o.metrics,
+  });
 }
 
 const balanceSchema = z.object({
@@ -222,9 +264,13 @@ export async function spotBalances(api: XtApi, owner: string): Promise<Balance[]
   const answer = await api.call(owner, { method: 'GET', path: '/spot/v4/balances', query: [] });
   const env = readXtEnvelope({ ...answer, contentType: 'application/json' }, 'xt', { path: '/spot/v4/balances' });
   if (env.rc !== 0)
-    throw new AppError('provider_rejected', { provider: 'xt', detail: { httpStatus: answer.status, path: '/spot/v4/balances', rc: env.rc, mc: env.mc } });
+    throw new AppError('provider_rejected', {
+      provider: 'xt',
+      detail: { httpStatus: answer.status, path: '/spot/v4/balances', rc: env.rc, mc: env.mc },
+    });
   const parsed = balanceSchema.safeParse(env.result);
-  if (!parsed.success) throw new AppError('provider_bad_response', { provider: 'xt', detail: { reason: 'unexpected balances shape' } });
+  if (!parsed.success)
+    throw new AppError('provider_bad_response', { provider: 'xt', detail: { reason: 'unexpected balances shape' } });
   return parsed.data.assets.map((a) => ({
     currency: a.currency.toUpperCase(),
     available: String(a.availableAmount ?? '0'),

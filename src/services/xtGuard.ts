@@ -95,7 +95,11 @@ export interface Budget {
  * refuses settings that leave people nothing); a hair is taken off before rounding up, so that
  * 0.7 × 100 is 70 and not 71.
  */
-export function budgetOf(limit: number, personShare = DEFAULT_PERSON_SHARE, serviceShare = DEFAULT_SERVICE_SHARE): Budget {
+export function budgetOf(
+  limit: number,
+  personShare = DEFAULT_PERSON_SHARE,
+  serviceShare = DEFAULT_SERVICE_SHARE,
+): Budget {
   const part = (share: number) => Math.ceil(share * limit - 1e-9);
   const persons = Math.max(1, limit - part(serviceShare));
   return { total: limit, persons, perPerson: Math.min(persons, Math.max(1, part(personShare))) };

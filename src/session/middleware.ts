@@ -37,7 +37,11 @@ export interface SessionSealing {
  * (sealedSessions.ts), each write of a session with connections of its own told to
  * `lifecycle.stored`, and touches at most once a minute (touchThrottle.ts).
  */
-function sessionStore(stores: Stores, lifecycle: SessionLifecycle | undefined, sealing: SessionSealing | undefined): session.Store {
+function sessionStore(
+  stores: Stores,
+  lifecycle: SessionLifecycle | undefined,
+  sealing: SessionSealing | undefined,
+): session.Store {
   // Sealed innermost, next to the store; followed next, throttled on top: a touch the throttle
   // skips (the store's expiry does not move) moves no connection either.
   if (sealing) sealSessions(stores.sessions, sealing.sealer, sealing.grace);
@@ -101,7 +105,11 @@ export function createSessionMiddleware(
     let called = false;
     mw(req, res, (err?: unknown) => {
       if (called) {
-        if (err) logger?.warn({ code: toStoreError(err).code, reqId: req.id }, 'session could not be saved after the response');
+        if (err)
+          logger?.warn(
+            { code: toStoreError(err).code, reqId: req.id },
+            'session could not be saved after the response',
+          );
         return;
       }
       called = true;
@@ -151,7 +159,8 @@ function pastMaxAge(req: Request, config: Config): boolean {
  */
 export function expireWithPendingLogins(req: Request, ttlMs: number): void {
   const s = req.session;
-  const lasting = s.owner !== undefined || s.subject !== undefined || s.notice !== undefined || s.logoutReturn !== undefined;
+  const lasting =
+    s.owner !== undefined || s.subject !== undefined || s.notice !== undefined || s.logoutReturn !== undefined;
   if (lasting && s.pendingUntil === undefined) return;
   s.pendingUntil = Date.now() + ttlMs;
   s.cookie.maxAge = ttlMs;
@@ -160,7 +169,9 @@ export function expireWithPendingLogins(req: Request, ttlMs: number): void {
 /** A session past its max age (or its pending logins' end) starts over, empty, and its own connections end with it. */
 async function startOver(req: Request, lifecycle: SessionLifecycle | undefined): Promise<void> {
   const owner = req.session.owner;
-  await new Promise<void>((resolve, reject) => req.session.regenerate((err) => (err ? reject(toStoreError(err)) : resolve())));
+  await new Promise<void>((resolve, reject) =>
+    req.session.regenerate((err) => (err ? reject(toStoreError(err)) : resolve())),
+  );
   if (owner) lifecycle?.ended(owner);
 }
 
@@ -170,7 +181,10 @@ async function startOver(req: Request, lifecycle: SessionLifecycle | undefined):
  * in auth/). The subject binding carries over unless `subject` names a new one (a link, in auth/)
  * or is null (the binding ends).
  */
-export function regenerateSession(req: Request, opts: { owner?: 'keep' | 'new'; subject?: string | null } = {}): Promise<void> {
+export function regenerateSession(
+  req: Request,
+  opts: { owner?: 'keep' | 'new'; subject?: string | null } = {},
+): Promise<void> {
   const keep = (opts.owner ?? 'keep') === 'keep';
   const owner = keep ? req.session.owner : undefined;
   // A new owner id is a login: SESSION_MAX_AGE counts from now.

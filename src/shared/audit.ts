@@ -49,14 +49,22 @@ export class Audit {
   private readonly log: Logger;
 
   constructor(logger: Logger) {
-    this.log = logger.isLevelEnabled('info') || logger.level === 'silent' ? logger : logger.child({}, { level: 'info' });
+    this.log =
+      logger.isLevelEnabled('info') || logger.level === 'silent' ? logger : logger.child({}, { level: 'info' });
   }
 
   write(event: AuditEvent, fields: AuditFields = {}): void {
     const req = requestInfo.getStore();
     const { owner, ...rest } = fields;
     this.log.info(
-      { audit: true, event, reqId: req?.reqId, ip: req?.ip, ...rest, owner: owner === undefined ? undefined : ownerHash(owner) },
+      {
+        audit: true,
+        event,
+        reqId: req?.reqId,
+        ip: req?.ip,
+        ...rest,
+        owner: owner === undefined ? undefined : ownerHash(owner),
+      },
       `audit: ${event}`,
     );
   }

@@ -30,7 +30,12 @@ export function expiresInToMs(value: unknown, unit: 's' | 'ms'): number | undefi
 }
 
 /** When a token expires: its own `exp` first, then `expires_in` read in `unit`, else unknown. */
-export function tokenExpiry(token: string | undefined, expiresIn: unknown, unit: 's' | 'ms', now: number): number | undefined {
+export function tokenExpiry(
+  token: string | undefined,
+  expiresIn: unknown,
+  unit: 's' | 'ms',
+  now: number,
+): number | undefined {
   const fromExp = jwtExpiry(token);
   if (fromExp !== undefined) return fromExp;
   const ms = expiresInToMs(expiresIn, unit);

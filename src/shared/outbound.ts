@@ -154,7 +154,9 @@ async function exchange(
     return { status: res.status, headers: stream.headers, body };
   } catch (err) {
     // Only our own failure, or a new one with the system code: never the AxiosError or its cause.
-    throw failure ?? (err instanceof TransportFailure ? err : new TransportFailure('network', elapsed(), systemCode(err)));
+    throw (
+      failure ?? (err instanceof TransportFailure ? err : new TransportFailure('network', elapsed(), systemCode(err)))
+    );
   } finally {
     clearTimeout(timer);
     req.signal?.removeEventListener('abort', onAbort);
@@ -187,7 +189,8 @@ function readBody(
       resolve(Buffer.concat(chunks, total));
     };
     const declared = Number(res.headers['content-length']);
-    if (overflow === 'refuse' && Number.isFinite(declared) && declared > maxBytes) return fail(new TransportFailure('too_large', elapsed()));
+    if (overflow === 'refuse' && Number.isFinite(declared) && declared > maxBytes)
+      return fail(new TransportFailure('too_large', elapsed()));
     res.on('data', (chunk: Buffer) => {
       if (done) return;
       if (total + chunk.length <= maxBytes) {

@@ -47,7 +47,12 @@ export const splitPath = (path: string) => path.slice(1).split('/');
 function reachesNeverAllowed(segments: string[]): boolean {
   const [user, account, key] = splitPath(NEVER_ALLOWED_PATH) as [string, string, string];
   const is = (s: string | undefined, want: string) => s === '*' || s?.toLowerCase() === want;
-  return segments.length >= 3 && is(segments[0], user) && is(segments[1], account) && (segments[2] === '*' || segments[2]!.toLowerCase().startsWith(key));
+  return (
+    segments.length >= 3 &&
+    is(segments[0], user) &&
+    is(segments[1], account) &&
+    (segments[2] === '*' || segments[2]!.toLowerCase().startsWith(key))
+  );
 }
 
 /** The one entry that may reach the api-key path, on the service API only (SERVICE_ALLOW_API_KEY_CREATION). */
@@ -64,12 +69,16 @@ export interface AllowListOptions {
  * Parses XT_API_ALLOW (or SERVICE_XT_API_ALLOW). Returns the entries, or the problems (each a
  * sentence for the start-up message).
  */
-export function parseAllowList(text: string, opts: AllowListOptions = { name: 'XT_API_ALLOW' }): { entries: AllowEntry[]; problems: string[] } {
+export function parseAllowList(
+  text: string,
+  opts: AllowListOptions = { name: 'XT_API_ALLOW' },
+): { entries: AllowEntry[]; problems: string[] } {
   const { name } = opts;
   const entries: AllowEntry[] = [];
   const problems: string[] = [];
   const parts = text.split(',').map((p) => p.trim());
-  if (parts.every((p) => p === '')) return { entries, problems: [`${name}: is empty; leave it unset for the read-only default`] };
+  if (parts.every((p) => p === ''))
+    return { entries, problems: [`${name}: is empty; leave it unset for the read-only default`] };
   for (const part of parts) {
     if (part === '') continue;
     const m = /^([A-Za-z]+)\s+(\/\S*)$/.exec(part);
@@ -80,7 +89,9 @@ export function parseAllowList(text: string, opts: AllowListOptions = { name: 'X
     }
     const segments = splitPath(m[2]!);
     if (!segments.every((s) => SEGMENT.test(s))) {
-      problems.push(`${name}: "${part}" has an empty or invalid path segment (letters, digits, . _ ~ - or a lone * only)`);
+      problems.push(
+        `${name}: "${part}" has an empty or invalid path segment (letters, digits, . _ ~ - or a lone * only)`,
+      );
       continue;
     }
     const text = `${method} ${m[2]}`;

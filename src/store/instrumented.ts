@@ -37,7 +37,8 @@ function timed<T extends object>(target: T, store: string, metrics: Metrics): T 
       const value: unknown = Reflect.get(t, prop, receiver);
       if (typeof value !== 'function' || typeof prop !== 'string') return value;
       let w = wrapped.get(prop);
-      if (w?.fn !== value) wrapped.set(prop, (w = { fn: value, timedFn: wrap(prop, value as (...a: unknown[]) => unknown) }));
+      if (w?.fn !== value)
+        wrapped.set(prop, (w = { fn: value, timedFn: wrap(prop, value as (...a: unknown[]) => unknown) }));
       return w.timedFn;
     },
   });

@@ -8,11 +8,19 @@ import type { Stores } from './types.js';
 export async function createStores(config: Config, logger: Logger, now: () => number): Promise<Stores> {
   switch (config.sessionStore) {
     case 'memory':
-      logger.warn('SESSION_STORE=memory: sessions live in this process only and are lost on restart; use sqlite or redis outside tests');
+      logger.warn(
+        'SESSION_STORE=memory: sessions live in this process only and are lost on restart; use sqlite or redis outside tests',
+      );
       return createMemoryStores(now);
     case 'redis': {
       const { createRedisStores } = await import('./redis/index.js');
-      return createRedisStores({ redis: config.redis, ttlMs: config.sessionTtlMs, logger, now, commandTimeoutMs: config.redisCommandTimeoutMs });
+      return createRedisStores({
+        redis: config.redis,
+        ttlMs: config.sessionTtlMs,
+        logger,
+        now,
+        commandTimeoutMs: config.redisCommandTimeoutMs,
+      });
     }
     case 'sqlite':
     default:

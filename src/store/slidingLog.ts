@@ -15,7 +15,8 @@ export interface RateWindow {
   windowMs: number;
 }
 
-export type TakeResult = { ok: true } | { ok: false; /** When a retry could succeed, at the earliest. */ waitMs: number; held: boolean };
+export type TakeResult =
+  { ok: true } | { ok: false; /** When a retry could succeed, at the earliest. */ waitMs: number; held: boolean };
 
 export interface SlidingLog {
   /**
@@ -51,7 +52,8 @@ export class MemorySlidingLog implements SlidingLog {
       log.windowMs = w.windowMs;
       while (log.times.length && log.times[0]! <= now - w.windowMs) log.times.shift();
       // Full: the call that makes room is the one `limit` places from the newest.
-      if (log.times.length >= w.limit) waitMs = Math.max(waitMs, Math.max(1, Math.ceil(log.times[log.times.length - w.limit]! + w.windowMs - now)));
+      if (log.times.length >= w.limit)
+        waitMs = Math.max(waitMs, Math.max(1, Math.ceil(log.times[log.times.length - w.limit]! + w.windowMs - now)));
       return [w.key, log] as const;
     });
     if (waitMs > 0) return { ok: false, waitMs, held: false };
@@ -68,7 +70,8 @@ export class MemorySlidingLog implements SlidingLog {
   }
 
   private sweep(now: number): void {
-    for (const [key, log] of this.logs) if (!log.times.length || log.times[log.times.length - 1]! <= now - log.windowMs) this.logs.delete(key);
+    for (const [key, log] of this.logs)
+      if (!log.times.length || log.times[log.times.length - 1]! <= now - log.windowMs) this.logs.delete(key);
     for (const [key, until] of this.holds) if (until <= now) this.holds.delete(key);
   }
 }

@@ -41,7 +41,14 @@ export interface ConnectionStore {
    * refresh whose lock lapsed cannot write over a newer record, nor over a fresh login's).
    * `event` is added to the outbox in the same atomic step, and only when the write happens.
    */
-  replaceConnection(owner: string, provider: string, value: string, ttlMs: number, expected?: string, event?: OutboxEvent): Promise<boolean>;
+  replaceConnection(
+    owner: string,
+    provider: string,
+    value: string,
+    ttlMs: number,
+    expected?: string,
+    event?: OutboxEvent,
+  ): Promise<boolean>;
   /**
    * Deletes the record. True when there was one. `event` is added to the outbox in the same
    * atomic step, and only when a record was deleted. With `expected`, deletes only while the

@@ -48,7 +48,13 @@ export interface WebhookTiming {
   now: () => number;
 }
 
-export const DEFAULT_TIMING: WebhookTiming = { firstRetryMs: 5000, pollMs: 1000, leaseMs: 15_000, timeoutMs: 5000, now: Date.now };
+export const DEFAULT_TIMING: WebhookTiming = {
+  firstRetryMs: 5000,
+  pollMs: 1000,
+  leaseMs: 15_000,
+  timeoutMs: 5000,
+  now: Date.now,
+};
 
 export interface WebhookWorkerOptions {
   config: WebhookConfig;
@@ -127,7 +133,8 @@ export class WebhookWorker {
   /** How many events wait, and the oldest one's age. Throws when the store cannot answer. */
   async stats(): Promise<WebhookStats> {
     const s = await this.opts.outbox.stats();
-    const age = s.oldestCreatedAt === undefined ? 0 : Math.max(0, Math.floor((this.timing.now() - s.oldestCreatedAt) / 1000));
+    const age =
+      s.oldestCreatedAt === undefined ? 0 : Math.max(0, Math.floor((this.timing.now() - s.oldestCreatedAt) / 1000));
     return { pending: s.pending, oldestAgeSeconds: s.pending > 0 ? age : 0, disabled: this.disabled };
   }
 
@@ -178,7 +185,10 @@ export class WebhookWorker {
     try {
       const body = openEvent(this.opts.sealer, e);
       if (body === undefined) {
-        this.opts.logger.warn({ eventId: e.id }, 'a webhook event could not be opened (a removed key, or tampering); it cannot be sent and is dropped');
+        this.opts.logger.warn(
+          { eventId: e.id },
+          'a webhook event could not be opened (a removed key, or tampering); it cannot be sent and is dropped',
+        );
         await this.opts.outbox.done(e.id, e.lease);
         return;
       }
@@ -204,7 +214,12 @@ export class WebhookWorker {
     await this.opts.outbox.done(e.id, e.lease);
     this.opts.metrics?.webhookDeliveries.inc({ outcome: 'dropped' });
     this.opts.logger.error(
-      { eventId: e.id, type: eventType(body), ageSeconds: Math.floor((now - e.createdAt) / 1000), attempts: e.attempts },
+      {
+        eventId: e.id,
+        type: eventType(body),
+        ageSeconds: Math.floor((now - e.createdAt) / 1000),
+        attempts: e.attempts,
+      },
       'a webhook event was not delivered within WEBHOOK_MAX_AGE and is dropped',
     );
   }
@@ -250,7 +265,9 @@ export class WebhookWorker {
     const marked = await this.opts.authState.hasMark(disabledMark(this.opts.config.url));
     this.disabledCheckedAt = now;
     if (marked && !this.disabled) {
-      this.opts.logger.error('webhook delivery is disabled: the endpoint answered 410 Gone (events stay in the outbox)');
+      this.opts.logger.error(
+        'webhook delivery is disabled: the endpoint answered 410 Gone (events stay in the outbox)',
+      );
     } else if (!marked && this.disabled) {
       this.opts.logger.info('webhook delivery is enabled again');
     }
@@ -266,7 +283,11 @@ export class WebhookWorker {
     // The code only: a store outage is expected trouble, not a bug, and needs no stack.
     const code = err instanceof AppError ? err.code : 'internal';
     if (code === 'internal') this.opts.logger.error({ err }, 'webhook delivery: unexpected failure; retrying');
-    else this.opts.logger.warn({ code, detail: err instanceof AppError ? err.detail : undefined }, 'webhook delivery: the store did not answer; retrying');
+    else
+      this.opts.logger.warn(
+        { code, detail: err instanceof AppError ? err.detail : undefined },
+        'webhook delivery: the store did not answer; retrying',
+      );
   }
 }
 

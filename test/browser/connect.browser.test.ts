@@ -13,7 +13,15 @@ import { loadConfig } from '../../src/config.js';
 import { type Running, start } from '../../src/server.js';
 import { OIDC_CLIENTS, type OidcStandIn, startOidcStandIn } from '../../standins/oidc.js';
 import { type XtStandIn, startXtStandIn } from '../../standins/xt.js';
-import { ARTIFACTS, type AxeFinding, axe, hanRendering, keyboardProblems, launchChromium, smallTapTargets } from '../helpers/browser.js';
+import {
+  ARTIFACTS,
+  type AxeFinding,
+  axe,
+  hanRendering,
+  keyboardProblems,
+  launchChromium,
+  smallTapTargets,
+} from '../helpers/browser.js';
 import { LogCapture, SESSION_SECRET, TEST_SECRET, scanLogs, tempDir, xtEnv } from '../helpers/harness.js';
 import { freePort } from '../helpers/ports.js';
 
@@ -71,7 +79,8 @@ afterAll(async () => {
 });
 
 function axeSummary() {
-  const count = (impact: string) => axeRuns.reduce((n, r) => n + r.violations.filter((v) => v.impact === impact).length, 0);
+  const count = (impact: string) =>
+    axeRuns.reduce((n, r) => n + r.violations.filter((v) => v.impact === impact).length, 0);
   return {
     runs: axeRuns.length,
     critical: count('critical'),
@@ -196,7 +205,9 @@ test('one session connected to both providers at once; disconnecting one keeps t
   expect(ciam.calls.revocation).toBe(revokedBefore + 1);
   await expect(page.getByRole('link', { name: 'Connect Tencent Cloud CIAM' }).isVisible()).resolves.toBe(true);
   await expect(page.locator('article[data-provider="xt"] .status.ok').isVisible()).resolves.toBe(true);
-  await expect(page.locator('[data-notice="disconnected"]').textContent()).resolves.toContain('also asked Tencent Cloud CIAM to withdraw the access');
+  await expect(page.locator('[data-notice="disconnected"]').textContent()).resolves.toContain(
+    'also asked Tencent Cloud CIAM to withdraw the access',
+  );
   await page.screenshot({ path: path.join(ARTIFACTS, '7-home-xt-only.png'), fullPage: true });
   expect(errors).toEqual([]);
   await context.close();
@@ -205,9 +216,33 @@ test('one session connected to both providers at once; disconnecting one keeps t
 // ---------- every state, in every language, at desktop and phone width ----------
 
 const LANGS = [
-  { id: 'en', locale: 'en-US', connect: 'Connect XT.COM', reconnect: 'Reconnect XT.COM', authorize: 'Authorize', deny: 'Deny', disconnect: 'Disconnect' },
-  { id: 'zh-CN', locale: 'zh-CN', connect: '连接 XT.COM', reconnect: '重新连接 XT.COM', authorize: '授权', deny: '拒绝', disconnect: '断开与 XT.COM 的连接' },
-  { id: 'zh-Hant', locale: 'zh-TW', connect: '連接 XT.COM', reconnect: '重新連接 XT.COM', authorize: '授權', deny: '拒絕', disconnect: '中斷與 XT.COM 的連接' },
+  {
+    id: 'en',
+    locale: 'en-US',
+    connect: 'Connect XT.COM',
+    reconnect: 'Reconnect XT.COM',
+    authorize: 'Authorize',
+    deny: 'Deny',
+    disconnect: 'Disconnect',
+  },
+  {
+    id: 'zh-CN',
+    locale: 'zh-CN',
+    connect: '连接 XT.COM',
+    reconnect: '重新连接 XT.COM',
+    authorize: '授权',
+    deny: '拒绝',
+    disconnect: '断开与 XT.COM 的连接',
+  },
+  {
+    id: 'zh-Hant',
+    locale: 'zh-TW',
+    connect: '連接 XT.COM',
+    reconnect: '重新連接 XT.COM',
+    authorize: '授權',
+    deny: '拒絕',
+    disconnect: '中斷與 XT.COM 的連接',
+  },
 ] as const;
 const WIDTHS = [
   { width: 1280, height: 900 },
@@ -264,7 +299,10 @@ async function checkState(page: Page, state: string, lang: Lang, width: number):
     const blocking = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
     expect([where, scheme, blocking]).toEqual([where, scheme, []]);
     if (scheme === 'light' || width <= 360) {
-      await page.screenshot({ path: path.join(ARTIFACTS, `${name}${scheme === 'dark' ? '-dark' : ''}.png`), fullPage: true });
+      await page.screenshot({
+        path: path.join(ARTIFACTS, `${name}${scheme === 'dark' ? '-dark' : ''}.png`),
+        fullPage: true,
+      });
     }
   }
   await page.emulateMedia({ colorScheme: 'light' });
@@ -274,17 +312,27 @@ describe.each(LANGS)('every state in $id', (lang) => {
   test.each(WIDTHS)(
     'at $width px',
     async ({ width, height }) => {
-      const context = await browser.newContext({ locale: lang.locale, viewport: { width, height }, colorScheme: 'light' });
+      const context = await browser.newContext({
+        locale: lang.locale,
+        viewport: { width, height },
+        colorScheme: 'light',
+      });
       const page = await context.newPage();
       const errors: string[] = [];
       page.on('console', (m) => m.type() === 'error' && !m.text().includes('status of 502') && errors.push(m.text()));
-      const connect = () => page.locator('article[data-provider="xt"], section[data-provider="xt"]').getByRole('link', { name: lang.connect }).click();
+      const connect = () =>
+        page
+          .locator('article[data-provider="xt"], section[data-provider="xt"]')
+          .getByRole('link', { name: lang.connect })
+          .click();
 
       // not-connected
       await page.goto(`${base}/`);
       await checkState(page, 'not-connected', lang, width);
       if (lang.id === 'en' || width > 360) expect(await keyboardProblems(page)).toEqual([]);
-      const register = page.getByRole('link', { name: lang.id === 'en' ? 'Create one' : lang.id === 'zh-CN' ? '立即注册' : '立即註冊' });
+      const register = page.getByRole('link', {
+        name: lang.id === 'en' ? 'Create one' : lang.id === 'zh-CN' ? '立即注册' : '立即註冊',
+      });
       await expect(register.getAttribute('href')).resolves.toBe(
         `https://www.xt.com/${lang.id === 'en' ? 'en' : lang.id === 'zh-CN' ? 'zh-CN' : 'zh-HK'}/accounts/register?client_id=demo-client`,
       );
@@ -295,7 +343,8 @@ describe.each(LANGS)('every state in $id', (lang) => {
       await expect(page.locator('.standin').isVisible()).resolves.toBe(true);
       await expect(page.locator('meta[name="viewport"]').count()).resolves.toBe(1);
       if (lang.id !== 'en') expectNoBoxes(await hanRendering(page, 'body'));
-      if (width <= 360) expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(width);
+      if (width <= 360)
+        expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(width);
       await page.screenshot({ path: path.join(ARTIFACTS, `xt-standin-${lang.id}-${width}.png`), fullPage: true });
 
       // declined: Deny at XT.COM
@@ -366,9 +415,13 @@ describe.each(LANGS)('every state in $id', (lang) => {
 test('the axe check is not vacuous: on a page with faults it finds them', async () => {
   const context = await browser.newContext(); // AxeBuilder needs a page of a context of its own
   const page = await context.newPage();
-  await page.setContent('<html><body><img src="data:,"><p style="color:#bbb;background:#fff">faint</p><button></button></body></html>');
+  await page.setContent(
+    '<html><body><img src="data:,"><p style="color:#bbb;background:#fff">faint</p><button></button></body></html>',
+  );
   const found = await axe(page);
-  expect(found.map((v) => v.id)).toEqual(expect.arrayContaining(['image-alt', 'button-name', 'color-contrast', 'html-has-lang']));
+  expect(found.map((v) => v.id)).toEqual(
+    expect.arrayContaining(['image-alt', 'button-name', 'color-contrast', 'html-has-lang']),
+  );
   expect(found.filter((v) => v.impact === 'serious' || v.impact === 'critical').length).toBeGreaterThan(0);
   await context.close();
 });

@@ -20,7 +20,9 @@ export const CHROMIUM_FLAGS = [
 
 export async function launchChromium(): Promise<Browser> {
   if (!fs.existsSync(CHROMIUM)) {
-    throw new Error(`Chromium is not installed at ${CHROMIUM}. Install Debian's package: apt-get install -y chromium (.ci/run does this).`);
+    throw new Error(
+      `Chromium is not installed at ${CHROMIUM}. Install Debian's package: apt-get install -y chromium (.ci/run does this).`,
+    );
   }
   fs.mkdirSync(ARTIFACTS, { recursive: true });
   return chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_FLAGS });
@@ -94,7 +96,9 @@ export interface AxeFinding {
  */
 export async function axe(page: Page): Promise<AxeFinding[]> {
   const { AxeBuilder } = await import('@axe-core/playwright');
-  const results = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice']).analyze();
+  const results = await new AxeBuilder({ page })
+    .withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice'])
+    .analyze();
   return results.violations.map((v) => ({
     id: v.id,
     impact: v.impact ?? 'unknown',
@@ -109,11 +113,15 @@ export function smallTapTargets(page: Page, scope = 'main', min = 44): Promise<s
   return page.evaluate(
     ([sel, least]) => {
       const small: string[] = [];
-      for (const el of document.querySelectorAll(`${sel} a[href], ${sel} button, ${sel} summary, ${sel} input:not([type=hidden])`)) {
+      for (const el of document.querySelectorAll(
+        `${sel} a[href], ${sel} button, ${sel} summary, ${sel} input:not([type=hidden])`,
+      )) {
         const r = el.getBoundingClientRect();
         if (r.width === 0 && r.height === 0) continue; // not rendered (hidden)
         if (r.width < least || r.height < least)
-          small.push(`${el.tagName.toLowerCase()} "${(el.textContent ?? '').trim().slice(0, 40)}" ${Math.round(r.width)}x${Math.round(r.height)}`);
+          small.push(
+            `${el.tagName.toLowerCase()} "${(el.textContent ?? '').trim().slice(0, 40)}" ${Math.round(r.width)}x${Math.round(r.height)}`,
+          );
       }
       return small;
     },
@@ -136,7 +144,11 @@ export async function keyboardProblems(page: Page): Promise<string[]> {
   const first = await page.evaluate(() => {
     const el = document.activeElement as HTMLElement;
     const r = el.getBoundingClientRect();
-    return { cls: el.className, href: el.getAttribute('href'), visible: r.top >= 0 && r.height > 0 && r.bottom <= window.innerHeight };
+    return {
+      cls: el.className,
+      href: el.getAttribute('href'),
+      visible: r.top >= 0 && r.height > 0 && r.bottom <= window.innerHeight,
+    };
   });
   if (first.cls !== 'skip' || first.href !== '#main' || !first.visible)
     problems.push(`the first Tab stop is not a visible skip link: ${JSON.stringify(first)}`);

@@ -33,7 +33,10 @@ export function appChild(port: number, env: Env): AppChild {
       });
       proc = child;
       await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`the app did not start within 20 s:\n${out.slice(-2000)}`)), 20_000);
+        const timer = setTimeout(
+          () => reject(new Error(`the app did not start within 20 s:\n${out.slice(-2000)}`)),
+          20_000,
+        );
         let mine = '';
         const onData = (d: Buffer) => {
           out += d.toString('utf8');

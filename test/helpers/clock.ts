@@ -27,5 +27,9 @@ export function testClock(): TestClock {
  * test hook (AppOptions.timing, ConnectionOptions.timing) instead of waiting seconds.
  */
 export function scaledLockTiming(real: { lockLeaseMs: number; lockRenewMs: number; refreshWaitMs: number }) {
-  return { lockLeaseMs: real.lockLeaseMs / 5, lockRenewMs: real.lockRenewMs / 5, refreshWaitMs: real.refreshWaitMs / 5 };
+  return {
+    lockLeaseMs: real.lockLeaseMs / 5,
+    lockRenewMs: real.lockRenewMs / 5,
+    refreshWaitMs: real.refreshWaitMs / 5,
+  };
 }

@@ -23,7 +23,10 @@ export function testConnections(
 }
 
 /** Every event waiting in the outbox, opened, in the order claimed; each is marked delivered. */
-export async function drainEvents(outbox: Outbox, sealer: Sealer): Promise<{ owner: string; body: ConnectionEventBody }[]> {
+export async function drainEvents(
+  outbox: Outbox,
+  sealer: Sealer,
+): Promise<{ owner: string; body: ConnectionEventBody }[]> {
   const out: { owner: string; body: ConnectionEventBody }[] = [];
   for (let batch = await outbox.claim(100, 60_000); batch.length > 0; batch = await outbox.claim(100, 60_000)) {
     for (const e of batch) {

@@ -92,7 +92,13 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   const built = await createApp(config, { logDestination: logs, ...opts.app });
   const agent = request.agent(built.app);
   // xt.issued() also holds the stand-in's API secret and every signature and signed string it saw.
-  const secrets = () => [TEST_SECRET, SESSION_SECRET, ...(config.xt ? [config.xt.apiSecret] : []), ...configSecrets(config), ...xt.issued()];
+  const secrets = () => [
+    TEST_SECRET,
+    SESSION_SECRET,
+    ...(config.xt ? [config.xt.apiSecret] : []),
+    ...configSecrets(config),
+    ...xt.issued(),
+  ];
   let closed = false;
   return {
     xt,
@@ -131,7 +137,11 @@ export function scanLogs(logs: LogCapture | string, secrets: string[]): void {
 }
 
 /** Follows the XT.COM stand-in's Authorize (or Deny) button and returns the callback path+query. */
-export async function authorizeAtStandIn(authorizeUrl: string, decision: 'approve' | 'deny' = 'approve', asUser?: string): Promise<string> {
+export async function authorizeAtStandIn(
+  authorizeUrl: string,
+  decision: 'approve' | 'deny' = 'approve',
+  asUser?: string,
+): Promise<string> {
   const url = new URL(authorizeUrl);
   const page = await fetch(url);
   if (page.status !== 200) throw new Error(`authorization page answered ${page.status}`);
@@ -147,7 +157,10 @@ export async function authorizeAtStandIn(authorizeUrl: string, decision: 'approv
 }
 
 /** Runs login → authorize → callback on `agent` (with `link`: a linked login). Returns the callback response. */
-export async function connectXt(agent: TestAgent, opts: { returnTo?: string; decision?: 'approve' | 'deny'; link?: string; asUser?: string } = {}) {
+export async function connectXt(
+  agent: TestAgent,
+  opts: { returnTo?: string; decision?: 'approve' | 'deny'; link?: string; asUser?: string } = {},
+) {
   const q = new URLSearchParams();
   if (opts.returnTo !== undefined) q.set('returnTo', opts.returnTo);
   if (opts.link !== undefined) q.set('link', opts.link);

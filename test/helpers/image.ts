@@ -9,4 +9,6 @@ import { fileURLToPath } from 'node:url';
 
 const dockerfile = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../Dockerfile');
 
-export const IMAGE_NODE_OPTIONS = /^\s*(?:ENV\s+)?NODE_OPTIONS=("[^"]*"|\S+)/m.exec(fs.readFileSync(dockerfile, 'utf8'))?.[1]?.replace(/^"|"$/g, '') ?? '';
+export const IMAGE_NODE_OPTIONS =
+  /^\s*(?:ENV\s+)?NODE_OPTIONS=("[^"]*"|\S+)/m.exec(fs.readFileSync(dockerfile, 'utf8'))?.[1]?.replace(/^"|"$/g, '') ??
+  '';

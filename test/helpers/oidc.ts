@@ -17,7 +17,13 @@ import { type Config, type Env, loadConfig } from '../../src/config.js';
 import { OidcProvider } from '../../src/providers/oidc/provider.js';
 import { BACKCHANNEL_LOGOUT_EVENT } from '../../src/providers/oidc/logout.js';
 import type { ConnectionRecord } from '../../src/session/connections/index.js';
-import { OIDC_CLIENTS, type OidcStandIn, type OidcStandInOptions, type StandInClient, startOidcStandIn } from '../../standins/oidc.js';
+import {
+  OIDC_CLIENTS,
+  type OidcStandIn,
+  type OidcStandInOptions,
+  type StandInClient,
+  startOidcStandIn,
+} from '../../standins/oidc.js';
 import { type XtStandIn, startXtStandIn } from '../../standins/xt.js';
 import { testClock } from './clock.js';
 import { freePort } from './ports.js';
@@ -174,7 +180,11 @@ function rememberCookies(jar: CookieJar, res: Response): void {
  * sign-in page, presses Approve (or Deny), and returns our callback's path and query. With `jar`,
  * the stand-in's cookies (its session) are kept there, for a later logout.
  */
-export async function authorizeAtOidcStandIn(authorizeUrl: string, decision: 'approve' | 'deny' = 'approve', jar: CookieJar = new Map()): Promise<string> {
+export async function authorizeAtOidcStandIn(
+  authorizeUrl: string,
+  decision: 'approve' | 'deny' = 'approve',
+  jar: CookieJar = new Map(),
+): Promise<string> {
   const cookie = () => cookieHeader(jar);
   const remember = (res: Response) => rememberCookies(jar, res);
   let url = new URL(authorizeUrl);
@@ -204,8 +214,13 @@ export async function authorizeAtOidcStandIn(authorizeUrl: string, decision: 'ap
 }
 
 /** Runs login → sign-in → callback on `agent` (with `link`: a linked login; with `jar`: the stand-in's cookies kept). Returns the callback response. */
-export async function connectOidc(agent: TestAgent, opts: { decision?: 'approve' | 'deny'; link?: string; jar?: CookieJar } = {}) {
-  const login = await agent.get(`/auth/oidc/login${opts.link !== undefined ? `?link=${encodeURIComponent(opts.link)}` : ''}`);
+export async function connectOidc(
+  agent: TestAgent,
+  opts: { decision?: 'approve' | 'deny'; link?: string; jar?: CookieJar } = {},
+) {
+  const login = await agent.get(
+    `/auth/oidc/login${opts.link !== undefined ? `?link=${encodeURIComponent(opts.link)}` : ''}`,
+  );
   if (login.status !== 302) throw new Error(`login answered ${login.status}`);
   return agent.get(await authorizeAtOidcStandIn(login.headers.location!, opts.decision, opts.jar));
 }
@@ -232,7 +247,8 @@ export async function endSessionAtOidcStandIn(endSessionUrl: string, jar: Cookie
   });
   rememberCookies(jar, confirm);
   const location = confirm.headers.get('location');
-  if (confirm.status < 300 || confirm.status >= 400 || !location) throw new Error(`the logout confirmation answered ${confirm.status}`);
+  if (confirm.status < 300 || confirm.status >= 400 || !location)
+    throw new Error(`the logout confirmation answered ${confirm.status}`);
   return new URL(location, url);
 }
 

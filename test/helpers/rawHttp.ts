@@ -43,7 +43,13 @@ function dechunk(body: string): string {
 }
 
 /** Sends `method target` with the given headers (and body), reads the answer until the server closes. */
-export function rawRequest(port: number, method: string, target: string, headers: Record<string, string> = {}, body: Buffer | string = ''): Promise<RawAnswer> {
+export function rawRequest(
+  port: number,
+  method: string,
+  target: string,
+  headers: Record<string, string> = {},
+  body: Buffer | string = '',
+): Promise<RawAnswer> {
   return new Promise((resolve, reject) => {
     const s = net.connect(port, '127.0.0.1');
     const chunks: Buffer[] = [];

@@ -50,7 +50,20 @@ export async function startRedis(): Promise<RedisServer> {
       // Data is saved on shutdown and loaded at start, so a restart keeps the sessions.
       proc = spawn(
         'redis-server',
-        ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', '--dbfilename', 'dump.rdb'],
+        [
+          '--port',
+          String(port),
+          '--bind',
+          '127.0.0.1',
+          '--dir',
+          dir,
+          '--save',
+          '',
+          '--appendonly',
+          'no',
+          '--dbfilename',
+          'dump.rdb',
+        ],
         { stdio: 'ignore' },
       );
       proc.once('error', () => undefined);

@@ -128,11 +128,21 @@ export async function startRedisCluster(masters = 3): Promise<RedisCluster> {
         ),
       );
     }
-    for (const p of procs) await waitFor(`redis-server on ${p.port}`, async () => (await ask(p.port, 'PING')).startsWith('+PONG'), 10_000);
-    await run('redis-cli', ['--cluster', 'create', ...procs.map((p) => `127.0.0.1:${p.port}`), '--cluster-replicas', '0', '--cluster-yes'], {
-      timeout: 30_000,
-    });
-    for (const p of procs) await waitFor(`cluster node ${p.port}`, async () => (await ask(p.port, 'CLUSTER INFO')).includes('cluster_state:ok'), 20_000);
+    for (const p of procs)
+      await waitFor(`redis-server on ${p.port}`, async () => (await ask(p.port, 'PING')).startsWith('+PONG'), 10_000);
+    await run(
+      'redis-cli',
+      ['--cluster', 'create', ...procs.map((p) => `127.0.0.1:${p.port}`), '--cluster-replicas', '0', '--cluster-yes'],
+      {
+        timeout: 30_000,
+      },
+    );
+    for (const p of procs)
+      await waitFor(
+        `cluster node ${p.port}`,
+        async () => (await ask(p.port, 'CLUSTER INFO')).includes('cluster_state:ok'),
+        20_000,
+      );
   } catch (err) {
     await Promise.all(procs.map(stopProc));
     throw err;
@@ -148,7 +158,8 @@ export async function startRedisCluster(masters = 3): Promise<RedisCluster> {
     nodes,
     nodesEnv: nodes.map((n) => `${n.host}:${n.port}`).join(','),
     flushAll: async () => {
-      for (const p of procs) if ((await ask(p.port, 'FLUSHALL')) !== '+OK\r\n') throw new Error(`FLUSHALL on ${p.port} failed`);
+      for (const p of procs)
+        if ((await ask(p.port, 'FLUSHALL')) !== '+OK\r\n') throw new Error(`FLUSHALL on ${p.port} failed`);
     },
     pause(i) {
       signal(i, 'SIGSTOP');
@@ -180,7 +191,9 @@ export interface RedisSentinel {
  * With `auth`, the master knows only that ACL user (the default user is off) and the sentinel
  * logs in as it; the sentinel itself asks for no password.
  */
-export async function startRedisSentinel(opts: { name?: string; auth?: { username: string; password: string } } = {}): Promise<RedisSentinel> {
+export async function startRedisSentinel(
+  opts: { name?: string; auth?: { username: string; password: string } } = {},
+): Promise<RedisSentinel> {
   const name = opts.name ?? 'mymaster';
   const auth = opts.auth;
   const [masterPort, sentinelPort] = await freePorts(2);
@@ -202,13 +215,35 @@ export async function startRedisSentinel(opts: { name?: string; auth?: { usernam
   );
   const procs: Proc[] = [];
   try {
-    const acl = auth ? ['--user', 'default', 'off', '--user', auth.username, 'on', `>${auth.password}`, '~*', '&*', '+@all'] : [];
+    const acl = auth
+      ? ['--user', 'default', 'off', '--user', auth.username, 'on', `>${auth.password}`, '~*', '&*', '+@all']
+      : [];
     procs.push(
-      spawnRedis(['--port', String(masterPort), '--bind', '127.0.0.1', '--dir', masterDir, '--save', '', '--appendonly', 'no', ...acl], masterPort!, masterDir),
+      spawnRedis(
+        [
+          '--port',
+          String(masterPort),
+          '--bind',
+          '127.0.0.1',
+          '--dir',
+          masterDir,
+          '--save',
+          '',
+          '--appendonly',
+          'no',
+          ...acl,
+        ],
+        masterPort!,
+        masterDir,
+      ),
     );
     await waitFor('sentinel master', async () => /^(\+PONG|-NOAUTH)/.test(await ask(masterPort!, 'PING')), 10_000);
     procs.push(spawnRedis([conf, '--sentinel'], sentinelPort!, sentinelDir));
-    await waitFor('sentinel', async () => (await ask(sentinelPort!, `SENTINEL get-master-addr-by-name ${name}`)).includes(String(masterPort)), 10_000);
+    await waitFor(
+      'sentinel',
+      async () => (await ask(sentinelPort!, `SENTINEL get-master-addr-by-name ${name}`)).includes(String(masterPort)),
+      10_000,
+    );
   } catch (err) {
     await Promise.all(procs.map(stopProc));
     throw err;
@@ -252,9 +287,48 @@ export async function startRedisTls(): Promise<RedisTls> {
   const dir = tempDir('xtc-redis-tls-');
   const f = (name: string) => path.join(dir, name);
   const ssl = (...args: string[]) => run('openssl', args, { cwd: dir, timeout: 30_000 });
-  await ssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', f('ca.key'), '-out', f('ca.crt'), '-days', '2', '-subj', '/CN=xtc test CA');
-  await ssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', f('other.key'), '-out', f('other.crt'), '-days', '2', '-subj', '/CN=another CA');
-  await ssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', f('server.key'), '-out', f('server.csr'), '-subj', '/CN=127.0.0.1');
+  await ssl(
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    f('ca.key'),
+    '-out',
+    f('ca.crt'),
+    '-days',
+    '2',
+    '-subj',
+    '/CN=xtc test CA',
+  );
+  await ssl(
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    f('other.key'),
+    '-out',
+    f('other.crt'),
+    '-days',
+    '2',
+    '-subj',
+    '/CN=another CA',
+  );
+  await ssl(
+    'req',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    f('server.key'),
+    '-out',
+    f('server.csr'),
+    '-subj',
+    '/CN=127.0.0.1',
+  );
   fs.writeFileSync(f('san.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
   await ssl(
     'x509',

@@ -14,7 +14,11 @@ interface Replica {
  * the other; then the receiver must have accepted each of the 2 × people events exactly once,
  * `connection.created` before `connection.ended` for each person.
  */
-export async function roundTripAcross(receiver: WebhookReceiver, people: string[], [a, b]: [Replica, Replica]): Promise<void> {
+export async function roundTripAcross(
+  receiver: WebhookReceiver,
+  people: string[],
+  [a, b]: [Replica, Replica],
+): Promise<void> {
   await Promise.all(
     people.map(async (user, i) => {
       const [here, there] = i % 2 ? [a, b] : [b, a];
@@ -35,6 +39,9 @@ export async function roundTripAcross(receiver: WebhookReceiver, people: string[
   expect(receiver.acceptedCount.size).toBe(expected);
   expect([...receiver.acceptedCount.values()].every((n) => n === 1)).toBe(true);
   for (const user of people) {
-    expect(receiver.accepted.filter((x) => x.body.data.userId === user).map((x) => x.body.type)).toEqual(['connection.created', 'connection.ended']);
+    expect(receiver.accepted.filter((x) => x.body.data.userId === user).map((x) => x.body.type)).toEqual([
+      'connection.created',
+      'connection.ended',
+    ]);
   }
 }

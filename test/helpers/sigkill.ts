@@ -66,7 +66,11 @@ export function sigkillDuringRefreshes(store: 'sqlite' | 'redis'): void {
 
   describe(`SIGKILL during refreshes (${store})`, () => {
     test('after a restart the first requests do not stall behind dead locks; lost connections ask to reconnect', async () => {
-      xt = await startXtStandIn({ clientSecret: TEST_SECRET, accessTtlSec: CONNECT_TTL_SEC, rotateRefreshTokens: true });
+      xt = await startXtStandIn({
+        clientSecret: TEST_SECRET,
+        accessTtlSec: CONNECT_TTL_SEC,
+        rotateRefreshTokens: true,
+      });
       const storeEnv: Record<string, string> =
         store === 'sqlite'
           ? { SESSION_STORE: 'sqlite', DATA_DIR: tempDir('xtc-lock-') }

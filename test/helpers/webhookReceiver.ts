@@ -50,7 +50,9 @@ export interface WebhookReceiver {
 }
 
 /** Starts a receiver on a free port (or `port`: the same endpoint again after a restart). */
-export async function startReceiver(opts: { secret?: string; port?: number; path?: string } = {}): Promise<WebhookReceiver> {
+export async function startReceiver(
+  opts: { secret?: string; port?: number; path?: string } = {},
+): Promise<WebhookReceiver> {
   const secret = opts.secret ?? webhookSecret();
   const verifier = new Webhook(secret);
   const port = opts.port ?? (await freePort());

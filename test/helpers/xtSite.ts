@@ -7,8 +7,17 @@ import { type Harness, connectXt, startHarness } from './harness.js';
 import { type RawAnswer, listen, rawRequest } from './rawHttp.js';
 
 export const ORIGIN = 'http://127.0.0.1:3999'; // BASE_ENV's PUBLIC_URL
-export const OPT_IN = 'GET /spot/v4/balances,GET /spot/v4/open-order,GET /spot/v4/order/*,POST /spot/v4/order,DELETE /spot/v4/order/*';
-export const ORDER = { symbol: 'btc_usdt', side: 'BUY', type: 'LIMIT', timeInForce: 'GTC', bizType: 'SPOT', price: '50000', quantity: '0.001' };
+export const OPT_IN =
+  'GET /spot/v4/balances,GET /spot/v4/open-order,GET /spot/v4/order/*,POST /spot/v4/order,DELETE /spot/v4/order/*';
+export const ORDER = {
+  symbol: 'btc_usdt',
+  side: 'BUY',
+  type: 'LIMIT',
+  timeInForce: 'GTC',
+  bizType: 'SPOT',
+  price: '50000',
+  quantity: '0.001',
+};
 
 export interface Site {
   h: Harness;
@@ -43,7 +52,12 @@ export async function site(env: Record<string, string> = {}, connect = true): Pr
       req(
         method,
         target,
-        { 'X-CSRF-Token': csrf, Origin: ORIGIN, ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}), ...headers },
+        {
+          'X-CSRF-Token': csrf,
+          Origin: ORIGIN,
+          ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}),
+          ...headers,
+        },
         body === undefined ? '' : JSON.stringify(body),
       ),
     async stop() {

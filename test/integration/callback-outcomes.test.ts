@@ -67,7 +67,9 @@ test('a login whose provider is down is counted and audited as failed', async ()
     const res = await request(o.built.app).get('/auth/oidc/callback?code=abc&state=def');
     expect(res.status).toBe(503);
     expect(await o.built.ctx.metrics.text()).toContain('xtc_logins_total{provider="oidc",outcome="failed"} 1');
-    expect(o.logs.records().some((r) => r.audit === true && r.event === 'login_failed' && r.reason === 'provider_down')).toBe(true);
+    expect(
+      o.logs.records().some((r) => r.audit === true && r.event === 'login_failed' && r.reason === 'provider_down'),
+    ).toBe(true);
   } finally {
     await o.close();
   }

@@ -310,7 +310,11 @@ describe('logout', () => {
     h = await startHarness();
     await connectXt(h.agent);
     const csrf = formToken((await h.agent.get('/account')).text);
-    const res = await h.agent.post('/auth/xt/logout').set('Origin', 'https://evil.example').type('form').send({ _csrf: csrf });
+    const res = await h.agent
+      .post('/auth/xt/logout')
+      .set('Origin', 'https://evil.example')
+      .type('form')
+      .send({ _csrf: csrf });
     expect(res.status).toBe(403);
     expect(sessionJson(await h.agent.get('/api/session')).connected).toBe(true);
   });
@@ -335,12 +339,18 @@ describe('cookies and headers', () => {
 
   test('https PUBLIC_URL: Secure, with the __Host- prefix, and redirect_uri from PUBLIC_URL', async () => {
     h = await startHarness({ env: { PUBLIC_URL: 'https://connect.example.com' } });
-    const res = await h.agent.get('/auth/xt/login').set('Host', 'evil.example').set('X-Forwarded-Host', 'evil.example').set('X-Forwarded-Proto', 'http');
+    const res = await h.agent
+      .get('/auth/xt/login')
+      .set('Host', 'evil.example')
+      .set('X-Forwarded-Host', 'evil.example')
+      .set('X-Forwarded-Proto', 'http');
     const c = cookieOf(res).find((x) => x.startsWith('__Host-xtc='))!;
     expect(c).toMatch(/Secure/);
     expect(c).toMatch(/Path=\//);
     expect(c).not.toMatch(/Domain=/i);
-    expect(new URL(res.headers.location!).searchParams.get('redirect_uri')).toBe('https://connect.example.com/auth/xt/callback');
+    expect(new URL(res.headers.location!).searchParams.get('redirect_uri')).toBe(
+      'https://connect.example.com/auth/xt/callback',
+    );
   });
 
   test('CSP without inline script, no X-Powered-By', async () => {

@@ -8,7 +8,15 @@ import http from 'node:http';
 import { loadConfig } from '../../src/config.js';
 import { type Running, start } from '../../src/server.js';
 import { type XtStandIn, startXtStandIn } from '../../standins/xt.js';
-import { LogCapture, SESSION_SECRET, TEST_SECRET, authorizeAtStandIn, scanLogs, tempDir, xtEnv } from '../helpers/harness.js';
+import {
+  LogCapture,
+  SESSION_SECRET,
+  TEST_SECRET,
+  authorizeAtStandIn,
+  scanLogs,
+  tempDir,
+  xtEnv,
+} from '../helpers/harness.js';
 
 let xt: XtStandIn;
 let running: Running | undefined;

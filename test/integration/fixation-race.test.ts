@@ -77,7 +77,8 @@ test(`a planted session never gains the victim's connection (${TRIALS} trials, $
         const path = n % 2 === 0 ? '/auth/xt/login' : '/api/session';
         const res = await get(path, planted);
         attackerRequests++;
-        if (path === '/api/session' && res.status === 200 && (JSON.parse(res.body) as SessionJson).connected === true) leakedDuringRace++;
+        if (path === '/api/session' && res.status === 200 && (JSON.parse(res.body) as SessionJson).connected === true)
+          leakedDuringRace++;
       }
     };
     const racing = Array.from({ length: ATTACKERS }, (_, i) => attacker(4 + i));

@@ -5,7 +5,16 @@ import fc from 'fast-check';
 import request from 'supertest';
 import { testClock } from '../helpers/clock.js';
 import { loadConfig } from '../../src/config.js';
-import { type Harness, authorizeAtStandIn, connectXt, errorCode, formToken, startHarness, sessionJson, xtEnv } from '../helpers/harness.js';
+import {
+  type Harness,
+  authorizeAtStandIn,
+  connectXt,
+  errorCode,
+  formToken,
+  startHarness,
+  sessionJson,
+  xtEnv,
+} from '../helpers/harness.js';
 import { stubProvider } from '../helpers/providers.js';
 
 let h: Harness;
@@ -58,7 +67,9 @@ describe('state', () => {
     const allSessions = () =>
       new Promise<Record<string, { owner?: string }>>((resolve, reject) =>
         store.all!((err: unknown, all) =>
-          err ? reject(err instanceof Error ? err : new Error('store.all failed')) : resolve((all ?? {}) as Record<string, { owner?: string }>),
+          err
+            ? reject(err instanceof Error ? err : new Error('store.all failed'))
+            : resolve((all ?? {}) as Record<string, { owner?: string }>),
         ),
       );
     const sizeAfterOne = JSON.stringify(await allSessions()).length;
@@ -184,7 +195,9 @@ describe('rate limiting on /auth/*', () => {
     const statuses: number[] = [];
     for (let i = 0; i < 60; i++) {
       const forged = `198.51.100.${i}, 10.0.${i}.1`;
-      statuses.push((await request(h.built.app).get('/auth/xt/login').set('X-Forwarded-For', `${forged}, 203.0.113.50`)).status);
+      statuses.push(
+        (await request(h.built.app).get('/auth/xt/login').set('X-Forwarded-For', `${forged}, 203.0.113.50`)).status,
+      );
     }
     expect(statuses.filter((s) => s === 302)).toHaveLength(30);
     expect(statuses.slice(30).every((s) => s === 429)).toBe(true);
@@ -199,10 +212,15 @@ describe('rate limiting on /auth/*', () => {
 
   test('TRUST_PROXY=true in production starts only with TRUST_PROXY_ALLOW_ANY=true, and says at start what it allows', async () => {
     const prod = { NODE_ENV: 'production', PUBLIC_URL: 'https://connect.example.com', TRUST_PROXY: 'true' };
-    expect(() => loadConfig(xtEnv({ url: 'http://127.0.0.1:9' }, prod))).toThrow(/TRUST_PROXY: true lets any client choose its IP/);
+    expect(() => loadConfig(xtEnv({ url: 'http://127.0.0.1:9' }, prod))).toThrow(
+      /TRUST_PROXY: true lets any client choose its IP/,
+    );
     h = await startHarness({ env: { ...prod, TRUST_PROXY_ALLOW_ANY: 'true' } });
     const warning = h.logs.records().find((r) => typeof r.msg === 'string' && r.msg.startsWith('TRUST_PROXY=true'));
-    expect(warning).toMatchObject({ level: 40, msg: expect.stringMatching(/any client can choose its IP.*TRUST_PROXY=1/) as string });
+    expect(warning).toMatchObject({
+      level: 40,
+      msg: expect.stringMatching(/any client can choose its IP.*TRUST_PROXY=1/) as string,
+    });
   });
 });
 
@@ -270,22 +288,36 @@ describe('hostile token responses', () => {
   const cases: [string, () => { status?: number; contentType?: string; body: string }][] = [
     ['a wrong content-type', () => ({ contentType: 'text/html', body: envelope(good()) })],
     ['a huge body', () => ({ body: envelope({ ...good(), pad: 'x'.repeat(5 * 1024 * 1024) }) })],
-    ['deeply nested JSON', () => ({ body: `{"rc":0,"mc":"SUCCESS","result":${'['.repeat(20_000)}${']'.repeat(20_000)}}` })],
+    [
+      'deeply nested JSON',
+      () => ({ body: `{"rc":0,"mc":"SUCCESS","result":${'['.repeat(20_000)}${']'.repeat(20_000)}}` }),
+    ],
     ['rc as a string', () => ({ body: envelope(good(), '0') })],
     ['result null', () => ({ body: envelope(null) })],
-    ['an access token that is not a JWT', () => ({ body: envelope({ ...good(), access_token: 'opaque-token-value' }) })],
+    [
+      'an access token that is not a JWT',
+      () => ({ body: envelope({ ...good(), access_token: 'opaque-token-value' }) }),
+    ],
     ['an access token that is a number', () => ({ body: envelope({ ...good(), access_token: 12345 }) })],
     ['exp in the past', () => ({ body: envelope({ ...good(), access_token: fakeJwt({ exp: now() - 10 }) }) })],
-    ['exp in the far future', () => ({ body: envelope({ ...good(), access_token: fakeJwt({ exp: now() + 200 * 365 * 86400 }) }) })],
+    [
+      'exp in the far future',
+      () => ({ body: envelope({ ...good(), access_token: fakeJwt({ exp: now() + 200 * 365 * 86400 }) }) }),
+    ],
     ['a client_id that is not ours', () => ({ body: envelope({ ...good(), client_id: 'someone-else' }) })],
     ['an empty body', () => ({ body: '' })],
-    ['JSON with // comments, as in the documents', () => ({ body: envelope(good()).replace('"scope"', '//x\n"scope"') })],
+    [
+      'JSON with // comments, as in the documents',
+      () => ({ body: envelope(good()).replace('"scope"', '//x\n"scope"') }),
+    ],
     // A redirect is never followed, and its body is not an answer either; nor is an odd 2xx's… 3xx.
     ['tokens in the body of a 302', () => ({ status: 302, body: envelope(good()) })],
     ['tokens in the body of a 304-like 399', () => ({ status: 399, body: envelope(good()) })],
     [
       "both envelope shapes at once (which wins is anybody's guess)",
-      () => ({ body: JSON.stringify({ rc: 0, mc: 'SUCCESS', returnCode: 1, error: { code: 'AUTH_103' }, result: good() }) }),
+      () => ({
+        body: JSON.stringify({ rc: 0, mc: 'SUCCESS', returnCode: 1, error: { code: 'AUTH_103' }, result: good() }),
+      }),
     ],
   ];
   test.each(cases)('%s → a clear error and no stored connection', async (_name, response) => {
@@ -302,7 +334,12 @@ describe('hostile token responses', () => {
     h = await startHarness();
     for (const body of [
       JSON.stringify({ rc: 0, mc: 'AUTH_103', ma: [], result: good() }),
-      JSON.stringify({ returnCode: 0, msgInfo: 'success', error: { code: 'AUTH_103', msg: 'sign error' }, result: good() }),
+      JSON.stringify({
+        returnCode: 0,
+        msgInfo: 'success',
+        error: { code: 'AUTH_103', msg: 'sign error' },
+        result: good(),
+      }),
     ]) {
       const agent = request.agent(h.built.app);
       h.xt.respondNextWith({ body });
@@ -326,7 +363,10 @@ describe('hostile token responses', () => {
       fc.asyncProperty(
         fc.oneof(
           fc.jsonValue(),
-          fc.record({ access_token: fc.oneof(fc.string(), fc.jsonValue()), client_id: fc.constantFrom('demo-client', 'x') }, { requiredKeys: [] }),
+          fc.record(
+            { access_token: fc.oneof(fc.string(), fc.jsonValue()), client_id: fc.constantFrom('demo-client', 'x') },
+            { requiredKeys: [] },
+          ),
         ),
         async (result) => {
           const agent = request.agent(h.built.app);
@@ -346,24 +386,57 @@ describe('garbage in the query string', () => {
   const garbage = fc.oneof(
     fc.string({ maxLength: 50 }),
     fc.string({ unit: 'binary', maxLength: 50 }),
-    fc.constantFrom('%', '%zz', '%E0%A4%A', '%00', '%C0%AF', '\u0000', '%FF%FE', 'a'.repeat(9000), '[]', '__proto__', 'constructor'),
+    fc.constantFrom(
+      '%',
+      '%zz',
+      '%E0%A4%A',
+      '%00',
+      '%C0%AF',
+      '\u0000',
+      '%FF%FE',
+      'a'.repeat(9000),
+      '[]',
+      '__proto__',
+      'constructor',
+    ),
   );
   const key = fc.oneof(
-    fc.constantFrom('code', 'state', 'error', 'returnTo', 'code[]', 'state[x]', 'returnTo[][]', '__proto__', 'error_description'),
+    fc.constantFrom(
+      'code',
+      'state',
+      'error',
+      'returnTo',
+      'code[]',
+      'state[x]',
+      'returnTo[][]',
+      '__proto__',
+      'error_description',
+    ),
     fc.string({ maxLength: 10 }),
   );
   const query = fc
     .array(fc.tuple(key, garbage), { maxLength: 6 })
-    .map((pairs) => pairs.map(([k, v]) => `${encodeURIComponent(k)}=${Math.random() < 0.5 ? encodeURIComponent(v) : v.replace(/[#\s&]/g, '')}`).join('&'));
+    .map((pairs) =>
+      pairs
+        .map(
+          ([k, v]) =>
+            `${encodeURIComponent(k)}=${Math.random() < 0.5 ? encodeURIComponent(v) : v.replace(/[#\s&]/g, '')}`,
+        )
+        .join('&'),
+    );
 
   test('property: callback and login never answer 5xx, and the process stays up', async () => {
     h = await startHarness();
     await fc.assert(
-      fc.asyncProperty(fc.constantFrom('/auth/xt/callback', '/auth/xt/login', '/account', '/api/session', '/'), query, async (path, q) => {
-        const res = await h.agent.get(`${path}?${q}`);
-        expect(res.status).toBeLessThan(500);
-        if (path === '/auth/xt/callback') expect(res.status).toBeGreaterThanOrEqual(400);
-      }),
+      fc.asyncProperty(
+        fc.constantFrom('/auth/xt/callback', '/auth/xt/login', '/account', '/api/session', '/'),
+        query,
+        async (path, q) => {
+          const res = await h.agent.get(`${path}?${q}`);
+          expect(res.status).toBeLessThan(500);
+          if (path === '/auth/xt/callback') expect(res.status).toBeGreaterThanOrEqual(400);
+        },
+      ),
       { numRuns: 300 },
     );
     expect(h.xt.calls.authorization_code).toBe(0);
@@ -375,7 +448,10 @@ describe('garbage in the query string', () => {
     await connectXt(h.agent);
     await fc.assert(
       fc.asyncProperty(query, async (body) => {
-        const res = await h.agent.post('/auth/xt/logout').set('Content-Type', 'application/x-www-form-urlencoded').send(body);
+        const res = await h.agent
+          .post('/auth/xt/logout')
+          .set('Content-Type', 'application/x-www-form-urlencoded')
+          .send(body);
         expect([403, 413]).toContain(res.status); // refused (no valid token), or too large
       }),
       { numRuns: 100 },

@@ -7,7 +7,16 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import request from 'supertest';
-import { errorCode, type Harness, sessionJson, sidCookie, startHarness, tempDir, connectXt, disconnectXt } from '../helpers/harness.js';
+import {
+  errorCode,
+  type Harness,
+  sessionJson,
+  sidCookie,
+  startHarness,
+  tempDir,
+  connectXt,
+  disconnectXt,
+} from '../helpers/harness.js';
 import { linkEnv, linkToken, unsignedLinkToken } from '../helpers/link.js';
 import { connectOidc, startOidcHarness } from '../helpers/oidc.js';
 
@@ -37,7 +46,9 @@ test('a linked login connects the subject; a second browser linked to it sees th
   expect((await state(h.agent)).connected).toBe(true);
 
   const other = request.agent(h.built.app);
-  const direct = await other.get(`/auth/xt/login?link=${await linkToken('user-42', { returnTo: '/account?from=site' })}`);
+  const direct = await other.get(
+    `/auth/xt/login?link=${await linkToken('user-42', { returnTo: '/account?from=site' })}`,
+  );
   expect(direct.status).toBe(303);
   expect(direct.headers.location).toBe('/account?from=site');
   expect((await state(other)).connected).toBe(true);
@@ -45,7 +56,10 @@ test('a linked login connects the subject; a second browser linked to it sees th
 });
 
 test('the returnTo claim wins over ?returnTo=, and is held to the same-origin rules', async () => {
-  const cb = await connectXt(h.agent, { returnTo: '/elsewhere', link: await linkToken('user-1', { returnTo: '/?from=claim' }) });
+  const cb = await connectXt(h.agent, {
+    returnTo: '/elsewhere',
+    link: await linkToken('user-1', { returnTo: '/?from=claim' }),
+  });
   expect(cb.status).toBe(303);
   expect(cb.headers.location).toBe('/?from=claim');
   // Connected now: the link goes straight to its returnTo, which must be same-origin.
@@ -79,7 +93,9 @@ describe('every bad link is refused before any transaction or redirect', () => {
     const pages = {
       expired: await h.agent.get(`/auth/xt/login?link=${await linkToken('user-1', { expIn: -120 })}`),
       malformed: await h.agent.get('/auth/xt/login?link=not-a-token'),
-      forged: await h.agent.get(`/auth/xt/login?link=${await linkToken('user-1', { secret: 'another-secret-that-is-long-enough-000000' })}`),
+      forged: await h.agent.get(
+        `/auth/xt/login?link=${await linkToken('user-1', { secret: 'another-secret-that-is-long-enough-000000' })}`,
+      ),
     };
     expect(Object.values(pages).map((r) => r.status)).toEqual([400, 400, 400]);
     expect(errorCode(pages.expired.text)).toBe('link_expired');
@@ -103,7 +119,9 @@ describe('every bad link is refused before any transaction or redirect', () => {
 
   test('a used link, even from another browser; of 10 browsers racing with one link, exactly one gets through', async () => {
     const t = await linkToken('user-1');
-    const results = await Promise.all(Array.from({ length: 10 }, () => request(h.built.app).get(`/auth/xt/login?link=${t}`)));
+    const results = await Promise.all(
+      Array.from({ length: 10 }, () => request(h.built.app).get(`/auth/xt/login?link=${t}`)),
+    );
     expect(results.filter((r) => r.status === 302)).toHaveLength(1);
     expect(results.filter((r) => r.status === 400 && errorCode(r.text) === 'link_expired')).toHaveLength(9);
     expect(count('login_tx')).toBe(1);
@@ -191,7 +209,9 @@ test('the store never holds the raw subject outside sealed records', async () =>
   const subject = 'frank@example.org';
   expect((await connectXt(h.agent, { link: await linkToken(subject) })).status).toBe(303);
   const bytes = fs.readFileSync(path.join(dataDir, 'xt-connect.sqlite')).toString('latin1');
-  const wal = fs.existsSync(path.join(dataDir, 'xt-connect.sqlite-wal')) ? fs.readFileSync(path.join(dataDir, 'xt-connect.sqlite-wal')).toString('latin1') : '';
+  const wal = fs.existsSync(path.join(dataDir, 'xt-connect.sqlite-wal'))
+    ? fs.readFileSync(path.join(dataDir, 'xt-connect.sqlite-wal')).toString('latin1')
+    : '';
   expect(bytes + wal).not.toContain(subject);
   const d = db();
   const owners = d.prepare('SELECT owner FROM connections').all() as { owner: string }[];

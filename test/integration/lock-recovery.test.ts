@@ -10,7 +10,13 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { ROOT } from '../../src/app.js';
-import { LOCK_LEASE_MS, LOCK_RENEW_MS, type LockTiming, REFRESH_WAIT_MS, refreshLockKey } from '../../src/session/connections/index.js';
+import {
+  LOCK_LEASE_MS,
+  LOCK_RENEW_MS,
+  type LockTiming,
+  REFRESH_WAIT_MS,
+  refreshLockKey,
+} from '../../src/session/connections/index.js';
 import { createSqliteStores } from '../../src/store/sqlite/index.js';
 import type { AuthStore } from '../../src/store/types.js';
 import { type TestClock, scaledLockTiming, testClock } from '../helpers/clock.js';
@@ -31,7 +37,11 @@ afterAll(async () => {
  * lease, the wait longer than the lease.
  */
 // (The memory store is one process's: test/unit/connections-lease.test.ts covers it with two Connections.)
-const T: LockTiming = scaledLockTiming({ lockLeaseMs: LOCK_LEASE_MS, lockRenewMs: LOCK_RENEW_MS, refreshWaitMs: REFRESH_WAIT_MS });
+const T: LockTiming = scaledLockTiming({
+  lockLeaseMs: LOCK_LEASE_MS,
+  lockRenewMs: LOCK_RENEW_MS,
+  refreshWaitMs: REFRESH_WAIT_MS,
+});
 
 describe.each(['sqlite', 'redis'] as const)('refresh locks held elsewhere (%s)', (store) => {
   let h: Harness;
@@ -132,7 +142,8 @@ describe.each(['sqlite', 'redis'] as const)('refresh locks held elsewhere (%s)',
     const results = await Promise.all(Array.from({ length: 20 }, () => h.agent.get('/api/session')));
     expect(h.xt.calls.refresh_token).toBe(2);
     // Who waited past the wait (T.refreshWaitMs) had no valid token left: 503 with Retry-After, never another call.
-    for (const r of results) expect(r.status === 200 || (r.status === 503 && r.headers['retry-after'] !== undefined)).toBe(true);
+    for (const r of results)
+      expect(r.status === 200 || (r.status === 503 && r.headers['retry-after'] !== undefined)).toBe(true);
     expect(results.filter((r) => r.status === 200).length).toBeGreaterThanOrEqual(1);
     expect(sessionJson(await h.agent.get('/api/session')).connected).toBe(true);
     expect(h.xt.calls.refresh_token).toBe(2);
@@ -158,36 +169,39 @@ describe('stores: leases and compare-and-set', () => {
     },
   };
 
-  test.each(Object.keys(stores))('%s: extendLock only for the owner; replaceConnection with `expected` only over that value', async (kind) => {
-    const s = await stores[kind]!();
-    try {
-      const t = (await s.authState.acquireLock('k', 300))!;
-      expect(t).not.toBeNull();
-      expect(await s.authState.extendLock('k', 'not-the-token', 5000)).toBe(false);
-      expect(await s.authState.extendLock('k', t, 5000)).toBe(true);
-      await sleep(400); // past the first TTL: the extension holds it
-      expect(await s.authState.acquireLock('k', 300)).toBeNull();
-      await s.authState.releaseLock('k', t);
-      const u = (await s.authState.acquireLock('k', 200))!;
-      await sleep(300);
-      expect(await s.authState.extendLock('k', u, 5000)).toBe(false); // lapsed: no revival
-      const v = await s.authState.acquireLock('k', 5000);
-      expect(v).not.toBeNull();
-      expect(await s.authState.extendLock('k', u, 5000)).toBe(false); // taken over: not the owner any more
+  test.each(Object.keys(stores))(
+    '%s: extendLock only for the owner; replaceConnection with `expected` only over that value',
+    async (kind) => {
+      const s = await stores[kind]!();
+      try {
+        const t = (await s.authState.acquireLock('k', 300))!;
+        expect(t).not.toBeNull();
+        expect(await s.authState.extendLock('k', 'not-the-token', 5000)).toBe(false);
+        expect(await s.authState.extendLock('k', t, 5000)).toBe(true);
+        await sleep(400); // past the first TTL: the extension holds it
+        expect(await s.authState.acquireLock('k', 300)).toBeNull();
+        await s.authState.releaseLock('k', t);
+        const u = (await s.authState.acquireLock('k', 200))!;
+        await sleep(300);
+        expect(await s.authState.extendLock('k', u, 5000)).toBe(false); // lapsed: no revival
+        const v = await s.authState.acquireLock('k', 5000);
+        expect(v).not.toBeNull();
+        expect(await s.authState.extendLock('k', u, 5000)).toBe(false); // taken over: not the owner any more
 
-      expect(await s.authState.replaceConnection('o', 'xt', 'b', 60_000, 'a')).toBe(false); // nothing stored
-      await s.authState.putConnection('o', 'xt', 'a', 60_000);
-      expect(await s.authState.replaceConnection('o', 'xt', 'b', 60_000, 'stale')).toBe(false);
-      expect(await s.authState.getConnection('o', 'xt')).toBe('a');
-      expect(await s.authState.replaceConnection('o', 'xt', 'b', 60_000, 'a')).toBe(true);
-      expect(await s.authState.getConnection('o', 'xt')).toBe('b');
-      expect(await s.authState.replaceConnection('o', 'xt', 'c', 60_000)).toBe(true); // without `expected`: as before
-      await s.authState.deleteConnection('o', 'xt');
-      expect(await s.authState.replaceConnection('o', 'xt', 'd', 60_000)).toBe(false);
-    } finally {
-      await s.close();
-    }
-  });
+        expect(await s.authState.replaceConnection('o', 'xt', 'b', 60_000, 'a')).toBe(false); // nothing stored
+        await s.authState.putConnection('o', 'xt', 'a', 60_000);
+        expect(await s.authState.replaceConnection('o', 'xt', 'b', 60_000, 'stale')).toBe(false);
+        expect(await s.authState.getConnection('o', 'xt')).toBe('a');
+        expect(await s.authState.replaceConnection('o', 'xt', 'b', 60_000, 'a')).toBe(true);
+        expect(await s.authState.getConnection('o', 'xt')).toBe('b');
+        expect(await s.authState.replaceConnection('o', 'xt', 'c', 60_000)).toBe(true); // without `expected`: as before
+        await s.authState.deleteConnection('o', 'xt');
+        expect(await s.authState.replaceConnection('o', 'xt', 'd', 60_000)).toBe(false);
+      } finally {
+        await s.close();
+      }
+    },
+  );
 
   test('sqlite: a lock whose holder process is gone is taken over at once; a live holder keeps it', async () => {
     const dir = tempDir('xtc-lock-');
@@ -196,7 +210,10 @@ const s = createSqliteStores({ dataDir: ${JSON.stringify(dir)}, ttlMs: 60000 });
 const t = await s.authState.acquireLock('refresh:o:xt', 60000);
 process.stdout.write(t ? 'locked\\n' : 'busy\\n');
 setInterval(() => {}, 1000);`;
-    const holder = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const holder = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const exited = new Promise((r) => holder.once('exit', r));
     const s = createSqliteStores({ dataDir: dir, ttlMs: 60_000 });
     try {
@@ -213,7 +230,11 @@ setInterval(() => {}, 1000);`;
       expect(performance.now() - started).toBeLessThan(100);
       // A token that names no process (older versions, other systems) is only a lease.
       const db = s.db;
-      db.prepare('UPDATE locks SET token = ?, expires = ? WHERE key = ?').run('0123456789abcdef', Date.now() + 60_000, 'refresh:o:xt');
+      db.prepare('UPDATE locks SET token = ?, expires = ? WHERE key = ?').run(
+        '0123456789abcdef',
+        Date.now() + 60_000,
+        'refresh:o:xt',
+      );
       expect(await s.authState.acquireLock('refresh:o:xt', LOCK_LEASE_MS)).toBeNull();
     } finally {
       holder.kill('SIGKILL');

@@ -8,7 +8,10 @@ import { stubProvider } from '../helpers/providers.js';
 let h: Harness;
 let consoleCalls: string[];
 const METHODS = ['log', 'info', 'warn', 'error', 'debug'] as const;
-const originals = Object.fromEntries(METHODS.map((m) => [m, console[m].bind(console)])) as Record<(typeof METHODS)[number], (...args: unknown[]) => void>;
+const originals = Object.fromEntries(METHODS.map((m) => [m, console[m].bind(console)])) as Record<
+  (typeof METHODS)[number],
+  (...args: unknown[]) => void
+>;
 
 beforeEach(() => {
   consoleCalls = [];
@@ -19,7 +22,8 @@ afterEach(async () => {
   await h?.close();
 });
 
-const failures = (h: Harness) => h.logs.records().filter((r) => r.msg === 'request failed' || r.msg === 'unexpected error');
+const failures = (h: Harness) =>
+  h.logs.records().filter((r) => r.msg === 'request failed' || r.msg === 'unexpected error');
 
 test('a handled error is one warn line without a stack', async () => {
   h = await startHarness();
@@ -37,7 +41,9 @@ test('a handled provider failure (502): the access line is a warn without an err
   const login = await h.agent.get('/auth/xt/login');
   const res = await h.agent.get(await authorizeAtStandIn(login.headers.location!));
   expect(res.status).toBe(502);
-  const lines = h.logs.records().filter((r) => (r.res as { statusCode?: number } | undefined)?.statusCode === 502 || r.msg === 'request failed');
+  const lines = h.logs
+    .records()
+    .filter((r) => (r.res as { statusCode?: number } | undefined)?.statusCode === 502 || r.msg === 'request failed');
   expect(lines.map((l) => [l.msg, l.level])).toEqual([
     ['request failed', 40],
     ['request completed', 40],
@@ -53,7 +59,10 @@ test('a real 500 is logged at error level with its stack, and the page shows non
       throw new TypeError('a bug in a provider module');
     },
   });
-  h = await startHarness({ env: { NODE_ENV: 'production', PUBLIC_URL: 'http://127.0.0.1:3999' }, app: { providers: [broken] } });
+  h = await startHarness({
+    env: { NODE_ENV: 'production', PUBLIC_URL: 'http://127.0.0.1:3999' },
+    app: { providers: [broken] },
+  });
   const res = await h.agent.get('/auth/broken/login');
   expect(res.status).toBe(500);
   expect(res.text).toContain('data-error="internal"');
@@ -82,5 +91,7 @@ test('forwarded headers without TRUST_PROXY: one clear warning per process, and 
 test('with TRUST_PROXY set, forwarded headers are expected: no warning', async () => {
   h = await startHarness({ env: { TRUST_PROXY: '1' } });
   await h.agent.get('/auth/xt/login').set('X-Forwarded-For', '203.0.113.9');
-  expect(h.logs.records().filter((r) => typeof r.msg === 'string' && r.msg.includes('TRUST_PROXY is off'))).toHaveLength(0);
+  expect(
+    h.logs.records().filter((r) => typeof r.msg === 'string' && r.msg.includes('TRUST_PROXY is off')),
+  ).toHaveLength(0);
 });

@@ -15,7 +15,13 @@ import { demoEnv } from '../../scripts/demoEnv.js';
 import { startXtStandIn } from '../../standins/xt.js';
 import { LogCapture, tempDir } from '../helpers/harness.js';
 
-const good = { SESSION_SECRET: 'x'.repeat(32), XT_CLIENT_ID: 'id', XT_CLIENT_SECRET: 'secret', SESSION_STORE: 'memory', PORT: '0' };
+const good = {
+  SESSION_SECRET: 'x'.repeat(32),
+  XT_CLIENT_ID: 'id',
+  XT_CLIENT_SECRET: 'secret',
+  SESSION_STORE: 'memory',
+  PORT: '0',
+};
 
 describe('HOST', () => {
   let running: Running | undefined;
@@ -50,9 +56,15 @@ describe('production without the brand', () => {
   const brandWarnings = (env: Env) => loadConfig(env).warnings.filter((w) => /SITE_NAME|SUPPORT_URL/.test(w));
 
   test('one warning names what is unset', () => {
-    expect(brandWarnings(prod)).toEqual([expect.stringMatching(/^SITE_NAME and SUPPORT_URL unset: people see "xt-connect"/)]);
-    expect(brandWarnings({ ...prod, SITE_NAME: 'Example Bank' })).toEqual([expect.stringMatching(/^SUPPORT_URL unset/)]);
-    expect(brandWarnings({ ...prod, SUPPORT_URL: 'mailto:help@example.com' })).toEqual([expect.stringMatching(/^SITE_NAME unset/)]);
+    expect(brandWarnings(prod)).toEqual([
+      expect.stringMatching(/^SITE_NAME and SUPPORT_URL unset: people see "xt-connect"/),
+    ]);
+    expect(brandWarnings({ ...prod, SITE_NAME: 'Example Bank' })).toEqual([
+      expect.stringMatching(/^SUPPORT_URL unset/),
+    ]);
+    expect(brandWarnings({ ...prod, SUPPORT_URL: 'mailto:help@example.com' })).toEqual([
+      expect.stringMatching(/^SITE_NAME unset/),
+    ]);
   });
 
   test('production reached through an https PUBLIC_URL (NODE_ENV unset) warns too', () => {
@@ -71,7 +83,10 @@ describe('a .env that was not loaded', () => {
   const SECRET_IN_FILE = 'a-secret-that-must-never-be-printed-0123456789';
   const withEnvFile = () => {
     const dir = tempDir();
-    fs.writeFileSync(path.join(dir, '.env'), `# local settings\nXT_CLIENT_ID=from-the-file\nSESSION_SECRET=${SECRET_IN_FILE}\n`);
+    fs.writeFileSync(
+      path.join(dir, '.env'),
+      `# local settings\nXT_CLIENT_ID=from-the-file\nSESSION_SECRET=${SECRET_IN_FILE}\n`,
+    );
     return dir;
   };
 
@@ -97,7 +112,9 @@ describe('a .env that was not loaded', () => {
     const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
     expect(code).toBe(1);
     expect(err).toContain('xt-connect cannot start.');
-    expect(err).toContain(`A .env file is here (${path.join(dir, '.env')}) but was not loaded: npm start loads it, or run node --env-file=.env dist/server.js`);
+    expect(err).toContain(
+      `A .env file is here (${path.join(dir, '.env')}) but was not loaded: npm start loads it, or run node --env-file=.env dist/server.js`,
+    );
     expect(err).not.toContain(SECRET_IN_FILE);
     expect(err).not.toContain('from-the-file');
   });
@@ -105,7 +122,14 @@ describe('a .env that was not loaded', () => {
 
 describe('the demo', () => {
   const env = (over: NodeJS.ProcessEnv = {}) =>
-    loadConfig(demoEnv({ xtUrl: 'http://127.0.0.1:4000', ciamIssuer: 'http://127.0.0.1:4001', publicOrigin: 'http://localhost:3000', env: over }));
+    loadConfig(
+      demoEnv({
+        xtUrl: 'http://127.0.0.1:4000',
+        ciamIssuer: 'http://127.0.0.1:4001',
+        publicOrigin: 'http://localhost:3000',
+        env: over,
+      }),
+    );
 
   test('listens on loopback unless HOST says otherwise', () => {
     expect(env().host).toBe('127.0.0.1');
@@ -115,7 +139,9 @@ describe('the demo', () => {
   test('"No XT.COM account? Create one" stays in the sandbox: the stand-in has the registration page', async () => {
     const xt = await startXtStandIn();
     try {
-      const config = loadConfig(demoEnv({ xtUrl: xt.url, ciamIssuer: 'http://127.0.0.1:4001', publicOrigin: 'http://localhost:3000', env: {} }));
+      const config = loadConfig(
+        demoEnv({ xtUrl: xt.url, ciamIssuer: 'http://127.0.0.1:4001', publicOrigin: 'http://localhost:3000', env: {} }),
+      );
       expect(config.xt?.registerUrl.startsWith(`${xt.url}/{lang}/accounts/register`)).toBe(true);
       const page = await fetch(`${xt.url}/ja/accounts/register?client_id=demo-client`);
       expect(page.status).toBe(200);

@@ -6,7 +6,15 @@ import request from 'supertest';
 import { loadConfig } from '../../src/config.js';
 import { type Running, start } from '../../src/server.js';
 import { startXtStandIn } from '../../standins/xt.js';
-import { connectXt, disconnectXt, type Harness, LogCapture, startHarness, TEST_SECRET, xtEnv } from '../helpers/harness.js';
+import {
+  connectXt,
+  disconnectXt,
+  type Harness,
+  LogCapture,
+  startHarness,
+  TEST_SECRET,
+  xtEnv,
+} from '../helpers/harness.js';
 import { linkEnv } from '../helpers/link.js';
 
 const KEY = 'ops-key-0123456789abcdef0123456789abcdef';
@@ -48,9 +56,13 @@ describe('metrics', () => {
     expect(sample(text, 'xtc_xt_api_requests_total', { outcome: 'ok', mc: 'none' })).toBe(1);
     expect(sample(text, 'xtc_xt_api_requests_total', { outcome: 'token_rejected', mc: 'none' })).toBe(1);
     expect(sample(text, 'xtc_rate_limited_total', { scope: 'auth' })).toBeGreaterThanOrEqual(1);
-    expect(sample(text, 'xtc_provider_request_duration_seconds_count', { provider: 'xt', operation: 'exchange' })).toBe(1);
+    expect(sample(text, 'xtc_provider_request_duration_seconds_count', { provider: 'xt', operation: 'exchange' })).toBe(
+      1,
+    );
     expect(sample(text, 'xtc_provider_request_duration_seconds_count', { provider: 'xt', operation: 'api' })).toBe(2);
-    expect(sample(text, 'xtc_store_operation_duration_seconds_count', { store: 'memory', operation: 'putConnection' })).toBe(1);
+    expect(
+      sample(text, 'xtc_store_operation_duration_seconds_count', { store: 'memory', operation: 'putConnection' }),
+    ).toBe(1);
     expect(sample(text, 'xtc_sessions_connected', { provider: 'xt' })).toBe(1); // the tombstone of the ended one
     for (const secret of [owner, '12345678', ...h.xt.issued()]) expect(text).not.toContain(secret);
   });
@@ -60,7 +72,9 @@ describe('metrics', () => {
     const logs = new LogCapture();
     let running: Running | undefined;
     try {
-      const config = loadConfig(xtEnv(xt, { PORT: '0', METRICS_PORT: '0', METRICS_HOST: '127.0.0.1', SHUTDOWN_DRAIN: '0' }));
+      const config = loadConfig(
+        xtEnv(xt, { PORT: '0', METRICS_PORT: '0', METRICS_HOST: '127.0.0.1', SHUTDOWN_DRAIN: '0' }),
+      );
       running = await start(config, '127.0.0.1', { logDestination: logs });
       const scraped = await fetch(`${running.metricsUrl!}/metrics`);
       expect(scraped.status).toBe(200);
@@ -81,7 +95,10 @@ describe('readiness', () => {
   test('the public port says ready or not_ready only; the store, the webhook backlog and why not are on the metrics port', async () => {
     const xt = await startXtStandIn({ clientSecret: TEST_SECRET });
     const logs = new LogCapture();
-    const hooks = { WEBHOOK_URL: 'http://127.0.0.1:9/hooks', WEBHOOK_SECRET: `whsec_${Buffer.alloc(32, 3).toString('base64')}` };
+    const hooks = {
+      WEBHOOK_URL: 'http://127.0.0.1:9/hooks',
+      WEBHOOK_SECRET: `whsec_${Buffer.alloc(32, 3).toString('base64')}`,
+    };
     let running: Running | undefined;
     try {
       const env = { PORT: '0', METRICS_PORT: '0', METRICS_HOST: '127.0.0.1', SHUTDOWN_DRAIN: '1s', ...hooks };
@@ -98,7 +115,11 @@ describe('readiness', () => {
       });
       const stopped = running.stop(); // draining for SHUTDOWN_DRAIN: both say not ready, only the metrics port says why
       expect(await answer(running.url)).toEqual({ status: 503, cache: 'no-store', body: { status: 'not_ready' } });
-      expect(await answer(running.metricsUrl!)).toEqual({ status: 503, cache: 'no-store', body: { status: 'draining', store: 'memory' } });
+      expect(await answer(running.metricsUrl!)).toEqual({
+        status: 503,
+        cache: 'no-store',
+        body: { status: 'draining', store: 'memory' },
+      });
       await stopped;
       running = undefined;
     } finally {
@@ -128,7 +149,15 @@ describe('the audit log', () => {
 
     const lines = audits(h);
     const events = lines.map((l) => l.event);
-    for (const e of ['login_started', 'login_succeeded', 'csrf_refused', 'disconnected', 'link_refused', 'service_call', 'rate_limited']) {
+    for (const e of [
+      'login_started',
+      'login_succeeded',
+      'csrf_refused',
+      'disconnected',
+      'link_refused',
+      'service_call',
+      'rate_limited',
+    ]) {
       expect(events).toContain(e);
     }
     for (const l of lines) {
@@ -139,9 +168,17 @@ describe('the audit log', () => {
     expect(lines.find((l) => l.event === 'csrf_refused')).toMatchObject({ provider: 'xt', reason: 'bad form token' });
     const succeeded = lines.find((l) => l.event === 'login_succeeded')!;
     expect(succeeded).toMatchObject({ provider: 'xt', owner: expect.stringMatching(/^[\w-]{22}$/) as string });
-    expect(lines.find((l) => l.event === 'link_refused')).toMatchObject({ ip: '203.0.113.9', reason: expect.any(String) as string });
+    expect(lines.find((l) => l.event === 'link_refused')).toMatchObject({
+      ip: '203.0.113.9',
+      reason: expect.any(String) as string,
+    });
     expect(lines.find((l) => l.event === 'rate_limited')).toMatchObject({ ip: '198.51.100.7', reason: 'auth' });
-    expect(lines.find((l) => l.event === 'service_call')).toMatchObject({ serviceKey: 'ops', route: 'subject_connections', status: 200, method: 'GET' });
+    expect(lines.find((l) => l.event === 'service_call')).toMatchObject({
+      serviceKey: 'ops',
+      route: 'subject_connections',
+      status: 200,
+      method: 'GET',
+    });
     const text = JSON.stringify(lines);
     expect(text).not.toContain(owner);
     expect(text).not.toContain('u-1');

@@ -18,7 +18,10 @@ test('a connection refreshed for 40 hours under sliding 12-hour refresh tokens i
     const p = h.provider as unknown as Provider;
     for (const m of ['exchangeCode', 'refresh'] as const) {
       const original = p[m].bind(p) as unknown as (...a: unknown[]) => Promise<Record<string, unknown>>;
-      (p as unknown as Record<string, unknown>)[m] = async (...a: unknown[]) => ({ ...(await original(...a)), refreshExpiresAt: now() + 12 * H });
+      (p as unknown as Record<string, unknown>)[m] = async (...a: unknown[]) => ({
+        ...(await original(...a)),
+        refreshExpiresAt: now() + 12 * H,
+      });
     }
     expect((await connectOidc(h.agent, { jar: h.opJar })).status).toBe(303);
     const sid = jose.decodeJwt((await h.stored())!.idToken!).sid as string;

@@ -16,7 +16,14 @@ import type { Env } from '../../src/config.js';
 import { LOGOUT_INDEX_MAX } from '../../src/session/connections/index.js';
 import { ownerHash } from '../../src/shared/audit.js';
 import { sessionJson } from '../helpers/harness.js';
-import { type OidcHarness, authorizeAtOidcStandIn, connectOidc, endSessionAtOidcStandIn, logoutToken, startOidcHarness } from '../helpers/oidc.js';
+import {
+  type OidcHarness,
+  authorizeAtOidcStandIn,
+  connectOidc,
+  endSessionAtOidcStandIn,
+  logoutToken,
+  startOidcHarness,
+} from '../helpers/oidc.js';
 import { type RedisServer, startRedis } from '../helpers/redis.js';
 import { type RedisCluster, startRedisCluster } from '../helpers/redisCluster.js';
 
@@ -54,7 +61,8 @@ const STORES: [string, () => Promise<Env>][] = [
 /** What /api/session shows once a back-channel logout has ended the connection (the record is gone). */
 const NOT_CONNECTED = { connected: false, reason: 'not_connected', userId: null, scope: null };
 const view = async (hh: OidcHarness, agent = hh.agent) => sessionJson(await agent.get('/api/session')).providers.oidc;
-const endedAudit = (hh: OidcHarness) => hh.logs.records().filter((r) => r.audit === true && r.event === 'disconnected' && r.reason === 'provider_logout');
+const endedAudit = (hh: OidcHarness) =>
+  hh.logs.records().filter((r) => r.audit === true && r.event === 'disconnected' && r.reason === 'provider_logout');
 
 /** A harness on `env`'s store with its own provider user (so tests sharing one Redis never meet), and T logged in through the real flow. */
 async function loggedIn(env: Env): Promise<{ hh: OidcHarness; owner: string; sid: string; sub: string }> {
@@ -130,7 +138,10 @@ describe.each(STORES)('on %s', (_name, storeEnv) => {
     const { hh, sid, sub } = await loggedIn(await storeEnv());
     await newerLogins(hh, LOGOUT_INDEX_MAX + 1, sid, sub);
     const token = await logoutToken(hh, { sub }, {}, hh.built.ctx.now());
-    expect((await request(hh.built.app).post('/auth/oidc/backchannel-logout').type('form').send({ logout_token: token })).status).toBe(200);
+    expect(
+      (await request(hh.built.app).post('/auth/oidc/backchannel-logout').type('form').send({ logout_token: token }))
+        .status,
+    ).toBe(200);
     expect(await view(hh)).toMatchObject(NOT_CONNECTED);
     expect((await connectOidc(hh.agent, { jar: hh.opJar })).status).toBe(303);
     expect((await view(hh)).connected).toBe(true);
@@ -141,10 +152,17 @@ describe.each(STORES)('on %s', (_name, storeEnv) => {
     const { hh, sid } = await loggedIn(await storeEnv());
     // A second browser of ours in the same provider session: approved at the provider, callback held.
     const held = request.agent(hh.built.app);
-    const callback = await authorizeAtOidcStandIn(String((await held.get('/auth/oidc/login')).headers.location), 'approve', hh.opJar);
+    const callback = await authorizeAtOidcStandIn(
+      String((await held.get('/auth/oidc/login')).headers.location),
+      'approve',
+      hh.opJar,
+    );
     hh.advance(1);
     const token = await logoutToken(hh, { sid }, {}, hh.built.ctx.now()); // the provider's session ends; its codes stay valid
-    expect((await request(hh.built.app).post('/auth/oidc/backchannel-logout').type('form').send({ logout_token: token })).status).toBe(200);
+    expect(
+      (await request(hh.built.app).post('/auth/oidc/backchannel-logout').type('form').send({ logout_token: token }))
+        .status,
+    ).toBe(200);
     hh.advance(5);
     expect((await held.get(callback)).status).toBe(303); // the code exchange itself works (same provider session, same sid)
     expect(await view(hh, held)).toMatchObject(NOT_CONNECTED);

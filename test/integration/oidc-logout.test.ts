@@ -12,7 +12,13 @@ import request from 'supertest';
 import { type BuiltApp, createApp } from '../../src/app.js';
 import { BACKCHANNEL_LOGOUT_EVENT } from '../../src/providers/oidc/logout.js';
 import { LogCapture, formToken, scanLogs, sessionJson, sidCookie } from '../helpers/harness.js';
-import { type OidcHarness, connectOidc, endSessionAtOidcStandIn, logoutToken, startOidcHarness } from '../helpers/oidc.js';
+import {
+  type OidcHarness,
+  connectOidc,
+  endSessionAtOidcStandIn,
+  logoutToken,
+  startOidcHarness,
+} from '../helpers/oidc.js';
 import { type RedisServer, startRedis } from '../helpers/redis.js';
 import { type WebhookReceiver, startReceiver } from '../helpers/webhookReceiver.js';
 
@@ -28,8 +34,10 @@ afterEach(async () => {
 
 const stateOf = (html: string) => /<main id="main"[^>]* data-state="([^"]*)"/.exec(html)?.[1];
 const notices = (html: string) => [...html.matchAll(/data-notice="([^"]+)"/g)].map((m) => m[1]);
-const auditLines = (hh: OidcHarness, event: string) => hh.logs.records().filter((r) => r.audit === true && r.event === event);
-const connected = async (hh: OidcHarness, agent = hh.agent) => sessionJson(await agent.get('/api/session')).providers.oidc.connected;
+const auditLines = (hh: OidcHarness, event: string) =>
+  hh.logs.records().filter((r) => r.audit === true && r.event === event);
+const connected = async (hh: OidcHarness, agent = hh.agent) =>
+  sessionJson(await agent.get('/api/session')).providers.oidc.connected;
 
 /** The form token from the account page, then the Disconnect form's POST. */
 async function disconnect(hh: OidcHarness) {
@@ -64,7 +72,12 @@ describe('RP-initiated logout', () => {
     const to = new URL(out.headers.location!);
     expect(to.origin + to.pathname).toBe(`${h.oidc.issuer}/session/end`);
     const { state, ...rest } = Object.fromEntries(to.searchParams);
-    expect(rest).toEqual({ id_token_hint: rec!.idToken, client_id: h.client.clientId, post_logout_redirect_uri: 'http://127.0.0.1:3999/', ui_locales: 'en' });
+    expect(rest).toEqual({
+      id_token_hint: rec!.idToken,
+      client_id: h.client.clientId,
+      post_logout_redirect_uri: 'http://127.0.0.1:3999/',
+      ui_locales: 'en',
+    });
     expect(state).toMatch(/^[\w-]{43}$/);
     // Local first: forgotten and revoked before the browser has gone anywhere.
     expect(h.oidc.calls.revocation).toBe(1);
@@ -72,7 +85,11 @@ describe('RP-initiated logout', () => {
     expect(h.oidc.calls.logout).toBe(0); // CIAM's own page is the fallback only
 
     // A forged state (and a repeated one) at `/`: nothing special, and the real one still works.
-    for (const path of ['/?state=forged-state-value', `/?state=${to.searchParams.get('state')!.slice(1)}x`, '/?state=a&state=b']) {
+    for (const path of [
+      '/?state=forged-state-value',
+      `/?state=${to.searchParams.get('state')!.slice(1)}x`,
+      '/?state=a&state=b',
+    ]) {
       const forged = await h.agent.get(path);
       expect(forged.status).toBe(200);
       expect(stateOf(forged.text)).toBe('not-connected');
@@ -103,7 +120,11 @@ describe('RP-initiated logout', () => {
     h = await startOidcHarness();
     await connectOidc(h.agent, { jar: h.opJar });
     const token = formToken((await h.agent.get('/account')).text);
-    const out = await h.agent.post('/auth/oidc/logout').set('Cookie', 'lang=zh-Hant').type('form').send({ _csrf: token });
+    const out = await h.agent
+      .post('/auth/oidc/logout')
+      .set('Cookie', 'lang=zh-Hant')
+      .type('form')
+      .send({ _csrf: token });
     const to = new URL(out.headers.location!);
     expect(to.searchParams.get('ui_locales')).toBe('zh-TW');
     const page = await fetch(to, { headers: { cookie: [...h.opJar].map(([k, v]) => `${k}=${v}`).join('; ') } });
@@ -212,7 +233,10 @@ describe('back-channel logout', () => {
     expect((await postLogout(h.built.app, token)).status).toBe(200);
     const replay = await postLogout(h.built.app, token);
     expect(replay.status).toBe(400);
-    expect(replay.body).toEqual({ error: 'invalid_request', error_description: 'logout_token refused: jti already used' });
+    expect(replay.body).toEqual({
+      error: 'invalid_request',
+      error_description: 'logout_token refused: jti already used',
+    });
     // A new login with the same jti again: still refused, and the new connection stays.
     await connectOidc(h.agent, { jar: h.opJar });
     expect((await postLogout(h.built.app, token)).status).toBe(400);
@@ -223,79 +247,100 @@ describe('back-channel logout', () => {
     const now = () => Math.floor(Date.now() / 1000);
     const unsigned = (claims: Record<string, unknown>, header: Record<string, unknown>) =>
       `${Buffer.from(JSON.stringify(header)).toString('base64url')}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.`;
-    const cases: [string, (hh: OidcHarness, s: { sid: string; sub: string }) => Promise<string | undefined>, string][] = [
+    const cases: [string, (hh: OidcHarness, s: { sid: string; sub: string }) => Promise<string | undefined>, string][] =
       [
-        'a bad signature (same kid, someone else’s key)',
-        async (hh, s) => {
-          const { privateKey } = await jose.generateKeyPair('RS256');
-          const kid = jose.decodeProtectedHeader(await logoutToken(hh, s)).kid!;
-          const claims = jose.decodeJwt(await logoutToken(hh, s));
-          return new jose.SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid }).sign(privateKey);
-        },
-        'bad signature',
-      ],
-      [
-        'an unknown key',
-        async (_hh, s) => {
-          const { privateKey } = await jose.generateKeyPair('ES256');
-          return new jose.SignJWT({
-            ...s,
-            iss: h!.oidc.issuer,
-            aud: h!.client.clientId,
-            iat: now(),
-            exp: now() + 60,
-            jti: 'j1',
-            events: { [BACKCHANNEL_LOGOUT_EVENT]: {} },
-          })
-            .setProtectedHeader({ alg: 'ES256', kid: 'rogue' })
-            .sign(privateKey);
-        },
-        'no matching signing key',
-      ],
-      ['the wrong aud', (hh, s) => logoutToken(hh, { ...s, aud: 'ciam-other-app' }), 'aud mismatch'],
-      ['another iss', (hh, s) => logoutToken(hh, { ...s, iss: 'https://evil.example' }), 'iss mismatch'],
-      ['no events claim', (hh, s) => logoutToken(hh, { ...s, events: undefined }), 'no back-channel logout event'],
-      [
-        'events without the back-channel logout event',
-        (hh, s) => logoutToken(hh, { ...s, events: { 'http://example.com/other': {} } }),
-        'no back-channel logout event',
-      ],
-      ['a nonce (an ID token, say)', (hh, s) => logoutToken(hh, { ...s, nonce: 'n-0S6_WzA2Mj' }), 'nonce present'],
-      ['neither sid nor sub', (hh) => logoutToken(hh, {}), 'neither sid nor sub'],
-      ['no jti', (hh, s) => logoutToken(hh, { ...s, jti: undefined }), 'no jti'],
-      ['an expired token', (hh, s) => logoutToken(hh, { ...s, iat: now() - 600, exp: now() - 300 }), 'expired'],
-      ['no exp and an old iat', (hh, s) => logoutToken(hh, { ...s, iat: now() - 600, exp: undefined }), 'expired'],
-      ['an iat more than a day old (exp still ahead)', (hh, s) => logoutToken(hh, { ...s, iat: now() - 2 * 86_400, exp: now() + 60 }), 'iat too old'],
-      ['an exp more than a day after iat', (hh, s) => logoutToken(hh, { ...s, iat: now(), exp: now() + 40 * 86_400 }), 'exp too far after iat'],
-      ['an iat in the future', (hh, s) => logoutToken(hh, { ...s, iat: now() + 300, exp: now() + 600 }), 'iat in the future'],
-      [
-        'alg none',
-        async (hh, s) =>
-          unsigned(
-            { ...s, iss: hh.oidc.issuer, aud: hh.client.clientId, iat: now(), exp: now() + 60, jti: 'j2', events: { [BACKCHANNEL_LOGOUT_EVENT]: {} } },
-            { alg: 'none' },
-          ),
-        'algorithm not allowed',
-      ],
-      [
-        'HS256 with the client secret',
-        (hh, s) =>
-          new jose.SignJWT({
-            ...s,
-            iss: hh.oidc.issuer,
-            aud: hh.client.clientId,
-            iat: now(),
-            exp: now() + 60,
-            jti: 'j3',
-            events: { [BACKCHANNEL_LOGOUT_EVENT]: {} },
-          })
-            .setProtectedHeader({ alg: 'HS256' })
-            .sign(new TextEncoder().encode(hh.client.clientSecret)),
-        'algorithm not allowed',
-      ],
-      ['garbage', async () => 'not.a.jwt', 'malformed'],
-      ['no logout_token at all', async () => undefined, 'logout_token is required'],
-    ];
+        [
+          'a bad signature (same kid, someone else’s key)',
+          async (hh, s) => {
+            const { privateKey } = await jose.generateKeyPair('RS256');
+            const kid = jose.decodeProtectedHeader(await logoutToken(hh, s)).kid!;
+            const claims = jose.decodeJwt(await logoutToken(hh, s));
+            return new jose.SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid }).sign(privateKey);
+          },
+          'bad signature',
+        ],
+        [
+          'an unknown key',
+          async (_hh, s) => {
+            const { privateKey } = await jose.generateKeyPair('ES256');
+            return new jose.SignJWT({
+              ...s,
+              iss: h!.oidc.issuer,
+              aud: h!.client.clientId,
+              iat: now(),
+              exp: now() + 60,
+              jti: 'j1',
+              events: { [BACKCHANNEL_LOGOUT_EVENT]: {} },
+            })
+              .setProtectedHeader({ alg: 'ES256', kid: 'rogue' })
+              .sign(privateKey);
+          },
+          'no matching signing key',
+        ],
+        ['the wrong aud', (hh, s) => logoutToken(hh, { ...s, aud: 'ciam-other-app' }), 'aud mismatch'],
+        ['another iss', (hh, s) => logoutToken(hh, { ...s, iss: 'https://evil.example' }), 'iss mismatch'],
+        ['no events claim', (hh, s) => logoutToken(hh, { ...s, events: undefined }), 'no back-channel logout event'],
+        [
+          'events without the back-channel logout event',
+          (hh, s) => logoutToken(hh, { ...s, events: { 'http://example.com/other': {} } }),
+          'no back-channel logout event',
+        ],
+        ['a nonce (an ID token, say)', (hh, s) => logoutToken(hh, { ...s, nonce: 'n-0S6_WzA2Mj' }), 'nonce present'],
+        ['neither sid nor sub', (hh) => logoutToken(hh, {}), 'neither sid nor sub'],
+        ['no jti', (hh, s) => logoutToken(hh, { ...s, jti: undefined }), 'no jti'],
+        ['an expired token', (hh, s) => logoutToken(hh, { ...s, iat: now() - 600, exp: now() - 300 }), 'expired'],
+        ['no exp and an old iat', (hh, s) => logoutToken(hh, { ...s, iat: now() - 600, exp: undefined }), 'expired'],
+        [
+          'an iat more than a day old (exp still ahead)',
+          (hh, s) => logoutToken(hh, { ...s, iat: now() - 2 * 86_400, exp: now() + 60 }),
+          'iat too old',
+        ],
+        [
+          'an exp more than a day after iat',
+          (hh, s) => logoutToken(hh, { ...s, iat: now(), exp: now() + 40 * 86_400 }),
+          'exp too far after iat',
+        ],
+        [
+          'an iat in the future',
+          (hh, s) => logoutToken(hh, { ...s, iat: now() + 300, exp: now() + 600 }),
+          'iat in the future',
+        ],
+        [
+          'alg none',
+          async (hh, s) =>
+            unsigned(
+              {
+                ...s,
+                iss: hh.oidc.issuer,
+                aud: hh.client.clientId,
+                iat: now(),
+                exp: now() + 60,
+                jti: 'j2',
+                events: { [BACKCHANNEL_LOGOUT_EVENT]: {} },
+              },
+              { alg: 'none' },
+            ),
+          'algorithm not allowed',
+        ],
+        [
+          'HS256 with the client secret',
+          (hh, s) =>
+            new jose.SignJWT({
+              ...s,
+              iss: hh.oidc.issuer,
+              aud: hh.client.clientId,
+              iat: now(),
+              exp: now() + 60,
+              jti: 'j3',
+              events: { [BACKCHANNEL_LOGOUT_EVENT]: {} },
+            })
+              .setProtectedHeader({ alg: 'HS256' })
+              .sign(new TextEncoder().encode(hh.client.clientSecret)),
+          'algorithm not allowed',
+        ],
+        ['garbage', async () => 'not.a.jwt', 'malformed'],
+        ['no logout_token at all', async () => undefined, 'logout_token is required'],
+      ];
 
     test.each(cases)('%s', async (_name, make, reason) => {
       h = await startOidcHarness();
@@ -308,14 +353,17 @@ describe('back-channel logout', () => {
       expect(body.error).toBe('invalid_request');
       expect(body.error_description).toContain(reason);
       expect(await connected(h)).toBe(true);
-      if (reason !== 'logout_token is required') expect(auditLines(h, 'logout_token_refused').map((l) => l.reason)).toEqual([reason]);
+      if (reason !== 'logout_token is required')
+        expect(auditLines(h, 'logout_token_refused').map((l) => l.reason)).toEqual([reason]);
     });
   });
 
   test('a GET, or a provider that sends no logout tokens, is no back-channel logout', async () => {
     h = await startOidcHarness();
     expect((await request(h.built.app).get('/auth/oidc/backchannel-logout')).status).toBe(404);
-    expect((await request(h.built.app).post('/auth/xt/backchannel-logout').type('form').send({ logout_token: 'x' })).status).toBe(404);
+    expect(
+      (await request(h.built.app).post('/auth/xt/backchannel-logout').type('form').send({ logout_token: 'x' })).status,
+    ).toBe(404);
   });
 });
 
@@ -340,7 +388,8 @@ describe('back-channel logout with two replicas on one Redis', () => {
     const cb = await connectOidc(h.agent, { jar: h.opJar });
     const cookie = sidCookie(cb);
     const { sid } = await session(h);
-    const viewFrom = async (app: BuiltApp['app']) => sessionJson(await request(app).get('/api/session').set('Cookie', cookie)).providers.oidc.connected;
+    const viewFrom = async (app: BuiltApp['app']) =>
+      sessionJson(await request(app).get('/api/session').set('Cookie', cookie)).providers.oidc.connected;
     expect(await viewFrom(h.built.app)).toBe(true);
     expect(await viewFrom(second.app)).toBe(true);
 

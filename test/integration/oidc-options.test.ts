@@ -17,7 +17,8 @@ afterEach(async () => {
 
 const STALE_MS = 280_000;
 const nowSec = () => Math.floor(Date.now() / 1000);
-const failureLine = (hh: OidcHarness, code: string) => hh.logs.records().find((r) => r.msg === 'request failed' && r.code === code);
+const failureLine = (hh: OidcHarness, code: string) =>
+  hh.logs.records().find((r) => r.msg === 'request failed' && r.code === code);
 const oidcView = async (hh: OidcHarness) => sessionJson(await hh.agent.get('/api/session')).providers.oidc;
 const authorizeQuery = async (hh: OidcHarness, headers: Record<string, string> = {}) => {
   let req = hh.agent.get('/auth/oidc/login');
@@ -29,7 +30,9 @@ const authorizeQuery = async (hh: OidcHarness, headers: Record<string, string> =
 
 describe('OIDC_AUTH_PARAMS', () => {
   test('extra parameters go into the authorization request; ours stay ours', async () => {
-    h = await startOidcHarness({ env: { OIDC_AUTH_PARAMS: 'prompt=login&login_hint=li.lei%40example.com&acr_values=urn:xtc:loa:2 urn:xtc:loa:1' } });
+    h = await startOidcHarness({
+      env: { OIDC_AUTH_PARAMS: 'prompt=login&login_hint=li.lei%40example.com&acr_values=urn:xtc:loa:2 urn:xtc:loa:1' },
+    });
     const q = await authorizeQuery(h);
     expect(q).toMatchObject({
       prompt: 'login',
@@ -63,7 +66,11 @@ describe('OIDC_AUTH_PARAMS', () => {
     const old = await connectOidc(h.agent);
     expect(old.status).toBe(502);
     expect(errorCode(old.text)).toBe('id_token_invalid');
-    expect(failureLine(h, 'id_token_invalid')?.detail).toMatchObject({ op: 'authorization_code', reason: 'authentication too old', claim: 'auth_time' });
+    expect(failureLine(h, 'id_token_invalid')?.detail).toMatchObject({
+      op: 'authorization_code',
+      reason: 'authentication too old',
+      claim: 'auth_time',
+    });
 
     h.oidc.tamperNextIdToken((c) => ({ ...c, auth_time: undefined }));
     const none = await connectOidc(h.agent);
@@ -127,7 +134,10 @@ describe('OIDC_USERINFO', () => {
     const res = await connectOidc(h.agent);
     expect(res.status).toBe(502);
     expect(errorCode(res.text)).toBe('id_token_invalid');
-    expect(failureLine(h, 'id_token_invalid')?.detail).toMatchObject({ op: 'authorization_code', reason: 'userinfo sub mismatch' });
+    expect(failureLine(h, 'id_token_invalid')?.detail).toMatchObject({
+      op: 'authorization_code',
+      reason: 'userinfo sub mismatch',
+    });
     expect(await h.stored()).toBeNull();
     expect((await oidcView(h)).connected).toBe(false);
   });
@@ -144,8 +154,16 @@ describe('OIDC_USERINFO', () => {
     h = await startOidcHarness({ env: { OIDC_USERINFO: 'true' } });
     h.oidc.failNext('userinfo', 'http500');
     expect((await connectOidc(h.agent)).status).toBe(303);
-    expect((await oidcView(h)).claims).toEqual({ sub: h.oidc.account.sub, name: h.oidc.account.name, email: h.oidc.account.email });
-    expect(h.logs.records().find((r) => r.msg === 'the userinfo endpoint could not be read; the claims already known are shown')).toMatchObject({
+    expect((await oidcView(h)).claims).toEqual({
+      sub: h.oidc.account.sub,
+      name: h.oidc.account.name,
+      email: h.oidc.account.email,
+    });
+    expect(
+      h.logs
+        .records()
+        .find((r) => r.msg === 'the userinfo endpoint could not be read; the claims already known are shown'),
+    ).toMatchObject({
       code: 'provider_unavailable',
     });
   });

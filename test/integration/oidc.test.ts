@@ -6,7 +6,13 @@ import { jest } from '@jest/globals';
 import type { JWTPayload } from 'jose';
 import { OIDC_CLIENTS, startOidcStandIn } from '../../standins/oidc.js';
 import { assertNoSecrets, errorCode, formToken, sessionJson } from '../helpers/harness.js';
-import { type OidcHarness, authorizeAtOidcStandIn, connectOidc, startOidcHarness, tokenRequest } from '../helpers/oidc.js';
+import {
+  type OidcHarness,
+  authorizeAtOidcStandIn,
+  connectOidc,
+  startOidcHarness,
+  tokenRequest,
+} from '../helpers/oidc.js';
 import { freePort } from '../helpers/ports.js';
 
 let h: OidcHarness | undefined;
@@ -23,7 +29,8 @@ const accountFormToken = async (hh: OidcHarness) => formToken((await hh.agent.ge
 /** The access token lives 299 s at the stand-in (CIAM's sample); this moves the app past its refresh margin. */
 const STALE_MS = 280_000;
 
-const failureLine = (hh: OidcHarness, code: string) => hh.logs.records().find((r) => r.msg === 'request failed' && r.code === code);
+const failureLine = (hh: OidcHarness, code: string) =>
+  hh.logs.records().find((r) => r.msg === 'request failed' && r.code === code);
 
 describe('connect', () => {
   test('the login redirect carries state, nonce, PKCE S256, scope and redirect_uri, and no secret', async () => {
@@ -66,10 +73,17 @@ describe('connect', () => {
     const api = await h.agent.get('/api/session');
     expect(api.status).toBe(200);
     const { sub, name, email } = h.oidc.account;
-    expect(sessionJson(api).providers.oidc).toMatchObject({ connected: true, userId: sub, scope: 'openid', claims: { sub, name, email } });
+    expect(sessionJson(api).providers.oidc).toMatchObject({
+      connected: true,
+      userId: sub,
+      scope: 'openid',
+      claims: { sub, name, email },
+    });
     expect(Object.keys(sessionJson(api).providers.oidc.claims ?? {}).sort()).toEqual(['email', 'name', 'sub']);
     expect(sessionJson(api).providers.xt.connected).toBe(false);
-    expect(Date.parse(sessionJson(api).providers.oidc.accessTokenExpiresAt ?? '')).toBeGreaterThan(Date.now() + 250_000);
+    expect(Date.parse(sessionJson(api).providers.oidc.accessTokenExpiresAt ?? '')).toBeGreaterThan(
+      Date.now() + 250_000,
+    );
 
     const account = await h.agent.get('/account');
     expect(account.text).toContain(name);
@@ -111,7 +125,11 @@ describe('connect', () => {
     const res = await connectOidc(h.agent);
     expect(res.status).toBe(502);
     expect(errorCode(res.text)).toBe('provider_misconfigured');
-    expect(failureLine(h, 'provider_misconfigured')?.detail).toMatchObject({ op: 'authorization_code', error: 'invalid_client', httpStatus: 401 });
+    expect(failureLine(h, 'provider_misconfigured')?.detail).toMatchObject({
+      op: 'authorization_code',
+      error: 'invalid_client',
+      httpStatus: 401,
+    });
     assertNoSecrets(h.logs.text(), ['not-the-secret-0123456789']);
   });
 });
@@ -149,7 +167,11 @@ describe('ID token verification', () => {
     ['an expired token', { iat: past() - 3600, exp: past() }, 'expired or not yet valid'],
     ['another issuer', { iss: 'https://evil.example' }, 'claim mismatch'],
     ['an azp naming another client', { azp: 'ciam-other-app' }, 'claim mismatch'],
-    ['an extra audience without azp', (c: JWTPayload) => ({ ...c, aud: [String(c.aud), 'ciam-other-app'] }), 'claim mismatch'],
+    [
+      'an extra audience without azp',
+      (c: JWTPayload) => ({ ...c, aud: [String(c.aud), 'ciam-other-app'] }),
+      'claim mismatch',
+    ],
     ['no nonce at all', (c: JWTPayload) => ({ ...c, nonce: undefined }), 'missing or mistyped claim'],
   ])('%s is refused: id_token_invalid page, nothing stored', async (_name, change, reason) => {
     h = await startOidcHarness();
@@ -226,7 +248,9 @@ describe('refresh', () => {
     expect(sessionJson(api).providers.oidc).toMatchObject({ connected: false, reason: 'refresh_rejected' });
     const home = await h.agent.get('/');
     expect(home.text).toContain('href="/auth/oidc/login"');
-    expect(h.logs.records().find((r) => r.msg === 'refresh rejected by the provider; connection ended')?.detail).toMatchObject({
+    expect(
+      h.logs.records().find((r) => r.msg === 'refresh rejected by the provider; connection ended')?.detail,
+    ).toMatchObject({
       error: 'invalid_grant',
       httpStatus: 400,
     });
@@ -261,7 +285,10 @@ describe('refresh', () => {
 describe('disconnect', () => {
   test('revokes the refresh token at the provider and goes through CIAM\u2019s logout page', async () => {
     // CIAM has no end_session_endpoint: its own logout page (OIDC_LOGOUT_URL) is the fallback.
-    h = await startOidcHarness({ env: (oidc) => ({ OIDC_LOGOUT_URL: `${oidc.issuer}/logout` }), standIn: { rpInitiatedLogout: false } });
+    h = await startOidcHarness({
+      env: (oidc) => ({ OIDC_LOGOUT_URL: `${oidc.issuer}/logout` }),
+      standIn: { rpInitiatedLogout: false },
+    });
     await connectOidc(h.agent);
     const refreshToken = h.oidc.refreshTokensIssued[0]!;
     const out = await h.agent
@@ -278,11 +305,16 @@ describe('disconnect', () => {
     expect(h.oidc.calls.revocation).toBe(1);
     const after = await tokenRequest(h.oidc, h.client, { grant_type: 'refresh_token', refresh_token: refreshToken });
     expect(after.body.error).toBe('invalid_grant');
-    expect(sessionJson(await h.agent.get('/api/session')).providers.oidc).toMatchObject({ connected: false, reason: 'not_connected' });
+    expect(sessionJson(await h.agent.get('/api/session')).providers.oidc).toMatchObject({
+      connected: false,
+      reason: 'not_connected',
+    });
 
     const back = await fetch(logout, { redirect: 'manual' });
     expect(back.status).toBe(302);
-    expect(new URL(back.headers.get('location')!).origin + new URL(back.headers.get('location')!).pathname).toBe('http://127.0.0.1:3999/');
+    expect(new URL(back.headers.get('location')!).origin + new URL(back.headers.get('location')!).pathname).toBe(
+      'http://127.0.0.1:3999/',
+    );
     expect(h.oidc.calls.logout).toBe(1);
 
     const csp = (await h.agent.get('/')).headers['content-security-policy']!;
@@ -301,7 +333,9 @@ describe('disconnect', () => {
     expect(out.headers.location).toBe('/'); // OIDC_PROVIDER_LOGOUT=false: straight home
     expect(h.oidc.calls.revocation).toBe(1);
     expect(sessionJson(await h.agent.get('/api/session')).providers.oidc.connected).toBe(false);
-    const warn = h.logs.records().find((r) => r.msg === 'revocation at the provider failed; the local disconnect stands');
+    const warn = h.logs
+      .records()
+      .find((r) => r.msg === 'revocation at the provider failed; the local disconnect stands');
     expect(warn).toBeDefined();
   });
 });
@@ -347,7 +381,9 @@ describe('discovery', () => {
   test('metadata naming another issuer is refused (and logged as a misconfiguration)', async () => {
     h = await startOidcHarness({ issuer: (oidc) => oidc.issuer.replace('127.0.0.1', 'localhost') });
     expect(h.provider.checkAvailability()).toBe(false);
-    const line = h.logs.records().find((r) => r.msg === 'OIDC discovery failed; the provider is unavailable until it succeeds');
+    const line = h.logs
+      .records()
+      .find((r) => r.msg === 'OIDC discovery failed; the provider is unavailable until it succeeds');
     expect(line).toMatchObject({ code: 'provider_misconfigured' });
   });
 });

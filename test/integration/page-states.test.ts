@@ -7,7 +7,15 @@ import fs from 'node:fs';
 import path from 'node:path';
 import request from 'supertest';
 import { testClock } from '../helpers/clock.js';
-import { type Harness, authorizeAtStandIn, connectXt, disconnectXt, errorCode, startHarness, tempDir } from '../helpers/harness.js';
+import {
+  type Harness,
+  authorizeAtStandIn,
+  connectXt,
+  disconnectXt,
+  errorCode,
+  startHarness,
+  tempDir,
+} from '../helpers/harness.js';
 import { connectOidc, startOidcHarness } from '../helpers/oidc.js';
 import { SURFACES, accentPalette, contrast } from '../../src/routes/brand.js';
 
@@ -134,7 +142,9 @@ describe('the states, each once', () => {
     expect(zh.text).toContain('lang="zh-Hant"');
     const agent = request.agent(h.built.app);
     const login = await agent.get('/auth/xt/login').set('Accept-Language', 'zh-HK');
-    const declined = await agent.get(await authorizeAtStandIn(login.headers.location!, 'deny')).set('Accept-Language', 'zh-HK');
+    const declined = await agent
+      .get(await authorizeAtStandIn(login.headers.location!, 'deny'))
+      .set('Accept-Language', 'zh-HK');
     expect(stateOf(declined.text)).toBe('declined');
     expect(declined.text).toContain('未建立連接');
   });
@@ -224,7 +234,9 @@ describe('the states, each once', () => {
     expect(errorCode(res.text)).toBe('provider_misconfigured');
     expect(stateOf(res.text)).toBe('misconfigured');
     expect(res.text).toContain('a problem on our side, not with your account');
-    expect(res.text).toMatch(/<a class="text-link" href="https:\/\/help\.example\.com\/xt">Contact Example Exchange Partner support<\/a>/);
+    expect(res.text).toMatch(
+      /<a class="text-link" href="https:\/\/help\.example\.com\/xt">Contact Example Exchange Partner support<\/a>/,
+    );
     expect(res.text).toMatch(/Reference: [0-9a-f-]{36}/);
   });
 });
@@ -234,7 +246,9 @@ describe('the language menu', () => {
     h = await startHarness();
     const home = await h.agent.get('/account').set('Accept-Language', 'en');
     expect(home.text).toContain('href="/lang/zh-Hant?returnTo=%2Faccount"');
-    expect(home.text).toMatch(/<a href="\/lang\/en\?returnTo=%2Faccount" lang="en" hreflang="en" aria-current="true">English<\/a>/);
+    expect(home.text).toMatch(
+      /<a href="\/lang\/en\?returnTo=%2Faccount" lang="en" hreflang="en" aria-current="true">English<\/a>/,
+    );
     const choose = await h.agent.get('/lang/zh-Hant?returnTo=%2Faccount');
     expect(choose.status).toBe(303);
     expect(choose.headers.location).toBe('/account');
@@ -270,9 +284,18 @@ describe('the language menu', () => {
 describe('the brand', () => {
   test('name, logo from DATA_DIR, accent as a generated stylesheet, home link, support link; the CSP stays strict', async () => {
     const dir = tempDir();
-    fs.writeFileSync(path.join(dir, 'logo.svg'), '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10"><rect width="10" height="10"/></svg>');
+    fs.writeFileSync(
+      path.join(dir, 'logo.svg'),
+      '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10"><rect width="10" height="10"/></svg>',
+    );
     h = await startHarness({
-      env: { ...BRAND, DATA_DIR: dir, SITE_LOGO_URL: 'logo.svg', SITE_ACCENT_COLOR: '#FC0', SITE_HOME_URL: 'https://partner.example.com/' },
+      env: {
+        ...BRAND,
+        DATA_DIR: dir,
+        SITE_LOGO_URL: 'logo.svg',
+        SITE_ACCENT_COLOR: '#FC0',
+        SITE_HOME_URL: 'https://partner.example.com/',
+      },
     });
     const home = await h.agent.get('/');
     expect(home.text).toContain('<img class="logo" src="/brand/logo.svg" alt="">');
@@ -308,7 +331,9 @@ describe('the brand', () => {
       env: {
         XT_SCOPE: 'userinfo spotAssets tradeApi',
         XT_API_ALLOW: 'GET /spot/v4/balances,GET /spot/v4/open-order,POST /spot/v4/order,DELETE /spot/v4/order/*',
-        SCOPE_TEXTS: JSON.stringify({ spotAssets: { en: 'Show your balances on your dashboard', 'zh-CN': '在您的主页显示余额' } }),
+        SCOPE_TEXTS: JSON.stringify({
+          spotAssets: { en: 'Show your balances on your dashboard', 'zh-CN': '在您的主页显示余额' },
+        }),
       },
     });
     const en = (await h.agent.get('/')).text;

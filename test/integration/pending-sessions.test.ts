@@ -8,7 +8,16 @@
 import { createClient } from 'redis';
 import request from 'supertest';
 import { TRANSACTION_TTL_MS } from '../../src/auth/transaction.js';
-import { authorizeAtStandIn, connectXt, errorCode, type Harness, sessionJson, sidCookie, startHarness, tempDir } from '../helpers/harness.js';
+import {
+  authorizeAtStandIn,
+  connectXt,
+  errorCode,
+  type Harness,
+  sessionJson,
+  sidCookie,
+  startHarness,
+  tempDir,
+} from '../helpers/harness.js';
 import { sqliteRows } from '../helpers/sqlite.js';
 import { type RedisServer, startRedis } from '../helpers/redis.js';
 
@@ -21,10 +30,13 @@ afterEach(() => h?.close());
 const rows = <T>(sql: string, ...args: unknown[]): T[] => sqliteRows<T>(dataDir, sql, ...args);
 const sidOf = (cookie: string) => decodeURIComponent(cookie.split('=')[1]!).slice(2).split('.')[0]!;
 /** How long from now the SQLite row of `sid` lives (ms). */
-const storedFor = (sid: string) => rows<{ expires: number }>('SELECT expires FROM sessions WHERE sid = ?', sid)[0]!.expires - Date.now();
+const storedFor = (sid: string) =>
+  rows<{ expires: number }>('SELECT expires FROM sessions WHERE sid = ?', sid)[0]!.expires - Date.now();
 /** The cookie's lifetime as sent (express-session sends Expires), in ms from now. */
 const cookieFor = (res: { headers: Record<string, unknown> }) => {
-  const line = ([] as string[]).concat((res.headers['set-cookie'] as string[]) ?? []).find((c) => c.startsWith('xtc.sid='));
+  const line = ([] as string[])
+    .concat((res.headers['set-cookie'] as string[]) ?? [])
+    .find((c) => c.startsWith('xtc.sid='));
   return Date.parse(/Expires=([^;]+)/.exec(line ?? '')?.[1] ?? '') - Date.now();
 };
 /** At most the transactions' lifetime, and not already over. */
@@ -96,7 +108,10 @@ describe('SQLite', () => {
     const [row] = rows<{ data: string }>('SELECT data FROM sessions WHERE sid = ?', sid);
     const stored = JSON.parse(row!.data) as { cookie: unknown; sealed: string };
     const data = JSON.parse(h.built.ctx.sealer.open(stored.sealed, `session:${sid}`)!) as Record<string, unknown>;
-    const sealed = h.built.ctx.sealer.seal(JSON.stringify({ ...data, pendingUntil: Date.now() - 1000 }), `session:${sid}`);
+    const sealed = h.built.ctx.sealer.seal(
+      JSON.stringify({ ...data, pendingUntil: Date.now() - 1000 }),
+      `session:${sid}`,
+    );
     rows('UPDATE sessions SET data = ? WHERE sid = ? RETURNING sid', JSON.stringify({ ...stored, sealed }), sid);
     const res = await h.agent.get('/api/session');
     expect(res.status).toBe(200);
@@ -118,7 +133,8 @@ describe('Redis', () => {
     const admin = createClient({ url: redis.url });
     await admin.connect();
     try {
-      const ttlOf = async (res: { headers: Record<string, string | string[] | undefined> }) => admin.pTTL(`xtc:sess:${sidOf(sidCookie(res))}`);
+      const ttlOf = async (res: { headers: Record<string, string | string[] | undefined> }) =>
+        admin.pTTL(`xtc:sess:${sidOf(sidCookie(res))}`);
       const login = await h.agent.get('/auth/xt/login');
       expect(login.status).toBe(302);
       asPending(await ttlOf(login));

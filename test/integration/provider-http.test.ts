@@ -124,10 +124,20 @@ test('the body goes out byte for byte, with its length; the answer comes back wh
     res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'retry-after': '7' }).end('{"ok":"日本"}');
   });
   const data = '{"symbol":"btc_usdt","note":"€ 中文 \\u0000"}';
-  const answer = await client.request({ method: 'POST', url: `${base}/order`, headers: { 'Content-Type': 'application/json' }, data });
+  const answer = await client.request({
+    method: 'POST',
+    url: `${base}/order`,
+    headers: { 'Content-Type': 'application/json' },
+    data,
+  });
   expect(received!.equals(Buffer.from(data, 'utf8'))).toBe(true);
   expect(length).toBe(String(Buffer.byteLength(data)));
-  expect(answer).toEqual({ status: 200, contentType: 'application/json; charset=utf-8', body: '{"ok":"日本"}', retryAfter: '7' });
+  expect(answer).toEqual({
+    status: 200,
+    contentType: 'application/json; charset=utf-8',
+    body: '{"ok":"日本"}',
+    retryAfter: '7',
+  });
 });
 
 test('connections are kept alive and reused; one the server closed while idle is not used again', async () => {
@@ -147,9 +157,22 @@ test('a refused connection is provider_unavailable with its system code, and not
   server = undefined;
   await fc.assert(
     fc.asyncProperty(fc.stringMatching(/^[A-Za-z0-9_-]{12,40}$/), async (secret) => {
-      const err = await failure(client.request({ method: 'GET', url: `http://127.0.0.1:${port}/public/uaa/oauth2/token?client_secret=${secret}` }));
-      expect(err).toMatchObject({ code: 'provider_unavailable', detail: { reason: 'network', transport: 'ECONNREFUSED' } });
-      const everything = JSON.stringify({ ...err, message: err!.message, stack: err!.stack, cause: (err as { cause?: unknown }).cause });
+      const err = await failure(
+        client.request({
+          method: 'GET',
+          url: `http://127.0.0.1:${port}/public/uaa/oauth2/token?client_secret=${secret}`,
+        }),
+      );
+      expect(err).toMatchObject({
+        code: 'provider_unavailable',
+        detail: { reason: 'network', transport: 'ECONNREFUSED' },
+      });
+      const everything = JSON.stringify({
+        ...err,
+        message: err!.message,
+        stack: err!.stack,
+        cause: (err as { cause?: unknown }).cause,
+      });
       expect(everything).not.toContain(secret);
       expect(everything).not.toContain('client_secret');
     }),
@@ -164,7 +187,11 @@ test('a proxy named in the environment is not used: the request goes to the host
     res.end('{}');
   });
   await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
-  const saved = { HTTP_PROXY: process.env.HTTP_PROXY, http_proxy: process.env.http_proxy, NO_PROXY: process.env.NO_PROXY };
+  const saved = {
+    HTTP_PROXY: process.env.HTTP_PROXY,
+    http_proxy: process.env.http_proxy,
+    NO_PROXY: process.env.NO_PROXY,
+  };
   process.env.HTTP_PROXY = process.env.http_proxy = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
   delete process.env.NO_PROXY;
   try {
@@ -202,27 +229,40 @@ test('whatever goes wrong, the error, and the log line about it, hold nothing of
   await serve((req, res, body) => misbehaviours[kind]!(req, res, body));
   const token = fc.stringMatching(/^[A-Za-z0-9_-]{16,40}$/);
   await fc.assert(
-    fc.asyncProperty(fc.constantFrom(...Object.keys(misbehaviours)), token, token, token, async (k, secret, header, data) => {
-      kind = k;
-      const err = await failure(
-        client.request({
-          method: 'POST',
-          url: `${base}/public/uaa/oauth2/token?client_id=c&client_secret=${secret}`,
-          headers: { 'access-token': header, 'validate-signature': header },
-          data: JSON.stringify({ note: data }),
-        }),
-      );
-      expect(err).toBeInstanceOf(AppError);
-      expect(['provider_timeout', 'provider_bad_response', 'provider_unavailable']).toContain(err!.code);
-      const everything = JSON.stringify({ ...err, message: err!.message, stack: err!.stack, cause: (err as { cause?: unknown }).cause, detail: err!.detail });
-      for (const s of [secret, header, data, 'client_secret', '/oauth2/token', base]) expect(everything).not.toContain(s);
-      // And what is logged of such a failure: XT.COM's clock logs the one it meets (its URL holds the secret here).
-      const lines: string[] = [];
-      const logger = pino({ level: 'debug' }, { write: (line: string) => void lines.push(line) });
-      expect(await new XtClock({ apiUrl: `${base}/${secret}`, http: client, logger }).sync()).toBe(false);
-      expect(lines.length).toBe(1);
-      for (const s of [secret, base]) expect(lines.join('')).not.toContain(s);
-    }),
+    fc.asyncProperty(
+      fc.constantFrom(...Object.keys(misbehaviours)),
+      token,
+      token,
+      token,
+      async (k, secret, header, data) => {
+        kind = k;
+        const err = await failure(
+          client.request({
+            method: 'POST',
+            url: `${base}/public/uaa/oauth2/token?client_id=c&client_secret=${secret}`,
+            headers: { 'access-token': header, 'validate-signature': header },
+            data: JSON.stringify({ note: data }),
+          }),
+        );
+        expect(err).toBeInstanceOf(AppError);
+        expect(['provider_timeout', 'provider_bad_response', 'provider_unavailable']).toContain(err!.code);
+        const everything = JSON.stringify({
+          ...err,
+          message: err!.message,
+          stack: err!.stack,
+          cause: (err as { cause?: unknown }).cause,
+          detail: err!.detail,
+        });
+        for (const s of [secret, header, data, 'client_secret', '/oauth2/token', base])
+          expect(everything).not.toContain(s);
+        // And what is logged of such a failure: XT.COM's clock logs the one it meets (its URL holds the secret here).
+        const lines: string[] = [];
+        const logger = pino({ level: 'debug' }, { write: (line: string) => void lines.push(line) });
+        expect(await new XtClock({ apiUrl: `${base}/${secret}`, http: client, logger }).sync()).toBe(false);
+        expect(lines.length).toBe(1);
+        for (const s of [secret, base]) expect(lines.join('')).not.toContain(s);
+      },
+    ),
     { numRuns: 20 },
   );
 });
@@ -230,14 +270,26 @@ test('whatever goes wrong, the error, and the log line about it, hold nothing of
 describe('webhook deliveries', () => {
   const sender = new WebhookSender(`whsec_${Buffer.alloc(32, 7).toString('base64')}`);
   afterAll(() => sender.close());
-  const send = (path: string, body = '{"type":"connection.created"}', opts: { timeoutMs?: number; signal?: AbortSignal } = {}) =>
-    sender.send('msg_1', body, new Date(), { url: `${base}${path}`, timeoutMs: opts.timeoutMs ?? 600, signal: opts.signal });
+  const send = (
+    path: string,
+    body = '{"type":"connection.created"}',
+    opts: { timeoutMs?: number; signal?: AbortSignal } = {},
+  ) =>
+    sender.send('msg_1', body, new Date(), {
+      url: `${base}${path}`,
+      timeoutMs: opts.timeoutMs ?? 600,
+      signal: opts.signal,
+    });
 
   test('the JSON body goes out byte for byte, signed, over one kept-alive connection', async () => {
     const received: Buffer[] = [];
     await serve((req, res, body) => {
       received.push(body);
-      expect(req.headers).toMatchObject({ 'content-type': 'application/json', 'content-length': String(body.length), 'user-agent': 'xt-connect-webhooks' });
+      expect(req.headers).toMatchObject({
+        'content-type': 'application/json',
+        'content-length': String(body.length),
+        'user-agent': 'xt-connect-webhooks',
+      });
       expect(req.headers['webhook-signature']).toMatch(/^v1,/);
       res.writeHead(204).end();
     });
@@ -286,13 +338,21 @@ describe('webhook deliveries', () => {
     expect(await send('/hang', undefined, { timeoutMs: 200 })).toEqual({ kind: 'failed', code: 'timeout' });
     const stopping = new AbortController();
     setTimeout(() => stopping.abort(), 50);
-    expect(await send('/hang', undefined, { timeoutMs: 5000, signal: stopping.signal })).toEqual({ kind: 'failed', code: 'aborted' });
+    expect(await send('/hang', undefined, { timeoutMs: 5000, signal: stopping.signal })).toEqual({
+      kind: 'failed',
+      code: 'aborted',
+    });
     // A port nobody listens on any more (and this sender never connected to).
     const closed = http.createServer();
     await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
     const port = (closed.address() as AddressInfo).port;
     await new Promise((r) => closed.close(r));
-    expect(await sender.send('msg_1', '{}', new Date(), { url: `http://127.0.0.1:${port}/in?token=t0ps3cret`, timeoutMs: 600 })).toEqual({
+    expect(
+      await sender.send('msg_1', '{}', new Date(), {
+        url: `http://127.0.0.1:${port}/in?token=t0ps3cret`,
+        timeoutMs: 600,
+      }),
+    ).toEqual({
       kind: 'failed',
       code: 'ECONNREFUSED',
     });

@@ -24,21 +24,46 @@ interface Reply {
 }
 
 /** One GET against the listening app; never rejects: a socket error is a Reply with status 0. */
-function get(port: number, path: string, opts: { cookie?: string; agent?: http.Agent; limitMs?: number } = {}): Promise<Reply> {
+function get(
+  port: number,
+  path: string,
+  opts: { cookie?: string; agent?: http.Agent; limitMs?: number } = {},
+): Promise<Reply> {
   const started = performance.now();
   return new Promise((resolve) => {
-    const req = http.get({ host: '127.0.0.1', port, path, agent: opts.agent ?? false, headers: opts.cookie ? { Cookie: opts.cookie } : {} }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (body += c));
-      res.on('end', () => {
-        const ra = res.headers['retry-after'];
-        resolve({ path, status: res.statusCode ?? 0, ms: performance.now() - started, retryAfter: typeof ra === 'string' ? ra : undefined, body });
-      });
-      res.on('error', (err: NodeJS.ErrnoException) => resolve({ path, status: 0, ms: performance.now() - started, body, error: err.code ?? err.message }));
-    });
-    req.setTimeout(opts.limitMs ?? 20_000, () => req.destroy(Object.assign(new Error('client gave up'), { code: 'CLIENT_TIMEOUT' })));
-    req.on('error', (err: NodeJS.ErrnoException) => resolve({ path, status: 0, ms: performance.now() - started, body: '', error: err.code ?? err.message }));
+    const req = http.get(
+      {
+        host: '127.0.0.1',
+        port,
+        path,
+        agent: opts.agent ?? false,
+        headers: opts.cookie ? { Cookie: opts.cookie } : {},
+      },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (body += c));
+        res.on('end', () => {
+          const ra = res.headers['retry-after'];
+          resolve({
+            path,
+            status: res.statusCode ?? 0,
+            ms: performance.now() - started,
+            retryAfter: typeof ra === 'string' ? ra : undefined,
+            body,
+          });
+        });
+        res.on('error', (err: NodeJS.ErrnoException) =>
+          resolve({ path, status: 0, ms: performance.now() - started, body, error: err.code ?? err.message }),
+        );
+      },
+    );
+    req.setTimeout(opts.limitMs ?? 20_000, () =>
+      req.destroy(Object.assign(new Error('client gave up'), { code: 'CLIENT_TIMEOUT' })),
+    );
+    req.on('error', (err: NodeJS.ErrnoException) =>
+      resolve({ path, status: 0, ms: performance.now() - started, body: '', error: err.code ?? err.message }),
+    );
   });
 }
 
@@ -125,7 +150,11 @@ describe('Redis faults', () => {
     try {
       // At once, before anything has timed out, then one by one.
       replies.push(
-        ...(await Promise.all([get(port, '/api/session', { cookie, agent }), get(port, '/account', { cookie, agent }), get(port, '/readyz', { agent })])),
+        ...(await Promise.all([
+          get(port, '/api/session', { cookie, agent }),
+          get(port, '/account', { cookie, agent }),
+          get(port, '/readyz', { agent }),
+        ])),
       );
       for (let i = 0; i < 3; i++) {
         replies.push(await get(port, '/api/session', { cookie, agent }));
@@ -136,12 +165,23 @@ describe('Redis faults', () => {
     }
     const figures = replies.map((r) => `${r.path} ${r.status || r.error} ${(r.ms / 1000).toFixed(2)}s`).join('; ');
     const withinDeadline = (r: Reply) => r.ms <= COMMAND_TIMEOUT_MS + 500;
-    expect({ figures, replies: replies.map((r) => ({ path: r.path, status: r.status, retryAfter: r.retryAfter, withinDeadline: withinDeadline(r) })) }).toEqual(
-      {
-        figures,
-        replies: replies.map((r) => ({ path: r.path, status: 503, retryAfter: expect.stringMatching(/^\d+$/) as unknown, withinDeadline: true })),
-      },
-    );
+    expect({
+      figures,
+      replies: replies.map((r) => ({
+        path: r.path,
+        status: r.status,
+        retryAfter: r.retryAfter,
+        withinDeadline: withinDeadline(r),
+      })),
+    }).toEqual({
+      figures,
+      replies: replies.map((r) => ({
+        path: r.path,
+        status: 503,
+        retryAfter: expect.stringMatching(/^\d+$/) as unknown,
+        withinDeadline: true,
+      })),
+    });
     expect((JSON.parse(replies[0]!.body) as { error: { code: string } }).error.code).toBe('store_unavailable');
     expect(errorCode(replies[1]!.body)).toBe('store_unavailable');
 
@@ -221,7 +261,10 @@ describe('Redis faults', () => {
     // Every session is still there and still connected.
     for (const cookie of cookies) {
       const res = await get(port, '/api/session', { cookie });
-      expect({ status: res.status, body: JSON.parse(res.body) as unknown }).toMatchObject({ status: 200, body: { connected: true, userId: '12345678' } });
+      expect({ status: res.status, body: JSON.parse(res.body) as unknown }).toMatchObject({
+        status: 200,
+        body: { connected: true, userId: '12345678' },
+      });
     }
   });
 

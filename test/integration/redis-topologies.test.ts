@@ -57,7 +57,11 @@ function problems(env: Env): string[] {
 
 describe('configuration', () => {
   test('a cluster or Sentinel needs no REDIS_URL; exactly one of the three with SESSION_STORE=redis', () => {
-    const cluster = loadConfig({ ...CONFIG_ENV, SESSION_STORE: 'redis', REDIS_CLUSTER_NODES: '10.0.0.1:7000, redis-b:7001,[::1]:7002' });
+    const cluster = loadConfig({
+      ...CONFIG_ENV,
+      SESSION_STORE: 'redis',
+      REDIS_CLUSTER_NODES: '10.0.0.1:7000, redis-b:7001,[::1]:7002',
+    });
     expect(cluster.redis).toEqual({
       mode: 'cluster',
       nodes: [
@@ -76,7 +80,13 @@ describe('configuration', () => {
       REDIS_USERNAME: 'xtc',
       REDIS_PASSWORD: 'pw-of-xtc',
     });
-    expect(sentinel.redis).toMatchObject({ mode: 'sentinel', name: 'mymaster', username: 'xtc', password: 'pw-of-xtc', tls: false });
+    expect(sentinel.redis).toMatchObject({
+      mode: 'sentinel',
+      name: 'mymaster',
+      username: 'xtc',
+      password: 'pw-of-xtc',
+      tls: false,
+    });
     expect(loadConfig({ ...CONFIG_ENV, SESSION_STORE: 'redis', REDIS_URL: 'redis://r:6379' }).redis).toEqual({
       mode: 'single',
       url: 'redis://r:6379',
@@ -96,7 +106,12 @@ describe('configuration', () => {
     const notPem = path.join(dir, 'not.pem');
     fs.writeFileSync(notPem, 'hello');
     expect(
-      problems({ SESSION_STORE: 'redis', REDIS_CLUSTER_NODES: 'a:1,b,c:99999', REDIS_USERNAME: 'u', REDIS_CA_FILE: path.join(dir, 'missing.pem') }),
+      problems({
+        SESSION_STORE: 'redis',
+        REDIS_CLUSTER_NODES: 'a:1,b,c:99999',
+        REDIS_USERNAME: 'u',
+        REDIS_CA_FILE: path.join(dir, 'missing.pem'),
+      }),
     ).toEqual([
       'REDIS_USERNAME: needs REDIS_PASSWORD',
       'REDIS_CLUSTER_NODES: entry #2 ("b") must be host:port',
@@ -112,12 +127,21 @@ describe('configuration', () => {
     expect(problems({ SESSION_STORE: 'redis', REDIS_URL: 'rediss://r:6379', REDIS_CA_FILE: notPem })).toEqual([
       `REDIS_CA_FILE: ${notPem} holds no PEM certificate`,
     ]);
-    expect(problems({ SESSION_STORE: 'redis', REDIS_URL: 'redis://:secret@r:6379', REDIS_PASSWORD: 'x', REDIS_CA_FILE: notPem })).toEqual([
+    expect(
+      problems({
+        SESSION_STORE: 'redis',
+        REDIS_URL: 'redis://:secret@r:6379',
+        REDIS_PASSWORD: 'x',
+        REDIS_CA_FILE: notPem,
+      }),
+    ).toEqual([
       'REDIS_PASSWORD: REDIS_URL carries a password already; set it in one place',
       'REDIS_CA_FILE: set, but REDIS_URL is redis:// (use rediss:// for TLS)',
       `REDIS_CA_FILE: ${notPem} holds no PEM certificate`,
     ]);
-    expect(problems({ SESSION_STORE: 'redis', REDIS_URL: 'http://r:6379' })).toEqual(['REDIS_URL: must be a redis:// or rediss:// URL']);
+    expect(problems({ SESSION_STORE: 'redis', REDIS_URL: 'http://r:6379' })).toEqual([
+      'REDIS_URL: must be a redis:// or rediss:// URL',
+    ]);
   });
 });
 
@@ -132,7 +156,11 @@ function replicas(env: () => Env) {
     },
     async instance(clock: TestClock, extra: Env = {}, app: AppOptions = {}) {
       if (!xt) throw new Error('start the stand-in first');
-      const h = await startHarness({ standIn: xt, env: { SESSION_STORE: 'redis', ...env(), ...extra }, app: { now: clock.now, ...app } });
+      const h = await startHarness({
+        standIn: xt,
+        env: { SESSION_STORE: 'redis', ...env(), ...extra },
+        app: { now: clock.now, ...app },
+      });
       harnesses.push(h);
       return h;
     },
@@ -171,7 +199,10 @@ describe('Redis Cluster (3 masters)', () => {
     const B = await apps.instance(clock);
     expect((await detailedReadyz(A.built)).body).toMatchObject({ status: 'ready', store: 'redis' });
     const cookie = sidCookie(await connectXt(request.agent(A.built.app)));
-    expect((await request(B.built.app).get('/api/session').set('Cookie', cookie)).body).toMatchObject({ connected: true, userId: '12345678' });
+    expect((await request(B.built.app).get('/api/session').set('Cookie', cookie)).body).toMatchObject({
+      connected: true,
+      userId: '12345678',
+    });
     clock.advance(601_000);
     const results = await Promise.all(
       Array.from({ length: 20 }, (_, i) =>
@@ -192,7 +223,8 @@ describe('Redis Cluster (3 masters)', () => {
     const A = await apps.instance(clock, env);
     const B = await apps.instance(clock, env);
     const statuses: number[] = [];
-    for (let i = 0; i < 6; i++) statuses.push((await request(i % 2 ? A.built.app : B.built.app).get('/auth/xt/login')).status);
+    for (let i = 0; i < 6; i++)
+      statuses.push((await request(i % 2 ? A.built.app : B.built.app).get('/auth/xt/login')).status);
     expect(statuses).toEqual([302, 302, 302, 302, 429, 429]);
   });
 
@@ -211,7 +243,11 @@ describe('Redis Cluster (3 masters)', () => {
       Array.from({ length: 8 }, (_, i) => String(40_000_000 + i)),
       [A, B],
     );
-    expect(((await detailedReadyz(A.built)).body as { webhooks?: unknown }).webhooks).toEqual({ pending: 0, oldestAgeSeconds: 0, disabled: false });
+    expect(((await detailedReadyz(A.built)).body as { webhooks?: unknown }).webhooks).toEqual({
+      pending: 0,
+      oldestAgeSeconds: 0,
+      disabled: false,
+    });
   }, 60_000);
 
   describe('a master that stops answering (SIGSTOP)', () => {
@@ -302,7 +338,10 @@ describe('Sentinel (one master, one sentinel)', () => {
     const B = await apps.instance(clock, { AUTH_RATE_LIMIT: '4' });
     expect((await detailedReadyz(A.built)).body).toMatchObject({ status: 'ready', store: 'redis' });
     const cookie = sidCookie(await connectXt(request.agent(A.built.app)));
-    expect((await request(B.built.app).get('/api/session').set('Cookie', cookie)).body).toMatchObject({ connected: true, userId: '12345678' });
+    expect((await request(B.built.app).get('/api/session').set('Cookie', cookie)).body).toMatchObject({
+      connected: true,
+      userId: '12345678',
+    });
     clock.advance(601_000);
     const results = await Promise.all(
       Array.from({ length: 10 }, (_, i) =>
@@ -315,7 +354,8 @@ describe('Sentinel (one master, one sentinel)', () => {
     expect(xt.calls.refresh_token).toBe(1);
     // The login above took 2 of the 4 (/auth/xt/login and its callback); two more, then both replicas refuse.
     const statuses = [];
-    for (let i = 0; i < 4; i++) statuses.push((await request(i % 2 ? A.built.app : B.built.app).get('/auth/xt/login')).status);
+    for (let i = 0; i < 4; i++)
+      statuses.push((await request(i % 2 ? A.built.app : B.built.app).get('/auth/xt/login')).status);
     expect(statuses).toEqual([302, 302, 429, 429]);
     for (const h of [A, B]) assertNoSecrets(h.logs.text(), [auth.password]);
   });
@@ -357,9 +397,15 @@ describe('TLS (rediss:// with REDIS_CA_FILE)', () => {
 
   test('a certificate of another CA, or plain redis:// to the TLS port: a clear error at start', async () => {
     xt = await startXtStandIn({ clientSecret: TEST_SECRET });
-    const other = loadConfig(xtEnv(xt, { SESSION_STORE: 'redis', REDIS_URL: tls!.url, REDIS_CA_FILE: tls!.otherCaFile }));
-    await expect(createApp(other, { logDestination: new LogCapture() })).rejects.toThrow(/cannot connect to Redis at REDIS_URL \(.*certificate/);
+    const other = loadConfig(
+      xtEnv(xt, { SESSION_STORE: 'redis', REDIS_URL: tls!.url, REDIS_CA_FILE: tls!.otherCaFile }),
+    );
+    await expect(createApp(other, { logDestination: new LogCapture() })).rejects.toThrow(
+      /cannot connect to Redis at REDIS_URL \(.*certificate/,
+    );
     const plain = loadConfig(xtEnv(xt, { SESSION_STORE: 'redis', REDIS_URL: tls!.url.replace('rediss:', 'redis:') }));
-    await expect(createApp(plain, { logDestination: new LogCapture() })).rejects.toThrow(/cannot connect to Redis at REDIS_URL/);
+    await expect(createApp(plain, { logDestination: new LogCapture() })).rejects.toThrow(
+      /cannot connect to Redis at REDIS_URL/,
+    );
   });
 });

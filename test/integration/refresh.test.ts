@@ -36,7 +36,9 @@ describe('refresh', () => {
     expect(res.status).toBe(200);
     expect(sessionJson(res).connected).toBe(true);
     expect(h.xt.calls.refresh_token).toBe(1);
-    expect(Date.parse(sessionJson(res).accessTokenExpiresAt ?? '')).toBeGreaterThan(Date.parse(first.accessTokenExpiresAt ?? ''));
+    expect(Date.parse(sessionJson(res).accessTokenExpiresAt ?? '')).toBeGreaterThan(
+      Date.parse(first.accessTokenExpiresAt ?? ''),
+    );
     expect(sessionJson(res).providers.xt.lastRefreshedAt).not.toBeNull();
     expect(sessionJson(res).userId).toBe('12345678'); // kept although the refresh response has no user_id
   });
@@ -173,25 +175,28 @@ describe('failure semantics', () => {
     expect((await h.agent.get('/account')).text).not.toContain('could not be reached to renew access');
   });
 
-  test.each(['timeout', 'html502', 'rate429'] as const)('transient failure (%s) after expiry: a clear 503, nobody is disconnected', async (kind) => {
-    await setup({ hangMs: 3000 }, { PROVIDER_TIMEOUT: '600ms' }); // the hung call is given up at 600 ms
-    clock.advance(ACCESS_TTL * 1000 + 1000);
-    h.xt.failNext(kind, 1, 'refresh_token');
-    const res = await session();
-    expect(res.status).toBe(503);
-    expect(sessionJson(res).connected).toBe(false);
-    expect(sessionJson(res).providers.xt.reason).toBe('provider_unavailable');
-    expect(res.headers['retry-after']).toBeDefined();
-    const account = await h.agent.get('/account');
-    expect(account.status).toBe(503);
-    expect(account.text).toContain('not reachable right now'); // the account page's provider card (not an error page)
-    expect(h.xt.calls.refresh_token).toBe(1); // back-off: the account page did not try again
-    clock.advance(1_500);
-    const back = await session();
-    expect(back.status).toBe(200);
-    expect(sessionJson(back).connected).toBe(true);
-    expect(h.xt.calls.refresh_token).toBe(2);
-  });
+  test.each(['timeout', 'html502', 'rate429'] as const)(
+    'transient failure (%s) after expiry: a clear 503, nobody is disconnected',
+    async (kind) => {
+      await setup({ hangMs: 3000 }, { PROVIDER_TIMEOUT: '600ms' }); // the hung call is given up at 600 ms
+      clock.advance(ACCESS_TTL * 1000 + 1000);
+      h.xt.failNext(kind, 1, 'refresh_token');
+      const res = await session();
+      expect(res.status).toBe(503);
+      expect(sessionJson(res).connected).toBe(false);
+      expect(sessionJson(res).providers.xt.reason).toBe('provider_unavailable');
+      expect(res.headers['retry-after']).toBeDefined();
+      const account = await h.agent.get('/account');
+      expect(account.status).toBe(503);
+      expect(account.text).toContain('not reachable right now'); // the account page's provider card (not an error page)
+      expect(h.xt.calls.refresh_token).toBe(1); // back-off: the account page did not try again
+      clock.advance(1_500);
+      const back = await session();
+      expect(back.status).toBe(200);
+      expect(sessionJson(back).connected).toBe(true);
+      expect(h.xt.calls.refresh_token).toBe(2);
+    },
+  );
 
   test('back-off grows with repeated failures and is capped', async () => {
     await setup({}, { REFRESH_BACKOFF_MAX: '3s' });

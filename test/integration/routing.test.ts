@@ -34,7 +34,11 @@ describe('security headers, computed once', () => {
     const options = {
       contentSecurityPolicy: {
         useDefaults: false,
-        directives: { defaultSrc: ["'self'"], formAction: ["'self'", 'https://www.xt.com'], frameAncestors: ["'none'"] },
+        directives: {
+          defaultSrc: ["'self'"],
+          formAction: ["'self'", 'https://www.xt.com'],
+          frameAncestors: ["'none'"],
+        },
       },
       referrerPolicy: { policy: 'same-origin' as const },
       strictTransportSecurity: false as const,
@@ -44,18 +48,34 @@ describe('security headers, computed once', () => {
     expect(Object.keys(listed).length).toBeGreaterThanOrEqual(10);
     expect(listed['strict-transport-security']).toBeUndefined();
     // With HSTS on (an https PUBLIC_URL) it is in the list too.
-    expect(helmetHeaders({ ...options, strictTransportSecurity: undefined }).some(([n]) => n === 'Strict-Transport-Security')).toBe(true);
+    expect(
+      helmetHeaders({ ...options, strictTransportSecurity: undefined }).some(
+        ([n]) => n === 'Strict-Transport-Security',
+      ),
+    ).toBe(true);
   });
 
   test('a directive computed per request (a nonce) is refused at start, not frozen at its first value', () => {
     const nonce = () => `'nonce-${Math.random()}'`;
-    expect(() => helmetHeaders({ contentSecurityPolicy: { useDefaults: false, directives: { scriptSrc: [nonce] } } })).toThrow(/per request/);
-    expect(() => helmetHeaders({ contentSecurityPolicy: { useDefaults: false, directives: { scriptSrc: nonce as never } } })).toThrow(/per request/);
+    expect(() =>
+      helmetHeaders({ contentSecurityPolicy: { useDefaults: false, directives: { scriptSrc: [nonce] } } }),
+    ).toThrow(/per request/);
+    expect(() =>
+      helmetHeaders({ contentSecurityPolicy: { useDefaults: false, directives: { scriptSrc: nonce as never } } }),
+    ).toThrow(/per request/);
   });
 
   test('every kind of answer carries the same full set: page, JSON, JSON error, service error, 404 page, static file', async () => {
     h = await startHarness({ env: { SERVICE_API_KEYS: 'backend:service-key-0123456789abcdef0123' } });
-    const paths = ['/', '/api/session', '/api/nope', '/v1/subjects/u1/connections', '/nope', '/static/app.css', '/healthz'];
+    const paths = [
+      '/',
+      '/api/session',
+      '/api/nope',
+      '/v1/subjects/u1/connections',
+      '/nope',
+      '/static/app.css',
+      '/healthz',
+    ];
     const answers = await Promise.all(paths.map((p) => h.agent.get(p)));
     const expected = [
       'content-security-policy',
@@ -68,7 +88,8 @@ describe('security headers, computed once', () => {
     const csp = answers[0]!.headers['content-security-policy'];
     expect(csp).toContain("frame-ancestors 'none'");
     for (const [i, res] of answers.entries()) {
-      for (const name of expected) expect([paths[i], name, res.headers[name]]).toEqual([paths[i], name, expect.any(String)]);
+      for (const name of expected)
+        expect([paths[i], name, res.headers[name]]).toEqual([paths[i], name, expect.any(String)]);
       expect(res.headers['content-security-policy']).toBe(csp);
       expect(res.headers['x-powered-by']).toBeUndefined();
     }
@@ -93,7 +114,10 @@ describe('groups by prefix', () => {
         const path = `/${a}/${b}`;
         // The same answer Express's own case-insensitive route matching would give for a mount at /<a>.
         const prefix = `/${a}`.toLowerCase();
-        return a.includes('/') || isUnder(path, prefix) === (path.toLowerCase().startsWith(`${prefix}/`) || path.toLowerCase() === prefix);
+        return (
+          a.includes('/') ||
+          isUnder(path, prefix) === (path.toLowerCase().startsWith(`${prefix}/`) || path.toLowerCase() === prefix)
+        );
       }),
     );
   });
@@ -164,5 +188,9 @@ test('a request the client abandons still leaves an access line: "request aborte
   server.close();
   const line = h.logs.records().find((r) => r.msg === 'request aborted');
   expect(line).toMatchObject({ level: 40, req: { method: 'GET', url: '/api/xt/spot/v4/balances' } });
-  expect(h.logs.records().filter((r) => r.msg === 'request completed' && (r.req as { url?: string })?.url === '/api/xt/spot/v4/balances')).toEqual([]);
+  expect(
+    h.logs
+      .records()
+      .filter((r) => r.msg === 'request completed' && (r.req as { url?: string })?.url === '/api/xt/spot/v4/balances'),
+  ).toEqual([]);
 });

@@ -17,7 +17,16 @@ const bearer = (key = KEY) => ({ Authorization: `Bearer ${key}` });
 interface ConnectionsJson {
   subject: string;
   connected: boolean;
-  providers: Record<string, { connected: boolean; userId: string | null; scope: string | null; reason: string | null; accessTokenExpiresAt: string | null }>;
+  providers: Record<
+    string,
+    {
+      connected: boolean;
+      userId: string | null;
+      scope: string | null;
+      reason: string | null;
+      accessTokenExpiresAt: string | null;
+    }
+  >;
 }
 
 let h: Harness;
@@ -26,7 +35,8 @@ beforeEach(async () => {
 });
 afterEach(() => h.close());
 
-const connectSubject = async (sub: string, agent = h.agent) => expect((await connectXt(agent, { link: await linkToken(sub) })).status).toBe(303);
+const connectSubject = async (sub: string, agent = h.agent) =>
+  expect((await connectXt(agent, { link: await linkToken(sub) })).status).toBe(303);
 
 describe('authentication', () => {
   test('no key, a wrong key, another scheme and a session cookie alone each get 401 JSON with WWW-Authenticate: Bearer', async () => {
@@ -67,10 +77,15 @@ describe('authentication', () => {
   });
 
   test('the key name is logged with every call, the key never; the subject is not in the access line', async () => {
-    await request(h.built.app).get('/v1/subjects/jane.doe@example.org/connections').set(bearer(REPORTS_KEY)).expect(200);
+    await request(h.built.app)
+      .get('/v1/subjects/jane.doe@example.org/connections')
+      .set(bearer(REPORTS_KEY))
+      .expect(200);
     expect(h.logs.text()).not.toContain('jane.doe@example.org');
     await request(h.built.app).get('/v1/subjects/u1/connections').set(bearer(REPORTS_KEY)).expect(200);
-    const lines = h.logs.records().filter((r) => r.msg === 'request completed' && String((r.req as { url?: string })?.url).startsWith('/v1/'));
+    const lines = h.logs
+      .records()
+      .filter((r) => r.msg === 'request completed' && String((r.req as { url?: string })?.url).startsWith('/v1/'));
     expect(lines.length).toBeGreaterThan(0);
     expect(lines.every((r) => r.serviceKey === 'reports')).toBe(true);
     expect(h.logs.text()).not.toContain(REPORTS_KEY); // (close() scans for every key too)
@@ -103,10 +118,18 @@ describe('with a key', () => {
     const status = await request(h.built.app).get('/v1/subjects/user-42/connections').set(bearer()).expect(200);
     const body = status.body as ConnectionsJson;
     expect(body.connected).toBe(true);
-    expect(body.providers.xt).toMatchObject({ connected: true, userId: '12345678', scope: expect.any(String) as string, reason: null });
+    expect(body.providers.xt).toMatchObject({
+      connected: true,
+      userId: '12345678',
+      scope: expect.any(String) as string,
+      reason: null,
+    });
     expect(Date.parse(body.providers.xt!.accessTokenExpiresAt!)).toBeGreaterThan(Date.now());
 
-    const balances = await request(h.built.app).get('/v1/subjects/user-42/xt/spot/v4/balances?currencies=usdt').set(bearer()).expect(200);
+    const balances = await request(h.built.app)
+      .get('/v1/subjects/user-42/xt/spot/v4/balances?currencies=usdt')
+      .set(bearer())
+      .expect(200);
     expect((balances.body as { rc: number }).rc).toBe(0);
     for (const s of h.xt.issued()) {
       expect(status.text).not.toContain(s);
@@ -149,7 +172,9 @@ describe('with a key', () => {
     await h.close();
     h = await startHarness({ env: serviceEnv({ SERVICE_RATE_LIMIT: '5' }) });
     const app = request(h.built.app);
-    const first = await Promise.all(Array.from({ length: 8 }, () => app.get('/v1/subjects/u/connections').set(bearer())));
+    const first = await Promise.all(
+      Array.from({ length: 8 }, () => app.get('/v1/subjects/u/connections').set(bearer())),
+    );
     expect(first.filter((r) => r.status === 429).length).toBeGreaterThanOrEqual(1);
     expect(first.filter((r) => r.status === 200).length).toBeLessThanOrEqual(5);
     expect((await app.get('/v1/subjects/u/connections').set(bearer(REPORTS_KEY))).status).toBe(200);
@@ -161,9 +186,19 @@ describe('configuration', () => {
 
   test('listing POST /user/account/api-key needs SERVICE_ALLOW_API_KEY_CREATION=true, else the app does not start', () => {
     const allow = 'GET /spot/v4/balances,POST /user/account/api-key';
-    expect(load({ SERVICE_API_KEYS: `a:${KEY}`, SERVICE_XT_API_ALLOW: allow })).toThrow(/SERVICE_ALLOW_API_KEY_CREATION/);
-    expect(load({ SERVICE_API_KEYS: `a:${KEY}`, SERVICE_XT_API_ALLOW: 'POST /user/account/*', SERVICE_ALLOW_API_KEY_CREATION: 'true' })).toThrow(ConfigError);
-    expect(load({ SERVICE_API_KEYS: `a:${KEY}`, SERVICE_XT_API_ALLOW: allow, SERVICE_ALLOW_API_KEY_CREATION: 'true' })).not.toThrow();
+    expect(load({ SERVICE_API_KEYS: `a:${KEY}`, SERVICE_XT_API_ALLOW: allow })).toThrow(
+      /SERVICE_ALLOW_API_KEY_CREATION/,
+    );
+    expect(
+      load({
+        SERVICE_API_KEYS: `a:${KEY}`,
+        SERVICE_XT_API_ALLOW: 'POST /user/account/*',
+        SERVICE_ALLOW_API_KEY_CREATION: 'true',
+      }),
+    ).toThrow(ConfigError);
+    expect(
+      load({ SERVICE_API_KEYS: `a:${KEY}`, SERVICE_XT_API_ALLOW: allow, SERVICE_ALLOW_API_KEY_CREATION: 'true' }),
+    ).not.toThrow();
   });
 
   test('short keys, duplicate names and malformed entries are refused, without echoing a key', () => {
@@ -185,13 +220,18 @@ describe('configuration', () => {
   test('with the flag, the service API can create an API key (and only that exact request)', async () => {
     await h.close();
     h = await startHarness({
-      env: serviceEnv({ SERVICE_XT_API_ALLOW: 'GET /spot/v4/balances,POST /user/account/api-key', SERVICE_ALLOW_API_KEY_CREATION: 'true' }),
+      env: serviceEnv({
+        SERVICE_XT_API_ALLOW: 'GET /spot/v4/balances,POST /user/account/api-key',
+        SERVICE_ALLOW_API_KEY_CREATION: 'true',
+      }),
     });
     await connectSubject('user-42');
     const res = await request(h.built.app).post('/v1/subjects/user-42/xt/user/account/api-key').set(bearer());
     expect(res.status).toBe(200);
     expect((res.body as { result: { secretKey: string } }).result.secretKey).toMatch(/^[0-9a-f]{48}$/);
-    expect((await request(h.built.app).post('/v1/subjects/user-42/xt/user/account/api-key.json').set(bearer())).status).toBe(403);
+    expect(
+      (await request(h.built.app).post('/v1/subjects/user-42/xt/user/account/api-key.json').set(bearer())).status,
+    ).toBe(403);
     // The browser gateway still never reaches it.
     expect((await h.agent.post('/api/xt/user/account/api-key').set('X-CSRF-Token', 'x')).status).toBe(403);
   });
@@ -219,8 +259,13 @@ describe('two replicas on Redis', () => {
     const viaB = await request(b.built.app).get('/v1/subjects/shared-1/connections').set(bearer()).expect(200);
     expect(viaB.body).toEqual(viaA.body);
     expect((viaA.body as ConnectionsJson).connected).toBe(true);
-    expect((await request(b.built.app).get('/v1/subjects/shared-1/xt/spot/v4/balances').set(bearer())).status).toBe(200);
+    expect((await request(b.built.app).get('/v1/subjects/shared-1/xt/spot/v4/balances').set(bearer())).status).toBe(
+      200,
+    );
     expect((await request(b.built.app).delete('/v1/subjects/shared-1/connections/xt').set(bearer())).status).toBe(204);
-    expect(((await request(a.built.app).get('/v1/subjects/shared-1/connections').set(bearer())).body as ConnectionsJson).connected).toBe(false);
+    expect(
+      ((await request(a.built.app).get('/v1/subjects/shared-1/connections').set(bearer())).body as ConnectionsJson)
+        .connected,
+    ).toBe(false);
   });
 });

@@ -7,7 +7,15 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import request from 'supertest';
 import { loadConfig } from '../../src/config.js';
-import { BASE_ENV, connectXt, type Harness, sessionJson, sidCookie, startHarness, tempDir } from '../helpers/harness.js';
+import {
+  BASE_ENV,
+  connectXt,
+  type Harness,
+  sessionJson,
+  sidCookie,
+  startHarness,
+  tempDir,
+} from '../helpers/harness.js';
 import { sqliteRows } from '../helpers/sqlite.js';
 import { linkEnv, linkToken } from '../helpers/link.js';
 
@@ -17,7 +25,10 @@ let dataDir: string;
 
 async function start(env: Record<string, string> = {}) {
   dataDir = tempDir();
-  h = await startHarness({ env: { SESSION_STORE: 'sqlite', DATA_DIR: dataDir, ...linkEnv(), ...env }, xt: { refreshTtlSec: 180 * 86_400 } });
+  h = await startHarness({
+    env: { SESSION_STORE: 'sqlite', DATA_DIR: dataDir, ...linkEnv(), ...env },
+    xt: { refreshTtlSec: 180 * 86_400 },
+  });
 }
 afterEach(() => h.close());
 
@@ -35,18 +46,26 @@ type SessionRecord = { startedAt?: number } & Record<string, unknown>;
 function readSession(sid: string): SessionRecord {
   const [row] = rows<{ data: string }>('SELECT data FROM sessions WHERE sid = ?', sid);
   const stored = JSON.parse(row!.data) as { sealed?: string } & SessionRecord;
-  return stored.sealed === undefined ? stored : (JSON.parse(h.built.ctx.sealer.open(stored.sealed, `session:${sid}`)!) as SessionRecord);
+  return stored.sealed === undefined
+    ? stored
+    : (JSON.parse(h.built.ctx.sealer.open(stored.sealed, `session:${sid}`)!) as SessionRecord);
 }
 function writeSession(sid: string, data: SessionRecord): void {
   const [row] = rows<{ data: string }>('SELECT data FROM sessions WHERE sid = ?', sid);
   const { cookie } = JSON.parse(row!.data) as { cookie: unknown };
   const { cookie: _c, ...rest } = data;
-  run('UPDATE sessions SET data = ? WHERE sid = ?', JSON.stringify({ cookie, sealed: h.built.ctx.sealer.seal(JSON.stringify(rest), `session:${sid}`) }), sid);
+  run(
+    'UPDATE sessions SET data = ? WHERE sid = ?',
+    JSON.stringify({ cookie, sealed: h.built.ctx.sealer.seal(JSON.stringify(rest), `session:${sid}`) }),
+    sid,
+  );
 }
 const sidOf = (cookie: string) => decodeURIComponent(cookie.split('=')[1]!).slice(2).split('.')[0]!;
 /** Seconds until the session cookie's Expires (express-session sends Expires, not Max-Age), rounded. */
 const cookieMaxAge = (res: { headers: Record<string, unknown> }) => {
-  const line = ([] as string[]).concat((res.headers['set-cookie'] as string[]) ?? []).find((c) => c.startsWith('xtc.sid='));
+  const line = ([] as string[])
+    .concat((res.headers['set-cookie'] as string[]) ?? [])
+    .find((c) => c.startsWith('xtc.sid='));
   return Math.round((Date.parse(/Expires=([^;]+)/.exec(line ?? '')?.[1] ?? '') - Date.now()) / 1000);
 };
 /** Lets the fire-and-forget "follow the session" write land. */

@@ -11,7 +11,15 @@ import fc from 'fast-check';
 import path from 'node:path';
 import request from 'supertest';
 import { type XtStandIn, startXtStandIn } from '../../standins/xt.js';
-import { type Harness, TEST_SECRET, connectXt, sessionJson, sidCookie, startHarness, tempDir } from '../helpers/harness.js';
+import {
+  type Harness,
+  TEST_SECRET,
+  connectXt,
+  sessionJson,
+  sidCookie,
+  startHarness,
+  tempDir,
+} from '../helpers/harness.js';
 
 let xt: XtStandIn;
 let dir: string;
@@ -25,7 +33,9 @@ const db = () => new Database(path.join(dir, 'xt-connect.sqlite'));
 const sql = <T>(q: string, ...args: unknown[]): T[] => {
   const d = db();
   try {
-    return q.trim().toUpperCase().startsWith('SELECT') ? (d.prepare(q).all(...args) as T[]) : (d.prepare(q).run(...args), []);
+    return q.trim().toUpperCase().startsWith('SELECT')
+      ? (d.prepare(q).all(...args) as T[])
+      : (d.prepare(q).run(...args), []);
   } finally {
     d.close();
   }
@@ -100,15 +110,19 @@ describe('with the upgrade grace over (a record in clear is refused)', () => {
     const { victimSid, attackerSid, attackerCookie } = await victimAndAttacker(h);
     const victimRow = JSON.parse(rowOf(victimSid)) as { cookie: unknown; sealed: string };
     await fc.assert(
-      fc.asyncProperty(fc.nat(), fc.constantFrom(...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.'), async (at, ch) => {
-        const i = at % victimRow.sealed.length;
-        if (victimRow.sealed[i] === ch) return;
-        const sealed = victimRow.sealed.slice(0, i) + ch + victimRow.sealed.slice(i + 1);
-        setRow(attackerSid, JSON.stringify({ cookie: victimRow.cookie, sealed }));
-        const res = await request(h.built.app).get('/api/session').set('Cookie', attackerCookie);
-        expect(res.status).toBe(200);
-        expect(sessionJson(res).connected).toBe(false);
-      }),
+      fc.asyncProperty(
+        fc.nat(),
+        fc.constantFrom(...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.'),
+        async (at, ch) => {
+          const i = at % victimRow.sealed.length;
+          if (victimRow.sealed[i] === ch) return;
+          const sealed = victimRow.sealed.slice(0, i) + ch + victimRow.sealed.slice(i + 1);
+          setRow(attackerSid, JSON.stringify({ cookie: victimRow.cookie, sealed }));
+          const res = await request(h.built.app).get('/api/session').set('Cookie', attackerCookie);
+          expect(res.status).toBe(200);
+          expect(sessionJson(res).connected).toBe(false);
+        },
+      ),
       { numRuns: 40 },
     );
   });

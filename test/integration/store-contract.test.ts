@@ -54,7 +54,10 @@ const kinds: [string, (twin?: Stores) => Promise<Stores>][] = [
     async (twin) => {
       redis ??= await startRedis();
       const prefix = (twin && places.get(twin)) ?? `contract-${Date.now()}-${Math.random()}:`;
-      return placed(await createRedisStores({ url: redis.url, ttlMs: SESSION_TTL_MS, logger: pino({ level: 'silent' }), prefix }), prefix);
+      return placed(
+        await createRedisStores({ url: redis.url, ttlMs: SESSION_TTL_MS, logger: pino({ level: 'silent' }), prefix }),
+        prefix,
+      );
     },
   ],
   [
@@ -63,7 +66,15 @@ const kinds: [string, (twin?: Stores) => Promise<Stores>][] = [
       cluster ??= await startRedisCluster();
       const prefix = (twin && places.get(twin)) ?? `contract-${Date.now()}-${Math.random()}:`;
       const redisConfig = { mode: 'cluster' as const, nodes: cluster.nodes, tls: false };
-      return placed(await createRedisStores({ redis: redisConfig, ttlMs: SESSION_TTL_MS, logger: pino({ level: 'silent' }), prefix }), prefix);
+      return placed(
+        await createRedisStores({
+          redis: redisConfig,
+          ttlMs: SESSION_TTL_MS,
+          logger: pino({ level: 'silent' }),
+          prefix,
+        }),
+        prefix,
+      );
     },
   ],
 ];

@@ -64,7 +64,9 @@ describe('SQLite (the default)', () => {
     await connectXt(a.agent);
     await a.agent.get('/auth/xt/login'); // a pending transaction too
     const db = new Database(path.join(dir, 'xt-connect.sqlite'), { readonly: true });
-    const dump = ['sessions', 'connections', 'login_tx'].map((t) => JSON.stringify(db.prepare(`SELECT * FROM ${t}`).all())).join('\n');
+    const dump = ['sessions', 'connections', 'login_tx']
+      .map((t) => JSON.stringify(db.prepare(`SELECT * FROM ${t}`).all()))
+      .join('\n');
     db.close();
     expect(dump).toContain('v1.'); // sealed records are there…
     assertNoSecrets(dump, xt.issued()); // …but no token or code in the clear
@@ -120,7 +122,9 @@ describe('SQLite (the default)', () => {
     const file = path.join(dir, 'not-a-dir');
     fs.writeFileSync(file, 'x');
     const config = loadConfig(xtEnv(xt, { SESSION_STORE: 'sqlite', DATA_DIR: path.join(file, 'data') }));
-    await expect(createApp(config, { logDestination: new LogCapture() })).rejects.toThrow(/DATA_DIR .* is not writable/);
+    await expect(createApp(config, { logDestination: new LogCapture() })).rejects.toThrow(
+      /DATA_DIR .* is not writable/,
+    );
   });
 
   test('DATA_DIR is created 0700 and the database, its WAL and shared-memory files 0600; a file an older version left 0644 is tightened', async () => {
@@ -163,12 +167,15 @@ describe('SQLite (the default)', () => {
   test('expired rows are swept and the file gives the space back', async () => {
     const stores = createSqliteStores({ dataDir: dir, ttlMs: 1000 });
     const setSession = (sid: string, expires: number) =>
-      new Promise<void>((r) => stores.sessions.set(sid, { cookie: { expires: new Date(expires), originalMaxAge: 1000 } }, () => r()));
+      new Promise<void>((r) =>
+        stores.sessions.set(sid, { cookie: { expires: new Date(expires), originalMaxAge: 1000 } }, () => r()),
+      );
     const pad = 'x'.repeat(2000);
     for (let i = 0; i < 2000; i++) await stores.authState.putConnection(`o${i}`, 'xt', pad, 1);
     for (let i = 0; i < 500; i++) await setSession(`s${i}`, Date.now() - 1);
     await setSession('alive', Date.now() + 60_000);
-    const before = fs.statSync(path.join(dir, 'xt-connect.sqlite')).size + fs.statSync(path.join(dir, 'xt-connect.sqlite-wal')).size;
+    const before =
+      fs.statSync(path.join(dir, 'xt-connect.sqlite')).size + fs.statSync(path.join(dir, 'xt-connect.sqlite-wal')).size;
     await new Promise((r) => setTimeout(r, 5));
     const removed = sweepExpired(stores.db, Date.now());
     stores.db.pragma('wal_checkpoint(TRUNCATE)');
@@ -201,7 +208,11 @@ describe('Redis (several replicas)', () => {
   /** One replica: an app on the shared stand-in and Redis. */
   async function instance(clock: TestClock, env: Record<string, string> = {}) {
     if (!xt) throw new Error('start the stand-in first');
-    const h = await startHarness({ standIn: xt, env: { SESSION_STORE: 'redis', REDIS_URL: redis.url, ...env }, app: { now: clock.now } });
+    const h = await startHarness({
+      standIn: xt,
+      env: { SESSION_STORE: 'redis', REDIS_URL: redis.url, ...env },
+      app: { now: clock.now },
+    });
     harnesses.push(h);
     return { app: h.built.app, logs: h.logs, ctx: h.built.ctx };
   }

@@ -8,7 +8,14 @@
 import { createClient } from 'redis';
 import request from 'supertest';
 import type { Env } from '../../src/config.js';
-import { authorizeAtStandIn, connectXt, errorCode, type Harness, sessionJson, startHarness } from '../helpers/harness.js';
+import {
+  authorizeAtStandIn,
+  connectXt,
+  errorCode,
+  type Harness,
+  sessionJson,
+  startHarness,
+} from '../helpers/harness.js';
 import { linkEnv, linkToken } from '../helpers/link.js';
 import { type RedisServer, startRedis } from '../helpers/redis.js';
 import { type WebhookReceiver, startReceiver } from '../helpers/webhookReceiver.js';
@@ -28,7 +35,8 @@ const endSubject = (h: Harness, sub: string) => request(h.built.app).delete(`/v1
 const auditLines = (h: Harness, event: string) => h.logs.records().filter((r) => r.audit === true && r.event === event);
 
 /** The XT.COM card's state on the account page. */
-const accountState = async (agent: Harness['agent']) => /data-provider="xt" data-state="([^"]+)"/.exec((await agent.get('/account')).text)?.[1];
+const accountState = async (agent: Harness['agent']) =>
+  /data-provider="xt" data-state="([^"]+)"/.exec((await agent.get('/account')).text)?.[1];
 
 let h: Harness;
 afterEach(() => h?.close());
@@ -72,11 +80,15 @@ test('a link minted before the DELETE, kept unused, no longer binds or connects 
   expect(refused.status).toBe(400);
   expect(errorCode(refused.text)).toBe('link_expired');
   // Without iat nothing says when it was minted: refused too, once the subject was ended.
-  expect(errorCode((await fresh.get(`/auth/xt/login?link=${await linkToken('leaver-2', { iatIn: null })}`)).text)).toBe('link_expired');
+  expect(errorCode((await fresh.get(`/auth/xt/login?link=${await linkToken('leaver-2', { iatIn: null })}`)).text)).toBe(
+    'link_expired',
+  );
   expect(await subjectConnected(h, 'leaver-2')).toBe(false);
 
   // The institution links the user again, later: that link works.
-  expect((await connectXt(fresh, { link: await linkToken('leaver-2', { iatIn: 2 }), asUser: '40000077' })).status).toBe(303);
+  expect((await connectXt(fresh, { link: await linkToken('leaver-2', { iatIn: 2 }), asUser: '40000077' })).status).toBe(
+    303,
+  );
   expect(await subjectConnected(h, 'leaver-2')).toBe(true);
 });
 
@@ -91,7 +103,10 @@ test('every browser bound to the subject is unbound: /api/session, /api/xt and t
   const subjects = sessionJson(await h.agent.get('/api/session')).providers.xt.userId;
   expect(subjects).not.toBe(own);
   for (const agent of [h.agent, other]) {
-    expect(sessionJson(await agent.get('/api/session')).providers.xt).toMatchObject({ connected: true, userId: subjects });
+    expect(sessionJson(await agent.get('/api/session')).providers.xt).toMatchObject({
+      connected: true,
+      userId: subjects,
+    });
     expect(await accountState(agent)).toBe('connected');
   }
   // Another subject is not touched.
@@ -102,7 +117,9 @@ test('every browser bound to the subject is unbound: /api/session, /api/xt and t
 
   expect(sessionJson(await h.agent.get('/api/session')).providers.xt.connected).toBe(false);
   expect(await accountState(h.agent)).toBe('not-connected');
-  expect(((await h.agent.get('/api/xt/spot/v4/balances')).body as { error: { code: string } }).error.code).toBe('not_connected');
+  expect(((await h.agent.get('/api/xt/spot/v4/balances')).body as { error: { code: string } }).error.code).toBe(
+    'not_connected',
+  );
   // Unbound, the second browser sees its own connection again, not the subject's.
   expect(sessionJson(await other.get('/api/session')).providers.xt).toMatchObject({ connected: true, userId: own });
   expect(await subjectConnected(h, 'stayer')).toBe(true);
@@ -146,7 +163,10 @@ test('race: the DELETE lands while the callback is storing the connection; the s
 test('each connection ended gets a disconnected audit line and a connection.ended webhook; nothing in clear about the subject', async () => {
   const receiver: WebhookReceiver = await startReceiver();
   try {
-    h = await startHarness({ env: serviceEnv({ WEBHOOK_URL: receiver.url, WEBHOOK_SECRET: receiver.secret }), app: { webhookTiming: FAST } });
+    h = await startHarness({
+      env: serviceEnv({ WEBHOOK_URL: receiver.url, WEBHOOK_SECRET: receiver.secret }),
+      app: { webhookTiming: FAST },
+    });
     expect((await connectXt(h.agent, { link: await linkToken('leaver-5') })).status).toBe(303);
     expect((await endSubject(h, 'leaver-5')).status).toBe(204);
     await receiver.waitFor(() => receiver.accepted.length === 2, 5000, 'connection.ended');

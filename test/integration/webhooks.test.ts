@@ -61,7 +61,8 @@ interface ReadyJson {
 const readyz = async (h: Harness): Promise<ReadyJson> => (await detailedReadyz(h.built)).body as ReadyJson;
 
 /** Log records of the harness at `level` (pino numbers: 40 warn, 50 error) whose msg matches. */
-const logLines = (h: Harness, level: number, msg: RegExp) => h.logs.records().filter((l) => l.level === level && msg.test(String(l.msg)));
+const logLines = (h: Harness, level: number, msg: RegExp) =>
+  h.logs.records().filter((l) => l.level === level && msg.test(String(l.msg)));
 
 describe('webhooks (memory store)', () => {
   let h: Harness | undefined;
@@ -88,7 +89,13 @@ describe('webhooks (memory store)', () => {
     expect(Math.abs(Number(created.headers['webhook-timestamp']) - Date.now() / 1000)).toBeLessThan(10);
     expect(Object.keys(created.body)).toEqual(['type', 'timestamp', 'data']);
     expect(created.body.type).toBe('connection.created');
-    expect(created.body.data).toEqual({ subject: null, provider: 'xt', userId: '12345678', scope: 'userinfo', reason: null });
+    expect(created.body.data).toEqual({
+      subject: null,
+      provider: 'xt',
+      userId: '12345678',
+      scope: 'userinfo',
+      reason: null,
+    });
     expect(new Date(created.body.timestamp).toISOString()).toBe(created.body.timestamp);
     assertNoSecrets(created.raw, h.xt.issued());
 
@@ -98,12 +105,22 @@ describe('webhooks (memory store)', () => {
     expect(ended.verified).toBe(true);
     expect(Object.keys(ended.body)).toEqual(['type', 'timestamp', 'data']);
     expect(ended.body.type).toBe('connection.ended');
-    expect(ended.body.data).toEqual({ subject: null, provider: 'xt', userId: '12345678', scope: 'userinfo', reason: 'disconnected' });
+    expect(ended.body.data).toEqual({
+      subject: null,
+      provider: 'xt',
+      userId: '12345678',
+      scope: 'userinfo',
+      reason: 'disconnected',
+    });
     assertNoSecrets(ended.raw, h.xt.issued());
     expect(receiver.badSignatures).toBe(0);
     expect(receiver.arrivals).toHaveLength(2);
 
-    expect(await readyz(h)).toEqual({ status: 'ready', store: 'memory', webhooks: { pending: 0, oldestAgeSeconds: 0, disabled: false } });
+    expect(await readyz(h)).toEqual({
+      status: 'ready',
+      store: 'memory',
+      webhooks: { pending: 0, oldestAgeSeconds: 0, disabled: false },
+    });
     // The public port says ready, and nothing of the backlog.
     expect((await request(h.built.app).get('/readyz')).body).toEqual({ status: 'ready' });
     expect(h.logs.text()).not.toContain(QUERY_TOKEN);
@@ -122,7 +139,11 @@ describe('webhooks (memory store)', () => {
     await receiver.waitFor(() => receiver!.accepted.length === 3, 10_000, 'three accepted events');
     await sleep(200); // nothing more arrives
 
-    expect(receiver.accepted.map((a) => a.body.type)).toEqual(['connection.created', 'connection.ended', 'connection.created']);
+    expect(receiver.accepted.map((a) => a.body.type)).toEqual([
+      'connection.created',
+      'connection.ended',
+      'connection.created',
+    ]);
     expect(receiver.accepted.map((a) => a.body.data.subject)).toEqual([subject, subject, subject]);
     expect([...receiver.acceptedCount.values()]).toEqual([1, 1, 1]);
     // The first event took 4 tries (3 × 500, then 204); the other two one each, after it.
@@ -131,7 +152,9 @@ describe('webhooks (memory store)', () => {
 
     // Each failure logged at warn, with the attempt, the status and the delay: never the URL or the body.
     const warns = logLines(h, 40, /webhook delivery failed/);
-    expect(warns.map((w) => [w.eventId, w.attempt, w.status])).toEqual([1, 2, 3].map((n) => [receiver!.arrivals[0]!.id, n, 500]));
+    expect(warns.map((w) => [w.eventId, w.attempt, w.status])).toEqual(
+      [1, 2, 3].map((n) => [receiver!.arrivals[0]!.id, n, 500]),
+    );
     for (const [i, w] of warns.entries()) {
       const base = 50 * 2 ** i;
       expect(w.retryInMs).toBeGreaterThanOrEqual(base * 0.8 - 1);
@@ -143,13 +166,21 @@ describe('webhooks (memory store)', () => {
 
   test('a login that replaces a connection reports the end of the old one, and refresh_rejected and revoked_by_service are reported', async () => {
     receiver = await startReceiver();
-    h = await startHarness({ env: { ...hookEnv(receiver), ...linkEnv(), SERVICE_API_KEYS: `ops:${'k'.repeat(40)}` }, app: { webhookTiming: FAST } });
-    const summary = () => receiver!.accepted.map((a) => `${a.body.type}:${a.body.data.userId}:${a.body.data.reason ?? ''}`);
+    h = await startHarness({
+      env: { ...hookEnv(receiver), ...linkEnv(), SERVICE_API_KEYS: `ops:${'k'.repeat(40)}` },
+      app: { webhookTiming: FAST },
+    });
+    const summary = () =>
+      receiver!.accepted.map((a) => `${a.body.type}:${a.body.data.userId}:${a.body.data.reason ?? ''}`);
     // The same browser logs in twice: the first connection ended when the second replaced it.
     expect((await connectXt(h.agent, { asUser: '901' })).status).toBe(303);
     expect((await connectXt(h.agent, { asUser: '902' })).status).toBe(303);
     await receiver.waitFor(() => receiver!.accepted.length === 3, 5000, 'three events');
-    expect(summary()).toEqual(['connection.created:901:', 'connection.ended:901:disconnected', 'connection.created:902:']);
+    expect(summary()).toEqual([
+      'connection.created:901:',
+      'connection.ended:901:disconnected',
+      'connection.created:902:',
+    ]);
     // Two browsers log one subject in at the same time (both at XT.COM before either comes back): the same.
     const other = request.agent(h.built.app);
     const third = request.agent(h.built.app);
@@ -158,7 +189,11 @@ describe('webhooks (memory store)', () => {
     expect((await other.get(await authorizeAtStandIn(loginA.headers.location!, 'approve', '903'))).status).toBe(303);
     expect((await third.get(await authorizeAtStandIn(loginB.headers.location!, 'approve', '904'))).status).toBe(303);
     await receiver.waitFor(() => receiver!.accepted.length === 6, 5000, 'six events');
-    expect(summary().slice(3)).toEqual(['connection.created:903:', 'connection.ended:903:disconnected', 'connection.created:904:']);
+    expect(summary().slice(3)).toEqual([
+      'connection.created:903:',
+      'connection.ended:903:disconnected',
+      'connection.created:904:',
+    ]);
     expect(receiver.accepted[5]!.body.data.subject).toBe('s-1');
     // XT.COM refuses the refresh: refresh_rejected.
     h.xt.revokeRefreshTokens();
@@ -220,7 +255,10 @@ describe('webhooks (memory store)', () => {
   test('/readyz reports what waits while the receiver is down; it is delivered once the receiver is back', async () => {
     const port = await freePort(); // nothing listens here yet
     const secret = webhookSecret();
-    h = await startHarness({ env: hookEnv({ url: `http://127.0.0.1:${port}/hooks`, secret }), app: { webhookTiming: { ...FAST, firstRetryMs: 100 } } });
+    h = await startHarness({
+      env: hookEnv({ url: `http://127.0.0.1:${port}/hooks`, secret }),
+      app: { webhookTiming: { ...FAST, firstRetryMs: 100 } },
+    });
     expect((await connectXt(h.agent)).status).toBe(303);
     await waitUntil(() => logLines(h!, 40, /webhook delivery failed/).length >= 1, 5000);
     const down = await readyz(h);
@@ -292,9 +330,18 @@ describe('webhooks survive a SIGKILL between the store write and the delivery (S
     );
     // The restarted process took the dead one's lease over at once, not after its 15 s.
     expect(again.at - killedAt).toBeLessThan(startMs + 5000);
-    const ready = await fetch(`http://127.0.0.1:${metricsPort}/readyz`).then((r) => r.json() as Promise<{ webhooks: unknown }>);
+    const ready = await fetch(`http://127.0.0.1:${metricsPort}/readyz`).then(
+      (r) => r.json() as Promise<{ webhooks: unknown }>,
+    );
     expect(ready.webhooks).toEqual({ pending: 0, oldestAgeSeconds: 0, disabled: false });
-    scanLogs(child.output(), [TEST_SECRET, SESSION_SECRET, receiver.secret, receiver.secret.slice(6), QUERY_TOKEN, ...xt.issued()]);
+    scanLogs(child.output(), [
+      TEST_SECRET,
+      SESSION_SECRET,
+      receiver.secret,
+      receiver.secret.slice(6),
+      QUERY_TOKEN,
+      ...xt.issued(),
+    ]);
   }, 60_000);
 });
 
@@ -336,14 +383,18 @@ describe('webhooks on Redis', () => {
     const delivered = [a, b].map((h) => logLines(h, 20, /^webhook delivered$/).length);
     expect(delivered[0]! + delivered[1]!).toBe(20);
     console.log(`webhooks, two replicas on Redis: deliveries per replica ${JSON.stringify(delivered)}`);
-    for (const h of [a, b]) expect((await readyz(h)).webhooks).toEqual({ pending: 0, oldestAgeSeconds: 0, disabled: false });
+    for (const h of [a, b])
+      expect((await readyz(h)).webhooks).toEqual({ pending: 0, oldestAgeSeconds: 0, disabled: false });
   }, 60_000);
 
   test('a Redis outage: the worker logs it (rate-limited), keeps going, and the waiting event is delivered once Redis is back', async () => {
     receiver = await startReceiver();
     let down = true;
     receiver.answer = () => (down ? 503 : 204);
-    const h = await startHarness({ env: { ...hookEnv(receiver), SESSION_STORE: 'redis', REDIS_URL: redis.url }, app: { webhookTiming: FAST } });
+    const h = await startHarness({
+      env: { ...hookEnv(receiver), SESSION_STORE: 'redis', REDIS_URL: redis.url },
+      app: { webhookTiming: FAST },
+    });
     harnesses.push(h);
     expect((await connectXt(h.agent)).status).toBe(303);
     await receiver.waitFor(() => receiver!.arrivals.length >= 1, 5000, 'a first (refused) delivery');

@@ -39,7 +39,13 @@ const tally = (): Tally => ({ ok: 0, refused: 0, worstWaitMs: 0 });
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** One call: counted as admitted or refused (429 from the guard); anything else fails the test. */
-async function call(guard: XtGuard, who: string, kind: XtCallKind, t: Tally, caller: 'person' | 'service' = 'person'): Promise<boolean> {
+async function call(
+  guard: XtGuard,
+  who: string,
+  kind: XtCallKind,
+  t: Tally,
+  caller: 'person' | 'service' = 'person',
+): Promise<boolean> {
   try {
     await guard.take(who, kind, caller);
     t.ok++;
@@ -54,7 +60,8 @@ async function call(guard: XtGuard, who: string, kind: XtCallKind, t: Tally, cal
 
 /** A caller that loops until `until`, alternating replicas; a greedy one ignores Retry-After (20 ms breather only). */
 async function loop(guards: XtGuard[], who: string, kind: XtCallKind, until: number, t: Tally): Promise<void> {
-  for (let i = 0; performance.now() < until; i++) if (!(await call(guards[i % guards.length]!, who, kind, t))) await sleep(20);
+  for (let i = 0; performance.now() < until; i++)
+    if (!(await call(guards[i % guards.length]!, who, kind, t))) await sleep(20);
 }
 
 /** Calls once every `everyMs` until `until` (each call started on time, whether or not the last has answered). */
@@ -74,13 +81,17 @@ async function attack(guards: XtGuard[], label: string) {
   const service = tally();
   await Promise.all([
     // Two loops per endpoint per greedy person: open-order ('other') and balances ('asset').
-    ...greedy.flatMap(({ who, t }) => (['other', 'other', 'asset', 'asset'] as const).map((kind) => loop(guards, who, kind, until, t))),
+    ...greedy.flatMap(({ who, t }) =>
+      (['other', 'other', 'asset', 'asset'] as const).map((kind) => loop(guards, who, kind, until, t)),
+    ),
     every(3000, until, (i) => call(guards[i % guards.length]!, 'light-4', 'asset', light)),
     every(1000, until, (i) => call(guards[i % guards.length]!, 'institution-subject', 'other', service, 'service')),
   ]);
   const line = (name: string, t: Tally) =>
     `${name} ${t.ok} admitted, ${t.refused} refused${t.refused ? ` (Retry-After up to ${Math.ceil(t.worstWaitMs / 1000)} s)` : ''}`;
-  process.stdout.write(`${label}, ${RUN_MS / 1000} s: ${[...greedy.map((g) => line(g.who, g.t)), line('light-4', light), line('/v1', service)].join('; ')}\n`);
+  process.stdout.write(
+    `${label}, ${RUN_MS / 1000} s: ${[...greedy.map((g) => line(g.who, g.t)), line('light-4', light), line('/v1', service)].join('; ')}\n`,
+  );
   return { greedy, light, service };
 }
 
@@ -99,7 +110,13 @@ function expectFair(r: Awaited<ReturnType<typeof attack>>): void {
   }
 }
 
-const options = { ipLimitPerMinute: LIMIT, budgetWindowMs: WINDOW_MS, queueWaitMs: 2000, personShare: PERSON_SHARE, serviceShare: SERVICE_SHARE };
+const options = {
+  ipLimitPerMinute: LIMIT,
+  budgetWindowMs: WINDOW_MS,
+  queueWaitMs: 2000,
+  personShare: PERSON_SHARE,
+  serviceShare: SERVICE_SHARE,
+};
 
 test('in process: three greedy people never cause a refusal for a light user or the institution', async () => {
   expectFair(await attack([new SlidingXtGuard(options)], 'memory guard'));
@@ -122,7 +139,10 @@ describe('two replicas sharing Redis', () => {
   });
 
   test('three greedy people never cause a refusal for a light user or the institution', async () => {
-    const guards = [new SlidingXtGuard({ ...options, log: one.slidingLog! }), new SlidingXtGuard({ ...options, log: two.slidingLog! })];
+    const guards = [
+      new SlidingXtGuard({ ...options, log: one.slidingLog! }),
+      new SlidingXtGuard({ ...options, log: two.slidingLog! }),
+    ];
     expectFair(await attack(guards, 'redis guard, two replicas'));
   }, 40_000);
 });
@@ -131,15 +151,28 @@ test('on a Redis Cluster, two replicas: the split is exact and the script touche
   const cluster: RedisCluster = await startRedisCluster();
   const logger = pino({ level: 'silent' });
   const redis = { mode: 'cluster' as const, nodes: cluster.nodes, tls: false };
-  const stores = [await createRedisStores({ redis, ttlMs: 60_000, logger }), await createRedisStores({ redis, ttlMs: 60_000, logger })];
+  const stores = [
+    await createRedisStores({ redis, ttlMs: 60_000, logger }),
+    await createRedisStores({ redis, ttlMs: 60_000, logger }),
+  ];
   try {
     // 20 a minute: the institution keeps 2, people share 18, one person at most 2.
-    const o = { ipLimitPerMinute: 20, queueWaitMs: 0, personShare: 0.1, serviceShare: 0.1, userLimits: { asset: 100, other: 100 } };
+    const o = {
+      ipLimitPerMinute: 20,
+      queueWaitMs: 0,
+      personShare: 0.1,
+      serviceShare: 0.1,
+      userLimits: { asset: 100, other: 100 },
+    };
     const [a, b] = stores.map((s) => new SlidingXtGuard({ ...o, log: s.slidingLog! }));
     const guards = [a!, b!];
     const t = tally();
     // Eight people call 5 times each, over both replicas at once: 2 each get through.
-    await Promise.all(Array.from({ length: 8 }, (_, p) => Promise.all(Array.from({ length: 5 }, (_, i) => call(guards[i % 2]!, `greedy-${p}`, 'other', t)))));
+    await Promise.all(
+      Array.from({ length: 8 }, (_, p) =>
+        Promise.all(Array.from({ length: 5 }, (_, i) => call(guards[i % 2]!, `greedy-${p}`, 'other', t))),
+      ),
+    );
     expect(t).toMatchObject({ ok: 16, refused: 24 });
     const light = tally();
     for (let i = 0; i < 3; i++) await call(guards[i % 2]!, 'light', 'asset', light);
@@ -162,7 +195,8 @@ test('through the app: /api/xt calls count against the person and the people, /v
   try {
     expect((await connectXt(h.agent, { link: await linkToken('user-1') })).status).toBe(303);
     const viaPage = () => h.agent.get('/api/xt/spot/v4/open-order');
-    const viaService = () => request(h.built.app).get('/v1/subjects/user-1/xt/spot/v4/open-order').set('Authorization', `Bearer ${KEY}`);
+    const viaService = () =>
+      request(h.built.app).get('/v1/subjects/user-1/xt/spot/v4/open-order').set('Authorization', `Bearer ${KEY}`);
     for (let i = 0; i < 2; i++) expect((await viaPage()).status).toBe(200);
     const third = await viaPage();
     expect(third.status).toBe(429);

@@ -25,7 +25,8 @@ async function connected(opts: HarnessOptions = {}) {
 
 const OPEN_ORDERS: XtCall = { method: 'GET', path: '/spot/v4/open-order', query: [] };
 const fails = rejection;
-const stillConnected = async (hh: Harness) => ((await hh.agent.get('/api/session')).body as { connected: boolean }).connected;
+const stillConnected = async (hh: Harness) =>
+  ((await hh.agent.get('/api/session')).body as { connected: boolean }).connected;
 
 describe("XT.COM's own answers pass through unchanged", () => {
   test('rc 0: status and body as sent', async () => {
@@ -86,7 +87,10 @@ describe('failures map to our error codes, and nobody is disconnected', () => {
   test('a 429 without Retry-After holds for 10 s', async () => {
     const { h, api } = await connected();
     h.xt.failApiNext('rate429');
-    expect(await fails(api.call(owner, OPEN_ORDERS))).toMatchObject({ code: 'rate_limited', detail: { retryAfterMs: 10_000 } });
+    expect(await fails(api.call(owner, OPEN_ORDERS))).toMatchObject({
+      code: 'rate_limited',
+      detail: { retryAfterMs: 10_000 },
+    });
   });
 
   test.each([
@@ -109,7 +113,10 @@ describe('the token', () => {
 
   test('a stale token is refreshed before the call, not after a 401', async () => {
     clock = testClock();
-    const { h, api } = await connected({ xt: { accessTtlSec: 600, now: () => clock.now() }, app: { now: () => clock.now() } });
+    const { h, api } = await connected({
+      xt: { accessTtlSec: 600, now: () => clock.now() },
+      app: { now: () => clock.now() },
+    });
     clock.advance(600_000 + 1000);
     expect((await api.call(owner, OPEN_ORDERS)).status).toBe(200);
     expect(h.xt.calls.refresh_token).toBe(1);

@@ -6,7 +6,14 @@
  */
 import type { XtCall } from '../../src/services/xtApi.js';
 import { testClock } from '../helpers/clock.js';
-import { type Harness, type HarnessOptions, connectXt, rejection, startConnectedXt, startHarness } from '../helpers/harness.js';
+import {
+  type Harness,
+  type HarnessOptions,
+  connectXt,
+  rejection,
+  startConnectedXt,
+  startHarness,
+} from '../helpers/harness.js';
 
 let h: Harness | undefined;
 let owner = '';
@@ -35,7 +42,10 @@ const mcs = (hh: Harness, from: number) =>
 describe('the token endpoint', () => {
   test('a login and a refresh answered with returnCode 0 connect and refresh', async () => {
     const clock = testClock();
-    const { h, api } = await connected({ xt: { accessTtlSec: 600, now: () => clock.now() }, app: { now: () => clock.now() } });
+    const { h, api } = await connected({
+      xt: { accessTtlSec: 600, now: () => clock.now() },
+      app: { now: () => clock.now() },
+    });
     expect(h.xt.calls.authorization_code).toBe(1);
     clock.advance(600_000 + 1000);
     const answer = await api.call(owner, BALANCES);
@@ -58,7 +68,10 @@ describe('the token endpoint', () => {
     h.xt.failNext('reject');
     const rc1 = await connectXt(h.agent);
     expect(rejected.text).toContain('provider_rejected');
-    expect([rejected.status, rejected.text.includes('provider_rejected')]).toEqual([rc1.status, rc1.text.includes('provider_rejected')]);
+    expect([rejected.status, rejected.text.includes('provider_rejected')]).toEqual([
+      rc1.status,
+      rc1.text.includes('provider_rejected'),
+    ]);
   });
 });
 
@@ -82,8 +95,15 @@ describe('the user APIs', () => {
   });
 
   test('error.code AUTH_103 (a wrong API secret) is 502 provider_misconfigured', async () => {
-    const { h, api } = await connected({ env: { XT_API_KEY: 'demo-client', XT_API_SECRET: 'not-the-secret-1234' } }, 'login');
-    expect(await rejection(api.call(owner, BALANCES))).toMatchObject({ code: 'provider_misconfigured', status: 502, detail: { mc: 'AUTH_103' } });
+    const { h, api } = await connected(
+      { env: { XT_API_KEY: 'demo-client', XT_API_SECRET: 'not-the-secret-1234' } },
+      'login',
+    );
+    expect(await rejection(api.call(owner, BALANCES))).toMatchObject({
+      code: 'provider_misconfigured',
+      status: 502,
+      detail: { mc: 'AUTH_103' },
+    });
     expect(h.xt.calls.api).toBe(1);
   });
 

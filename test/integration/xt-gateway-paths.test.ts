@@ -114,9 +114,17 @@ describe('property: random paths and queries', () => {
     ),
     fc.stringMatching(/^[A-Za-z0-9._~%-]{1,8}$/),
   );
-  const key = fc.oneof(fc.constantFrom('currencies', 'symbol', 'a[]', 'a%5B%5D', 'a.b', ''), fc.stringMatching(/^[a-z]{1,4}$/));
-  const value = fc.oneof(fc.constantFrom('usdt,btc', '%0d%0a', '%zz', '%c3%28', '+', '%2e%2e%2f', ''), fc.stringMatching(/^[A-Za-z0-9%+,._-]{0,8}$/));
-  const query = fc.array(fc.tuple(key, value), { maxLength: 4 }).map((pairs) => pairs.map(([k, v]) => `${k}=${v}`).join('&'));
+  const key = fc.oneof(
+    fc.constantFrom('currencies', 'symbol', 'a[]', 'a%5B%5D', 'a.b', ''),
+    fc.stringMatching(/^[a-z]{1,4}$/),
+  );
+  const value = fc.oneof(
+    fc.constantFrom('usdt,btc', '%0d%0a', '%zz', '%c3%28', '+', '%2e%2e%2f', ''),
+    fc.stringMatching(/^[A-Za-z0-9%+,._-]{0,8}$/),
+  );
+  const query = fc
+    .array(fc.tuple(key, value), { maxLength: 4 })
+    .map((pairs) => pairs.map(([k, v]) => `${k}=${v}`).join('&'));
   const request = fc.record({
     method: fc.constantFrom('GET', 'GET', 'POST', 'DELETE'),
     segments: fc.array(segment, { minLength: 0, maxLength: 5 }),

@@ -25,7 +25,12 @@ describe('default allow-list', () => {
     expect(body.rc).toBe(0);
     expect(body.result.assets.map((a) => a.currency)).toEqual(['usdt', 'btc']); // the query went through
     const last = received(s).at(-1)!;
-    expect(last).toMatchObject({ method: 'GET', path: '/spot/v4/balances', userId: s.h.xt.options.userId, status: 200 });
+    expect(last).toMatchObject({
+      method: 'GET',
+      path: '/spot/v4/balances',
+      userId: s.h.xt.options.userId,
+      status: 200,
+    });
   });
 
   test('a business refusal (rc 1) is XT.COM’s own answer, passed through', async () => {
@@ -52,12 +57,15 @@ describe('default allow-list', () => {
     expect(received(s).length).toBe(before);
   });
 
-  test.each(['/user/account/api-key', '/USER/account/api-key', '/user/Account/Api-Key'])('%s is always refused', async (path) => {
-    const before = received(s).length;
-    expectOwnError(await s.write('POST', `/api/xt${path}`, {}), 403, 'not_allowed');
-    expectOwnError(await s.req('GET', `/api/xt${path}`), 403, 'not_allowed');
-    expect(received(s).length).toBe(before);
-  });
+  test.each(['/user/account/api-key', '/USER/account/api-key', '/user/Account/Api-Key'])(
+    '%s is always refused',
+    async (path) => {
+      const before = received(s).length;
+      expectOwnError(await s.write('POST', `/api/xt${path}`, {}), 403, 'not_allowed');
+      expectOwnError(await s.req('GET', `/api/xt${path}`), 403, 'not_allowed');
+      expect(received(s).length).toBe(before);
+    },
+  );
 });
 
 describe('opt-in writes (XT_API_ALLOW)', () => {
@@ -70,12 +78,25 @@ describe('opt-in writes (XT_API_ALLOW)', () => {
   test('POST needs the X-CSRF-Token header and our Origin; with both, the order is placed and can be cancelled', async () => {
     const before = received(s).length;
     expectOwnError(
-      await s.req('POST', '/api/xt/spot/v4/order', { 'Content-Type': 'application/json', Origin: ORIGIN }, JSON.stringify(ORDER)),
+      await s.req(
+        'POST',
+        '/api/xt/spot/v4/order',
+        { 'Content-Type': 'application/json', Origin: ORIGIN },
+        JSON.stringify(ORDER),
+      ),
       403,
       'csrf_failed',
     );
-    expectOwnError(await s.write('POST', '/api/xt/spot/v4/order', ORDER, { 'X-CSRF-Token': 'x'.repeat(43) }), 403, 'csrf_failed');
-    expectOwnError(await s.write('POST', '/api/xt/spot/v4/order', ORDER, { Origin: 'https://evil.example' }), 403, 'csrf_failed');
+    expectOwnError(
+      await s.write('POST', '/api/xt/spot/v4/order', ORDER, { 'X-CSRF-Token': 'x'.repeat(43) }),
+      403,
+      'csrf_failed',
+    );
+    expectOwnError(
+      await s.write('POST', '/api/xt/spot/v4/order', ORDER, { Origin: 'https://evil.example' }),
+      403,
+      'csrf_failed',
+    );
     expectOwnError(await s.write('POST', '/api/xt/spot/v4/order', ORDER, { Origin: 'null' }), 403, 'csrf_failed');
     expect(received(s).length).toBe(before);
 
@@ -117,7 +138,12 @@ describe('opt-in writes (XT_API_ALLOW)', () => {
     const big = JSON.stringify({ ...ORDER, clientOrderId: 'x', pad: 'y'.repeat(16 * 1024) });
     const sentBefore = received(s).length;
     expectOwnError(
-      await s.req('POST', '/api/xt/spot/v4/order', { 'X-CSRF-Token': s.csrf, Origin: ORIGIN, 'Content-Type': 'application/json' }, big),
+      await s.req(
+        'POST',
+        '/api/xt/spot/v4/order',
+        { 'X-CSRF-Token': s.csrf, Origin: ORIGIN, 'Content-Type': 'application/json' },
+        big,
+      ),
       413,
       'payload_too_large',
     );
@@ -132,7 +158,12 @@ describe('opt-in writes (XT_API_ALLOW)', () => {
       'payload_too_large',
     );
     expectOwnError(
-      await s.req('POST', '/api/xt/spot/v4/order', { 'X-CSRF-Token': s.csrf, Origin: ORIGIN, 'Content-Type': 'text/plain' }, JSON.stringify(ORDER)),
+      await s.req(
+        'POST',
+        '/api/xt/spot/v4/order',
+        { 'X-CSRF-Token': s.csrf, Origin: ORIGIN, 'Content-Type': 'text/plain' },
+        JSON.stringify(ORDER),
+      ),
       415,
       'unsupported_media_type',
     );
@@ -157,17 +188,32 @@ describe('opt-in writes (XT_API_ALLOW)', () => {
       'unsupported_media_type',
     );
     expectOwnError(
-      await s.req('POST', '/api/xt/spot/v4/order', { 'X-CSRF-Token': s.csrf, Origin: ORIGIN, 'Content-Type': 'application/json; charset=latin1' }, '{}'),
+      await s.req(
+        'POST',
+        '/api/xt/spot/v4/order',
+        { 'X-CSRF-Token': s.csrf, Origin: ORIGIN, 'Content-Type': 'application/json; charset=latin1' },
+        '{}',
+      ),
       415,
       'unsupported_media_type',
     );
     expectOwnError(
-      await s.req('POST', '/api/xt/spot/v4/order', { 'X-CSRF-Token': s.csrf, Origin: ORIGIN, 'Content-Type': 'application/json' }, '{"symbol":'),
+      await s.req(
+        'POST',
+        '/api/xt/spot/v4/order',
+        { 'X-CSRF-Token': s.csrf, Origin: ORIGIN, 'Content-Type': 'application/json' },
+        '{"symbol":',
+      ),
       400,
       'bad_request',
     );
     expectOwnError(
-      await s.req('POST', '/api/xt/spot/v4/order', { 'X-CSRF-Token': s.csrf, Origin: ORIGIN, 'Content-Type': 'application/json' }, '"just a string"'),
+      await s.req(
+        'POST',
+        '/api/xt/spot/v4/order',
+        { 'X-CSRF-Token': s.csrf, Origin: ORIGIN, 'Content-Type': 'application/json' },
+        '"just a string"',
+      ),
       400,
       'bad_request',
     );

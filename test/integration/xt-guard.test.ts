@@ -59,7 +59,12 @@ async function get(url: string, cookie: string): Promise<Answer> {
   const started = performance.now();
   const res = await fetch(url, { headers: { Cookie: cookie } });
   const body = (await res.json()) as { error?: { code?: string } };
-  return { status: res.status, retryAfter: res.headers.get('retry-after'), code: body.error?.code, ms: performance.now() - started };
+  return {
+    status: res.status,
+    retryAfter: res.headers.get('retry-after'),
+    code: body.error?.code,
+    ms: performance.now() - started,
+  };
 }
 
 /** The stand-in's receive times of the balances calls. */
@@ -74,7 +79,9 @@ function expectGuarded(answers: Answer[], h: Harness, label: string): number {
   const most = maxInWindow(arrivals, 1000);
   const sorted = [...arrivals].sort((x, y) => x - y);
   const gap = sorted.length > 3 ? `; the 4th arrived ${sorted[3]! - sorted[0]!} ms after the 1st` : '';
-  process.stdout.write(`${label}: ${answers.length} calls, ${arrivals.length} reached the stand-in, at most ${most} in any 1 s window${gap}\n`);
+  process.stdout.write(
+    `${label}: ${answers.length} calls, ${arrivals.length} reached the stand-in, at most ${most} in any 1 s window${gap}\n`,
+  );
   expect(most).toBeLessThanOrEqual(3);
   expect(h.xt.apiLog().filter((e) => e.status === 429)).toEqual([]); // XT.COM never had to refuse
   const ok = answers.filter((a) => a.status === 200);
@@ -117,7 +124,9 @@ describe('two replicas sharing Redis', () => {
   });
 
   test('50 concurrent balance calls split over both keep the same limit together', async () => {
-    const answers = await Promise.all(Array.from({ length: 50 }, (_, i) => get(`${(i % 2 ? b : a).url}${BALANCES}`, cookie)));
+    const answers = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => get(`${(i % 2 ? b : a).url}${BALANCES}`, cookie)),
+    );
     expectGuarded(answers, a.h, 'two replicas');
     // Which replica wins each of the 6 slots is a race (a CI run once saw all 6 go to one), so that
     // both serve XT.COM's data under the shared limit is shown once the window has room again.
@@ -188,7 +197,9 @@ describe('the Redis sliding log on its own', () => {
       { key: 'u:c1:asset', limit: 3, windowMs: 1000 },
       { key: 'deployment-c1', limit: 1000, windowMs: 60_000 },
     ];
-    const results = await Promise.all(Array.from({ length: 40 }, (_, i) => (i % 2 ? one : two).slidingLog!.take('hold:c1', windows)));
+    const results = await Promise.all(
+      Array.from({ length: 40 }, (_, i) => (i % 2 ? one : two).slidingLog!.take('hold:c1', windows)),
+    );
     expect(results.filter((x) => x.ok)).toHaveLength(3);
     for (const x of results) if (!x.ok) expect(x.held).toBe(false);
     const waits = results.flatMap((x) => (x.ok ? [] : [x.waitMs]));

@@ -22,7 +22,8 @@ async function connected(style: 'method' | 'path') {
   return c;
 }
 
-const FOUR = (ts: number) => `validate-algorithms=HmacSHA256&validate-appkey=demo-client&validate-recvwindow=5000&validate-timestamp=${ts}`;
+const FOUR = (ts: number) =>
+  `validate-algorithms=HmacSHA256&validate-appkey=demo-client&validate-recvwindow=5000&validate-timestamp=${ts}`;
 const TWO = (ts: number) => `validate-appkey=demo-client&validate-timestamp=${ts}`;
 
 /** Sends GET /spot/v4/balances?<wire> with a signature over `signed(ts)`; returns XT.COM's mc. */
@@ -52,7 +53,8 @@ describe('method style: the query is verified decoded', () => {
   ])('?%s is verified as %s, and the encoded form is refused with AUTH_103', async (wire, decoded) => {
     const c = await connected('method');
     expect(await send(c.h, wire, (ts) => `${FOUR(ts)}#GET#/spot/v4/balances#${decoded}`)).toBe('SUCCESS');
-    if (wire !== decoded) expect(await send(c.h, wire, (ts) => `${FOUR(ts)}#GET#/spot/v4/balances#${wire}`)).toBe('AUTH_103');
+    if (wire !== decoded)
+      expect(await send(c.h, wire, (ts) => `${FOUR(ts)}#GET#/spot/v4/balances#${wire}`)).toBe('AUTH_103');
   });
 
   test('a query no server can decode is AUTH_103', async () => {
@@ -79,35 +81,42 @@ describe("path style: the third-party page's formula", () => {
 });
 
 describe('our client against that verifier', () => {
-  test.each(['method', 'path'] as const)('%s style: values that read differently encoded and decoded are accepted', async (style) => {
-    const c = await connected(style);
-    const call: XtCall = {
-      method: 'GET',
-      path: '/spot/v4/balances',
-      query: [
-        ['currencies', 'usdt,btc'],
-        ['note', 'a b/é+1 (x)*~!'],
-        ['Zeta', '中'],
-      ],
-    };
-    expect((await c.api.call(owner, call)).status).toBe(200);
-    const y = style === 'method' ? '#GET#/spot/v4/balances' : '#/spot/v4/balances';
-    const x =
-      style === 'method'
-        ? /^validate-algorithms=HmacSHA256&validate-appkey=demo-client&validate-recvwindow=5000&validate-timestamp=\d{13}#G/
-        : /^validate-appkey=demo-client&validate-timestamp=\d{13}#\//;
-    expect(c.h.xt.signedStrings().every((s) => x.test(s))).toBe(true);
-    expect(c.h.xt.signedStrings().some((s) => s.endsWith(`${y}#Zeta=中&currencies=usdt,btc&note=a b/é+1 (x)*~!`))).toBe(true);
-    expect(c.h.xt.apiLog().map((e) => e.mc)).toEqual(['SUCCESS']);
-  });
+  test.each(['method', 'path'] as const)(
+    '%s style: values that read differently encoded and decoded are accepted',
+    async (style) => {
+      const c = await connected(style);
+      const call: XtCall = {
+        method: 'GET',
+        path: '/spot/v4/balances',
+        query: [
+          ['currencies', 'usdt,btc'],
+          ['note', 'a b/é+1 (x)*~!'],
+          ['Zeta', '中'],
+        ],
+      };
+      expect((await c.api.call(owner, call)).status).toBe(200);
+      const y = style === 'method' ? '#GET#/spot/v4/balances' : '#/spot/v4/balances';
+      const x =
+        style === 'method'
+          ? /^validate-algorithms=HmacSHA256&validate-appkey=demo-client&validate-recvwindow=5000&validate-timestamp=\d{13}#G/
+          : /^validate-appkey=demo-client&validate-timestamp=\d{13}#\//;
+      expect(c.h.xt.signedStrings().every((s) => x.test(s))).toBe(true);
+      expect(
+        c.h.xt.signedStrings().some((s) => s.endsWith(`${y}#Zeta=中&currencies=usdt,btc&note=a b/é+1 (x)*~!`)),
+      ).toBe(true);
+      expect(c.h.xt.apiLog().map((e) => e.mc)).toEqual(['SUCCESS']);
+    },
+  );
 
   test('a value holding &, = or # is refused with a 400 before anything is sent', async () => {
     const c = await connected('method');
     for (const v of ['a&b', 'a=b', 'a#b']) {
-      const err = await c.api.call(owner, { method: 'GET', path: '/spot/v4/order', query: [['clientOrderId', v]] }).then(
-        () => undefined,
-        (e: unknown) => e as { code: string; status: number },
-      );
+      const err = await c.api
+        .call(owner, { method: 'GET', path: '/spot/v4/order', query: [['clientOrderId', v]] })
+        .then(
+          () => undefined,
+          (e: unknown) => e as { code: string; status: number },
+        );
       expect(err).toMatchObject({ code: 'bad_request', status: 400 });
     }
     expect(c.h.xt.calls.api).toBe(0);

@@ -6,7 +6,10 @@
  * replaces that fetch anyway, to reach the app on 127.0.0.1. Exactly those warnings are dropped;
  * every other console call goes through as before.
  */
-const DROPPED = ['oidc-provider WARNING: Unsupported runtime', 'oidc-provider WARNING: failed to setup SSRF protection'];
+const DROPPED = [
+  'oidc-provider WARNING: Unsupported runtime',
+  'oidc-provider WARNING: failed to setup SSRF protection',
+];
 
 const warn = console.warn.bind(console);
 console.warn = (...args: unknown[]) => {

@@ -94,7 +94,8 @@ const say = (o: Record<string, unknown>) => process.stdout.write(`${JSON.stringi
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A client at its own source address, keeping its connection to nginx (dropped after 20 s idle, well before nginx's 65 s). */
-const agentFor = (localAddress: string) => new https.Agent({ keepAlive: true, maxSockets: 4, timeout: 20_000, ca, localAddress });
+const agentFor = (localAddress: string) =>
+  new https.Agent({ keepAlive: true, maxSockets: 4, timeout: 20_000, ca, localAddress });
 const sessionAddress = (i: number) => `127.0.${1 + Math.floor(i / 250)}.${1 + (i % 250)}`;
 const churnAddress = (i: number) => `127.0.${101 + Math.floor((i % 5000) / 250)}.${1 + (i % 250)}`;
 
@@ -102,7 +103,13 @@ const churnAddress = (i: number) => `127.0.${101 + Math.floor((i % 5000) / 250)}
 function request(
   kind: Kind,
   url: URL,
-  opts: { agent?: https.Agent | http.Agent; method?: string; cookie?: string; body?: string; headers?: Record<string, string> },
+  opts: {
+    agent?: https.Agent | http.Agent;
+    method?: string;
+    cookie?: string;
+    body?: string;
+    headers?: Record<string, string>;
+  },
 ): Promise<Answer & { rec: Rec }> {
   const t = Date.now();
   const started = performance.now();
@@ -146,7 +153,11 @@ const cookieOf = (a: Answer): string | undefined => {
  * Login → the stand-in's Authorize as `user` → callback, through nginx from `agent`'s address.
  * Returns the session cookie, or the step that failed.
  */
-async function login(agent: https.Agent, user: string, prefix: 'connect' | 'churn'): Promise<{ cookie?: string; failed?: string }> {
+async function login(
+  agent: https.Agent,
+  user: string,
+  prefix: 'connect' | 'churn',
+): Promise<{ cookie?: string; failed?: string }> {
   const start = await request(`${prefix}_login`, new URL('/auth/xt/login', base), { agent });
   const location = start.headers.location;
   const cookie = cookieOf(start);
@@ -154,7 +165,10 @@ async function login(agent: https.Agent, user: string, prefix: 'connect' | 'chur
   const authorize = new URL(location);
   const form = new URLSearchParams({ decision: 'approve', as_user: user });
   for (const k of ['client_id', 'redirect_uri', 'scope', 'state']) form.set(k, authorize.searchParams.get(k) ?? '');
-  const decision = await request(`${prefix}_authorize`, new URL(`${authorize.pathname}/decision`, authorize), { method: 'POST', body: form.toString() });
+  const decision = await request(`${prefix}_authorize`, new URL(`${authorize.pathname}/decision`, authorize), {
+    method: 'POST',
+    body: form.toString(),
+  });
   if (decision.status !== 302 || !decision.headers.location) return { failed: `authorize ${decision.status}` };
   const back = await request(`${prefix}_callback`, new URL(decision.headers.location), { agent, cookie });
   const session = cookieOf(back);
@@ -163,8 +177,15 @@ async function login(agent: https.Agent, user: string, prefix: 'connect' | 'chur
 }
 
 /** GET /api/session: connected as `user`? (The answer's csrfToken is kept for a logout.) */
-async function sessionState(kind: Kind, s: { agent: https.Agent; cookie: string; user: string }): Promise<{ ok: boolean; csrf?: string; seen: string }> {
-  const a = await request(kind, new URL('/api/session', base), { agent: s.agent, cookie: s.cookie, headers: { accept: 'application/json' } });
+async function sessionState(
+  kind: Kind,
+  s: { agent: https.Agent; cookie: string; user: string },
+): Promise<{ ok: boolean; csrf?: string; seen: string }> {
+  const a = await request(kind, new URL('/api/session', base), {
+    agent: s.agent,
+    cookie: s.cookie,
+    headers: { accept: 'application/json' },
+  });
   if (a.status !== 200) return { ok: false, seen: `status ${a.status}${a.rec.e ? ` ${a.rec.e}` : ''}` };
   let body: { connected: boolean; userId: string | null; csrfToken?: string | null };
   try {
@@ -186,7 +207,13 @@ async function connectAll(): Promise<Session[]> {
   const worker = async () => {
     while (next < job.sessions) {
       const index = next++;
-      const s: Session = { index, user: String(20_000_000 + index), agent: agentFor(sessionAddress(index)), cookie: '', lastBalancesAt: 0 };
+      const s: Session = {
+        index,
+        user: String(20_000_000 + index),
+        agent: agentFor(sessionAddress(index)),
+        cookie: '',
+        lastBalancesAt: 0,
+      };
       for (let attempt = 1; ; attempt++) {
         const r = await login(s.agent, s.user, 'connect');
         if (r.cookie) {
@@ -194,7 +221,8 @@ async function connectAll(): Promise<Session[]> {
           const state = await sessionState('connect_session', s);
           if (state.ok) break;
         }
-        if (attempt === 3) throw new Error(`session ${index} could not connect: ${r.failed ?? 'not connected after the callback'}`);
+        if (attempt === 3)
+          throw new Error(`session ${index} could not connect: ${r.failed ?? 'not connected after the callback'}`);
         await sleep(500);
       }
       sessions.push(s);
@@ -312,7 +340,16 @@ async function main(): Promise<void> {
     }),
   );
   check.sort((a, b) => a.index - b.index);
-  const result: LoadResult = { job, connectMs, loadStartedAt, loadEndedAt, overload, records, check, churnCycles: tally };
+  const result: LoadResult = {
+    job,
+    connectMs,
+    loadStartedAt,
+    loadEndedAt,
+    overload,
+    records,
+    check,
+    churnCycles: tally,
+  };
   fs.writeFileSync(job.out, JSON.stringify(result));
   say({ phase: 'done', lost: check.filter((c) => !c.ok).length });
   for (const s of sessions) s.agent.destroy();

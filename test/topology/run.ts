@@ -104,11 +104,21 @@ class Proc {
     this.starts.push(this.kept.length);
     if (this.opts.direct) {
       const fd = fs.openSync(this.file, 'a');
-      this.child = spawn(this.cmd, this.args, { cwd: this.opts.cwd, env: this.opts.env, detached: true, stdio: ['ignore', fd, fd] });
+      this.child = spawn(this.cmd, this.args, {
+        cwd: this.opts.cwd,
+        env: this.opts.env,
+        detached: true,
+        stdio: ['ignore', fd, fd],
+      });
       fs.closeSync(fd);
       return;
     }
-    const child = spawn(this.cmd, this.args, { cwd: this.opts.cwd, env: this.opts.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(this.cmd, this.args, {
+      cwd: this.opts.cwd,
+      env: this.opts.env,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     this.child = child;
     const sink = fs.createWriteStream(this.file, { flags: 'a' });
     const onData = (d: Buffer) => {
@@ -194,13 +204,17 @@ function fetchRaw(url: string, opts: { localAddress?: string; headers?: Record<s
   const u = new URL(url);
   const lib = u.protocol === 'https:' ? https : http;
   return new Promise((resolve, reject) => {
-    const req = lib.request(u, { agent: false, ca: caCert, localAddress: opts.localAddress, headers: opts.headers }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-      res.on('error', reject);
-    });
+    const req = lib.request(
+      u,
+      { agent: false, ca: caCert, localAddress: opts.localAddress, headers: opts.headers },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (body += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+        res.on('error', reject);
+      },
+    );
     req.setTimeout(10_000, () => req.destroy(new Error(`${url}: no answer within 10 s`)));
     req.on('error', reject);
     req.end();
@@ -229,7 +243,9 @@ function parseProm(text: string): Sample[] {
 }
 
 const metricValue = (s: Sample[], name: string, labels: Record<string, string> = {}) =>
-  s.filter((x) => x.name === name && Object.entries(labels).every(([k, v]) => x.labels[k] === v)).reduce((n, x) => n + x.value, 0);
+  s
+    .filter((x) => x.name === name && Object.entries(labels).every(([k, v]) => x.labels[k] === v))
+    .reduce((n, x) => n + x.value, 0);
 
 interface Snapshot {
   at: number;
@@ -262,7 +278,12 @@ async function scrape(r: Replica): Promise<Snapshot | undefined> {
     const refreshes: Record<string, number> = {};
     for (const outcome of ['ok', 'rejected', 'transient', 'skipped_by_lock'])
       refreshes[outcome] = metricValue(s, 'xtc_refreshes_total', { provider: 'xt', outcome });
-    const snap = { at: Date.now(), refreshes, rss: metricValue(s, 'process_resident_memory_bytes'), cpu: metricValue(s, 'process_cpu_seconds_total') };
+    const snap = {
+      at: Date.now(),
+      refreshes,
+      rss: metricValue(s, 'process_resident_memory_bytes'),
+      cpu: metricValue(s, 'process_cpu_seconds_total'),
+    };
     if (r.proc.gen === gen) r.lastByGen.set(gen, snap);
     r.maxRss = Math.max(r.maxRss, snap.rss);
     return snap;
@@ -343,12 +364,30 @@ async function main(): Promise<void> {
   const redis = new Proc(
     'redis',
     'redis-server',
-    ['--port', String(redisPort), '--bind', '127.0.0.1', '--dir', redisDir, '--appendonly', 'yes', '--appendfsync', 'everysec', '--save', ''],
+    [
+      '--port',
+      String(redisPort),
+      '--bind',
+      '127.0.0.1',
+      '--dir',
+      redisDir,
+      '--appendonly',
+      'yes',
+      '--appendfsync',
+      'everysec',
+      '--save',
+      '',
+    ],
     { cwd: redisDir, env: { PATH: process.env.PATH } },
   );
   const redisUp = async () => {
     try {
-      return execFileSync('redis-cli', ['-p', String(redisPort), 'ping'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() === 'PONG';
+      return (
+        execFileSync('redis-cli', ['-p', String(redisPort), 'ping'], {
+          encoding: 'utf8',
+          stdio: ['ignore', 'pipe', 'ignore'],
+        }).trim() === 'PONG'
+      );
     } catch {
       return false;
     }
@@ -374,7 +413,10 @@ async function main(): Promise<void> {
   standins.start();
   await waitFor('the stand-ins', 30_000, () => standins.out.includes('standins ready'));
   type Stats = {
-    xt: { calls: Record<string, number>; refreshTokens: { presented: number; distinct: number; reused: number; byUser: Record<string, number> } };
+    xt: {
+      calls: Record<string, number>;
+      refreshTokens: { presented: number; distinct: number; reused: number; byUser: Record<string, number> };
+    };
   };
   const stats = async () => JSON.parse((await fetchRaw(`http://127.0.0.1:${controlPort}/stats`)).body) as Stats;
 
@@ -450,7 +492,10 @@ async function main(): Promise<void> {
     path.join(nginxDir, 'nginx.upstreams.conf'),
     `# written by test/topology/run.ts\nupstream xtc_replicas {\n${replicas.map((r) => `  server 127.0.0.1:${r.port} max_fails=0;\n`).join('')}}\n`,
   );
-  fs.writeFileSync(path.join(nginxDir, 'nginx.listen.conf'), `# written by test/topology/run.ts\nlisten 127.0.0.1:${nginxPort} ssl;\n`);
+  fs.writeFileSync(
+    path.join(nginxDir, 'nginx.listen.conf'),
+    `# written by test/topology/run.ts\nlisten 127.0.0.1:${nginxPort} ssl;\n`,
+  );
   const nginxArgs = [
     '-p',
     `${nginxDir}/`,
@@ -465,7 +510,9 @@ async function main(): Promise<void> {
   const nginx = new Proc('nginx', 'nginx', nginxArgs, { cwd: nginxDir, env: { PATH: process.env.PATH }, direct: true });
   nginx.start();
   await waitFor('nginx', 10_000, async () => (await fetchRaw(`${base}/healthz`)).status === 200);
-  say(`up: nginx ${base} → replicas :${portA} :${portB} (metrics :${metricsA} :${metricsB}), redis :${redisPort}, stand-ins :${xtPort} :${oidcPort}`);
+  say(
+    `up: nginx ${base} → replicas :${portA} :${portB} (metrics :${metricsA} :${metricsB}), redis :${redisPort}, stand-ins :${xtPort} :${oidcPort}`,
+  );
 
   const scraper = setInterval(() => void Promise.all(replicas.map(scrape)), 1000);
 
@@ -506,14 +553,20 @@ async function main(): Promise<void> {
     const connectedOn = await servedBy(replicas, callbackReqId);
     const other = replicas.find((r) => r !== connectedOn)!;
     const sessionJson = async () =>
-      (await (await context.request.get(`${base}/api/session`)).json()) as { connected: boolean; accessTokenExpiresAt: string | null };
+      (await (await context.request.get(`${base}/api/session`)).json()) as {
+        connected: boolean;
+        accessTokenExpiresAt: string | null;
+      };
     const before = await sessionJson();
     const userRefreshes = async () => (await stats()).xt.refreshTokens.byUser['12345678'] ?? 0;
     const refreshesBefore = await userRefreshes();
 
     // The replica that made the connection goes away (SIGTERM, drained, exited).
     const code = await stopReplica(connectedOn);
-    check(code === 0, `Chromium: replica ${connectedOn.name}, which served the callback, stopped on SIGTERM with exit code 0 (${code})`);
+    check(
+      code === 0,
+      `Chromium: replica ${connectedOn.name}, which served the callback, stopped on SIGTERM with exit code 0 (${code})`,
+    );
     const otherLogFrom = other.proc.out.length;
 
     // Once the access token has expired, the account page is served (and refreshed) by the other. Not
@@ -530,16 +583,25 @@ async function main(): Promise<void> {
     const refreshLines = logLines(other.proc.out.slice(otherLogFrom), (o) => o.msg === 'tokens refreshed').length;
     const after = await sessionJson();
     check(
-      refreshedOn === other && refreshes === 1 && refreshLines >= 1 && after.connected && after.accessTokenExpiresAt !== before.accessTokenExpiresAt,
+      refreshedOn === other &&
+        refreshes === 1 &&
+        refreshLines >= 1 &&
+        after.connected &&
+        after.accessTokenExpiresAt !== before.accessTokenExpiresAt,
       `Chromium: the refresh was served by replica ${refreshedOn.name} (the other one): ${refreshes} refresh at the stand-in, new expiry ${after.accessTokenExpiresAt}`,
     );
 
-    const logout = page.waitForResponse((r) => new URL(r.url()).pathname === '/auth/xt/logout' && r.request().method() === 'POST');
+    const logout = page.waitForResponse(
+      (r) => new URL(r.url()).pathname === '/auth/xt/logout' && r.request().method() === 'POST',
+    );
     await page.getByRole('button', { name: 'Disconnect' }).click();
     const logoutReqId = (await logout).headers()['x-request-id'] ?? '';
     await page.waitForURL(`${base}/`);
     const disconnectedOn = await servedBy(replicas, logoutReqId);
-    const audit = logLines(other.proc.out, (o) => o.audit === true && o.event === 'disconnected' && o.reqId === logoutReqId);
+    const audit = logLines(
+      other.proc.out,
+      (o) => o.audit === true && o.event === 'disconnected' && o.reqId === logoutReqId,
+    );
     const afterLogout = await sessionJson();
     check(
       disconnectedOn === other && audit.length === 1 && !afterLogout.connected,
@@ -560,8 +622,13 @@ async function main(): Promise<void> {
   const trustFacts: Record<string, string> = {};
   {
     const findAudit = (reqId: string, event: string) =>
-      replicas.flatMap((r) => logLines(r.proc.out, (o) => o.audit === true && o.event === event && o.reqId === reqId))[0] as { ip?: string } | undefined;
-    const probe = await fetchRaw(`${base}/auth/xt/login`, { localAddress: '127.0.0.2', headers: { 'x-forwarded-for': '203.0.113.7' } });
+      replicas.flatMap((r) =>
+        logLines(r.proc.out, (o) => o.audit === true && o.event === event && o.reqId === reqId),
+      )[0] as { ip?: string } | undefined;
+    const probe = await fetchRaw(`${base}/auth/xt/login`, {
+      localAddress: '127.0.0.2',
+      headers: { 'x-forwarded-for': '203.0.113.7' },
+    });
     const probeId = headerOf(probe, 'x-request-id');
     await servedBy(replicas, probeId);
     const started = findAudit(probeId, 'login_started');
@@ -575,7 +642,10 @@ async function main(): Promise<void> {
     const statuses: number[] = [];
     let lastId = '';
     for (let i = 1; i <= AUTH_RATE_LIMIT + 1; i++) {
-      const r = await fetchRaw(`${base}/auth/xt/login`, { localAddress: '127.0.0.3', headers: { 'x-forwarded-for': `198.51.100.${i}` } });
+      const r = await fetchRaw(`${base}/auth/xt/login`, {
+        localAddress: '127.0.0.3',
+        headers: { 'x-forwarded-for': `198.51.100.${i}` },
+      });
       statuses.push(r.status);
       lastId = headerOf(r, 'x-request-id');
     }
@@ -584,7 +654,10 @@ async function main(): Promise<void> {
     const limited = findAudit(lastId, 'rate_limited');
     const under = statuses.slice(0, AUTH_RATE_LIMIT);
     check(
-      under.every((s) => s === 302) && statuses[AUTH_RATE_LIMIT] === 429 && limited?.ip === '127.0.0.3' && neighbour.status === 302,
+      under.every((s) => s === 302) &&
+        statuses[AUTH_RATE_LIMIT] === 429 &&
+        limited?.ip === '127.0.0.3' &&
+        neighbour.status === 302,
       `rate limit per client: 127.0.0.3 got ${AUTH_RATE_LIMIT} × 302 then ${statuses[AUTH_RATE_LIMIT]} (audit rate_limited, ip ${limited?.ip}); 127.0.0.4 right after got ${neighbour.status}`,
     );
     trustFacts.rateLimit = `127.0.0.3: ${AUTH_RATE_LIMIT} × 302, then ${statuses[AUTH_RATE_LIMIT]} (audit ip ${limited?.ip}); 127.0.0.4 at the same moment: ${neighbour.status}`;
@@ -603,10 +676,15 @@ async function main(): Promise<void> {
     out: path.join(TMP, 'load-result.json'),
   };
   fs.writeFileSync(path.join(TMP, 'load-job.json'), JSON.stringify(job));
-  const load = new Proc('load', process.execPath, ['--import', 'tsx', path.join(ROOT, 'test/topology/load.ts'), path.join(TMP, 'load-job.json')], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME },
-  });
+  const load = new Proc(
+    'load',
+    process.execPath,
+    ['--import', 'tsx', path.join(ROOT, 'test/topology/load.ts'), path.join(TMP, 'load-job.json')],
+    {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH, HOME: process.env.HOME },
+    },
+  );
   load.start();
   say(`load: connecting ${SESSIONS} people through nginx…`);
   let loadStartedAt = 0;
@@ -635,7 +713,9 @@ async function main(): Promise<void> {
     await startReplica(restarted);
     replicaWindow.ready = Date.now();
     restarted.cpuAtLoadStart.set(restarted.proc.gen, 0); // a new process: all its CPU time is the load's
-    say(`load: replica ${restarted.name} exited (${replicaWindow.code}) after ${replicaWindow.exited - replicaWindow.sigterm} ms and is ready again`);
+    say(
+      `load: replica ${restarted.name} exited (${replicaWindow.code}) after ${replicaWindow.exited - replicaWindow.sigterm} ms and is ready again`,
+    );
 
     await sleep(loadStartedAt + SECONDS * 1000 * REDIS_RESTART_AT - Date.now());
     say('load: restarting Redis');
@@ -647,9 +727,13 @@ async function main(): Promise<void> {
     redis.start();
     await waitFor('redis-server again', 10_000, redisUp, 20);
     redisWindow.up = Date.now();
-    await waitFor('both replicas ready after Redis', 20_000, async () => (await Promise.all(replicas.map(ready))).every(Boolean));
+    await waitFor('both replicas ready after Redis', 20_000, async () =>
+      (await Promise.all(replicas.map(ready))).every(Boolean),
+    );
     redisWindow.ready = Date.now();
-    say(`load: Redis was down ${redisWindow.up - redisWindow.stop} ms; both replicas ready ${redisWindow.ready - redisWindow.up} ms after it was back`);
+    say(
+      `load: Redis was down ${redisWindow.up - redisWindow.stop} ms; both replicas ready ${redisWindow.ready - redisWindow.up} ms after it was back`,
+    );
   })();
   await events;
   await load.waitExit((SECONDS + 180) * 1000);
@@ -714,18 +798,31 @@ async function main(): Promise<void> {
   // Refreshes: every refresh token presented once, the stand-in's count = the replicas' logs = their metrics.
   const rt = statsAfter.xt.refreshTokens;
   const rtBefore = statsBeforeLoad.xt.refreshTokens;
-  const logged = replicas.map((r) => logLines(r.proc.out, (o) => o.msg === 'tokens refreshed' && o.provider === 'xt').length);
-  const rejectedLogged = replicas.map((r) => logLines(r.proc.out, (o) => o.msg === 'refresh rejected by the provider; connection ended').length);
-  const metricSum = (outcome: string) => replicas.reduce((n, r) => n + [...r.lastByGen.values()].reduce((m, s) => m + (s.refreshes[outcome] ?? 0), 0), 0);
-  const loadUsers = Object.entries(rt.byUser).filter(([u]) => Number(u) >= 20_000_000 && Number(u) < 20_000_000 + SESSIONS);
+  const logged = replicas.map(
+    (r) => logLines(r.proc.out, (o) => o.msg === 'tokens refreshed' && o.provider === 'xt').length,
+  );
+  const rejectedLogged = replicas.map(
+    (r) => logLines(r.proc.out, (o) => o.msg === 'refresh rejected by the provider; connection ended').length,
+  );
+  const metricSum = (outcome: string) =>
+    replicas.reduce((n, r) => n + [...r.lastByGen.values()].reduce((m, s) => m + (s.refreshes[outcome] ?? 0), 0), 0);
+  const loadUsers = Object.entries(rt.byUser).filter(
+    ([u]) => Number(u) >= 20_000_000 && Number(u) < 20_000_000 + SESSIONS,
+  );
   const perSession = Array.from({ length: SESSIONS }, (_, i) => rt.byUser[String(20_000_000 + i)] ?? 0);
-  check(rt.reused === 0, `refresh: no refresh token presented twice (${rt.presented} presented, ${rt.distinct} distinct)`);
+  check(
+    rt.reused === 0,
+    `refresh: no refresh token presented twice (${rt.presented} presented, ${rt.distinct} distinct)`,
+  );
   check(
     metricSum('rejected') === 0 && rejectedLogged.every((n) => n === 0),
     `refresh: none rejected (xtc_refreshes_total{outcome="rejected"} = ${metricSum('rejected')})`,
   );
   const loggedSum = logged.reduce((a, b) => a + b, 0);
-  check(rt.presented === loggedSum, `refresh: ${rt.presented} refresh grants at the stand-in = ${loggedSum} "tokens refreshed" in the replicas' logs`);
+  check(
+    rt.presented === loggedSum,
+    `refresh: ${rt.presented} refresh grants at the stand-in = ${loggedSum} "tokens refreshed" in the replicas' logs`,
+  );
   // Each process lifetime's counter against its own log lines. A running one's last scrape is
   // exact; a stopped one's was taken moments before its metrics listener closed, so a refresh that
   // finished in between (its requests in flight finish after the drain, all at once) is in its log
@@ -734,12 +831,20 @@ async function main(): Promise<void> {
     Array.from({ length: r.proc.gen }, (_, i) => {
       const gen = i + 1;
       const logs = logLines(r.proc.outOf(gen), (o) => o.msg === 'tokens refreshed' && o.provider === 'xt').length;
-      return { replica: r.name, gen, running: gen === r.proc.gen, logs, metric: r.lastByGen.get(gen)?.refreshes.ok ?? 0 };
+      return {
+        replica: r.name,
+        gen,
+        running: gen === r.proc.gen,
+        logs,
+        metric: r.lastByGen.get(gen)?.refreshes.ok ?? 0,
+      };
     }),
   );
   const unscraped = lifetimes.filter((l) => !l.running).reduce((n, l) => n + l.logs - l.metric, 0);
   check(
-    lifetimes.every((l) => (l.running ? l.metric === l.logs : l.metric <= l.logs && l.logs - l.metric <= MAX_UNSCRAPED)),
+    lifetimes.every((l) =>
+      l.running ? l.metric === l.logs : l.metric <= l.logs && l.logs - l.metric <= MAX_UNSCRAPED,
+    ),
     `refresh: xtc_refreshes_total{outcome="ok"} per process lifetime = its "tokens refreshed" lines (${lifetimes
       .map((l) => `${l.replica}#${l.gen}${l.running ? '' : ' stopped'}: ${l.metric}/${l.logs}`)
       .join(', ')}; ${unscraped} after a stopped one's last scrape)`,
@@ -769,7 +874,10 @@ async function main(): Promise<void> {
   // CPU and memory per replica over the load (every lifetime's CPU seconds since the load began).
   const loadSeconds = (result.loadEndedAt - result.loadStartedAt) / 1000;
   const cpuOf = (r: Replica) =>
-    [...r.lastByGen.entries()].reduce((n, [gen, s]) => n + (r.cpuAtLoadStart.has(gen) ? s.cpu - (r.cpuAtLoadStart.get(gen) ?? 0) : 0), 0);
+    [...r.lastByGen.entries()].reduce(
+      (n, [gen, s]) => n + (r.cpuAtLoadStart.has(gen) ? s.cpu - (r.cpuAtLoadStart.get(gen) ?? 0) : 0),
+      0,
+    );
 
   const cpuTotal = replicas.reduce((n, r) => n + cpuOf(r), 0);
   const kinds = [...new Set(during.map((r) => r.k))] as Kind[];

@@ -30,7 +30,8 @@ test('a binding is current exactly while its subject has not been ended since, a
         const bindings: { epoch: string; ended: boolean }[] = [];
         for (const s of steps) {
           if (s.op === 'tick') t += s.ms;
-          else if (s.op === 'bind') bindings.push({ epoch: await replicas[s.replica]!.forNewBinding(key), ended: false });
+          else if (s.op === 'bind')
+            bindings.push({ epoch: await replicas[s.replica]!.forNewBinding(key), ended: false });
           else {
             await replicas[s.replica]!.end(key);
             for (const b of bindings) b.ended = true;

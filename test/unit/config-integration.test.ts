@@ -59,15 +59,27 @@ test('every problem is listed at once, and no secret is echoed', () => {
 
 test('LINK_REQUIRED needs LINK_SECRET; webhooks need both the URL and the secret', () => {
   expect(problems({ LINK_REQUIRED: 'true' })).toEqual([expect.stringMatching(/^LINK_REQUIRED: needs LINK_SECRET/)]);
-  expect(problems({ WEBHOOK_URL: 'https://hooks.example/x' })).toEqual([expect.stringMatching(/^WEBHOOK_SECRET: required/)]);
+  expect(problems({ WEBHOOK_URL: 'https://hooks.example/x' })).toEqual([
+    expect.stringMatching(/^WEBHOOK_SECRET: required/),
+  ]);
   expect(problems({ WEBHOOK_SECRET: WHSEC })).toEqual([expect.stringMatching(/^WEBHOOK_URL: required/)]);
-  expect(problems({ WEBHOOK_URL: 'https://user:pw@hooks.example/x', WEBHOOK_SECRET: WHSEC })).toEqual([expect.stringMatching(/^WEBHOOK_URL/)]);
-  expect(problems({ WEBHOOK_URL: 'https://hooks.example/x', WEBHOOK_SECRET: 'whsec_c2hvcnQ=' })).toEqual([expect.stringMatching(/^WEBHOOK_SECRET/)]);
+  expect(problems({ WEBHOOK_URL: 'https://user:pw@hooks.example/x', WEBHOOK_SECRET: WHSEC })).toEqual([
+    expect.stringMatching(/^WEBHOOK_URL/),
+  ]);
+  expect(problems({ WEBHOOK_URL: 'https://hooks.example/x', WEBHOOK_SECRET: 'whsec_c2hvcnQ=' })).toEqual([
+    expect.stringMatching(/^WEBHOOK_SECRET/),
+  ]);
 });
 
 test('service keys must be printable ASCII without spaces; a plain-http webhook off loopback is a warning', () => {
-  expect(problems({ SERVICE_API_KEYS: `a:${'ä'.repeat(32)}` })).toEqual([expect.stringMatching(/printable ASCII only/)]);
-  expect(problems({ SERVICE_API_KEYS: `a:${'k'.repeat(20)} ${'k'.repeat(20)}` })).toEqual([expect.stringMatching(/printable ASCII only/)]);
-  expect(load({ WEBHOOK_URL: 'http://hooks.internal/x', WEBHOOK_SECRET: WHSEC }).warnings).toEqual([expect.stringMatching(/WEBHOOK_URL is plain http/)]);
+  expect(problems({ SERVICE_API_KEYS: `a:${'ä'.repeat(32)}` })).toEqual([
+    expect.stringMatching(/printable ASCII only/),
+  ]);
+  expect(problems({ SERVICE_API_KEYS: `a:${'k'.repeat(20)} ${'k'.repeat(20)}` })).toEqual([
+    expect.stringMatching(/printable ASCII only/),
+  ]);
+  expect(load({ WEBHOOK_URL: 'http://hooks.internal/x', WEBHOOK_SECRET: WHSEC }).warnings).toEqual([
+    expect.stringMatching(/WEBHOOK_URL is plain http/),
+  ]);
   expect(load({ WEBHOOK_URL: 'http://127.0.0.1:9/x', WEBHOOK_SECRET: WHSEC }).warnings).toEqual([]);
 });

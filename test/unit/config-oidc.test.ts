@@ -3,7 +3,12 @@ import { ConfigError, loadConfig } from '../../src/config.js';
 import { providerOrigins } from '../../src/providers/registry.js';
 
 const base = { SESSION_SECRET: 'x'.repeat(32), XT_ENABLED: 'false' };
-const ciam = { ...base, OIDC_ISSUER: 'https://sample.portal.tencentciam.com', OIDC_CLIENT_ID: 'ciam-client', OIDC_CLIENT_SECRET: 'ciam-secret' };
+const ciam = {
+  ...base,
+  OIDC_ISSUER: 'https://sample.portal.tencentciam.com',
+  OIDC_CLIENT_ID: 'ciam-client',
+  OIDC_CLIENT_SECRET: 'ciam-secret',
+};
 
 function problems(env: Record<string, string>): string[] {
   try {
@@ -41,8 +46,17 @@ describe('OIDC settings', () => {
   });
 
   test('label, scope and token auth are taken as given', () => {
-    const c = loadConfig({ ...ciam, OIDC_LABEL: 'Tencent Cloud CIAM', OIDC_SCOPE: 'openid  offline_access', OIDC_TOKEN_AUTH: 'client_secret_post' });
-    expect(c.oidc).toMatchObject({ label: 'Tencent Cloud CIAM', scope: 'openid offline_access', tokenAuth: 'client_secret_post' });
+    const c = loadConfig({
+      ...ciam,
+      OIDC_LABEL: 'Tencent Cloud CIAM',
+      OIDC_SCOPE: 'openid  offline_access',
+      OIDC_TOKEN_AUTH: 'client_secret_post',
+    });
+    expect(c.oidc).toMatchObject({
+      label: 'Tencent Cloud CIAM',
+      scope: 'openid offline_access',
+      tokenAuth: 'client_secret_post',
+    });
   });
 
   test('no secret: a public client (PKCE only)', () => {
@@ -54,7 +68,9 @@ describe('OIDC settings', () => {
 
   test('empty values count as unset', () => {
     expect(loadConfig({ ...base, OIDC_ISSUER: '', OIDC_CLIENT_ID: '' }).oidc).toBeUndefined();
-    expect(loadConfig({ ...ciam, OIDC_CLIENT_SECRET: '', OIDC_LOGOUT_URL: '', OIDC_TOKEN_AUTH: '' }).oidc).toMatchObject({
+    expect(
+      loadConfig({ ...ciam, OIDC_CLIENT_SECRET: '', OIDC_LOGOUT_URL: '', OIDC_TOKEN_AUTH: '' }).oidc,
+    ).toMatchObject({
       clientSecret: undefined,
       logoutUrl: undefined,
       tokenAuth: undefined,
@@ -63,8 +79,12 @@ describe('OIDC settings', () => {
 
   test('plain http is accepted on loopback only', () => {
     expect(loadConfig({ ...ciam, OIDC_ISSUER: 'http://127.0.0.1:4001' }).oidc?.issuer).toBe('http://127.0.0.1:4001');
-    expect(loadConfig({ ...ciam, OIDC_ISSUER: 'http://localhost:4001/tenant' }).oidc?.issuer).toBe('http://localhost:4001/tenant');
-    expect(problems({ ...ciam, OIDC_ISSUER: 'http://sample.portal.tencentciam.com' })).toEqual([expect.stringMatching(/^OIDC_ISSUER: must use https/)]);
+    expect(loadConfig({ ...ciam, OIDC_ISSUER: 'http://localhost:4001/tenant' }).oidc?.issuer).toBe(
+      'http://localhost:4001/tenant',
+    );
+    expect(problems({ ...ciam, OIDC_ISSUER: 'http://sample.portal.tencentciam.com' })).toEqual([
+      expect.stringMatching(/^OIDC_ISSUER: must use https/),
+    ]);
     expect(problems({ ...ciam, OIDC_LOGOUT_URL: 'http://sample.portal.tencentciam.com/logout' })).toEqual([
       expect.stringMatching(/^OIDC_LOGOUT_URL: must use https/),
     ]);
@@ -89,14 +109,24 @@ describe('OIDC settings', () => {
       OIDC_LOGOUT_URL: 'nope',
     });
     const text = list.join('\n');
-    for (const name of ['SESSION_SECRET', 'OIDC_ISSUER', 'OIDC_CLIENT_ID', 'OIDC_SCOPE', 'OIDC_TOKEN_AUTH', 'OIDC_LOGOUT_URL']) expect(text).toContain(name);
+    for (const name of [
+      'SESSION_SECRET',
+      'OIDC_ISSUER',
+      'OIDC_CLIENT_ID',
+      'OIDC_SCOPE',
+      'OIDC_TOKEN_AUTH',
+      'OIDC_LOGOUT_URL',
+    ])
+      expect(text).toContain(name);
     expect(text).toContain('OIDC_TOKEN_AUTH: must be client_secret_basic or client_secret_post');
     expect(text).toContain('OIDC_SCOPE: must include openid');
   });
 
   test('OIDC_TOKEN_AUTH without a secret is a contradiction', () => {
     const { OIDC_CLIENT_SECRET: _drop, ...pub } = ciam;
-    expect(problems({ ...pub, OIDC_TOKEN_AUTH: 'client_secret_basic' })).toEqual([expect.stringMatching(/^OIDC_TOKEN_AUTH: needs OIDC_CLIENT_SECRET/)]);
+    expect(problems({ ...pub, OIDC_TOKEN_AUTH: 'client_secret_basic' })).toEqual([
+      expect.stringMatching(/^OIDC_TOKEN_AUTH: needs OIDC_CLIENT_SECRET/),
+    ]);
   });
 
   test('OIDC settings without OIDC_ISSUER are not silently ignored', () => {
@@ -107,7 +137,11 @@ describe('OIDC settings', () => {
   });
 
   test('XT.COM and OIDC together, in the demo mode', () => {
-    const c = loadConfig({ XT_CONNECT_MODE: 'demo', OIDC_ISSUER: 'http://127.0.0.1:4001', OIDC_CLIENT_ID: 'ciam-web-app' });
+    const c = loadConfig({
+      XT_CONNECT_MODE: 'demo',
+      OIDC_ISSUER: 'http://127.0.0.1:4001',
+      OIDC_CLIENT_ID: 'ciam-web-app',
+    });
     expect(c.xt?.clientId).toBe('demo-client');
     expect(c.oidc?.clientId).toBe('ciam-web-app');
   });
@@ -120,7 +154,11 @@ describe('OIDC settings', () => {
       XT_CLIENT_SECRET: 's',
       OIDC_LOGOUT_URL: 'https://logout.tencentciam.example/logout',
     });
-    expect(providerOrigins(c)).toEqual(['https://www.xt.com', 'https://sample.portal.tencentciam.com', 'https://logout.tencentciam.example']);
+    expect(providerOrigins(c)).toEqual([
+      'https://www.xt.com',
+      'https://sample.portal.tencentciam.com',
+      'https://logout.tencentciam.example',
+    ]);
   });
 });
 
@@ -128,14 +166,21 @@ describe('logout and the options people ask for', () => {
   test('OIDC_AUTH_PARAMS: key=value&…, percent-decoded; max_age and acr_values read from it', () => {
     const c = loadConfig({
       ...ciam,
-      OIDC_AUTH_PARAMS: 'prompt=login&max_age=600&acr_values=urn:loa:2+urn:loa:3&login_hint=li.lei%40example.com&ui_locales=zh-TW%20en&',
+      OIDC_AUTH_PARAMS:
+        'prompt=login&max_age=600&acr_values=urn:loa:2+urn:loa:3&login_hint=li.lei%40example.com&ui_locales=zh-TW%20en&',
       OIDC_REQUIRE_ACR: 'true',
       OIDC_USERINFO: 'true',
       OIDC_CLOCK_TOLERANCE: '2m',
       OIDC_PROVIDER_LOGOUT: 'false',
     });
     expect(c.oidc).toMatchObject({
-      authParams: { prompt: 'login', max_age: '600', acr_values: 'urn:loa:2 urn:loa:3', login_hint: 'li.lei@example.com', ui_locales: 'zh-TW en' },
+      authParams: {
+        prompt: 'login',
+        max_age: '600',
+        acr_values: 'urn:loa:2 urn:loa:3',
+        login_hint: 'li.lei@example.com',
+        ui_locales: 'zh-TW en',
+      },
       maxAgeSec: 600,
       requiredAcr: ['urn:loa:2', 'urn:loa:3'],
       userinfo: true,
@@ -195,6 +240,8 @@ describe('logout and the options people ask for', () => {
   });
 
   test('OIDC_AUTH_PARAMS without OIDC_ISSUER is not silently ignored', () => {
-    expect(problems({ ...base, OIDC_AUTH_PARAMS: 'prompt=login' })).toEqual(['OIDC_ISSUER: required when OIDC_AUTH_PARAMS is set']);
+    expect(problems({ ...base, OIDC_AUTH_PARAMS: 'prompt=login' })).toEqual([
+      'OIDC_ISSUER: required when OIDC_AUTH_PARAMS is set',
+    ]);
   });
 });

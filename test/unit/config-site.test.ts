@@ -17,7 +17,14 @@ function problems(env: Record<string, string>): string[] {
 
 test('defaults: the name xt-connect, the default accent, no logo, home or support link, XT.COM registration', () => {
   const c = loadConfig(good);
-  expect(c.site).toEqual({ name: 'xt-connect', accentColor: '#0b6bcb', scopeTexts: {}, logo: undefined, homeUrl: undefined, supportUrl: undefined });
+  expect(c.site).toEqual({
+    name: 'xt-connect',
+    accentColor: '#0b6bcb',
+    scopeTexts: {},
+    logo: undefined,
+    homeUrl: undefined,
+    supportUrl: undefined,
+  });
   expect(c.xt?.registerUrl).toBe(DEFAULT_XT_REGISTER_URL);
 });
 
@@ -94,7 +101,8 @@ test.each([
 });
 
 test('XT_REGISTER_URL may be plain http on loopback (the stand-in)', () => {
-  expect(loadConfig({ ...good, XT_REGISTER_URL: 'http://127.0.0.1:4000/{lang}/accounts/register?client_id={client_id}' }).xt?.registerUrl).toContain(
-    '127.0.0.1',
-  );
+  expect(
+    loadConfig({ ...good, XT_REGISTER_URL: 'http://127.0.0.1:4000/{lang}/accounts/register?client_id={client_id}' }).xt
+      ?.registerUrl,
+  ).toContain('127.0.0.1');
 });

@@ -12,11 +12,22 @@ const problems = (env: Record<string, string>) => {
 };
 
 test('by default the client id and secret sign, in the method style, with a 5 s window', () => {
-  expect(loadConfig(good).xt).toMatchObject({ apiKey: 'the-client-id', apiSecret: 'the-client-secret', signStyle: 'method', recvWindowMs: 5000 });
+  expect(loadConfig(good).xt).toMatchObject({
+    apiKey: 'the-client-id',
+    apiSecret: 'the-client-secret',
+    signStyle: 'method',
+    recvWindowMs: 5000,
+  });
 });
 
 test('a separate API key and secret, the path style and another window', () => {
-  const xt = loadConfig({ ...good, XT_API_KEY: 'k-1', XT_API_SECRET: 's-1', XT_SIGN_STYLE: 'path', XT_RECV_WINDOW: '60s' }).xt;
+  const xt = loadConfig({
+    ...good,
+    XT_API_KEY: 'k-1',
+    XT_API_SECRET: 's-1',
+    XT_SIGN_STYLE: 'path',
+    XT_RECV_WINDOW: '60s',
+  }).xt;
   expect(xt).toMatchObject({ apiKey: 'k-1', apiSecret: 's-1', signStyle: 'path', recvWindowMs: 60_000 });
   expect(loadConfig({ ...good, XT_RECV_WINDOW: '2500ms' }).xt?.recvWindowMs).toBe(2500);
 });

@@ -56,7 +56,8 @@ describe('loadConfig', () => {
 
   test('zod-level problems are all reported too', () => {
     const run = () => loadConfig({ PORT: 'abc', XT_EXPIRES_IN_UNIT: 'h', LOG_LEVEL: 'loud' });
-    for (const name of ['PORT', 'XT_EXPIRES_IN_UNIT', 'LOG_LEVEL', 'SESSION_SECRET', 'XT_CLIENT_ID']) expect(run).toThrow(name);
+    for (const name of ['PORT', 'XT_EXPIRES_IN_UNIT', 'LOG_LEVEL', 'SESSION_SECRET', 'XT_CLIENT_ID'])
+      expect(run).toThrow(name);
   });
 
   test('the demo mode needs no configuration', () => {
@@ -95,9 +96,13 @@ describe('XT.COM endpoints', () => {
   });
 
   test('http on loopback (the stand-in) and https elsewhere are fine', () => {
-    expect(loadConfig({ ...good, XT_TOKEN_URL: 'http://127.0.0.1:4000/public/uaa/oauth2/token', XT_API_URL: 'https://oapi.xt.com' }).xt?.tokenUrl).toBe(
-      'http://127.0.0.1:4000/public/uaa/oauth2/token',
-    );
+    expect(
+      loadConfig({
+        ...good,
+        XT_TOKEN_URL: 'http://127.0.0.1:4000/public/uaa/oauth2/token',
+        XT_API_URL: 'https://oapi.xt.com',
+      }).xt?.tokenUrl,
+    ).toBe('http://127.0.0.1:4000/public/uaa/oauth2/token');
     expect(() => loadConfig({ ...good, XT_TOKEN_URL: 'not a url' })).toThrow('XT_TOKEN_URL');
   });
 });
@@ -113,14 +118,17 @@ describe('NODE_ENV=production refuses public secrets', () => {
   };
 
   test('every placeholder the config refuses is the one .env.example ships with', () => {
-    for (const [key, value] of Object.entries(EXAMPLE_PLACEHOLDERS)) expect(exampleText).toMatch(new RegExp(`^(# )?${key}=${value}$`, 'm'));
+    for (const [key, value] of Object.entries(EXAMPLE_PLACEHOLDERS))
+      expect(exampleText).toMatch(new RegExp(`^(# )?${key}=${value}$`, 'm'));
   });
 
   test('.env.example as shipped: every placeholder is named, and the app does not start', () => {
     expect(example.NODE_ENV).toBe('production');
     const found = problems(example);
     for (const key of ['SESSION_SECRET', 'XT_CLIENT_ID', 'XT_CLIENT_SECRET']) {
-      expect(found).toContainEqual(expect.stringMatching(new RegExp(`^${key}: still the placeholder from \\.env\\.example`)));
+      expect(found).toContainEqual(
+        expect.stringMatching(new RegExp(`^${key}: still the placeholder from \\.env\\.example`)),
+      );
     }
   });
 
@@ -132,7 +140,11 @@ describe('NODE_ENV=production refuses public secrets', () => {
   });
 
   test('each placeholder on its own is refused, OIDC ones included', () => {
-    const oidc = { OIDC_ISSUER: 'https://sample.portal.tencentciam.com', OIDC_CLIENT_ID: 'ciam-client', OIDC_CLIENT_SECRET: 'a-real-ciam-secret' };
+    const oidc = {
+      OIDC_ISSUER: 'https://sample.portal.tencentciam.com',
+      OIDC_CLIENT_ID: 'ciam-client',
+      OIDC_CLIENT_SECRET: 'a-real-ciam-secret',
+    };
     for (const [key, value] of Object.entries(EXAMPLE_PLACEHOLDERS)) {
       const found = problems({ ...filled, ...oidc, [key]: value });
       expect(found).toEqual([expect.stringMatching(new RegExp(`^${key}: still the placeholder`))]);
@@ -147,12 +159,29 @@ describe('NODE_ENV=production refuses public secrets', () => {
   test("the demo mode's built-in secrets are refused in production", () => {
     const demoSecret = loadConfig({ XT_CONNECT_MODE: 'demo' }).sessionSecret;
     const found = problems({ XT_CONNECT_MODE: 'demo', NODE_ENV: 'production' });
-    expect(found).toContainEqual(expect.stringMatching(/^SESSION_SECRET: required with NODE_ENV=production \(the demo's built-in secret is public\)/));
-    expect(found).toContainEqual(expect.stringMatching(/^XT_CLIENT_SECRET: required with NODE_ENV=production \(the demo's built-in client secret is public\)/));
+    expect(found).toContainEqual(
+      expect.stringMatching(
+        /^SESSION_SECRET: required with NODE_ENV=production \(the demo's built-in secret is public\)/,
+      ),
+    );
+    expect(found).toContainEqual(
+      expect.stringMatching(
+        /^XT_CLIENT_SECRET: required with NODE_ENV=production \(the demo's built-in client secret is public\)/,
+      ),
+    );
     // Copied by hand it is just as public.
-    expect(problems({ ...good, NODE_ENV: 'production', SESSION_SECRET: demoSecret })).toEqual([expect.stringMatching(/^SESSION_SECRET: .*built-in secret/)]);
+    expect(problems({ ...good, NODE_ENV: 'production', SESSION_SECRET: demoSecret })).toEqual([
+      expect.stringMatching(/^SESSION_SECRET: .*built-in secret/),
+    ]);
     // The demo mode with real secrets of its own is fine.
-    expect(problems({ XT_CONNECT_MODE: 'demo', NODE_ENV: 'production', SESSION_SECRET: 'y'.repeat(32), XT_CLIENT_SECRET: 'real' })).toEqual([]);
+    expect(
+      problems({
+        XT_CONNECT_MODE: 'demo',
+        NODE_ENV: 'production',
+        SESSION_SECRET: 'y'.repeat(32),
+        XT_CLIENT_SECRET: 'real',
+      }),
+    ).toEqual([]);
   });
 });
 
@@ -165,7 +194,9 @@ describe('NODE_ENV unset: production unless PUBLIC_URL is plain http on loopback
       const { NODE_ENV: _, ...unset } = example;
       const found = problems({ ...unset, PUBLIC_URL: url });
       for (const key of ['SESSION_SECRET', 'XT_CLIENT_ID', 'XT_CLIENT_SECRET']) {
-        expect(found).toContainEqual(expect.stringMatching(new RegExp(`^${key}: still the placeholder .*in production \\(NODE_ENV is unset`)));
+        expect(found).toContainEqual(
+          expect.stringMatching(new RegExp(`^${key}: still the placeholder .*in production \\(NODE_ENV is unset`)),
+        );
       }
       expect(problems({ XT_CONNECT_MODE: 'demo', PUBLIC_URL: url })).toEqual([
         expect.stringMatching(/^XT_CLIENT_SECRET: required in production/),
@@ -177,7 +208,9 @@ describe('NODE_ENV unset: production unless PUBLIC_URL is plain http on loopback
 
   test('NODE_ENV=development set explicitly keeps the placeholders usable, whatever PUBLIC_URL is', () => {
     expect(problems({ ...example, NODE_ENV: 'development' })).toEqual([]);
-    expect(loadConfig({ XT_CONNECT_MODE: 'demo', NODE_ENV: 'development', PUBLIC_URL: 'https://connect.example.com' }).env).toBe('development');
+    expect(
+      loadConfig({ XT_CONNECT_MODE: 'demo', NODE_ENV: 'development', PUBLIC_URL: 'https://connect.example.com' }).env,
+    ).toBe('development');
   });
 
   test.each(['http://localhost:3000', 'http://127.0.0.1:8080', 'http://[::1]:3000', undefined])(
@@ -190,7 +223,15 @@ describe('NODE_ENV unset: production unless PUBLIC_URL is plain http on loopback
 
 test('a TRUST_PROXY list with an entry that is no address, subnet or range name is a problem at start, not a crash later', () => {
   const trustProblems = (v: string) => problems({ ...good, TRUST_PROXY: v });
-  for (const v of ['10.0.0.0/8', '127.0.0.1', 'loopback, uniquelocal', '::1,fd00::/8', '10.0.0.0/255.0.0.0', '1', 'FALSE'])
+  for (const v of [
+    '10.0.0.0/8',
+    '127.0.0.1',
+    'loopback, uniquelocal',
+    '::1,fd00::/8',
+    '10.0.0.0/255.0.0.0',
+    '1',
+    'FALSE',
+  ])
     expect(trustProblems(v)).toEqual([]);
   for (const v of ['tru', '10.0.0.0/8/1', 'nginx', '10.0.0.300'])
     expect(trustProblems(v)).toEqual([expect.stringMatching(/^TRUST_PROXY: ".*" is none of true, false, a hop count/)]);
@@ -215,7 +256,9 @@ describe('TRUST_PROXY=true', () => {
   test('TRUST_PROXY_ALLOW_ANY=true keeps it on purpose, with a warning', () => {
     const c = loadConfig({ ...prod, TRUST_PROXY: 'true', TRUST_PROXY_ALLOW_ANY: 'true' });
     expect(c.trustProxy).toBe(true);
-    expect(c.warnings.filter((w) => w.includes('TRUST_PROXY'))).toEqual([expect.stringMatching(/^TRUST_PROXY=true: any client can choose its IP/)]);
+    expect(c.warnings.filter((w) => w.includes('TRUST_PROXY'))).toEqual([
+      expect.stringMatching(/^TRUST_PROXY=true: any client can choose its IP/),
+    ]);
   });
 
   test('a hop count or addresses are fine in production; outside it, true is a warning only', () => {

@@ -9,14 +9,24 @@
 import { pino } from 'pino';
 import { AppError } from '../../src/errors.js';
 import type { TokenResponse } from '../../src/providers/types.js';
-import { Connections, LOCK_LEASE_MS, LOCK_RENEW_MS, type LockTiming, REFRESH_WAIT_MS } from '../../src/session/connections/index.js';
+import {
+  Connections,
+  LOCK_LEASE_MS,
+  LOCK_RENEW_MS,
+  type LockTiming,
+  REFRESH_WAIT_MS,
+} from '../../src/session/connections/index.js';
 import { Sealer } from '../../src/session/crypto.js';
 import { MemoryAuthStore } from '../../src/store/memory/index.js';
 import { scaledLockTiming, testClock } from '../helpers/clock.js';
 import { stubProvider } from '../helpers/providers.js';
 
 /** The lease, its renewal and the longest wait, a fifth of the real ones. */
-const T: LockTiming = scaledLockTiming({ lockLeaseMs: LOCK_LEASE_MS, lockRenewMs: LOCK_RENEW_MS, refreshWaitMs: REFRESH_WAIT_MS });
+const T: LockTiming = scaledLockTiming({
+  lockLeaseMs: LOCK_LEASE_MS,
+  lockRenewMs: LOCK_RENEW_MS,
+  refreshWaitMs: REFRESH_WAIT_MS,
+});
 
 interface Call {
   refreshToken: string;
@@ -28,7 +38,8 @@ function fakeProvider() {
   const calls: Call[] = [];
   const provider = stubProvider({
     id: 'xt',
-    refresh: (refreshToken) => new Promise<TokenResponse>((resolve, reject) => calls.push({ refreshToken, resolve, reject })),
+    refresh: (refreshToken) =>
+      new Promise<TokenResponse>((resolve, reject) => calls.push({ refreshToken, resolve, reject })),
   });
   return { provider, calls };
 }

@@ -26,13 +26,28 @@ function setup() {
   const now = () => T0;
   const store = new CountingStore(now);
   const sealer = new Sealer([Buffer.alloc(32, 5)]);
-  const connections = testConnections({ store, sealer, now, providers: new Map(['xt', 'oidc'].map((id) => [id, stubProvider({ id })])) });
+  const connections = testConnections({
+    store,
+    sealer,
+    now,
+    providers: new Map(['xt', 'oidc'].map((id) => [id, stubProvider({ id })])),
+  });
   /** Every outbox event, opened: [owner, type, provider, reason]. */
-  const events = async () => (await drainEvents(store.outbox, sealer)).map(({ owner, body }) => [owner, body.type, body.data.provider, body.data.reason]);
+  const events = async () =>
+    (await drainEvents(store.outbox, sealer)).map(({ owner, body }) => [
+      owner,
+      body.type,
+      body.data.provider,
+      body.data.reason,
+    ]);
   return { connections, store, events };
 }
 
-const tokens = (name: string): TokenResponse => ({ accessToken: `at-${name}`, refreshToken: `rt-${name}`, accessExpiresAt: T0 + 3_600_000 });
+const tokens = (name: string): TokenResponse => ({
+  accessToken: `at-${name}`,
+  refreshToken: `rt-${name}`,
+  accessExpiresAt: T0 + 3_600_000,
+});
 
 test("every provider's connection moves to the new owner id, and the old one holds nothing", async () => {
   const { connections, events } = setup();

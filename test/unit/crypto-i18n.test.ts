@@ -54,7 +54,8 @@ describe('languages', () => {
   ])('%j → XT.COM page language %s', (header, lang) => expect(pickProviderLanguage(header, XT_LANGUAGES)).toBe(lang));
 
   test('page locale: Simplified, Traditional (zh-HK, zh-TW, zh-Hant), English', () => {
-    for (const tag of ['zh-HK', 'zh-TW', 'zh-MO', 'zh-Hant', 'zh-Hant-CN', 'zh-hant-hk']) expect(pickLocale(tag)).toBe('zh-Hant');
+    for (const tag of ['zh-HK', 'zh-TW', 'zh-MO', 'zh-Hant', 'zh-Hant-CN', 'zh-hant-hk'])
+      expect(pickLocale(tag)).toBe('zh-Hant');
     for (const tag of ['zh', 'zh-CN', 'zh-SG', 'zh-Hans', 'zh-Hans-HK']) expect(pickLocale(tag)).toBe('zh');
     expect(pickLocale('fr,en')).toBe('en');
     expect(pickLocale('fr,zh-TW;q=0.5,en;q=0.4')).toBe('zh-Hant');
@@ -66,7 +67,8 @@ describe('languages', () => {
     expect(chosenLocale('xtc.sid=abc; lang=zh-Hant')).toBe('zh-Hant');
     expect(chosenLocale('lang=zh-CN')).toBe('zh');
     expect(chosenLocale('lang=en; other=1')).toBe('en');
-    for (const bad of ['lang=fr', 'lang=zh-hant', 'lang=<script>', 'lang=', 'xlang=en', undefined]) expect(chosenLocale(bad)).toBeUndefined();
+    for (const bad of ['lang=fr', 'lang=zh-hant', 'lang=<script>', 'lang=', 'xlang=en', undefined])
+      expect(chosenLocale(bad)).toBeUndefined();
     // The XT.COM page language follows the choice.
     expect(pickProviderLanguage(languagePreference('lang=zh-Hant', 'en-US'), XT_LANGUAGES)).toBe('zh-HK');
     expect(pickProviderLanguage(languagePreference('lang=zh-CN', 'en-US'), XT_LANGUAGES)).toBe('zh-CN');

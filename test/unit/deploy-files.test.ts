@@ -133,7 +133,12 @@ describe('deploy/prometheus-alerts.yml', () => {
 
 describe('compose, nginx and Kubernetes', () => {
   const compose = read('docker-compose.yml');
-  const nginxFiles = ['deploy/nginx.conf', 'deploy/nginx.upstreams.conf', 'deploy/nginx.listen.conf', 'deploy/nginx.standins.conf'].map(read);
+  const nginxFiles = [
+    'deploy/nginx.conf',
+    'deploy/nginx.upstreams.conf',
+    'deploy/nginx.listen.conf',
+    'deploy/nginx.standins.conf',
+  ].map(read);
   const k8s = read('deploy/kubernetes.yaml');
 
   test('metrics listen on 9091 and are never published or proxied', () => {
@@ -154,7 +159,8 @@ describe('compose, nginx and Kubernetes', () => {
     const conf = nginxFiles[0]!;
     expect(conf).toMatch(/^\s*proxy_next_upstream error timeout http_502 http_503;$/m);
     expect(conf).not.toMatch(/^\s*proxy_next_upstream\b.*non_idempotent/m);
-    for (const h of ['X-Forwarded-For $proxy_add_x_forwarded_for', 'X-Forwarded-Proto $scheme', 'Host $host']) expect(conf).toContain(`proxy_set_header ${h};`);
+    for (const h of ['X-Forwarded-For $proxy_add_x_forwarded_for', 'X-Forwarded-Proto $scheme', 'Host $host'])
+      expect(conf).toContain(`proxy_set_header ${h};`);
     expect(conf).toMatch(/add_header Strict-Transport-Security "max-age=\d+" always;/);
     expect(compose).toMatch(/TRUST_PROXY: ['"]1['"]/);
   });
@@ -164,7 +170,10 @@ describe('compose, nginx and Kubernetes', () => {
     expect(compose).toMatch(/env_file:\n\s+- path: deploy\/demo\.env\n\s+- path: \.env\n\s+required: false\n/);
     const block = /\n {2}environment:\n((?: {4}.*\n)+)/.exec(compose)![1]!;
     const fixed = Object.fromEntries(
-      [...block.matchAll(/^ {4}([A-Z][A-Z0-9_]+): (.*)$/gm)].map((m) => [m[1]!, m[2]!.replace(/^'(.*)'$/, '$1').replace(/^\$\{\w+:[-?](.*)\}$/, '$1')]),
+      [...block.matchAll(/^ {4}([A-Z][A-Z0-9_]+): (.*)$/gm)].map((m) => [
+        m[1]!,
+        m[2]!.replace(/^'(.*)'$/, '$1').replace(/^\$\{\w+:[-?](.*)\}$/, '$1'),
+      ]),
     );
     expect(Object.keys(fixed).sort()).toEqual(
       [

@@ -15,10 +15,20 @@ function project(lock = '{"lockfileVersion":3}') {
   fs.writeFileSync(path.join(dir, 'package-lock.json'), lock);
   const bin = path.join(dir, 'bin');
   fs.mkdirSync(bin);
-  fs.writeFileSync(path.join(bin, 'npm'), `#!/bin/sh\necho "$@" >> "${path.join(dir, 'npm-calls')}"\nmkdir -p node_modules\n`, { mode: 0o755 });
+  fs.writeFileSync(
+    path.join(bin, 'npm'),
+    `#!/bin/sh\necho "$@" >> "${path.join(dir, 'npm-calls')}"\nmkdir -p node_modules\n`,
+    { mode: 0o755 },
+  );
   const run = () =>
-    execFileSync(process.execPath, [path.join(ROOT, 'scripts', 'deps.mjs')], { cwd: dir, env: { PATH: `${bin}:${process.env.PATH}` } }).toString();
-  const calls = () => (fs.existsSync(path.join(dir, 'npm-calls')) ? fs.readFileSync(path.join(dir, 'npm-calls'), 'utf8').trim().split('\n') : []);
+    execFileSync(process.execPath, [path.join(ROOT, 'scripts', 'deps.mjs')], {
+      cwd: dir,
+      env: { PATH: `${bin}:${process.env.PATH}` },
+    }).toString();
+  const calls = () =>
+    fs.existsSync(path.join(dir, 'npm-calls'))
+      ? fs.readFileSync(path.join(dir, 'npm-calls'), 'utf8').trim().split('\n')
+      : [];
   return { dir, run, calls };
 }
 

@@ -68,8 +68,12 @@ function relativeLinks(text: string): string[] {
 }
 
 test('slugs follow GitHub: lower case, punctuation dropped, spaces to hyphens', () => {
-  expect(slug("`/api/xt/*`: the site's pages call XT.COM through us")).toBe('apixt-the-sites-pages-call-xtcom-through-us');
-  expect(slug('A second provider: standard OAuth 2.0 / OpenID Connect')).toBe('a-second-provider-standard-oauth-20--openid-connect');
+  expect(slug("`/api/xt/*`: the site's pages call XT.COM through us")).toBe(
+    'apixt-the-sites-pages-call-xtcom-through-us',
+  );
+  expect(slug('A second provider: standard OAuth 2.0 / OpenID Connect')).toBe(
+    'a-second-provider-standard-oauth-20--openid-connect',
+  );
   expect(slug('Proven in CI: `npm run topology`')).toBe('proven-in-ci-npm-run-topology');
   expect(slug('snake_case and-hyphens')).toBe('snake_case-and-hyphens');
 });
@@ -86,12 +90,14 @@ test('every relative link in README.md, SECURITY.md and docs/*.md reaches a file
   for (const file of FILES) {
     for (const target of relativeLinks(read(file))) {
       const [rawPath, anchor] = target.split('#') as [string, string | undefined];
-      const rel = rawPath === '' ? file : path.posix.normalize(path.posix.join(path.posix.dirname(file), decodeURI(rawPath)));
+      const rel =
+        rawPath === '' ? file : path.posix.normalize(path.posix.join(path.posix.dirname(file), decodeURI(rawPath)));
       if (!fs.existsSync(path.join(ROOT, rel))) {
         broken.push(`${file}: ${target} (no such file)`);
         continue;
       }
-      if (anchor !== undefined && rel.endsWith('.md') && !anchorsOf(read(rel)).has(anchor)) broken.push(`${file}: ${target} (no such heading)`);
+      if (anchor !== undefined && rel.endsWith('.md') && !anchorsOf(read(rel)).has(anchor))
+        broken.push(`${file}: ${target} (no such heading)`);
     }
   }
   expect(broken).toEqual([]);
@@ -99,5 +105,7 @@ test('every relative link in README.md, SECURITY.md and docs/*.md reaches a file
 
 test('the webhook receiver of docs/integration.md exists, is linked from it, and parses', () => {
   expect(relativeLinks(read('docs/integration.md'))).toContain('../examples/webhook-receiver.mjs');
-  expect(() => execFileSync(process.execPath, ['--check', path.join(ROOT, 'examples/webhook-receiver.mjs')], { stdio: 'pipe' })).not.toThrow();
+  expect(() =>
+    execFileSync(process.execPath, ['--check', path.join(ROOT, 'examples/webhook-receiver.mjs')], { stdio: 'pipe' }),
+  ).not.toThrow();
 });

@@ -30,14 +30,19 @@ function appFor(locale: Locale) {
   app.get('/page/:code', raise);
   app.get('/api/fail/:code', raise);
   const logger = pino({ level: 'silent' });
-  const ctx = { logger, audit: new Audit(logger), providers: new Map([['xt', { label: 'XT.COM' }]]) } as unknown as AppContext;
+  const ctx = {
+    logger,
+    audit: new Audit(logger),
+    providers: new Map([['xt', { label: 'XT.COM' }]]),
+  } as unknown as AppContext;
   app.use(errorHandler(ctx, (_req, _res, next) => next()));
   return app;
 }
 
 const apps = { en: appFor('en'), zh: appFor('zh'), 'zh-Hant': appFor('zh-Hant') };
 const han = /[\u4e00-\u9fff]/;
-const escapeHtml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
+const escapeHtml = (s: string) =>
+  s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
 
 describe.each(['en', 'zh', 'zh-Hant'] as const)('every code in %s', (locale) => {
   test.each(codes)('%s', async (code) => {
@@ -50,7 +55,9 @@ describe.each(['en', 'zh', 'zh-Hant'] as const)('every code in %s', (locale) => 
     expect(page.status).toBe(spec.status);
     expect(page.text).toContain(`data-error="${code}"`);
     expect(page.text).toContain(`<html lang="${htmlLang(locale)}">`);
-    expect(page.text).toMatch(/<main id="main"[^>]* data-state="(misconfigured|unavailable|reconnect-needed|declined|error)"/);
+    expect(page.text).toMatch(
+      /<main id="main"[^>]* data-state="(misconfigured|unavailable|reconnect-needed|declined|error)"/,
+    );
     expect(page.text).toContain(escapeHtml(message));
     const primary = /<a class="button primary" href="([^"]+)">([^<]+)<\/a>/.exec(page.text);
     if (spec.next === 'home') expect(primary).toBeNull();

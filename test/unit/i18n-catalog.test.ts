@@ -10,8 +10,12 @@ const placeholders = (s: string) => [...new Set([...s.matchAll(/\{(\w+)\}/g)].ma
 /** The text a person reads: placeholders (which become provider names, times…) left out. */
 const prose = (s: string) => s.replace(/\{\w+\}/g, ' ');
 
-const SIMPLIFIED_ONLY = [...'连账户断续请这们录网页设应该额币价数冻结单对时间实从无权载开后来过还没问题发现经线删认证识别资讯'];
-const TRADITIONAL_ONLY = [...'連帳戶斷續請這們錄網頁設應該額幣價數凍結單對時間實從無權載開後來過還沒問題發現經線刪認證識別資訊'];
+const SIMPLIFIED_ONLY = [
+  ...'连账户断续请这们录网页设应该额币价数冻结单对时间实从无权载开后来过还没问题发现经线删认证识别资讯',
+];
+const TRADITIONAL_ONLY = [
+  ...'連帳戶斷續請這們錄網頁設應該額幣價數凍結單對時間實從無權載開後來過還沒問題發現經線刪認證識別資訊',
+];
 
 test('the language menu lists the three languages', () => {
   expect(LANGUAGES.map((l) => l.tag)).toEqual(['en', 'zh-CN', 'zh-Hant']);

@@ -77,7 +77,8 @@ test('every module belongs to a layer, and imports only its own folder or lower 
       if (!graph.has(to)) throw new Error(`${from} imports ${to}, which does not exist`);
       const b = layerOf(to);
       const sameFolder = path.dirname(from) === path.dirname(to) && a.name === b.name;
-      if (!sameFolder && b.rank >= a.rank && a.name !== b.name) violations.push(`${from} (${a.name}) → ${to} (${b.name})`);
+      if (!sameFolder && b.rank >= a.rank && a.name !== b.name)
+        violations.push(`${from} (${a.name}) → ${to} (${b.name})`);
     }
   }
   expect(violations).toEqual([]);
@@ -86,7 +87,9 @@ test('every module belongs to a layer, and imports only its own folder or lower 
 test('providers/ never imports session/, auth/ or anything above them', () => {
   const bad = [...graph]
     .filter(([from]) => from.startsWith('providers/'))
-    .flatMap(([from, to]) => to.filter((t) => !t.startsWith('providers/') && layerOf(t).rank > 0).map((t) => `${from} → ${t}`));
+    .flatMap(([from, to]) =>
+      to.filter((t) => !t.startsWith('providers/') && layerOf(t).rank > 0).map((t) => `${from} → ${t}`),
+    );
   expect(bad).toEqual([]);
 });
 
@@ -116,6 +119,10 @@ test('the check itself catches a violation and a cycle', () => {
   expect(layerOf('providers/xt/a.ts')).toEqual({ name: 'providers/xt', rank: layerOf('providers/oidc/a.ts').rank });
   expect(layerOf('providers/oidc/a.ts').name).toBe('providers/oidc');
   // …and the parser sees type-only and dynamic imports too.
-  const info = ts.preProcessFile("import type { A } from './a.js'; export * from './b.js'; const c = await import('./c.js');", true, true);
+  const info = ts.preProcessFile(
+    "import type { A } from './a.js'; export * from './b.js'; const c = await import('./c.js');",
+    true,
+    true,
+  );
   expect(info.importedFiles.map((f) => f.fileName)).toEqual(['./a.js', './b.js', './c.js']);
 });

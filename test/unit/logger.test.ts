@@ -34,14 +34,20 @@ describe('secret scrubbing', () => {
     const { logger } = createLogger({ level: 'debug', secrets: [SECRET], destination: dest });
     let err: unknown;
     try {
-      await axios.get(`http://127.0.0.1:1/public/uaa/oauth2/token?client_id=a&client_secret=${SECRET}&grant_type=authorization_code&code=the-code`, {
-        timeout: 500,
-      });
+      await axios.get(
+        `http://127.0.0.1:1/public/uaa/oauth2/token?client_id=a&client_secret=${SECRET}&grant_type=authorization_code&code=the-code`,
+        {
+          timeout: 500,
+        },
+      );
     } catch (e) {
       err = e;
     }
     expect(err).toBeDefined();
-    logger.error({ err, error: err, nested: { deeper: { config: (err as { config?: unknown }).config } } }, `failed: ${String(err)}`);
+    logger.error(
+      { err, error: err, nested: { deeper: { config: (err as { config?: unknown }).config } } },
+      `failed: ${String(err)}`,
+    );
     logger.debug(err as object);
     logger.info({ access_token: JWT, headers: { authorization: `Bearer ${JWT}` } }, 'tokens');
     logger.flush();
@@ -54,7 +60,9 @@ describe('secret scrubbing', () => {
   });
 
   test('safeUrl: a request target in absolute form is logged as its path, with the subject hidden all the same', () => {
-    expect(safeUrl('http://localhost:3300/v1/subjects/alice.absolute/connections')).toBe('/v1/subjects/:sub/connections');
+    expect(safeUrl('http://localhost:3300/v1/subjects/alice.absolute/connections')).toBe(
+      '/v1/subjects/:sub/connections',
+    );
     expect(safeUrl('HTTPS://h/V1/Subjects/bob/xt/spot?x=1')).toBe('/V1/Subjects/:sub/xt/spot?x=…');
     expect(safeUrl('/v1/subjects/carol')).toBe('/v1/subjects/:sub');
   });

@@ -24,12 +24,15 @@ function setup() {
   const connections = testConnections(
     { store, sealer, now, providers: new Map([['oidc', stubProvider({ id: 'oidc', backchannelLogout: true })]]) },
     {
-      audit: { write: (event: string, fields: Record<string, unknown>) => audit.push({ event, fields }) } as unknown as Audit,
+      audit: {
+        write: (event: string, fields: Record<string, unknown>) => audit.push({ event, fields }),
+      } as unknown as Audit,
       logoutIndex: new LogoutIndex('a-session-secret-of-at-least-32-chars!!'),
     },
   );
   /** Every outbox event, opened: [owner, type, reason]. */
-  const events = async () => (await drainEvents(store.outbox, sealer)).map(({ owner, body }) => [owner, body.type, body.data.reason]);
+  const events = async () =>
+    (await drainEvents(store.outbox, sealer)).map(({ owner, body }) => [owner, body.type, body.data.reason]);
   return { connections, store, audit, events, advance: (ms: number) => (t += ms) };
 }
 
@@ -103,7 +106,8 @@ test('a logout for a session or user nobody connected with leaves no tombstone (
   let puts = 0;
   const put = store.putLogoutTombstone.bind(store);
   store.putLogoutTombstone = (...args) => ((puts += 1), put(...args));
-  for (let i = 0; i < 20; i++) expect(await connections.endByProviderLogout('oidc', { sid: `never-${i}`, sub: `nobody-${i}` })).toBe(0);
+  for (let i = 0; i < 20; i++)
+    expect(await connections.endByProviderLogout('oidc', { sid: `never-${i}`, sub: `nobody-${i}` })).toBe(0);
   expect(await connections.endByProviderLogout('oidc', { sub: 'nobody' })).toBe(0);
   expect(puts).toBe(0);
   await connections.connect('T', 'oidc', tokens('s1', 'u1'));
@@ -120,7 +124,8 @@ test('a logout names what it names: another user, another session, another provi
   for (let i = 0; i < LOGOUT_INDEX_MAX; i++) await connections.connect(`n${i}`, 'oidc', tokens('s1', 'u1'));
   await connections.endByProviderLogout('oidc', { sid: 's1', sub: 'u1' });
   expect(await connections.read('T', 'oidc')).toBeNull();
-  for (const o of ['same-sid-other-user', 'other-sid-same-user', 'other-user']) expect((await connections.read(o, 'oidc'))?.status).toBe('active');
+  for (const o of ['same-sid-other-user', 'other-sid-same-user', 'other-user'])
+    expect((await connections.read(o, 'oidc'))?.status).toBe('active');
 });
 
 test('property: after any logout, what it names and was logged in before it has ended, whatever came after stays', async () => {

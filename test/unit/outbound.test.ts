@@ -12,17 +12,26 @@ const SRC = path.join(ROOT, 'src');
 const files = (dir: string): string[] =>
   fs
     .readdirSync(dir, { withFileTypes: true })
-    .flatMap((e) => (e.isDirectory() ? files(path.join(dir, e.name)) : e.name.endsWith('.ts') ? [path.join(dir, e.name)] : []));
-const sources = files(SRC).map((f) => ({ rel: path.relative(SRC, f).split(path.sep).join('/'), text: fs.readFileSync(f, 'utf8') }));
+    .flatMap((e) =>
+      e.isDirectory() ? files(path.join(dir, e.name)) : e.name.endsWith('.ts') ? [path.join(dir, e.name)] : [],
+    );
+const sources = files(SRC).map((f) => ({
+  rel: path.relative(SRC, f).split(path.sep).join('/'),
+  text: fs.readFileSync(f, 'utf8'),
+}));
 
 test('axios is a dependency of the app, not only of its tests', () => {
-  const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as Record<string, Record<string, string> | undefined>;
+  const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as Record<
+    string,
+    Record<string, string> | undefined
+  >;
   expect(pkg.dependencies?.axios).toMatch(/^\^1\./);
   expect(pkg.devDependencies?.axios).toBeUndefined();
 });
 
 test('outbound HTTP leaves only through shared/outbound.ts (axios), or openid-client’s bounded fetch', () => {
-  const offenders = (re: RegExp, allowed: string[]) => sources.filter((s) => !allowed.includes(s.rel) && re.test(s.text)).map((s) => s.rel);
+  const offenders = (re: RegExp, allowed: string[]) =>
+    sources.filter((s) => !allowed.includes(s.rel) && re.test(s.text)).map((s) => s.rel);
   expect(offenders(/from 'axios'/, ['shared/outbound.ts'])).toEqual([]);
   expect(offenders(/(?<![\w.])https?\.(request|get)\(/, [])).toEqual([]); // node:http(s) called directly
   expect(offenders(/(?<![\w.])fetch\(/, ['providers/oidc/fetch.ts'])).toEqual([]);

@@ -14,7 +14,14 @@ import { stubProvider } from '../helpers/providers.js';
 /** A memory store whose next `failures` writes of a refreshed record fail like an unreachable Redis. */
 class FlakyStore extends MemoryAuthStore {
   failures = 0;
-  override async replaceConnection(owner: string, provider: string, value: string, ttlMs: number, expected?: string, event?: OutboxEvent): Promise<boolean> {
+  override async replaceConnection(
+    owner: string,
+    provider: string,
+    value: string,
+    ttlMs: number,
+    expected?: string,
+    event?: OutboxEvent,
+  ): Promise<boolean> {
     if (this.failures > 0) {
       this.failures--;
       throw new AppError('store_unavailable', { detail: { store: 'test' } });
@@ -47,7 +54,11 @@ function setup(rotate: () => TokenResponse) {
 }
 
 let n = 0;
-const tokens = (): TokenResponse => ({ accessToken: `access-${++n}`, refreshToken: `refresh-${n}`, accessExpiresAt: Date.now() + 3_600_000 });
+const tokens = (): TokenResponse => ({
+  accessToken: `access-${++n}`,
+  refreshToken: `refresh-${n}`,
+  accessExpiresAt: Date.now() + 3_600_000,
+});
 
 test('a store that fails twice after the provider answered still gets the rotated tokens', async () => {
   const { store, connections, calls } = setup(tokens);

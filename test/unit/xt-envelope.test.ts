@@ -13,7 +13,12 @@ import { classify } from '../../src/providers/xt/answer.js';
 
 const rcShape = (rc: number, mc: string) => JSON.stringify({ rc, mc, ma: [], result: null });
 const returnCodeShape = (rc: number, mc: string) =>
-  JSON.stringify({ returnCode: rc, msgInfo: rc === 0 ? 'success' : 'failure', error: rc === 0 ? null : { code: mc, msg: 'x' }, result: null });
+  JSON.stringify({
+    returnCode: rc,
+    msgInfo: rc === 0 ? 'success' : 'failure',
+    error: rc === 0 ? null : { code: mc, msg: 'x' },
+    result: null,
+  });
 const answer = (status: number, body: string): RawResponse => ({ status, contentType: 'application/json', body });
 
 const code = fc.oneof(
@@ -45,7 +50,11 @@ test('the user API classifies both shapes the same, for any code and status', ()
 
 test('returnCode 0 with a null error is a success, and error.code AUTH_105 asks for a new clock reading', () => {
   expect(readXtEnvelope(answer(200, returnCodeShape(0, '')), 'xt')).toEqual({ rc: 0, mc: 'SUCCESS', result: null });
-  expect(classify(answer(200, returnCodeShape(1, 'AUTH_105')), '/spot/v4/balances', 0)).toEqual({ kind: 'clock', mc: 'AUTH_105', httpStatus: 200 });
+  expect(classify(answer(200, returnCodeShape(1, 'AUTH_105')), '/spot/v4/balances', 0)).toEqual({
+    kind: 'clock',
+    mc: 'AUTH_105',
+    httpStatus: 200,
+  });
 });
 
 test('the token endpoint: error.code AUTH_1xx is provider_misconfigured, any other code is what an rc 1 answer with that mc is', async () => {

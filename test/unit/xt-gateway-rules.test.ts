@@ -52,10 +52,13 @@ describe('paths: refused, never repaired', () => {
     expect(reason(() => parseXtTarget(path))).toBe(why);
   });
 
-  test.each(['/spot/v4/balances', '/spot/v4/order/123456789', '/spot/v4/open-order', '/a.b/c~d/e_f'])('%s is plain', (path) => {
-    expect(pathProblem(path)).toBeUndefined();
-    expect(parseXtTarget(path)).toEqual({ path, query: [] });
-  });
+  test.each(['/spot/v4/balances', '/spot/v4/order/123456789', '/spot/v4/open-order', '/a.b/c~d/e_f'])(
+    '%s is plain',
+    (path) => {
+      expect(pathProblem(path)).toBeUndefined();
+      expect(parseXtTarget(path)).toEqual({ path, query: [] });
+    },
+  );
 });
 
 describe('queries', () => {
@@ -137,9 +140,13 @@ describe('XT_API_ALLOW', () => {
     expect(problems).toHaveLength(1);
     expect(problems[0]).toMatch(/never allowed/);
     expect(entries).toHaveLength(1);
-    expect(() => loadConfig({ SESSION_SECRET: 'x'.repeat(40), XT_ENABLED: 'false', XT_API_ALLOW: `GET /spot/v4/balances,${entry}` })).toThrow(
-      /XT_API_ALLOW: .*never allowed/,
-    );
+    expect(() =>
+      loadConfig({
+        SESSION_SECRET: 'x'.repeat(40),
+        XT_ENABLED: 'false',
+        XT_API_ALLOW: `GET /spot/v4/balances,${entry}`,
+      }),
+    ).toThrow(/XT_API_ALLOW: .*never allowed/);
   });
 
   test('the api-key path is refused by the matcher too, whatever the list holds', () => {
@@ -153,12 +160,17 @@ describe('XT_API_ALLOW', () => {
     expect(isAllowed(near, 'POST', '/user/account/api-key/x')).toBe(false);
   });
 
-  test.each(['PUT /spot/v4/order', 'GET spot/v4/order', 'GET /spot//order', 'GET /spot/../order', 'GET /spot/v4/order?x=1', 'GET', ' , '])(
-    '%j is a start-up error',
-    (text) => {
-      expect(parseAllowList(text).problems.length).toBeGreaterThan(0);
-    },
-  );
+  test.each([
+    'PUT /spot/v4/order',
+    'GET spot/v4/order',
+    'GET /spot//order',
+    'GET /spot/../order',
+    'GET /spot/v4/order?x=1',
+    'GET',
+    ' , ',
+  ])('%j is a start-up error', (text) => {
+    expect(parseAllowList(text).problems.length).toBeGreaterThan(0);
+  });
 
   test('config: defaults and the other two settings', () => {
     const base = { SESSION_SECRET: 'x'.repeat(40), XT_ENABLED: 'false' };
@@ -175,14 +187,25 @@ describe('XT_API_ALLOW', () => {
   test('config: the shares of the XT.COM budget are fractions in (0, 1] that leave people something', () => {
     const base = { SESSION_SECRET: 'x'.repeat(40), XT_ENABLED: 'false' };
     expect(loadConfig(base).xtCalls).toMatchObject({ personShare: 0.1, serviceShare: 0.1 });
-    expect(loadConfig({ ...base, XT_API_PERSON_SHARE: '0.05', XT_API_SERVICE_SHARE: '0.95' }).xtCalls).toMatchObject({ personShare: 0.05, serviceShare: 0.95 });
-    expect(loadConfig({ ...base, XT_API_PERSON_SHARE: '0.7', XT_API_SERVICE_SHARE: '0.3' }).xtCalls.personShare).toBe(0.7); // exactly 1 together
+    expect(loadConfig({ ...base, XT_API_PERSON_SHARE: '0.05', XT_API_SERVICE_SHARE: '0.95' }).xtCalls).toMatchObject({
+      personShare: 0.05,
+      serviceShare: 0.95,
+    });
+    expect(loadConfig({ ...base, XT_API_PERSON_SHARE: '0.7', XT_API_SERVICE_SHARE: '0.3' }).xtCalls.personShare).toBe(
+      0.7,
+    ); // exactly 1 together
     for (const bad of ['0', '-0.1', '1.5', 'a tenth', '10%'])
       for (const name of ['XT_API_PERSON_SHARE', 'XT_API_SERVICE_SHARE'])
-        expect(() => loadConfig({ ...base, [name]: bad })).toThrow(new RegExp(`${name}.*fraction above 0 and at most 1`));
-    expect(() => loadConfig({ ...base, XT_API_PERSON_SHARE: '0.6', XT_API_SERVICE_SHARE: '0.5' })).toThrow(/together at most 1/);
+        expect(() => loadConfig({ ...base, [name]: bad })).toThrow(
+          new RegExp(`${name}.*fraction above 0 and at most 1`),
+        );
+    expect(() => loadConfig({ ...base, XT_API_PERSON_SHARE: '0.6', XT_API_SERVICE_SHARE: '0.5' })).toThrow(
+      /together at most 1/,
+    );
     // 2 calls a minute with half kept for /v1 leaves 1 for people; 1 call a minute leaves none.
     expect(loadConfig({ ...base, XT_API_IP_LIMIT: '2', XT_API_SERVICE_SHARE: '0.5' }).xtCalls.serviceShare).toBe(0.5);
-    expect(() => loadConfig({ ...base, XT_API_IP_LIMIT: '1', XT_API_SERVICE_SHARE: '0.1' })).toThrow(/XT_API_SERVICE_SHARE: keeps all 1 calls/);
+    expect(() => loadConfig({ ...base, XT_API_IP_LIMIT: '1', XT_API_SERVICE_SHARE: '0.1' })).toThrow(
+      /XT_API_SERVICE_SHARE: keeps all 1 calls/,
+    );
   });
 });

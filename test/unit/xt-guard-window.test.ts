@@ -29,7 +29,10 @@ describe('MemorySlidingLog', () => {
       fc.asyncProperty(
         fc.integer({ min: 1, max: 5 }),
         fc.integer({ min: 50, max: 2000 }),
-        fc.array(fc.tuple(fc.integer({ min: 0, max: 400 }), fc.constantFrom('a', 'b')), { minLength: 1, maxLength: 120 }),
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 400 }), fc.constantFrom('a', 'b')), {
+          minLength: 1,
+          maxLength: 120,
+        }),
         async (limit, windowMs, steps) => {
           let now = 0;
           const log = new MemorySlidingLog(() => now);
@@ -134,7 +137,12 @@ describe('SlidingXtGuard', () => {
   });
 
   test('a call over the limit waits for the slot when it comes within the queue wait', async () => {
-    const guard = new SlidingXtGuard({ ipLimitPerMinute: 1000, queueWaitMs: 2000, userLimits: { asset: 1, other: 10 }, marginMs: 0 });
+    const guard = new SlidingXtGuard({
+      ipLimitPerMinute: 1000,
+      queueWaitMs: 2000,
+      userLimits: { asset: 1, other: 10 },
+      marginMs: 0,
+    });
     await guard.take('u', 'asset');
     const started = performance.now();
     await guard.take('u', 'asset');
@@ -155,9 +163,16 @@ describe('SlidingXtGuard', () => {
 
   test("a person's share: the 101st call in a minute is refused, someone else's is not", async () => {
     let now = 0;
-    const guard = new SlidingXtGuard({ log: new MemorySlidingLog(() => now), ipLimitPerMinute: 1000, queueWaitMs: 0, userLimits: { asset: 1e9, other: 1e9 } });
+    const guard = new SlidingXtGuard({
+      log: new MemorySlidingLog(() => now),
+      ipLimitPerMinute: 1000,
+      queueWaitMs: 0,
+      userLimits: { asset: 1e9, other: 1e9 },
+    });
     for (let i = 0; i < 100; i++, now += 100) await guard.take('busy', i % 2 ? 'asset' : 'other');
-    expect((await rateLimited(guard.take('busy', 'other'))).detail.retryAfterMs).toBe(60_000 + WINDOW_MARGIN_MS - 10_000);
+    expect((await rateLimited(guard.take('busy', 'other'))).detail.retryAfterMs).toBe(
+      60_000 + WINDOW_MARGIN_MS - 10_000,
+    );
     await guard.take('calm', 'other');
     now = 60_000 + WINDOW_MARGIN_MS;
     await guard.take('busy', 'other');
@@ -213,7 +228,10 @@ describe('the deployment budget, shared', () => {
   // a light person and the institution call now and then.
   const step = fc.tuple(
     fc.integer({ min: 0, max: 300 }),
-    fc.oneof(fc.constantFrom('light', 'service'), fc.tuple(fc.integer({ min: 0, max: 5 }), fc.integer({ min: 1, max: 40 }))),
+    fc.oneof(
+      fc.constantFrom('light', 'service'),
+      fc.tuple(fc.integer({ min: 0, max: 5 }), fc.integer({ min: 1, max: 40 })),
+    ),
   );
 
   test('property: no person over their share, people never in the kept slice; a light person and the institution always served', async () => {

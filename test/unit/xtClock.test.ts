@@ -85,19 +85,25 @@ test('refused requests share one new reading; one signed before a newer reading 
 test.each([
   ['an HTTP error', () => ({ status: 503, contentType: 'text/html', body: '<html>down</html>' })],
   ['not an envelope', () => ({ status: 200, contentType: 'application/json', body: '{"serverTime":1}' })],
-  ['an rc 1 envelope', () => ({ status: 200, contentType: 'application/json', body: '{"rc":1,"mc":"FAILURE","ma":[],"result":null}' })],
+  [
+    'an rc 1 envelope',
+    () => ({ status: 200, contentType: 'application/json', body: '{"rc":1,"mc":"FAILURE","ma":[],"result":null}' }),
+  ],
   ['an implausible time', () => timeAnswer(Date.now() + 3 * 86_400_000)],
   ['a network failure', () => Promise.reject(new Error('ECONNREFUSED'))],
-] as [string, () => RawResponse | Promise<RawResponse>][])('best effort: %s keeps the last offset', async (_name, bad) => {
-  const xt = fakeXt(7_000, Date.now);
-  let hostShift = 0;
-  clock = new XtClock({ apiUrl: 'https://sapi.example', http: xt.http, logger, now: () => Date.now() + hostShift });
-  expect(await clock.sync()).toBe(true);
-  const offset = clock.offset();
-  xt.answerWith(bad);
-  hostShift = 2000;
-  expect(await clock.sync()).toBe(false);
-  expect(xt.urls).toHaveLength(2);
-  expect(clock.offset()).toBe(offset);
-  expect(clock.now() - (Date.now() + hostShift)).toBeCloseTo(offset, -2);
-});
+] as [string, () => RawResponse | Promise<RawResponse>][])(
+  'best effort: %s keeps the last offset',
+  async (_name, bad) => {
+    const xt = fakeXt(7_000, Date.now);
+    let hostShift = 0;
+    clock = new XtClock({ apiUrl: 'https://sapi.example', http: xt.http, logger, now: () => Date.now() + hostShift });
+    expect(await clock.sync()).toBe(true);
+    const offset = clock.offset();
+    xt.answerWith(bad);
+    hostShift = 2000;
+    expect(await clock.sync()).toBe(false);
+    expect(xt.urls).toHaveLength(2);
+    expect(clock.offset()).toBe(offset);
+    expect(clock.now() - (Date.now() + hostShift)).toBeCloseTo(offset, -2);
+  },
+);

@@ -139,14 +139,32 @@ const nonAscii = fc
   .integer({ min: 0xa0, max: 0x10ffff })
   .filter((cp) => cp < 0xd800 || cp > 0xdfff)
   .map((cp) => String.fromCodePoint(cp));
-const unit = fc.oneof({ arbitrary: printable, weight: 10 }, { arbitrary: nonAscii, weight: 3 }, { arbitrary: separators, weight: 1 });
-const key = fc.oneof(fc.constantFrom('symbol', 'currencies', 'bizType', 'clientOrderId', 'Zeta', 'a_b', 'ab'), fc.string({ unit, minLength: 1, maxLength: 6 }));
-const value = fc.oneof(fc.constantFrom('', 'usdt,btc', 'a b', 'A/B', 'é', '1+1', '%41'), fc.string({ unit, maxLength: 8 }));
+const unit = fc.oneof(
+  { arbitrary: printable, weight: 10 },
+  { arbitrary: nonAscii, weight: 3 },
+  { arbitrary: separators, weight: 1 },
+);
+const key = fc.oneof(
+  fc.constantFrom('symbol', 'currencies', 'bizType', 'clientOrderId', 'Zeta', 'a_b', 'ab'),
+  fc.string({ unit, minLength: 1, maxLength: 6 }),
+);
+const value = fc.oneof(
+  fc.constantFrom('', 'usdt,btc', 'a b', 'A/B', 'é', '1+1', '%41'),
+  fc.string({ unit, maxLength: 8 }),
+);
 const request = fc.record({
   method: fc.constantFrom<Req['method'][]>('GET', 'POST', 'DELETE'),
-  path: fc.constantFrom('/spot/v4/order', '/spot/v4/balances', '/spot/v4/order/123', '/user/account/api-key', '/future/trade/v1/order/create'),
+  path: fc.constantFrom(
+    '/spot/v4/order',
+    '/spot/v4/balances',
+    '/spot/v4/order/123',
+    '/user/account/api-key',
+    '/future/trade/v1/order/create',
+  ),
   query: fc.uniqueArray(fc.tuple(key, value), { selector: ([k]) => k, maxLength: 4 }),
-  body: fc.option(fc.dictionary(fc.string({ unit, minLength: 1, maxLength: 6 }), value, { minKeys: 1, maxKeys: 4 }), { nil: undefined }),
+  body: fc.option(fc.dictionary(fc.string({ unit, minLength: 1, maxLength: 6 }), value, { minKeys: 1, maxKeys: 4 }), {
+    nil: undefined,
+  }),
   style: fc.constantFrom<Style[]>('method', 'path'),
   appKey: fc.constantFrom('DDJ7BLK49YUCL97S', '2063495b-85ec-41b3-a810-be84ceb78751'),
   timestamp: fc.integer({ min: 1_600_000_000_000, max: 1_900_000_000_000 }),
@@ -175,7 +193,8 @@ describe("our signed strings are XT.COM's clients' signed strings", () => {
         expect(me.signed).toBe(j2(r, me.url, me.body));
         if (sameOrderUnderLocale(r.query)) expect(me.signed).toBe(n(r));
         const ccxtShape = ccxtQueryOnly(r) ? r.body === undefined : r.query.length === 0 && r.body !== undefined;
-        if (ccxtShape && (r.style === 'method' || r.method !== 'GET' || onlyUnreserved(r.query))) expect(me.signed).toBe(c(r));
+        if (ccxtShape && (r.style === 'method' || r.method !== 'GET' || onlyUnreserved(r.query)))
+          expect(me.signed).toBe(c(r));
       }),
       { numRuns: 1500 },
     );
@@ -184,7 +203,15 @@ describe("our signed strings are XT.COM's clients' signed strings", () => {
 });
 
 describe('where the clients differ from each other, and what we match', () => {
-  const base: Req = { method: 'GET', path: '/spot/v4/order', query: [], style: 'method', appKey: 'k', timestamp: 1700000000000, window: 5000 };
+  const base: Req = {
+    method: 'GET',
+    path: '/spot/v4/order',
+    query: [],
+    style: 'method',
+    appKey: 'k',
+    timestamp: 1700000000000,
+    window: 5000,
+  };
 
   test('key order: code units (Java TreeMap, ccxt), not localeCompare (xt-open-api)', () => {
     const r = {

@@ -4,9 +4,17 @@
  * "Obtain Signature"). The HMAC values were computed independently with `openssl dgst -sha256 -hmac`.
  * test/unit/xtSign-clients.test.ts compares the signed strings with ports of XT.COM's own clients.
  */
-import { encodeQueryComponent, queryProblem, requestPart, signatureHeaders, signedString, wireQuery } from '../../src/providers/xt/sign.js';
+import {
+  encodeQueryComponent,
+  queryProblem,
+  requestPart,
+  signatureHeaders,
+  signedString,
+  wireQuery,
+} from '../../src/providers/xt/sign.js';
 
-const EXAMPLE_BODY = '{"symbol":"XT_USDT","side":"BUY","type":"LIMIT","timeInForce":"GTC","bizType":"SPOT","price":3,"quantity":2}';
+const EXAMPLE_BODY =
+  '{"symbol":"XT_USDT","side":"BUY","type":"LIMIT","timeInForce":"GTC","bizType":"SPOT","price":3,"quantity":2}';
 const EXAMPLE = {
   method: 'POST',
   path: '/v4/order',
@@ -38,10 +46,18 @@ describe("XT.COM's worked example", () => {
 
   test("the path style is the third-party page's formula: X is validate-appkey and validate-timestamp only, Y has no method", () => {
     const style = { ...EXAMPLE, style: 'path' as const };
-    expect(signedString(style)).toBe(`validate-appkey=2063495b-85ec-41b3-a810-be84ceb78751&validate-timestamp=1666026215729#/v4/order#${EXAMPLE_BODY}`);
+    expect(signedString(style)).toBe(
+      `validate-appkey=2063495b-85ec-41b3-a810-be84ceb78751&validate-timestamp=1666026215729#/v4/order#${EXAMPLE_BODY}`,
+    );
     const h = signatureHeaders(style);
     // All four headers are still sent, as XT.COM's Java interceptor and xt-open-api send them.
-    expect(Object.keys(h).sort()).toEqual(['validate-algorithms', 'validate-appkey', 'validate-recvwindow', 'validate-signature', 'validate-timestamp']);
+    expect(Object.keys(h).sort()).toEqual([
+      'validate-algorithms',
+      'validate-appkey',
+      'validate-recvwindow',
+      'validate-signature',
+      'validate-timestamp',
+    ]);
     expect(h['validate-signature']).toBe('b0bf3cfde3fce7e5972d725ceb511c1022fcaff9c85e5ac5f8db9a0727279c8e');
   });
 
@@ -59,7 +75,9 @@ describe("XT.COM's worked example", () => {
     expect(signedString(i)).toBe(
       'validate-appkey=3976eb88-76d0-4f6e-a6b2-a57980770085&validate-timestamp=1641446237201#/future/api/v1/public/symbol/detail#symbol=btc_usdt',
     );
-    expect(signatureHeaders(i)['validate-signature']).toBe('8e211ac97b0306ffb8ee4fa4296811fe57963017328ecf716baceae857d225c3');
+    expect(signatureHeaders(i)['validate-signature']).toBe(
+      '8e211ac97b0306ffb8ee4fa4296811fe57963017328ecf716baceae857d225c3',
+    );
   });
 });
 
@@ -79,12 +97,18 @@ describe('the signed string', () => {
     expect(signedString(i)).toBe(
       'validate-algorithms=HmacSHA256&validate-appkey=k&validate-recvwindow=5000&validate-timestamp=1700000000000#GET#/spot/v4/balances#currencies=usdt,btc',
     );
-    expect(signatureHeaders(i)['validate-signature']).toBe('f70ef849b02d757003c16e768f8150d7a362fc59ef992d2af5e706aa14265953');
+    expect(signatureHeaders(i)['validate-signature']).toBe(
+      'f70ef849b02d757003c16e768f8150d7a362fc59ef992d2af5e706aa14265953',
+    );
   });
 
   test('no query and no body: nothing after the path; an empty body is no body', () => {
-    expect(requestPart({ method: 'DELETE', path: '/spot/v4/order/1', query: [], body: '', style: 'method' })).toBe('#DELETE#/spot/v4/order/1');
-    expect(requestPart({ method: 'GET', path: '/spot/v4/open-order', query: [], style: 'path' })).toBe('#/spot/v4/open-order');
+    expect(requestPart({ method: 'DELETE', path: '/spot/v4/order/1', query: [], body: '', style: 'method' })).toBe(
+      '#DELETE#/spot/v4/order/1',
+    );
+    expect(requestPart({ method: 'GET', path: '/spot/v4/open-order', query: [], style: 'path' })).toBe(
+      '#/spot/v4/open-order',
+    );
   });
 
   test('the body is signed byte for byte: no reordering, whitespace kept', () => {
@@ -107,7 +131,13 @@ describe('the signed string', () => {
 });
 
 describe('the query: signed decoded, sent encoded', () => {
-  const get = (query: [string, string][]) => ({ ...EXAMPLE, method: 'GET', path: '/spot/v4/order', query, body: undefined });
+  const get = (query: [string, string][]) => ({
+    ...EXAMPLE,
+    method: 'GET',
+    path: '/spot/v4/order',
+    query,
+    body: undefined,
+  });
 
   test.each([
     ['note', 'a b', 'note=a b', 'note=a%20b'],
@@ -134,7 +164,9 @@ describe('the query: signed decoded, sent encoded', () => {
     expect(signedString(i)).toBe(
       'validate-algorithms=HmacSHA256&validate-appkey=k&validate-recvwindow=5000&validate-timestamp=1700000000000#GET#/spot/v4/order#clientOrderId=my order/é+1&note=a b',
     );
-    expect(signatureHeaders(i)['validate-signature']).toBe('45fb053d0a23309b887f3003eb70591693aa4765e1b51256fb9d4fe629853de0');
+    expect(signatureHeaders(i)['validate-signature']).toBe(
+      '45fb053d0a23309b887f3003eb70591693aa4765e1b51256fb9d4fe629853de0',
+    );
   });
 
   test("pairs are sorted by key in UTF-16 code-unit order (Java's TreeMap), in both forms", () => {
@@ -147,7 +179,9 @@ describe('the query: signed decoded, sent encoded', () => {
       ['a_b', '2'],
       ['ab', '3'],
     ];
-    expect(signedString(get(pairs)).split('#').at(-1)).toBe('Zeta=z&a_b=2&ab=3&bizType=SPOT&limit=10&symbol=btc_usdt&é=1');
+    expect(signedString(get(pairs)).split('#').at(-1)).toBe(
+      'Zeta=z&a_b=2&ab=3&bizType=SPOT&limit=10&symbol=btc_usdt&é=1',
+    );
     expect(wireQuery(pairs)).toBe('Zeta=z&a_b=2&ab=3&bizType=SPOT&limit=10&symbol=btc_usdt&%C3%A9=1');
     expect(wireQuery([])).toBe('');
   });
@@ -194,6 +228,8 @@ describe('the query: signed decoded, sent encoded', () => {
   });
 
   test('everything but unreserved characters and the comma is percent-encoded', () => {
-    expect(encodeQueryComponent("a b&c=d#e'f(g)*!~,x/y?é+")).toBe('a%20b%26c%3Dd%23e%27f%28g%29%2A%21~,x%2Fy%3F%C3%A9%2B');
+    expect(encodeQueryComponent("a b&c=d#e'f(g)*!~,x/y?é+")).toBe(
+      'a%20b%26c%3Dd%23e%27f%28g%29%2A%21~,x%2Fy%3F%C3%A9%2B',
+    );
   });
 });

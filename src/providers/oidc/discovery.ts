@@ -48,18 +48,26 @@ function pickTokenAuth(configured: OidcTokenAuth | undefined, supported: unknown
   const list = Array.isArray(supported) ? supported.filter((m): m is string => typeof m === 'string') : undefined;
   if (configured) {
     if (list && !list.includes(configured))
-      logger.warn({ provider: 'oidc', configured }, 'OIDC_TOKEN_AUTH is not listed in the provider metadata; using it anyway');
+      logger.warn(
+        { provider: 'oidc', configured },
+        'OIDC_TOKEN_AUTH is not listed in the provider metadata; using it anyway',
+      );
     return configured;
   }
   if (!list || list.includes('client_secret_basic')) return 'client_secret_basic';
   if (list.includes('client_secret_post')) return 'client_secret_post';
-  logger.warn({ provider: 'oidc' }, 'the provider lists neither client_secret_basic nor client_secret_post; trying client_secret_basic');
+  logger.warn(
+    { provider: 'oidc' },
+    'the provider lists neither client_secret_basic nor client_secret_post; trying client_secret_basic',
+  );
   return 'client_secret_basic';
 }
 
 function clientAuth(cfg: OidcConfig, method: OidcTokenAuth): client.ClientAuth {
   if (!cfg.clientSecret) return client.None(); // a public client: PKCE is its only proof
-  return method === 'client_secret_post' ? client.ClientSecretPost(cfg.clientSecret) : client.ClientSecretBasic(cfg.clientSecret);
+  return method === 'client_secret_post'
+    ? client.ClientSecretPost(cfg.clientSecret)
+    : client.ClientSecretBasic(cfg.clientSecret);
 }
 
 export class OidcDiscovery {
@@ -131,7 +139,10 @@ export class OidcDiscovery {
       (err: unknown) => {
         this.failures += 1;
         const e = toOidcAppError(err, 'discovery');
-        const delay = Math.min(this.o.maxDelayMs ?? 60_000, (this.o.baseDelayMs ?? 1000) * 2 ** Math.min(this.failures - 1, 16));
+        const delay = Math.min(
+          this.o.maxDelayMs ?? 60_000,
+          (this.o.baseDelayMs ?? 1000) * 2 ** Math.min(this.failures - 1, 16),
+        );
         this.o.logger.warn(
           { provider: 'oidc', code: e.code, detail: e.detail, failures: this.failures, retryInMs: delay },
           'OIDC discovery failed; the provider is unavailable until it succeeds',
@@ -186,11 +197,15 @@ export class OidcDiscovery {
     try {
       if (typeof value !== 'string') throw new TypeError('not a string');
       const url = new URL(value);
-      if ((url.protocol === 'https:' || (this.insecure && isLoopbackHttp(url))) && !url.username && !url.password) return url;
+      if ((url.protocol === 'https:' || (this.insecure && isLoopbackHttp(url))) && !url.username && !url.password)
+        return url;
     } catch {
       // below
     }
-    this.o.logger.warn({ provider: 'oidc', endpoint: name }, 'the provider metadata lists an endpoint that is not an https URL; it is not used');
+    this.o.logger.warn(
+      { provider: 'oidc', endpoint: name },
+      'the provider metadata lists an endpoint that is not an https URL; it is not used',
+    );
     return undefined;
   }
 
@@ -199,7 +214,12 @@ export class OidcDiscovery {
     try {
       const url = new URL(jwksUri);
       if (url.protocol !== 'https:' && !(this.insecure && url.protocol === 'http:')) return;
-      const res = await this.o.fetch(url.href, { method: 'GET', headers: { accept: 'application/json' }, body: undefined, redirect: 'manual' });
+      const res = await this.o.fetch(url.href, {
+        method: 'GET',
+        headers: { accept: 'application/json' },
+        body: undefined,
+        redirect: 'manual',
+      });
       const jwks = (await res.json()) as { keys?: unknown };
       if (res.status !== 200 || !Array.isArray(jwks.keys)) throw new Error('not a JWKS');
       client.setJwksCache(config, { jwks: jwks as client.JWKS, uat: Math.floor(Date.now() / 1000) });

@@ -17,7 +17,14 @@ export type OidcOperation = 'discovery' | 'jwks' | 'authorization_code' | 'refre
 /** RFC 6749 §5.2: the grant (code or refresh token) is dead. The person must connect again. */
 const GRANT_DEAD = new Set(['invalid_grant']);
 /** RFC 6749 §5.2: our client registration or request is wrong; nothing the person can fix. */
-const OUR_FAULT = new Set(['invalid_client', 'unauthorized_client', 'invalid_request', 'unsupported_grant_type', 'invalid_scope', 'unsupported_token_type']);
+const OUR_FAULT = new Set([
+  'invalid_client',
+  'unauthorized_client',
+  'invalid_request',
+  'unsupported_grant_type',
+  'invalid_scope',
+  'unsupported_token_type',
+]);
 /** RFC 6749 §4.1.2.1 codes a server also uses at the token endpoint when it is struggling. */
 const THEIR_TROUBLE = new Set(['server_error', 'temporarily_unavailable']);
 
@@ -65,7 +72,8 @@ function idTokenReason(e: Processing): string | undefined {
   if (causeHas(e, 'signature')) return 'bad signature';
   if (causeHas(e, 'header')) return 'unexpected algorithm';
   if (causeHas(e, 'claims') || causeHas(e, 'claim')) return 'missing or mistyped claim';
-  if (causeHas(e, 'body') && (e.cause?.body as { id_token?: unknown } | undefined)?.id_token === undefined) return 'missing';
+  if (causeHas(e, 'body') && (e.cause?.body as { id_token?: unknown } | undefined)?.id_token === undefined)
+    return 'missing';
   return undefined;
 }
 
@@ -84,12 +92,15 @@ export function toOidcAppError(err: unknown, op: OidcOperation, provider = 'oidc
     const detail = { error, httpStatus: body.status };
     if (GRANT_DEAD.has(error)) return fail('provider_rejected', detail);
     if (OUR_FAULT.has(error)) return fail('provider_misconfigured', detail);
-    if (THEIR_TROUBLE.has(error) || body.status >= 500 || body.status === 429) return fail('provider_unavailable', detail);
+    if (THEIR_TROUBLE.has(error) || body.status >= 500 || body.status === 429)
+      return fail('provider_unavailable', detail);
     return fail('provider_bad_response', detail);
   }
 
   // 3. A 401 with WWW-Authenticate: the token endpoint did not accept our client authentication.
-  const challenge = errors.find((e): e is client.WWWAuthenticateChallengeError => e instanceof client.WWWAuthenticateChallengeError);
+  const challenge = errors.find(
+    (e): e is client.WWWAuthenticateChallengeError => e instanceof client.WWWAuthenticateChallengeError,
+  );
   if (challenge) {
     const error = safeCode(challenge.cause[0]?.parameters.error);
     const detail = { error, httpStatus: challenge.status };
@@ -112,8 +123,10 @@ export function toOidcAppError(err: unknown, op: OidcOperation, provider = 'oidc
   if (code === 'OAUTH_TIMEOUT' || code === 'OAUTH_ABORT') return fail('provider_timeout', { reason: 'timeout' });
   if (code === oauth.RESPONSE_IS_NOT_CONFORM) {
     const status = errors.map((e) => (e instanceof Response ? e.status : undefined)).find((s) => s !== undefined) ?? 0;
-    if (status >= 500 || status === 429) return fail('provider_unavailable', { reason: 'http error', httpStatus: status });
-    if (status === 404 || status === 405) return fail('provider_misconfigured', { reason: 'endpoint not found', httpStatus: status });
+    if (status >= 500 || status === 429)
+      return fail('provider_unavailable', { reason: 'http error', httpStatus: status });
+    if (status === 404 || status === 405)
+      return fail('provider_misconfigured', { reason: 'endpoint not found', httpStatus: status });
     return fail('provider_bad_response', { reason: 'unexpected status', httpStatus: status });
   }
   if (code === oauth.RESPONSE_IS_NOT_JSON) return fail('provider_bad_response', { reason: 'not JSON' });
@@ -123,7 +136,8 @@ export function toOidcAppError(err: unknown, op: OidcOperation, provider = 'oidc
     return fail('callback_invalid', { reason: 'authorization response', oauthCode: code });
   }
   const reason = processing && idTokenReason(processing);
-  if (processing && reason) return fail('id_token_invalid', { reason, claim: failedClaim(processing), oauthCode: code });
+  if (processing && reason)
+    return fail('id_token_invalid', { reason, claim: failedClaim(processing), oauthCode: code });
   // Unrecognised: keep the error's class name (a plain identifier) so the operator has a lead.
   const type = errors[0] instanceof Error && /^\w{1,40}$/.test(errors[0].name) ? errors[0].name : typeof errors[0];
   return fail('provider_bad_response', { reason: 'unusable response', oauthCode: code, type });

@@ -22,7 +22,11 @@ export function boundedFetch(opts: { timeoutMs: number; maxBytes?: number }): Cu
       const res = await fetch(url, { ...init, body: init.body as RequestInit['body'], signal, redirect: 'manual' });
       const body = await readCapped(res, maxBytes, started);
       // A fresh Response over the bytes already read: openid-client parses it as usual.
-      return new Response(NULL_BODY_STATUSES.has(res.status) ? null : body, { status: res.status, statusText: res.statusText, headers: res.headers });
+      return new Response(NULL_BODY_STATUSES.has(res.status) ? null : body, {
+        status: res.status,
+        statusText: res.statusText,
+        headers: res.headers,
+      });
     } catch (err) {
       if (err instanceof TransportFailure) throw err;
       const elapsed = Date.now() - started;

@@ -25,7 +25,19 @@ export const LOGOUT_TOKEN_MAX_LIFE_S = 24 * 3600;
 export const LOGOUT_TOKEN_MAX_AGE_S = 120;
 
 /** The signature algorithms a logout token may use: asymmetric ones only. */
-export const LOGOUT_TOKEN_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'];
+export const LOGOUT_TOKEN_ALGORITHMS = [
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+  'Ed25519',
+];
 
 const MAX_ID_LENGTH = 255;
 const MAX_TOKEN_LENGTH = 16_384;
@@ -49,9 +61,11 @@ function joseReason(err: unknown): string | undefined {
     if (err.reason === 'missing') return `no ${claim}`;
     return claim === 'nbf' ? 'not yet valid' : `${claim} mismatch`;
   }
-  if (err instanceof jose.errors.JOSEAlgNotAllowed || err instanceof jose.errors.JOSENotSupported) return 'algorithm not allowed';
+  if (err instanceof jose.errors.JOSEAlgNotAllowed || err instanceof jose.errors.JOSENotSupported)
+    return 'algorithm not allowed';
   if (err instanceof jose.errors.JWSSignatureVerificationFailed) return 'bad signature';
-  if (err instanceof jose.errors.JWKSNoMatchingKey || err instanceof jose.errors.JWKSMultipleMatchingKeys) return 'no matching signing key';
+  if (err instanceof jose.errors.JWKSNoMatchingKey || err instanceof jose.errors.JWKSMultipleMatchingKeys)
+    return 'no matching signing key';
   if (err instanceof jose.errors.JWSInvalid || err instanceof jose.errors.JWTInvalid) return 'malformed';
   return undefined;
 }
@@ -61,8 +75,12 @@ function jwksTrouble(err: unknown): AppError | undefined {
   for (let e: unknown = err, i = 0; e && i < 6; e = (e as { cause?: unknown }).cause, i++) {
     if (e instanceof TransportFailure) return transportAppError(e, 'oidc', { op: 'jwks' });
   }
-  if (err instanceof jose.errors.JWKSTimeout) return new AppError('provider_timeout', { provider: 'oidc', detail: { op: 'jwks', reason: 'timeout' } });
-  if (err instanceof jose.errors.JWKSInvalid || (err instanceof jose.errors.JOSEError && err.code === 'ERR_JOSE_GENERIC')) {
+  if (err instanceof jose.errors.JWKSTimeout)
+    return new AppError('provider_timeout', { provider: 'oidc', detail: { op: 'jwks', reason: 'timeout' } });
+  if (
+    err instanceof jose.errors.JWKSInvalid ||
+    (err instanceof jose.errors.JOSEError && err.code === 'ERR_JOSE_GENERIC')
+  ) {
     return new AppError('provider_unavailable', { provider: 'oidc', detail: { op: 'jwks', reason: 'unusable JWKS' } });
   }
   return undefined;
@@ -70,7 +88,11 @@ function jwksTrouble(err: unknown): AppError | undefined {
 
 const isId = (v: unknown): v is string => typeof v === 'string' && v.length > 0 && v.length <= MAX_ID_LENGTH;
 
-export async function checkLogoutToken(token: string, keys: jose.JWTVerifyGetKey, expect: LogoutTokenExpectations): Promise<LogoutTokenCheck> {
+export async function checkLogoutToken(
+  token: string,
+  keys: jose.JWTVerifyGetKey,
+  expect: LogoutTokenExpectations,
+): Promise<LogoutTokenCheck> {
   if (token.length === 0 || token.length > MAX_TOKEN_LENGTH) return refuse('malformed');
   let header: jose.ProtectedHeaderParameters;
   try {
@@ -79,7 +101,8 @@ export async function checkLogoutToken(token: string, keys: jose.JWTVerifyGetKey
     return refuse('malformed');
   }
   // Said before any key is looked up: `none` and HS* never get as far as the JWKS.
-  if (typeof header.alg !== 'string' || !LOGOUT_TOKEN_ALGORITHMS.includes(header.alg)) return refuse('algorithm not allowed');
+  if (typeof header.alg !== 'string' || !LOGOUT_TOKEN_ALGORITHMS.includes(header.alg))
+    return refuse('algorithm not allowed');
 
   let payload: jose.JWTPayload;
   try {
@@ -106,7 +129,13 @@ export async function checkLogoutToken(token: string, keys: jose.JWTVerifyGetKey
   if (typeof exp === 'number' && exp > iat + LOGOUT_TOKEN_MAX_LIFE_S) return refuse('exp too far after iat');
   if (exp === undefined && iat + LOGOUT_TOKEN_MAX_AGE_S < nowSec - expect.toleranceSec) return refuse('expired');
   const event = (events as Record<string, unknown> | undefined)?.[BACKCHANNEL_LOGOUT_EVENT];
-  if (typeof events !== 'object' || events === null || typeof event !== 'object' || event === null || Array.isArray(event)) {
+  if (
+    typeof events !== 'object' ||
+    events === null ||
+    typeof event !== 'object' ||
+    event === null ||
+    Array.isArray(event)
+  ) {
     return refuse('no back-channel logout event');
   }
   if (nonce !== undefined) return refuse('nonce present');
@@ -114,5 +143,11 @@ export async function checkLogoutToken(token: string, keys: jose.JWTVerifyGetKey
   if (sub !== undefined && !isId(sub)) return refuse('bad sub');
   if (sid === undefined && sub === undefined) return refuse('neither sid nor sub');
   if (!isId(jti)) return refuse('bad jti');
-  return { ok: true, sid, sub, jti, expiresAt: ((typeof exp === 'number' ? exp : iat + LOGOUT_TOKEN_MAX_AGE_S) + expect.toleranceSec) * 1000 };
+  return {
+    ok: true,
+    sid,
+    sub,
+    jti,
+    expiresAt: ((typeof exp === 'number' ? exp : iat + LOGOUT_TOKEN_MAX_AGE_S) + expect.toleranceSec) * 1000,
+  };
 }

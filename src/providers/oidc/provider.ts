@@ -26,7 +26,16 @@ import { boundedFetch } from './fetch.js';
 import { type Discovered, type DiscoveryOptions, OidcDiscovery } from './discovery.js';
 import { type OidcOperation, toOidcAppError } from './errors.js';
 import { checkLogoutToken } from './logout.js';
-import type { AuthorizeParams, ExchangeParams, LoginExtras, LogoutParams, LogoutTokenCheck, Provider, ProviderLogout, TokenResponse } from '../types.js';
+import type {
+  AuthorizeParams,
+  ExchangeParams,
+  LoginExtras,
+  LogoutParams,
+  LogoutTokenCheck,
+  Provider,
+  ProviderLogout,
+  TokenResponse,
+} from '../types.js';
 
 /** Display claims we keep, with a length cap each. Nothing else from the ID token (or userinfo) is stored. */
 const DISPLAY_CLAIMS = { sub: 255, name: 200, email: 254 } as const;
@@ -136,7 +145,10 @@ export class OidcProvider implements Provider {
     return this.withUserinfo(config, fresh, 'authorization_code');
   }
 
-  async refresh(refreshToken: string, current?: { userId?: string; claims?: Record<string, string> }): Promise<TokenResponse> {
+  async refresh(
+    refreshToken: string,
+    current?: { userId?: string; claims?: Record<string, string> },
+  ): Promise<TokenResponse> {
     const { config } = await this.discovery.ready();
     // A returned ID token is verified like at login (signature, iss, aud, exp), without a nonce.
     const tokens = await this.call('refresh_token', () => client.refreshTokenGrant(config, refreshToken));
@@ -144,7 +156,10 @@ export class OidcProvider implements Provider {
     // OIDC Core 12.2: a refreshed ID token must name the same subject. If not, this grant is not
     // the person's any more: end the connection rather than keep serving it.
     if (fresh.userId !== undefined && current?.userId !== undefined && fresh.userId !== current.userId) {
-      throw new AppError('provider_rejected', { provider: this.id, detail: { op: 'refresh_token', reason: 'sub changed on refresh' } });
+      throw new AppError('provider_rejected', {
+        provider: this.id,
+        detail: { op: 'refresh_token', reason: 'sub changed on refresh' },
+      });
     }
     return this.withUserinfo(config, fresh, 'refresh_token', current);
   }
@@ -168,7 +183,10 @@ export class OidcProvider implements Provider {
       info = await client.fetchUserInfo(config, fresh.accessToken, client.skipSubjectCheck);
     } catch (err) {
       const e = toOidcAppError(err, 'userinfo', this.id);
-      this.logger.warn({ provider: this.id, code: e.code, detail: e.detail }, 'the userinfo endpoint could not be read; the claims already known are shown');
+      this.logger.warn(
+        { provider: this.id, code: e.code, detail: e.detail },
+        'the userinfo endpoint could not be read; the claims already known are shown',
+      );
       return fresh;
     }
     if (typeof info.sub !== 'string' || info.sub.slice(0, DISPLAY_CLAIMS.sub) !== sub) {
@@ -183,7 +201,9 @@ export class OidcProvider implements Provider {
   async revoke(refreshToken: string): Promise<void> {
     const { config, hasRevocation } = await this.discovery.ready();
     if (!hasRevocation) return;
-    await this.call('revocation', () => client.tokenRevocation(config, refreshToken, { token_type_hint: 'refresh_token' }));
+    await this.call('revocation', () =>
+      client.tokenRevocation(config, refreshToken, { token_type_hint: 'refresh_token' }),
+    );
   }
 
   /**
@@ -247,7 +267,8 @@ export class OidcProvider implements Provider {
 
   private extras(extras: LoginExtras): { codeVerifier: string; nonce: string } {
     const { codeVerifier, nonce } = extras;
-    if (!codeVerifier || !nonce) throw new AppError('login_expired', { provider: this.id, detail: { reason: 'transaction without PKCE/nonce' } });
+    if (!codeVerifier || !nonce)
+      throw new AppError('login_expired', { provider: this.id, detail: { reason: 'transaction without PKCE/nonce' } });
     return { codeVerifier, nonce };
   }
 
@@ -261,14 +282,18 @@ export class OidcProvider implements Provider {
   }
 
   private normalise(t: TokenSet, op: OidcOperation): TokenResponse {
-    const tooLong = [t.access_token, t.refresh_token, t.id_token].some((v) => typeof v === 'string' && v.length > MAX_TOKEN_LENGTH);
-    if (tooLong) throw new AppError('provider_bad_response', { provider: this.id, detail: { op, reason: 'token too long' } });
+    const tooLong = [t.access_token, t.refresh_token, t.id_token].some(
+      (v) => typeof v === 'string' && v.length > MAX_TOKEN_LENGTH,
+    );
+    if (tooLong)
+      throw new AppError('provider_bad_response', { provider: this.id, detail: { op, reason: 'token too long' } });
     const now = this.now();
     // expires_in is relative, so it is read against our own clock (immune to skew with the provider's);
     // a JWT access token's exp is the fallback.
     const ttl = expiresInToMs(t.expires_in, 's');
     const idClaims = t.claims(); // already validated by openid-client; undefined when no ID token came
-    const invalid = (reason: string, claim: string) => new AppError('id_token_invalid', { provider: this.id, detail: { op, reason, claim } });
+    const invalid = (reason: string, claim: string) =>
+      new AppError('id_token_invalid', { provider: this.id, detail: { op, reason, claim } });
     // openid-client checks azp only when aud lists several audiences; OIDC Core 3.1.3.7 says a
     // present azp should name us in any case (CIAM sends azp = client_id with a single aud).
     if (idClaims?.azp !== undefined && idClaims.azp !== this.cfg.clientId) throw invalid('claim mismatch', 'azp');
@@ -276,7 +301,11 @@ export class OidcProvider implements Provider {
     if (idClaims && idClaims.iat > now / 1000 + this.cfg.clockToleranceSec) throw invalid('iat in the future', 'iat');
     // OIDC_REQUIRE_ACR: the authentication must be one of the levels asked for in acr_values.
     const acr = idClaims?.acr;
-    if (op === 'authorization_code' && this.cfg.requiredAcr && !(typeof acr === 'string' && this.cfg.requiredAcr.includes(acr))) {
+    if (
+      op === 'authorization_code' &&
+      this.cfg.requiredAcr &&
+      !(typeof acr === 'string' && this.cfg.requiredAcr.includes(acr))
+    ) {
       throw invalid('acr not satisfied', 'acr');
     }
     const sid = idClaims?.sid;

@@ -36,7 +36,8 @@ const isAuthMc = (mc: string) => mc.startsWith('AUTH_');
 export function classify(res: RawResponse, path: string, now: number): XtOutcome {
   const detail = { httpStatus: res.status, path };
   if (res.status === 429) return { kind: 'rate_limited', retryAfterMs: retryAfterMs(res.retryAfter, now) };
-  if (res.status >= 500) throw new AppError('provider_unavailable', { provider: 'xt', detail: { ...detail, reason: 'http error' } });
+  if (res.status >= 500)
+    throw new AppError('provider_unavailable', { provider: 'xt', detail: { ...detail, reason: 'http error' } });
   if (res.status === 401) {
     // A 401 is about the token, unless XT.COM says it is about our signature.
     const env = envelopeOrUndefined(res, path);
@@ -52,11 +53,19 @@ export function classify(res: RawResponse, path: string, now: number): XtOutcome
     return { kind: 'answer', answer: { status: res.status, body: res.body }, mc: env.rc === 1 ? env.mc : undefined };
   throw new AppError('provider_bad_response', {
     provider: 'xt',
-    detail: { ...detail, reason: env.rc === 0 || env.rc === 1 ? 'unexpected HTTP status for the envelope' : 'unknown rc', rc: env.rc },
+    detail: {
+      ...detail,
+      reason: env.rc === 0 || env.rc === 1 ? 'unexpected HTTP status for the envelope' : 'unknown rc',
+      rc: env.rc,
+    },
   });
 }
 
-const authOutcome = (env: XtEnvelope, httpStatus: number): XtOutcome => ({ kind: env.mc === 'AUTH_105' ? 'clock' : 'misconfigured', mc: env.mc, httpStatus });
+const authOutcome = (env: XtEnvelope, httpStatus: number): XtOutcome => ({
+  kind: env.mc === 'AUTH_105' ? 'clock' : 'misconfigured',
+  mc: env.mc,
+  httpStatus,
+});
 
 function envelopeOrUndefined(res: RawResponse, path: string): XtEnvelope | undefined {
   try {

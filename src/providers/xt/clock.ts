@@ -95,18 +95,26 @@ export class XtClock {
       const receivedAt = this.hostNow();
       const env = readXtEnvelope(res, 'xt', { reason: 'server time' });
       const time = timeSchema.safeParse(env.result);
-      if (res.status !== 200 || env.rc !== 0 || !time.success) throw new Error(`unusable server time (HTTP ${res.status}, mc ${env.mc})`);
+      if (res.status !== 200 || env.rc !== 0 || !time.success)
+        throw new Error(`unusable server time (HTTP ${res.status}, mc ${env.mc})`);
       // The server read its clock about half-way through the round trip.
       const offset = time.data.serverTime - (sentAt + receivedAt) / 2;
       if (Math.abs(offset) > MAX_OFFSET_MS) throw new Error('implausible server time');
       this.offsetMs = offset;
       this.readings++;
-      this.opts.logger.debug({ provider: 'xt', offsetMs: Math.round(offset), rttMs: receivedAt - sentAt }, "XT.COM's clock read");
+      this.opts.logger.debug(
+        { provider: 'xt', offsetMs: Math.round(offset), rttMs: receivedAt - sentAt },
+        "XT.COM's clock read",
+      );
       return true;
     } catch (err) {
       const code = (err as { code?: unknown }).code;
       this.opts.logger.warn(
-        { provider: 'xt', code: typeof code === 'string' ? code : undefined, reason: err instanceof Error ? err.message : 'unknown' },
+        {
+          provider: 'xt',
+          code: typeof code === 'string' ? code : undefined,
+          reason: err instanceof Error ? err.message : 'unknown',
+        },
         "XT.COM's clock could not be read; keeping the last offset",
       );
       return false;

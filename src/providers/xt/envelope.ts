@@ -53,7 +53,11 @@ export function readXtEnvelope(res: RawResponse, provider: string, detail: Detai
     });
   }
   const env = toEnvelope(body);
-  if (!env) throw new AppError('provider_bad_response', { provider, detail: { ...detail, reason: 'not an XT.COM envelope', httpStatus: res.status } });
+  if (!env)
+    throw new AppError('provider_bad_response', {
+      provider,
+      detail: { ...detail, reason: 'not an XT.COM envelope', httpStatus: res.status },
+    });
   return env;
 }
 

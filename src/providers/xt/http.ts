@@ -21,7 +21,12 @@ export interface RawResponse {
 }
 
 export interface ProviderHttp {
-  request(cfg: { method: 'GET' | 'POST' | 'DELETE'; url: string; headers?: Record<string, string>; data?: string }): Promise<RawResponse>;
+  request(cfg: {
+    method: 'GET' | 'POST' | 'DELETE';
+    url: string;
+    headers?: Record<string, string>;
+    data?: string;
+  }): Promise<RawResponse>;
   /** Closes the idle keep-alive connections (at shutdown). */
   close(): void;
 }

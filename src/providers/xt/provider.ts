@@ -87,8 +87,10 @@ export class XtProvider implements Provider {
   }
 
   private readTokenResponse(res: RawResponse, grantType: string): TokenResponse {
-    const fail = (code: 'provider_rejected' | 'provider_bad_response' | 'provider_unavailable' | 'provider_misconfigured', detail: Detail) =>
-      new AppError(code, { provider: this.id, detail: { grantType, httpStatus: res.status, ...detail } });
+    const fail = (
+      code: 'provider_rejected' | 'provider_bad_response' | 'provider_unavailable' | 'provider_misconfigured',
+      detail: Detail,
+    ) => new AppError(code, { provider: this.id, detail: { grantType, httpStatus: res.status, ...detail } });
 
     if (res.status === 429 || res.status >= 500) throw fail('provider_unavailable', { reason: 'http error' });
     if (res.status === 404) throw fail('provider_misconfigured', { reason: 'token endpoint not found' });
@@ -96,9 +98,11 @@ export class XtProvider implements Provider {
     if (!/\bjson\b/i.test(res.contentType)) throw fail('provider_bad_response', { reason: 'not a JSON content-type' });
     const { rc, mc, result: raw } = readXtEnvelope(res, this.id, { grantType });
     // An AUTH_ code is our misconfiguration even in a "success" envelope, as on the user API.
-    if (rc !== 0 || isClientSideMc(mc)) throw fail(isClientSideMc(mc) ? 'provider_misconfigured' : 'provider_rejected', { rc, mc });
+    if (rc !== 0 || isClientSideMc(mc))
+      throw fail(isClientSideMc(mc) ? 'provider_misconfigured' : 'provider_rejected', { rc, mc });
     // Tokens come only in a 2xx: a redirect is never followed, and its body is no answer either.
-    if (res.status < 200 || res.status >= 300) throw fail('provider_bad_response', { reason: 'success envelope on a non-2xx answer' });
+    if (res.status < 200 || res.status >= 300)
+      throw fail('provider_bad_response', { reason: 'success envelope on a non-2xx answer' });
 
     const result = resultSchema.safeParse(raw);
     if (!result.success) {
@@ -122,12 +126,15 @@ export class XtProvider implements Provider {
     const now = this.now();
     const claims = decodeJwtClaims(r.access_token);
     const claimUser = claims?.['user-id'] ?? claims?.sub;
-    const userId = r.user_id ?? (typeof claimUser === 'string' || typeof claimUser === 'number' ? claimUser : undefined);
+    const userId =
+      r.user_id ?? (typeof claimUser === 'string' || typeof claimUser === 'number' ? claimUser : undefined);
     return {
       accessToken: r.access_token,
       refreshToken: r.refresh_token,
       accessExpiresAt: tokenExpiry(r.access_token, r.expires_in, this.cfg.expiresInUnit, now),
-      refreshExpiresAt: r.refresh_token ? tokenExpiry(r.refresh_token, r.refresh_expires_in, this.cfg.expiresInUnit, now) : undefined,
+      refreshExpiresAt: r.refresh_token
+        ? tokenExpiry(r.refresh_token, r.refresh_expires_in, this.cfg.expiresInUnit, now)
+        : undefined,
       scope: r.scope ?? (typeof claims?.scope === 'string' ? claims.scope : undefined),
       userId: userId === undefined ? undefined : String(userId).slice(0, 128),
     };

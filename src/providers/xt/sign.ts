@@ -52,7 +52,8 @@ export function queryProblem(pairs: QueryPairs): string | undefined {
     if (k === '') return 'empty query key';
     if (seen.has(k)) return 'repeated query key';
     seen.add(k);
-    if (AMBIGUOUS.test(k) || AMBIGUOUS.test(v)) return 'query key or value holds &, = or #, which XT.COM cannot tell apart in the signed string';
+    if (AMBIGUOUS.test(k) || AMBIGUOUS.test(v))
+      return 'query key or value holds &, = or #, which XT.COM cannot tell apart in the signed string';
     if (LONE_SURROGATE.test(k) || LONE_SURROGATE.test(v)) return 'query is not valid Unicode';
   }
   return undefined;

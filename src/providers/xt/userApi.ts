@@ -85,7 +85,11 @@ export class XtUserApi {
     const url = this.cfg.apiUrl + path + (query ? `?${query}` : '');
     const parsed = new URL(url);
     const base = new URL(this.cfg.apiUrl);
-    if (parsed.origin !== base.origin || parsed.pathname !== base.pathname.replace(/\/$/, '') + path || parsed.search !== (query ? `?${query}` : '')) {
+    if (
+      parsed.origin !== base.origin ||
+      parsed.pathname !== base.pathname.replace(/\/$/, '') + path ||
+      parsed.search !== (query ? `?${query}` : '')
+    ) {
       throw refuse('XT.COM API URL would not be sent as signed');
     }
     return url;

@@ -21,7 +21,9 @@ export {
 
 function segmentsMatch(pattern: string[], segments: string[], caseless = false): boolean {
   if (pattern.length !== segments.length) return false;
-  return pattern.every((p, i) => p === '*' || (caseless ? p.toLowerCase() === segments[i]!.toLowerCase() : p === segments[i]));
+  return pattern.every(
+    (p, i) => p === '*' || (caseless ? p.toLowerCase() === segments[i]!.toLowerCase() : p === segments[i]),
+  );
 }
 
 /**
@@ -39,8 +41,16 @@ export function isNeverAllowed(path: string): boolean {
  * the service API with SERVICE_ALLOW_API_KEY_CREATION, never a browser), the list holds exactly
  * API_KEY_CREATION, and the request is exactly that, letter for letter.
  */
-export function isAllowed(entries: readonly AllowEntry[], method: string, path: string, apiKeyCreation = false): boolean {
-  if (isNeverAllowed(path)) return apiKeyCreation && `${method} ${path}` === API_KEY_CREATION && entries.some((e) => e.text === API_KEY_CREATION);
+export function isAllowed(
+  entries: readonly AllowEntry[],
+  method: string,
+  path: string,
+  apiKeyCreation = false,
+): boolean {
+  if (isNeverAllowed(path))
+    return (
+      apiKeyCreation && `${method} ${path}` === API_KEY_CREATION && entries.some((e) => e.text === API_KEY_CREATION)
+    );
   const segments = splitPath(path);
   return entries.some((e) => e.method === method && segmentsMatch(e.segments, segments));
 }

@@ -88,7 +88,12 @@ function checkBodyType(req: Request, res: Response, next: NextFunction): void {
   if (locals(res).xtMethod === 'GET' || !hasBody(req)) return next();
   const type = req.get('content-type') ?? '';
   if (!/^application\/json\s*(;\s*charset\s*=\s*"?utf-8"?\s*)?$/i.test(type.trim())) {
-    return next(new AppError('unsupported_media_type', { provider: 'xt', detail: { reason: 'body must be application/json (UTF-8)' } }));
+    return next(
+      new AppError('unsupported_media_type', {
+        provider: 'xt',
+        detail: { reason: 'body must be application/json (UTF-8)' },
+      }),
+    );
   }
   const encoding = req.get('content-encoding');
   if (encoding !== undefined && encoding.toLowerCase() !== 'identity') {
@@ -97,7 +102,8 @@ function checkBodyType(req: Request, res: Response, next: NextFunction): void {
   next();
 }
 
-const hasBody = (req: Request) => req.get('transfer-encoding') !== undefined || Number(req.get('content-length') ?? 0) > 0;
+const hasBody = (req: Request) =>
+  req.get('transfer-encoding') !== undefined || Number(req.get('content-length') ?? 0) > 0;
 
 const readBody = express.raw({ type: () => true, limit: MAX_BODY_BYTES, inflate: false });
 
@@ -124,14 +130,23 @@ function jsonBody(req: Request): string | undefined {
   return text;
 }
 
-function forward(ctx: AppContext, ownerOf: (req: Request, res: Response) => string | undefined, callerClass: XtCallerClass) {
+function forward(
+  ctx: AppContext,
+  ownerOf: (req: Request, res: Response) => string | undefined,
+  callerClass: XtCallerClass,
+) {
   return async function forwardToXt(req: Request, res: Response): Promise<void> {
     const { xtMethod, xtTarget } = locals(res);
     const body = jsonBody(req);
     const owner = ownerOf(req, res);
     if (!ctx.xtApi) throw new AppError('not_found');
     if (!owner) throw new AppError('not_connected', { provider: 'xt' });
-    const call: XtCall = { method: xtMethod, path: xtTarget.path, query: xtTarget.query, ...(body !== undefined ? { body } : {}) };
+    const call: XtCall = {
+      method: xtMethod,
+      path: xtTarget.path,
+      query: xtTarget.query,
+      ...(body !== undefined ? { body } : {}),
+    };
     const answer = await ctx.xtApi.call(owner, call, callerClass);
     // end(), not send(): no ETag, so never a 304 in place of XT.COM's own status.
     res.status(answer.status).type('application/json').end(answer.body);

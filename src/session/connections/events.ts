@@ -10,7 +10,8 @@ import type { OutboxEvent } from '../../store/types.js';
 export type EventType = 'connection.created' | 'connection.ended';
 
 /** Why a connection ended, as the webhook says it. */
-export type EndedReason = 'disconnected' | 'refresh_rejected' | 'refresh_expired' | 'revoked_by_service' | 'provider_logout';
+export type EndedReason =
+  'disconnected' | 'refresh_rejected' | 'refresh_expired' | 'revoked_by_service' | 'provider_logout';
 
 /** The webhook body (Standard Webhooks: type, timestamp, data). */
 export interface ConnectionEventBody {
@@ -36,12 +37,25 @@ export interface EventSubject {
 export const eventAad = (id: string) => `outbox:${id}`;
 
 /** A new outbox event for `rec` (owned by `owner`), sealed. `group` orders the events of one owner. */
-export function connectionEvent(sealer: Sealer, now: number, owner: string, type: EventType, rec: EventSubject, reason: EndedReason | null): OutboxEvent {
+export function connectionEvent(
+  sealer: Sealer,
+  now: number,
+  owner: string,
+  type: EventType,
+  rec: EventSubject,
+  reason: EndedReason | null,
+): OutboxEvent {
   const id = `msg_${randomBytes(16).toString('base64url')}`;
   const body: ConnectionEventBody = {
     type,
     timestamp: new Date(now).toISOString(),
-    data: { subject: rec.subject ?? null, provider: rec.provider, userId: rec.userId ?? null, scope: rec.scope ?? null, reason },
+    data: {
+      subject: rec.subject ?? null,
+      provider: rec.provider,
+      userId: rec.userId ?? null,
+      scope: rec.scope ?? null,
+      reason,
+    },
   };
   return { id, group: owner, value: sealer.seal(JSON.stringify(body), eventAad(id)), createdAt: now };
 }

@@ -11,7 +11,14 @@
  */
 import { AppError } from '../../errors.js';
 import type { TokenResponse } from '../../shared/tokens.js';
-import { LOCK_LEASE_MS, LOCK_RENEW_MS, type LockTiming, REFRESH_WAIT_MS, RefreshLocks, refreshLockKey } from './lock.js';
+import {
+  LOCK_LEASE_MS,
+  LOCK_RENEW_MS,
+  type LockTiming,
+  REFRESH_WAIT_MS,
+  RefreshLocks,
+  refreshLockKey,
+} from './lock.js';
 import { BackChannel, LOGOUT_INDEX_MAX, LOGOUT_TOMBSTONE_MS, type LogoutTarget } from './logoutIndex.js';
 import type { ConnectionOptions } from './options.js';
 import { type ConnectionRecord, type ConnectionView, type EndReason, MAX_RECORD_MS, Records } from './record.js';
@@ -32,11 +39,23 @@ export class Connections {
 
   constructor(private readonly opts: ConnectionOptions) {
     this.now = opts.now ?? Date.now;
-    const timing = { lockLeaseMs: LOCK_LEASE_MS, lockRenewMs: LOCK_RENEW_MS, refreshWaitMs: REFRESH_WAIT_MS, ...opts.timing };
+    const timing = {
+      lockLeaseMs: LOCK_LEASE_MS,
+      lockRenewMs: LOCK_RENEW_MS,
+      refreshWaitMs: REFRESH_WAIT_MS,
+      ...opts.timing,
+    };
     this.locks = new RefreshLocks({ store: opts.store, logger: opts.logger, timing, maxHoldMs: opts.lockMaxHoldMs });
     this.records = new Records({ ...opts, now: this.now });
     this.backChannel = new BackChannel({ ...opts, records: this.records, now: this.now });
-    this.refresher = new Refresher({ ...opts, records: this.records, backChannel: this.backChannel, locks: this.locks, timing, now: this.now });
+    this.refresher = new Refresher({
+      ...opts,
+      records: this.records,
+      backChannel: this.backChannel,
+      locks: this.locks,
+      timing,
+      now: this.now,
+    });
   }
 
   /** The record, or null; an active one that a back-channel logout named since it was made ends here and reads as none. */
@@ -83,7 +102,13 @@ export class Connections {
     };
     await this.backChannel.index(owner, rec); // first: a connection stored is always one a back-channel logout can find
     const event = this.records.event(owner, 'connection.created', rec);
-    await this.opts.store.putConnection(owner, provider, this.records.seal(owner, rec), this.records.ttlFor(owner, rec), event);
+    await this.opts.store.putConnection(
+      owner,
+      provider,
+      this.records.seal(owner, rec),
+      this.records.ttlFor(owner, rec),
+      event,
+    );
     this.records.written(event);
     this.opts.onConnected?.(owner, provider);
     return rec;
@@ -97,7 +122,8 @@ export class Connections {
   async discard(owner: string, provider: string): Promise<void> {
     const rec = await this.read(owner, provider);
     if (!rec) return;
-    const event = rec.status === 'active' ? this.records.event(owner, 'connection.ended', rec, 'disconnected') : undefined;
+    const event =
+      rec.status === 'active' ? this.records.event(owner, 'connection.ended', rec, 'disconnected') : undefined;
     if (await this.opts.store.deleteConnection(owner, provider, event)) this.records.written(event);
     await this.backChannel.unindex(owner, rec);
   }
@@ -151,7 +177,10 @@ export class Connections {
     } catch (err) {
       // The code and plain details only: a failed revocation is the provider's trouble, not a bug.
       const detail = err instanceof AppError ? { code: err.code, detail: err.detail } : { code: 'internal' };
-      this.opts.logger.warn({ provider: rec.provider, ...detail }, 'revocation at the provider failed; the local disconnect stands');
+      this.opts.logger.warn(
+        { provider: rec.provider, ...detail },
+        'revocation at the provider failed; the local disconnect stands',
+      );
       return false;
     }
   }

@@ -39,7 +39,8 @@ export class LogoutIndex {
 
   /** The tombstone key of a logout: the pair when it names both, else the one it names. */
   tombstoneOf(provider: string, target: LogoutNames): string | undefined {
-    if (target.sid !== undefined && target.sub !== undefined) return this.keyOf(provider, 'sid+sub', JSON.stringify([target.sid, target.sub]));
+    if (target.sid !== undefined && target.sub !== undefined)
+      return this.keyOf(provider, 'sid+sub', JSON.stringify([target.sid, target.sub]));
     if (target.sid !== undefined) return this.keyOf(provider, 'sid', target.sid);
     if (target.sub !== undefined) return this.keyOf(provider, 'sub', target.sub);
     return undefined;
@@ -54,7 +55,8 @@ export class LogoutIndex {
     const keys: { key: string; session: boolean }[] = [];
     if (names.sid !== undefined) keys.push({ key: this.keyOf(provider, 'sid', names.sid), session: true });
     if (names.sub !== undefined) keys.push({ key: this.keyOf(provider, 'sub', names.sub), session: false });
-    if (names.sid !== undefined && names.sub !== undefined) keys.push({ key: this.tombstoneOf(provider, names)!, session: true });
+    if (names.sid !== undefined && names.sub !== undefined)
+      keys.push({ key: this.tombstoneOf(provider, names)!, session: true });
     return keys;
   }
 }
@@ -143,7 +145,10 @@ export class BackChannel {
     try {
       await this.index(owner, rec);
     } catch (err) {
-      this.opts.logger.warn({ provider: rec.provider, code: err instanceof AppError ? err.code : 'internal' }, 'a logout index entry could not be renewed');
+      this.opts.logger.warn(
+        { provider: rec.provider, code: err instanceof AppError ? err.code : 'internal' },
+        'a logout index entry could not be renewed',
+      );
     }
   }
 
@@ -152,7 +157,10 @@ export class BackChannel {
     try {
       for (const key of this.logoutKeys(rec)) await this.opts.store.removeFromIndex(key, owner);
     } catch (err) {
-      this.opts.logger.warn({ provider: rec.provider, code: err instanceof AppError ? err.code : 'internal' }, 'a logout index entry could not be removed');
+      this.opts.logger.warn(
+        { provider: rec.provider, code: err instanceof AppError ? err.code : 'internal' },
+        'a logout index entry could not be removed',
+      );
     }
   }
 
@@ -167,7 +175,8 @@ export class BackChannel {
     const idx = this.indexFor(provider);
     const tombstone = idx?.tombstoneOf(provider, target);
     if (!idx || tombstone === undefined) return 0;
-    const key = target.sid !== undefined ? idx.keyOf(provider, 'sid', target.sid) : idx.keyOf(provider, 'sub', target.sub!);
+    const key =
+      target.sid !== undefined ? idx.keyOf(provider, 'sid', target.sid) : idx.keyOf(provider, 'sub', target.sub!);
     const owners = await this.opts.store.readIndex(key);
     // No connection is indexed under this name: nothing to end, now or later, so no tombstone
     // either (a logout for a session or user we never saw, repeated, must not grow the store).
@@ -175,7 +184,9 @@ export class BackChannel {
     // Then the tombstone, so every connection this logout names ends, the index's or not (loggedOut()).
     await this.opts.store.putLogoutTombstone(tombstone, this.opts.now(), LOGOUT_TOMBSTONE_MS);
     const named = (rec: ConnectionRecord | null): rec is ConnectionRecord =>
-      !!rec && (target.sid === undefined || rec.sid === target.sid) && (target.sub === undefined || rec.userId === target.sub);
+      !!rec &&
+      (target.sid === undefined || rec.sid === target.sid) &&
+      (target.sub === undefined || rec.userId === target.sub);
     let ended = 0;
     for (const owner of owners) {
       for (let attempt = 0; attempt < 5; attempt++) {
@@ -200,7 +211,12 @@ export class BackChannel {
    * login's record stays) with the webhook's `connection.ended` (`provider_logout`) and an audit
    * line. `via`: found through the index at the logout, or through its tombstone at a later read.
    */
-  private async endByLogout(owner: string, rec: ConnectionRecord, blob: string, via: 'index' | 'tombstone'): Promise<boolean> {
+  private async endByLogout(
+    owner: string,
+    rec: ConnectionRecord,
+    blob: string,
+    via: 'index' | 'tombstone',
+  ): Promise<boolean> {
     const event = this.opts.records.event(owner, 'connection.ended', rec, 'provider_logout');
     if (!(await this.opts.store.deleteConnection(owner, rec.provider, event, blob))) return false;
     this.opts.records.written(event);
@@ -212,7 +228,10 @@ export class BackChannel {
 
   /** The tombstone keys that can end a connection known by `names` (none for a provider without back-channel logout). */
   private tombstoneKeys(provider: string, names: LogoutNames): { key: string; session: boolean }[] {
-    return this.indexFor(provider)?.tombstonesFor(provider, { sid: names.sid || undefined, sub: names.sub || undefined }) ?? [];
+    return (
+      this.indexFor(provider)?.tombstonesFor(provider, { sid: names.sid || undefined, sub: names.sub || undefined }) ??
+      []
+    );
   }
 
   /**

@@ -128,7 +128,10 @@ export class Records {
     if (!this.warnedUnreadable.has(key)) {
       this.warnedUnreadable.add(key);
       if (this.warnedUnreadable.size > 10_000) this.warnedUnreadable.clear();
-      this.opts.logger.warn({ provider }, 'a stored connection could not be read (decryption, shape or version); treating it as not connected');
+      this.opts.logger.warn(
+        { provider },
+        'a stored connection could not be read (decryption, shape or version); treating it as not connected',
+      );
     }
     return { v: 1, provider, status: 'ended', version: 0, connectedAt: 0, refreshFailures: 0, endReason: 'unreadable' };
   }
@@ -138,7 +141,10 @@ export class Records {
     const now = this.opts.now();
     const tomb = this.opts.tombstoneMs ?? 86_400_000;
     const cap = isSubjectKey(owner) ? MAX_RECORD_MS : this.opts.maxTtlMs;
-    const until = rec.status === 'ended' ? now : (rec.refreshExpiresAt ?? (rec.refreshToken ? now + cap : (rec.accessExpiresAt ?? now + cap)));
+    const until =
+      rec.status === 'ended'
+        ? now
+        : (rec.refreshExpiresAt ?? (rec.refreshToken ? now + cap : (rec.accessExpiresAt ?? now + cap)));
     return Math.max(1000, Math.min(until - now, cap) + tomb);
   }
 
@@ -152,7 +158,12 @@ export class Records {
   }
 
   /** The outbox event for a change of `rec`, when webhooks are on. */
-  event(owner: string, type: EventType, rec: ConnectionRecord, reason: EndedReason | null = null): OutboxEvent | undefined {
+  event(
+    owner: string,
+    type: EventType,
+    rec: ConnectionRecord,
+    reason: EndedReason | null = null,
+  ): OutboxEvent | undefined {
     if (!this.opts.webhooks) return undefined;
     return connectionEvent(this.opts.sealer, this.opts.now(), owner, type, rec, reason);
   }

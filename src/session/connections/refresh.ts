@@ -90,7 +90,11 @@ export class Refresher {
   }
 
   /** After the provider answered 401 to `rejectedToken`: refresh unless someone already has. */
-  async refreshAfterRejection(owner: string, provider: string, rejectedToken: string): Promise<ConnectionRecord | null> {
+  async refreshAfterRejection(
+    owner: string,
+    provider: string,
+    rejectedToken: string,
+  ): Promise<ConnectionRecord | null> {
     const rec = await this.read(owner, provider);
     if (!rec || rec.status !== 'active') return rec;
     if (rec.accessToken !== rejectedToken) return rec; // another request refreshed already
@@ -103,13 +107,21 @@ export class Refresher {
     if (rec && rec.status === 'active' && !this.usable(rec)) {
       throw new AppError('provider_down', {
         provider,
-        detail: { reason: 'refresh deferred', retryAfterMs: Math.max(0, (rec.nextRefreshAt ?? this.now()) - this.now()) },
+        detail: {
+          reason: 'refresh deferred',
+          retryAfterMs: Math.max(0, (rec.nextRefreshAt ?? this.now()) - this.now()),
+        },
       });
     }
     return rec;
   }
 
-  private refreshShared(owner: string, provider: string, seenVersion: number, force: boolean): Promise<ConnectionRecord | null> {
+  private refreshShared(
+    owner: string,
+    provider: string,
+    seenVersion: number,
+    force: boolean,
+  ): Promise<ConnectionRecord | null> {
     const key = `${owner}:${provider}`;
     const running = this.inflight.get(key);
     if (running) return this.joinRefresh(running, owner, provider, seenVersion, force);
@@ -148,7 +160,10 @@ export class Refresher {
   private stopWaiting(cur: ConnectionRecord, force: boolean): ConnectionRecord | null {
     if (!force && this.usable(cur)) return cur;
     // No usable token (expired, or just rejected by the API): the same 503 as a deferred refresh.
-    return this.orProviderDown({ ...cur, accessToken: undefined, nextRefreshAt: this.now() + this.opts.timing.lockLeaseMs }, cur.provider);
+    return this.orProviderDown(
+      { ...cur, accessToken: undefined, nextRefreshAt: this.now() + this.opts.timing.lockLeaseMs },
+      cur.provider,
+    );
   }
 
   /** Another request or replica refreshed while this one waited for the lock: no call of ours. */
@@ -157,7 +172,12 @@ export class Refresher {
     return cur;
   }
 
-  private async refreshLocked(owner: string, provider: string, seenVersion: number, force: boolean): Promise<ConnectionRecord | null> {
+  private async refreshLocked(
+    owner: string,
+    provider: string,
+    seenVersion: number,
+    force: boolean,
+  ): Promise<ConnectionRecord | null> {
     const lockKey = refreshLockKey(owner, provider);
     const giveUpAt = this.now() + this.opts.timing.refreshWaitMs;
     let lock = await this.opts.locks.tryAcquire(lockKey, provider);
@@ -186,16 +206,32 @@ export class Refresher {
    * it was disconnected (null), or a newer record was stored meanwhile (another refresh after
    * this one's lease lapsed, a new login): that one stands and is returned.
    */
-  private async replace(owner: string, next: ConnectionRecord, expected: string, event?: OutboxEvent): Promise<ConnectionRecord | null> {
+  private async replace(
+    owner: string,
+    next: ConnectionRecord,
+    expected: string,
+    event?: OutboxEvent,
+  ): Promise<ConnectionRecord | null> {
     if (
-      await this.opts.store.replaceConnection(owner, next.provider, this.opts.records.seal(owner, next), this.opts.records.ttlFor(owner, next), expected, event)
+      await this.opts.store.replaceConnection(
+        owner,
+        next.provider,
+        this.opts.records.seal(owner, next),
+        this.opts.records.ttlFor(owner, next),
+        expected,
+        event,
+      )
     ) {
       this.opts.records.written(event);
       await this.opts.backChannel.reindex(owner, next);
       return next;
     }
     const now = await this.read(owner, next.provider);
-    if (now) this.opts.logger.warn({ provider: next.provider }, 'the connection changed while it was being refreshed; the newer record stands');
+    if (now)
+      this.opts.logger.warn(
+        { provider: next.provider },
+        'the connection changed while it was being refreshed; the newer record stands',
+      );
     return now;
   }
 
@@ -213,7 +249,10 @@ export class Refresher {
       t = await provider.refresh(cur.refreshToken, { userId: cur.userId, claims: cur.claims });
     } catch (err) {
       if (err instanceof AppError && err.code === 'provider_rejected') {
-        this.opts.logger.info({ provider: cur.provider, detail: err.detail }, 'refresh rejected by the provider; connection ended');
+        this.opts.logger.info(
+          { provider: cur.provider, detail: err.detail },
+          'refresh rejected by the provider; connection ended',
+        );
         this.opts.metrics?.refreshes.inc({ provider: cur.provider, outcome: 'rejected' });
         this.opts.audit?.write('refresh_rejected', {
           provider: cur.provider,
@@ -241,7 +280,10 @@ export class Refresher {
       refreshFailures: 0,
       nextRefreshAt: undefined,
     };
-    this.opts.logger.info({ provider: cur.provider, rotated: !!t.refreshToken && t.refreshToken !== cur.refreshToken }, 'tokens refreshed');
+    this.opts.logger.info(
+      { provider: cur.provider, rotated: !!t.refreshToken && t.refreshToken !== cur.refreshToken },
+      'tokens refreshed',
+    );
     this.opts.metrics?.refreshes.inc({ provider: cur.provider, outcome: 'ok' });
     return this.storeRefreshed(owner, next, blob);
   }
@@ -251,34 +293,62 @@ export class Refresher {
    * its answer is worth more than one try at the store: a store that is briefly away (a Redis
    * reconnect after a pause, say) is tried again for up to STORE_RETRY_MS before giving up.
    */
-  private async storeRefreshed(owner: string, next: ConnectionRecord, expected: string): Promise<ConnectionRecord | null> {
+  private async storeRefreshed(
+    owner: string,
+    next: ConnectionRecord,
+    expected: string,
+  ): Promise<ConnectionRecord | null> {
     const giveUpAt = Date.now() + STORE_RETRY_MS;
     for (let wait = 100; ; wait = Math.min(wait * 2, 1000)) {
       try {
         return await this.replace(owner, next, expected);
       } catch (err) {
         if (!(err instanceof AppError) || err.code !== 'store_unavailable' || Date.now() + wait > giveUpAt) throw err;
-        this.opts.logger.warn({ provider: next.provider, retryInMs: wait }, 'the refreshed tokens could not be stored yet; trying again');
+        this.opts.logger.warn(
+          { provider: next.provider, retryInMs: wait },
+          'the refreshed tokens could not be stored yet; trying again',
+        );
         await sleep(wait);
       }
     }
   }
 
   /** A transient failure: keep everything, back off exponentially before the next attempt. */
-  private async deferRefresh(owner: string, cur: ConnectionRecord, err: unknown, blob: string): Promise<ConnectionRecord | null> {
+  private async deferRefresh(
+    owner: string,
+    cur: ConnectionRecord,
+    err: unknown,
+    blob: string,
+  ): Promise<ConnectionRecord | null> {
     const failures = cur.refreshFailures + 1;
     const base = this.opts.backoffBaseMs ?? 2000;
     const delay = Math.min(this.opts.backoffMaxMs, base * 2 ** Math.min(failures - 1, 20));
-    const next: ConnectionRecord = { ...cur, version: cur.version + 1, refreshFailures: failures, nextRefreshAt: this.now() + delay };
+    const next: ConnectionRecord = {
+      ...cur,
+      version: cur.version + 1,
+      refreshFailures: failures,
+      nextRefreshAt: this.now() + delay,
+    };
     const code = err instanceof AppError ? err.code : 'internal';
     this.opts.logger.warn(
-      { provider: cur.provider, code, detail: err instanceof AppError ? err.detail : undefined, failures, retryInMs: delay },
+      {
+        provider: cur.provider,
+        code,
+        detail: err instanceof AppError ? err.detail : undefined,
+        failures,
+        retryInMs: delay,
+      },
       'refresh failed transiently; will retry later',
     );
     return this.replace(owner, next, blob);
   }
 
-  private async end(owner: string, cur: ConnectionRecord, reason: EndReason, blob: string): Promise<ConnectionRecord | null> {
+  private async end(
+    owner: string,
+    cur: ConnectionRecord,
+    reason: EndReason,
+    blob: string,
+  ): Promise<ConnectionRecord | null> {
     const ended: ConnectionRecord = {
       v: 1,
       provider: cur.provider,
@@ -292,6 +362,11 @@ export class Refresher {
       endReason: reason,
     };
     const reported = ENDED_REASON[reason];
-    return this.replace(owner, ended, blob, reported && this.opts.records.event(owner, 'connection.ended', cur, reported));
+    return this.replace(
+      owner,
+      ended,
+      blob,
+      reported && this.opts.records.event(owner, 'connection.ended', cur, reported),
+    );
   }
 }

@@ -116,7 +116,9 @@ export class MemoryAuthStore implements AuthStore {
   async takeAllTransactions(owner: string): Promise<StoredTransaction[]> {
     const map = this.tx.get(owner);
     this.tx.delete(owner);
-    return [...(map?.entries() ?? [])].filter(([, e]) => this.live(e)).map(([id, e]) => ({ id, value: e.value, expiresAt: e.expires }));
+    return [...(map?.entries() ?? [])]
+      .filter(([, e]) => this.live(e))
+      .map(([id, e]) => ({ id, value: e.value, expiresAt: e.expires }));
   }
 
   async countTransactions(owner: string): Promise<number> {
@@ -128,13 +130,26 @@ export class MemoryAuthStore implements AuthStore {
     return this.live(e) ? e.value : null;
   }
 
-  async putConnection(owner: string, provider: string, value: string, ttlMs: number, event?: OutboxEvent): Promise<void> {
+  async putConnection(
+    owner: string,
+    provider: string,
+    value: string,
+    ttlMs: number,
+    event?: OutboxEvent,
+  ): Promise<void> {
     const now = this.now();
     this.conns.set(`${owner}:${provider}`, { value, expires: now + ttlMs, created: now });
     if (event) this.outbox.add(event);
   }
 
-  async replaceConnection(owner: string, provider: string, value: string, ttlMs: number, expected?: string, event?: OutboxEvent): Promise<boolean> {
+  async replaceConnection(
+    owner: string,
+    provider: string,
+    value: string,
+    ttlMs: number,
+    expected?: string,
+    event?: OutboxEvent,
+  ): Promise<boolean> {
     // No await between the check and the write: nothing can slip in between.
     const e = this.conns.get(`${owner}:${provider}`);
     if (!this.live(e) || (expected !== undefined && e.value !== expected)) return false;

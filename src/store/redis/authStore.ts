@@ -41,7 +41,8 @@ export class RedisAuthStore implements AuthStore {
 
   private txKey = (owner: string) => `${this.prefix}tx:${owner}`;
   /** In the owner's partition, with its outbox (see the key layout in keys.ts). */
-  private connKey = (owner: string, provider: string) => `${this.prefix}conn:{p${partitionOf(owner)}}:${owner}:${provider}`;
+  private connKey = (owner: string, provider: string) =>
+    `${this.prefix}conn:{p${partitionOf(owner)}}:${owner}:${provider}`;
 
   /**
    * The keys and arguments ADD_EVENT reads (after a flag '1'), or just the flag '0' without an event.
@@ -58,12 +59,17 @@ export class RedisAuthStore implements AuthStore {
 
   putTransaction(owner: string, id: string, value: string, ttlMs: number, max: number): Promise<void> {
     return redisCall(async () => {
-      await this.client.eval(PUT_TX, { keys: [this.txKey(owner)], arguments: [id, value, String(this.now()), String(Math.ceil(ttlMs)), String(max)] });
+      await this.client.eval(PUT_TX, {
+        keys: [this.txKey(owner)],
+        arguments: [id, value, String(this.now()), String(Math.ceil(ttlMs)), String(max)],
+      });
     });
   }
 
   takeTransaction(owner: string, id: string): Promise<string | null> {
-    return redisCall(async () => parseTx(await this.client.eval(TAKE_TX, { keys: [this.txKey(owner)], arguments: [id] }), this.now()));
+    return redisCall(async () =>
+      parseTx(await this.client.eval(TAKE_TX, { keys: [this.txKey(owner)], arguments: [id] }), this.now()),
+    );
   }
 
   takeAllTransactions(owner: string): Promise<StoredTransaction[]> {
@@ -102,7 +108,11 @@ export class RedisAuthStore implements AuthStore {
     const legacy = `${this.prefix}conn:${owner}:${provider}`;
     const [value, ttl] = await Promise.all([this.client.get(legacy), this.client.pTTL(legacy)]);
     if (typeof value !== 'string') return null;
-    if (ttl > 0) await this.client.set(this.connKey(owner, provider), value, { expiration: { type: 'PX', value: ttl }, condition: 'NX' });
+    if (ttl > 0)
+      await this.client.set(this.connKey(owner, provider), value, {
+        expiration: { type: 'PX', value: ttl },
+        condition: 'NX',
+      });
     await this.client.del(legacy);
     if (ttl <= 0) return null;
     const now = await this.client.get(this.connKey(owner, provider));
@@ -112,11 +122,21 @@ export class RedisAuthStore implements AuthStore {
   putConnection(owner: string, provider: string, value: string, ttlMs: number, event?: OutboxEvent): Promise<void> {
     const e = this.event(event);
     return redisCall(async () => {
-      await this.client.eval(PUT_CONN, { keys: [this.connKey(owner, provider), ...e.keys], arguments: [value, String(Math.ceil(ttlMs)), ...e.args] });
+      await this.client.eval(PUT_CONN, {
+        keys: [this.connKey(owner, provider), ...e.keys],
+        arguments: [value, String(Math.ceil(ttlMs)), ...e.args],
+      });
     });
   }
 
-  replaceConnection(owner: string, provider: string, value: string, ttlMs: number, expected?: string, event?: OutboxEvent): Promise<boolean> {
+  replaceConnection(
+    owner: string,
+    provider: string,
+    value: string,
+    ttlMs: number,
+    expected?: string,
+    event?: OutboxEvent,
+  ): Promise<boolean> {
     const e = this.event(event);
     const cas = expected !== undefined ? ['1', expected] : ['0', ''];
     return redisCall(
@@ -137,7 +157,11 @@ export class RedisAuthStore implements AuthStore {
     const e = this.event(event);
     const cas = expected !== undefined ? ['1', expected] : ['0', ''];
     return redisCall(
-      async () => (await this.client.eval(DELETE_CONN, { keys: [this.connKey(owner, provider), ...e.keys], arguments: [...cas, ...e.args] })) === 1,
+      async () =>
+        (await this.client.eval(DELETE_CONN, {
+          keys: [this.connKey(owner, provider), ...e.keys],
+          arguments: [...cas, ...e.args],
+        })) === 1,
     );
   }
 
@@ -154,7 +178,11 @@ export class RedisAuthStore implements AuthStore {
   }
 
   readIndex(key: string): Promise<string[]> {
-    return redisCall(async () => (await this.client.zRangeByScoreWithScores(this.indexKey(key), `(${this.now()}`, '+inf')).map((m) => String(m.value)));
+    return redisCall(async () =>
+      (await this.client.zRangeByScoreWithScores(this.indexKey(key), `(${this.now()}`, '+inf')).map((m) =>
+        String(m.value),
+      ),
+    );
   }
 
   removeFromIndex(key: string, member: string): Promise<void> {
@@ -167,7 +195,10 @@ export class RedisAuthStore implements AuthStore {
 
   putLogoutTombstone(key: string, at: number, ttlMs: number): Promise<void> {
     return redisCall(async () => {
-      await this.client.eval(TOMBSTONE_PUT, { keys: [this.tombstoneKey(key)], arguments: [String(Math.floor(at)), String(Math.max(1, Math.ceil(ttlMs)))] });
+      await this.client.eval(TOMBSTONE_PUT, {
+        keys: [this.tombstoneKey(key)],
+        arguments: [String(Math.floor(at)), String(Math.max(1, Math.ceil(ttlMs)))],
+      });
     });
   }
 
@@ -183,7 +214,11 @@ export class RedisAuthStore implements AuthStore {
   /** SET NX PX: Redis runs one command at a time, so exactly one caller sets it. */
   markOnce(key: string, ttlMs: number): Promise<boolean> {
     return redisCall(
-      async () => (await this.client.set(`${this.prefix}mark:${key}`, '1', { expiration: { type: 'PX', value: Math.ceil(ttlMs) }, condition: 'NX' })) === 'OK',
+      async () =>
+        (await this.client.set(`${this.prefix}mark:${key}`, '1', {
+          expiration: { type: 'PX', value: Math.ceil(ttlMs) },
+          condition: 'NX',
+        })) === 'OK',
     );
   }
 
@@ -194,7 +229,10 @@ export class RedisAuthStore implements AuthStore {
   acquireLock(key: string, ttlMs: number): Promise<string | null> {
     return redisCall(async () => {
       const token = randomBytes(16).toString('hex');
-      const r = await this.client.set(`${this.prefix}lock:${key}`, token, { expiration: { type: 'PX', value: Math.ceil(ttlMs) }, condition: 'NX' });
+      const r = await this.client.set(`${this.prefix}lock:${key}`, token, {
+        expiration: { type: 'PX', value: Math.ceil(ttlMs) },
+        condition: 'NX',
+      });
       return r === 'OK' ? token : null;
     });
   }
@@ -207,7 +245,11 @@ export class RedisAuthStore implements AuthStore {
 
   extendLock(key: string, token: string, ttlMs: number): Promise<boolean> {
     return redisCall(
-      async () => (await this.client.eval(EXTEND_LOCK, { keys: [`${this.prefix}lock:${key}`], arguments: [token, String(Math.ceil(ttlMs))] })) === 1,
+      async () =>
+        (await this.client.eval(EXTEND_LOCK, {
+          keys: [`${this.prefix}lock:${key}`],
+          arguments: [token, String(Math.ceil(ttlMs))],
+        })) === 1,
     );
   }
 

@@ -1,10 +1,21 @@
 /** A Redis Cluster (REDIS_CLUSTER_NODES): `createCluster`, one client per master, commands routed by key slot. */
 import { createCluster } from 'redis';
 import type { RedisConfig } from '../../config.js';
-import { type Common, type RedisConnection, type Reply, START_TIMEOUT_MS, countMatching, destroyQuietly, errorCode } from './connection.js';
+import {
+  type Common,
+  type RedisConnection,
+  type Reply,
+  START_TIMEOUT_MS,
+  countMatching,
+  destroyQuietly,
+  errorCode,
+} from './connection.js';
 import { applyTopologyDeadline, withDeadline } from './deadline.js';
 
-export async function connectCluster(cfg: Extract<RedisConfig, { mode: 'cluster' }>, c: Common): Promise<RedisConnection> {
+export async function connectCluster(
+  cfg: Extract<RedisConfig, { mode: 'cluster' }>,
+  c: Common,
+): Promise<RedisConnection> {
   const { logger, commandTimeoutMs } = c;
   const cluster = createCluster({
     rootNodes: cfg.nodes.map((n) => ({ socket: { host: n.host, port: n.port } })),
@@ -12,7 +23,9 @@ export async function connectCluster(cfg: Extract<RedisConfig, { mode: 'cluster'
   });
   cluster.on('error', (err: unknown) => c.warn(err));
   cluster.on('node-error', (err: unknown, node: { host: string; port: number }) => c.warn(err, node));
-  cluster.on('node-ready', (node: { host: string; port: number }) => logger.info({ node: `${node.host}:${node.port}` }, 'redis cluster node connected'));
+  cluster.on('node-ready', (node: { host: string; port: number }) =>
+    logger.info({ node: `${node.host}:${node.port}` }, 'redis cluster node connected'),
+  );
   const deadline = applyTopologyDeadline(cluster, commandTimeoutMs);
   try {
     await withDeadline(cluster.connect(), START_TIMEOUT_MS);

@@ -1,10 +1,20 @@
 /** A master found through Sentinel (REDIS_SENTINELS): `createSentinel`, which follows a failover. */
 import { createSentinel } from 'redis';
 import type { RedisConfig } from '../../config.js';
-import { type Common, type RedisConnection, type Reply, START_TIMEOUT_MS, countMatching, errorCode } from './connection.js';
+import {
+  type Common,
+  type RedisConnection,
+  type Reply,
+  START_TIMEOUT_MS,
+  countMatching,
+  errorCode,
+} from './connection.js';
 import { applyTopologyDeadline, withDeadline } from './deadline.js';
 
-export async function connectSentinel(cfg: Extract<RedisConfig, { mode: 'sentinel' }>, c: Common): Promise<RedisConnection> {
+export async function connectSentinel(
+  cfg: Extract<RedisConfig, { mode: 'sentinel' }>,
+  c: Common,
+): Promise<RedisConnection> {
   const sentinel = createSentinel({
     name: cfg.name,
     sentinelRootNodes: cfg.sentinels,

@@ -1,10 +1,21 @@
 /** One Redis server (REDIS_URL, `redis://` or `rediss://`). */
 import { createClient } from 'redis';
 import type { RedisConfig } from '../../config.js';
-import { type Common, type RedisConnection, type Reply, type SingleClient, countMatching, destroyQuietly, errorCode } from './connection.js';
+import {
+  type Common,
+  type RedisConnection,
+  type Reply,
+  type SingleClient,
+  countMatching,
+  destroyQuietly,
+  errorCode,
+} from './connection.js';
 import { applyCommandDeadline } from './deadline.js';
 
-export async function connectSingle(cfg: Extract<RedisConfig, { mode: 'single' }>, c: Common): Promise<RedisConnection> {
+export async function connectSingle(
+  cfg: Extract<RedisConfig, { mode: 'single' }>,
+  c: Common,
+): Promise<RedisConnection> {
   const client: SingleClient = createClient({ url: cfg.url, ...c.nodeOptions });
   client.on('error', (err: unknown) => c.warn(err));
   const deadline = applyCommandDeadline(client, c.commandTimeoutMs);

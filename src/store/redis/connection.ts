@@ -126,7 +126,10 @@ export function commonOf(cfg: RedisConfig, opts: ConnectOptions): Common {
       // Never crash on a lost connection; log at most every 10 s while it is down.
       if (Date.now() - lastErrorLog > 10_000) {
         lastErrorLog = Date.now();
-        logger.warn({ code: (err as { code?: unknown })?.code, ...(node ? { node: `${node.host}:${node.port}` } : {}) }, 'redis is not reachable; retrying');
+        logger.warn(
+          { code: (err as { code?: unknown })?.code, ...(node ? { node: `${node.host}:${node.port}` } : {}) },
+          'redis is not reachable; retrying',
+        );
       }
     },
     connected: () => {

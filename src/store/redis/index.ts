@@ -32,13 +32,18 @@ export async function createRedisStores(opts: {
   now?: () => number;
   commandTimeoutMs?: number;
 }): Promise<Stores> {
-  const cfg: RedisConfig | undefined = opts.redis ?? (opts.url ? { mode: 'single', url: opts.url, tls: opts.url.startsWith('rediss:') } : undefined);
+  const cfg: RedisConfig | undefined =
+    opts.redis ?? (opts.url ? { mode: 'single', url: opts.url, tls: opts.url.startsWith('rediss:') } : undefined);
   if (!cfg) throw new Error('createRedisStores: no Redis given');
   const conn = await connectRedis(cfg, { logger: opts.logger, commandTimeoutMs: opts.commandTimeoutMs ?? 1000 });
   const prefix = opts.prefix ?? 'xtc:';
   return {
     kind: 'redis',
-    sessions: new RedisStore({ client: conn.sessionsClient, prefix: `${prefix}sess:`, ttl: Math.ceil(opts.ttlMs / 1000) }),
+    sessions: new RedisStore({
+      client: conn.sessionsClient,
+      prefix: `${prefix}sess:`,
+      ttl: Math.ceil(opts.ttlMs / 1000),
+    }),
     authState: new RedisAuthStore(conn.client, conn, prefix, opts.now),
     outbox: new RedisOutbox(conn.client, prefix, opts.now),
     slidingLog: new RedisSlidingLog(conn.client, prefix),

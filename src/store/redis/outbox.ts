@@ -34,9 +34,13 @@ export class RedisOutbox implements Outbox {
       const now = this.now();
       // Every partition's earliest due groups, then the earliest across them all.
       const due = await Promise.all(
-        PARTITION_LIST.map((p) => this.client.zRangeByScoreWithScores(this.keys(p).due, '-inf', now, { LIMIT: { offset: 0, count: limit } })),
+        PARTITION_LIST.map((p) =>
+          this.client.zRangeByScoreWithScores(this.keys(p).due, '-inf', now, { LIMIT: { offset: 0, count: limit } }),
+        ),
       );
-      const candidates = due.flatMap((groups, p) => groups.map((g) => ({ p, group: String(g.value), score: g.score }))).sort(byDueThenGroup);
+      const candidates = due
+        .flatMap((groups, p) => groups.map((g) => ({ p, group: String(g.value), score: g.score })))
+        .sort(byDueThenGroup);
       const out: (ClaimedEvent & { seq: number })[] = [];
       // The first `limit` candidates, one script per partition; those another replica took meanwhile
       // are skipped, and the next candidates are tried in their place.
@@ -49,7 +53,14 @@ export class RedisOutbox implements Outbox {
         const replies = await Promise.all(
           [...byPartition].map(async ([p, groups]) => {
             const k = this.keys(p);
-            const args = [k.group(''), String(now), String(groups.length), String(Math.ceil(leaseMs)), `${base}.${p}`, ...groups];
+            const args = [
+              k.group(''),
+              String(now),
+              String(groups.length),
+              String(Math.ceil(leaseMs)),
+              `${base}.${p}`,
+              ...groups,
+            ];
             return (await this.client.eval(CLAIM, { keys: [k.due, k.ev, k.lease], arguments: args })) as string[];
           }),
         );
@@ -78,7 +89,10 @@ export class RedisOutbox implements Outbox {
     if (p === undefined) return Promise.resolve(); // not a lease of ours: it holds nothing
     return redisCall(async () => {
       const k = this.keys(p);
-      await this.client.eval(OUTBOX_DONE, { keys: [k.ev, k.lease, k.created, k.due], arguments: [id, lease, String(this.now()), k.group('')] });
+      await this.client.eval(OUTBOX_DONE, {
+        keys: [k.ev, k.lease, k.created, k.due],
+        arguments: [id, lease, String(this.now()), k.group('')],
+      });
     });
   }
 
@@ -87,7 +101,10 @@ export class RedisOutbox implements Outbox {
     if (p === undefined) return Promise.resolve();
     return redisCall(async () => {
       const k = this.keys(p);
-      await this.client.eval(OUTBOX_RETRY, { keys: [k.ev, k.lease, k.due], arguments: [id, lease, String(nextAttemptAt)] });
+      await this.client.eval(OUTBOX_RETRY, {
+        keys: [k.ev, k.lease, k.due],
+        arguments: [id, lease, String(nextAttemptAt)],
+      });
     });
   }
 
@@ -98,7 +115,10 @@ export class RedisOutbox implements Outbox {
         Promise.all(PARTITION_LIST.map((p) => this.client.zRangeWithScores(this.keys(p).created, 0, 0))),
       ]);
       const scores = oldest.flatMap((o) => o.map((e) => e.score));
-      return { pending: pending.reduce((sum, n) => sum + Number(n), 0), oldestCreatedAt: scores.length ? Math.min(...scores) : undefined };
+      return {
+        pending: pending.reduce((sum, n) => sum + Number(n), 0),
+        oldestCreatedAt: scores.length ? Math.min(...scores) : undefined,
+      };
     });
   }
 }

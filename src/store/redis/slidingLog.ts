@@ -45,7 +45,10 @@ export class RedisSlidingLog implements SlidingLog {
 
   hold(holdKey: string, ms: number): Promise<void> {
     return redisCall(async () => {
-      await this.client.eval(HOLD_SCRIPT, { keys: [this.key(holdKey)], arguments: [String(Math.max(1, Math.ceil(ms)))] });
+      await this.client.eval(HOLD_SCRIPT, {
+        keys: [this.key(holdKey)],
+        arguments: [String(Math.max(1, Math.ceil(ms)))],
+      });
     });
   }
 }

@@ -13,38 +13,64 @@ export class SqliteAuthStore implements AuthStore {
     readonly outbox: SqliteOutbox = new SqliteOutbox(db, now),
   ) {
     this.s = {
-      txInsert: db.prepare('INSERT OR REPLACE INTO login_tx (owner, id, data, created, expires) VALUES (?, ?, ?, ?, ?)'),
+      txInsert: db.prepare(
+        'INSERT OR REPLACE INTO login_tx (owner, id, data, created, expires) VALUES (?, ?, ?, ?, ?)',
+      ),
       txTrim: db.prepare(
         'DELETE FROM login_tx WHERE owner = ? AND (expires <= ? OR rowid NOT IN (SELECT rowid FROM login_tx WHERE owner = ? AND expires > ? ORDER BY created DESC, rowid DESC LIMIT ?))',
       ),
-      txTake: db.prepare<[string, string, number], { data: string }>('DELETE FROM login_tx WHERE owner = ? AND id = ? AND expires > ? RETURNING data'),
-      txTakeAll: db.prepare<[string], { id: string; data: string; expires: number }>('DELETE FROM login_tx WHERE owner = ? RETURNING id, data, expires'),
-      txCount: db.prepare<[string, number], { n: number }>('SELECT COUNT(*) AS n FROM login_tx WHERE owner = ? AND expires > ?'),
-      connGet: db.prepare<[string, string, number], { data: string }>('SELECT data FROM connections WHERE owner = ? AND provider = ? AND expires > ?'),
+      txTake: db.prepare<[string, string, number], { data: string }>(
+        'DELETE FROM login_tx WHERE owner = ? AND id = ? AND expires > ? RETURNING data',
+      ),
+      txTakeAll: db.prepare<[string], { id: string; data: string; expires: number }>(
+        'DELETE FROM login_tx WHERE owner = ? RETURNING id, data, expires',
+      ),
+      txCount: db.prepare<[string, number], { n: number }>(
+        'SELECT COUNT(*) AS n FROM login_tx WHERE owner = ? AND expires > ?',
+      ),
+      connGet: db.prepare<[string, string, number], { data: string }>(
+        'SELECT data FROM connections WHERE owner = ? AND provider = ? AND expires > ?',
+      ),
       connPut: db.prepare(
         'INSERT INTO connections (owner, provider, data, expires) VALUES (?, ?, ?, ?) ON CONFLICT(owner, provider) DO UPDATE SET data = excluded.data, expires = excluded.expires',
       ),
-      connReplace: db.prepare('UPDATE connections SET data = ?, expires = ? WHERE owner = ? AND provider = ? AND expires > ?'),
-      connReplaceIf: db.prepare('UPDATE connections SET data = ?, expires = ? WHERE owner = ? AND provider = ? AND expires > ? AND data = ?'),
-      connDelete: db.prepare<[string, string], { expires: number }>('DELETE FROM connections WHERE owner = ? AND provider = ? RETURNING expires'),
+      connReplace: db.prepare(
+        'UPDATE connections SET data = ?, expires = ? WHERE owner = ? AND provider = ? AND expires > ?',
+      ),
+      connReplaceIf: db.prepare(
+        'UPDATE connections SET data = ?, expires = ? WHERE owner = ? AND provider = ? AND expires > ? AND data = ?',
+      ),
+      connDelete: db.prepare<[string, string], { expires: number }>(
+        'DELETE FROM connections WHERE owner = ? AND provider = ? RETURNING expires',
+      ),
       connDeleteIf: db.prepare<[string, string, string], { expires: number }>(
         'DELETE FROM connections WHERE owner = ? AND provider = ? AND data = ? RETURNING expires',
       ),
-      connCount: db.prepare<[string, number], { n: number }>('SELECT COUNT(*) AS n FROM connections WHERE provider = ? AND expires > ?'),
-      markTake: db.prepare('INSERT INTO marks (key, expires) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET expires = excluded.expires WHERE marks.expires <= ?'),
-      markGet: db.prepare<[string, number], { one: number }>('SELECT 1 AS one FROM marks WHERE key = ? AND expires > ?'),
+      connCount: db.prepare<[string, number], { n: number }>(
+        'SELECT COUNT(*) AS n FROM connections WHERE provider = ? AND expires > ?',
+      ),
+      markTake: db.prepare(
+        'INSERT INTO marks (key, expires) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET expires = excluded.expires WHERE marks.expires <= ?',
+      ),
+      markGet: db.prepare<[string, number], { one: number }>(
+        'SELECT 1 AS one FROM marks WHERE key = ? AND expires > ?',
+      ),
       indexPut: db.prepare(
         'INSERT INTO logout_index (key, member, expires) VALUES (?, ?, ?) ON CONFLICT(key, member) DO UPDATE SET expires = excluded.expires',
       ),
       indexTrim: db.prepare(
         'DELETE FROM logout_index WHERE key = ? AND (expires <= ? OR rowid NOT IN (SELECT rowid FROM logout_index WHERE key = ? AND expires > ? ORDER BY expires DESC, rowid DESC LIMIT ?))',
       ),
-      indexGet: db.prepare<[string, number], { member: string }>('SELECT member FROM logout_index WHERE key = ? AND expires > ?'),
+      indexGet: db.prepare<[string, number], { member: string }>(
+        'SELECT member FROM logout_index WHERE key = ? AND expires > ?',
+      ),
       indexDelete: db.prepare('DELETE FROM logout_index WHERE key = ? AND member = ?'),
       tombstonePut: db.prepare(
         'INSERT INTO logout_tombstones (key, at, expires) VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET at = CASE WHEN expires > ? THEN MAX(at, excluded.at) ELSE excluded.at END, expires = MAX(expires, excluded.expires)',
       ),
-      tombstoneGet: db.prepare<[string, number], { at: number }>('SELECT at FROM logout_tombstones WHERE key = ? AND expires > ?'),
+      tombstoneGet: db.prepare<[string, number], { at: number }>(
+        'SELECT at FROM logout_tombstones WHERE key = ? AND expires > ?',
+      ),
       lockTake: db.prepare(
         'INSERT INTO locks (key, token, expires) VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET token = excluded.token, expires = excluded.expires WHERE locks.expires <= ?',
       ),
@@ -95,7 +121,13 @@ export class SqliteAuthStore implements AuthStore {
     );
   }
 
-  async putConnection(owner: string, provider: string, value: string, ttlMs: number, event?: OutboxEvent): Promise<void> {
+  async putConnection(
+    owner: string,
+    provider: string,
+    value: string,
+    ttlMs: number,
+    event?: OutboxEvent,
+  ): Promise<void> {
     const expires = this.now() + ttlMs;
     this.withEvent(() => {
       this.s.connPut.run(owner, provider, value, expires);
@@ -103,7 +135,14 @@ export class SqliteAuthStore implements AuthStore {
     }, event);
   }
 
-  async replaceConnection(owner: string, provider: string, value: string, ttlMs: number, expected?: string, event?: OutboxEvent): Promise<boolean> {
+  async replaceConnection(
+    owner: string,
+    provider: string,
+    value: string,
+    ttlMs: number,
+    expected?: string,
+    event?: OutboxEvent,
+  ): Promise<boolean> {
     const now = this.now();
     return this.withEvent(
       () =>
@@ -122,7 +161,10 @@ export class SqliteAuthStore implements AuthStore {
 
   async deleteConnection(owner: string, provider: string, event?: OutboxEvent, expected?: string): Promise<boolean> {
     const now = this.now();
-    const del = () => (expected === undefined ? this.s.connDelete.get(owner, provider) : this.s.connDeleteIf.get(owner, provider, expected));
+    const del = () =>
+      expected === undefined
+        ? this.s.connDelete.get(owner, provider)
+        : this.s.connDeleteIf.get(owner, provider, expected);
     return this.withEvent(() => (del()?.expires ?? 0) > now, event);
   }
 
@@ -175,7 +217,9 @@ export class SqliteAuthStore implements AuthStore {
       if (this.s.lockTake.run(key, token, now + ttlMs, now).changes === 1) return true;
       const held = this.s.lockHolder.get(key);
       // Compare-and-set on the dead holder's token: of several processes, one takes it over.
-      return !!held && holderIsGone(held.token) && this.s.lockSteal.run(token, now + ttlMs, key, held.token).changes === 1;
+      return (
+        !!held && holderIsGone(held.token) && this.s.lockSteal.run(token, now + ttlMs, key, held.token).changes === 1
+      );
     });
     return taken ? token : null;
   }

@@ -67,7 +67,9 @@ export function openDatabase(dataDir: string, file = 'xt-connect.sqlite'): Db {
     fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
     fs.accessSync(dataDir, fs.constants.W_OK);
   } catch (err) {
-    throw new Error(`DATA_DIR ${dataDir} is not writable (${(err as NodeJS.ErrnoException).code ?? 'error'}); sessions cannot be stored`);
+    throw new Error(
+      `DATA_DIR ${dataDir} is not writable (${(err as NodeJS.ErrnoException).code ?? 'error'}); sessions cannot be stored`,
+    );
   }
   let db: Db | undefined;
   try {
@@ -85,7 +87,9 @@ export function openDatabase(dataDir: string, file = 'xt-connect.sqlite'): Db {
   } catch (err) {
     db?.close();
     const code = (err as { code?: unknown }).code;
-    throw new Error(`cannot use the session database in ${dataDir} (${typeof code === 'string' ? code : (err as Error).message})`);
+    throw new Error(
+      `cannot use the session database in ${dataDir} (${typeof code === 'string' ? code : (err as Error).message})`,
+    );
   }
 }
 

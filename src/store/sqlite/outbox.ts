@@ -33,8 +33,12 @@ export class SqliteOutbox implements Outbox {
       ),
       lease: db.prepare('UPDATE outbox SET lease = ?, lease_until = ? WHERE seq = ?'),
       done: db.prepare('DELETE FROM outbox WHERE id = ? AND lease = ?'),
-      retry: db.prepare('UPDATE outbox SET attempts = attempts + 1, due = ?, lease = NULL, lease_until = 0 WHERE id = ? AND lease = ?'),
-      stats: db.prepare<[], { n: number; oldest: number | null }>('SELECT COUNT(*) AS n, MIN(created) AS oldest FROM outbox'),
+      retry: db.prepare(
+        'UPDATE outbox SET attempts = attempts + 1, due = ?, lease = NULL, lease_until = 0 WHERE id = ? AND lease = ?',
+      ),
+      stats: db.prepare<[], { n: number; oldest: number | null }>(
+        'SELECT COUNT(*) AS n, MIN(created) AS oldest FROM outbox',
+      ),
     };
   }
 

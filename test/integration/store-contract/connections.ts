@@ -34,7 +34,10 @@ export function connectionContract(ctx: Contract): void {
 
     test('two racing compare-and-set writes: exactly one wins', async () => {
       await a.putConnection('o1', 'xt', 'v1', 60_000);
-      const results = await Promise.all([a.replaceConnection('o1', 'xt', 'a', 60_000, 'v1'), a.replaceConnection('o1', 'xt', 'b', 60_000, 'v1')]);
+      const results = await Promise.all([
+        a.replaceConnection('o1', 'xt', 'a', 60_000, 'v1'),
+        a.replaceConnection('o1', 'xt', 'b', 60_000, 'v1'),
+      ]);
       expect(results.filter(Boolean)).toHaveLength(1);
     });
 
@@ -64,7 +67,10 @@ export function connectionContract(ctx: Contract): void {
 
     test('two racing compare-and-delete calls: exactly one deletes', async () => {
       await a.putConnection('o1', 'oidc', 'v1', 60_000);
-      const results = await Promise.all([a.deleteConnection('o1', 'oidc', undefined, 'v1'), a.deleteConnection('o1', 'oidc', undefined, 'v1')]);
+      const results = await Promise.all([
+        a.deleteConnection('o1', 'oidc', undefined, 'v1'),
+        a.deleteConnection('o1', 'oidc', undefined, 'v1'),
+      ]);
       expect(results.filter(Boolean)).toHaveLength(1);
     });
   });

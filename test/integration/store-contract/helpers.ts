@@ -16,7 +16,12 @@ export const SESSION_TTL_MS = 60_000;
 
 /** Outbox events with readable ids and increasing creation times. */
 let created = 1_700_000_000_000;
-export const event = (group: string, name: string, createdAt = ++created): OutboxEvent => ({ id: `msg_${name}`, group, value: `sealed-${name}`, createdAt });
+export const event = (group: string, name: string, createdAt = ++created): OutboxEvent => ({
+  id: `msg_${name}`,
+  group,
+  value: `sealed-${name}`,
+  createdAt,
+});
 export const ids = (claimed: ClaimedEvent[]) => claimed.map((e) => e.id);
 
 /** Claims and finishes events until none is left: every id, in the order delivered. */
@@ -33,11 +38,18 @@ const asError = (e: unknown) => (e instanceof Error ? e : new Error('store faile
 
 /** express-session's callback API, as promises. */
 export const sessions = (s: Store) => ({
-  set: (sid: string, data: SessionData) => new Promise<void>((res, rej) => s.set(sid, data, (e?: unknown) => (e ? rej(asError(e)) : res()))),
-  get: (sid: string) => new Promise<SessionData | null | undefined>((res, rej) => s.get(sid, (e: unknown, d) => (e ? rej(asError(e)) : res(d)))),
-  destroy: (sid: string) => new Promise<void>((res, rej) => s.destroy(sid, (e?: unknown) => (e ? rej(asError(e)) : res()))),
+  set: (sid: string, data: SessionData) =>
+    new Promise<void>((res, rej) => s.set(sid, data, (e?: unknown) => (e ? rej(asError(e)) : res()))),
+  get: (sid: string) =>
+    new Promise<SessionData | null | undefined>((res, rej) =>
+      s.get(sid, (e: unknown, d) => (e ? rej(asError(e)) : res(d))),
+    ),
+  destroy: (sid: string) =>
+    new Promise<void>((res, rej) => s.destroy(sid, (e?: unknown) => (e ? rej(asError(e)) : res()))),
   touch: (sid: string, data: SessionData) =>
-    new Promise<void>((res, rej) => (s.touch ? s.touch(sid, data, (e?: unknown) => (e ? rej(asError(e)) : res())) : res())),
+    new Promise<void>((res, rej) =>
+      s.touch ? s.touch(sid, data, (e?: unknown) => (e ? rej(asError(e)) : res())) : res(),
+    ),
 });
 export const sessionData = (owner: string, maxAge = SESSION_TTL_MS): SessionData => ({
   cookie: { originalMaxAge: maxAge, maxAge, expires: new Date(Date.now() + maxAge), httpOnly: true, path: '/' },

@@ -47,8 +47,14 @@ export function logoutIndexContract(ctx: Contract): void {
     test('shared by every instance on the same data', async () => {
       const twin = await create(stores);
       try {
-        await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 ? twin.authState : a).addToIndex('bcl:sid:5', `owner-${i}`, 60_000, 100)));
-        expect((await twin.authState.readIndex('bcl:sid:5')).sort()).toEqual(Array.from({ length: 10 }, (_, i) => `owner-${i}`).sort());
+        await Promise.all(
+          Array.from({ length: 10 }, (_, i) =>
+            (i % 2 ? twin.authState : a).addToIndex('bcl:sid:5', `owner-${i}`, 60_000, 100),
+          ),
+        );
+        expect((await twin.authState.readIndex('bcl:sid:5')).sort()).toEqual(
+          Array.from({ length: 10 }, (_, i) => `owner-${i}`).sort(),
+        );
         await twin.authState.removeFromIndex('bcl:sid:5', 'owner-0');
         expect(await a.readIndex('bcl:sid:5')).toHaveLength(9);
       } finally {
@@ -73,7 +79,9 @@ export function logoutIndexContract(ctx: Contract): void {
       await a.putLogoutTombstone('bcl:sub:t1', 1_700_000_000_456, 60_000);
       await a.putLogoutTombstone('bcl:sub:other', 1_800_000_000_000, 60_000);
       expect(await a.logoutTombstones(['bcl:sid:t1'])).toEqual([1_700_000_000_123]);
-      expect(await a.logoutTombstones(['bcl:sid:t1', 'bcl:sub:t1', 'bcl:sid+sub:t1'])).toEqual([1_700_000_000_123, 1_700_000_000_456, 0]);
+      expect(await a.logoutTombstones(['bcl:sid:t1', 'bcl:sub:t1', 'bcl:sid+sub:t1'])).toEqual([
+        1_700_000_000_123, 1_700_000_000_456, 0,
+      ]);
     });
 
     test('a later logout moves the time on, an earlier one never back', async () => {
@@ -94,14 +102,23 @@ export function logoutIndexContract(ctx: Contract): void {
     });
 
     test('unbounded: 1,000 keys each keep their own', async () => {
-      await Promise.all(Array.from({ length: 1000 }, (_, i) => a.putLogoutTombstone(`bcl:sid:many-${i}`, 1_700_000_000_000 + i, 60_000)));
-      for (const i of [0, 499, 999]) expect(await a.logoutTombstones([`bcl:sid:many-${i}`])).toEqual([1_700_000_000_000 + i]);
+      await Promise.all(
+        Array.from({ length: 1000 }, (_, i) =>
+          a.putLogoutTombstone(`bcl:sid:many-${i}`, 1_700_000_000_000 + i, 60_000),
+        ),
+      );
+      for (const i of [0, 499, 999])
+        expect(await a.logoutTombstones([`bcl:sid:many-${i}`])).toEqual([1_700_000_000_000 + i]);
     });
 
     test('shared by every instance on the same data, racing logouts keep the latest', async () => {
       const twin = await create(stores);
       try {
-        await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 ? twin.authState : a).putLogoutTombstone('bcl:sub:t5', 1_700_000_000_000 + i, 60_000)));
+        await Promise.all(
+          Array.from({ length: 10 }, (_, i) =>
+            (i % 2 ? twin.authState : a).putLogoutTombstone('bcl:sub:t5', 1_700_000_000_000 + i, 60_000),
+          ),
+        );
         expect(await twin.authState.logoutTombstones(['bcl:sub:t5'])).toEqual([1_700_000_000_009]);
         expect(await a.logoutTombstones(['bcl:sub:t5'])).toEqual([1_700_000_000_009]);
       } finally {

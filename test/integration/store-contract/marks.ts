@@ -15,7 +15,9 @@ export function markContract(ctx: Contract): void {
     test('markOnce: exactly one winner among concurrent callers, also across instances', async () => {
       const twin = await create(stores);
       try {
-        const results = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? twin.authState : a).markOnce('link:1', 60_000)));
+        const results = await Promise.all(
+          Array.from({ length: 20 }, (_, i) => (i % 2 ? twin.authState : a).markOnce('link:1', 60_000)),
+        );
         expect(results.filter(Boolean)).toHaveLength(1);
         expect(await a.hasMark('link:1')).toBe(true);
         expect(await twin.authState.hasMark('link:1')).toBe(true);

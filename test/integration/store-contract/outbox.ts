@@ -17,14 +17,17 @@ export function outboxContract(ctx: Contract): void {
       o = stores.outbox;
     });
     /** A connection write of its own (owner = group) carrying one event. */
-    const put = (group: string, name: string, createdAt?: number) => a.putConnection(group, `p-${name}`, 'v', 60_000, event(group, name, createdAt));
+    const put = (group: string, name: string, createdAt?: number) =>
+      a.putConnection(group, `p-${name}`, 'v', 60_000, event(group, name, createdAt));
 
     test('an event is written with the connection change, and only when the write happens', async () => {
       const put1 = event('o1', 'put');
       await a.putConnection('o1', 'xt', 'v1', 60_000, put1);
       expect(await a.replaceConnection('o1', 'xt', 'v2', 60_000, 'stale', event('o1', 'cas-lost'))).toBe(false);
       expect(await a.replaceConnection('o1', 'xt', 'v2', 60_000, 'v1', event('o1', 'cas-won'))).toBe(true);
-      expect(await a.replaceConnection('o1', 'gone', 'v', 60_000, undefined, event('o1', 'replace-missing'))).toBe(false);
+      expect(await a.replaceConnection('o1', 'gone', 'v', 60_000, undefined, event('o1', 'replace-missing'))).toBe(
+        false,
+      );
       expect(await a.replaceConnection('o1', 'xt', 'v3', 60_000, undefined, event('o1', 'replace'))).toBe(true);
       expect(await a.deleteConnection('o1', 'gone', event('o1', 'delete-missing'))).toBe(false);
       expect(await a.deleteConnection('o1', 'xt', event('o1', 'delete'))).toBe(true);
