@@ -17,8 +17,8 @@ export const DEFAULT_RETURN_TO = '/account';
 const SENT_SAFE = /^\/(?![/\\])(?:[A-Za-z0-9!#$&'()*+,\-./:;=?@[\]^_|~]|%[0-9A-Fa-f]{2})*$/;
 
 /** Characters refused in the raw input before parsing: controls, backslash and look-alike slashes or spaces. */
-// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const RAW_REFUSED =
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point
   /[\\\u0000-\u0020\u007f-\u009f\u00a0\u1680\u2000-\u206f\u2215\u2044\u29f8\uff0f\uff3c\ufe68\u3000\ufeff]/;
 
 /** Resolves the way a browser resolves a `Location` header, against a throwaway origin. */
