@@ -34,12 +34,9 @@ import {
   r2,
   rssMb,
   startProcess,
-  benchAppEnv,
   runMain,
-  serverEntry,
-  connectXt,
-  decideAtStandIn,
 } from './lib.js';
+import { benchAppEnv, connectXt, decideAtStandIn, serverEntry } from './apps.js';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 7);
 const SECONDS = Number(process.env.SECONDS ?? 8);

@@ -33,15 +33,13 @@ import {
   ROOT,
   TSX,
   autocannon,
-  benchAppEnv,
   loadAverage,
   r2,
   rssMb,
   runMain,
   startProcess,
-  serverEntry,
-  connectXt,
 } from './lib.js';
+import { benchAppEnv, connectXt, serverEntry } from './apps.js';
 
 const SMOKE = process.env.SMOKE === '1';
 const SESSIONS = Number(process.env.SESSIONS ?? 20_000);

@@ -24,19 +24,8 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { wireQuery } from '../src/providers/xt/sign.js';
 import { freePort } from '../test/helpers/ports.js';
-import {
-  ROOT,
-  TSX,
-  benchAppEnv,
-  connectXt,
-  cpuMs,
-  median,
-  pct,
-  r2,
-  runMain,
-  serverEntry,
-  startProcess,
-} from './lib.js';
+import { ROOT, TSX, cpuMs, median, pct, r2, runMain, startProcess } from './lib.js';
+import { benchAppEnv, connectXt, serverEntry } from './apps.js';
 import type { Job, Result, Template } from './load/client.js';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 5);
