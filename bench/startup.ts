@@ -11,7 +11,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort } from '../test/helpers/ports.js';
-import { ROOT, median, pct, r2, runMain, serverEntry } from './lib.js';
+import { ROOT, cpuDescription, median, pct, r2, runMain } from './lib.js';
+import { serverEntry } from './apps.js';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 15);
 const OLD = process.env.OLD ? path.resolve(process.env.OLD) : undefined;
@@ -108,7 +109,7 @@ async function main(): Promise<void> {
   const md = [
     '# Cold start: spawn to the first 200 on /healthz',
     '',
-    `${new Date().toISOString()}, Node ${process.version}, ${os.cpus().length} × ${os.cpus()[0]?.model.trim() ?? 'CPU'}. ${ROUNDS} starts of each server, interleaved (order rotated each round).`,
+    `${new Date().toISOString()}, Node ${process.version}, ${cpuDescription()}. ${ROUNDS} starts of each server, interleaved (order rotated each round).`,
     '',
     '| server | p50 | p90 | to baseline |',
     '| --- | --- | --- | --- |',

@@ -95,7 +95,8 @@ async function fill(built: BuiltApp, n: number) {
 
 const mb = (b: number) => +(b / 1024 / 1024).toFixed(1);
 
-async function benchStore(kind: 'memory' | 'sqlite' | 'redis', xtUrl: string, redisUrl?: string) {
+/** The app in this process, with `kind` as its session store (SQLite in a fresh directory), listening on a free port. */
+async function startStoreApp(kind: 'memory' | 'sqlite' | 'redis', xtUrl: string, redisUrl?: string) {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'xtc-bench-'));
   const port = await freePort();
   const config = loadConfig({
@@ -116,20 +117,33 @@ async function benchStore(kind: 'memory' | 'sqlite' | 'redis', xtUrl: string, re
   const built = await createApp(config);
   const server = built.app.listen(port, '127.0.0.1');
   await new Promise((r) => server.once('listening', r));
-  const base = `http://127.0.0.1:${port}`;
-  const cookie = await connectOnce(base);
+  return { built, server, dataDir, base: `http://127.0.0.1:${port}` };
+}
 
+/** GET /api/session of a connected person against GET /healthz, one at a time and CONCURRENCY in flight, after a warm-up. */
+async function measureLatency(base: string, cookie: string) {
   await load(`${base}/api/session`, cookie, 200, 4); // warm-up
   const baselineSeq = await load(`${base}/healthz`, undefined, REQUESTS, 1);
   const sessionSeq = await load(`${base}/api/session`, cookie, REQUESTS, 1);
   const baselineConc = await load(`${base}/healthz`, undefined, REQUESTS, CONCURRENCY);
   const sessionConc = await load(`${base}/api/session`, cookie, REQUESTS, CONCURRENCY);
+  return { baselineSeq, sessionSeq, baselineConc, sessionConc };
+}
 
+/** Redis's own used_memory, in bytes. */
+const redisUsedMemory = async (client: ReturnType<typeof createClient>) =>
+  Number(/used_memory:(\d+)/.exec(await client.info('memory'))![1]);
+
+/**
+ * Stores SESSIONS connected sessions: the app's heap growth (after a forced GC), how long it took,
+ * and with Redis the server's used_memory growth (Redis is flushed afterwards).
+ */
+async function measureMemory(built: BuiltApp, redisUrl?: string) {
   let redisBefore = 0;
   const redisClient = redisUrl ? createClient({ url: redisUrl }) : undefined;
   if (redisClient) {
     await redisClient.connect();
-    redisBefore = Number(/used_memory:(\d+)/.exec(await redisClient.info('memory'))![1]);
+    redisBefore = await redisUsedMemory(redisClient);
   }
   global.gc?.();
   const before = process.memoryUsage();
@@ -140,10 +154,18 @@ async function benchStore(kind: 'memory' | 'sqlite' | 'redis', xtUrl: string, re
   const after = process.memoryUsage();
   let redisGrowth: number | undefined;
   if (redisClient) {
-    redisGrowth = Number(/used_memory:(\d+)/.exec(await redisClient.info('memory'))![1]) - redisBefore;
+    redisGrowth = (await redisUsedMemory(redisClient)) - redisBefore;
     await redisClient.flushAll();
     await redisClient.close();
   }
+  return { heapGrowth: after.heapUsed - before.heapUsed, redisGrowth, fillMs };
+}
+
+async function benchStore(kind: 'memory' | 'sqlite' | 'redis', xtUrl: string, redisUrl?: string) {
+  const { built, server, dataDir, base } = await startStoreApp(kind, xtUrl, redisUrl);
+  const cookie = await connectOnce(base);
+  const { baselineSeq, sessionSeq, baselineConc, sessionConc } = await measureLatency(base, cookie);
+  const { heapGrowth, redisGrowth, fillMs } = await measureMemory(built, redisUrl);
   const sqliteBytes =
     kind === 'sqlite'
       ? fs.readdirSync(dataDir).reduce((s, f) => s + fs.statSync(path.join(dataDir, f)).size, 0)
@@ -162,7 +184,7 @@ async function benchStore(kind: 'memory' | 'sqlite' | 'redis', xtUrl: string, re
     concurrent: { baseline: baselineConc, session: sessionConc },
     memory: {
       sessions: SESSIONS,
-      heapGrowthMb: mb(after.heapUsed - before.heapUsed),
+      heapGrowthMb: mb(heapGrowth),
       redisServerGrowthMb: redisGrowth === undefined ? undefined : mb(redisGrowth),
       sqliteFileMb: sqliteBytes === undefined ? undefined : mb(sqliteBytes),
       storeWritesPerSec: Math.round((SESSIONS * 2) / (fillMs / 1000)),

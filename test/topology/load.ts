@@ -289,6 +289,23 @@ async function churn(worker: number, until: number, tally: { ok: number; failed:
   }
 }
 
+/** Each session's state after the traffic (8 at a time): connected as its own user, or what was seen. */
+async function checkEverySession(sessions: Session[]): Promise<LoadResult['check']> {
+  const check: LoadResult['check'] = [];
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: 8 }, async () => {
+      while (next < sessions.length) {
+        const s = sessions[next++]!;
+        const state = await sessionState('check', s);
+        check.push({ index: s.index, ok: state.ok, seen: state.seen });
+      }
+    }),
+  );
+  check.sort((a, b) => a.index - b.index);
+  return check;
+}
+
 async function main(): Promise<void> {
   const connectStarted = Date.now();
   const sessions = await connectAll();
@@ -328,18 +345,7 @@ async function main(): Promise<void> {
 
   // Every session, once more, after the traffic: still connected, as the same person?
   await sleep(500);
-  const check: LoadResult['check'] = [];
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: 8 }, async () => {
-      while (next < sessions.length) {
-        const s = sessions[next++]!;
-        const state = await sessionState('check', s);
-        check.push({ index: s.index, ok: state.ok, seen: state.seen });
-      }
-    }),
-  );
-  check.sort((a, b) => a.index - b.index);
+  const check = await checkEverySession(sessions);
   const result: LoadResult = {
     job,
     connectMs,
