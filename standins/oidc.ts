@@ -22,20 +22,20 @@
  * current key (to make logout tokens), and a record of what was issued.
  * It serves the demo and the tests; it is not part of the production image.
  *
- * Its parts: oidcProvider.ts (oidc-provider's configuration), oidcHooks.ts (the test hooks around
- * it), oidcInteraction.ts and oidcPages.ts (the sign-in page), oidcLogout.ts (CIAM's /logout),
- * oidcKeys.ts (signing keys), oidcState.ts (what they share).
+ * Its parts: oidc/provider.ts (oidc-provider's configuration), oidc/hooks.ts (the test hooks around
+ * it), oidc/interaction.ts and oidc/pages.ts (the sign-in page), oidc/logout.ts (CIAM's /logout),
+ * oidc/keys.ts (signing keys), oidc/state.ts (what they share).
  */
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type * as jose from 'jose';
 import type Provider from 'oidc-provider';
-import { interactionRouter } from './oidcInteraction.js';
-import { newSigningKey, processFirstKey, signWithCurrentKey } from './oidcKeys.js';
-import { ciamLogout } from './oidcLogout.js';
-import { buildProvider } from './oidcProvider.js';
-import { type OidcSettings, OidcState } from './oidcState.js';
+import { interactionRouter } from './oidc/interaction.js';
+import { newSigningKey, processFirstKey, signWithCurrentKey } from './oidc/keys.js';
+import { ciamLogout } from './oidc/logout.js';
+import { buildProvider } from './oidc/provider.js';
+import { type OidcSettings, OidcState } from './oidc/state.js';
 
 export interface StandInClient {
   clientId: string;

@@ -6,16 +6,16 @@
  * Tokens are RS256 JWTs with `exp`. Codes are single use. Failures can be injected for tests and demos.
  * It serves the demo and the tests; it is not part of the production image.
  *
- * Its parts: xtAuthorize.ts and xtPages.ts (the authorization page), xtTokenEndpoint.ts and
- * xtTokens.ts (the token endpoint, the tokens), xtUser.ts (the user APIs), xtState.ts (what they share).
+ * Its parts: xt/authorize.ts and xt/pages.ts (the authorization page), xt/tokenEndpoint.ts and
+ * xt/tokens.ts (the token endpoint, the tokens), xtUser.ts (the user APIs), xt/state.ts (what they share).
  */
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import express from 'express';
-import { authorizeRouter } from './xtAuthorize.js';
-import { XtState } from './xtState.js';
-import { tokenEndpoint } from './xtTokenEndpoint.js';
-import { processSigningKey, verifyAccessToken } from './xtTokens.js';
+import { authorizeRouter } from './xt/authorize.js';
+import { XtState } from './xt/state.js';
+import { tokenEndpoint } from './xt/tokenEndpoint.js';
+import { processSigningKey, verifyAccessToken } from './xt/tokens.js';
 import {
   type ApiLogEntry,
   type XtApiFailure,

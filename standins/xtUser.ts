@@ -1,21 +1,21 @@
 /**
  * The XT.COM stand-in's user APIs (provider notes, "Calling user APIs with the token"):
  *  - GET /v4/public/time, unsigned, from the stand-in's own clock (which tests can shift);
- *  - every other route checks the validate-* signature (xtSignCheck.ts) in the style set by its
+ *  - every other route checks the validate-* signature (xt/signCheck.ts) in the style set by its
  *    own option, then the `access-token`, then XT.COM's per-user limits (3/s for assets,
  *    10/s otherwise, 1000/min per IP), answering 429 over them;
- *  - the documented spot endpoints, with orders kept in memory per user (xtOrders.ts).
+ *  - the documented spot endpoints, with orders kept in memory per user (xt/orders.ts).
  * Every signature and signed string it sees is recorded, so tests can search logs for them.
- * The gate is in xtUserGate.ts, the spot routes in xtUserSpot.ts, the answers' envelope in xtEnvelope.ts.
+ * The gate is in xt/userGate.ts, the spot routes in xt/userSpot.ts, the answers' envelope in xt/envelope.ts.
  */
 import { randomBytes } from 'node:crypto';
 import express, { Router } from 'express';
-import { envelope, ok } from './xtEnvelope.js';
-import type { SignCheckOptions } from './xtSignCheck.js';
-import { apiGate, remember } from './xtUserGate.js';
-import { spotRoutes } from './xtUserSpot.js';
+import { envelope, ok } from './xt/envelope.js';
+import type { SignCheckOptions } from './xt/signCheck.js';
+import { apiGate, remember } from './xt/userGate.js';
+import { spotRoutes } from './xt/userSpot.js';
 
-export { asReturnCode, envelopeShape } from './xtEnvelope.js';
+export { asReturnCode, envelopeShape } from './xt/envelope.js';
 
 /** `large` is no failure: a valid answer of about 900 kB (under the client's 1 MB cap). */
 export type XtApiFailure = 'http500' | 'html502' | 'rate429' | 'timeout' | 'huge' | 'large' | 'notjson';

@@ -2,8 +2,8 @@
  * What the XT.COM stand-in's parts share: its options (changeable while it runs), its signing key,
  * the codes and refresh tokens it knows, the test hooks' queues, and what it has recorded.
  */
-import type { XtFailure, XtStandIn } from './xt.js';
-import { newUserApiState } from './xtUser.js';
+import type { XtFailure, XtStandIn } from '../xt.js';
+import { newUserApiState } from '../xtUser.js';
 
 export type XtOptions = XtStandIn['options'];
 

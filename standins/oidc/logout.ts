@@ -3,7 +3,7 @@
  * ends the portal session and goes back to the registered address, with `state`.
  */
 import type { Request, Response } from 'express';
-import type { OidcState } from './oidcState.js';
+import type { OidcState } from './state.js';
 
 export function ciamLogout(state: OidcState) {
   const { clients, postLogoutRedirectUris } = state.settings;

@@ -12,8 +12,8 @@ import type {
   OidcStandIn,
   OidcStandInOptions,
   StandInClient,
-} from './oidc.js';
-import type { SigningKey } from './oidcKeys.js';
+} from '../oidc.js';
+import type { SigningKey } from './keys.js';
 
 /** OidcStandInOptions once the defaults are filled in (startOidcStandIn's `settingsOf`). */
 export interface OidcSettings extends Pick<

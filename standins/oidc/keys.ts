@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import * as jose from 'jose';
-import type { IdTokenTamper } from './oidc.js';
+import type { IdTokenTamper } from '../oidc.js';
 
 export interface SigningKey {
   kid: string;

@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import * as jose from 'jose';
-import type { XtState } from './xtState.js';
+import type { XtState } from './state.js';
 
 /**
  * One RSA key per process, shared by every stand-in it starts: making a key takes a few hundred

@@ -1,9 +1,9 @@
 /**
  * The CIAM stand-in's pages, in English, Simplified and Traditional Chinese: the sign-in and consent
- * page (oidcInteraction.ts) and RP-initiated logout's confirmation page (oidc-provider's logoutSource).
+ * page (oidc/interaction.ts) and RP-initiated logout's confirmation page (oidc-provider's logoutSource).
  */
 import type { InteractionDetails, ProviderContext } from 'oidc-provider';
-import type { OidcAccount } from './oidc.js';
+import type { OidcAccount } from '../oidc.js';
 
 const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 

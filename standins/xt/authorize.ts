@@ -5,8 +5,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { type Request, type Response, Router } from 'express';
-import { authorizePage, invalidRequestPage, pageLang, registerPage } from './xtPages.js';
-import type { XtState } from './xtState.js';
+import { authorizePage, invalidRequestPage, pageLang, registerPage } from './pages.js';
+import type { XtState } from './state.js';
 
 export function authorizeRouter(state: XtState): Router {
   const r = Router();

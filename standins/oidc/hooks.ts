@@ -3,9 +3,9 @@
  * counters, injected failures, ID-token and userinfo tampering, and the record of what was issued.
  */
 import type { ProviderContext, ProviderMiddleware } from 'oidc-provider';
-import type { OidcFailure, OidcRoute } from './oidc.js';
-import { tamperIdToken } from './oidcKeys.js';
-import type { OidcState } from './oidcState.js';
+import type { OidcFailure, OidcRoute } from '../oidc.js';
+import { tamperIdToken } from './keys.js';
+import type { OidcState } from './state.js';
 
 const ROUTES: Record<string, OidcRoute> = {
   '/.well-known/openid-configuration': 'discovery',

@@ -5,9 +5,9 @@
  */
 import Provider from 'oidc-provider';
 import MemoryAdapter from 'oidc-provider/lib/adapters/memory_adapter.js';
-import { testHooks } from './oidcHooks.js';
-import { logoutSource } from './oidcPages.js';
-import type { OidcSettings, OidcState } from './oidcState.js';
+import { testHooks } from './hooks.js';
+import { logoutSource } from './pages.js';
+import type { OidcSettings, OidcState } from './state.js';
 
 export function buildProvider(state: OidcState, issuer: string): Provider {
   const p = new Provider(issuer, providerConfig(state));

@@ -3,7 +3,7 @@
  * while the stand-in is set so, the same restated as `{returnCode, msgInfo, error, result}`.
  */
 import type { RequestHandler } from 'express';
-import type { XtUserApiSettings } from './xtUser.js';
+import type { XtUserApiSettings } from '../xtUser.js';
 
 export const envelope = (rc: number, mc: string, result: unknown = null) => ({ rc, mc, ma: [], result });
 export const ok = (result: unknown) => envelope(0, 'SUCCESS', result);

@@ -4,9 +4,9 @@
  * act here: delays, injected failures, and answers replaced or changed.
  */
 import type { Request, Response } from 'express';
-import { envelope } from './xtEnvelope.js';
-import type { XtState } from './xtState.js';
-import { issueTokens } from './xtTokens.js';
+import { envelope } from './envelope.js';
+import type { XtState } from './state.js';
+import { issueTokens } from './tokens.js';
 
 type Query = Record<string, string | undefined>;
 

@@ -1,10 +1,10 @@
 /**
- * The XT.COM stand-in's documented spot endpoints, behind the gate (xtUserGate.ts): the balances
- * (fixed, xtOrders.ts's ASSETS) and the orders, kept in memory in one Book per user.
+ * The XT.COM stand-in's documented spot endpoints, behind the gate (xt/userGate.ts): the balances
+ * (fixed, xt/orders.ts's ASSETS) and the orders, kept in memory in one Book per user.
  */
 import type { Request, Response, Router } from 'express';
-import { ASSETS, Book } from './xtOrders.js';
-import { envelope, ok } from './xtEnvelope.js';
+import { ASSETS, Book } from './orders.js';
+import { envelope, ok } from './envelope.js';
 
 /** The user's order book, from the user id the gate left in `res.locals`. */
 type BookOf = (res: Response) => Book;

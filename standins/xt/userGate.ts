@@ -1,12 +1,12 @@
 /**
  * The gate in front of every signed user API of the XT.COM stand-in: it logs the request, plays
- * an injected failure, checks the validate-* signature (xtSignCheck.ts), then the `access-token`,
+ * an injected failure, checks the validate-* signature (xt/signCheck.ts), then the `access-token`,
  * then XT.COM's per-user and per-IP limits, answering as XT.COM would when one says no.
  */
 import type { Request, RequestHandler, Response } from 'express';
-import { envelope } from './xtEnvelope.js';
-import { checkSignature } from './xtSignCheck.js';
-import type { ApiLogEntry, XtUserApiOptions, XtUserApiState } from './xtUser.js';
+import { envelope } from './envelope.js';
+import { checkSignature } from './signCheck.js';
+import type { ApiLogEntry, XtUserApiOptions, XtUserApiState } from '../xtUser.js';
 
 export const MAX_RECORDED = 20_000;
 

@@ -3,8 +3,8 @@
  * the page, then Approve (sign-in and consent in one step) or Deny, back to oidc-provider.
  */
 import express, { type NextFunction, type Request, type Response, Router } from 'express';
-import { signInPage } from './oidcPages.js';
-import type { OidcState } from './oidcState.js';
+import { signInPage } from './pages.js';
+import type { OidcState } from './state.js';
 
 const wrap =
   (fn: (req: Request, res: Response) => Promise<void>) => (req: Request, res: Response, next: NextFunction) =>
