@@ -81,6 +81,15 @@ export function hanRendering(page: Page, selector: string): Promise<HanRendering
   }, selector);
 }
 
+/** Fails, saying how to fix it, when any character of `han` was drawn as a box (no CJK font). */
+export function expectNoBoxes(han: Pick<HanRendering, 'likeMissingGlyph' | 'font'>): void {
+  if (han.likeMissingGlyph.length > 0) {
+    throw new Error(
+      `Chinese renders as boxes (${han.likeMissingGlyph.join('')} in ${han.font}): install a CJK font, e.g. apt-get install fonts-wqy-zenhei (scripts/test-deps.sh does)`,
+    );
+  }
+}
+
 /** What axe-core found on one page: every violation's rule, impact and how many nodes. */
 export interface AxeFinding {
   id: string;

@@ -1,8 +1,42 @@
-/** Webhooks across two replicas: the round trip both the Redis and the Redis Cluster tests run. */
+/**
+ * Replicas of the app on one shared Redis, as the Redis Cluster and Sentinel tests start them, and
+ * webhooks across two replicas: the round trip both the Redis and the Redis Cluster tests run.
+ */
 import type { Express } from 'express';
 import request from 'supertest';
-import { connectXt, formToken, sidCookie } from './harness.js';
+import type { AppOptions } from '../../src/app.js';
+import type { Env } from '../../src/config.js';
+import { type XtStandIn, startXtStandIn } from '../../standins/xt.js';
+import type { TestClock } from './clock.js';
+import { type Harness, connectXt, formToken, sidCookie, startHarness } from './harness.js';
 import type { WebhookReceiver } from './webhookReceiver.js';
+
+/** Two replicas of the app on one stand-in and one Redis (given by `env`), sharing a clock. */
+export function replicas(env: () => Env) {
+  let xt: XtStandIn | undefined;
+  const harnesses: Harness[] = [];
+  return {
+    async standIn(opts: Parameters<typeof startXtStandIn>[0]) {
+      xt = await startXtStandIn(opts);
+      return xt;
+    },
+    async instance(clock: TestClock, extra: Env = {}, app: AppOptions = {}) {
+      if (!xt) throw new Error('start the stand-in first');
+      const h = await startHarness({
+        standIn: xt,
+        env: { SESSION_STORE: 'redis', ...env(), ...extra },
+        app: { now: clock.now, ...app },
+      });
+      harnesses.push(h);
+      return h;
+    },
+    async closeAll() {
+      for (const h of harnesses.splice(0)) await h.close(); // each scans its own logs
+      await xt?.close();
+      xt = undefined;
+    },
+  };
+}
 
 /** Two replicas of the app, as the webhook tests drive them. */
 interface Replica {

@@ -167,7 +167,7 @@ describe('the states, each once', () => {
 
   test('disconnected from a provider that revokes: the confirmation says the access was withdrawn there too', async () => {
     // Without an end_session_endpoint (as CIAM), the confirmation is on the very next page; through
-    // one, it waits for the provider's return (oidc-logout.test.ts).
+    // one, it waits for the provider's return (oidc-logout-rp-initiated.test.ts).
     const o = await startOidcHarness({ standIn: { rpInitiatedLogout: false } });
     try {
       await connectOidc(o.agent);

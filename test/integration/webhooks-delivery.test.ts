@@ -3,66 +3,31 @@
  * (test/helpers/webhookReceiver.ts) that checks every signature with the Standard Webhooks
  * library's verifier and counts what it accepted per webhook-id.
  *
- * Memory store for the behaviour (format, retries, 410, max age, /readyz), then the promises
- * that need a real store: a SIGKILL between the store write and the delivery (SQLite, the real
- * server as a child process), and two replicas sharing one Redis.
+ * The behaviour, on the memory store: format, retries, 410, max age, /readyz. The promises that
+ * need a real store: webhooks-sigkill.test.ts (SQLite) and webhooks-redis.test.ts.
  */
-import { performance } from 'node:perf_hooks';
 import request from 'supertest';
 import type TestAgent from 'supertest/lib/agent.js';
-import type { Env } from '../../src/config.js';
-import { type WebhookStats, disabledMark } from '../../src/webhooks/delivery.js';
-import { type XtStandIn, startXtStandIn } from '../../standins/xt.js';
-import { type AppChild, appChild } from '../helpers/child.js';
+import { disabledMark } from '../../src/webhooks/delivery.js';
 import {
   type Harness,
-  SESSION_SECRET,
-  TEST_SECRET,
   assertNoSecrets,
   authorizeAtStandIn,
   connectXt,
-  detailedReadyz,
   disconnectXt,
-  scanLogs,
   startHarness,
-  tempDir,
-  xtEnv,
 } from '../helpers/harness.js';
 import { linkEnv, linkToken } from '../helpers/link.js';
 import { freePort } from '../helpers/ports.js';
-import { type RedisServer, startRedis } from '../helpers/redis.js';
-import { roundTripAcross } from '../helpers/replicas.js';
+import { FAST, QUERY_TOKEN, hookEnv, logLines, readyz } from '../helpers/webhooks.js';
 import { type WebhookReceiver, startReceiver, webhookSecret } from '../helpers/webhookReceiver.js';
 
-/** A token in the endpoint's query, as institutions often put one there: it must never be logged. */
-const QUERY_TOKEN = 'receiver-query-token-5f1e9c';
-/** Retries and polls scaled down, so a test runs the real logic in milliseconds. */
-const FAST = { firstRetryMs: 50, pollMs: 50 };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-const hookEnv = (r: { url: string; secret: string }, extra: Env = {}): Env => ({
-  WEBHOOK_URL: `${r.url}?token=${QUERY_TOKEN}`,
-  WEBHOOK_SECRET: r.secret,
-  ...extra,
-});
 
 /** Disconnects the agent's XT.COM connection with the logout form of /account. */
 async function logout(agent: TestAgent): Promise<void> {
   expect((await disconnectXt(agent)).status).toBe(303);
 }
-
-interface ReadyJson {
-  status: string;
-  store: string;
-  webhooks?: WebhookStats;
-}
-
-/** GET /readyz on the metrics listener of the harness's app (the public one says ready or not_ready only). */
-const readyz = async (h: Harness): Promise<ReadyJson> => (await detailedReadyz(h.built)).body as ReadyJson;
-
-/** Log records of the harness at `level` (pino numbers: 40 warn, 50 error) whose msg matches. */
-const logLines = (h: Harness, level: number, msg: RegExp) =>
-  h.logs.records().filter((l) => l.level === level && msg.test(String(l.msg)));
 
 describe('webhooks (memory store)', () => {
   let h: Harness | undefined;
@@ -281,142 +246,3 @@ async function waitUntil(check: () => boolean, ms: number): Promise<void> {
     await sleep(10);
   }
 }
-
-describe('webhooks survive a SIGKILL between the store write and the delivery (SQLite)', () => {
-  let xt: XtStandIn | undefined;
-  let child: AppChild | undefined;
-  let receiver: WebhookReceiver | undefined;
-
-  afterEach(async () => {
-    await child?.kill();
-    await xt?.close();
-    await receiver?.close();
-  });
-
-  test('the event held by the killed process is delivered after the restart', async () => {
-    xt = await startXtStandIn({ clientSecret: TEST_SECRET });
-    receiver = await startReceiver();
-    receiver.answer = (a) => (a.try === 1 ? 'hold' : 204); // the first delivery never gets an answer
-    const metricsPort = await freePort();
-    const env = xtEnv(xt, {
-      ...hookEnv(receiver),
-      SESSION_STORE: 'sqlite',
-      DATA_DIR: tempDir('xtc-hooks-'),
-      LOG_LEVEL: 'info',
-      METRICS_PORT: String(metricsPort),
-    });
-    child = appChild(await freePort(), env);
-    await child.start();
-
-    expect((await connectXt(request.agent(child.url))).status).toBe(303);
-    await receiver.waitFor(() => receiver!.arrivals.length === 1, 10_000, 'the first delivery');
-    const held = receiver.arrivals[0]!;
-    await child.kill('SIGKILL');
-    const killedAt = Date.now();
-
-    const restart = performance.now();
-    await child.start();
-    const startMs = performance.now() - restart;
-    await receiver.waitFor(() => receiver!.accepted.length === 1, 20_000, 'the delivery after the restart');
-    const again = receiver.accepted[0]!;
-    expect(again.id).toBe(held.id);
-    expect(again.verified).toBe(true);
-    expect(again.body.type).toBe('connection.created');
-    expect(receiver.acceptedCount.get(held.id)).toBe(1);
-    console.log(
-      `webhooks SIGKILL (sqlite): redelivered ${again.at - killedAt} ms after the kill (the restart took ${Math.round(startMs)} ms; ${Math.round(
-        again.at - killedAt - startMs,
-      )} ms after it listened)`,
-    );
-    // The restarted process took the dead one's lease over at once, not after its 15 s.
-    expect(again.at - killedAt).toBeLessThan(startMs + 5000);
-    const ready = await fetch(`http://127.0.0.1:${metricsPort}/readyz`).then(
-      (r) => r.json() as Promise<{ webhooks: unknown }>,
-    );
-    expect(ready.webhooks).toEqual({ pending: 0, oldestAgeSeconds: 0, disabled: false });
-    scanLogs(child.output(), [
-      TEST_SECRET,
-      SESSION_SECRET,
-      receiver.secret,
-      receiver.secret.slice(6),
-      QUERY_TOKEN,
-      ...xt.issued(),
-    ]);
-  }, 60_000);
-});
-
-describe('webhooks on Redis', () => {
-  let redis: RedisServer;
-  const harnesses: Harness[] = [];
-  let receiver: WebhookReceiver | undefined;
-
-  beforeAll(async () => {
-    redis = await startRedis();
-  });
-  afterEach(async () => {
-    for (const h of harnesses.splice(0)) await h.close();
-    await receiver?.close();
-    receiver = undefined;
-  });
-  afterAll(async () => {
-    await redis.stop();
-  });
-
-  test('two replicas: 20 events made through both are each delivered once, in order per person', async () => {
-    receiver = await startReceiver();
-    // A little latency at the receiver, so both workers have claims in flight at once.
-    receiver.answer = () => sleep(Math.random() * 20).then(() => 204);
-    const env = { ...hookEnv(receiver), SESSION_STORE: 'redis', REDIS_URL: redis.url };
-    const a = await startHarness({ env, app: { webhookTiming: FAST } });
-    harnesses.push(a);
-    const b = await startHarness({ env, app: { webhookTiming: FAST }, standIn: a.xt });
-    harnesses.push(b);
-
-    // 10 people at once: each logs in on one replica and disconnects through the other.
-    await roundTripAcross(
-      receiver,
-      Array.from({ length: 10 }, (_, i) => String(30_000_000 + i)),
-      [a, b],
-    );
-    expect(receiver.arrivals).toHaveLength(20);
-    // Each delivery was made by exactly one replica (debug lines), and both took part.
-    const delivered = [a, b].map((h) => logLines(h, 20, /^webhook delivered$/).length);
-    expect(delivered[0]! + delivered[1]!).toBe(20);
-    console.log(`webhooks, two replicas on Redis: deliveries per replica ${JSON.stringify(delivered)}`);
-    for (const h of [a, b])
-      expect((await readyz(h)).webhooks).toEqual({ pending: 0, oldestAgeSeconds: 0, disabled: false });
-  }, 60_000);
-
-  test('a Redis outage: the worker logs it (rate-limited), keeps going, and the waiting event is delivered once Redis is back', async () => {
-    receiver = await startReceiver();
-    let down = true;
-    receiver.answer = () => (down ? 503 : 204);
-    const h = await startHarness({
-      env: { ...hookEnv(receiver), SESSION_STORE: 'redis', REDIS_URL: redis.url },
-      app: { webhookTiming: FAST },
-    });
-    harnesses.push(h);
-    expect((await connectXt(h.agent)).status).toBe(303);
-    await receiver.waitFor(() => receiver!.arrivals.length >= 1, 5000, 'a first (refused) delivery');
-
-    // A Redis that does not answer at all: /readyz still answers (503) within its deadline.
-    redis.pause();
-    const asked = Date.now();
-    expect((await readyz(h)).status).toBe('unavailable');
-    expect(Date.now() - asked).toBeLessThan(1500);
-    redis.resume();
-
-    await redis.stop(); // saved on shutdown, loaded at start: the outbox survives, as with a persistent Redis
-    await sleep(1500);
-    expect((await readyz(h)).status).toBe('unavailable');
-    await redis.start();
-    down = false;
-    await receiver.waitFor(() => receiver!.accepted.length === 1, 15_000, 'the delivery after the outage');
-    await sleep(200);
-    expect(receiver.accepted[0]!.body.type).toBe('connection.created');
-    expect(receiver.acceptedCount.get(receiver.accepted[0]!.id)).toBe(1);
-    // Tried every 50 ms while Redis was away, logged once.
-    expect(logLines(h, 40, /webhook delivery: the store did not answer/)).toHaveLength(1);
-    expect((await readyz(h)).webhooks).toEqual({ pending: 0, oldestAgeSeconds: 0, disabled: false });
-  }, 60_000);
-});
