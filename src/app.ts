@@ -12,7 +12,7 @@ import type { DestinationStream, Logger } from 'pino';
 import { backchannelRouter } from './auth/backchannel.js';
 import { endedBindings } from './auth/binding.js';
 import { authRouter } from './auth/router.js';
-import type { Config } from './config.js';
+import type { Config } from './config/index.js';
 import type { AppContext } from './context.js';
 import { AppError } from './errors.js';
 import { accessLog } from './http/accessLog.js';

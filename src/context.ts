@@ -1,6 +1,6 @@
 /** What the handlers share: built once in app.ts and handed to every router. */
 import type { Logger } from 'pino';
-import type { Config } from './config.js';
+import type { Config } from './config/index.js';
 import type { Provider } from './providers/types.js';
 import type { XtApi } from './services/xtApi.js';
 import type { BindingEpochs } from './session/bindings.js';

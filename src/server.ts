@@ -4,7 +4,7 @@
 import { type Server, type ServerResponse, createServer } from 'node:http';
 import type { AppContext } from './context.js';
 import { type AppOptions, createApp } from './app.js';
-import { type Config, ConfigError, type Env, loadConfig } from './config.js';
+import { type Config, ConfigError, type Env, loadConfig } from './config/index.js';
 import { ENV_FILE_HINT, unloadedEnvFile } from './shared/envFile.js';
 import { internalListener } from './routes/internal.js';
 

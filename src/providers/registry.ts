@@ -1,6 +1,6 @@
 /** Builds one Provider per configured dialect. Adding a dialect means adding a line here, not touching routes. */
 import type { Logger } from 'pino';
-import type { Config } from '../config.js';
+import type { Config } from '../config/index.js';
 import type { Metrics } from '../shared/metrics.js';
 import { instrumentProvider } from './instrumented.js';
 import { createProviderHttp } from './xt/http.js';

@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { type NextFunction, type Request, type RequestHandler, type Response, Router } from 'express';
-import type { Config } from '../config.js';
+import type { Config } from '../config/index.js';
 import type { AppContext } from '../context.js';
 import { AppError } from '../errors.js';
 import { LANGUAGES, LANG_COOKIE, type Locale, type MessageKey, htmlLang, requestLocale, translator } from '../i18n.js';

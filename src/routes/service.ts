@@ -16,7 +16,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { type NextFunction, type Request, type Response, Router } from 'express';
-import type { ServiceKey } from '../config.js';
+import type { ServiceKey } from '../config/index.js';
 import type { AppContext } from '../context.js';
 import { AppError, badRequest } from '../errors.js';
 import { SERVICE_PREFIX } from '../http/dispatch.js';

@@ -2,7 +2,7 @@
 import type { Request, RequestHandler } from 'express';
 import session from 'express-session';
 import type { Logger } from 'pino';
-import type { Config } from '../config.js';
+import type { Config } from '../config/index.js';
 import { AppError } from '../errors.js';
 import { newCsrfToken } from '../shared/crypto.js';
 import type { Sealer } from './crypto.js';

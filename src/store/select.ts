@@ -1,6 +1,6 @@
 /** Store selection: SESSION_STORE=sqlite (default) | redis | memory. */
 import type { Logger } from 'pino';
-import type { Config } from '../config.js';
+import type { Config } from '../config/index.js';
 import { createMemoryStores } from './memory/index.js';
 import { createSqliteStores } from './sqlite/index.js';
 import type { Stores } from './types.js';

@@ -12,7 +12,7 @@ import { Writable } from 'node:stream';
 import request from 'supertest';
 import type TestAgent from 'supertest/lib/agent.js';
 import { type AppOptions, type BuiltApp, createApp } from '../../src/app.js';
-import { type Config, type Env, loadConfig } from '../../src/config.js';
+import { type Config, type Env, loadConfig } from '../../src/config/index.js';
 import { type XtStandIn, type XtStandInOptions, startXtStandIn } from '../../standins/xt.js';
 import type { AppError } from '../../src/errors.js';
 import type { XtApi } from '../../src/services/xtApi.js';

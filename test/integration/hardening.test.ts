@@ -4,7 +4,7 @@
 import fc from 'fast-check';
 import request from 'supertest';
 import { testClock } from '../helpers/clock.js';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/config/index.js';
 import {
   type Harness,
   authorizeAtStandIn,

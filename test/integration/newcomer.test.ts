@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ROOT } from '../../src/app.js';
-import { ConfigError, type Env, loadConfig } from '../../src/config.js';
+import { ConfigError, type Env, loadConfig } from '../../src/config/index.js';
 import { type Running, start } from '../../src/server.js';
 import { unloadedEnvFile } from '../../src/shared/envFile.js';
 import { demoEnv } from '../../scripts/demoEnv.js';

@@ -8,7 +8,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createClient } from 'redis';
 import request from 'supertest';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/config/index.js';
 import { type Harness, connectXt, errorCode, sidCookie, startHarness, xtEnv } from '../helpers/harness.js';
 import { type RedisServer, startRedis } from '../helpers/redis.js';
 

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { pino } from 'pino';
 import request from 'supertest';
 import { type AppOptions, createApp } from '../../src/app.js';
-import { ConfigError, type Env, loadConfig } from '../../src/config.js';
+import { ConfigError, type Env, loadConfig } from '../../src/config/index.js';
 import { AppError } from '../../src/errors.js';
 import { PARTITIONS, createRedisStores, partitionOf } from '../../src/store/redis/index.js';
 import type { Stores } from '../../src/store/types.js';

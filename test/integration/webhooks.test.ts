@@ -10,7 +10,7 @@
 import { performance } from 'node:perf_hooks';
 import request from 'supertest';
 import type TestAgent from 'supertest/lib/agent.js';
-import type { Env } from '../../src/config.js';
+import type { Env } from '../../src/config/index.js';
 import { type WebhookStats, disabledMark } from '../../src/webhooks/delivery.js';
 import { type XtStandIn, startXtStandIn } from '../../standins/xt.js';
 import { type AppChild, appChild } from '../helpers/child.js';

@@ -1,5 +1,5 @@
 /** LINK_*, SERVICE_* and WEBHOOK_*: opt-in, and every bad value stops the app with a message that names it. */
-import { ConfigError, type Env, loadConfig } from '../../src/config.js';
+import { ConfigError, type Env, loadConfig } from '../../src/config/index.js';
 import { BASE_ENV } from '../helpers/harness.js';
 
 const WHSEC = `whsec_${Buffer.alloc(32, 7).toString('base64')}`;

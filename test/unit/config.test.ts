@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseEnv } from 'node:util';
-import { ConfigError, EXAMPLE_PLACEHOLDERS, loadConfig, parseDuration } from '../../src/config.js';
+import { ConfigError, EXAMPLE_PLACEHOLDERS, loadConfig, parseDuration } from '../../src/config/index.js';
 
 const good = { SESSION_SECRET: 'x'.repeat(32), XT_CLIENT_ID: 'id', XT_CLIENT_SECRET: 'secret' };
 

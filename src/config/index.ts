@@ -6,7 +6,12 @@ import fs from 'node:fs';
 import { isIP } from 'node:net';
 import path from 'node:path';
 import { z } from 'zod';
-import { API_KEY_CREATION, type AllowEntry, DEFAULT_XT_API_ALLOW, parseAllowList } from './shared/xtAllowListSyntax.js';
+import {
+  API_KEY_CREATION,
+  type AllowEntry,
+  DEFAULT_XT_API_ALLOW,
+  parseAllowList,
+} from '../shared/xtAllowListSyntax.js';
 
 export const XT_LANGUAGES = ['en', 'ja', 'hi', 'id', 'ru', 'es', 'tr', 'zh-HK', 'zh-CN', 'vi', 'th'] as const;
 
