@@ -61,7 +61,7 @@ function limiter(
     passOnStoreError: true, // a store outage is answered by the session layer, not by locking everyone out
     // We decide which proxies to trust (TRUST_PROXY) and warn about it ourselves, above; the
     // library's trustProxy check (against TRUST_PROXY=true) is the config's: production refuses
-    // true at start unless TRUST_PROXY_ALLOW_ANY=true (src/config.ts, checkTrustProxy).
+    // true at start unless TRUST_PROXY_ALLOW_ANY=true (src/config/core.ts, checkTrustProxy).
     validate: { trustProxy: false, xForwardedForHeader: false, forwardedHeader: false, keyGeneratorIpFallback: false },
     ...(opts.key ? { keyGenerator: opts.key } : {}),
     logger: libraryLogger(ctx.logger),
