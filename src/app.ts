@@ -80,19 +80,19 @@ export interface BuiltApp {
 
 export async function buildContext(config: Config, opts: AppOptions = {}): Promise<AppContext> {
   const { logger } = createLogger({
-    level: config.logLevel,
+    level: config.server.logLevel,
     secrets: [
-      config.sessionSecret,
+      config.session.secret,
       config.xt?.clientSecret,
       config.xt?.apiSecret,
       config.oidc?.clientSecret,
-      config.redisUrl ? decodeURIComponent(new URL(config.redisUrl).password) : undefined,
+      config.redis?.mode === 'single' ? decodeURIComponent(new URL(config.redis.url).password) : undefined,
       config.redis?.password,
-      ...(config.tokenEncryptionKeys ?? []),
-      config.link?.secret,
-      ...(config.service?.keys.map((k) => k.key) ?? []),
-      config.webhooks?.secret,
-      config.webhooks?.secret.slice('whsec_'.length),
+      ...(config.session.tokenEncryptionKeys ?? []),
+      config.integration.link?.secret,
+      ...(config.integration.service?.keys.map((k) => k.key) ?? []),
+      config.integration.webhooks?.secret,
+      config.integration.webhooks?.secret.slice('whsec_'.length),
     ],
     destination: opts.logDestination,
   });
@@ -100,11 +100,11 @@ export async function buildContext(config: Config, opts: AppOptions = {}): Promi
   for (const warning of config.warnings) log.warn(warning);
   const now = opts.now ?? Date.now;
   // Process metrics (CPU, memory, event loop) only when someone can scrape them.
-  const metrics = new Metrics({ defaults: config.metrics !== undefined });
+  const metrics = new Metrics({ defaults: config.server.metrics !== undefined });
   const audit = new Audit(log);
   const stores = instrumentStores(opts.stores ?? (await createStores(config, log, now)), metrics);
-  const sealer = Sealer.fromConfig(config.sessionSecret, config.tokenEncryptionKeys);
-  const sessionGrace = await sealedSessionsGrace(stores.authState, config.sessionTtlMs);
+  const sealer = Sealer.fromConfig(config.session.secret, config.session.tokenEncryptionKeys);
+  const sessionGrace = await sealedSessionsGrace(stores.authState, config.session.idleTtlMs);
   const providers = await buildProviders(config, log, now, metrics);
   for (const p of opts.providers ?? []) providers.set(p.id, instrumentProvider(p, metrics));
   // Connections tells the worker about each stored event; the worker is built after it, hence the indirection.
@@ -115,18 +115,18 @@ export async function buildContext(config: Config, opts: AppOptions = {}): Promi
     providers,
     logger: log,
     now,
-    skewMs: config.refresh.skewMs,
-    backoffMaxMs: config.refresh.backoffMaxMs,
+    skewMs: config.session.refresh.skewMs,
+    backoffMaxMs: config.session.refresh.backoffMaxMs,
     backoffBaseMs: opts.backoffBaseMs,
-    lockMaxHoldMs: config.providerTimeoutMs * 2 + 5000,
-    maxTtlMs: config.sessionTtlMs,
+    lockMaxHoldMs: config.server.providerTimeoutMs * 2 + 5000,
+    maxTtlMs: config.session.idleTtlMs,
     timing: opts.timing,
     onConnected: opts.onConnected,
-    webhooks: !!config.webhooks,
+    webhooks: !!config.integration.webhooks,
     onEvent: () => wake.worker?.kick(),
     metrics,
     audit,
-    logoutIndex: new LogoutIndex(config.sessionSecret),
+    logoutIndex: new LogoutIndex(config.session.secret),
   });
   // One guard for every XT.COM call (the balances panel and /api/xt), shared by the replicas with Redis.
   const guard = createXtGuard({
@@ -138,14 +138,21 @@ export async function buildContext(config: Config, opts: AppOptions = {}): Promi
     logger: log,
   });
   const xtApi = config.xt
-    ? createXtApi(config.xt, { connections, logger: log, timeoutMs: config.providerTimeoutMs, now, guard, metrics })
+    ? createXtApi(config.xt, {
+        connections,
+        logger: log,
+        timeoutMs: config.server.providerTimeoutMs,
+        now,
+        guard,
+        metrics,
+      })
     : undefined;
-  const subjects = new Subjects(config.sessionSecret);
+  const subjects = new Subjects(config.session.secret);
   // An epoch outlives every binding made under it: none outlives SESSION_MAX_AGE (a day for clock differences).
-  const bindings = new BindingEpochs(stores.authState, config.sessionMaxAgeMs + 86_400_000, now);
-  const webhooks = config.webhooks
+  const bindings = new BindingEpochs(stores.authState, config.session.maxAgeMs + 86_400_000, now);
+  const webhooks = config.integration.webhooks
     ? new WebhookWorker({
-        config: config.webhooks,
+        config: config.integration.webhooks,
         outbox: stores.outbox,
         authState: stores.authState,
         sealer,
@@ -219,7 +226,7 @@ function helmetOptions(config: Config): HelmetOptions {
     // same-origin: our own forms carry a real Origin (checked on POST); other sites learn nothing.
     // The callback, whose URL holds the code, overrides this with no-referrer.
     referrerPolicy: { policy: 'same-origin' },
-    strictTransportSecurity: config.secureCookies ? undefined : false,
+    strictTransportSecurity: config.server.secureCookies ? undefined : false,
   };
 }
 
@@ -227,7 +234,7 @@ export function createExpressApp(ctx: AppContext): Express {
   const { config } = ctx;
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', config.trustProxy);
+  app.set('trust proxy', config.server.trustProxy);
   app.set('query parser', 'simple');
   // Answers are personal and no-store, or versioned (the theme): an ETag would not be used.
   app.set('etag', false);
@@ -235,7 +242,7 @@ export function createExpressApp(ctx: AppContext): Express {
   nunjucks.configure(path.join(ROOT, 'views'), {
     autoescape: true,
     express: app,
-    noCache: config.env === 'development',
+    noCache: config.server.env === 'development',
     throwOnUndefined: false,
   });
 
@@ -254,7 +261,7 @@ export function createExpressApp(ctx: AppContext): Express {
   app.use(securityHeaders(helmetOptions(config)));
   app.use(
     '/static',
-    express.static(path.join(ROOT, 'public'), { index: false, maxAge: config.env === 'production' ? '1h' : 0 }),
+    express.static(path.join(ROOT, 'public'), { index: false, maxAge: config.server.env === 'production' ? '1h' : 0 }),
   );
   app.use(healthRouter(ctx));
   // Each group below sees only its own paths: a request passes only the middleware its route needs.

@@ -12,20 +12,20 @@ import { coreSchema, loadRunMode, loadServer, type RunMode, type ServerConfig } 
 import { ConfigError, type Env } from './env.js';
 import { type IntegrationConfig, integrationSchema, loadIntegration } from './integration.js';
 import { loadOidc, type OidcConfig, oidcSchema } from './oidc.js';
-import { loadRedis, type RedisConfig, type RedisSettings, redisSchema } from './redis.js';
+import { loadRedis, type RedisSettings, redisSchema } from './redis.js';
 import { DEMO_SESSION_SECRET, loadSession, type SessionConfig, sessionSchema } from './session.js';
 import { loadSite, type SiteConfig, siteSchema, unbrandedWarnings } from './site.js';
 import { loadXt, loadXtCalls, type XtCallsConfig, type XtConfig, xtSchema } from './xt.js';
 
 export { ConfigError, type Env, isLoopbackHttp, parseDuration } from './env.js';
-export { runMode } from './core.js';
-export type { RedisConfig, RedisNode, RedisSettings } from './redis.js';
-export { DEFAULT_PERSON_SHARE, DEFAULT_SERVICE_SHARE, DEFAULT_XT_REGISTER_URL, XT_LANGUAGES } from './xt.js';
+export { DEFAULT_XT_REGISTER_URL, XT_LANGUAGES } from './xt.js';
+// The types of Config's parts, so that any of them can be named from here too.
+export type { ServerConfig } from './core.js';
+export type { SessionConfig } from './session.js';
+export type { RedisConfig, RedisSettings } from './redis.js';
 export type { XtCallsConfig, XtConfig } from './xt.js';
-export { OIDC_RESERVED_AUTH_PARAMS, OIDC_TOKEN_AUTH_METHODS, parseAuthParams } from './oidc.js';
 export type { OidcConfig, OidcTokenAuth } from './oidc.js';
-export type { LinkConfig, ServiceConfig, ServiceKey, WebhookConfig } from './integration.js';
-export { DEFAULT_ACCENT_COLOR, parseScopeTexts, SCOPE_TEXT_LANGUAGES } from './site.js';
+export type { IntegrationConfig, LinkConfig, ServiceConfig, ServiceKey, WebhookConfig } from './integration.js';
 export type { ScopeText, SiteConfig } from './site.js';
 
 /** The whole schema: every slice's variables, merged. */
@@ -56,51 +56,24 @@ export const EXAMPLE_PLACEHOLDERS = {
   OIDC_CLIENT_SECRET: 'your-ciam-client-secret',
 } as const;
 
+/** The configuration, nested by concern (each part's type lives with its loader). */
 export interface Config {
-  env: 'development' | 'production' | 'test';
-  port: number;
-  /** HOST: the address the public listener binds. */
-  host: string;
-  /** Prometheus metrics on their own listener (METRICS_PORT, METRICS_HOST); absent: no metrics listener. */
-  metrics?: { port: number; host: string };
-  publicUrl: URL;
-  secureCookies: boolean;
-  trustProxy: boolean | number | string;
-  sessionSecret: string;
-  /** SESSION_IDLE_TTL: a session unused this long ends (rolling). */
-  sessionTtlMs: number;
-  /** SESSION_MAX_AGE: a session ends this long after its login, however busy. */
-  sessionMaxAgeMs: number;
-  /** Accepted but deprecated settings, said once at start. */
-  warnings: string[];
-  sessionStore: 'sqlite' | 'redis' | 'memory';
-  /** REDIS_URL, when Redis is one server (see `redis` for every kind). */
-  redisUrl?: string;
+  /** How the app runs and where it listens: NODE_ENV, PORT, HOST, METRICS_*, PUBLIC_URL, TRUST_PROXY, DATA_DIR, time limits. */
+  server: ServerConfig;
+  /** The session cookie, its lifetimes and store, the token keys and refresh timing (SESSION_*, TOKEN_ENCRYPTION_KEYS, REFRESH_*). */
+  session: SessionConfig;
   /** Where Redis is (REDIS_URL, REDIS_CLUSTER_NODES or REDIS_SENTINELS) and how to reach it. Absent: none is set. */
-  redis?: RedisConfig;
-  /** Longest wait for any one Redis command; past it the request gets a 503. */
-  redisCommandTimeoutMs: number;
-  tokenEncryptionKeys?: string[];
-  dataDir: string;
-  logLevel: string;
-  providerTimeoutMs: number;
-  /** After SIGTERM: how long to keep serving (readiness failing, every answer closing its connection) before the listener closes. */
-  shutdownDrainMs: number;
-  /** Requests to /auth/* per client IP per window. */
-  authRateLimit: { max: number; windowMs: number };
-  refresh: { skewMs: number; backoffMaxMs: number };
+  redis?: RedisSettings;
   xt?: XtConfig;
   oidc?: OidcConfig;
   /** /api/xt and the guard for the person's XT.COM account (XT_API_ALLOW, XT_API_IP_LIMIT, XT_API_QUEUE_WAIT). */
   xtCalls: XtCallsConfig;
-  /** Links from the institution's site (LINK_SECRET, LINK_REQUIRED). Absent: connections belong to browser sessions only. */
-  link?: IntegrationConfig['link'];
-  /** The institution's backend API under /v1 (SERVICE_*). Absent: no /v1 routes. */
-  service?: IntegrationConfig['service'];
-  /** Connection events POSTed to the institution (WEBHOOK_*). Absent: none. */
-  webhooks?: IntegrationConfig['webhooks'];
+  /** The institution's systems: links from its site, its backend's /v1 API, webhooks (LINK_*, SERVICE_*, WEBHOOK_*). */
+  integration: IntegrationConfig;
   /** The institution's brand on the pages (SITE_*, SUPPORT_URL, SCOPE_TEXTS). */
   site: SiteConfig;
+  /** Accepted but deprecated or risky settings, said once at start. */
+  warnings: string[];
 }
 
 /** Parses and validates the environment. Throws ConfigError listing every problem. */
@@ -120,31 +93,7 @@ export function loadConfig(env: Env): Config {
   if (run.env === 'production') warnings.push(...unbrandedWarnings(env));
   if (run.inProduction) problems.push(...productionRefusals(e, session, run));
   if (problems.length) throw new ConfigError(problems);
-  return flatten(e, server, session, redis, { xt, oidc, xtCalls, ...integration, site, warnings });
-}
-
-/** The slices laid out flat, as Config still is. */
-function flatten(
-  e: ParsedEnv,
-  server: ServerConfig,
-  session: SessionConfig,
-  redis: RedisSettings | undefined,
-  rest: Pick<Config, 'xt' | 'oidc' | 'xtCalls' | 'link' | 'service' | 'webhooks' | 'site' | 'warnings'>,
-): Config {
-  const { commandTimeoutMs: _timeout, ...where } = redis ?? { commandTimeoutMs: 0 };
-  return {
-    ...server,
-    sessionSecret: session.secret,
-    sessionTtlMs: session.idleTtlMs,
-    sessionMaxAgeMs: session.maxAgeMs,
-    sessionStore: session.store,
-    redisUrl: redis?.mode === 'single' ? redis.url : undefined,
-    redis: redis ? (where as RedisConfig) : undefined,
-    redisCommandTimeoutMs: e.REDIS_COMMAND_TIMEOUT,
-    tokenEncryptionKeys: session.tokenEncryptionKeys,
-    refresh: session.refresh,
-    ...rest,
-  };
+  return { server, session, redis, xt, oidc, xtCalls, integration, site, warnings };
 }
 
 /**

@@ -129,7 +129,7 @@ const ONE_YEAR_MS = 365 * 86_400_000;
 export function brandRouter(ctx: AppContext): Router {
   const r = Router();
   const css = themeCss(ctx.config);
-  const cache = ctx.config.env === 'production' ? 'public, max-age=3600' : 'no-cache';
+  const cache = ctx.config.server.env === 'production' ? 'public, max-age=3600' : 'no-cache';
 
   r.get('/brand/theme.css', function theme(_req, res) {
     res.type('text/css').set('Cache-Control', cache).send(css);
@@ -154,7 +154,7 @@ export function brandRouter(ctx: AppContext): Router {
         maxAge: ONE_YEAR_MS,
         sameSite: 'lax',
         httpOnly: true,
-        secure: ctx.config.secureCookies,
+        secure: ctx.config.server.secureCookies,
       })
       .redirect(303, back);
   });

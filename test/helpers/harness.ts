@@ -120,9 +120,11 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
 /** The integration secrets a configuration holds: the link secret, the service API keys, the webhook secret. */
 export function configSecrets(config: Config): string[] {
   return [
-    ...(config.link ? [config.link.secret] : []),
-    ...(config.service?.keys.map((k) => k.key) ?? []),
-    ...(config.webhooks ? [config.webhooks.secret, config.webhooks.secret.slice('whsec_'.length)] : []),
+    ...(config.integration.link ? [config.integration.link.secret] : []),
+    ...(config.integration.service?.keys.map((k) => k.key) ?? []),
+    ...(config.integration.webhooks
+      ? [config.integration.webhooks.secret, config.integration.webhooks.secret.slice('whsec_'.length)]
+      : []),
   ];
 }
 

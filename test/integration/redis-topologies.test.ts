@@ -70,8 +70,8 @@ describe('configuration', () => {
         { host: '::1', port: 7002 },
       ],
       tls: false,
+      commandTimeoutMs: 1000,
     });
-    expect(cluster.redisUrl).toBeUndefined();
     const sentinel = loadConfig({
       ...CONFIG_ENV,
       SESSION_STORE: 'redis',
@@ -91,6 +91,7 @@ describe('configuration', () => {
       mode: 'single',
       url: 'redis://r:6379',
       tls: false,
+      commandTimeoutMs: 1000,
     });
 
     expect(problems({ SESSION_STORE: 'redis' })).toEqual([
