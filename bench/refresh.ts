@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import request from 'supertest';
 import { createApp } from '../src/app.js';
-import { loadConfig } from '../src/config.js';
+import { loadConfig } from '../src/config/index.js';
 import { startXtStandIn } from '../standins/xt.js';
 import { testClock } from '../test/helpers/clock.js';
 import { authorizeAtStandIn, sidCookie } from '../test/helpers/harness.js';

@@ -17,7 +17,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createClient } from 'redis';
 import { type BuiltApp, createApp } from '../src/app.js';
-import { loadConfig } from '../src/config.js';
+import { loadConfig } from '../src/config/index.js';
 import { startXtStandIn } from '../standins/xt.js';
 import { authorizeAtStandIn } from '../test/helpers/harness.js';
 import { freePort } from '../test/helpers/ports.js';

@@ -47,7 +47,7 @@ async function main(): Promise<void> {
     process.exit(1);
   });
   process.stdout.write(
-    `\n  xt-connect demo is running.\n\n  Open ${config.publicUrl.origin}/ and click "Connect XT.COM" or "Connect Tencent Cloud CIAM (stand-in)".\n` +
+    `\n  xt-connect demo is running.\n\n  Open ${config.server.publicUrl.origin}/ and click "Connect XT.COM" or "Connect Tencent Cloud CIAM (stand-in)".\n` +
       `  (XT.COM stand-in: ${xt.url}, client "${xt.options.clientId}", access tokens last ${xt.options.accessTtlSec} s)\n` +
       `  (Tencent Cloud CIAM stand-in: ${ciam.issuer}, client "${client.clientId}", signed in as ${ciam.account.name}, access tokens last 120 s)\n\n  Press Ctrl+C to stop.\n\n`,
   );

@@ -3,7 +3,7 @@
  * configuration. Only PORT, HOST, PUBLIC_URL and the integration settings (LINK_*, SERVICE_*,
  * WEBHOOK_*) are taken from the environment; everything else is fixed here.
  */
-import type { Env } from '../src/config.js';
+import type { Env } from '../src/config/index.js';
 import { OIDC_CLIENTS } from '../standins/oidc.js';
 
 /** The integration settings the demo passes on when they are set. */

@@ -8,43 +8,25 @@ import { fileURLToPath } from 'node:url';
 import express, { type Express } from 'express';
 import type { HelmetOptions } from 'helmet';
 import nunjucks from 'nunjucks';
-import type { DestinationStream, Logger } from 'pino';
 import { backchannelRouter } from './auth/backchannel.js';
 import { endedBindings } from './auth/binding.js';
 import { authRouter } from './auth/router.js';
-import type { Config } from './config.js';
-import type { AppContext } from './context.js';
+import type { Config } from './config/index.js';
+import { type AppContext, type AppOptions, buildContext } from './context.js';
 import { AppError } from './errors.js';
 import { accessLog } from './http/accessLog.js';
 import { API_PREFIX, SERVICE_PREFIX, under } from './http/dispatch.js';
 import { securityHeaders } from './http/securityHeaders.js';
 import { errorHandler, notFound } from './http/errorHandler.js';
-import { createLogger } from './logger.js';
-import { buildProviders, providerOrigins } from './providers/registry.js';
-import { createXtApi } from './services/xtApi.js';
-import { createXtGuard } from './services/xtGuard.js';
+import { providerOrigins } from './providers/registry.js';
 import { apiRouter } from './routes/api.js';
 import { brandRouter, pageLocals } from './routes/brand.js';
 import { healthRouter } from './routes/health.js';
 import { pagesRouter } from './routes/pages.js';
 import { serviceRouter } from './routes/service.js';
 import { xtGatewayRouter } from './routes/xt/gateway.js';
-import type { Provider } from './providers/types.js';
-import { Connections, type LockTiming } from './session/connections/index.js';
-import { Sealer } from './session/crypto.js';
-import { sealedSessionsGrace } from './session/sealedSessions.js';
-import { LogoutIndex } from './session/connections/logoutIndex.js';
 import { createSessionMiddleware, type SessionLifecycle } from './session/middleware.js';
-import { createStores } from './store/select.js';
-import type { Stores } from './store/types.js';
-import { Subjects } from './session/subjects.js';
-import { BindingEpochs } from './session/bindings.js';
-import { instrumentStores } from './store/instrumented.js';
-import { instrumentProvider } from './providers/instrumented.js';
-import { Audit } from './shared/audit.js';
-import { Metrics } from './shared/metrics.js';
 import { requestInfo } from './shared/requestContext.js';
-import { type WebhookTiming, WebhookWorker } from './webhooks/delivery.js';
 
 /** The project root (where views/ and public/ live), from src/ under tsx/jest or dist/ when built (the bundle). */
 export const ROOT = (() => {
@@ -53,149 +35,13 @@ export const ROOT = (() => {
   return dir;
 })();
 
-export interface AppOptions {
-  logger?: Logger;
-  logDestination?: DestinationStream;
-  now?: () => number;
-  backoffBaseMs?: number;
-  // Test hooks: explicit ways in for tests, never set in production.
-  /** Stores built by the caller instead of from the config, so the test keeps its own handle (SQLite's db, say). */
-  stores?: Stores;
-  /** Providers added next to the configured ones (a stub that fails in a given way, say). */
-  providers?: Provider[];
-  /** The refresh lock's lease, renewal and wait, scaled down (see ConnectionOptions.timing). */
-  timing?: Partial<LockTiming>;
-  /** Told the owner id each time a login stores a new token set (see ConnectionOptions.onConnected). */
-  onConnected?: (owner: string, provider: string) => void;
-  /** The webhook worker's retry delay, poll interval, lease, timeout and clock, scaled down (see WebhookTiming). */
-  webhookTiming?: Partial<WebhookTiming>;
-}
+export { type AppOptions, buildContext } from './context.js';
 
 export interface BuiltApp {
   app: Express;
   ctx: AppContext;
   /** Stops the providers' background work and closes the stores. */
   close: () => Promise<void>;
-}
-
-export async function buildContext(config: Config, opts: AppOptions = {}): Promise<AppContext> {
-  const { logger } = createLogger({
-    level: config.logLevel,
-    secrets: [
-      config.sessionSecret,
-      config.xt?.clientSecret,
-      config.xt?.apiSecret,
-      config.oidc?.clientSecret,
-      config.redisUrl ? decodeURIComponent(new URL(config.redisUrl).password) : undefined,
-      config.redis?.password,
-      ...(config.tokenEncryptionKeys ?? []),
-      config.link?.secret,
-      ...(config.service?.keys.map((k) => k.key) ?? []),
-      config.webhooks?.secret,
-      config.webhooks?.secret.slice('whsec_'.length),
-    ],
-    destination: opts.logDestination,
-  });
-  const log = opts.logger ?? logger;
-  for (const warning of config.warnings) log.warn(warning);
-  const now = opts.now ?? Date.now;
-  // Process metrics (CPU, memory, event loop) only when someone can scrape them.
-  const metrics = new Metrics({ defaults: config.metrics !== undefined });
-  const audit = new Audit(log);
-  const stores = instrumentStores(opts.stores ?? (await createStores(config, log, now)), metrics);
-  const sealer = Sealer.fromConfig(config.sessionSecret, config.tokenEncryptionKeys);
-  const sessionGrace = await sealedSessionsGrace(stores.authState, config.sessionTtlMs);
-  const providers = await buildProviders(config, log, now, metrics);
-  for (const p of opts.providers ?? []) providers.set(p.id, instrumentProvider(p, metrics));
-  // Connections tells the worker about each stored event; the worker is built after it, hence the indirection.
-  const wake: { worker?: WebhookWorker } = {};
-  const connections = new Connections({
-    store: stores.authState,
-    sealer,
-    providers,
-    logger: log,
-    now,
-    skewMs: config.refresh.skewMs,
-    backoffMaxMs: config.refresh.backoffMaxMs,
-    backoffBaseMs: opts.backoffBaseMs,
-    lockMaxHoldMs: config.providerTimeoutMs * 2 + 5000,
-    maxTtlMs: config.sessionTtlMs,
-    timing: opts.timing,
-    onConnected: opts.onConnected,
-    webhooks: !!config.webhooks,
-    onEvent: () => wake.worker?.kick(),
-    metrics,
-    audit,
-    logoutIndex: new LogoutIndex(config.sessionSecret),
-  });
-  // One guard for every XT.COM call (the balances panel and /api/xt), shared by the replicas with Redis.
-  const guard = createXtGuard({
-    slidingLog: stores.slidingLog,
-    ipLimitPerMinute: config.xtCalls.ipLimitPerMinute,
-    queueWaitMs: config.xtCalls.queueWaitMs,
-    personShare: config.xtCalls.personShare,
-    serviceShare: config.xtCalls.serviceShare,
-    logger: log,
-  });
-  const xtApi = config.xt
-    ? createXtApi(config.xt, { connections, logger: log, timeoutMs: config.providerTimeoutMs, now, guard, metrics })
-    : undefined;
-  const subjects = new Subjects(config.sessionSecret);
-  // An epoch outlives every binding made under it: none outlives SESSION_MAX_AGE (a day for clock differences).
-  const bindings = new BindingEpochs(stores.authState, config.sessionMaxAgeMs + 86_400_000, now);
-  const webhooks = config.webhooks
-    ? new WebhookWorker({
-        config: config.webhooks,
-        outbox: stores.outbox,
-        authState: stores.authState,
-        sealer,
-        logger: log,
-        timing: { now, ...opts.webhookTiming },
-        metrics,
-      })
-    : undefined;
-  wake.worker = webhooks;
-  const ctx: AppContext = {
-    config,
-    logger: log,
-    lifecycle: { draining: false, background: new Set() },
-    providers,
-    stores,
-    sealer,
-    sessionGrace,
-    connections,
-    subjects,
-    bindings,
-    xtApi,
-    webhooks,
-    metrics,
-    audit,
-    now,
-  };
-  watchGauges(ctx);
-  return ctx;
-}
-
-/**
- * Gauges read at scrape time: stored connections per provider (counted at most once a minute,
- * a cheap count in the store) and the webhook outbox. A store that cannot answer leaves the last value.
- */
-function watchGauges(ctx: AppContext): void {
-  let countedAt = -Infinity;
-  const count = async () => {
-    if (Date.now() - countedAt < 60_000) return;
-    countedAt = Date.now();
-    for (const id of ctx.providers.keys())
-      ctx.metrics.sessionsConnected.set({ provider: id }, await ctx.stores.authState.countConnections(id));
-  };
-  ctx.metrics.onScrape(async () => {
-    await count().catch(() => undefined);
-    const stats = await ctx.webhooks?.stats().catch(() => undefined);
-    if (stats) {
-      ctx.metrics.outboxPending.set(stats.pending);
-      ctx.metrics.outboxOldestAge.set(stats.oldestAgeSeconds);
-    }
-  });
 }
 
 /** Helmet's options: all static, so the headers are computed once (securityHeaders). */
@@ -219,7 +65,7 @@ function helmetOptions(config: Config): HelmetOptions {
     // same-origin: our own forms carry a real Origin (checked on POST); other sites learn nothing.
     // The callback, whose URL holds the code, overrides this with no-referrer.
     referrerPolicy: { policy: 'same-origin' },
-    strictTransportSecurity: config.secureCookies ? undefined : false,
+    strictTransportSecurity: config.server.secureCookies ? undefined : false,
   };
 }
 
@@ -227,7 +73,7 @@ export function createExpressApp(ctx: AppContext): Express {
   const { config } = ctx;
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', config.trustProxy);
+  app.set('trust proxy', config.server.trustProxy);
   app.set('query parser', 'simple');
   // Answers are personal and no-store, or versioned (the theme): an ETag would not be used.
   app.set('etag', false);
@@ -235,7 +81,7 @@ export function createExpressApp(ctx: AppContext): Express {
   nunjucks.configure(path.join(ROOT, 'views'), {
     autoescape: true,
     express: app,
-    noCache: config.env === 'development',
+    noCache: config.server.env === 'development',
     throwOnUndefined: false,
   });
 
@@ -254,7 +100,7 @@ export function createExpressApp(ctx: AppContext): Express {
   app.use(securityHeaders(helmetOptions(config)));
   app.use(
     '/static',
-    express.static(path.join(ROOT, 'public'), { index: false, maxAge: config.env === 'production' ? '1h' : 0 }),
+    express.static(path.join(ROOT, 'public'), { index: false, maxAge: config.server.env === 'production' ? '1h' : 0 }),
   );
   app.use(healthRouter(ctx));
   // Each group below sees only its own paths: a request passes only the middleware its route needs.

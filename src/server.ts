@@ -4,7 +4,7 @@
 import { type Server, type ServerResponse, createServer } from 'node:http';
 import type { AppContext } from './context.js';
 import { type AppOptions, createApp } from './app.js';
-import { type Config, ConfigError, type Env, loadConfig } from './config.js';
+import { type Config, ConfigError, type Env, loadConfig } from './config/index.js';
 import { ENV_FILE_HINT, unloadedEnvFile } from './shared/envFile.js';
 import { internalListener } from './routes/internal.js';
 
@@ -79,9 +79,9 @@ async function stopGracefully(server: Server, drain: ReturnType<typeof drainable
   });
 }
 
-export async function start(config: Config, host = config.host, opts: AppOptions = {}): Promise<Running> {
+export async function start(config: Config, host = config.server.host, opts: AppOptions = {}): Promise<Running> {
   const { app, ctx, close } = await createApp(config, opts);
-  const server = app.listen(config.port, host);
+  const server = app.listen(config.server.port, host);
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
     server.once('error', reject);
@@ -90,8 +90,8 @@ export async function start(config: Config, host = config.host, opts: AppOptions
   server.requestTimeout = 30_000;
   server.keepAliveTimeout = 5_000;
   const addr = server.address();
-  const port = typeof addr === 'object' && addr ? addr.port : config.port;
-  const metricsServer = config.metrics ? await listenMetrics(ctx, config.metrics) : undefined;
+  const port = typeof addr === 'object' && addr ? addr.port : config.server.port;
+  const metricsServer = config.server.metrics ? await listenMetrics(ctx, config.server.metrics) : undefined;
   const metricsAddr = metricsServer?.address();
   const metricsPort = typeof metricsAddr === 'object' && metricsAddr ? metricsAddr.port : undefined;
   ctx.logger.info(
@@ -101,7 +101,7 @@ export async function start(config: Config, host = config.host, opts: AppOptions
       metricsPort,
       store: ctx.stores.kind,
       providers: [...ctx.providers.keys()],
-      publicUrl: config.publicUrl.origin,
+      publicUrl: config.server.publicUrl.origin,
     },
     'xt-connect listening',
   );
@@ -110,9 +110,9 @@ export async function start(config: Config, host = config.host, opts: AppOptions
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
-      ctx.logger.info({ drainMs: config.shutdownDrainMs }, 'shutting down: draining connections');
+      ctx.logger.info({ drainMs: config.server.shutdownDrainMs }, 'shutting down: draining connections');
       ctx.lifecycle.draining = true;
-      await stopGracefully(server, drain, config.shutdownDrainMs);
+      await stopGracefully(server, drain, config.server.shutdownDrainMs);
       await close();
       metricsServer?.closeAllConnections(); // a scraper's kept-alive connection must not hold the exit
       await new Promise((resolve) => (metricsServer ? metricsServer.close(resolve) : resolve(undefined)));

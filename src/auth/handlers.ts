@@ -27,7 +27,7 @@ export const callbackPath = (provider: string) => `/auth/${provider}/callback`;
 
 function redirectUri(ctx: AppContext, provider: Provider): string {
   // Built from PUBLIC_URL only: never from Host or X-Forwarded-* headers.
-  return new URL(callbackPath(provider.id), ctx.config.publicUrl).toString();
+  return new URL(callbackPath(provider.id), ctx.config.server.publicUrl).toString();
 }
 
 type Handler = (req: Request, res: Response, next: NextFunction) => Promise<void>;
@@ -140,7 +140,7 @@ async function exchange(
     code,
     redirectUri: redirectUri(ctx, provider),
     extras: tx.extras,
-    callbackUrl: new URL(req.originalUrl, ctx.config.publicUrl),
+    callbackUrl: new URL(req.originalUrl, ctx.config.server.publicUrl),
     state: tx.state,
   });
 }
@@ -304,7 +304,7 @@ export function logout(ctx: AppContext): Handler {
     const revoked = forgotten?.revoked === true;
     const state = newLogoutState();
     const out = provider.logout?.({
-      postLogoutRedirect: new URL('/', ctx.config.publicUrl).toString(),
+      postLogoutRedirect: new URL('/', ctx.config.server.publicUrl).toString(),
       state,
       idToken: forgotten?.record.idToken,
       lang: pickProviderLanguage(

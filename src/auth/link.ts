@@ -50,13 +50,13 @@ interface LinkClaims {
 
 /** Signature, algorithm and every claim; throws link_invalid. Spends nothing. */
 async function verifyLinkToken(ctx: AppContext, provider: string, token: string): Promise<LinkClaims> {
-  const secret = new TextEncoder().encode(ctx.config.link!.secret);
+  const secret = new TextEncoder().encode(ctx.config.integration.link!.secret);
   let payload: Record<string, unknown>;
   const { jwtVerify } = await import('jose'); // loaded on the first link, not at start
   try {
     ({ payload } = await jwtVerify(token, secret, {
       algorithms: ['HS256'],
-      audience: ctx.config.publicUrl.origin,
+      audience: ctx.config.server.publicUrl.origin,
       requiredClaims: ['sub', 'exp', 'jti'],
       clockTolerance: LINK_CLOCK_TOLERANCE_S,
       currentDate: new Date(ctx.now()),
@@ -150,7 +150,7 @@ function linkParam(req: Request, provider: string): string | undefined {
  * for a genuine one that ran out or was used.
  */
 export async function acceptLink(ctx: AppContext, req: Request, provider: string): Promise<Link | undefined> {
-  const link = ctx.config.link;
+  const link = ctx.config.integration.link;
   if (!link) return undefined;
   const token = linkParam(req, provider);
   if (token === undefined) {

@@ -13,7 +13,7 @@ export function authRouter(ctx: AppContext): Router {
   r.post(
     '/auth/:provider/logout',
     urlencoded({ extended: false, limit: '4kb', parameterLimit: 10 }),
-    requireCsrf(ctx.config.publicUrl.origin, 'form', provider),
+    requireCsrf(ctx.config.server.publicUrl.origin, 'form', provider),
     logout(ctx),
   );
   return r;

@@ -41,7 +41,7 @@ export function errorHandler(ctx: AppContext, pageLocals: RequestHandler): Error
   return function renderError(err, req, res, _next) {
     const e = toAppError(err);
     const reqId = typeof req.id === 'string' || typeof req.id === 'number' ? String(req.id) : '';
-    const forService = isUnder(req.path, SERVICE_PREFIX) && ctx.config.service !== undefined;
+    const forService = isUnder(req.path, SERVICE_PREFIX) && ctx.config.integration.service !== undefined;
     const status = forService ? serviceStatus(e.code) : e.status;
     const serviceKey = (res.locals as { serviceKey?: string }).serviceKey;
     if (e.code === 'internal') ctx.logger.error({ err, reqId, serviceKey }, 'unexpected error');

@@ -27,7 +27,7 @@ function libraryLogger(logger: Logger) {
  * proxy's address, and so one rate-limit bucket. Said once per process, with the fix.
  */
 function proxyHeaderWarning(ctx: AppContext): (req: Request) => void {
-  let warned = ctx.config.trustProxy !== false;
+  let warned = ctx.config.server.trustProxy !== false;
   return (req) => {
     if (warned || (req.get('x-forwarded-for') === undefined && req.get('forwarded') === undefined)) return;
     warned = true;
@@ -61,7 +61,7 @@ function limiter(
     passOnStoreError: true, // a store outage is answered by the session layer, not by locking everyone out
     // We decide which proxies to trust (TRUST_PROXY) and warn about it ourselves, above; the
     // library's trustProxy check (against TRUST_PROXY=true) is the config's: production refuses
-    // true at start unless TRUST_PROXY_ALLOW_ANY=true (src/config.ts, checkTrustProxy).
+    // true at start unless TRUST_PROXY_ALLOW_ANY=true (src/config/core.ts, checkTrustProxy).
     validate: { trustProxy: false, xForwardedForHeader: false, forwardedHeader: false, keyGeneratorIpFallback: false },
     ...(opts.key ? { keyGenerator: opts.key } : {}),
     logger: libraryLogger(ctx.logger),
@@ -80,14 +80,14 @@ export function serviceRateLimit(ctx: AppContext, keyName: (res: Response) => st
   return limiter(ctx, {
     name: 'svc',
     scope: 'service',
-    max: ctx.config.service?.rateLimitPerSec ?? 100,
+    max: ctx.config.integration.service?.rateLimitPerSec ?? 100,
     windowMs: 1000,
     key: (_req, res) => keyName(res),
   });
 }
 
 export function authRateLimit(ctx: AppContext): RequestHandler {
-  const { max, windowMs } = ctx.config.authRateLimit;
+  const { max, windowMs } = ctx.config.server.authRateLimit;
   const warnAboutProxy = proxyHeaderWarning(ctx);
   const limit = limiter(ctx, { name: 'auth', scope: 'auth', max, windowMs });
   return (req, res, next) => {

@@ -1,6 +1,6 @@
 /** Builds one Provider per configured dialect. Adding a dialect means adding a line here, not touching routes. */
 import type { Logger } from 'pino';
-import type { Config } from '../config.js';
+import type { Config } from '../config/index.js';
 import type { Metrics } from '../shared/metrics.js';
 import { instrumentProvider } from './instrumented.js';
 import { createProviderHttp } from './xt/http.js';
@@ -19,12 +19,19 @@ export async function buildProviders(
   if (config.xt) {
     providers.set(
       'xt',
-      new XtProvider(config.xt, createProviderHttp({ provider: 'xt', timeoutMs: config.providerTimeoutMs }), now),
+      new XtProvider(
+        config.xt,
+        createProviderHttp({ provider: 'xt', timeoutMs: config.server.providerTimeoutMs }),
+        now,
+      ),
     );
   }
   if (config.oidc) {
     const { OidcProvider } = await import('./oidc/provider.js');
-    providers.set('oidc', new OidcProvider(config.oidc, { timeoutMs: config.providerTimeoutMs, logger, now, metrics }));
+    providers.set(
+      'oidc',
+      new OidcProvider(config.oidc, { timeoutMs: config.server.providerTimeoutMs, logger, now, metrics }),
+    );
   }
   if (metrics) for (const p of providers.values()) instrumentProvider(p, metrics);
   return providers;

@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { type NextFunction, type Request, type RequestHandler, type Response, Router } from 'express';
-import type { Config } from '../config.js';
+import type { Config } from '../config/index.js';
 import type { AppContext } from '../context.js';
 import { AppError } from '../errors.js';
 import { LANGUAGES, LANG_COOKIE, type Locale, type MessageKey, htmlLang, requestLocale, translator } from '../i18n.js';
@@ -129,7 +129,7 @@ const ONE_YEAR_MS = 365 * 86_400_000;
 export function brandRouter(ctx: AppContext): Router {
   const r = Router();
   const css = themeCss(ctx.config);
-  const cache = ctx.config.env === 'production' ? 'public, max-age=3600' : 'no-cache';
+  const cache = ctx.config.server.env === 'production' ? 'public, max-age=3600' : 'no-cache';
 
   r.get('/brand/theme.css', function theme(_req, res) {
     res.type('text/css').set('Cache-Control', cache).send(css);
@@ -154,7 +154,7 @@ export function brandRouter(ctx: AppContext): Router {
         maxAge: ONE_YEAR_MS,
         sameSite: 'lax',
         httpOnly: true,
-        secure: ctx.config.secureCookies,
+        secure: ctx.config.server.secureCookies,
       })
       .redirect(303, back);
   });

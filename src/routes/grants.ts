@@ -4,7 +4,7 @@
  * from what the site's pages may call (XT_API_ALLOW). The institution's own words (SCOPE_TEXTS)
  * replace the built-in ones per scope; a scope nobody knows is listed as it is.
  */
-import type { Config, ScopeText } from '../config.js';
+import type { Config, ScopeText } from '../config/index.js';
 import { type Locale, type MessageKey, type Translate, htmlLang } from '../i18n.js';
 import type { AllowEntry } from './xt/allowList.js';
 

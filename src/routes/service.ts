@@ -16,7 +16,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { type NextFunction, type Request, type Response, Router } from 'express';
-import type { ServiceKey } from '../config.js';
+import type { ServiceKey } from '../config/integration.js';
 import type { AppContext } from '../context.js';
 import { AppError, badRequest } from '../errors.js';
 import { SERVICE_PREFIX } from '../http/dispatch.js';
@@ -173,7 +173,7 @@ function auditCall(ctx: AppContext) {
 
 export function serviceRouter(ctx: AppContext): Router {
   const r = Router();
-  const service = ctx.config.service;
+  const service = ctx.config.integration.service;
   if (!service) return r;
   r.use(SERVICE_PREFIX, function noStore(_req, res, next) {
     res.set('Cache-Control', 'no-store');

@@ -15,7 +15,7 @@ import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Metrics } from '../shared/metrics.js';
 import { z } from 'zod';
-import type { XtConfig } from '../config.js';
+import type { XtConfig } from '../config/xt.js';
 import { AppError } from '../errors.js';
 import { createProviderHttp } from '../providers/xt/http.js';
 import { XtClock } from '../providers/xt/clock.js';

@@ -22,7 +22,7 @@
  * delay, so the margin keeps two bursts a second apart at our end from landing closer at theirs.
  */
 import type { Logger } from 'pino';
-import { DEFAULT_PERSON_SHARE, DEFAULT_SERVICE_SHARE } from '../config.js';
+import { DEFAULT_PERSON_SHARE, DEFAULT_SERVICE_SHARE } from '../config/xt.js';
 import { AppError } from '../errors.js';
 import { DEFAULT_HOLD_MS } from '../providers/xt/answer.js';
 import { MemorySlidingLog, type RateWindow, type SlidingLog, type TakeResult } from '../store/slidingLog.js';

@@ -2,7 +2,7 @@
 import type { Request, RequestHandler } from 'express';
 import session from 'express-session';
 import type { Logger } from 'pino';
-import type { Config } from '../config.js';
+import type { Config } from '../config/index.js';
 import { AppError } from '../errors.js';
 import { newCsrfToken } from '../shared/crypto.js';
 import type { Sealer } from './crypto.js';
@@ -12,7 +12,7 @@ import { throttleTouch } from './touchThrottle.js';
 
 export function sessionCookieName(config: Config): string {
   // The __Host- prefix pins the cookie to our exact origin (Secure, Path=/, no Domain).
-  return config.secureCookies ? '__Host-xtc' : 'xtc.sid';
+  return config.server.secureCookies ? '__Host-xtc' : 'xtc.sid';
 }
 
 /** What the session layer tells the connections about (see app.ts). */
@@ -75,7 +75,7 @@ export function createSessionMiddleware(
   const { lifecycle, logger, sealing } = opts;
   const mw = session({
     name: sessionCookieName(config),
-    secret: config.sessionSecret,
+    secret: config.session.secret,
     store: sessionStore(stores, lifecycle, sealing),
     resave: false,
     saveUninitialized: false,
@@ -87,17 +87,17 @@ export function createSessionMiddleware(
     unset: 'keep',
     // The scheme people see is PUBLIC_URL's. When it is https the cookie is Secure even though
     // TLS usually ends at a proxy in front of us; loadSession below fixes the scheme it sees.
-    proxy: config.secureCookies ? true : undefined,
+    proxy: config.server.secureCookies ? true : undefined,
     cookie: {
       httpOnly: true,
       sameSite: 'lax', // Strict would drop the cookie on the way back from the provider
-      secure: config.secureCookies,
+      secure: config.server.secureCookies,
       path: '/',
-      maxAge: config.sessionTtlMs,
+      maxAge: config.session.idleTtlMs,
     },
   });
   return function loadSession(req, res, next) {
-    if (config.secureCookies) req.headers['x-forwarded-proto'] = 'https'; // fixed by configuration, not by the client
+    if (config.server.secureCookies) req.headers['x-forwarded-proto'] = 'https'; // fixed by configuration, not by the client
     // A store that cannot answer is a 503 the person can retry, never a 500.
     // express-session calls back again when saving or touching at the end of the response fails;
     // by then the answer is on its way, and passing it on would reach Express's final handler,
@@ -136,7 +136,7 @@ function pastMaxAge(req: Request, config: Config): boolean {
   const startedAt = req.session?.startedAt;
   if (startedAt === undefined) return false;
   const now = Date.now();
-  const left = startedAt + config.sessionMaxAgeMs - now;
+  const left = startedAt + config.session.maxAgeMs - now;
   const pending = req.session.pendingUntil;
   if (pending !== undefined) {
     // Only pending logins: stored no longer than they live; past that, a fresh start.
@@ -144,10 +144,10 @@ function pastMaxAge(req: Request, config: Config): boolean {
     return req.session.cookie.maxAge <= 0;
   }
   if (left <= 0) return true;
-  req.session.cookie.maxAge = Math.min(config.sessionTtlMs, left);
+  req.session.cookie.maxAge = Math.min(config.session.idleTtlMs, left);
   // Renewal: a changed session is saved and its cookie sent again, with the expiry just set.
   const issued = req.session.cookieRenewedAt ?? startedAt;
-  if (now - issued >= config.sessionTtlMs * RENEW_FRACTION) req.session.cookieRenewedAt = now;
+  if (now - issued >= config.session.idleTtlMs * RENEW_FRACTION) req.session.cookieRenewedAt = now;
   return false;
 }
 

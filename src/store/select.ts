@@ -1,12 +1,12 @@
 /** Store selection: SESSION_STORE=sqlite (default) | redis | memory. */
 import type { Logger } from 'pino';
-import type { Config } from '../config.js';
+import type { Config } from '../config/index.js';
 import { createMemoryStores } from './memory/index.js';
 import { createSqliteStores } from './sqlite/index.js';
 import type { Stores } from './types.js';
 
 export async function createStores(config: Config, logger: Logger, now: () => number): Promise<Stores> {
-  switch (config.sessionStore) {
+  switch (config.session.store) {
     case 'memory':
       logger.warn(
         'SESSION_STORE=memory: sessions live in this process only and are lost on restart; use sqlite or redis outside tests',
@@ -16,17 +16,17 @@ export async function createStores(config: Config, logger: Logger, now: () => nu
       const { createRedisStores } = await import('./redis/index.js');
       return createRedisStores({
         redis: config.redis,
-        ttlMs: config.sessionTtlMs,
+        ttlMs: config.session.idleTtlMs,
         logger,
         now,
-        commandTimeoutMs: config.redisCommandTimeoutMs,
+        commandTimeoutMs: config.redis?.commandTimeoutMs,
       });
     }
     case 'sqlite':
     default:
       return createSqliteStores({
-        dataDir: config.dataDir,
-        ttlMs: config.sessionTtlMs,
+        dataDir: config.server.dataDir,
+        ttlMs: config.session.idleTtlMs,
         now,
         onSweepError: (err) => logger.warn({ err }, 'sweeping expired sessions failed; will retry'),
       });

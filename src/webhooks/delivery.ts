@@ -19,7 +19,7 @@ import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { AppError } from '../errors.js';
 import type { Metrics } from '../shared/metrics.js';
-import type { WebhookConfig } from '../config.js';
+import type { WebhookConfig } from '../config/integration.js';
 import { type ConnectionEventBody, openEvent } from '../session/connections/events.js';
 import type { Sealer } from '../session/crypto.js';
 import type { AuthStore, ClaimedEvent, Outbox } from '../store/types.js';

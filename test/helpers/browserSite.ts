@@ -4,7 +4,7 @@
  * Debian's Chromium to use it. Stopped, it checks everything the app logged meanwhile.
  */
 import type { Browser } from 'playwright-core';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/config/index.js';
 import { type Running, start } from '../../src/server.js';
 import { OIDC_CLIENTS, type OidcStandIn, startOidcStandIn } from '../../standins/oidc.js';
 import { type XtStandIn, startXtStandIn } from '../../standins/xt.js';

@@ -12,7 +12,7 @@ import { Writable } from 'node:stream';
 import request from 'supertest';
 import type TestAgent from 'supertest/lib/agent.js';
 import { type AppOptions, type BuiltApp, createApp } from '../../src/app.js';
-import { type Config, type Env, loadConfig } from '../../src/config.js';
+import { type Config, type Env, loadConfig } from '../../src/config/index.js';
 import { type XtStandIn, type XtStandInOptions, startXtStandIn } from '../../standins/xt.js';
 import type { AppError } from '../../src/errors.js';
 import type { XtApi } from '../../src/services/xtApi.js';
@@ -120,9 +120,11 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
 /** The integration secrets a configuration holds: the link secret, the service API keys, the webhook secret. */
 export function configSecrets(config: Config): string[] {
   return [
-    ...(config.link ? [config.link.secret] : []),
-    ...(config.service?.keys.map((k) => k.key) ?? []),
-    ...(config.webhooks ? [config.webhooks.secret, config.webhooks.secret.slice('whsec_'.length)] : []),
+    ...(config.integration.link ? [config.integration.link.secret] : []),
+    ...(config.integration.service?.keys.map((k) => k.key) ?? []),
+    ...(config.integration.webhooks
+      ? [config.integration.webhooks.secret, config.integration.webhooks.secret.slice('whsec_'.length)]
+      : []),
   ];
 }
 

@@ -1,7 +1,7 @@
 /** Link tokens as an institution's backend mints them (jose, HS256), and the settings that turn links on. */
 import { randomUUID } from 'node:crypto';
 import { SignJWT } from 'jose';
-import type { Env } from '../../src/config.js';
+import type { Env } from '../../src/config/index.js';
 import { BASE_ENV } from './harness.js';
 
 export const LINK_SECRET = 'test-link-secret-0123456789abcdef-ABCDEF';

@@ -13,7 +13,7 @@ import type * as jose from 'jose';
 import request from 'supertest';
 import type TestAgent from 'supertest/lib/agent.js';
 import { type AppOptions, type BuiltApp, createApp } from '../../src/app.js';
-import { type Config, type Env, loadConfig } from '../../src/config.js';
+import { type Config, type Env, loadConfig } from '../../src/config/index.js';
 import { OidcProvider } from '../../src/providers/oidc/provider.js';
 import { BACKCHANNEL_LOGOUT_EVENT } from '../../src/providers/oidc/logout.js';
 import type { ConnectionRecord } from '../../src/session/connections/index.js';

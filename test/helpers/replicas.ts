@@ -5,7 +5,7 @@
 import type { Express } from 'express';
 import request from 'supertest';
 import type { AppOptions } from '../../src/app.js';
-import type { Env } from '../../src/config.js';
+import type { Env } from '../../src/config/index.js';
 import { type XtStandIn, startXtStandIn } from '../../standins/xt.js';
 import type { TestClock } from './clock.js';
 import { type Harness, connectXt, formToken, sidCookie, startHarness } from './harness.js';

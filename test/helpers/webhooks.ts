@@ -2,7 +2,7 @@
  * What the webhook tests (webhooks-*.test.ts) share: the app's settings for a receiver
  * (webhookReceiver.ts), delivery timings scaled down, and what /readyz and the logs say.
  */
-import type { Env } from '../../src/config.js';
+import type { Env } from '../../src/config/index.js';
 import type { WebhookStats } from '../../src/webhooks/delivery.js';
 import { type Harness, detailedReadyz } from './harness.js';
 

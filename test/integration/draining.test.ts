@@ -5,7 +5,7 @@
  * force-close timer.
  */
 import http from 'node:http';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/config/index.js';
 import { type Running, start } from '../../src/server.js';
 import { type XtStandIn, startXtStandIn } from '../../standins/xt.js';
 import {

@@ -101,7 +101,7 @@ describe('open redirect through returnTo, judged on the Location header a real l
   ];
   test('every payload, encoded and raw in the query, lands on our own origin', async () => {
     h = await startHarness();
-    const origin = h.config.publicUrl.origin;
+    const origin = h.config.server.publicUrl.origin;
     const queries = payloads.flatMap((p) => [encodeURIComponent(p), p.replace(/\\/g, '%5C')]);
     for (const q of queries) {
       const agent = request.agent(h.built.app);

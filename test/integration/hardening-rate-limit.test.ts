@@ -3,7 +3,7 @@
  * client cannot choose its own IP. Each test fails against a naive implementation.
  */
 import request from 'supertest';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/config/index.js';
 import { type Harness, errorCode, startHarness, xtEnv } from '../helpers/harness.js';
 
 let h: Harness;

@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ROOT } from '../../src/app.js';
-import { ConfigError, type Env, loadConfig } from '../../src/config.js';
+import { ConfigError, type Env, loadConfig } from '../../src/config/index.js';
 import { type Running, start } from '../../src/server.js';
 import { unloadedEnvFile } from '../../src/shared/envFile.js';
 import { demoEnv } from '../../scripts/demoEnv.js';
@@ -35,14 +35,14 @@ describe('HOST', () => {
     ['127.0.0.1', '127.0.0.1'],
   ])('HOST=%s listens on %s', async (host, address) => {
     const config = loadConfig({ ...good, HOST: host, SHUTDOWN_DRAIN: '0s' });
-    expect(config.host).toBe(address);
+    expect(config.server.host).toBe(address);
     running = await start(config, undefined, { logDestination: new LogCapture() });
     expect((running.server.address() as AddressInfo).address).toBe(address);
   });
 
   test('demo mode (XT_CONNECT_MODE=demo, however it is started) listens on loopback unless HOST says otherwise', () => {
-    expect(loadConfig({ XT_CONNECT_MODE: 'demo' }).host).toBe('127.0.0.1');
-    expect(loadConfig({ XT_CONNECT_MODE: 'demo', HOST: '0.0.0.0' }).host).toBe('0.0.0.0');
+    expect(loadConfig({ XT_CONNECT_MODE: 'demo' }).server.host).toBe('127.0.0.1');
+    expect(loadConfig({ XT_CONNECT_MODE: 'demo', HOST: '0.0.0.0' }).server.host).toBe('0.0.0.0');
   });
 
   test('an empty HOST is a configuration problem', () => {
@@ -69,7 +69,7 @@ describe('production without the brand', () => {
 
   test('production reached through an https PUBLIC_URL (NODE_ENV unset) warns too', () => {
     const implicit = { ...prod, NODE_ENV: undefined, PUBLIC_URL: 'https://connect.example.com' };
-    expect(loadConfig(implicit).env).toBe('production');
+    expect(loadConfig(implicit).server.env).toBe('production');
     expect(brandWarnings(implicit)).toHaveLength(1);
   });
 
@@ -132,8 +132,8 @@ describe('the demo', () => {
     );
 
   test('listens on loopback unless HOST says otherwise', () => {
-    expect(env().host).toBe('127.0.0.1');
-    expect(env({ HOST: '0.0.0.0' }).host).toBe('0.0.0.0');
+    expect(env().server.host).toBe('127.0.0.1');
+    expect(env({ HOST: '0.0.0.0' }).server.host).toBe('0.0.0.0');
   });
 
   test('"No XT.COM account? Create one" stays in the sandbox: the stand-in has the registration page', async () => {

@@ -3,7 +3,7 @@
  * event), read the way an operator reads them: the scraped text and the log lines on stdout.
  */
 import request from 'supertest';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/config/index.js';
 import { type Running, start } from '../../src/server.js';
 import { startXtStandIn } from '../../standins/xt.js';
 import {

@@ -12,7 +12,7 @@
 import { randomBytes } from 'node:crypto';
 import * as jose from 'jose';
 import request from 'supertest';
-import type { Env } from '../../src/config.js';
+import type { Env } from '../../src/config/index.js';
 import { LOGOUT_INDEX_MAX } from '../../src/session/connections/index.js';
 import { ownerHash } from '../../src/shared/audit.js';
 import { sessionJson } from '../helpers/harness.js';

@@ -8,7 +8,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createClient } from 'redis';
 import request from 'supertest';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/config/index.js';
 import { type Harness, connectXt, errorCode, sidCookie, startHarness, xtEnv } from '../helpers/harness.js';
 import { type RedisServer, startRedis } from '../helpers/redis.js';
 
@@ -112,10 +112,11 @@ describe('Redis faults', () => {
   }
 
   test('REDIS_COMMAND_TIMEOUT: 1s by default, durations accepted, nonsense refused', () => {
-    const BASE_ENV = xtEnv({ url: 'http://127.0.0.1:1' });
-    expect(loadConfig({ ...BASE_ENV }).redisCommandTimeoutMs).toBe(1000);
-    expect(loadConfig({ ...BASE_ENV, REDIS_COMMAND_TIMEOUT: '250ms' }).redisCommandTimeoutMs).toBe(250);
-    expect(loadConfig({ ...BASE_ENV, REDIS_COMMAND_TIMEOUT: '2s' }).redisCommandTimeoutMs).toBe(2000);
+    // The timeout is part of config.redis, there once Redis is set.
+    const BASE_ENV = { ...xtEnv({ url: 'http://127.0.0.1:1' }), REDIS_URL: 'redis://127.0.0.1:6379' };
+    expect(loadConfig({ ...BASE_ENV }).redis?.commandTimeoutMs).toBe(1000);
+    expect(loadConfig({ ...BASE_ENV, REDIS_COMMAND_TIMEOUT: '250ms' }).redis?.commandTimeoutMs).toBe(250);
+    expect(loadConfig({ ...BASE_ENV, REDIS_COMMAND_TIMEOUT: '2s' }).redis?.commandTimeoutMs).toBe(2000);
     expect(() => loadConfig({ ...BASE_ENV, REDIS_COMMAND_TIMEOUT: 'soon' })).toThrow(/REDIS_COMMAND_TIMEOUT/);
     expect(() => loadConfig({ ...BASE_ENV, REDIS_COMMAND_TIMEOUT: '0' })).toThrow(/REDIS_COMMAND_TIMEOUT/);
   });

@@ -6,7 +6,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { ConfigError, type Env, loadConfig } from '../../src/config.js';
+import { ConfigError, type Env, loadConfig } from '../../src/config/index.js';
 import { tempDir, xtEnv } from '../helpers/harness.js';
 
 const CONFIG_ENV = xtEnv({ url: 'http://127.0.0.1:1' });
@@ -37,8 +37,8 @@ describe('configuration', () => {
         { host: '::1', port: 7002 },
       ],
       tls: false,
+      commandTimeoutMs: 1000,
     });
-    expect(cluster.redisUrl).toBeUndefined();
     const sentinel = loadConfig({
       ...CONFIG_ENV,
       SESSION_STORE: 'redis',
@@ -58,6 +58,7 @@ describe('configuration', () => {
       mode: 'single',
       url: 'redis://r:6379',
       tls: false,
+      commandTimeoutMs: 1000,
     });
 
     expect(problems({ SESSION_STORE: 'redis' })).toEqual([

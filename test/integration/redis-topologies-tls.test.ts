@@ -4,7 +4,7 @@
  */
 import request from 'supertest';
 import { createApp } from '../../src/app.js';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/config/index.js';
 import { type XtStandIn, startXtStandIn } from '../../standins/xt.js';
 import {
   type Harness,

@@ -4,7 +4,7 @@
  * the replica test shares one real redis-server between two apps.
  */
 import request from 'supertest';
-import { ConfigError, loadConfig } from '../../src/config.js';
+import { ConfigError, loadConfig } from '../../src/config/index.js';
 import { BASE_ENV, connectXt, type Harness, sidCookie, startHarness } from '../helpers/harness.js';
 import { linkEnv, linkToken } from '../helpers/link.js';
 import { type RedisServer, startRedis } from '../helpers/redis.js';

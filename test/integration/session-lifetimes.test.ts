@@ -6,7 +6,7 @@
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import request from 'supertest';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/config/index.js';
 import {
   BASE_ENV,
   connectXt,
@@ -131,7 +131,7 @@ test('a linked session at its max age starts over, but the subject keeps its con
 
 test('SESSION_TTL is still read, as the idle TTL, with a deprecation warning; both at once is refused', async () => {
   const c = loadConfig({ ...BASE_ENV, XT_ENABLED: 'false', SESSION_TTL: '3d' });
-  expect(c.sessionTtlMs).toBe(3 * DAY);
+  expect(c.session.idleTtlMs).toBe(3 * DAY);
   expect(c.warnings).toEqual([expect.stringMatching(/SESSION_TTL is deprecated/)]);
   expect(() => loadConfig({ ...BASE_ENV, XT_ENABLED: 'false', SESSION_TTL: '3d', SESSION_IDLE_TTL: '2d' })).toThrow(
     /SESSION_TTL: replaced by SESSION_IDLE_TTL/,

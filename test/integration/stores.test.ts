@@ -8,7 +8,7 @@ import Database from 'better-sqlite3';
 import { createClient } from 'redis';
 import request from 'supertest';
 import { type AppOptions, createApp } from '../../src/app.js';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/config/index.js';
 import { createSqliteStores, sweepExpired } from '../../src/store/sqlite/index.js';
 import { type XtStandIn, startXtStandIn } from '../../standins/xt.js';
 import { type TestClock, testClock } from '../helpers/clock.js';

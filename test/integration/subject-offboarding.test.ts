@@ -7,7 +7,7 @@
  */
 import { createClient } from 'redis';
 import request from 'supertest';
-import type { Env } from '../../src/config.js';
+import type { Env } from '../../src/config/index.js';
 import {
   authorizeAtStandIn,
   connectXt,

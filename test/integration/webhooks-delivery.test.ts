@@ -192,7 +192,7 @@ describe('webhooks (memory store)', () => {
     expect(errors).toHaveLength(1);
     expect(errors[0]).toMatchObject({ eventId: receiver.arrivals[0]!.id, status: 410 });
     // The mark every replica (and the next start) reads.
-    expect(await h.built.ctx.stores.authState.hasMark(disabledMark(h.config.webhooks!.url))).toBe(true);
+    expect(await h.built.ctx.stores.authState.hasMark(disabledMark(h.config.integration.webhooks!.url))).toBe(true);
     expect((await readyz(h)).webhooks).toMatchObject({ pending: 3, disabled: true });
   });
 

@@ -1,11 +1,11 @@
 /**
  * The configuration reference cannot drift from the code: docs/configuration.md's tables and
- * .env.example name exactly the variables the zod schema in src/config.ts reads, no more, no less.
+ * .env.example name exactly the variables the zod schema in src/config/ reads, no more, no less.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { ROOT } from '../../src/app.js';
-import { CONFIG_VARIABLES } from '../../src/config.js';
+import { CONFIG_VARIABLES } from '../../src/config/index.js';
 
 const read = (rel: string) => fs.readFileSync(path.join(ROOT, rel), 'utf8');
 const sorted = (names: Iterable<string>) => [...new Set(names)].sort();

@@ -1,5 +1,5 @@
 /** LINK_*, SERVICE_* and WEBHOOK_*: opt-in, and every bad value stops the app with a message that names it. */
-import { ConfigError, type Env, loadConfig } from '../../src/config.js';
+import { ConfigError, type Env, loadConfig } from '../../src/config/index.js';
 import { BASE_ENV } from '../helpers/harness.js';
 
 const WHSEC = `whsec_${Buffer.alloc(32, 7).toString('base64')}`;
@@ -16,9 +16,9 @@ const problems = (extra: Env): string[] => {
 
 test('with none of the settings, nothing is on', () => {
   const c = load({});
-  expect(c.link).toBeUndefined();
-  expect(c.service).toBeUndefined();
-  expect(c.webhooks).toBeUndefined();
+  expect(c.integration.link).toBeUndefined();
+  expect(c.integration.service).toBeUndefined();
+  expect(c.integration.webhooks).toBeUndefined();
 });
 
 test('valid settings are read', () => {
@@ -30,10 +30,10 @@ test('valid settings are read', () => {
     WEBHOOK_SECRET: WHSEC,
     WEBHOOK_MAX_AGE: '2d',
   });
-  expect(c.link).toEqual({ secret: 'l'.repeat(32), required: true });
-  expect(c.service?.keys).toEqual([{ name: 'a', key: 'k'.repeat(32) }]);
-  expect(c.service?.rateLimitPerSec).toBe(100);
-  expect(c.webhooks).toEqual({ url: 'https://hooks.example/x', secret: WHSEC, maxAgeMs: 2 * 86_400_000 });
+  expect(c.integration.link).toEqual({ secret: 'l'.repeat(32), required: true });
+  expect(c.integration.service?.keys).toEqual([{ name: 'a', key: 'k'.repeat(32) }]);
+  expect(c.integration.service?.rateLimitPerSec).toBe(100);
+  expect(c.integration.webhooks).toEqual({ url: 'https://hooks.example/x', secret: WHSEC, maxAgeMs: 2 * 86_400_000 });
 });
 
 test('every problem is listed at once, and no secret is echoed', () => {

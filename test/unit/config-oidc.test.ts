@@ -1,5 +1,5 @@
 /** The OIDC_* settings. */
-import { ConfigError, loadConfig } from '../../src/config.js';
+import { ConfigError, loadConfig } from '../../src/config/index.js';
 import { providerOrigins } from '../../src/providers/registry.js';
 
 const base = { SESSION_SECRET: 'x'.repeat(32), XT_ENABLED: 'false' };

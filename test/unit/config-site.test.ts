@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ConfigError, DEFAULT_XT_REGISTER_URL, loadConfig } from '../../src/config.js';
+import { ConfigError, DEFAULT_XT_REGISTER_URL, loadConfig } from '../../src/config/index.js';
 
 const good = { SESSION_SECRET: 'x'.repeat(32), XT_CLIENT_ID: 'id', XT_CLIENT_SECRET: 'secret' };
 

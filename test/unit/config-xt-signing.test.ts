@@ -1,5 +1,5 @@
 /** The settings of signed XT.COM calls: XT_API_KEY, XT_API_SECRET, XT_SIGN_STYLE, XT_RECV_WINDOW. */
-import { loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/config/index.js';
 
 const good = { SESSION_SECRET: 'x'.repeat(32), XT_CLIENT_ID: 'the-client-id', XT_CLIENT_SECRET: 'the-client-secret' };
 const problems = (env: Record<string, string>) => {

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseEnv } from 'node:util';
-import { ConfigError, EXAMPLE_PLACEHOLDERS, loadConfig, parseDuration } from '../../src/config.js';
+import { ConfigError, EXAMPLE_PLACEHOLDERS, loadConfig, parseDuration } from '../../src/config/index.js';
 
 const good = { SESSION_SECRET: 'x'.repeat(32), XT_CLIENT_ID: 'id', XT_CLIENT_SECRET: 'secret' };
 
@@ -18,23 +18,23 @@ function problems(env: Record<string, string | undefined>): string[] {
 describe('loadConfig', () => {
   test('defaults', () => {
     const c = loadConfig(good);
-    expect(c.port).toBe(3000);
-    expect(c.publicUrl.origin).toBe('http://localhost:3000');
-    expect(c.secureCookies).toBe(false);
-    expect(c.sessionStore).toBe('sqlite');
-    expect(c.sessionTtlMs).toBe(14 * 86_400_000);
-    expect(c.sessionMaxAgeMs).toBe(90 * 86_400_000);
+    expect(c.server.port).toBe(3000);
+    expect(c.server.publicUrl.origin).toBe('http://localhost:3000');
+    expect(c.server.secureCookies).toBe(false);
+    expect(c.session.store).toBe('sqlite');
+    expect(c.session.idleTtlMs).toBe(14 * 86_400_000);
+    expect(c.session.maxAgeMs).toBe(90 * 86_400_000);
     expect(c.xt).toMatchObject({
       scope: 'userinfo',
       expiresInUnit: 's',
       tokenUrl: 'https://sapi.xt.com/public/uaa/oauth2/token',
       apiUrl: 'https://sapi.xt.com',
     });
-    expect(c.trustProxy).toBe(false);
-    expect(c.refresh.skewMs).toBe(60_000);
-    expect(c.metrics).toBeUndefined();
+    expect(c.server.trustProxy).toBe(false);
+    expect(c.session.refresh.skewMs).toBe(60_000);
+    expect(c.server.metrics).toBeUndefined();
     // The metrics listener is on loopback unless METRICS_HOST says otherwise (compose and k8s do).
-    expect(loadConfig({ ...good, METRICS_PORT: '9091' }).metrics).toEqual({ port: 9091, host: '127.0.0.1' });
+    expect(loadConfig({ ...good, METRICS_PORT: '9091' }).server.metrics).toEqual({ port: 9091, host: '127.0.0.1' });
   });
 
   test('lists every problem at once', () => {
@@ -66,13 +66,13 @@ describe('loadConfig', () => {
   });
 
   test('an https PUBLIC_URL makes cookies Secure', () => {
-    expect(loadConfig({ ...good, PUBLIC_URL: 'https://connect.example.com' }).secureCookies).toBe(true);
+    expect(loadConfig({ ...good, PUBLIC_URL: 'https://connect.example.com' }).server.secureCookies).toBe(true);
   });
 
   test('encryption keys must be 32 bytes of base64', () => {
     expect(() => loadConfig({ ...good, TOKEN_ENCRYPTION_KEYS: 'abc' })).toThrow(/TOKEN_ENCRYPTION_KEYS/);
     const k = Buffer.alloc(32, 7).toString('base64');
-    expect(loadConfig({ ...good, TOKEN_ENCRYPTION_KEYS: `${k}, ${k}` }).tokenEncryptionKeys).toHaveLength(2);
+    expect(loadConfig({ ...good, TOKEN_ENCRYPTION_KEYS: `${k}, ${k}` }).session.tokenEncryptionKeys).toHaveLength(2);
   });
 
   test('durations', () => {
@@ -136,7 +136,7 @@ describe('NODE_ENV=production refuses public secrets', () => {
     expect(problems(filled)).toEqual([]);
     expect(example.DATA_DIR).toBeUndefined(); // the image's DATA_DIR=/data must stand under docker run --env-file
     // docker run --env-file: the file's values override the image's ENV (DATA_DIR=/data).
-    expect(loadConfig({ DATA_DIR: '/data', ...filled }).dataDir).toBe('/data');
+    expect(loadConfig({ DATA_DIR: '/data', ...filled }).server.dataDir).toBe('/data');
   });
 
   test('each placeholder on its own is refused, OIDC ones included', () => {
@@ -157,7 +157,7 @@ describe('NODE_ENV=production refuses public secrets', () => {
   });
 
   test("the demo mode's built-in secrets are refused in production", () => {
-    const demoSecret = loadConfig({ XT_CONNECT_MODE: 'demo' }).sessionSecret;
+    const demoSecret = loadConfig({ XT_CONNECT_MODE: 'demo' }).session.secret;
     const found = problems({ XT_CONNECT_MODE: 'demo', NODE_ENV: 'production' });
     expect(found).toContainEqual(
       expect.stringMatching(
@@ -202,21 +202,22 @@ describe('NODE_ENV unset: production unless PUBLIC_URL is plain http on loopback
         expect.stringMatching(/^XT_CLIENT_SECRET: required in production/),
         expect.stringMatching(/^SESSION_SECRET: required in production/),
       ]);
-      expect(loadConfig({ ...good, PUBLIC_URL: url }).env).toBe('production');
+      expect(loadConfig({ ...good, PUBLIC_URL: url }).server.env).toBe('production');
     },
   );
 
   test('NODE_ENV=development set explicitly keeps the placeholders usable, whatever PUBLIC_URL is', () => {
     expect(problems({ ...example, NODE_ENV: 'development' })).toEqual([]);
     expect(
-      loadConfig({ XT_CONNECT_MODE: 'demo', NODE_ENV: 'development', PUBLIC_URL: 'https://connect.example.com' }).env,
+      loadConfig({ XT_CONNECT_MODE: 'demo', NODE_ENV: 'development', PUBLIC_URL: 'https://connect.example.com' }).server
+        .env,
     ).toBe('development');
   });
 
   test.each(['http://localhost:3000', 'http://127.0.0.1:8080', 'http://[::1]:3000', undefined])(
     'PUBLIC_URL=%s (a local trial, the demo) is development',
     (url) => {
-      expect(loadConfig({ XT_CONNECT_MODE: 'demo', PUBLIC_URL: url }).env).toBe('development');
+      expect(loadConfig({ XT_CONNECT_MODE: 'demo', PUBLIC_URL: url }).server.env).toBe('development');
     },
   );
 });
@@ -255,15 +256,17 @@ describe('TRUST_PROXY=true', () => {
 
   test('TRUST_PROXY_ALLOW_ANY=true keeps it on purpose, with a warning', () => {
     const c = loadConfig({ ...prod, TRUST_PROXY: 'true', TRUST_PROXY_ALLOW_ANY: 'true' });
-    expect(c.trustProxy).toBe(true);
+    expect(c.server.trustProxy).toBe(true);
     expect(c.warnings.filter((w) => w.includes('TRUST_PROXY'))).toEqual([
       expect.stringMatching(/^TRUST_PROXY=true: any client can choose its IP/),
     ]);
   });
 
   test('a hop count or addresses are fine in production; outside it, true is a warning only', () => {
-    expect(loadConfig({ ...prod, TRUST_PROXY: '1' }).trustProxy).toBe(1);
-    expect(loadConfig({ ...prod, TRUST_PROXY: '10.0.0.0/8, 127.0.0.1' }).trustProxy).toBe('10.0.0.0/8, 127.0.0.1');
+    expect(loadConfig({ ...prod, TRUST_PROXY: '1' }).server.trustProxy).toBe(1);
+    expect(loadConfig({ ...prod, TRUST_PROXY: '10.0.0.0/8, 127.0.0.1' }).server.trustProxy).toBe(
+      '10.0.0.0/8, 127.0.0.1',
+    );
     expect(loadConfig({ ...good, TRUST_PROXY: 'true' }).warnings).toEqual([expect.stringMatching(/^TRUST_PROXY=true/)]);
   });
 });

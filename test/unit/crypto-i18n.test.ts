@@ -1,6 +1,6 @@
 import { Sealer } from '../../src/session/crypto.js';
 import { chosenLocale, languagePreference, pickLocale, pickProviderLanguage, translator } from '../../src/i18n.js';
-import { XT_LANGUAGES } from '../../src/config.js';
+import { XT_LANGUAGES } from '../../src/config/index.js';
 
 describe('Sealer (AES-256-GCM)', () => {
   const k1 = Buffer.alloc(32, 1);

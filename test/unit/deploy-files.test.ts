@@ -10,7 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseEnv } from 'node:util';
 import { Metrics } from '../../src/shared/metrics.js';
-import { loadConfig, parseDuration } from '../../src/config.js';
+import { loadConfig, parseDuration } from '../../src/config/index.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const read = (rel: string) => fs.readFileSync(path.join(ROOT, rel), 'utf8');
@@ -195,8 +195,8 @@ describe('compose, nginx and Kubernetes', () => {
     // Nothing is a literal the .env cannot override, and the demo values with the fixed ones make a valid production config.
     for (const key of Object.keys(demo)) expect(fixed[key] === undefined || key === 'PUBLIC_URL').toBe(true);
     const config = loadConfig({ ...demo, ...fixed, SESSION_SECRET: 'a-real-session-secret-0123456789abcdefghijkl' });
-    expect(config.env).toBe('production');
-    expect(config.host).toBe('0.0.0.0');
+    expect(config.server.env).toBe('production');
+    expect(config.server.host).toBe('0.0.0.0');
     expect(config.xt?.registerUrl).toContain('https://xt.localhost:9443/');
     expect(config.oidc).toBeDefined();
   });

@@ -3,7 +3,7 @@
  * bottom modules, and no import cycle exists anywhere (type-only imports included).
  *
  *   app.ts, server.ts → routes/ → auth/ → http/ → context.ts → services/, webhooks/ → session/
- *     → providers/registry.ts → providers/xt/, providers/oidc/ → providers/, store/ → shared/ (+ config, errors, i18n, logger)
+ *     → providers/registry.ts → providers/xt/, providers/oidc/ → providers/, store/ → shared/ (+ config/, errors, i18n, logger)
  *
  * providers/xt/ and providers/oidc/ share a rank under different names, so neither imports the
  * other; what they share (transport, types) sits in providers/ itself, and only the registry sees
@@ -22,7 +22,8 @@ const SRC = path.join(ROOT, 'src');
  */
 const LAYERS: [RegExp, string, number][] = [
   [/^shared\//, 'shared', 0],
-  [/^(config|errors|i18n|logger)\.ts$/, 'shared', 0],
+  [/^config\//, 'shared', 0],
+  [/^(errors|i18n|logger)\.ts$/, 'shared', 0],
   [/^providers\/registry\.ts$/, 'provider registry', 3],
   [/^providers\/xt\//, 'providers/xt', 2],
   [/^providers\/oidc\//, 'providers/oidc', 2],

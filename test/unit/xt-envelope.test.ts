@@ -5,7 +5,7 @@
  */
 import fc from 'fast-check';
 import { AppError } from '../../src/errors.js';
-import type { XtConfig } from '../../src/config.js';
+import type { XtConfig } from '../../src/config/index.js';
 import type { ProviderHttp, RawResponse } from '../../src/providers/xt/http.js';
 import { XtProvider } from '../../src/providers/xt/provider.js';
 import { readXtEnvelope } from '../../src/providers/xt/envelope.js';

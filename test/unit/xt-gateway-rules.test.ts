@@ -3,7 +3,7 @@
  * and what XT_API_ALLOW allows (routes/xt/allowList.ts), including the api-key path that nothing allows.
  */
 import { AppError } from '../../src/errors.js';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/config/index.js';
 import { parseQuery, parseXtTarget, pathProblem } from '../../src/routes/xt/target.js';
 import { DEFAULT_XT_API_ALLOW, isAllowed, parseAllowList } from '../../src/routes/xt/allowList.js';
 

@@ -13,7 +13,7 @@
 import * as client from 'openid-client';
 import type { Logger } from 'pino';
 import type { Metrics } from '../../shared/metrics.js';
-import { type OidcConfig, type OidcTokenAuth, isLoopbackHttp } from '../../config.js';
+import { type OidcConfig, type OidcTokenAuth, isLoopbackHttp } from '../../config/index.js';
 import { AppError } from '../../errors.js';
 import type { CustomFetch } from 'openid-client';
 import { toOidcAppError } from './errors.js';

@@ -19,7 +19,7 @@ import * as jose from 'jose';
 import * as client from 'openid-client';
 import type { Logger } from 'pino';
 import type { Metrics } from '../../shared/metrics.js';
-import type { OidcConfig } from '../../config.js';
+import type { OidcConfig } from '../../config/oidc.js';
 import { AppError } from '../../errors.js';
 import { expiresInToMs, jwtExpiry } from '../../shared/expiry.js';
 import { boundedFetch } from './fetch.js';

@@ -8,7 +8,7 @@
  * every failure becomes an AppError with plain values only.
  */
 import { z } from 'zod';
-import { type XtConfig, XT_LANGUAGES } from '../../config.js';
+import { type XtConfig, XT_LANGUAGES } from '../../config/xt.js';
 import { AppError, type Detail } from '../../errors.js';
 import { decodeJwtClaims, jwtExpiry, tokenExpiry } from '../../shared/expiry.js';
 import type { ProviderHttp, RawResponse } from './http.js';

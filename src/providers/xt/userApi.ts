@@ -9,7 +9,7 @@
  * out of the URL parser unchanged. Nothing secret (token, signature, signed string, secret) leaves
  * this module except on the wire.
  */
-import type { XtConfig } from '../../config.js';
+import type { XtConfig } from '../../config/xt.js';
 import { AppError } from '../../errors.js';
 import type { ProviderHttp, RawResponse } from './http.js';
 import type { XtClock } from './clock.js';

@@ -71,7 +71,7 @@ function checkAllowList(allow: readonly AllowEntry[], apiKeyCreation: boolean) {
 }
 
 function checkCrossSite(ctx: AppContext) {
-  const csrf = requireCsrf(ctx.config.publicUrl.origin, 'header', () => 'xt');
+  const csrf = requireCsrf(ctx.config.server.publicUrl.origin, 'header', () => 'xt');
   return function crossSite(req: Request, res: Response, next: NextFunction): void {
     if (locals(res).xtMethod === 'GET') return next();
     csrf(req, res, next);

@@ -10,7 +10,7 @@
  * and a warning at most every 10 s while a node is unreachable. REDIS_CA_FILE's certificates are
  * the only ones trusted for TLS; REDIS_USERNAME and REDIS_PASSWORD authenticate every node.
  */
-import type { RedisConfig } from '../../config.js';
+import type { RedisConfig } from '../../config/redis.js';
 import { connectCluster } from './connectCluster.js';
 import { connectSentinel } from './connectSentinel.js';
 import { connectSingle } from './connectSingle.js';

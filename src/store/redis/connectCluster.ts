@@ -1,6 +1,6 @@
 /** A Redis Cluster (REDIS_CLUSTER_NODES): `createCluster`, one client per master, commands routed by key slot. */
 import { createCluster } from 'redis';
-import type { RedisConfig } from '../../config.js';
+import type { RedisConfig } from '../../config/redis.js';
 import {
   type Common,
   type RedisConnection,

@@ -1,6 +1,6 @@
 /** A master found through Sentinel (REDIS_SENTINELS): `createSentinel`, which follows a failover. */
 import { createSentinel } from 'redis';
-import type { RedisConfig } from '../../config.js';
+import type { RedisConfig } from '../../config/redis.js';
 import {
   type Common,
   type RedisConnection,

@@ -1,6 +1,6 @@
 /** One Redis server (REDIS_URL, `redis://` or `rediss://`). */
 import { createClient } from 'redis';
-import type { RedisConfig } from '../../config.js';
+import type { RedisConfig } from '../../config/redis.js';
 import {
   type Common,
   type RedisConnection,

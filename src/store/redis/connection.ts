@@ -4,7 +4,7 @@
  */
 import type { Logger } from 'pino';
 import type { createClient } from 'redis';
-import type { RedisConfig } from '../../config.js';
+import type { RedisConfig } from '../../config/redis.js';
 import { withDeadline } from './deadline.js';
 
 export type SingleClient = ReturnType<typeof createClient>;

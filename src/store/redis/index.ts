@@ -11,7 +11,7 @@
 import { RedisStore } from 'connect-redis';
 import { RedisStore as RateLimitRedisStore } from 'rate-limit-redis';
 import type { Logger } from 'pino';
-import type { RedisConfig } from '../../config.js';
+import type { RedisConfig } from '../../config/redis.js';
 import { RedisAuthStore } from './authStore.js';
 import { connectRedis } from './connect.js';
 import { RedisOutbox } from './outbox.js';

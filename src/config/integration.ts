@@ -1,0 +1,176 @@
+/**
+ * What ties xt-connect to the institution's own systems: links from its site (LINK_*), its
+ * backend's API under /v1 (SERVICE_*), and the connection events POSTed to it (WEBHOOK_*).
+ */
+import { z } from 'zod';
+import {
+  API_KEY_CREATION,
+  type AllowEntry,
+  DEFAULT_XT_API_ALLOW,
+  parseAllowList,
+} from '../shared/xtAllowListSyntax.js';
+import { bool, durationMs, isLoopbackHttp, optionalNonEmpty } from './env.js';
+
+export const integrationSchema = z.object({
+  LINK_SECRET: optionalNonEmpty,
+  LINK_REQUIRED: bool.default(false),
+  SERVICE_API_KEYS: optionalNonEmpty,
+  SERVICE_XT_API_ALLOW: optionalNonEmpty,
+  SERVICE_ALLOW_API_KEY_CREATION: bool.default(false),
+  SERVICE_RATE_LIMIT: z.coerce.number().int().min(1).max(100_000).default(100),
+  WEBHOOK_URL: optionalNonEmpty,
+  WEBHOOK_SECRET: optionalNonEmpty,
+  WEBHOOK_MAX_AGE: durationMs('WEBHOOK_MAX_AGE').default(3 * 86_400_000),
+});
+
+export type IntegrationEnv = z.infer<typeof integrationSchema>;
+
+export interface IntegrationConfig {
+  /** Links from the institution's site (LINK_SECRET, LINK_REQUIRED). Absent: connections belong to browser sessions only. */
+  link?: LinkConfig;
+  /** The institution's backend API under /v1 (SERVICE_*). Absent: no /v1 routes. */
+  service?: ServiceConfig;
+  /** Connection events POSTed to the institution (WEBHOOK_*). Absent: none. */
+  webhooks?: WebhookConfig;
+}
+
+export interface LinkConfig {
+  /** The HS256 key the institution signs link tokens with. */
+  secret: string;
+  /** Refuse any login that does not come with a valid link. */
+  required: boolean;
+}
+
+export interface ServiceKey {
+  /** Logged with every call; the key never is. */
+  name: string;
+  key: string;
+}
+
+export interface ServiceConfig {
+  keys: ServiceKey[];
+  /** What the institution's backend may call on XT.COM for a subject (SERVICE_XT_API_ALLOW). */
+  allow: AllowEntry[];
+  /** SERVICE_ALLOW_API_KEY_CREATION: POST /user/account/api-key may be called (it must be on `allow` too). */
+  allowApiKeyCreation: boolean;
+  /** Requests per second per key name. */
+  rateLimitPerSec: number;
+}
+
+export interface WebhookConfig {
+  url: string;
+  /** `whsec_…`, as the Standard Webhooks libraries take it. */
+  secret: string;
+  /** Past this age an undelivered event is dropped (and logged). */
+  maxAgeMs: number;
+}
+
+export function loadIntegration(e: IntegrationEnv, problems: string[], warnings: string[]): IntegrationConfig {
+  return {
+    link: loadLink(e, problems),
+    service: loadService(e, problems),
+    webhooks: loadWebhooks(e, problems, warnings),
+  };
+}
+
+function loadLink(e: IntegrationEnv, problems: string[]): LinkConfig | undefined {
+  if (e.LINK_REQUIRED && !e.LINK_SECRET)
+    problems.push('LINK_REQUIRED: needs LINK_SECRET (the key the site signs its link tokens with)');
+  if (!e.LINK_SECRET) return undefined;
+  if (e.LINK_SECRET.length < 32) {
+    problems.push('LINK_SECRET: must be at least 32 characters (openssl rand -base64 48)');
+    return undefined;
+  }
+  return { secret: e.LINK_SECRET, required: e.LINK_REQUIRED };
+}
+
+function loadService(e: IntegrationEnv, problems: string[]): ServiceConfig | undefined {
+  if (!e.SERVICE_API_KEYS) {
+    for (const key of ['SERVICE_XT_API_ALLOW'] as const) {
+      if (e[key] !== undefined) problems.push(`SERVICE_API_KEYS: required when ${key} is set`);
+    }
+    return undefined;
+  }
+  const keys = parseServiceKeys(e.SERVICE_API_KEYS, problems);
+  const allow = parseAllowList(e.SERVICE_XT_API_ALLOW ?? DEFAULT_XT_API_ALLOW, {
+    name: 'SERVICE_XT_API_ALLOW',
+    apiKeyCreation: e.SERVICE_ALLOW_API_KEY_CREATION,
+  });
+  problems.push(...allow.problems);
+  const listsApiKey = allow.entries.some((a) => a.text === API_KEY_CREATION);
+  if (e.SERVICE_ALLOW_API_KEY_CREATION && !listsApiKey) {
+    problems.push(`SERVICE_ALLOW_API_KEY_CREATION: set, but SERVICE_XT_API_ALLOW does not list "${API_KEY_CREATION}"`);
+  }
+  return {
+    keys,
+    allow: allow.entries,
+    allowApiKeyCreation: e.SERVICE_ALLOW_API_KEY_CREATION,
+    rateLimitPerSec: e.SERVICE_RATE_LIMIT,
+  };
+}
+
+const KEY_NAME = /^[A-Za-z0-9._-]{1,64}$/;
+
+/** SERVICE_API_KEYS: `name:key` entries, comma separated; each name once, each key long and printable. */
+function parseServiceKeys(list: string, problems: string[]): ServiceKey[] {
+  const keys: ServiceKey[] = [];
+  for (const [i, entry] of list.split(',').entries()) {
+    const at = entry.indexOf(':');
+    const name = entry.slice(0, Math.max(0, at)).trim();
+    const key = entry.slice(at + 1).trim();
+    // Never echo the entry: it holds a key.
+    if (at < 0 || !KEY_NAME.test(name))
+      problems.push(`SERVICE_API_KEYS: entry #${i + 1} must be name:key, the name of letters, digits and . _ -`);
+    else if (key.length < 32)
+      problems.push(
+        `SERVICE_API_KEYS: the key named "${name}" must be at least 32 characters (openssl rand -base64 32)`,
+      );
+    else if (!/^[\x21-\x7e]+$/.test(key))
+      problems.push(
+        `SERVICE_API_KEYS: the key named "${name}" may hold printable ASCII only, without spaces (it travels in an HTTP header)`,
+      );
+    else if (keys.some((k) => k.name === name)) problems.push(`SERVICE_API_KEYS: the name "${name}" is used twice`);
+    else keys.push({ name, key });
+  }
+  return keys;
+}
+
+function loadWebhooks(e: IntegrationEnv, problems: string[], warnings: string[]): WebhookConfig | undefined {
+  if (!e.WEBHOOK_URL && !e.WEBHOOK_SECRET) return undefined;
+  if (!e.WEBHOOK_URL) problems.push('WEBHOOK_URL: required when WEBHOOK_SECRET is set');
+  if (!e.WEBHOOK_SECRET) problems.push('WEBHOOK_SECRET: required when WEBHOOK_URL is set (whsec_ followed by base64)');
+  const urlOk = e.WEBHOOK_URL ? checkWebhookUrl(e.WEBHOOK_URL, problems, warnings) : false;
+  let secretOk = false;
+  if (e.WEBHOOK_SECRET) {
+    // The form the Standard Webhooks libraries take: whsec_ and base64 (checked here without loading one).
+    secretOk =
+      /^whsec_[A-Za-z0-9+/]+=*$/.test(e.WEBHOOK_SECRET) &&
+      Buffer.from(e.WEBHOOK_SECRET.slice(6), 'base64').length >= 24;
+    if (!secretOk)
+      problems.push(
+        'WEBHOOK_SECRET: must be whsec_ followed by at least 24 bytes in base64 (e.g. whsec_$(openssl rand -base64 32))',
+      );
+  }
+  if (e.WEBHOOK_MAX_AGE < 60_000 || e.WEBHOOK_MAX_AGE > 30 * 86_400_000)
+    problems.push('WEBHOOK_MAX_AGE: must be between 1m and 30d');
+  if (!urlOk || !secretOk) return undefined;
+  return { url: e.WEBHOOK_URL!, secret: e.WEBHOOK_SECRET!, maxAgeMs: e.WEBHOOK_MAX_AGE };
+}
+
+/** WEBHOOK_URL: an http(s) URL without credentials or a fragment; plain http off loopback is a warning. */
+function checkWebhookUrl(value: string, problems: string[], warnings: string[]): boolean {
+  let urlOk: boolean;
+  try {
+    const u = new URL(value);
+    urlOk = (u.protocol === 'https:' || u.protocol === 'http:') && !u.username && !u.password && !u.hash;
+  } catch {
+    urlOk = false;
+  }
+  if (!urlOk) problems.push('WEBHOOK_URL: must be an http(s) URL without credentials or a fragment');
+  else if (new URL(value).protocol === 'http:' && !isLoopbackHttp(new URL(value))) {
+    warnings.push(
+      'WEBHOOK_URL is plain http: events (user ids) cross the network unencrypted; use https unless the receiver is on a private network',
+    );
+  }
+  return urlOk;
+}
