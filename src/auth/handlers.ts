@@ -5,7 +5,7 @@
 import type { NextFunction, Request, Response } from 'express';
 import type { AppContext } from '../context.js';
 import { AppError } from '../errors.js';
-import { languagePreference, pickProviderLanguage } from '../i18n.js';
+import { languagePreference, pickProviderLanguage } from '../i18n/index.js';
 import { queryString } from '../http/params.js';
 import { safeReturnTo } from '../http/returnTo.js';
 import type { Provider } from '../providers/types.js';

@@ -22,7 +22,8 @@ const SRC = path.join(ROOT, 'src');
  */
 const LAYERS: [RegExp, string, number][] = [
   [/^shared\//, 'shared', 0],
-  [/^(config|errors|i18n|logger)\.ts$/, 'shared', 0],
+  [/^(config|errors|logger)\.ts$/, 'shared', 0],
+  [/^i18n\//, 'shared', 0],
   [/^providers\/registry\.ts$/, 'provider registry', 3],
   [/^providers\/xt\//, 'providers/xt', 2],
   [/^providers\/oidc\//, 'providers/oidc', 2],
