@@ -7,7 +7,7 @@
  * holds only plain, pre-sanitised values (rc/mc, HTTP status, reason), so a logger that
  * serialises the error cannot reach a URL, a secret or a token.
  */
-import type { MessageKey } from './i18n.js';
+import type { MessageKey } from './i18n/index.js';
 
 /** What the page offers: try the same again, connect again, go home, or start a login. */
 export type NextStep = 'retry' | 'reconnect' | 'home' | 'login';

@@ -5,23 +5,18 @@
 import type { NextFunction, Request, Response } from 'express';
 import type { AppContext } from '../context.js';
 import { AppError } from '../errors.js';
-import { languagePreference, pickProviderLanguage } from '../i18n.js';
+import { languagePreference, pickProviderLanguage } from '../i18n/index.js';
 import { queryString } from '../http/params.js';
 import { safeReturnTo } from '../http/returnTo.js';
 import type { Provider } from '../providers/types.js';
 import type { TokenResponse } from '../shared/tokens.js';
 import { expireWithPendingLogins, regenerateSession, saveSession } from '../session/middleware.js';
-import { connectionOwner, ensureOwner } from '../session/owner.js';
-import { isCurrentEpoch } from './binding.js';
+import { connectionOwner } from '../session/owner.js';
+import { refuseProviderError } from './callbackError.js';
 import { type Link, acceptLink } from './link.js';
 import { expectLogoutReturn, newLogoutState } from './logoutReturn.js';
-import {
-  type LoginTransaction,
-  TRANSACTION_TTL_MS,
-  beginTransaction,
-  consumeTransaction,
-  moveTransactions,
-} from './transaction.js';
+import { storeConnection } from './storeConnection.js';
+import { type LoginTransaction, TRANSACTION_TTL_MS, beginTransaction, consumeTransaction } from './transaction.js';
 
 export const callbackPath = (provider: string) => `/auth/${provider}/callback`;
 
@@ -98,37 +93,6 @@ function readCallbackParams(req: Request): CallbackParams {
   };
 }
 
-async function refuseProviderError(
-  ctx: AppContext,
-  req: Request,
-  provider: Provider,
-  p: CallbackParams,
-): Promise<never> {
-  // Spend the transaction so the same state cannot be used again, then say what happened. Without a
-  // pending transaction (stale, replayed or forged) it is login_expired: nobody here was asked anything.
-  await consumeTransaction(ctx, req, provider.id, p.state);
-  const error = /^[a-z_]{1,64}$/.test(p.error ?? '') ? p.error! : 'invalid';
-  ctx.logger.info({ provider: provider.id, error }, 'the provider returned an error to the callback');
-  throw new AppError(callbackErrorCode(error), { provider: provider.id, detail: { error } });
-}
-
-/** What the person did (or could not do) at the provider: a decision, not a failure (RFC 6749 4.1.2.1, OIDC Core 3.1.2.6). */
-const DECLINED = new Set([
-  'access_denied',
-  'consent_required',
-  'login_required',
-  'interaction_required',
-  'account_selection_required',
-]);
-/** The provider's own trouble: try again later. */
-const PROVIDER_TROUBLE = new Set(['temporarily_unavailable', 'server_error']);
-
-/** A declined login is login_denied; the provider's trouble is provider_unavailable; anything else (a bad request, an unknown client or scope) is the site's misconfiguration. */
-function callbackErrorCode(error: string): 'login_denied' | 'provider_unavailable' | 'provider_misconfigured' {
-  if (DECLINED.has(error)) return 'login_denied';
-  return PROVIDER_TROUBLE.has(error) ? 'provider_unavailable' : 'provider_misconfigured';
-}
-
 async function exchange(
   ctx: AppContext,
   req: Request,
@@ -143,71 +107,6 @@ async function exchange(
     callbackUrl: new URL(req.originalUrl, ctx.config.server.publicUrl),
     state: tx.state,
   });
-}
-
-/**
- * A new session id AND a new private owner id at login. The old session id may be known to an
- * attacker who planted it; a request of theirs that loaded it before it was destroyed can save it
- * again (express-session writes the whole record back), but the owner id it brings back no
- * longer holds anything: the new tokens go to the new owner, and whatever the old owner had
- * (its other connections, other tabs' pending logins) moves with the person. `replaced` is the
- * provider whose session connection this login replaces (none for a linked login: its tokens
- * are the subject's, and the browser's own connections stay as they are).
- */
-async function rotateOwner(ctx: AppContext, req: Request, replaced: string | undefined): Promise<string> {
-  const previous = req.session.owner;
-  await regenerateSession(req, { owner: 'new' }); // a bound session stays bound to its subject
-  const owner = ensureOwner(req);
-  if (previous) {
-    await moveTransactions(ctx, previous, owner);
-    await ctx.connections.moveOwner(previous, owner, replaced);
-  }
-  return owner;
-}
-
-/**
- * A linked login completes only in the session still bound to its subject (a later link for
- * another subject in the same browser has replaced the binding and its transactions), and only in
- * the binding epoch it began in: once the subject has been ended (DELETE /v1/subjects/{sub}), a
- * login begun before that never lands, whether the end came before this callback or during it.
- */
-async function checkBinding(
-  ctx: AppContext,
-  req: Request,
-  provider: Provider,
-  tx: LoginTransaction,
-  subjectKey: string,
-): Promise<void> {
-  const expired = (reason: string) => new AppError('login_expired', { provider: provider.id, detail: { reason } });
-  if (subjectKey !== req.session.subject) throw expired('session bound to another subject');
-  if ((tx.epoch ?? '') !== (req.session.subjectEpoch ?? '')) throw expired('bound again since the login began');
-  if (!(await isCurrentEpoch(ctx, subjectKey, tx.epoch))) throw expired('subject ended since the login began');
-}
-
-/** The connection's owner: the subject of a linked login, else the session's new private owner id. */
-async function storeConnection(
-  ctx: AppContext,
-  req: Request,
-  provider: Provider,
-  tx: LoginTransaction,
-  tokens: TokenResponse,
-): Promise<void> {
-  const subjectKey = tx.subject === undefined ? undefined : ctx.subjects.ownerOf(tx.subject);
-  if (subjectKey !== undefined) await checkBinding(ctx, req, provider, tx, subjectKey);
-  const owner = await rotateOwner(ctx, req, subjectKey === undefined ? provider.id : undefined);
-  // A session's login stores under the owner id rotateOwner just made: nothing is there to replace.
-  const fresh = { freshOwner: subjectKey === undefined };
-  const rec = await ctx.connections.connect(subjectKey ?? owner, provider.id, tokens, tx.subject, tx.createdAt, fresh);
-  if (subjectKey !== undefined && !(await isCurrentEpoch(ctx, subjectKey, tx.epoch))) {
-    // Ended while this login was being stored: what it stored is taken back (the end's own sweep may have run before it).
-    await ctx.connections.withdraw(subjectKey, provider.id, rec);
-    throw new AppError('login_expired', {
-      provider: provider.id,
-      detail: { reason: 'subject ended since the login began' },
-    });
-  }
-  req.session.notice = { kind: 'connected', provider: provider.id, at: Date.now() }; // "You're connected", once
-  await saveSession(req);
 }
 
 /** A login's end, counted (xtc_logins_total) and written to the audit log with its reason. */

@@ -6,7 +6,7 @@ import type { ErrorRequestHandler, Request, RequestHandler } from 'express';
 import type { AppContext } from '../context.js';
 import { AppError, type ErrorCode, messageKey, serviceStatus, toAppError } from '../errors.js';
 import type { AuditEvent } from '../shared/audit.js';
-import type { Translate } from '../i18n.js';
+import type { Translate } from '../i18n/index.js';
 import { API_PREFIX, SERVICE_PREFIX, isUnder } from './dispatch.js';
 import { safeReturnTo } from './returnTo.js';
 

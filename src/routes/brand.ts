@@ -10,7 +10,15 @@ import { type NextFunction, type Request, type RequestHandler, type Response, Ro
 import type { Config } from '../config/index.js';
 import type { AppContext } from '../context.js';
 import { AppError } from '../errors.js';
-import { LANGUAGES, LANG_COOKIE, type Locale, type MessageKey, htmlLang, requestLocale, translator } from '../i18n.js';
+import {
+  LANGUAGES,
+  LANG_COOKIE,
+  type Locale,
+  type MessageKey,
+  htmlLang,
+  requestLocale,
+  translator,
+} from '../i18n/index.js';
 import { queryString } from '../http/params.js';
 import { safeReturnTo } from '../http/returnTo.js';
 

@@ -5,7 +5,7 @@
  * replace the built-in ones per scope; a scope nobody knows is listed as it is.
  */
 import type { Config, ScopeText } from '../config/index.js';
-import { type Locale, type MessageKey, type Translate, htmlLang } from '../i18n.js';
+import { type Locale, type MessageKey, type Translate, htmlLang } from '../i18n/index.js';
 import type { AllowEntry } from './xt/allowList.js';
 
 /** Known scopes: the line each one stands for. */

@@ -14,7 +14,7 @@ import {
   htmlLang,
   languagePreference,
   pickProviderLanguage,
-} from '../i18n.js';
+} from '../i18n/index.js';
 import { newCsrfToken } from '../shared/crypto.js';
 import { type Balance, spotBalances } from '../services/xtApi.js';
 import type { Notice } from '../session/owner.js';

@@ -11,11 +11,10 @@
  *  - An event whose lease ran out (a replica crashed, or SQLite saw that its holder is gone) is
  *    claimed again by anyone: delivery is at-least-once; receivers dedupe on `webhook-id`.
  *  - A 410 from the endpoint disables delivery for WEBHOOK_MAX_AGE, with a mark in the shared
- *    store so other replicas and restarts stop too; the events stay in the outbox.
+ *    store so other replicas and restarts stop too; the events stay in the outbox (disabled.ts).
  *  - A store that cannot answer (Redis away) is logged, at most every STORE_LOG_EVERY_MS, and tried
  *    again next round. Nothing here throws out of the loop: the process never crashes for it.
  */
-import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { AppError } from '../errors.js';
 import type { Metrics } from '../shared/metrics.js';
@@ -23,14 +22,15 @@ import type { WebhookConfig } from '../config/integration.js';
 import { type ConnectionEventBody, openEvent } from '../session/connections/events.js';
 import type { Sealer } from '../session/crypto.js';
 import type { AuthStore, ClaimedEvent, Outbox } from '../store/types.js';
+import { DisabledState } from './disabled.js';
 import { type SendOutcome, WebhookSender } from './send.js';
+
+export { disabledMark } from './disabled.js';
 
 /** Events claimed per round. */
 export const BATCH = 10;
 /** The longest time between two retries of one event. */
 export const MAX_RETRY_MS = 3_600_000;
-/** How often the shared "disabled after a 410" mark is read again. */
-const DISABLED_CHECK_MS = 10_000;
 /** A store that keeps failing is logged at most this often. */
 const STORE_LOG_EVERY_MS = 10_000;
 
@@ -83,9 +83,6 @@ export function retryDelayMs(attempts: number, firstRetryMs: number, random: () 
   return Math.min(MAX_RETRY_MS, Math.round(base * (0.8 + 0.4 * random())));
 }
 
-/** The store key of the "disabled after a 410" mark: per endpoint, without the URL itself. */
-export const disabledMark = (url: string) => `webhook-disabled:${createHash('sha256').update(url).digest('hex')}`;
-
 export class WebhookWorker {
   private readonly timing: WebhookTiming;
   private readonly sender: WebhookSender;
@@ -94,13 +91,18 @@ export class WebhookWorker {
   private kicked = false;
   private stopRequested = false;
   private wake?: () => void;
-  private disabled = false;
-  private disabledCheckedAt = -Infinity;
+  private readonly disabled: DisabledState;
   private lastStoreLog = -Infinity;
 
   constructor(private readonly opts: WebhookWorkerOptions) {
     this.timing = { ...DEFAULT_TIMING, ...opts.timing };
     this.sender = new WebhookSender(opts.config.secret);
+    this.disabled = new DisabledState({
+      config: opts.config,
+      authState: opts.authState,
+      logger: opts.logger,
+      now: () => this.timing.now(),
+    });
   }
 
   /** Starts the loop (once: a second call, or one after stop(), does nothing). */
@@ -135,7 +137,7 @@ export class WebhookWorker {
     const s = await this.opts.outbox.stats();
     const age =
       s.oldestCreatedAt === undefined ? 0 : Math.max(0, Math.floor((this.timing.now() - s.oldestCreatedAt) / 1000));
-    return { pending: s.pending, oldestAgeSeconds: s.pending > 0 ? age : 0, disabled: this.disabled };
+    return { pending: s.pending, oldestAgeSeconds: s.pending > 0 ? age : 0, disabled: this.disabled.current };
   }
 
   // ---------- the loop ----------
@@ -173,7 +175,7 @@ export class WebhookWorker {
 
   /** One round: claims what is due and delivers it. True when something was claimed (look again at once). */
   private async round(): Promise<boolean> {
-    if (await this.isDisabled()) return false;
+    if (await this.disabled.check()) return false;
     const events = await this.opts.outbox.claim(BATCH, this.timing.leaseMs);
     if (events.length === 0) return false;
     await Promise.all(events.map((e) => this.deliver(e)));
@@ -233,46 +235,13 @@ export class WebhookWorker {
       return;
     }
     const retryInMs = this.stopping.signal.aborted ? 0 : retryDelayMs(e.attempts, this.timing.firstRetryMs);
-    if (outcome.kind === 'gone') await this.disable(e);
+    if (outcome.kind === 'gone') await this.disabled.disable(e.id);
     else
       this.opts.logger.warn(
         { eventId: e.id, attempt: e.attempts + 1, status: outcome.status, code: outcome.code, retryInMs },
         'webhook delivery failed; will retry',
       );
     await this.opts.outbox.retry(e.id, e.lease, this.timing.now() + retryInMs);
-  }
-
-  // ---------- 410: disabled ----------
-
-  /** The endpoint answered 410: stop delivering, here at once and (through the shared mark) everywhere else. */
-  private async disable(e: ClaimedEvent): Promise<void> {
-    const wasDisabled = this.disabled;
-    this.disabled = true;
-    this.disabledCheckedAt = this.timing.now();
-    const first = await this.opts.authState.markOnce(disabledMark(this.opts.config.url), this.opts.config.maxAgeMs);
-    if (first || !wasDisabled) {
-      this.opts.logger.error(
-        { eventId: e.id, status: 410, disabledForSeconds: Math.round(this.opts.config.maxAgeMs / 1000) },
-        'the webhook endpoint answered 410 Gone: webhook delivery is disabled (events stay in the outbox)',
-      );
-    }
-  }
-
-  /** Whether delivery is disabled (read from the store every DISABLED_CHECK_MS). */
-  private async isDisabled(): Promise<boolean> {
-    const now = this.timing.now();
-    if (now - this.disabledCheckedAt < DISABLED_CHECK_MS) return this.disabled;
-    const marked = await this.opts.authState.hasMark(disabledMark(this.opts.config.url));
-    this.disabledCheckedAt = now;
-    if (marked && !this.disabled) {
-      this.opts.logger.error(
-        'webhook delivery is disabled: the endpoint answered 410 Gone (events stay in the outbox)',
-      );
-    } else if (!marked && this.disabled) {
-      this.opts.logger.info('webhook delivery is enabled again');
-    }
-    this.disabled = marked;
-    return marked;
   }
 
   /** A store failure: logged at most every STORE_LOG_EVERY_MS; the next round tries again. */

@@ -1,5 +1,11 @@
 import { Sealer } from '../../src/session/crypto.js';
-import { chosenLocale, languagePreference, pickLocale, pickProviderLanguage, translator } from '../../src/i18n.js';
+import {
+  chosenLocale,
+  languagePreference,
+  pickLocale,
+  pickProviderLanguage,
+  translator,
+} from '../../src/i18n/index.js';
 import { XT_LANGUAGES } from '../../src/config/index.js';
 
 describe('Sealer (AES-256-GCM)', () => {

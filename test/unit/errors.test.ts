@@ -11,7 +11,7 @@ import { ROOT } from '../../src/app.js';
 import type { AppContext } from '../../src/context.js';
 import { AppError, ERRORS, type ErrorCode, messageKey, toAppError } from '../../src/errors.js';
 import { errorHandler } from '../../src/http/errorHandler.js';
-import { type Locale, htmlLang, translator } from '../../src/i18n.js';
+import { type Locale, htmlLang, translator } from '../../src/i18n/index.js';
 import { Audit } from '../../src/shared/audit.js';
 
 const codes = Object.keys(ERRORS) as ErrorCode[];

@@ -3,7 +3,7 @@
  * placeholders; Chinese uses full-width punctuation and plain words; Simplified and Traditional
  * do not mix scripts.
  */
-import { CATALOGS, LANGUAGES, type MessageKey } from '../../src/i18n.js';
+import { CATALOGS, LANGUAGES, type MessageKey } from '../../src/i18n/index.js';
 
 const keys = Object.keys(CATALOGS.en) as MessageKey[];
 const placeholders = (s: string) => [...new Set([...s.matchAll(/\{(\w+)\}/g)].map((m) => m[1]))].sort();

@@ -23,7 +23,8 @@ const SRC = path.join(ROOT, 'src');
 const LAYERS: [RegExp, string, number][] = [
   [/^shared\//, 'shared', 0],
   [/^config\//, 'shared', 0],
-  [/^(errors|i18n|logger)\.ts$/, 'shared', 0],
+  [/^(errors|logger)\.ts$/, 'shared', 0],
+  [/^i18n\//, 'shared', 0],
   [/^providers\/registry\.ts$/, 'provider registry', 3],
   [/^providers\/xt\//, 'providers/xt', 2],
   [/^providers\/oidc\//, 'providers/oidc', 2],

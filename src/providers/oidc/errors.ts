@@ -77,14 +77,36 @@ function idTokenReason(e: Processing): string | undefined {
   return undefined;
 }
 
+/** How a recognised failure becomes an AppError: its code, and plain details beside the operation. */
+type Fail = (code: ErrorCode, detail: Detail) => AppError;
+
+/** A plain AppError for what openid-client threw during `op`: the first of the steps below that recognises it wins. */
 export function toOidcAppError(err: unknown, op: OidcOperation, provider = 'oidc'): AppError {
   const errors = chain(err);
-  const fail = (code: ErrorCode, detail: Detail) => new AppError(code, { provider, detail: { op, ...detail } });
+  const fail: Fail = (code, detail) => new AppError(code, { provider, detail: { op, ...detail } });
 
   // 1. Our own transport wrapper: timeouts, refused connections, oversized bodies.
   const transport = errors.find((e): e is TransportFailure => e instanceof TransportFailure);
   if (transport) return transportAppError(transport, provider, { op });
 
+  // 2–3. The endpoint answered with an OAuth error.
+  const answered = oauthErrorAnswer(errors, fail);
+  if (answered) return answered;
+
+  // 4. An algorithm the library does not support (in an ID token header): refused.
+  if (errors.some((e) => e instanceof oauth.UnsupportedOperationError)) {
+    return fail(op === 'authorization_code' || op === 'refresh_token' ? 'id_token_invalid' : 'provider_misconfigured', {
+      reason: 'unexpected algorithm',
+      oauthCode: 'unsupported',
+    });
+  }
+
+  // 5. Whatever else the library found wrong.
+  return libraryFailure(errors, fail);
+}
+
+/** 2–3: an RFC 6749 error body, or a 401 challenge, from the token or revocation endpoint; undefined when neither. */
+function oauthErrorAnswer(errors: unknown[], fail: Fail): AppError | undefined {
   // 2. An RFC 6749 error body ({"error": "invalid_grant"}) from the token or revocation endpoint.
   const body = errors.find((e): e is client.ResponseBodyError => e instanceof client.ResponseBodyError);
   if (body) {
@@ -106,18 +128,15 @@ export function toOidcAppError(err: unknown, op: OidcOperation, provider = 'oidc
     const detail = { error, httpStatus: challenge.status };
     return GRANT_DEAD.has(error) ? fail('provider_rejected', detail) : fail('provider_misconfigured', detail);
   }
+  return undefined;
+}
 
-  // 4. An algorithm the library does not support (in an ID token header): refused.
-  if (errors.some((e) => e instanceof oauth.UnsupportedOperationError)) {
-    return fail(op === 'authorization_code' || op === 'refresh_token' ? 'id_token_invalid' : 'provider_misconfigured', {
-      reason: 'unexpected algorithm',
-      oauthCode: 'unsupported',
-    });
-  }
-
-  // 5. Processing errors, recognised by their class and `code`, and by the keys of their cause.
-  //    openid-client rethrows oauth4webapi's as a ClientError with the same code (sometimes with
-  //    the original as its cause, sometimes with only the HTTP Response).
+/**
+ * 5. Processing errors, recognised by their class and `code`, and by the keys of their cause.
+ * openid-client rethrows oauth4webapi's as a ClientError with the same code (sometimes with
+ * the original as its cause, sometimes with only the HTTP Response). Unrecognised: a bad response.
+ */
+function libraryFailure(errors: unknown[], fail: Fail): AppError {
   const processing = errors.find(isProcessing);
   const code = errors.map(libraryCode).find((c) => c !== undefined) ?? 'none';
   if (code === 'OAUTH_TIMEOUT' || code === 'OAUTH_ABORT') return fail('provider_timeout', { reason: 'timeout' });

@@ -88,11 +88,21 @@ function jwksTrouble(err: unknown): AppError | undefined {
 
 const isId = (v: unknown): v is string => typeof v === 'string' && v.length > 0 && v.length <= MAX_ID_LENGTH;
 
+/** A back-channel logout token, checked in three steps: its header, its signature, its claims. */
 export async function checkLogoutToken(
   token: string,
   keys: jose.JWTVerifyGetKey,
   expect: LogoutTokenExpectations,
 ): Promise<LogoutTokenCheck> {
+  const refusal = checkHeader(token);
+  if (refusal) return refusal;
+  const verified = await verifiedPayload(token, keys, expect);
+  if ('ok' in verified) return verified;
+  return checkClaims(verified.payload, expect);
+}
+
+/** The token's shape and its header's algorithm, before any key is looked up; undefined when both are fine. */
+function checkHeader(token: string): LogoutTokenCheck | undefined {
   if (token.length === 0 || token.length > MAX_TOKEN_LENGTH) return refuse('malformed');
   let header: jose.ProtectedHeaderParameters;
   try {
@@ -103,23 +113,34 @@ export async function checkLogoutToken(
   // Said before any key is looked up: `none` and HS* never get as far as the JWKS.
   if (typeof header.alg !== 'string' || !LOGOUT_TOKEN_ALGORITHMS.includes(header.alg))
     return refuse('algorithm not allowed');
+  return undefined;
+}
 
-  let payload: jose.JWTPayload;
+/** The signature (by a key of the JWKS), iss, aud, and iat and jti present: the payload, or why not. Throws when the JWKS cannot be had. */
+async function verifiedPayload(
+  token: string,
+  keys: jose.JWTVerifyGetKey,
+  expect: LogoutTokenExpectations,
+): Promise<{ payload: jose.JWTPayload } | LogoutTokenCheck> {
   try {
-    ({ payload } = await jose.jwtVerify(token, keys, {
+    const { payload } = await jose.jwtVerify(token, keys, {
       algorithms: LOGOUT_TOKEN_ALGORITHMS,
       issuer: expect.issuer,
       audience: expect.clientId,
       requiredClaims: ['iat', 'jti'],
       clockTolerance: expect.toleranceSec,
       currentDate: new Date(expect.now),
-    }));
+    });
+    return { payload };
   } catch (err) {
     const trouble = jwksTrouble(err);
     if (trouble) throw trouble;
     return refuse(joseReason(err) ?? 'unverifiable');
   }
+}
 
+/** The claims of a verified token, as section 2.6 asks: its age, the event, no nonce, and the ids. */
+function checkClaims(payload: jose.JWTPayload, expect: LogoutTokenExpectations): LogoutTokenCheck {
   const nowSec = expect.now / 1000;
   const { iat, exp, jti, sid, sub, events, nonce } = payload;
   if (typeof iat !== 'number' || iat > nowSec + expect.toleranceSec) return refuse('iat in the future');

@@ -12,6 +12,7 @@
  *  - logout:     RP-Initiated Logout at the discovered end_session_endpoint (id_token_hint, client_id,
  *                post_logout_redirect_uri, state); without one, CIAM's own GET {OIDC_LOGOUT_URL}?client_id&logout_redirect_uri&state;
  *  - back-channel logout tokens: checked in logout.ts against the discovered JWKS.
+ * The token endpoint's answers are checked further and reduced to a TokenResponse in tokens.ts.
  *
  * Every failure leaves this module as an AppError built by errors.ts.
  */
@@ -21,11 +22,11 @@ import type { Logger } from 'pino';
 import type { Metrics } from '../../shared/metrics.js';
 import type { OidcConfig } from '../../config/oidc.js';
 import { AppError } from '../../errors.js';
-import { expiresInToMs, jwtExpiry } from '../../shared/expiry.js';
 import { boundedFetch } from './fetch.js';
 import { type Discovered, type DiscoveryOptions, OidcDiscovery } from './discovery.js';
 import { type OidcOperation, toOidcAppError } from './errors.js';
 import { checkLogoutToken } from './logout.js';
+import { DISPLAY_CLAIMS, type TokenSet, displayClaims, normaliseTokens } from './tokens.js';
 import type {
   AuthorizeParams,
   ExchangeParams,
@@ -36,14 +37,6 @@ import type {
   ProviderLogout,
   TokenResponse,
 } from '../types.js';
-
-/** Display claims we keep, with a length cap each. Nothing else from the ID token (or userinfo) is stored. */
-const DISPLAY_CLAIMS = { sub: 255, name: 200, email: 254 } as const;
-/** The longest provider session id (`sid`) kept. */
-const MAX_SID_LENGTH = 255;
-const MAX_TOKEN_LENGTH = 16_384;
-
-type TokenSet = client.TokenEndpointResponse & client.TokenEndpointResponseHelpers;
 
 export interface OidcProviderOptions {
   timeoutMs: number;
@@ -265,6 +258,17 @@ export class OidcProvider implements Provider {
 
   // ---------- helpers ----------
 
+  /** The token endpoint's answer, checked and reduced to a TokenResponse (see tokens.ts). */
+  private normalise(t: TokenSet, op: OidcOperation): TokenResponse {
+    return normaliseTokens(t, op, {
+      provider: this.id,
+      clientId: this.cfg.clientId,
+      clockToleranceSec: this.cfg.clockToleranceSec,
+      requiredAcr: this.cfg.requiredAcr,
+      now: this.now,
+    });
+  }
+
   private extras(extras: LoginExtras): { codeVerifier: string; nonce: string } {
     const { codeVerifier, nonce } = extras;
     if (!codeVerifier || !nonce)
@@ -280,54 +284,4 @@ export class OidcProvider implements Provider {
       throw toOidcAppError(err, op, this.id);
     }
   }
-
-  private normalise(t: TokenSet, op: OidcOperation): TokenResponse {
-    const tooLong = [t.access_token, t.refresh_token, t.id_token].some(
-      (v) => typeof v === 'string' && v.length > MAX_TOKEN_LENGTH,
-    );
-    if (tooLong)
-      throw new AppError('provider_bad_response', { provider: this.id, detail: { op, reason: 'token too long' } });
-    const now = this.now();
-    // expires_in is relative, so it is read against our own clock (immune to skew with the provider's);
-    // a JWT access token's exp is the fallback.
-    const ttl = expiresInToMs(t.expires_in, 's');
-    const idClaims = t.claims(); // already validated by openid-client; undefined when no ID token came
-    const invalid = (reason: string, claim: string) =>
-      new AppError('id_token_invalid', { provider: this.id, detail: { op, reason, claim } });
-    // openid-client checks azp only when aud lists several audiences; OIDC Core 3.1.3.7 says a
-    // present azp should name us in any case (CIAM sends azp = client_id with a single aud).
-    if (idClaims?.azp !== undefined && idClaims.azp !== this.cfg.clientId) throw invalid('claim mismatch', 'azp');
-    // openid-client checks exp and nbf with the tolerance, but not an iat in the future (a clock that drifted, or a forgery).
-    if (idClaims && idClaims.iat > now / 1000 + this.cfg.clockToleranceSec) throw invalid('iat in the future', 'iat');
-    // OIDC_REQUIRE_ACR: the authentication must be one of the levels asked for in acr_values.
-    const acr = idClaims?.acr;
-    if (
-      op === 'authorization_code' &&
-      this.cfg.requiredAcr &&
-      !(typeof acr === 'string' && this.cfg.requiredAcr.includes(acr))
-    ) {
-      throw invalid('acr not satisfied', 'acr');
-    }
-    const sid = idClaims?.sid;
-    return {
-      accessToken: t.access_token,
-      refreshToken: t.refresh_token,
-      idToken: t.id_token,
-      accessExpiresAt: ttl !== undefined ? now + ttl : jwtExpiry(t.access_token),
-      refreshExpiresAt: t.refresh_token ? jwtExpiry(t.refresh_token) : undefined,
-      scope: typeof t.scope === 'string' ? t.scope.slice(0, 1024) : undefined,
-      userId: typeof idClaims?.sub === 'string' ? idClaims.sub.slice(0, DISPLAY_CLAIMS.sub) : undefined,
-      claims: idClaims ? displayClaims(idClaims) : undefined,
-      sid: typeof sid === 'string' && sid.length > 0 && sid.length <= MAX_SID_LENGTH ? sid : undefined,
-    };
-  }
-}
-
-function displayClaims(claims: Record<string, unknown>): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [name, max] of Object.entries(DISPLAY_CLAIMS)) {
-    const v = claims[name];
-    if (typeof v === 'string' && v.length > 0) out[name] = v.slice(0, max);
-  }
-  return out;
 }

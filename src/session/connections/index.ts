@@ -1,8 +1,10 @@
 /**
  * A person's connection to each provider: the token set, kept encrypted in its own record, and its
  * lifecycle. Connections is the facade the app uses; the concerns live beside it:
- *  - record.ts: the record, opening and sealing it (with a cache), how long it is kept, its events;
- *  - refresh.ts: refresh before expiry (single flight, the store lock, compare-and-set), failures;
+ *  - record.ts: the record (a new one, its view), opening and sealing it (with a cache), how long
+ *    it is kept, its events;
+ *  - refresh.ts: refresh before expiry (single flight, the store lock, waiting for another's refresh);
+ *  - refreshCall.ts: one refresh under the lock, and its outcome (compare-and-set, back-off, the end);
  *  - lock.ts: the refresh lock's lease;
  *  - logoutIndex.ts: back-channel logout (the index, its tombstones, the read that honours them);
  *  - events.ts: the webhook events a change produces;
@@ -18,17 +20,25 @@ import {
   REFRESH_WAIT_MS,
   RefreshLocks,
   refreshLockKey,
+  sleep,
 } from './lock.js';
 import { BackChannel, LOGOUT_INDEX_MAX, LOGOUT_TOMBSTONE_MS, type LogoutTarget } from './logoutIndex.js';
 import type { ConnectionOptions } from './options.js';
-import { type ConnectionRecord, type ConnectionView, type EndReason, MAX_RECORD_MS, Records } from './record.js';
-import { Refresher, STORE_RETRY_MS, sleep } from './refresh.js';
+import {
+  type ConnectionRecord,
+  type ConnectionView,
+  type EndReason,
+  MAX_RECORD_MS,
+  Records,
+  newRecord,
+  viewOf,
+} from './record.js';
+import { Refresher } from './refresh.js';
+import { STORE_RETRY_MS } from './refreshCall.js';
 
 export { LOCK_LEASE_MS, LOCK_RENEW_MS, type LockTiming, REFRESH_WAIT_MS, refreshLockKey };
 export { LOGOUT_INDEX_MAX, LOGOUT_TOMBSTONE_MS, type LogoutTarget, MAX_RECORD_MS, STORE_RETRY_MS };
 export type { ConnectionOptions, ConnectionRecord, ConnectionView, EndReason };
-
-const iso = (t: number | undefined) => (t === undefined ? undefined : new Date(t).toISOString());
 
 export class Connections {
   private readonly now: () => number;
@@ -81,25 +91,7 @@ export class Connections {
   ): Promise<ConnectionRecord> {
     if (!freshOwner) await this.discard(owner, provider); // a connection replaced by this login has ended: say so
     const now = await this.backChannel.loginTime(provider, { sid: t.sid, sub: t.userId });
-    const rec: ConnectionRecord = {
-      v: 1,
-      provider,
-      status: 'active',
-      version: 1,
-      subject,
-      userId: t.userId,
-      scope: t.scope,
-      claims: t.claims,
-      accessToken: t.accessToken,
-      refreshToken: t.refreshToken,
-      idToken: t.idToken,
-      sid: t.sid,
-      accessExpiresAt: t.accessExpiresAt,
-      refreshExpiresAt: t.refreshExpiresAt,
-      connectedAt: now,
-      loginStartedAt,
-      refreshFailures: 0,
-    };
+    const rec = newRecord(provider, t, { subject, loginStartedAt, connectedAt: now });
     await this.backChannel.index(owner, rec); // first: a connection stored is always one a back-channel logout can find
     const event = this.records.event(owner, 'connection.created', rec);
     await this.opts.store.putConnection(
@@ -284,21 +276,6 @@ export class Connections {
     if (!owner) return { provider, connected: false, reason: 'not_connected' };
     const rec = await this.ensureFresh(owner, provider);
     if (!rec) return { provider, connected: false, reason: 'not_connected' };
-    const base: ConnectionView = {
-      provider,
-      connected: this.refresher.usable(rec),
-      userId: rec.userId,
-      scope: rec.scope,
-      claims: rec.claims,
-      connectedAt: iso(rec.connectedAt || undefined),
-    };
-    if (rec.status === 'ended') return { ...base, connected: false, reason: rec.endReason };
-    return {
-      ...base,
-      accessTokenExpiresAt: iso(rec.accessExpiresAt),
-      refreshTokenExpiresAt: iso(rec.refreshExpiresAt),
-      lastRefreshedAt: iso(rec.lastRefreshedAt),
-      refreshDeferredUntil: rec.refreshFailures > 0 ? iso(rec.nextRefreshAt) : undefined,
-    };
+    return viewOf(provider, rec, this.refresher.usable(rec));
   }
 }

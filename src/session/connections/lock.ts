@@ -29,6 +29,9 @@ export const LOCK_RENEW_MS = 1000;
  */
 export const REFRESH_WAIT_MS = 4000;
 
+/** A pause between two attempts (at a lock someone else holds, or at a store that is briefly away). */
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
 /** A lock this process holds; its lease is renewed until it is released. */
 export interface HeldLock {
   release(): Promise<void>;

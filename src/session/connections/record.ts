@@ -1,10 +1,12 @@
 /**
- * A stored connection record (checked field by field when read back), the view pages may see, and
- * Records: opening and sealing a record (AES-GCM under its owner and provider, with a cache of
- * opened values), how long the store keeps it, and the webhook event of a change to it.
+ * A stored connection record (checked field by field when read back), a new one made at login,
+ * the view pages may see of it, and Records: opening and sealing a record (AES-GCM under its owner
+ * and provider, with a cache of opened values), how long the store keeps it, and the webhook event
+ * of a change to it.
  */
 import type { Logger } from 'pino';
 import { z } from 'zod';
+import type { TokenResponse } from '../../shared/tokens.js';
 import type { Sealer } from '../crypto.js';
 import type { AuthStore, OutboxEvent } from '../../store/types.js';
 import { isSubjectKey } from '../subjects.js';
@@ -57,6 +59,58 @@ export interface ConnectionView {
   lastRefreshedAt?: string;
   /** Set when the last refresh failed transiently and the current token is still in use. */
   refreshDeferredUntil?: string;
+}
+
+const iso = (t: number | undefined) => (t === undefined ? undefined : new Date(t).toISOString());
+
+/** What pages and /api/session see of `rec`; `usable`: whether it holds an access token that is still good. */
+export function viewOf(provider: string, rec: ConnectionRecord, usable: boolean): ConnectionView {
+  const base: ConnectionView = {
+    provider,
+    connected: usable,
+    userId: rec.userId,
+    scope: rec.scope,
+    claims: rec.claims,
+    connectedAt: iso(rec.connectedAt || undefined),
+  };
+  if (rec.status === 'ended') return { ...base, connected: false, reason: rec.endReason };
+  return {
+    ...base,
+    accessTokenExpiresAt: iso(rec.accessExpiresAt),
+    refreshTokenExpiresAt: iso(rec.refreshExpiresAt),
+    lastRefreshedAt: iso(rec.lastRefreshedAt),
+    refreshDeferredUntil: rec.refreshFailures > 0 ? iso(rec.nextRefreshAt) : undefined,
+  };
+}
+
+/**
+ * The record of a new connection, made from a login's token set: active, version 1, connected at
+ * `connectedAt`; `subject` for a linked login, and when its transaction was started.
+ */
+export function newRecord(
+  provider: string,
+  t: TokenResponse,
+  made: { subject?: string; loginStartedAt?: number; connectedAt: number },
+): ConnectionRecord {
+  return {
+    v: 1,
+    provider,
+    status: 'active',
+    version: 1,
+    subject: made.subject,
+    userId: t.userId,
+    scope: t.scope,
+    claims: t.claims,
+    accessToken: t.accessToken,
+    refreshToken: t.refreshToken,
+    idToken: t.idToken,
+    sid: t.sid,
+    accessExpiresAt: t.accessExpiresAt,
+    refreshExpiresAt: t.refreshExpiresAt,
+    connectedAt: made.connectedAt,
+    loginStartedAt: made.loginStartedAt,
+    refreshFailures: 0,
+  };
 }
 
 /** How many opened records are kept (about 2 kB each). */

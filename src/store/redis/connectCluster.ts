@@ -12,11 +12,8 @@ import {
 } from './connection.js';
 import { applyTopologyDeadline, withDeadline } from './deadline.js';
 
-export async function connectCluster(
-  cfg: Extract<RedisConfig, { mode: 'cluster' }>,
-  c: Common,
-): Promise<RedisConnection> {
-  const { logger, commandTimeoutMs } = c;
+/** The cluster client over the root nodes, its errors warned of and its nodes' connections logged. */
+function newCluster(cfg: Extract<RedisConfig, { mode: 'cluster' }>, c: Common) {
   const cluster = createCluster({
     rootNodes: cfg.nodes.map((n) => ({ socket: { host: n.host, port: n.port } })),
     defaults: c.nodeOptions,
@@ -24,8 +21,17 @@ export async function connectCluster(
   cluster.on('error', (err: unknown) => c.warn(err));
   cluster.on('node-error', (err: unknown, node: { host: string; port: number }) => c.warn(err, node));
   cluster.on('node-ready', (node: { host: string; port: number }) =>
-    logger.info({ node: `${node.host}:${node.port}` }, 'redis cluster node connected'),
+    c.logger.info({ node: `${node.host}:${node.port}` }, 'redis cluster node connected'),
   );
+  return cluster;
+}
+
+export async function connectCluster(
+  cfg: Extract<RedisConfig, { mode: 'cluster' }>,
+  c: Common,
+): Promise<RedisConnection> {
+  const { logger, commandTimeoutMs } = c;
+  const cluster = newCluster(cfg, c);
   const deadline = applyTopologyDeadline(cluster, commandTimeoutMs);
   try {
     await withDeadline(cluster.connect(), START_TIMEOUT_MS);

@@ -1,0 +1,23 @@
+/**
+ * The three languages of the pages (English, Simplified Chinese, Traditional Chinese), the choice
+ * between them (a `lang` cookie set from the language menu, else Accept-Language), and the
+ * mapping from that choice to a provider's own list of page languages.
+ *
+ * The parts:
+ *  - locales.ts: the locales, the language menu's entries and the `lang` cookie;
+ *  - negotiate.ts: the choice of a locale, and of a provider's page language;
+ *  - catalogs/: one catalog of messages per language (en.ts names the keys);
+ *  - translate.ts: the catalogs by locale, and the translator.
+ */
+export { LANGUAGES, LANG_COOKIE, type Locale, htmlLang } from './locales.js';
+export {
+  chosenLocale,
+  languagePreference,
+  localeOfTag,
+  pickLocale,
+  pickProviderLanguage,
+  preferredLanguages,
+  requestLocale,
+} from './negotiate.js';
+export type { MessageKey } from './catalogs/en.js';
+export { CATALOGS, type Translate, translator } from './translate.js';
