@@ -28,6 +28,20 @@ export default tseslint.config(
     },
   },
   {
+    // Size limits that hold (issue 23): a file a newcomer can read in one sitting, a function that fits
+    // on a screen. Counted as written: blank lines and comments count too.
+    files: ['src/**', 'standins/**', 'bench/**', 'scripts/**'],
+    rules: {
+      'max-lines': ['error', { max: 300 }],
+      'max-lines-per-function': ['error', { max: 60 }],
+    },
+  },
+  {
+    // Tests read as specifications: a file holds one behaviour's specification, at most 400 lines.
+    files: ['test/**', 'packages/*/test/**'],
+    rules: { 'max-lines': ['error', { max: 400 }] },
+  },
+  {
     files: ['**/*.js', '**/*.mjs'],
     ...tseslint.configs.disableTypeChecked,
   },
