@@ -23,8 +23,10 @@ interface Served {
 
 /** The document as served: `text` parsed, with `servers` naming `publicUrl`, as JSON bytes and their ETag. */
 export async function servedDocument(text: string, publicUrl: URL): Promise<Served> {
-  const { parse } = await import('yaml'); // its own chunk in the bundle, loaded on first use
-  const doc = parse(text) as Record<string, unknown>;
+  // Its own chunk in the bundle, loaded on first use. `default`: yaml is CommonJS, and the bundle's
+  // chunk of it exports only its module.exports (Node's own loader would give the names as well).
+  const { default: yaml } = await import('yaml');
+  const doc = yaml.parse(text) as Record<string, unknown>;
   doc.servers = [{ url: publicUrl.origin, description: 'This deployment.' }];
   const body = Buffer.from(JSON.stringify(doc), 'utf8');
   return { body, etag: `"${createHash('sha256').update(body).digest('base64url')}"` };
