@@ -77,9 +77,16 @@ function absolute(schema: unknown): unknown {
   );
 }
 
-// Strict: an unknown keyword (a typo in the document) is an error. A schema may narrow another without
-// repeating its `type` (a `$ref` with sibling `properties`), hence strictTypes off.
-const ajv = new Ajv2020({ allErrors: true, strict: true, strictTypes: false, allowUnionTypes: true });
+// Strict: an unknown keyword (a typo in the document) is an error. A schema may narrow another that
+// it references without repeating its `type` or its `properties` (a `$ref` with a sibling `required`,
+// say), hence strictTypes and strictRequired off.
+const ajv = new Ajv2020({
+  allErrors: true,
+  strict: true,
+  strictTypes: false,
+  strictRequired: false,
+  allowUnionTypes: true,
+});
 formats.default(ajv);
 ajv.addSchema({ $id: BASE, $defs: absolute(resolve({ $ref: '#/components' }).schemas) as Json });
 
