@@ -130,17 +130,29 @@ function templateRegExp(template: string, item: Json, op: Json): RegExp {
   return new RegExp(`^${source}$`, 'i');
 }
 
+/**
+ * What `method` reaches on a path: its operation; else the path's `x-other-methods` responses (the
+ * 405 of a route that takes only some methods); else, for HEAD, GET's operation (Express answers
+ * HEAD with its GET route).
+ */
+function reached(item: Json, method: string): Json | undefined {
+  if (isJson(item[method])) return item[method];
+  if (isJson(item['x-other-methods'])) return { responses: item['x-other-methods'] };
+  return method === 'head' && isJson(item.get) ? item.get : undefined;
+}
+
 /** The operation a request reaches, by path template; a concrete path wins over a template. */
 export function operationFor(method: string, url: string): Operation {
   const urlPath = url.split('?')[0]!;
-  const m = method.toLowerCase() === 'head' ? 'get' : method.toLowerCase();
+  const m = method.toLowerCase();
   const paths = DOCUMENT.paths as Record<string, Json>;
   const hits = Object.entries(paths)
-    .filter(([template, item]) => isJson(item[m]) && templateRegExp(template, item, item[m]).test(urlPath))
+    .map(([template, item]) => [template, item, reached(item, m)] as const)
+    .filter(([template, item, op]) => op !== undefined && templateRegExp(template, item, op).test(urlPath))
     .sort(([a], [b]) => literalSegments(b) - literalSegments(a));
   if (!hits.length) throw new Error(`the contract has no operation for ${method.toUpperCase()} ${urlPath}`);
-  const [template, item] = hits[0]!;
-  return { template, method: m, op: item[m] as Json };
+  const [template, , op] = hits[0]!;
+  return { template, method: m, op: op! };
 }
 
 const literalSegments = (template: string) => template.split('/').filter((s) => s && !s.startsWith('{')).length;

@@ -15,7 +15,7 @@ import { type WebhookReceiver, startReceiver } from '../helpers/webhookReceiver.
 
 const KEY = 'contract-key-0123456789abcdef0123456789';
 const FAST = { firstRetryMs: 50, pollMs: 50 };
-type Method = 'get' | 'post' | 'delete';
+type Method = 'get' | 'post' | 'delete' | 'put' | 'head';
 
 let h: Harness;
 let hooks: WebhookReceiver;
@@ -78,6 +78,8 @@ describe('the service API', () => {
     expect((await call('delete', '/v1/subjects/c-1/connections/nope')).status).toBe(404);
     expect((await call('delete', '/v1/subjects/c-1/connections/xt')).status).toBe(204);
     expect((await call('delete', '/v1/subjects/c-1/connections/xt')).status).toBe(204);
+    const put = await call('put', '/v1/subjects/c-1/xt/spot/v4/balances');
+    expect([put.status, put.headers.allow]).toEqual([405, 'GET, POST, DELETE']);
     const gone = await call('get', '/v1/subjects/c-1/xt/spot/v4/balances');
     expect([gone.status, codeOf(gone)]).toEqual([409, 'not_connected']);
     expect((await call('delete', '/v1/subjects/c-1')).status).toBe(204);
@@ -146,6 +148,7 @@ describe("the pages' API", () => {
     expect([notAllowed.status, codeOf(notAllowed)]).toEqual([403, 'not_allowed']);
     const malformed = await call('get', '/api/xt/spot/v4/balances?a[]=1', { agent });
     expect([malformed.status, codeOf(malformed)]).toEqual([400, 'bad_request']);
+    expect((await call('head', '/api/xt/spot/v4/balances', { agent })).status).toBe(405);
     const anonymous = await call('get', '/api/xt/spot/v4/balances');
     expect([anonymous.status, codeOf(anonymous)]).toEqual([401, 'not_connected']);
     expect((anonymous.body as { error: { next: string } }).error.next).toBe('login');

@@ -114,6 +114,16 @@ describe('answers', () => {
       '/v1/subjects/{sub}/xt/user/account/api-key',
     );
     expect(operationFor('GET', '/API/Session').template).toBe('/api/session');
+    // Methods without an operation: the path's x-other-methods (a 405), else HEAD is GET's.
+    expect(Object.keys(operationFor('PUT', '/v1/subjects/42/xt/spot/v4/balances').op.responses as object)).toContain(
+      '405',
+    );
+    expect(Object.keys(operationFor('HEAD', '/api/xt/spot/v4/balances').op.responses as object)).toEqual([
+      '405',
+      '500',
+      '503',
+    ]);
+    expect(operationFor('HEAD', '/v1/openapi.json').op.operationId).toBe('getOpenApiDocument');
     expect(() => operationFor('DELETE', '/v1/subjects/a/b')).toThrow(/no operation/);
   });
 
