@@ -36,6 +36,11 @@ test('the validator is live: a broken document gets errors', async () => {
   expect(errors.length).toBeGreaterThanOrEqual(3);
 });
 
+test("the document's version is the package's", () => {
+  const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string };
+  expect((DOCUMENT.info as { version: string }).version).toBe(pkg.version);
+});
+
 test('the ErrorCode enum is exactly the error table (src/errors.ts), in its order', () => {
   expect((schemas.ErrorCode as { enum: string[] }).enum).toEqual(Object.keys(ERRORS));
 });
@@ -91,5 +96,9 @@ test('what is planned but not built is marked x-xtc-planned, and the list is the
     }
   };
   walk(DOCUMENT, '#');
-  expect(planned).toEqual(['#/paths//v1/connections/get', '#/components/responses/V1ScopeMissing']);
+  expect(planned).toEqual([
+    '#/paths//v1/connections/get',
+    '#/components/securitySchemes/serviceKey',
+    '#/components/responses/V1ScopeMissing',
+  ]);
 });
