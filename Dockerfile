@@ -31,6 +31,8 @@ COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY views ./views
 COPY public ./public
+# The contract (OpenAPI 3.1), served at /v1/openapi.json.
+COPY api ./api
 # The sessions and sealed tokens live here: the node user's alone (a new named volume copies this mode).
 RUN mkdir -p /data && chown node:node /data && chmod 700 /data
 USER node

@@ -7,9 +7,10 @@
 //  - .env.example is passed as `docker run --env-file .env` would: its values override the
 //    image's ENV. Only its placeholders are replaced by real-looking values, and PORT by a free
 //    port (the container port that `-p` maps).
-// It checks /healthz, /readyz, the HEALTHCHECK command, the SQLite file in the volume (owned by
-// that user) and a clean SIGTERM shutdown. Then it runs the same again with the placeholders
-// left in, which must refuse to start with a message naming each one.
+// It checks /healthz, /readyz, /v1/openapi.json (the contract, read from api/), the HEALTHCHECK
+// command, the SQLite file in the volume (owned by that user) and a clean SIGTERM shutdown. Then it
+// runs the same again with the placeholders left in, which must refuse to start with a message
+// naming each one.
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -51,6 +52,12 @@ const user = (finalStage.find((l) => /^USER\s/i.test(l)) ?? '').replace(/^USER\s
 if (cmd[0] !== 'node' || healthcheck[0] !== 'node') fail('the Dockerfile CMD and HEALTHCHECK are expected to run node');
 if (!user || user === 'root') fail('the Dockerfile must switch to a non-root USER');
 if (imageEnv.DATA_DIR !== volume) fail(`the image's DATA_DIR (${imageEnv.DATA_DIR}) is not its volume (${volume})`);
+// What the final stage copies from the build context (not from the build stage): the app reads these at run time.
+const copied = finalStage
+  .filter((l) => /^COPY\s/i.test(l) && !/--from=/i.test(l))
+  .map((l) => l.split(/\s+/)[1].replace(/\/$/, ''));
+for (const dir of ['views', 'public', 'api'])
+  if (!copied.includes(dir)) fail(`the Dockerfile's final stage does not COPY ${dir}/ into the image`);
 
 // --- the run: a non-root user, an /app look-alike it cannot write to, a volume it owns ----------
 const root = process.getuid() === 0;
@@ -63,10 +70,10 @@ const asUser = (argv) =>
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'xtc-dist-'));
 fs.chmodSync(tmp, 0o755);
-const appDir = path.join(tmp, 'app'); // the image's WORKDIR: package.json, dist, views, public (root's, read-only)
+const appDir = path.join(tmp, 'app'); // the image's WORKDIR: package.json, dist, and what the Dockerfile copies (root's, read-only)
 fs.mkdirSync(appDir);
 fs.copyFileSync('package.json', path.join(appDir, 'package.json'));
-for (const dir of ['dist', 'views', 'public']) fs.cpSync(dir, path.join(appDir, dir), { recursive: true });
+for (const dir of ['dist', ...copied]) fs.cpSync(dir, path.join(appDir, dir), { recursive: true });
 fs.symlinkSync(path.resolve('node_modules'), path.join(appDir, 'node_modules'));
 fs.chmodSync(appDir, 0o555);
 const children = new Set();
@@ -152,6 +159,10 @@ async function answers(url, deadline) {
     fail(`the built server did not answer /healthz:\n${app.output()}`);
   if (!(await answers(`http://127.0.0.1:${port}/readyz`, Date.now() + 5_000)))
     fail(`the built server's /readyz did not answer 200:\n${app.output()}`);
+  const contract = await fetch(`http://127.0.0.1:${port}/v1/openapi.json`);
+  const doc = contract.ok ? await contract.json() : undefined;
+  if (doc?.openapi !== '3.1.0')
+    fail(`the built server's /v1/openapi.json answered ${contract.status}:\n${app.output()}`);
   const uid = Number(/^Uid:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${app.child.pid}/status`, 'utf8'))?.[1]);
   if (uid !== runAs.uid) fail(`the server runs as uid ${uid}, not as ${runAs.name} (${runAs.uid})`);
   const [hcBin, hcArgs] = asUser([process.execPath, ...healthcheck.slice(1)]);
@@ -170,7 +181,7 @@ async function answers(url, deadline) {
   if (fs.statSync(db).uid !== runAs.uid) fail(`the SQLite database is not owned by ${runAs.name}`);
   console.log(
     `check-dist: as ${runAs.name} (uid ${runAs.uid}), with the Dockerfile's ENV and CMD and .env.example (secrets filled in), ` +
-      `the built server answered /healthz, /readyz and the HEALTHCHECK, kept its sessions in the volume and shut down cleanly`,
+      `the built server answered /healthz, /readyz, /v1/openapi.json and the HEALTHCHECK, kept its sessions in the volume and shut down cleanly`,
   );
 }
 

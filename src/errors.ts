@@ -20,49 +20,106 @@ interface ErrorSpec {
    * the person: a subject that is not connected is a conflict with the request, not a login to start.
    */
   serviceStatus?: number;
+  /**
+   * What the code means, in short technical English for programs: the `message` of a /v1 error
+   * (pages and /api show the person's-language message of the catalogs instead).
+   */
+  summary: string;
 }
 
 export const ERRORS = {
-  bad_request: { status: 400, next: 'home' },
-  payload_too_large: { status: 413, next: 'home' },
-  uri_too_long: { status: 414, next: 'home' },
-  not_found: { status: 404, next: 'home' },
-  csrf_failed: { status: 403, next: 'home' },
+  bad_request: {
+    status: 400,
+    next: 'home',
+    summary: 'The request is malformed: a parameter, the path, the query or the body.',
+  },
+  payload_too_large: { status: 413, next: 'home', summary: 'The request body is over its size limit.' },
+  uri_too_long: { status: 414, next: 'home', summary: 'The request target is over its length limit.' },
+  not_found: { status: 404, next: 'home', summary: 'No such route, provider or resource.' },
+  csrf_failed: {
+    status: 403,
+    next: 'home',
+    summary: "A state-changing request without the session's form token, or from another origin.",
+  },
   /** /api/xt: the path (and method) is not on XT_API_ALLOW, or is never allowed (api-key). */
-  not_allowed: { status: 403, next: 'home' },
-  method_not_allowed: { status: 405, next: 'home' },
+  not_allowed: { status: 403, next: 'home', summary: 'The method and path are not on the XT.COM allow-list.' },
+  method_not_allowed: { status: 405, next: 'home', summary: 'The method is not one this route takes.' },
   /** A request body that is not JSON. */
-  unsupported_media_type: { status: 415, next: 'home' },
+  unsupported_media_type: {
+    status: 415,
+    next: 'home',
+    summary: 'The request body is not JSON (UTF-8, not compressed).',
+  },
   /** The login transaction is unknown, used, expired or belongs elsewhere. */
-  login_expired: { status: 400, next: 'login' },
+  login_expired: {
+    status: 400,
+    next: 'login',
+    summary: 'The login transaction is unknown, used, expired or belongs elsewhere.',
+  },
   /** A link token from the institution's site is malformed, forged, or meant for another site. */
-  link_invalid: { status: 400, next: 'home' },
+  link_invalid: {
+    status: 400,
+    next: 'home',
+    summary: 'The link token is malformed, forged or meant for another site.',
+  },
   /** A genuine link token from the institution's site that has expired or was already used. */
-  link_expired: { status: 400, next: 'home' },
+  link_expired: { status: 400, next: 'home', summary: 'The link token has expired or was already used.' },
   /** LINK_REQUIRED: a login that did not come with a link from the institution's site. */
-  link_required: { status: 403, next: 'home' },
+  link_required: {
+    status: 403,
+    next: 'home',
+    summary: "A login needs a link token from the institution's site (LINK_REQUIRED).",
+  },
+  /** The service API: the key presented lacks the scope the call needs (SERVICE_API_KEYS name:key:scope+scope). */
+  scope_missing: { status: 403, next: 'home', summary: 'The service key lacks the scope this call needs.' },
   /** The service API: no key, or a key that is not one of SERVICE_API_KEYS. */
-  unauthorized: { status: 401, next: 'home' },
+  unauthorized: { status: 401, next: 'home', summary: 'A valid bearer service key is required.' },
   /** The person (or the provider) declined at the provider's page. */
-  login_denied: { status: 400, next: 'login' },
+  login_denied: { status: 400, next: 'login', summary: 'The person, or the provider, declined at the provider.' },
   /** The callback's parameters are unusable (no code, a mix-up `iss`). */
-  callback_invalid: { status: 400, next: 'login' },
+  callback_invalid: { status: 400, next: 'login', summary: "The provider's callback parameters are unusable." },
   /** The provider refused a grant (rc ≠ 0, invalid_grant): start again. */
-  provider_rejected: { status: 502, next: 'login' },
-  provider_bad_response: { status: 502, next: 'retry' },
+  provider_rejected: { status: 502, next: 'login', summary: 'The provider refused the grant.' },
+  provider_bad_response: { status: 502, next: 'retry', summary: 'The provider answered something unusable.' },
   /** A provider call failed: refused connection, 429 or 5xx. */
-  provider_unavailable: { status: 502, next: 'retry' },
+  provider_unavailable: {
+    status: 502,
+    next: 'retry',
+    summary: 'The provider could not be reached, or answered with an error.',
+  },
   /** The provider cannot be used right now and nothing usable is held: retry later (Retry-After). */
-  provider_down: { status: 503, next: 'retry' },
-  provider_timeout: { status: 504, next: 'retry' },
+  provider_down: {
+    status: 503,
+    next: 'retry',
+    summary: 'The provider cannot be used right now; retry after Retry-After.',
+  },
+  provider_timeout: { status: 504, next: 'retry', summary: 'The provider did not answer in time.' },
   /** Our own registration or request is wrong (XT.COM AUTH_1xx, invalid_client): the site's problem. */
-  provider_misconfigured: { status: 502, next: 'retry' },
-  id_token_invalid: { status: 502, next: 'login' },
-  reconnect_required: { status: 401, next: 'reconnect', serviceStatus: 409 },
-  not_connected: { status: 401, next: 'login', serviceStatus: 409 },
-  store_unavailable: { status: 503, next: 'retry' },
-  rate_limited: { status: 429, next: 'retry' },
-  internal: { status: 500, next: 'retry' },
+  provider_misconfigured: {
+    status: 502,
+    next: 'retry',
+    summary: "The provider refused this deployment's credentials or request: a configuration problem.",
+  },
+  id_token_invalid: { status: 502, next: 'login', summary: "The provider's ID token failed a check." },
+  reconnect_required: {
+    status: 401,
+    next: 'reconnect',
+    serviceStatus: 409,
+    summary: 'The connection to this provider has ended; the person must connect again.',
+  },
+  not_connected: {
+    status: 401,
+    next: 'login',
+    serviceStatus: 409,
+    summary: 'The subject has no connection to this provider.',
+  },
+  store_unavailable: {
+    status: 503,
+    next: 'retry',
+    summary: 'The session store cannot answer right now; retry after Retry-After.',
+  },
+  rate_limited: { status: 429, next: 'retry', summary: 'Too many requests; retry after Retry-After.' },
+  internal: { status: 500, next: 'retry', summary: 'An unexpected error; it was logged.' },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERRORS;
@@ -72,6 +129,9 @@ export const serviceStatus = (code: ErrorCode): number => {
   const spec: ErrorSpec = ERRORS[code];
   return spec.serviceStatus ?? spec.status;
 };
+
+/** The short technical text of `code`, for programs (the /v1 error `message`). */
+export const summaryOf = (code: ErrorCode): string => ERRORS[code].summary;
 
 /** The message key of a code: every code has one in every language (checked by the compiler). */
 export const messageKey = (code: ErrorCode): MessageKey & `error.${ErrorCode}` => `error.${code}`;

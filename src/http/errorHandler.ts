@@ -1,10 +1,11 @@
 /**
  * The one place failures are rendered: a page in the person's language with a way forward,
- * or JSON under /api. Stack traces are logged, never shown.
+ * JSON under /api (the same words, and `next`), or JSON for programs under /v1 (a stable code and
+ * a short technical message: api/openapi.yaml's ServiceError). Stack traces are logged, never shown.
  */
-import type { ErrorRequestHandler, Request, RequestHandler } from 'express';
+import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
 import type { AppContext } from '../context.js';
-import { AppError, type ErrorCode, messageKey, serviceStatus, toAppError } from '../errors.js';
+import { AppError, type ErrorCode, messageKey, serviceStatus, summaryOf, toAppError } from '../errors.js';
 import type { AuditEvent } from '../shared/audit.js';
 import type { Translate } from '../i18n/index.js';
 import { API_PREFIX, SERVICE_PREFIX, isUnder } from './dispatch.js';
@@ -28,14 +29,34 @@ const AUDITED: Partial<Record<ErrorCode, AuditEvent>> = {
   link_required: 'link_refused',
 };
 
+/**
+ * The /v1 error body, for the institution's backend: the code, its summary from the error table,
+ * the request id, and what applies of `retryAfter` (the answer's Retry-After, in seconds),
+ * `provider` and `scope` (the one a scope_missing call lacked). Never the person's language.
+ */
+function serviceErrorBody(e: AppError, requestId: string, res: Response) {
+  const wait = Number(res.get('Retry-After'));
+  const scope = e.detail.scope;
+  return {
+    error: {
+      code: e.code,
+      message: summaryOf(e.code),
+      requestId,
+      ...(Number.isInteger(wait) && wait > 0 ? { retryAfter: wait } : {}),
+      ...(e.provider ? { provider: e.provider } : {}),
+      ...(e.code === 'scope_missing' && typeof scope === 'string' ? { scope } : {}),
+    },
+  };
+}
+
 export function notFound(): RequestHandler {
   return (_req, _res, next) => next(new AppError('not_found'));
 }
 
 /**
  * `pageLocals` sets the person's language and the brand, which the message and the error page
- * read; it runs here for a failure that happened before it did (the /api and /v1 groups, a
- * static file).
+ * read; it runs here for a failure that happened before it did (the /api group, a static file).
+ * A /v1 answer (with the service API on) needs neither: its words are the same for every caller.
  */
 export function errorHandler(ctx: AppContext, pageLocals: RequestHandler): ErrorRequestHandler {
   return function renderError(err, req, res, _next) {
@@ -69,15 +90,19 @@ export function errorHandler(ctx: AppContext, pageLocals: RequestHandler): Error
       res.end();
       return;
     }
+    res.status(status).set('Cache-Control', 'no-store');
+    const retryAfter = e.retryAfterSec;
+    if (retryAfter !== undefined && !res.get('Retry-After')) res.set('Retry-After', String(retryAfter));
+    if (forService) {
+      res.json(serviceErrorBody(e, reqId, res));
+      return;
+    }
+
     const label = (e.provider && ctx.providers.get(e.provider)?.label) || e.provider || 'the provider';
     if (res.locals.t === undefined) pageLocals(req, res, () => undefined);
     const t = res.locals.t as Translate;
     const message = t(messageKey(e.code), { provider: label });
-    res.status(status).set('Cache-Control', 'no-store');
-    const retryAfter = e.retryAfterSec;
-    if (retryAfter !== undefined && !res.get('Retry-After')) res.set('Retry-After', String(retryAfter));
-
-    if (isUnder(req.path, API_PREFIX) || forService) {
+    if (isUnder(req.path, API_PREFIX)) {
       res.json({ error: { code: e.code, message, next: e.next, provider: e.provider, requestId: reqId } });
       return;
     }

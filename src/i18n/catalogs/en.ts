@@ -142,6 +142,7 @@ export const en = {
   'error.store_unavailable': 'This site is having a brief problem. Nothing is lost; please try again in a moment.',
   'error.rate_limited': 'Too many requests in a short time. Please wait a moment and try again.',
   'error.internal': 'Something unexpected went wrong on our side. Please try again.',
+  'error.scope_missing': 'This API key may not make that call.',
 };
 
 /** A message's key: one of the English catalog's, which every other catalog holds too. */

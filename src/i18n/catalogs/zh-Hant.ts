@@ -135,4 +135,5 @@ export const zhHant: Record<MessageKey, string> = {
   'error.store_unavailable': '本網站暫時出現問題，不會遺失任何內容，請稍後重試。',
   'error.rate_limited': '短時間內請求過多，請稍候再試。',
   'error.internal': '我們這邊發生了意外錯誤，請重試。',
+  'error.scope_missing': '該 API 金鑰無權進行此呼叫。',
 };

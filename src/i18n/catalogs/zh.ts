@@ -135,4 +135,5 @@ export const zh: Record<MessageKey, string> = {
   'error.store_unavailable': '本网站暂时出现问题，不会丢失任何内容，请稍后重试。',
   'error.rate_limited': '短时间内请求过多，请稍候再试。',
   'error.internal': '我们这边发生了意外错误，请重试。',
+  'error.scope_missing': '该 API 密钥无权进行此调用。',
 };
