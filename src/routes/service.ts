@@ -26,15 +26,10 @@ import { serviceRateLimit } from '../http/rateLimit.js';
 import type { ConnectionView } from '../session/connections/index.js';
 import { isSubject } from '../session/subjects.js';
 import { requestInfo } from '../shared/requestContext.js';
+import { serviceLocals } from './serviceScope.js';
 import { xtCallSteps } from './xt/gateway.js';
 
-interface ServiceLocals {
-  /** The name of the key the caller presented (logged with every call; the key never is). */
-  serviceKey?: string;
-  subject?: string;
-}
-
-export const serviceLocals = (res: Response) => res.locals as ServiceLocals;
+export { requireScope, serviceLocals } from './serviceScope.js';
 
 const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
 
@@ -44,19 +39,20 @@ const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
  * length nor the position of a key leaks through timing).
  */
 function authenticate(keys: readonly ServiceKey[]) {
-  const known = keys.map((k) => ({ name: k.name, digest: digest(k.key) }));
+  const known = keys.map((k) => ({ name: k.name, scopes: k.scopes, digest: digest(k.key) }));
   return function bearerKey(req: Request, res: Response, next: NextFunction): void {
     const m = /^Bearer +([\x21-\x7e]{1,512})$/i.exec(req.get('authorization') ?? '');
-    let name: string | undefined;
+    let found: (typeof known)[number] | undefined;
     if (m) {
       const given = digest(m[1]!);
-      for (const k of known) if (timingSafeEqual(k.digest, given) && name === undefined) name = k.name;
+      for (const k of known) if (timingSafeEqual(k.digest, given) && found === undefined) found = k;
     }
-    if (name === undefined) {
+    if (found === undefined) {
       res.set('WWW-Authenticate', m ? 'Bearer realm="xt-connect", error="invalid_token"' : 'Bearer realm="xt-connect"');
       return next(new AppError('unauthorized', { detail: { reason: m ? 'unknown key' : 'no bearer key' } }));
     }
-    serviceLocals(res).serviceKey = name;
+    serviceLocals(res).serviceKey = found.name;
+    serviceLocals(res).serviceScopes = found.scopes;
     next();
   };
 }
