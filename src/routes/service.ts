@@ -12,7 +12,8 @@
  *                                                     SERVICE_XT_API_ALLOW and no CSRF token
  *
  * Steps: the bearer key (constant-time, 401 with WWW-Authenticate), the key's rate limit
- * (SERVICE_RATE_LIMIT per second per key name), the subject (400 when malformed), then the route.
+ * (SERVICE_RATE_LIMIT per second per key name), the route's scope (403 scope_missing: see
+ * serviceScope.ts), the subject (400 when malformed), then the route.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { type NextFunction, type Request, type Response, Router } from 'express';
@@ -26,7 +27,7 @@ import { serviceRateLimit } from '../http/rateLimit.js';
 import type { ConnectionView } from '../session/connections/index.js';
 import { isSubject } from '../session/subjects.js';
 import { requestInfo } from '../shared/requestContext.js';
-import { serviceLocals } from './serviceScope.js';
+import { requireScope, requireXtScope, serviceLocals } from './serviceScope.js';
 import { xtCallSteps } from './xt/gateway.js';
 
 export { requireScope, serviceLocals } from './serviceScope.js';
@@ -181,11 +182,12 @@ export function serviceRouter(ctx: AppContext): Router {
     authenticate(service.keys),
     serviceRateLimit(ctx, (res) => serviceLocals(res).serviceKey ?? ''),
   );
-  r.get('/v1/subjects/:sub/connections', subjectParam, connectionsOf(ctx));
-  r.delete('/v1/subjects/:sub/connections/:provider', subjectParam, disconnectSubject(ctx));
-  r.delete('/v1/subjects/:sub', subjectParam, endSubject(ctx));
+  r.get('/v1/subjects/:sub/connections', requireScope('read'), subjectParam, connectionsOf(ctx));
+  r.delete('/v1/subjects/:sub/connections/:provider', requireScope('disconnect'), subjectParam, disconnectSubject(ctx));
+  r.delete('/v1/subjects/:sub', requireScope('disconnect'), subjectParam, endSubject(ctx));
   r.use(
     '/v1/subjects/:sub/xt',
+    requireXtScope(serviceXtTarget),
     subjectParam,
     ...xtCallSteps(ctx, {
       targetOf: serviceXtTarget,
