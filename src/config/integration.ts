@@ -137,7 +137,8 @@ function parseServiceKeys(list: string, problems: string[]): ServiceKey[] {
   for (const [i, entry] of list.split(',').entries()) {
     const at = entry.indexOf(':');
     const name = entry.slice(0, Math.max(0, at)).trim();
-    const { key, scopes } = splitScopes(entry.slice(at + 1).trim(), name, problems);
+    const label = KEY_NAME.test(name) ? name : `#${i + 1}`;
+    const { key, scopes } = splitScopes(entry.slice(at + 1).trim(), label, problems);
     // Never echo the entry: it holds a key.
     if (at < 0 || !KEY_NAME.test(name))
       problems.push(`SERVICE_API_KEYS: entry #${i + 1} must be name:key, the name of letters, digits and . _ -`);

@@ -9,7 +9,7 @@
 import fc from 'fast-check';
 import request from 'supertest';
 import { SERVICE_SCOPES, type ServiceScope } from '../../src/config/integration.js';
-import { expectContract } from '../helpers/contract.js';
+import { expectContract, operationFor } from '../helpers/contract.js';
 import { type Harness, connectXt, startHarness } from '../helpers/harness.js';
 import { linkEnv, linkToken } from '../helpers/link.js';
 
@@ -86,6 +86,17 @@ const ANSWER_NOT_CONNECTED: Record<ServiceScope, number> = {
 };
 
 describe('each scope opens exactly its routes', () => {
+  test('the scope of each route here is the one the contract names (x-required-scope and security)', () => {
+    for (const route of [...ROUTES, ...LOOKALIKES.filter((r) => r.method !== 'post')]) {
+      const { op } = operationFor(route.method, `/v1/subjects/s${route.path}`);
+      expect([route.path, op['x-required-scope'], op.security]).toEqual([
+        route.path,
+        route.scope,
+        [{ serviceKey: [route.scope] }],
+      ]);
+    }
+  });
+
   const cases = SERVICE_SCOPES.flatMap((scope) => ROUTES.map((route) => [scope, route] as const));
   test.each(cases)('a key with only %s: %j', async (scope, route) => {
     const res = await call(route, 'table-1', keyOf(ONLY(scope)));
