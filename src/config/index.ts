@@ -25,7 +25,14 @@ export type { SessionConfig } from './session.js';
 export type { RedisConfig, RedisSettings } from './redis.js';
 export type { XtCallsConfig, XtConfig } from './xt.js';
 export type { OidcConfig, OidcTokenAuth } from './oidc.js';
-export type { IntegrationConfig, LinkConfig, ServiceConfig, ServiceKey, WebhookConfig } from './integration.js';
+export type {
+  IntegrationConfig,
+  LinkConfig,
+  ServiceConfig,
+  ServiceKey,
+  ServiceScope,
+  WebhookConfig,
+} from './integration.js';
 export type { ScopeText, SiteConfig } from './site.js';
 
 /** The whole schema: every slice's variables, merged. */

@@ -41,10 +41,24 @@ export interface LinkConfig {
   required: boolean;
 }
 
+/**
+ * What a service key may call (the last `:scope+scope…` segment of its SERVICE_API_KEYS entry):
+ *   read        GET /v1/subjects/{sub}/connections and GET /v1/connections
+ *   xt.read     GET through /v1/subjects/{sub}/xt/
+ *   xt.write    POST and DELETE through it
+ *   disconnect  DELETE /v1/subjects/{sub}/connections/{provider} and DELETE /v1/subjects/{sub}
+ *   api-key     POST /v1/subjects/{sub}/xt/user/account/api-key (still also behind
+ *               SERVICE_ALLOW_API_KEY_CREATION and the allow-list)
+ */
+export const SERVICE_SCOPES = ['read', 'xt.read', 'xt.write', 'disconnect', 'api-key'] as const;
+export type ServiceScope = (typeof SERVICE_SCOPES)[number];
+
 export interface ServiceKey {
   /** Logged with every call; the key never is. */
   name: string;
   key: string;
+  /** What the key may call; an entry written without scopes has them all (every route, as before scopes). */
+  scopes: ReadonlySet<ServiceScope>;
 }
 
 export interface ServiceConfig {
@@ -110,14 +124,21 @@ function loadService(e: IntegrationEnv, problems: string[]): ServiceConfig | und
 }
 
 const KEY_NAME = /^[A-Za-z0-9._-]{1,64}$/;
+/** A last segment of this shape is read as scopes (so a key must not end in `:<lower-case words>`). */
+const SCOPE_SEGMENT = /^[a-z.-]+(\+[a-z.-]+)*$/;
+const isScope = (s: string): s is ServiceScope => (SERVICE_SCOPES as readonly string[]).includes(s);
 
-/** SERVICE_API_KEYS: `name:key` entries, comma separated; each name once, each key long and printable. */
+/**
+ * SERVICE_API_KEYS: `name:key[:scope+scope…]` entries, comma separated; each name once, each key
+ * long and printable, each scope a known one.
+ */
 function parseServiceKeys(list: string, problems: string[]): ServiceKey[] {
   const keys: ServiceKey[] = [];
   for (const [i, entry] of list.split(',').entries()) {
     const at = entry.indexOf(':');
     const name = entry.slice(0, Math.max(0, at)).trim();
-    const key = entry.slice(at + 1).trim();
+    const label = KEY_NAME.test(name) ? name : `#${i + 1}`;
+    const { key, scopes } = splitScopes(entry.slice(at + 1).trim(), label, problems);
     // Never echo the entry: it holds a key.
     if (at < 0 || !KEY_NAME.test(name))
       problems.push(`SERVICE_API_KEYS: entry #${i + 1} must be name:key, the name of letters, digits and . _ -`);
@@ -130,9 +151,32 @@ function parseServiceKeys(list: string, problems: string[]): ServiceKey[] {
         `SERVICE_API_KEYS: the key named "${name}" may hold printable ASCII only, without spaces (it travels in an HTTP header)`,
       );
     else if (keys.some((k) => k.name === name)) problems.push(`SERVICE_API_KEYS: the name "${name}" is used twice`);
-    else keys.push({ name, key });
+    else if (scopes) keys.push({ name, key, scopes });
   }
   return keys;
+}
+
+/**
+ * The key and its scopes: a last `:segment` of lower-case words joined by `+` is the scope list
+ * (every item must be known, else a problem, and no scopes are returned); without one, every scope.
+ */
+function splitScopes(
+  rest: string,
+  name: string,
+  problems: string[],
+): { key: string; scopes: ReadonlySet<ServiceScope> | undefined } {
+  const at = rest.lastIndexOf(':');
+  const segment = rest.slice(at + 1);
+  if (at < 0 || !SCOPE_SEGMENT.test(segment)) return { key: rest, scopes: new Set(SERVICE_SCOPES) };
+  const items = segment.split('+');
+  const unknown = items.filter((s) => !isScope(s));
+  if (unknown.length > 0) {
+    problems.push(
+      `SERVICE_API_KEYS: key ${name}: unknown scope ${unknown.join(', ')}; known: ${SERVICE_SCOPES.join(', ')}`,
+    );
+    return { key: rest.slice(0, at), scopes: undefined };
+  }
+  return { key: rest.slice(0, at), scopes: new Set(items.filter(isScope)) };
 }
 
 function loadWebhooks(e: IntegrationEnv, problems: string[], warnings: string[]): WebhookConfig | undefined {

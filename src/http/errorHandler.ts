@@ -27,6 +27,7 @@ const AUDITED: Partial<Record<ErrorCode, AuditEvent>> = {
   link_invalid: 'link_refused',
   link_expired: 'link_refused',
   link_required: 'link_refused',
+  scope_missing: 'scope_refused',
 };
 
 /**

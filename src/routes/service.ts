@@ -12,7 +12,8 @@
  *                                                     SERVICE_XT_API_ALLOW and no CSRF token
  *
  * Steps: the bearer key (constant-time, 401 with WWW-Authenticate), the key's rate limit
- * (SERVICE_RATE_LIMIT per second per key name), the subject (400 when malformed), then the route.
+ * (SERVICE_RATE_LIMIT per second per key name), the route's scope (403 scope_missing: see
+ * serviceScope.ts), the subject (400 when malformed), then the route.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { type NextFunction, type Request, type Response, Router } from 'express';
@@ -26,15 +27,10 @@ import { serviceRateLimit } from '../http/rateLimit.js';
 import type { ConnectionView } from '../session/connections/index.js';
 import { isSubject } from '../session/subjects.js';
 import { requestInfo } from '../shared/requestContext.js';
+import { requireScope, requireXtScope, serviceLocals } from './serviceScope.js';
 import { xtCallSteps } from './xt/gateway.js';
 
-interface ServiceLocals {
-  /** The name of the key the caller presented (logged with every call; the key never is). */
-  serviceKey?: string;
-  subject?: string;
-}
-
-export const serviceLocals = (res: Response) => res.locals as ServiceLocals;
+export { requireScope, serviceLocals } from './serviceScope.js';
 
 const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
 
@@ -44,19 +40,20 @@ const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
  * length nor the position of a key leaks through timing).
  */
 function authenticate(keys: readonly ServiceKey[]) {
-  const known = keys.map((k) => ({ name: k.name, digest: digest(k.key) }));
+  const known = keys.map((k) => ({ name: k.name, scopes: k.scopes, digest: digest(k.key) }));
   return function bearerKey(req: Request, res: Response, next: NextFunction): void {
     const m = /^Bearer +([\x21-\x7e]{1,512})$/i.exec(req.get('authorization') ?? '');
-    let name: string | undefined;
+    let found: (typeof known)[number] | undefined;
     if (m) {
       const given = digest(m[1]!);
-      for (const k of known) if (timingSafeEqual(k.digest, given) && name === undefined) name = k.name;
+      for (const k of known) if (timingSafeEqual(k.digest, given) && found === undefined) found = k;
     }
-    if (name === undefined) {
+    if (found === undefined) {
       res.set('WWW-Authenticate', m ? 'Bearer realm="xt-connect", error="invalid_token"' : 'Bearer realm="xt-connect"');
       return next(new AppError('unauthorized', { detail: { reason: m ? 'unknown key' : 'no bearer key' } }));
     }
-    serviceLocals(res).serviceKey = name;
+    serviceLocals(res).serviceKey = found.name;
+    serviceLocals(res).serviceScopes = found.scopes;
     next();
   };
 }
@@ -185,11 +182,12 @@ export function serviceRouter(ctx: AppContext): Router {
     authenticate(service.keys),
     serviceRateLimit(ctx, (res) => serviceLocals(res).serviceKey ?? ''),
   );
-  r.get('/v1/subjects/:sub/connections', subjectParam, connectionsOf(ctx));
-  r.delete('/v1/subjects/:sub/connections/:provider', subjectParam, disconnectSubject(ctx));
-  r.delete('/v1/subjects/:sub', subjectParam, endSubject(ctx));
+  r.get('/v1/subjects/:sub/connections', requireScope('read'), subjectParam, connectionsOf(ctx));
+  r.delete('/v1/subjects/:sub/connections/:provider', requireScope('disconnect'), subjectParam, disconnectSubject(ctx));
+  r.delete('/v1/subjects/:sub', requireScope('disconnect'), subjectParam, endSubject(ctx));
   r.use(
     '/v1/subjects/:sub/xt',
+    requireXtScope(serviceXtTarget),
     subjectParam,
     ...xtCallSteps(ctx, {
       targetOf: serviceXtTarget,

@@ -21,6 +21,8 @@ export type AuditEvent =
   | 'csrf_refused'
   | 'rate_limited'
   | 'service_call'
+  /** A service API call outside its key's scopes (403 scope_missing; reason: the missing scope). */
+  | 'scope_refused'
   /** DELETE /v1/subjects/{sub}: the subject's browser bindings ended; each connection it ended has its own `disconnected` line. */
   | 'subject_ended'
   | 'link_refused'

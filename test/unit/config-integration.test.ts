@@ -1,5 +1,6 @@
 /** LINK_*, SERVICE_* and WEBHOOK_*: opt-in, and every bad value stops the app with a message that names it. */
 import { ConfigError, type Env, loadConfig } from '../../src/config/index.js';
+import { SERVICE_SCOPES } from '../../src/config/integration.js';
 import { BASE_ENV } from '../helpers/harness.js';
 
 const WHSEC = `whsec_${Buffer.alloc(32, 7).toString('base64')}`;
@@ -31,7 +32,7 @@ test('valid settings are read', () => {
     WEBHOOK_MAX_AGE: '2d',
   });
   expect(c.integration.link).toEqual({ secret: 'l'.repeat(32), required: true });
-  expect(c.integration.service?.keys).toEqual([{ name: 'a', key: 'k'.repeat(32) }]);
+  expect(c.integration.service?.keys).toEqual([{ name: 'a', key: 'k'.repeat(32), scopes: new Set(SERVICE_SCOPES) }]);
   expect(c.integration.service?.rateLimitPerSec).toBe(100);
   expect(c.integration.webhooks).toEqual({ url: 'https://hooks.example/x', secret: WHSEC, maxAgeMs: 2 * 86_400_000 });
 });
@@ -82,4 +83,47 @@ test('service keys must be printable ASCII without spaces; a plain-http webhook 
     expect.stringMatching(/WEBHOOK_URL is plain http/),
   ]);
   expect(load({ WEBHOOK_URL: 'http://127.0.0.1:9/x', WEBHOOK_SECRET: WHSEC }).warnings).toEqual([]);
+});
+
+describe('scopes per service key (name:key:scope+scope)', () => {
+  const KEY = 'k'.repeat(32);
+  const keysOf = (list: string) => load({ SERVICE_API_KEYS: list }).integration.service!.keys;
+
+  test('a last segment of known scopes limits the key to them; without one the key has every scope', () => {
+    expect(keysOf(`a:${KEY}:read+xt.read,b:${KEY}2:api-key,c:${KEY}3`)).toEqual([
+      { name: 'a', key: KEY, scopes: new Set(['read', 'xt.read']) },
+      { name: 'b', key: `${KEY}2`, scopes: new Set(['api-key']) },
+      { name: 'c', key: `${KEY}3`, scopes: new Set(SERVICE_SCOPES) },
+    ]);
+    expect(keysOf(`a:${KEY}:xt.write+disconnect+read+xt.read+api-key`)[0]!.scopes).toEqual(new Set(SERVICE_SCOPES));
+  });
+
+  test('an unknown scope stops the start, listed with every other problem, naming the key and never echoing it', () => {
+    const p = problems({
+      SERVICE_API_KEYS: `a:${KEY}:raed,b:${KEY}2:read+xt.wirte+nope,c:short`,
+      LINK_SECRET: 'short-link-secret',
+    });
+    expect(p).toEqual(
+      expect.arrayContaining([
+        'SERVICE_API_KEYS: key a: unknown scope raed; known: read, xt.read, xt.write, disconnect, api-key',
+        'SERVICE_API_KEYS: key b: unknown scope xt.wirte, nope; known: read, xt.read, xt.write, disconnect, api-key',
+        expect.stringMatching(/^SERVICE_API_KEYS: the key named "c" must be at least 32/),
+        expect.stringMatching(/^LINK_SECRET: must be at least 32/),
+      ]),
+    );
+    expect(p).toHaveLength(4);
+    expect(p.join('\n')).not.toContain(KEY);
+  });
+
+  test('a last segment that is not scope-shaped is part of the key', () => {
+    for (const key of [`${KEY}:Read`, `${KEY}:read+`, `${KEY}:xt_read`, `${KEY}:r3ad`, `${KEY}:`, `${KEY}:read+Xt`]) {
+      expect(keysOf(`a:${key}`)).toEqual([{ name: 'a', key, scopes: new Set(SERVICE_SCOPES) }]);
+    }
+  });
+
+  test('the scopes are not counted in the key length', () => {
+    expect(problems({ SERVICE_API_KEYS: `a:${'k'.repeat(28)}:read` })).toEqual([
+      expect.stringMatching(/^SERVICE_API_KEYS: the key named "a" must be at least 32/),
+    ]);
+  });
 });
