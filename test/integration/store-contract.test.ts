@@ -3,7 +3,7 @@
  * real local Redis Cluster of 3 masters (as oauth2-proxy runs one session-store suite over every
  * store). New store behaviour goes into this suite first.
  *
- * The suite is one function per role (store-contract/: transactions, connections, the logout index
+ * The suite is one function per role (store-contract/: transactions, connections and their pages, the logout index
  * and tombstones, locks, the outbox, marks, sessions), each called for every backend below, the way
  * oauth2-proxy's RunSessionStoreTests calls its role suites for each store.
  */
@@ -16,6 +16,7 @@ import type { Stores } from '../../src/store/types.js';
 import { tempDir } from '../helpers/harness.js';
 import { type RedisServer, startRedis } from '../helpers/redis.js';
 import { type RedisCluster, startRedisCluster } from '../helpers/redisCluster.js';
+import { connectionPageContract } from './store-contract/connectionPages.js';
 import { connectionContract } from './store-contract/connections.js';
 import { type Contract, SESSION_TTL_MS, event, ids } from './store-contract/helpers.js';
 import { lockContract } from './store-contract/locks.js';
@@ -90,6 +91,7 @@ describe.each(kinds)('%s store', (_kind, create) => {
 
   transactionContract(ctx);
   connectionContract(ctx);
+  connectionPageContract(ctx);
   logoutIndexContract(ctx);
   lockContract(ctx);
   outboxContract(ctx);
