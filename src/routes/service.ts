@@ -3,6 +3,7 @@
  * session middleware: it reads no cookie and sets none, and a request with only a session cookie
  * is a 401. Every answer is JSON with Cache-Control: no-store, and never holds a token.
  *
+ *   GET    /v1/connections                            the subjects' connections, a page at a time (serviceList.ts)
  *   GET    /v1/subjects/{sub}/connections             the subject's connection to each provider
  *   DELETE /v1/subjects/{sub}/connections/{provider}  disconnect (revoking at the provider), 204, idempotent;
  *                                                     the subject's browser bindings stay
@@ -26,6 +27,7 @@ import { serviceRateLimit } from '../http/rateLimit.js';
 import type { ConnectionView } from '../session/connections/index.js';
 import { isSubject } from '../session/subjects.js';
 import { requestInfo } from '../shared/requestContext.js';
+import { listConnectionsRoute } from './serviceList.js';
 import { xtCallSteps } from './xt/gateway.js';
 
 interface ServiceLocals {
@@ -141,6 +143,7 @@ function serviceXtTarget(req: Request): string | undefined {
 
 /** What a call did, as a route pattern (never the subject or the XT.COM path). */
 function routeOf(req: Request): string {
+  if (/^\/v1\/connections(?=[?#]|$)/i.test(targetPath(req.originalUrl))) return 'connections';
   const m = /^\/v1\/subjects\/[^/?#]+(?:\/(connections\/[^/?#]+|connections|xt))?(?=[/?#]|$)/i.exec(
     targetPath(req.originalUrl),
   );
@@ -185,6 +188,8 @@ export function serviceRouter(ctx: AppContext): Router {
     authenticate(service.keys),
     serviceRateLimit(ctx, (res) => serviceLocals(res).serviceKey ?? ''),
   );
+  // scope: read
+  r.get('/v1/connections', listConnectionsRoute(ctx));
   r.get('/v1/subjects/:sub/connections', subjectParam, connectionsOf(ctx));
   r.delete('/v1/subjects/:sub/connections/:provider', subjectParam, disconnectSubject(ctx));
   r.delete('/v1/subjects/:sub', subjectParam, endSubject(ctx));
