@@ -85,7 +85,9 @@ export async function listConnections(deps: ListDeps, q: ListQuery): Promise<Lis
   let read = 0;
   let skipped = 0;
   while (read < LIST_READ_MAX) {
-    const want = Math.min(LIST_READ_MAX - read, Math.max(q.limit - items.length, 50));
+    // With a filter, read ahead (fewer round trips); without one, every readable record is an item.
+    const missing = q.limit - items.length;
+    const want = Math.min(LIST_READ_MAX - read, q.state || q.provider ? Math.max(missing, 50) : missing);
     const batch = await deps.store.pageConnections({ ownerPrefix: SUBJECT_OWNER_PREFIX, after, limit: want });
     for (const stored of batch) {
       read += 1;
