@@ -3,6 +3,7 @@
  * session middleware: it reads no cookie and sets none, and a request with only a session cookie
  * is a 401. Every answer is JSON with Cache-Control: no-store, and never holds a token.
  *
+ *   GET    /v1/connections                            the subjects' connections, a page at a time (serviceList.ts)
  *   GET    /v1/subjects/{sub}/connections             the subject's connection to each provider
  *   DELETE /v1/subjects/{sub}/connections/{provider}  disconnect (revoking at the provider), 204, idempotent;
  *                                                     the subject's browser bindings stay
@@ -28,6 +29,7 @@ import type { ConnectionView } from '../session/connections/index.js';
 import { isSubject } from '../session/subjects.js';
 import { requestInfo } from '../shared/requestContext.js';
 import { requireScope, requireXtScope, serviceLocals } from './serviceScope.js';
+import { listConnectionsRoute } from './serviceList.js';
 import { xtCallSteps } from './xt/gateway.js';
 
 export { requireScope, serviceLocals } from './serviceScope.js';
@@ -138,6 +140,7 @@ function serviceXtTarget(req: Request): string | undefined {
 
 /** What a call did, as a route pattern (never the subject or the XT.COM path). */
 function routeOf(req: Request): string {
+  if (/^\/v1\/connections(?=[?#]|$)/i.test(targetPath(req.originalUrl))) return 'connections';
   const m = /^\/v1\/subjects\/[^/?#]+(?:\/(connections\/[^/?#]+|connections|xt))?(?=[/?#]|$)/i.exec(
     targetPath(req.originalUrl),
   );
@@ -182,6 +185,7 @@ export function serviceRouter(ctx: AppContext): Router {
     authenticate(service.keys),
     serviceRateLimit(ctx, (res) => serviceLocals(res).serviceKey ?? ''),
   );
+  r.get('/v1/connections', requireScope('read'), listConnectionsRoute(ctx));
   r.get('/v1/subjects/:sub/connections', requireScope('read'), subjectParam, connectionsOf(ctx));
   r.delete('/v1/subjects/:sub/connections/:provider', requireScope('disconnect'), subjectParam, disconnectSubject(ctx));
   r.delete('/v1/subjects/:sub', requireScope('disconnect'), subjectParam, endSubject(ctx));

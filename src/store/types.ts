@@ -57,6 +57,39 @@ export interface ConnectionStore {
   deleteConnection(owner: string, provider: string, event?: OutboxEvent, expected?: string): Promise<boolean>;
   /** How many connection records of `provider` are stored (ended ones kept as tombstones included): for a gauge, read at most once a minute. */
   countConnections(provider: string): Promise<number>;
+  /**
+   * A page of live connection records whose owner starts with `page.ownerPrefix`, in the order of
+   * their stored key (owner, then provider, compared byte by byte), starting after `page.after`
+   * (exclusive) and at most `page.limit` of them. Expired records are skipped. Stable while records
+   * are added and deleted between pages: a walk from the start, each page after the last key of the
+   * one before, returns no record twice, and a record stored for the whole walk exactly once.
+   */
+  pageConnections(page: ConnectionPage): Promise<StoredConnection[]>;
+}
+
+/** Where a page of connection records starts and how long it is (see ConnectionStore.pageConnections). */
+export interface ConnectionPage {
+  /** Only records whose owner starts with this (for example `sub.`, the subjects' records). */
+  ownerPrefix: string;
+  /** The key of the last record of the page before; absent for the first page. */
+  after?: ConnectionKey;
+  limit: number;
+}
+
+/** A connection record's stored key. */
+export interface ConnectionKey {
+  owner: string;
+  provider: string;
+}
+
+export interface StoredConnection extends ConnectionKey {
+  value: string;
+}
+
+/** Compares two stored keys in page order: owner, then provider, by UTF-16 code units (bytes, for the ASCII keys stored). */
+export function compareConnectionKeys(a: ConnectionKey, b: ConnectionKey): number {
+  if (a.owner !== b.owner) return a.owner < b.owner ? -1 : 1;
+  return a.provider === b.provider ? 0 : a.provider < b.provider ? -1 : 1;
 }
 
 /** Single-use marks (link token ids). */

@@ -3,21 +3,23 @@
  * real local Redis Cluster of 3 masters (as oauth2-proxy runs one session-store suite over every
  * store). New store behaviour goes into this suite first.
  *
- * The suite is one function per role (store-contract/: transactions, connections, the logout index
+ * The suite is one function per role (store-contract/: transactions, connections and their pages, the logout index
  * and tombstones, locks, the outbox, marks, sessions), each called for every backend below, the way
  * oauth2-proxy's RunSessionStoreTests calls its role suites for each store.
  */
 import { pino } from 'pino';
+import { createClient } from 'redis';
 import { createMemoryStores } from '../../src/store/memory/index.js';
-import { createRedisStores } from '../../src/store/redis/index.js';
+import { createRedisStores, partitionOf } from '../../src/store/redis/index.js';
 import { holderSuffix } from '../../src/store/holder.js';
 import { type SqliteStores, createSqliteStores, sweepExpired } from '../../src/store/sqlite/index.js';
 import type { Stores } from '../../src/store/types.js';
 import { tempDir } from '../helpers/harness.js';
 import { type RedisServer, startRedis } from '../helpers/redis.js';
 import { type RedisCluster, startRedisCluster } from '../helpers/redisCluster.js';
+import { connectionPageContract } from './store-contract/connectionPages.js';
 import { connectionContract } from './store-contract/connections.js';
-import { type Contract, SESSION_TTL_MS, event, ids } from './store-contract/helpers.js';
+import { type Contract, SESSION_TTL_MS, event, ids, sleep } from './store-contract/helpers.js';
 import { lockContract } from './store-contract/locks.js';
 import { logoutIndexContract } from './store-contract/logoutIndex.js';
 import { markContract } from './store-contract/marks.js';
@@ -90,6 +92,7 @@ describe.each(kinds)('%s store', (_kind, create) => {
 
   transactionContract(ctx);
   connectionContract(ctx);
+  connectionPageContract(ctx);
   logoutIndexContract(ctx);
   lockContract(ctx);
   outboxContract(ctx);
@@ -155,6 +158,35 @@ describe('sqlite outbox and marks', () => {
       expect(await upgraded.authState.logoutTombstones(['k'])).toEqual([5]);
     } finally {
       await upgraded.close();
+    }
+  });
+});
+
+describe('redis: the connection page index', () => {
+  test('a member whose record expired is removed by the page that meets it; a delete removes its member at once', async () => {
+    redis ??= await startRedis();
+    const prefix = `pages-${Date.now()}:`;
+    const stores = await createRedisStores({
+      url: redis.url,
+      ttlMs: SESSION_TTL_MS,
+      logger: pino({ level: 'silent' }),
+      prefix,
+    });
+    const admin = createClient({ url: redis.url });
+    await admin.connect();
+    try {
+      const index = (owner: string) => `${prefix}conns:{p${partitionOf(owner)}}`;
+      await stores.authState.putConnection('sub.short', 'xt', 'v', 100);
+      await stores.authState.putConnection('sub.deleted', 'xt', 'v', 60_000);
+      expect(await admin.zCard(index('sub.short'))).toBe(1);
+      await stores.authState.deleteConnection('sub.deleted', 'xt');
+      expect(await admin.zScore(index('sub.deleted'), 'sub.deleted\u0000xt')).toBeNull();
+      await sleep(200);
+      expect(await stores.authState.pageConnections({ ownerPrefix: 'sub.', limit: 10 })).toEqual([]);
+      expect(await admin.zCard(index('sub.short'))).toBe(0);
+    } finally {
+      await admin.quit();
+      await stores.close();
     }
   });
 });

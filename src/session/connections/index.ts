@@ -8,6 +8,7 @@
  *  - lock.ts: the refresh lock's lease;
  *  - logoutIndex.ts: back-channel logout (the index, its tombstones, the read that honours them);
  *  - events.ts: the webhook events a change produces;
+ *  - list.ts: the list of the subjects' connections, page by page;
  *  - options.ts: what Connections is made with.
  * Here: logging in and out, moving connections to another owner id, and following the session.
  */
@@ -22,6 +23,13 @@ import {
   refreshLockKey,
   sleep,
 } from './lock.js';
+import {
+  type ConnectionListItem,
+  type ConnectionState,
+  type ListPage,
+  type ListQuery,
+  listConnections,
+} from './list.js';
 import { BackChannel, LOGOUT_INDEX_MAX, LOGOUT_TOMBSTONE_MS, type LogoutTarget } from './logoutIndex.js';
 import type { ConnectionOptions } from './options.js';
 import {
@@ -39,6 +47,8 @@ import { STORE_RETRY_MS } from './refreshCall.js';
 export { LOCK_LEASE_MS, LOCK_RENEW_MS, type LockTiming, REFRESH_WAIT_MS, refreshLockKey };
 export { LOGOUT_INDEX_MAX, LOGOUT_TOMBSTONE_MS, type LogoutTarget, MAX_RECORD_MS, STORE_RETRY_MS };
 export type { ConnectionOptions, ConnectionRecord, ConnectionView, EndReason };
+export type { ConnectionListItem, ConnectionState, ListPage, ListQuery };
+export { LIST_READ_MAX } from './list.js';
 
 export class Connections {
   private readonly now: () => number;
@@ -71,6 +81,11 @@ export class Connections {
   /** The record, or null; an active one that a back-channel logout named since it was made ends here and reads as none. */
   async read(owner: string, provider: string): Promise<ConnectionRecord | null> {
     return (await this.backChannel.read(owner, provider)).rec;
+  }
+
+  /** A page of the subjects' connections (list.ts): stored state, unreadable records skipped. */
+  list(q: ListQuery): Promise<ListPage> {
+    return listConnections({ store: this.opts.store, records: this.records, logger: this.opts.logger }, q);
   }
 
   // ---------- logging in and out ----------

@@ -152,6 +152,12 @@ export class Records {
     return { rec: this.open(owner, provider, blob), blob };
   }
 
+  /** The record a stored value holds (read by a page of the list), or null when it cannot be opened (logged). */
+  openListed(owner: string, provider: string, blob: string): ConnectionRecord | null {
+    const rec = this.open(owner, provider, blob);
+    return rec.endReason === 'unreadable' ? null : rec;
+  }
+
   /**
    * The record a stored value holds. Opening (AES-GCM, JSON, the schema) is done once per stored
    * value: the result is kept, keyed by the exact ciphertext *and* the record's key, so a value

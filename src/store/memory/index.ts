@@ -1,7 +1,17 @@
 /** In-process stores: for tests, or when chosen explicitly (SESSION_STORE=memory). Lost on restart. */
 import { randomBytes } from 'node:crypto';
 import session from 'express-session';
-import type { AuthStore, ClaimedEvent, Outbox, OutboxEvent, Stores, StoredTransaction } from '../types.js';
+import {
+  type AuthStore,
+  type ClaimedEvent,
+  type ConnectionPage,
+  type Outbox,
+  type OutboxEvent,
+  type StoredConnection,
+  type Stores,
+  type StoredTransaction,
+  compareConnectionKeys,
+} from '../types.js';
 
 interface Entry {
   value: string;
@@ -172,6 +182,19 @@ export class MemoryAuthStore implements AuthStore {
     let n = 0;
     for (const [key, e] of this.conns) if (key.endsWith(`:${provider}`) && this.live(e)) n++;
     return n;
+  }
+
+  /** A walk over every record (this store is for tests and small single-process use). */
+  async pageConnections(page: ConnectionPage): Promise<StoredConnection[]> {
+    const out: StoredConnection[] = [];
+    for (const [key, e] of this.conns) {
+      const cut = key.lastIndexOf(':');
+      const k = { owner: key.slice(0, cut), provider: key.slice(cut + 1) };
+      if (!this.live(e) || !k.owner.startsWith(page.ownerPrefix)) continue;
+      if (page.after && compareConnectionKeys(k, page.after) <= 0) continue;
+      out.push({ ...k, value: e.value });
+    }
+    return out.sort(compareConnectionKeys).slice(0, page.limit);
   }
 
   async markOnce(key: string, ttlMs: number): Promise<boolean> {

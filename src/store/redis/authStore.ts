@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { KeyClient, RedisConnection } from './connect.js';
 import { redisCall } from './deadline.js';
-import { outboxKeys, partitionOf } from './keys.js';
+import { pageConnections } from './connectionIndex.js';
+import { connectionKeys, connectionMember, outboxKeys, partitionOf } from './keys.js';
 import {
   DELETE_CONN,
   EXTEND_LOCK,
@@ -15,7 +16,7 @@ import {
   TAKE_TX,
   TOMBSTONE_PUT,
 } from './scripts.js';
-import type { AuthStore, OutboxEvent, StoredTransaction } from '../types.js';
+import type { AuthStore, ConnectionPage, OutboxEvent, StoredConnection, StoredTransaction } from '../types.js';
 
 /** A transaction entry is `created|expires|value`; expired or malformed entries read as null. */
 function parseTxEntry(raw: unknown, now: number): { value: string; expiresAt: number } | null {
@@ -43,6 +44,11 @@ export class RedisAuthStore implements AuthStore {
   /** In the owner's partition, with its outbox (see the key layout in keys.ts). */
   private connKey = (owner: string, provider: string) =>
     `${this.prefix}conn:{p${partitionOf(owner)}}:${owner}:${provider}`;
+  /** The record's key, its partition's page index, and its member there. */
+  private connKeys = (owner: string, provider: string) => ({
+    keys: [this.connKey(owner, provider), connectionKeys(this.prefix, partitionOf(owner)).index],
+    member: connectionMember(owner, provider),
+  });
 
   /**
    * The keys and arguments ADD_EVENT reads (after a flag '1'), or just the flag '0' without an event.
@@ -108,11 +114,15 @@ export class RedisAuthStore implements AuthStore {
     const legacy = `${this.prefix}conn:${owner}:${provider}`;
     const [value, ttl] = await Promise.all([this.client.get(legacy), this.client.pTTL(legacy)]);
     if (typeof value !== 'string') return null;
-    if (ttl > 0)
+    if (ttl > 0) {
+      // Indexed first: an index member without its record is skipped, a record without one never listed.
+      const c = this.connKeys(owner, provider);
+      await this.client.zAdd(c.keys[1]!, { score: 0, value: c.member });
       await this.client.set(this.connKey(owner, provider), value, {
         expiration: { type: 'PX', value: ttl },
         condition: 'NX',
       });
+    }
     await this.client.del(legacy);
     if (ttl <= 0) return null;
     const now = await this.client.get(this.connKey(owner, provider));
@@ -122,9 +132,10 @@ export class RedisAuthStore implements AuthStore {
   putConnection(owner: string, provider: string, value: string, ttlMs: number, event?: OutboxEvent): Promise<void> {
     const e = this.event(event);
     return redisCall(async () => {
+      const c = this.connKeys(owner, provider);
       await this.client.eval(PUT_CONN, {
-        keys: [this.connKey(owner, provider), ...e.keys],
-        arguments: [value, String(Math.ceil(ttlMs)), ...e.args],
+        keys: [...c.keys, ...e.keys],
+        arguments: [value, String(Math.ceil(ttlMs)), c.member, ...e.args],
       });
     });
   }
@@ -139,11 +150,12 @@ export class RedisAuthStore implements AuthStore {
   ): Promise<boolean> {
     const e = this.event(event);
     const cas = expected !== undefined ? ['1', expected] : ['0', ''];
+    const c = this.connKeys(owner, provider);
     return redisCall(
       async () =>
         (await this.client.eval(REPLACE_CONN, {
-          keys: [this.connKey(owner, provider), ...e.keys],
-          arguments: [value, String(Math.ceil(ttlMs)), ...cas, ...e.args],
+          keys: [...c.keys, ...e.keys],
+          arguments: [value, String(Math.ceil(ttlMs)), c.member, ...cas, ...e.args],
         })) === 1,
     );
   }
@@ -156,13 +168,19 @@ export class RedisAuthStore implements AuthStore {
   deleteConnection(owner: string, provider: string, event?: OutboxEvent, expected?: string): Promise<boolean> {
     const e = this.event(event);
     const cas = expected !== undefined ? ['1', expected] : ['0', ''];
+    const c = this.connKeys(owner, provider);
     return redisCall(
       async () =>
         (await this.client.eval(DELETE_CONN, {
-          keys: [this.connKey(owner, provider), ...e.keys],
-          arguments: [...cas, ...e.args],
+          keys: [...c.keys, ...e.keys],
+          arguments: [...cas, c.member, ...e.args],
         })) === 1,
     );
+  }
+
+  /** Every partition's page index, merged (connectionIndex.ts). */
+  pageConnections(page: ConnectionPage): Promise<StoredConnection[]> {
+    return redisCall(() => pageConnections(this.client, this.prefix, page));
   }
 
   private indexKey = (key: string) => `${this.prefix}idx:${key}`;

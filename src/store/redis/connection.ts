@@ -12,7 +12,17 @@ export type SingleClient = ReturnType<typeof createClient>;
 /** The key commands the stores use: a single client, a cluster and a Sentinel client all have them, with one signature. */
 export type KeyClient = Pick<
   SingleClient,
-  'eval' | 'get' | 'set' | 'del' | 'pTTL' | 'exists' | 'hLen' | 'hVals' | 'zRangeWithScores' | 'zRangeByScoreWithScores'
+  | 'eval'
+  | 'get'
+  | 'zAdd'
+  | 'set'
+  | 'del'
+  | 'pTTL'
+  | 'exists'
+  | 'hLen'
+  | 'hVals'
+  | 'zRangeWithScores'
+  | 'zRangeByScoreWithScores'
 >;
 
 export type Reply = never;

@@ -5,6 +5,8 @@ import { createHash } from 'node:crypto';
  * Redis Cluster, so keys that go together share a hash tag (the part in braces):
  *
  *   conn:{p<n>}:<owner>:<provider>  a connection (token set), n = partitionOf(owner)
+ *   conns:{p<n>}                     partition n's page index of its connections (connectionIndex.ts):
+ *                                    a ZSET of `<owner> NUL <provider>`, scored 0, read by lexical range
  *   outbox:{p<n>}:…                  partition n's outbox (below), beside its owners' connections
  *   tx:<owner>, lock:<key>, mark:<key>, idx:<key>, bclt:<key>, sess:<sid>, rl:<name>:<key>
  *                                    one key per command or script: no tag, spread over every slot
@@ -57,3 +59,11 @@ export function leasePartition(lease: string): number | undefined {
   const p = Number(m?.[1]);
   return m && p < PARTITIONS ? p : undefined;
 }
+
+/** A partition's page index of its connections, and the prefix of its connection keys (see the layout above). */
+export function connectionKeys(prefix: string, partition: number) {
+  return { index: `${prefix}conns:{p${partition}}`, record: `${prefix}conn:{p${partition}}:` };
+}
+
+/** A connection's member in its partition's page index: lexical order is (owner, provider) order. */
+export const connectionMember = (owner: string, provider: string) => `${owner}\u0000${provider}`;

@@ -56,39 +56,72 @@ local function addEvent(k, a)
 end
 `;
 
-/** SET PX; then the event, when ARGV[3] is '1'. */
+/**
+ * Every connection write and delete keeps KEYS[2], its partition's page index (a sorted set of
+ * `owner NUL provider`, all scored 0, read by lexical range: see connectionIndex.ts), in the same
+ * script, so the index never lacks a live record. ARGV[3] is the record's member there.
+ */
+
+/** SET PX and index it; then the event, when ARGV[4] is '1'. */
 export const PUT_CONN =
   ADD_EVENT +
   `
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-if ARGV[3] == '1' then addEvent(2, 4) end
+redis.call('ZADD', KEYS[2], 0, ARGV[3])
+if ARGV[4] == '1' then addEvent(3, 5) end
 return 1`;
 
 /**
- * SET only while the record exists and, when ARGV[3] is '1', only while its value is still
- * ARGV[4] (compare-and-set); then the event, when ARGV[5] is '1'.
+ * SET only while the record exists and, when ARGV[4] is '1', only while its value is still
+ * ARGV[5] (compare-and-set); then the event, when ARGV[6] is '1'.
  */
 export const REPLACE_CONN =
   ADD_EVENT +
   `
-if ARGV[3] == '1' then
-  if redis.call('GET', KEYS[1]) ~= ARGV[4] then return 0 end
+if ARGV[4] == '1' then
+  if redis.call('GET', KEYS[1]) ~= ARGV[5] then return 0 end
 elseif redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-if ARGV[5] == '1' then addEvent(2, 6) end
+redis.call('ZADD', KEYS[2], 0, ARGV[3])
+if ARGV[6] == '1' then addEvent(3, 7) end
 return 1`;
 
 /**
- * DEL, when ARGV[1] is '1' only while the value is still ARGV[2] (compare-and-delete); then the
- * event, when ARGV[3] is '1' and a live record was deleted.
+ * DEL and unindex, when ARGV[1] is '1' only while the value is still ARGV[2] (compare-and-delete);
+ * then the event, when ARGV[4] is '1' and a live record was deleted.
  */
 export const DELETE_CONN =
   ADD_EVENT +
   `
 if ARGV[1] == '1' and redis.call('GET', KEYS[1]) ~= ARGV[2] then return 0 end
 local n = redis.call('DEL', KEYS[1])
-if n == 1 and ARGV[3] == '1' then addEvent(2, 4) end
+redis.call('ZREM', KEYS[2], ARGV[3])
+if n == 1 and ARGV[4] == '1' then addEvent(3, 5) end
 return n`;
+
+/**
+ * A page of one partition's live records: KEYS[1] = its page index; ARGV = lexical min, max, limit,
+ * the partition's record key prefix. A member whose record expired is removed (lazily, here) and
+ * skipped. Returns member, value for each record, in member order.
+ */
+export const PAGE_CONN = `
+local min, limit, out = ARGV[1], tonumber(ARGV[3]), {}
+while #out < 2 * limit do
+  local batch = redis.call('ZRANGEBYLEX', KEYS[1], min, ARGV[2], 'LIMIT', 0, limit)
+  for _, m in ipairs(batch) do
+    local cut = string.find(m, '\\0', 1, true)
+    local v = cut and redis.call('GET', ARGV[4] .. string.sub(m, 1, cut - 1) .. ':' .. string.sub(m, cut + 1))
+    if v and #out < 2 * limit then
+      table.insert(out, m)
+      table.insert(out, v)
+    elseif not v then
+      redis.call('ZREM', KEYS[1], m)
+    end
+  end
+  if #batch < limit then break end
+  min = '(' .. batch[#batch]
+end
+return out`;
 
 /**
  * The logout index: a sorted set of members scored by when each expires. ARGV = member, its expiry,

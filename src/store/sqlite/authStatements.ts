@@ -47,6 +47,10 @@ function connectionStatements(db: Db) {
     connCount: db.prepare<[string, number], { n: number }>(
       'SELECT COUNT(*) AS n FROM connections WHERE provider = ? AND expires > ?',
     ),
+    // A range on the primary key (owner, provider): SQLite walks its index from the start key on.
+    connPage: db.prepare<[string, string, string, number, number], { owner: string; provider: string; data: string }>(
+      'SELECT owner, provider, data FROM connections WHERE (owner, provider) > (?, ?) AND owner < ? AND expires > ? ORDER BY owner, provider LIMIT ?',
+    ),
   };
 }
 

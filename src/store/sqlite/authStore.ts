@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { holderIsGone, holderSuffix } from '../holder.js';
-import type { AuthStore, OutboxEvent, StoredTransaction } from '../types.js';
+import type { AuthStore, ConnectionPage, OutboxEvent, StoredConnection, StoredTransaction } from '../types.js';
 import { type AuthStatements, prepareAuthStatements } from './authStatements.js';
 import { type Db, guard } from './db.js';
 import { SqliteOutbox } from './outbox.js';
@@ -101,6 +101,22 @@ export class SqliteAuthStore implements AuthStore {
         ? this.s.connDelete.get(owner, provider)
         : this.s.connDeleteIf.get(owner, provider, expected);
     return this.withEvent(() => (del()?.expires ?? 0) > now, event);
+  }
+
+  /**
+   * An index range on the primary key: after the start key (or the owner prefix itself), before the
+   * first string past the prefix (its last character raised by one). Expired rows are skipped (the
+   * sweep deletes them).
+   */
+  async pageConnections(page: ConnectionPage): Promise<StoredConnection[]> {
+    const { ownerPrefix: p, after } = page;
+    const start = after && after.owner >= p ? after : { owner: p, provider: '' };
+    const end = p ? p.slice(0, -1) + String.fromCharCode(p.charCodeAt(p.length - 1) + 1) : '\u{10ffff}';
+    return guard(() =>
+      this.s.connPage
+        .all(start.owner, start.provider, end, this.now(), page.limit)
+        .map((r) => ({ owner: r.owner, provider: r.provider, value: r.data })),
+    );
   }
 
   /** Takes the mark when it is absent or expired: one statement, so one caller wins. */
