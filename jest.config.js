@@ -6,6 +6,8 @@ export default {
   transform: { '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json', diagnostics: false }] },
   testMatch: ['<rootDir>/test/**/*.test.ts'],
   setupFiles: ['<rootDir>/test/setup/quiet.ts'],
+  // The contract guard: every answer under /v1 and /api, and every webhook received, is checked against api/openapi.yaml.
+  setupFilesAfterEnv: ['<rootDir>/test/setup/contract.ts'],
   testTimeout: 30000,
   // One worker per core (Jest's default leaves one core idle): most files spend much of their time
   // waiting on sockets, child processes and timers, so two files share two cores well.

@@ -9,8 +9,9 @@
  *
  * Path templates: `{name}` is one segment, or the rest of the path when the parameter says
  * `x-multi-segment: true`; a concrete path wins over a template (OpenAPI's rule), and literal
- * segments match in any letter case, as Express routes do. Status keys: the exact status, then
- * its range (`4XX`), then `default`.
+ * segments match in any letter case, as Express routes do. A request under /v1 or /api that no
+ * operation describes gets the document's `x-unrouted` answers (a 404). Status keys: the exact
+ * status, then its range (`4XX`), then `default`.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -124,7 +125,7 @@ function templateRegExp(template: string, item: Json, op: Json): RegExp {
     .map((seg) => {
       const m = /^\{(\w+)\}$/.exec(seg);
       if (!m) return seg.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-      return multi.has(m[1]) ? '.+' : '[^/]+';
+      return multi.has(m[1]) ? '.*' : '[^/]+'; // an empty one reaches the route, which refuses it (400)
     })
     .join('/');
   return new RegExp(`^${source}$`, 'i');
@@ -150,9 +151,18 @@ export function operationFor(method: string, url: string): Operation {
     .map(([template, item]) => [template, item, reached(item, m)] as const)
     .filter(([template, item, op]) => op !== undefined && templateRegExp(template, item, op).test(urlPath))
     .sort(([a], [b]) => literalSegments(b) - literalSegments(a));
-  if (!hits.length) throw new Error(`the contract has no operation for ${method.toUpperCase()} ${urlPath}`);
+  if (!hits.length) return unrouted(m, urlPath);
   const [template, , op] = hits[0]!;
   return { template, method: m, op: op! };
+}
+
+/** A request under /v1 or /api that no operation describes: the document's `x-unrouted` answers for its prefix. */
+function unrouted(method: string, urlPath: string): Operation {
+  const prefix = /^\/(v1|api)(\/|$)/i.exec(urlPath)?.[1]?.toLowerCase();
+  const answers = (DOCUMENT['x-unrouted'] as Json | undefined)?.[`/${prefix}`];
+  if (!prefix || !isJson(answers))
+    throw new Error(`the contract has no operation for ${method.toUpperCase()} ${urlPath}`);
+  return { template: `x-unrouted /${prefix}`, method, op: answers };
 }
 
 const literalSegments = (template: string) => template.split('/').filter((s) => s && !s.startsWith('{')).length;

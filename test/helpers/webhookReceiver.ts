@@ -8,6 +8,7 @@ import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { Webhook } from 'standardwebhooks';
 import type { ConnectionEventBody } from '../../src/session/connections/events.js';
+import { recordWebhook } from './contractGuard.js';
 import { freePort } from './ports.js';
 
 /** A fresh `whsec_…` secret. */
@@ -104,6 +105,7 @@ export async function startReceiver(
       void Promise.resolve(verified ? r.answer(a, r.arrivals.length) : 400).then((answer) => {
         if (answer === 'hold' || res.destroyed) return;
         if (answer >= 200 && answer < 300) {
+          recordWebhook(raw, req.headers); // checked against the contract by the guard (test/setup/contract.ts)
           r.accepted.push(a);
           r.acceptedCount.set(id, (r.acceptedCount.get(id) ?? 0) + 1);
         }

@@ -100,13 +100,24 @@ describe('answers', () => {
     ).toThrow(/documents none/);
   });
 
-  test('a path or method the contract does not have fails', () => {
-    expect(() => expectContract(json(200, {}), 'GET', '/v1/nowhere')).toThrow(/no operation for GET \/v1\/nowhere/);
-    expect(() => expectContract(json(200, {}), 'PUT', CONNECTIONS)).toThrow(/no operation for PUT/);
+  test('a path or method the contract does not have: under /v1 and /api only the x-unrouted 404 (and 401), elsewhere nothing', () => {
+    expect(() => expectContract(json(200, {}), 'GET', '/v1/nowhere')).toThrow(
+      /status 200 is not documented for GET x-unrouted \/v1/,
+    );
+    expect(() => expectContract(json(200, {}), 'PUT', CONNECTIONS)).toThrow(/status 200 is not documented for PUT/);
+    const notFound = (body: object) => json(404, body);
+    const v1 = { error: { code: 'not_found', message: 'No such route.', requestId: REQUEST_ID } };
+    expect(contractProblems(notFound(v1), 'GET', '/v1/nowhere')).toEqual([]);
+    expect(contractProblems(notFound(v1), 'POST', CONNECTIONS)).toEqual([]);
+    expect(contractProblems(notFound({ error: { ...v1.error, code: 'bad_request' } }), 'GET', '/v1/x')).not.toEqual([]);
+    const api = { error: { ...v1.error, next: 'home' } };
+    expect(contractProblems(notFound(api), 'GET', '/api/nowhere')).toEqual([]);
+    expect(contractProblems(notFound(v1), 'GET', '/api/nowhere')).not.toEqual([]); // the /api envelope has `next`
+    expect(() => operationFor('GET', '/nowhere')).toThrow(/no operation for GET \/nowhere/);
   });
 
   test('templates: one segment per parameter, the rest of the path for x-multi-segment, concrete paths first', () => {
-    expect(() => operationFor('GET', '/v1/subjects/a/b/connections')).toThrow(/no operation/); // {sub} is one segment
+    expect(operationFor('GET', '/v1/subjects/a/b/connections').template).toBe('x-unrouted /v1'); // {sub} is one segment
     expect(operationFor('GET', '/v1/subjects/42/xt/spot/v4/balances?currencies=usdt').template).toBe(
       '/v1/subjects/{sub}/xt/{path}',
     );
@@ -124,7 +135,8 @@ describe('answers', () => {
       '503',
     ]);
     expect(operationFor('HEAD', '/v1/openapi.json').op.operationId).toBe('getOpenApiDocument');
-    expect(() => operationFor('DELETE', '/v1/subjects/a/b')).toThrow(/no operation/);
+    expect(operationFor('DELETE', '/v1/subjects/a/b').template).toBe('x-unrouted /v1');
+    expect(operationFor('GET', '/api/xt/').template).toBe('/api/xt/{path}'); // an empty XT.COM path: the route's 400
   });
 
   test('an XT.COM answer passes through as XT.COM gave it; our error and theirs are told apart', () => {
