@@ -266,7 +266,13 @@ describe('Redis (several replicas)', () => {
     let dump = '';
     for (const k of await client.keys('xtc:*')) {
       const type = await client.type(k);
-      dump += `${k} ${type === 'hash' ? JSON.stringify(await client.hGetAll(k)) : await client.get(k)}\n`;
+      const value =
+        type === 'hash'
+          ? JSON.stringify(await client.hGetAll(k))
+          : type === 'zset'
+            ? JSON.stringify(await client.zRange(k, 0, -1)) // the list's index: record keys only
+            : await client.get(k);
+      dump += `${k} ${value}\n`;
     }
     await client.close();
     expect(dump).toContain('xtc:conn:');
