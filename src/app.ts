@@ -21,6 +21,7 @@ import { errorHandler, notFound } from './http/errorHandler.js';
 import { providerOrigins } from './providers/registry.js';
 import { apiRouter } from './routes/api.js';
 import { brandRouter, pageLocals } from './routes/brand.js';
+import { embedRouter } from './routes/embed.js';
 import { healthRouter } from './routes/health.js';
 import { openapiRouter } from './routes/openapi.js';
 import { pagesRouter } from './routes/pages.js';
@@ -104,6 +105,7 @@ export function createExpressApp(ctx: AppContext): Express {
     express.static(path.join(ROOT, 'public'), { index: false, maxAge: config.server.env === 'production' ? '1h' : 0 }),
   );
   app.use(healthRouter(ctx));
+  app.use(embedRouter(ctx, path.join(ROOT, 'public', 'connect.js'))); // the Connect button: public, CORS for EMBED_ORIGINS
   app.use(openapiRouter(ctx, path.join(ROOT, 'api', 'openapi.yaml'))); // the contract: public, before the bearer check
   // Each group below sees only its own paths: a request passes only the middleware its route needs.
   app.use(under(SERVICE_PREFIX, serviceRouter(ctx))); // bearer keys only: no session, no page locals

@@ -1,23 +1,17 @@
 /**
- * An `error=` the provider sent to the callback instead of a code: the login's transaction is
- * spent, and the error becomes what the person is told (declined, the provider's trouble, or the
- * site's misconfiguration).
+ * An `error=` the provider sent to the callback instead of a code: once the login's transaction is
+ * spent (by the callback, first), the error becomes what the person is told (declined, the
+ * provider's trouble, or the site's misconfiguration).
  */
-import type { Request } from 'express';
 import type { AppContext } from '../context.js';
 import { AppError } from '../errors.js';
 import type { Provider } from '../providers/types.js';
-import { consumeTransaction } from './transaction.js';
 
-export async function refuseProviderError(
-  ctx: AppContext,
-  req: Request,
-  provider: Provider,
-  p: { state?: string; error?: string },
-): Promise<never> {
-  // Spend the transaction so the same state cannot be used again, then say what happened. Without a
-  // pending transaction (stale, replayed or forged) it is login_expired: nobody here was asked anything.
-  await consumeTransaction(ctx, req, provider.id, p.state);
+/**
+ * The caller has spent the transaction already, so the same state cannot be used again. Without a
+ * pending transaction (stale, replayed or forged) that step threw login_expired: nobody here was asked anything.
+ */
+export function refuseProviderError(ctx: AppContext, provider: Provider, p: { error?: string }): never {
   const error = /^[a-z_]{1,64}$/.test(p.error ?? '') ? p.error! : 'invalid';
   ctx.logger.info({ provider: provider.id, error }, 'the provider returned an error to the callback');
   throw new AppError(callbackErrorCode(error), { provider: provider.id, detail: { error } });

@@ -15,6 +15,7 @@ import { connectionOwner } from '../session/owner.js';
 import { refuseProviderError } from './callbackError.js';
 import { type Link, acceptLink } from './link.js';
 import { expectLogoutReturn, newLogoutState } from './logoutReturn.js';
+import { keepOpener, readPopup, renderPopupDone } from './popup.js';
 import { storeConnection } from './storeConnection.js';
 import { type LoginTransaction, TRANSACTION_TTL_MS, beginTransaction, consumeTransaction } from './transaction.js';
 
@@ -53,15 +54,19 @@ export function login(ctx: AppContext): Handler {
   return async function startLogin(req, res) {
     const provider = await usableProvider(ctx, req);
     const asked = queryString(req, 'returnTo', 512); // a bad request fails here, before a link is spent
+    const popup = readPopup(ctx, req); // so does a popup for an origin not in EMBED_ORIGINS
+    if (popup) keepOpener(res); // its pages, error pages included, stay reachable from the opener
     const link = await acceptLink(ctx, req, provider.id); // before any transaction or redirect
     const returnTo = link?.returnTo ?? safeReturnTo(asked);
     if (await alreadyConnected(ctx, link, provider)) {
       await saveSession(req);
-      res.redirect(303, returnTo);
+      if (popup) renderPopupDone(res, popup, provider, 'connected');
+      else res.redirect(303, returnTo);
       return;
     }
     expireWithPendingLogins(req, TRANSACTION_TTL_MS); // a session with nothing else is kept only while its logins are
-    const tx = await beginTransaction(ctx, req, provider.id, returnTo, await provider.prepareLogin(), link);
+    const extras = await provider.prepareLogin();
+    const tx = await beginTransaction(ctx, req, provider.id, returnTo, extras, link, popup);
     const url = await provider.authorizeUrl({
       state: tx.state,
       redirectUri: redirectUri(ctx, provider),
@@ -133,41 +138,64 @@ export function callback(ctx: AppContext): Handler {
       if (known) recordLogin(ctx, req, known.id, err); // a provider that is down fails the login too
       throw err;
     }
+    let tx: LoginTransaction | undefined;
     try {
       const params = readCallbackParams(req);
-      if (params.error !== undefined) await refuseProviderError(ctx, req, provider, params);
-      const tx = await consumeTransaction(ctx, req, provider.id, params.state); // before any token call
+      tx = await consumeTransaction(ctx, req, provider.id, params.state); // before any token call
+      if (params.error !== undefined) refuseProviderError(ctx, provider, params);
       if (!params.code)
         throw new AppError('callback_invalid', { provider: provider.id, detail: { reason: 'no code' } });
       const tokens = await exchange(ctx, req, provider, tx, params.code);
       await storeConnection(ctx, req, provider, tx, tokens);
       recordLogin(ctx, req, provider.id);
       ctx.logger.info({ provider: provider.id }, 'connected');
-      res.redirect(303, tx.returnTo);
+      if (tx.popup) renderPopupDone(res, tx.popup, provider, 'connected');
+      else res.redirect(303, tx.returnTo);
     } catch (err) {
       recordLogin(ctx, req, provider.id, err);
-      const code = err instanceof AppError ? err.code : undefined;
-      // Back to the provider's page and Authorize (or Deny) again, or a replayed callback, while
-      // connected: nothing changed, and the person is told they are still connected.
-      if ((code === 'login_denied' || code === 'login_expired') && (await isConnected(ctx, req, provider))) {
-        req.session.notice = {
-          kind: 'still-connected',
-          provider: provider.id,
-          declined: code === 'login_denied',
-          at: Date.now(),
-        };
-        await saveSession(req);
-        res.redirect(303, '/account');
-        return;
-      }
-      // The person chose not to connect: nothing went wrong, so a neutral page (200), not an error.
-      if (code === 'login_denied') {
-        res.status(200).render('declined.njk', { provider: { id: provider.id, label: provider.label } });
-        return;
-      }
-      throw err;
+      await answerFailedLogin(ctx, req, res, provider, err, tx);
     }
   };
+}
+
+/**
+ * A login that did not connect: in popup mode the opener is told (declined, or the error's code);
+ * else a decline is a neutral page, a decline or replay while connected goes to the account page,
+ * and anything else is thrown to the error page.
+ */
+async function answerFailedLogin(
+  ctx: AppContext,
+  req: Request,
+  res: Response,
+  provider: Provider,
+  err: unknown,
+  tx: LoginTransaction | undefined,
+): Promise<void> {
+  const code = err instanceof AppError ? err.code : undefined;
+  if (tx?.popup) {
+    if (code === 'login_denied') renderPopupDone(res, tx.popup, provider, 'declined');
+    else renderPopupDone(res, tx.popup, provider, 'error', code ?? 'internal');
+    return;
+  }
+  // Back to the provider's page and Authorize (or Deny) again, or a replayed callback, while
+  // connected: nothing changed, and the person is told they are still connected.
+  if ((code === 'login_denied' || code === 'login_expired') && (await isConnected(ctx, req, provider))) {
+    req.session.notice = {
+      kind: 'still-connected',
+      provider: provider.id,
+      declined: code === 'login_denied',
+      at: Date.now(),
+    };
+    await saveSession(req);
+    res.redirect(303, '/account');
+    return;
+  }
+  // The person chose not to connect: nothing went wrong, so a neutral page (200), not an error.
+  if (code === 'login_denied') {
+    res.status(200).render('declined.njk', { provider: { id: provider.id, label: provider.label } });
+    return;
+  }
+  throw err;
 }
 
 /** Whether this session (or its subject) holds a usable connection to `provider`. */

@@ -11,6 +11,7 @@ import { z } from 'zod';
 import { AppError } from '../errors.js';
 import { safeEqual } from '../shared/crypto.js';
 import { ensureOwner } from '../session/owner.js';
+import { type PopupOpener, popupSchema } from './popup.js';
 import type { LoginExtras } from '../shared/tokens.js';
 
 export const TRANSACTION_TTL_MS = 10 * 60_000;
@@ -28,6 +29,8 @@ const transactionSchema = z.object({
   subject: z.string().max(128).optional(),
   /** The subject's binding epoch when the login began (session/bindings.ts): it lands only in that epoch. */
   epoch: z.string().max(64).optional(),
+  /** Popup mode (popup.ts): the page on EMBED_ORIGINS that opened the login, and the state it chose. */
+  popup: popupSchema.optional(),
 });
 
 export type LoginTransaction = z.infer<typeof transactionSchema> & { extras: LoginExtras };
@@ -52,6 +55,7 @@ export async function beginTransaction(
   returnTo: string,
   extras: LoginExtras,
   link?: { subject: string; epoch: string },
+  popup?: PopupOpener,
 ): Promise<LoginTransaction> {
   const owner = ensureOwner(req);
   const state = randomBytes(32).toString('base64url');
@@ -64,6 +68,7 @@ export async function beginTransaction(
     extras,
     subject: link?.subject,
     epoch: link?.epoch,
+    popup,
   };
   const id = txId(tx.state);
   await ctx.stores.authState.putTransaction(

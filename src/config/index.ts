@@ -75,7 +75,7 @@ export interface Config {
   oidc?: OidcConfig;
   /** /api/xt and the guard for the person's XT.COM account (XT_API_ALLOW, XT_API_IP_LIMIT, XT_API_QUEUE_WAIT). */
   xtCalls: XtCallsConfig;
-  /** The institution's systems: links from its site, its backend's /v1 API, webhooks (LINK_*, SERVICE_*, WEBHOOK_*). */
+  /** The institution's systems: links from its site, its backend's /v1 API, webhooks, embedding pages (LINK_*, SERVICE_*, WEBHOOK_*, EMBED_ORIGINS). */
   integration: IntegrationConfig;
   /** The institution's brand on the pages (SITE_*, SUPPORT_URL, SCOPE_TEXTS). */
   site: SiteConfig;
@@ -95,7 +95,7 @@ export function loadConfig(env: Env): Config {
   const xt = loadXt(e, run, problems);
   const oidc = loadOidc(e, problems);
   const xtCalls = loadXtCalls(e, problems);
-  const integration = loadIntegration(e, problems, warnings);
+  const integration = loadIntegration(e, run, problems, warnings);
   const site = loadSite(e, server.dataDir, problems);
   if (run.env === 'production') warnings.push(...unbrandedWarnings(env));
   if (run.inProduction) problems.push(...productionRefusals(e, session, run));

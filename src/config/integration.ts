@@ -1,6 +1,7 @@
 /**
  * What ties xt-connect to the institution's own systems: links from its site (LINK_*), its
- * backend's API under /v1 (SERVICE_*), and the connection events POSTed to it (WEBHOOK_*).
+ * backend's API under /v1 (SERVICE_*), the connection events POSTed to it (WEBHOOK_*), and the
+ * pages of its own that may embed the Connect button (EMBED_ORIGINS).
  */
 import { z } from 'zod';
 import {
@@ -9,6 +10,7 @@ import {
   DEFAULT_XT_API_ALLOW,
   parseAllowList,
 } from '../shared/xtAllowListSyntax.js';
+import type { RunMode } from './core.js';
 import { bool, durationMs, isLoopbackHttp, optionalNonEmpty } from './env.js';
 
 export const integrationSchema = z.object({
@@ -21,6 +23,7 @@ export const integrationSchema = z.object({
   WEBHOOK_URL: optionalNonEmpty,
   WEBHOOK_SECRET: optionalNonEmpty,
   WEBHOOK_MAX_AGE: durationMs('WEBHOOK_MAX_AGE').default(3 * 86_400_000),
+  EMBED_ORIGINS: optionalNonEmpty,
 });
 
 export type IntegrationEnv = z.infer<typeof integrationSchema>;
@@ -32,6 +35,11 @@ export interface IntegrationConfig {
   service?: ServiceConfig;
   /** Connection events POSTed to the institution (WEBHOOK_*). Absent: none. */
   webhooks?: WebhookConfig;
+  /**
+   * EMBED_ORIGINS: the exact origins (`https://site.example`) whose pages may load /connect.js and
+   * open the connection in a popup that reports back to them. Empty: no page may.
+   */
+  embedOrigins: string[];
 }
 
 export interface LinkConfig {
@@ -79,12 +87,44 @@ export interface WebhookConfig {
   maxAgeMs: number;
 }
 
-export function loadIntegration(e: IntegrationEnv, problems: string[], warnings: string[]): IntegrationConfig {
+export function loadIntegration(
+  e: IntegrationEnv,
+  run: Pick<RunMode, 'inProduction'>,
+  problems: string[],
+  warnings: string[],
+): IntegrationConfig {
   return {
     link: loadLink(e, problems),
     service: loadService(e, problems),
     webhooks: loadWebhooks(e, problems, warnings),
+    embedOrigins: e.EMBED_ORIGINS === undefined ? [] : parseEmbedOrigins(e.EMBED_ORIGINS, run, problems),
   };
+}
+
+/**
+ * EMBED_ORIGINS: comma-separated exact origins, each https (plain http only on loopback, and never
+ * in production), without a path, query, fragment or credentials. A popup reports its outcome to
+ * exactly one of these, so a near miss (a path, a trailing slash) is refused rather than guessed at.
+ */
+export function parseEmbedOrigins(list: string, run: Pick<RunMode, 'inProduction'>, problems: string[]): string[] {
+  const origins: string[] = [];
+  for (const raw of list.split(',').map((s) => s.trim())) {
+    if (raw === '') continue;
+    let url: URL | undefined;
+    try {
+      url = new URL(raw);
+    } catch {
+      url = undefined;
+    }
+    if (!url || url.origin !== raw) {
+      problems.push(`EMBED_ORIGINS: "${raw.slice(0, 80)}" must be an origin only, like https://site.example (no path)`);
+    } else if (url.protocol !== 'https:' && !(isLoopbackHttp(url) && !run.inProduction)) {
+      problems.push(
+        `EMBED_ORIGINS: "${raw}" must use https (plain http is allowed for 127.0.0.1 and localhost outside production)`,
+      );
+    } else if (!origins.includes(raw)) origins.push(raw);
+  }
+  return origins;
 }
 
 function loadLink(e: IntegrationEnv, problems: string[]): LinkConfig | undefined {

@@ -33,7 +33,7 @@ export async function servedDocument(text: string, publicUrl: URL): Promise<Serv
 }
 
 /** If-None-Match names `etag` (compared weakly, as RFC 9110 has it for this header), or is `*`. */
-function notModified(req: Request, etag: string): boolean {
+export function notModified(req: Request, etag: string): boolean {
   const header = req.get('if-none-match');
   if (!header) return false;
   return header.split(',').some((tag) => {

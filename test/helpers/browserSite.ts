@@ -4,7 +4,7 @@
  * Debian's Chromium to use it. Stopped, it checks everything the app logged meanwhile.
  */
 import type { Browser } from 'playwright-core';
-import { loadConfig } from '../../src/config/index.js';
+import { type Env, loadConfig } from '../../src/config/index.js';
 import { type Running, start } from '../../src/server.js';
 import { OIDC_CLIENTS, type OidcStandIn, startOidcStandIn } from '../../standins/oidc.js';
 import { type XtStandIn, startXtStandIn } from '../../standins/xt.js';
@@ -25,8 +25,11 @@ export interface BrowserSite {
   logs: LogCapture;
 }
 
-/** Starts the stand-ins, the server and Chromium; whatever started is stopped again if one fails. */
-export async function startBrowserSite(): Promise<BrowserSite> {
+/**
+ * Starts the stand-ins, the server and Chromium; whatever started is stopped again if one fails.
+ * `env` adds settings (EMBED_ORIGINS, LINK_SECRET, …) to the site's own.
+ */
+export async function startBrowserSite(env: Env = {}): Promise<BrowserSite> {
   const site: Partial<BrowserSite> = { logs: new LogCapture() };
   try {
     const xt = (site.xt = await startXtStandIn({ clientSecret: TEST_SECRET }));
@@ -54,6 +57,7 @@ export async function startBrowserSite(): Promise<BrowserSite> {
           SITE_NAME: SITE,
           SITE_HOME_URL: 'https://partner.example.com/',
           SUPPORT_URL: 'https://partner.example.com/help',
+          ...env,
         }),
       ),
       '127.0.0.1',

@@ -127,3 +127,39 @@ describe('scopes per service key (name:key:scope+scope)', () => {
     ]);
   });
 });
+
+describe('EMBED_ORIGINS', () => {
+  test('empty by default: no page may embed the Connect button', () => {
+    expect(load({}).integration.embedOrigins).toEqual([]);
+  });
+
+  test('exact https origins are read, trimmed, once each; http on loopback outside production', () => {
+    const c = load({
+      EMBED_ORIGINS:
+        ' https://www.bank.example, https://app.bank.example:8443,http://127.0.0.1:5173,https://www.bank.example',
+    });
+    expect(c.integration.embedOrigins).toEqual([
+      'https://www.bank.example',
+      'https://app.bank.example:8443',
+      'http://127.0.0.1:5173',
+    ]);
+  });
+
+  test('a path, a trailing slash, a wildcard or plain http off loopback is refused, each named', () => {
+    const p = problems({
+      EMBED_ORIGINS: 'https://bank.example/connect,https://bank.example/,*,http://bank.example,null',
+    });
+    expect(p.filter((m) => m.startsWith('EMBED_ORIGINS:'))).toEqual([
+      expect.stringContaining('"https://bank.example/connect" must be an origin only'),
+      expect.stringContaining('"https://bank.example/" must be an origin only'),
+      expect.stringContaining('"*" must be an origin only'),
+      expect.stringContaining('"http://bank.example" must use https'),
+      expect.stringContaining('"null" must be an origin only'),
+    ]);
+  });
+
+  test('in production, plain http on loopback is refused too', () => {
+    const p = problems({ NODE_ENV: 'production', EMBED_ORIGINS: 'http://127.0.0.1:5173' });
+    expect(p).toContainEqual(expect.stringContaining('EMBED_ORIGINS: "http://127.0.0.1:5173" must use https'));
+  });
+});

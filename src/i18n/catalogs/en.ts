@@ -47,6 +47,9 @@ export const en = {
   'declined.title': 'No connection was made',
   'declined.body':
     'You chose not to approve the connection at {provider}, so nothing was shared with {site}. You can connect whenever you like.',
+  'popup.connectedTitle': 'Connected',
+  'popup.errorTitle': 'Nothing was connected',
+  'popup.close': 'This window closes by itself. If it stays open, you can close it.',
   'account.title': 'Your connections',
   'account.statusConnected': 'Connected',
   'account.statusEnded': 'Ended',

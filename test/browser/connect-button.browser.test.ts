@@ -1,0 +1,191 @@
+/**
+ * The drop-in Connect button in Debian's Chromium: a page on a second loopback origin (listed in
+ * EMBED_ORIGINS) imports /connect.js and opens the connection in a popup; approving gives
+ * onSuccess, closing the popup onExit ('closed'), declining onExit ('declined'). A page on a third
+ * origin, not listed, cannot import the script and receives no message. With popups blocked the
+ * page goes to the login itself. axe-core finds nothing serious in the button or the popup's pages.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Browser, Page } from 'playwright-core';
+import { axe } from '../helpers/browser.js';
+import { type BrowserSite, startBrowserSite, stopBrowserSite } from '../helpers/browserSite.js';
+import { LINK_SECRET, linkToken } from '../helpers/link.js';
+
+/** A link token for `sub`, addressed to this site. */
+const link = (sub: string) => linkToken(sub, { aud: base });
+/** The random state connect.js chose for the call. */
+const ANY_STATE: unknown = expect.any(String);
+
+let site: BrowserSite | undefined;
+let browser: Browser;
+let base: string;
+let allowed: EmbedSite;
+let other: EmbedSite;
+
+interface EmbedSite {
+  origin: string;
+  server: http.Server;
+}
+
+/** The institution's page: imports /connect.js, shows the button, records what reaches it. */
+const pageHtml = (appBase: string) => `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Bank</title>
+<style>xt-connect-button { --xt-connect-background: #004d40; }</style></head>
+<body><main><h1>Your bank</h1>
+<xt-connect-button id="connect">Connect your XT.COM account</xt-connect-button>
+<script type="module">
+  window.seen = [];
+  window.addEventListener('message', (e) => window.seen.push({ kind: 'message', origin: e.origin, data: e.data }));
+  const button = document.getElementById('connect');
+  button.setAttribute('link', new URLSearchParams(location.search).get('link') || '');
+  for (const name of ['success', 'exit', 'error'])
+    button.addEventListener('xt-connect-' + name, (e) => window.seen.push({ kind: name, detail: e.detail }));
+  try {
+    await import('${appBase}/connect.js');
+    window.loaded = 'yes';
+  } catch (err) {
+    window.loaded = 'no';
+  }
+</script></main></body></html>`;
+
+async function startEmbedSite(appBase: () => string): Promise<EmbedSite> {
+  const server = http.createServer((_req, res) => {
+    res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' }).end(pageHtml(appBase()));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
+}
+
+beforeAll(async () => {
+  allowed = await startEmbedSite(() => base);
+  other = await startEmbedSite(() => base);
+  site = await startBrowserSite({ LINK_SECRET, EMBED_ORIGINS: allowed.origin });
+  ({ browser, base } = site);
+}, 60_000);
+
+afterAll(async () => {
+  await stopBrowserSite(site);
+  for (const s of [allowed, other]) await new Promise((resolve) => s?.server.close(resolve));
+});
+
+/** A fresh context with the bank's page open for user `sub`, the script loaded (or refused). */
+async function bankPage(at: EmbedSite, sub: string): Promise<Page> {
+  const context = await browser.newContext({ locale: 'en-US' });
+  context.setDefaultTimeout(8000);
+  const page = await context.newPage();
+  await page.goto(`${at.origin}/?link=${await link(sub)}`);
+  await page.waitForFunction(() => (window as unknown as { loaded?: string }).loaded !== undefined);
+  return page;
+}
+
+const seen = (page: Page) => page.evaluate(() => (window as unknown as { seen: unknown[] }).seen);
+
+/** Waits until the page has recorded a callback (success, exit or error), and returns what it saw. */
+async function outcome(page: Page): Promise<{ kind: string; detail: Record<string, unknown> }> {
+  await page.waitForFunction(() =>
+    (window as unknown as { seen: { kind: string }[] }).seen.some((s) => s.kind !== 'message'),
+  );
+  return ((await seen(page)) as { kind: string; detail: Record<string, unknown> }[]).find((s) => s.kind !== 'message')!;
+}
+
+async function openPopup(page: Page): Promise<Page> {
+  const [popup] = await Promise.all([page.waitForEvent('popup'), page.getByRole('button').click()]);
+  await popup.waitForLoadState();
+  return popup;
+}
+
+test('approve in the popup: onSuccess, with nothing secret in the message', async () => {
+  const page = await bankPage(allowed, '101');
+  const popup = await openPopup(page);
+  await popup.getByRole('button', { name: 'Authorize' }).click();
+  const got = await outcome(page);
+  expect(got).toEqual({ kind: 'success', detail: { status: 'connected', provider: 'xt', state: ANY_STATE } });
+  const message = ((await seen(page)) as { kind: string; origin: string; data: Record<string, unknown> }[]).find(
+    (s) => s.kind === 'message' && s.data?.type === 'xt-connect',
+  )!;
+  expect(message.origin).toBe(base);
+  expect(Object.keys(message.data).sort()).toEqual(['provider', 'state', 'status', 'type']);
+  for (let i = 0; i < 50 && !popup.isClosed(); i++) await page.waitForTimeout(100);
+  expect(popup.isClosed()).toBe(true); // it closed itself
+  await page.context().close();
+});
+
+test('closing the popup: onExit with closed', async () => {
+  const page = await bankPage(allowed, '102');
+  const popup = await openPopup(page);
+  await popup.close();
+  await expect(outcome(page)).resolves.toEqual({
+    kind: 'exit',
+    detail: { status: 'closed', provider: 'xt', state: ANY_STATE },
+  });
+  await page.context().close();
+});
+
+test('declining at the stand-in: onExit with declined', async () => {
+  const page = await bankPage(allowed, '103');
+  const popup = await openPopup(page);
+  await popup.getByRole('button', { name: 'Deny' }).click();
+  await expect(outcome(page)).resolves.toEqual({
+    kind: 'exit',
+    detail: { status: 'declined', provider: 'xt', state: ANY_STATE },
+  });
+  await page.context().close();
+});
+
+test('a page on an origin not in EMBED_ORIGINS cannot load the script and gets no message', async () => {
+  const page = await bankPage(other, '104');
+  await expect(page.evaluate(() => (window as unknown as { loaded: string }).loaded)).resolves.toBe('no');
+  // Opening the popup by hand: as itself the login refuses it; posing as the allowed origin, the
+  // popup's message is addressed to that origin only, so the browser never delivers it here.
+  for (const origin of [other.origin, allowed.origin]) {
+    const q = new URLSearchParams({ link: await link('104'), popup: '1', origin, state: 's1' });
+    const [popup] = await Promise.all([
+      page.waitForEvent('popup'),
+      page.evaluate((url) => void window.open(url, '_blank', 'popup'), `${base}/auth/xt/login?${q}`),
+    ]);
+    await popup.waitForLoadState();
+    if (origin === allowed.origin) await popup.getByRole('button', { name: 'Authorize' }).click();
+    await page.waitForTimeout(500);
+  }
+  await expect(seen(page)).resolves.toEqual([]);
+  await page.context().close();
+});
+
+test('popups blocked: the page goes to the login itself, and back to returnTo after approving', async () => {
+  const context = await browser.newContext({ locale: 'en-US' });
+  await context.addInitScript(() => {
+    window.open = () => null; // what a popup blocker gives a script
+  });
+  const page = await context.newPage();
+  await page.goto(`${allowed.origin}/?link=${await link('105')}`);
+  await page.waitForFunction(() => (window as unknown as { loaded?: string }).loaded === 'yes');
+  await page.getByRole('button').click();
+  await page.waitForURL(/\/accounts\/oauth2/);
+  await page.getByRole('button', { name: 'Authorize' }).click();
+  await page.waitForURL(`${base}/account`);
+  await context.close();
+});
+
+test('axe finds nothing serious or critical in the button or the popup pages', async () => {
+  const page = await bankPage(allowed, '106');
+  const blocking = async (p: Page) =>
+    (await axe(p)).filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => v.id);
+  await expect(blocking(page)).resolves.toEqual([]);
+  const popup = await openPopup(page);
+  await expect(blocking(popup)).resolves.toEqual([]); // the stand-in's page is XT.COM's; ours follow
+  await popup.close();
+  // The popup's end pages, opened without an opener so that they stay: connected, then declined.
+  for (const [sub, decision] of [
+    ['107', 'Authorize'],
+    ['108', 'Deny'],
+  ] as const) {
+    const direct = await page.context().newPage();
+    const q = new URLSearchParams({ link: await link(sub), popup: '1', origin: allowed.origin, state: 's2' });
+    await direct.goto(`${base}/auth/xt/login?${q}`);
+    await direct.getByRole('button', { name: decision }).click();
+    await direct.locator('.xt-popup-done').waitFor();
+    await expect(blocking(direct)).resolves.toEqual([]);
+  }
+  await page.context().close();
+});

@@ -1,0 +1,86 @@
+/**
+ * Popup mode of the login (the drop-in Connect button): a login opened from a page on EMBED_ORIGINS
+ * remembers that origin, and the callback ends on a tiny page whose external script posts the
+ * outcome to exactly that origin. The page holds nothing secret and keeps the strict CSP.
+ */
+import { type Harness, authorizeAtStandIn, startHarness } from '../helpers/harness.js';
+import { linkEnv, linkToken } from '../helpers/link.js';
+
+const EMBED = 'http://127.0.0.1:5173';
+
+let h: Harness;
+beforeEach(async () => {
+  h = await startHarness({ env: linkEnv({ EMBED_ORIGINS: `${EMBED},https://www.bank.example` }) });
+});
+afterEach(() => h.close());
+
+const popupLogin = (q: Record<string, string>) =>
+  h.agent.get(`/auth/xt/login?${new URLSearchParams({ popup: '1', origin: EMBED, state: 'opener-1', ...q })}`);
+
+/** The data- attributes of the popup's end page. */
+function ending(html: string): Record<string, string> {
+  const tag = /<section class="card calm xt-popup-done"([^>]*)>/.exec(html)?.[1] ?? '';
+  return Object.fromEntries([...tag.matchAll(/data-([a-z]+)="([^"]*)"/g)].map((m) => [m[1]!, m[2]!]));
+}
+
+test('approve: the callback renders the end page for the opener, with its external script and no secret', async () => {
+  const login = await popupLogin({ link: await linkToken('42') });
+  expect(login.status).toBe(302);
+  expect(login.headers['cross-origin-opener-policy']).toBe('unsafe-none');
+  const callbackPath = await authorizeAtStandIn(login.headers.location!);
+  const res = await h.agent.get(callbackPath);
+  expect(res.status).toBe(200);
+  expect(res.headers['cross-origin-opener-policy']).toBe('unsafe-none');
+  expect(ending(res.text)).toEqual({ origin: EMBED, state: 'opener-1', status: 'connected', provider: 'xt' });
+  expect(res.text).toContain('<script src="/static/popup-done.js" defer></script>');
+  expect(res.text).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/); // no inline script
+  const csp = res.headers['content-security-policy']!;
+  expect(csp).toContain("script-src 'self'");
+  expect(csp).toContain("frame-ancestors 'none'");
+  expect(csp).not.toContain('unsafe-');
+  const code = new URL(callbackPath, 'http://x').searchParams.get('code')!;
+  const session = await h.agent.get('/api/session');
+  expect((session.body as { connected: boolean }).connected).toBe(true);
+  for (const secret of [code, ...h.secrets(), (session.body as { userId: string }).userId])
+    expect(res.text.includes(secret)).toBe(false);
+});
+
+test('deny: the end page says declined to the opener', async () => {
+  const login = await popupLogin({ link: await linkToken('43'), state: 'opener-2' });
+  const res = await h.agent.get(await authorizeAtStandIn(login.headers.location!, 'deny'));
+  expect(res.status).toBe(200);
+  expect(ending(res.text)).toEqual({ origin: EMBED, state: 'opener-2', status: 'declined', provider: 'xt' });
+});
+
+test('an already connected subject: the end page at once, without a trip to the provider', async () => {
+  const first = await popupLogin({ link: await linkToken('44') });
+  await h.agent.get(await authorizeAtStandIn(first.headers.location!));
+  const again = await popupLogin({ link: await linkToken('44'), state: 'opener-3' });
+  expect(again.status).toBe(200);
+  expect(ending(again.text)).toMatchObject({ origin: EMBED, state: 'opener-3', status: 'connected' });
+});
+
+test('an opener origin not in EMBED_ORIGINS, or a bad state, is refused before the link is spent', async () => {
+  const link = await linkToken('45');
+  const refused: Record<string, string>[] = [
+    { origin: 'https://evil.example' },
+    { origin: `${EMBED}/` },
+    { origin: '' },
+    { state: 'has space' },
+    { state: 'x'.repeat(65) },
+  ];
+  for (const q of refused) {
+    const res = await popupLogin({ link, ...q });
+    expect([q, res.status]).toEqual([q, 400]);
+    expect(res.headers['cross-origin-opener-policy']).toBe('same-origin');
+  }
+  expect((await h.agent.get(`/auth/xt/login?link=${link}`)).status).toBe(302); // still unspent
+});
+
+test('without popup=1, nothing changes: the callback redirects to returnTo and keeps COOP same-origin', async () => {
+  const login = await h.agent.get(`/auth/xt/login?link=${await linkToken('46')}`);
+  expect(login.headers['cross-origin-opener-policy']).toBe('same-origin');
+  const res = await h.agent.get(await authorizeAtStandIn(login.headers.location!));
+  expect(res.status).toBe(303);
+  expect(res.headers['cross-origin-opener-policy']).toBe('same-origin');
+});
