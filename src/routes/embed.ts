@@ -8,34 +8,27 @@
  * `Vary: Origin` keeps a shared cache from serving one origin's answer to another. The file is
  * read at start and served from memory, cacheable for a day, with a strong ETag of its bytes.
  */
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import { type Request, type Response, Router } from 'express';
 import type { AppContext } from '../context.js';
-import { notModified } from './openapi.js';
+import { cacheable, sendCacheable } from '../http/cacheable.js';
 
 export const CONNECT_JS_PATH = '/connect.js';
 
 export function embedRouter(ctx: AppContext, file: string): Router {
-  const body = fs.readFileSync(file);
-  const etag = `"${createHash('sha256').update(body).digest('base64url')}"`;
+  const script = cacheable(fs.readFileSync(file));
   const allowed = new Set(ctx.config.integration.embedOrigins);
   const r = Router();
   r.get(CONNECT_JS_PATH, function connectScript(req: Request, res: Response) {
     const origin = req.get('origin');
     res.vary('Origin');
-    res.set({ 'Cache-Control': 'public, max-age=86400', ETag: etag });
     if (origin !== undefined && allowed.has(origin)) {
       res.set({
         'Access-Control-Allow-Origin': origin,
         'Cross-Origin-Resource-Policy': 'cross-origin', // helmet's same-origin would contradict the line above
       });
     }
-    if (notModified(req, etag)) {
-      res.status(304).end();
-      return;
-    }
-    res.type('text/javascript').set('Content-Length', String(body.length)).end(body);
+    sendCacheable(req, res, script, 'text/javascript', 86_400);
   });
   return r;
 }

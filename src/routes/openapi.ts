@@ -9,56 +9,34 @@
  * cacheable for five minutes by anyone, with a strong ETag of its bytes (304 for If-None-Match), and
  * readable from any origin. It holds nothing secret: the file has no setting in it but PUBLIC_URL.
  */
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import { type Request, type Response, Router } from 'express';
 import type { AppContext } from '../context.js';
+import { type Cacheable, cacheable, sendCacheable } from '../http/cacheable.js';
 
 export const OPENAPI_JSON_PATH = '/v1/openapi.json';
 
-interface Served {
-  body: Buffer;
-  etag: string;
-}
-
 /** The document as served: `text` parsed, with `servers` naming `publicUrl`, as JSON bytes and their ETag. */
-export async function servedDocument(text: string, publicUrl: URL): Promise<Served> {
+export async function servedDocument(text: string, publicUrl: URL): Promise<Cacheable> {
   // Its own chunk in the bundle, loaded on first use. `default`: yaml is CommonJS, and the bundle's
   // chunk of it exports only its module.exports (Node's own loader would give the names as well).
   const { default: yaml } = await import('yaml');
   const doc = yaml.parse(text) as Record<string, unknown>;
   doc.servers = [{ url: publicUrl.origin, description: 'This deployment.' }];
-  const body = Buffer.from(JSON.stringify(doc), 'utf8');
-  return { body, etag: `"${createHash('sha256').update(body).digest('base64url')}"` };
-}
-
-/** If-None-Match names `etag` (compared weakly, as RFC 9110 has it for this header), or is `*`. */
-export function notModified(req: Request, etag: string): boolean {
-  const header = req.get('if-none-match');
-  if (!header) return false;
-  return header.split(',').some((tag) => {
-    const t = tag.trim();
-    return t === '*' || t.replace(/^W\//, '') === etag;
-  });
+  return cacheable(Buffer.from(JSON.stringify(doc), 'utf8'));
 }
 
 export function openapiRouter(ctx: AppContext, file: string): Router {
   const text = fs.readFileSync(file, 'utf8');
-  let served: Promise<Served> | undefined;
+  let served: Promise<Cacheable> | undefined;
   const r = Router();
   r.get(OPENAPI_JSON_PATH, async function openapiDocument(req: Request, res: Response) {
-    const { body, etag } = await (served ??= servedDocument(text, ctx.config.server.publicUrl));
+    const doc = await (served ??= servedDocument(text, ctx.config.server.publicUrl));
     res.set({
-      'Cache-Control': 'public, max-age=300',
-      ETag: etag,
       'Access-Control-Allow-Origin': '*',
       'Cross-Origin-Resource-Policy': 'cross-origin', // helmet's same-origin would contradict the line above
     });
-    if (notModified(req, etag)) {
-      res.status(304).end();
-      return;
-    }
-    res.type('application/json').set('Content-Length', String(body.length)).end(body);
+    sendCacheable(req, res, doc, 'application/json', 300);
   });
   return r;
 }
