@@ -7,7 +7,7 @@ import type { Env } from '../src/config/index.js';
 import { OIDC_CLIENTS } from '../standins/oidc.js';
 
 /** The integration settings the demo passes on when they are set. */
-const INTEGRATION = /^(LINK|SERVICE|WEBHOOK)_[A-Z_]+$/;
+const INTEGRATION = /^(LINK|SERVICE|WEBHOOK|EMBED)_[A-Z_]+$/;
 
 export function demoEnv(o: { xtUrl: string; ciamIssuer: string; publicOrigin: string; env: NodeJS.ProcessEnv }): Env {
   const client = OIDC_CLIENTS.basic;

@@ -76,7 +76,7 @@ export function safeUrl(url: string | undefined): string {
   if (!url) return '';
   url = targetPath(url);
   // The service API's paths name the institution's user: logged as `:sub` (the store keeps only an HMAC of it).
-  url = url.replace(/^(\/v1\/subjects\/)[^/?#]*/i, '$1:sub');
+  url = url.replace(/(\/subjects\/+)[^/?#]*/gi, '$1:sub'); // wherever it stands: `//v1/subjects/…` too
   const q = url.indexOf('?');
   if (q < 0) return url.slice(0, 512);
   const keys = url

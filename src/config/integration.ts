@@ -197,26 +197,31 @@ function parseServiceKeys(list: string, problems: string[]): ServiceKey[] {
 }
 
 /**
- * The key and its scopes: a last `:segment` of lower-case words joined by `+` is the scope list
- * (every item must be known, else a problem, and no scopes are returned); without one, every scope.
+ * The key and its scopes. A key holds no `:`, so a second `:` starts the scope list: lower-case
+ * words joined by `+`, each a known scope, else a problem (never a silent fallback to every scope,
+ * which would turn a typo such as `:Read` into a key with all of them). Without one, every scope.
  */
 function splitScopes(
   rest: string,
   name: string,
   problems: string[],
 ): { key: string; scopes: ReadonlySet<ServiceScope> | undefined } {
-  const at = rest.lastIndexOf(':');
+  const at = rest.indexOf(':');
+  if (at < 0) return { key: rest, scopes: new Set(SERVICE_SCOPES) };
+  const key = rest.slice(0, at);
   const segment = rest.slice(at + 1);
-  if (at < 0 || !SCOPE_SEGMENT.test(segment)) return { key: rest, scopes: new Set(SERVICE_SCOPES) };
-  const items = segment.split('+');
+  const items = SCOPE_SEGMENT.test(segment) ? segment.split('+') : [];
   const unknown = items.filter((s) => !isScope(s));
-  if (unknown.length > 0) {
+  if (items.length === 0 || unknown.length > 0) {
+    const known = `known: ${SERVICE_SCOPES.join(', ')}`;
     problems.push(
-      `SERVICE_API_KEYS: key ${name}: unknown scope ${unknown.join(', ')}; known: ${SERVICE_SCOPES.join(', ')}`,
+      items.length === 0
+        ? `SERVICE_API_KEYS: key ${name}: a key may not hold ":"; what follows it is the key's scopes, lower-case and joined by + (${known})`
+        : `SERVICE_API_KEYS: key ${name}: unknown scope ${unknown.join(', ')}; ${known}`,
     );
-    return { key: rest.slice(0, at), scopes: undefined };
+    return { key, scopes: undefined };
   }
-  return { key: rest.slice(0, at), scopes: new Set(items.filter(isScope)) };
+  return { key, scopes: new Set(items.filter(isScope)) };
 }
 
 function loadWebhooks(e: IntegrationEnv, problems: string[], warnings: string[]): WebhookConfig | undefined {

@@ -67,6 +67,18 @@ describe('secret scrubbing', () => {
     expect(safeUrl('/v1/subjects/carol')).toBe('/v1/subjects/:sub');
   });
 
+  test('safeUrl: a near-miss spelling of a /v1 path (a base URL ending in /, a doubled slash) hides the subject too', () => {
+    for (const [url, logged] of [
+      ['//v1/subjects/secret-subject-1/connections', '//v1/subjects/:sub/connections'],
+      ['/v1//subjects/42/xt/spot', '/v1//subjects/:sub/xt/spot'],
+      ['/v1/subjects//42', '/v1/subjects//:sub'],
+      ['/v1/./subjects/dave', '/v1/./subjects/:sub'],
+      ['http://h//V1/SUBJECTS/erin?x=1', '//V1/SUBJECTS/:sub?x=…'],
+    ]) {
+      expect(safeUrl(url)).toBe(logged);
+    }
+  });
+
   test('safeUrl keeps keys and hides values', () => {
     expect(safeUrl('/auth/xt/callback?code=abc&state=def')).toBe('/auth/xt/callback?code=…&state=…');
     expect(safeUrl('/healthz')).toBe('/healthz');
