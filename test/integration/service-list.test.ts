@@ -120,6 +120,8 @@ describe.each(stores)('on %s', (_kind, storeEnv) => {
     expect((await get('?limit=200')).status).toBe(200);
     const first = (await get('?limit=1')).body as Page;
     const forged = first.nextCursor!.replace(/^./, (c) => (c === 'A' ? 'B' : 'A'));
+    // Opaque: neither the record's key (an HMAC of the subject) nor the provider shows through.
+    expect(Buffer.from(first.nextCursor!, 'base64url').toString('latin1')).not.toMatch(/sub\.|\bxt\b|oidc/);
     for (const q of [
       'limit=0',
       'limit=201',
