@@ -55,8 +55,8 @@ export function login(ctx: AppContext): Handler {
     const provider = await usableProvider(ctx, req);
     const asked = queryString(req, 'returnTo', 512); // a bad request fails here, before a link is spent
     const popup = readPopup(ctx, req); // so does a popup for an origin not in EMBED_ORIGINS
-    if (popup) keepOpener(res); // its pages, error pages included, stay reachable from the opener
     const link = await acceptLink(ctx, req, provider.id); // before any transaction or redirect
+    if (popup && link) keepOpener(res); // a verified link's pages stay reachable from the opener
     const returnTo = link?.returnTo ?? safeReturnTo(asked);
     if (await alreadyConnected(ctx, link, provider)) {
       await saveSession(req);

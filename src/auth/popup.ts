@@ -20,7 +20,7 @@ export type PopupOpener = z.infer<typeof popupSchema>;
 
 const OPENER_STATE = /^[A-Za-z0-9_-]{1,64}$/;
 
-/** `?popup=1&origin=…&state=…`: the opener, when its origin is listed in EMBED_ORIGINS; else 400. */
+/** `?popup=1&origin=…&state=…&link=…`: the opener, when its origin is listed in EMBED_ORIGINS and a link comes with it; else 400. */
 export function readPopup(ctx: AppContext, req: Request): PopupOpener | undefined {
   if (queryString(req, 'popup', 8) !== '1') return undefined;
   const origin = queryString(req, 'origin', 256);
@@ -29,6 +29,10 @@ export function readPopup(ctx: AppContext, req: Request): PopupOpener | undefine
     throw new AppError('bad_request', { detail: { reason: 'popup origin not in EMBED_ORIGINS' } });
   if (state === undefined || !OPENER_STATE.test(state))
     throw new AppError('bad_request', { detail: { reason: 'bad popup state' } });
+  // Only the institution's own link opens a popup login: no page can borrow a listed origin to keep
+  // a handle on a window of ours (see keepOpener) without a link its backend minted.
+  if (queryString(req, 'link', 4096) === undefined)
+    throw new AppError('bad_request', { detail: { reason: 'popup without a link' } });
   return { origin, state };
 }
 

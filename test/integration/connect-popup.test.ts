@@ -77,6 +77,15 @@ test('an opener origin not in EMBED_ORIGINS, or a bad state, is refused before t
   expect((await h.agent.get(`/auth/xt/login?link=${link}`)).status).toBe(302); // still unspent
 });
 
+test('no page keeps a handle on our window without a genuine link: none, or a forged one, keeps COOP same-origin', async () => {
+  const none = await popupLogin({});
+  expect(none.status).toBe(400);
+  expect(none.headers['cross-origin-opener-policy']).toBe('same-origin');
+  const forged = await popupLogin({ link: `${await linkToken('46')}x` });
+  expect(forged.status).toBe(400);
+  expect(forged.headers['cross-origin-opener-policy']).toBe('same-origin');
+});
+
 test('without popup=1, nothing changes: the callback redirects to returnTo and keeps COOP same-origin', async () => {
   const login = await h.agent.get(`/auth/xt/login?link=${await linkToken('46')}`);
   expect(login.headers['cross-origin-opener-policy']).toBe('same-origin');
