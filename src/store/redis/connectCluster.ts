@@ -6,7 +6,7 @@ import {
   type RedisConnection,
   type Reply,
   START_TIMEOUT_MS,
-  countMatching,
+  scanMatching,
   destroyQuietly,
   errorCode,
 } from './connection.js';
@@ -24,6 +24,19 @@ function newCluster(cfg: Extract<RedisConfig, { mode: 'cluster' }>, c: Common) {
     c.logger.info({ node: `${node.host}:${node.port}` }, 'redis cluster node connected'),
   );
   return cluster;
+}
+
+type NodeClient = { sendCommand(args: string[]): Promise<unknown> };
+
+/** SCAN on every master at once (see RedisConnection.scanKeys). */
+async function scanEveryMaster(
+  masters: Promise<NodeClient>[],
+  match: string,
+  onKeys: (keys: string[]) => Promise<void>,
+): Promise<void> {
+  await Promise.all(
+    masters.map(async (client) => scanMatching((args) => client.then((n) => n.sendCommand(args)), match, onKeys)),
+  );
 }
 
 export async function connectCluster(
@@ -65,14 +78,13 @@ export async function connectCluster(
         commandTimeoutMs,
       ),
     countKeys: async (match) => {
-      const counts = await Promise.all(
-        masterClients().map(async (client) => {
-          const node = await client;
-          return countMatching((args) => node.sendCommand(args), match);
-        }),
-      );
-      return counts.reduce((sum, n) => sum + n, 0);
+      let n = 0;
+      await scanEveryMaster(masterClients(), match, async (keys) => {
+        n += keys.length;
+      });
+      return n;
     },
+    scanKeys: (match, onKeys) => scanEveryMaster(masterClients(), match, onKeys),
     close: () =>
       c.closeWithin(
         () => cluster.close(),

@@ -7,6 +7,7 @@ import {
   type Reply,
   START_TIMEOUT_MS,
   countMatching,
+  scanMatching,
   errorCode,
 } from './connection.js';
 import { applyTopologyDeadline, withDeadline } from './deadline.js';
@@ -43,6 +44,7 @@ export async function connectSentinel(
       await sentinel.ping();
     },
     countKeys: (match) => countMatching((args) => sentinel.sendCommand(true, args), match),
+    scanKeys: (match, onKeys) => scanMatching((args) => sentinel.sendCommand(true, args), match, onKeys),
     close: () =>
       c.closeWithin(
         () => sentinel.close(),

@@ -7,6 +7,7 @@ import {
   type Reply,
   type SingleClient,
   countMatching,
+  scanMatching,
   destroyQuietly,
   errorCode,
 } from './connection.js';
@@ -39,6 +40,7 @@ export async function connectSingle(
       await client.ping();
     },
     countKeys: (match) => countMatching((args) => client.sendCommand(args), match),
+    scanKeys: (match, onKeys) => scanMatching((args) => client.sendCommand(args), match, onKeys),
     close: () =>
       c.closeWithin(
         () => client.close(),

@@ -41,6 +41,8 @@ export interface RedisConnection {
   ping(): Promise<void>;
   /** How many keys match the SCAN pattern `match`, on every master (SCAN may count a key twice while the keyspace is rehashed). */
   countKeys(match: string): Promise<number>;
+  /** SCANs for the keys matching `match` on every master (one server: that one), handing each batch to `onKeys` in turn. */
+  scanKeys(match: string, onKeys: (keys: string[]) => Promise<void>): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -50,15 +52,28 @@ export interface ConnectOptions {
   commandTimeoutMs: number;
 }
 
-/** SCAN through one node's keys with `send`, counting those that match. */
-export async function countMatching(send: (args: string[]) => Promise<unknown>, match: string): Promise<number> {
+type Send = (args: string[]) => Promise<unknown>;
+
+/** SCAN through one node's keys with `send` (COUNT 1000 a call, never KEYS), handing each batch that matches to `onKeys`. */
+export async function scanMatching(
+  send: Send,
+  match: string,
+  onKeys: (keys: string[]) => Promise<void>,
+): Promise<void> {
   let cursor = '0';
-  let n = 0;
   do {
     const [next, keys] = (await send(['SCAN', cursor, 'MATCH', match, 'COUNT', '1000'])) as [unknown, unknown[]];
     cursor = String(next);
-    n += keys.length;
+    if (keys.length > 0) await onKeys(keys.map(String));
   } while (cursor !== '0');
+}
+
+/** SCAN through one node's keys with `send`, counting those that match. */
+export async function countMatching(send: Send, match: string): Promise<number> {
+  let n = 0;
+  await scanMatching(send, match, async (keys) => {
+    n += keys.length;
+  });
   return n;
 }
 

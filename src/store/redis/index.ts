@@ -14,6 +14,7 @@ import type { Logger } from 'pino';
 import type { RedisConfig } from '../../config/redis.js';
 import { RedisAuthStore } from './authStore.js';
 import { connectRedis } from './connect.js';
+import { backfillConnectionIndex } from './indexBackfill.js';
 import { RedisOutbox } from './outbox.js';
 import { RedisSlidingLog } from './slidingLog.js';
 import type { Stores } from '../types.js';
@@ -37,6 +38,7 @@ export async function createRedisStores(opts: {
   if (!cfg) throw new Error('createRedisStores: no Redis given');
   const conn = await connectRedis(cfg, { logger: opts.logger, commandTimeoutMs: opts.commandTimeoutMs ?? 1000 });
   const prefix = opts.prefix ?? 'xtc:';
+  await backfillConnectionIndex(conn.client, conn, prefix, opts.logger);
   return {
     kind: 'redis',
     sessions: new RedisStore({
