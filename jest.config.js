@@ -4,7 +4,7 @@ export default {
   extensionsToTreatAsEsm: ['.ts'],
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   transform: { '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json', diagnostics: false }] },
-  testMatch: ['<rootDir>/test/**/*.test.ts'],
+  testMatch: ['<rootDir>/test/**/*.test.ts', '<rootDir>/packages/*/test/**/*.test.ts'],
   setupFiles: ['<rootDir>/test/setup/quiet.ts'],
   // The contract guard: every answer under /v1 and /api, and every webhook received, is checked against api/openapi.yaml.
   setupFilesAfterEnv: ['<rootDir>/test/setup/contract.ts'],
