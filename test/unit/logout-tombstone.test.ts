@@ -155,3 +155,21 @@ test('property: after any logout, what it names and was logged in before it has 
     { numRuns: 25 },
   );
 });
+
+test('the list of connections reads as a read does: one a logout reached through its tombstone ends as it is listed', async () => {
+  const { connections, events, advance } = setup();
+  await connections.connect('sub.T', 'oidc', tokens('s1', 'u1'), 'T');
+  await connections.connect('sub.V', 'oidc', tokens('s9', 'u9'), 'V'); // another user: stays
+  advance(1);
+  for (let i = 0; i < LOGOUT_INDEX_MAX; i++)
+    await connections.connect(`sub.n${i}`, 'oidc', tokens('s1', 'u1'), `n${i}`);
+  await events();
+  expect(await connections.endByProviderLogout('oidc', { sub: 'u1' })).toBe(LOGOUT_INDEX_MAX); // not T: out of the index
+  await events();
+  const page = await connections.list({ limit: 1000 });
+  expect(page.items.map((i) => [i.subject, i.state])).toEqual([['V', 'connected']]);
+  expect(await events()).toEqual([['sub.T', 'connection.ended', 'provider_logout']]); // said once, as a read says it
+  expect((await connections.list({ limit: 1000 })).items.map((i) => i.subject)).toEqual(['V']);
+  expect(await events()).toEqual([]);
+  expect(await connections.read('sub.T', 'oidc')).toBeNull();
+});

@@ -83,9 +83,11 @@ export class Connections {
     return (await this.backChannel.read(owner, provider)).rec;
   }
 
-  /** A page of the subjects' connections (list.ts): stored state, unreadable records skipped. */
+  /** A page of the subjects' connections (list.ts), each as read() would see it; unreadable records skipped. */
   list(q: ListQuery): Promise<ListPage> {
-    return listConnections({ store: this.opts.store, records: this.records, logger: this.opts.logger }, q);
+    const current = async (owner: string, rec: ConnectionRecord) =>
+      (await this.backChannel.loggedOut(rec)) ? this.read(owner, rec.provider) : rec;
+    return listConnections({ store: this.opts.store, records: this.records, logger: this.opts.logger, current }, q);
   }
 
   // ---------- logging in and out ----------

@@ -7,6 +7,10 @@
  * but never more than LIST_READ_MAX records per request: a page that stops at that bound can hold
  * fewer than `limit` items (even none) and still have a next page. Its continuation key is then the
  * last record read, so the next page goes on from there.
+ *
+ * A listed connection reads as GET /v1/subjects/{sub}/connections reads it: an active one that a
+ * back-channel logout named since it was made ends as it is listed (its `connection.ended` is sent
+ * then) and is left out, as a read leaves it out.
  */
 import type { Logger } from 'pino';
 import type { ConnectionKey, ConnectionStore } from '../../store/types.js';
@@ -76,6 +80,8 @@ export interface ListDeps {
   store: ConnectionStore;
   records: Records;
   logger: Logger;
+  /** The record as a read sees it: null when a back-channel logout has ended it (see BackChannel.read). */
+  current: (owner: string, rec: ConnectionRecord) => Promise<ConnectionRecord | null>;
 }
 
 /** One list page (see the module comment for the read bound). Unreadable records are skipped, logged and counted. */
@@ -92,11 +98,13 @@ export async function listConnections(deps: ListDeps, q: ListQuery): Promise<Lis
     for (const stored of batch) {
       read += 1;
       after = { owner: stored.owner, provider: stored.provider };
-      const rec = deps.records.openListed(stored.owner, stored.provider, stored.value);
-      if (!rec?.subject) {
+      const opened = deps.records.openListed(stored.owner, stored.provider, stored.value);
+      if (!opened?.subject) {
         skipped += 1;
         continue;
       }
+      const rec = await deps.current(stored.owner, opened);
+      if (!rec?.subject) continue; // ended by a back-channel logout just now
       if ((q.state && stateOf(rec) !== q.state) || (q.provider && rec.provider !== q.provider)) continue;
       items.push(itemOf(rec.subject, rec));
       if (items.length === q.limit) return done({ items, next: after }, skipped, deps.logger);

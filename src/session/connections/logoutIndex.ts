@@ -242,7 +242,7 @@ export class BackChannel {
    * a session the provider has ended. One store read, and only for a provider that takes
    * back-channel logouts.
    */
-  private async loggedOut(rec: ConnectionRecord): Promise<boolean> {
+  async loggedOut(rec: ConnectionRecord): Promise<boolean> {
     if (rec.status !== 'active') return false;
     const keys = this.tombstoneKeys(rec.provider, { sid: rec.sid, sub: rec.userId });
     if (keys.length === 0) return false;
