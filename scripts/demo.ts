@@ -8,57 +8,15 @@
  * are public), PUBLIC_URL and the integration settings come from the environment, the rest is fixed
  * (NODE_ENV stays development: the demo's built-in secrets are refused in production).
  */
-import { OIDC_CLIENTS, startOidcStandIn } from '../standins/oidc.js';
-import { startXtStandIn } from '../standins/xt.js';
-import { configOrExit, start } from '../src/server.js';
-import { demoEnv } from './demoEnv.js';
-
-const XT_PORT = 4000;
-const OIDC_PORT = 4001;
-
-function listenFailed(what: string, port: number) {
-  return (err: Error): never => {
-    process.stderr.write(`The ${what} stand-in could not listen on 127.0.0.1:${port}: ${err.message}\n`);
-    process.exit(1);
-  };
-}
+import { startDemo, stopOnSignals } from './demoStart.js';
 
 async function main(): Promise<void> {
-  // The CIAM stand-in must know our callback and logout return addresses, as the CIAM console would.
-  const publicUrl = new URL(process.env.PUBLIC_URL ?? `http://localhost:${process.env.PORT ?? 3000}`);
-  const xt = await startXtStandIn({
-    port: XT_PORT,
-    accessTtlSec: 120,
-    refreshTtlSec: 7 * 86_400,
-    rotateRefreshTokens: true,
-  }).catch(listenFailed('XT.COM', XT_PORT));
-  const ciam = await startOidcStandIn({
-    port: OIDC_PORT,
-    accessTtlSec: 120,
-    redirectUris: [new URL('/auth/oidc/callback', publicUrl).toString()],
-    postLogoutRedirectUris: [new URL('/', publicUrl).toString()],
-  }).catch(listenFailed('Tencent Cloud CIAM', OIDC_PORT));
-  const client = OIDC_CLIENTS.basic;
-  const config = configOrExit(
-    demoEnv({ xtUrl: xt.url, ciamIssuer: ciam.issuer, publicOrigin: publicUrl.origin, env: process.env }),
-  );
-  const app = await start(config).catch((err: Error) => {
-    process.stderr.write(`xt-connect could not start: ${err.message}\n`);
-    process.exit(1);
-  });
+  const demo = await startDemo(process.env);
   process.stdout.write(
-    `\n  xt-connect demo is running.\n\n  Open ${config.server.publicUrl.origin}/ and click "Connect XT.COM" or "Connect Tencent Cloud CIAM (stand-in)".\n` +
-      `  (XT.COM stand-in: ${xt.url}, client "${xt.options.clientId}", access tokens last ${xt.options.accessTtlSec} s)\n` +
-      `  (Tencent Cloud CIAM stand-in: ${ciam.issuer}, client "${client.clientId}", signed in as ${ciam.account.name}, access tokens last 120 s)\n\n  Press Ctrl+C to stop.\n\n`,
+    `\n  xt-connect demo is running.\n\n  Open ${demo.config.server.publicUrl.origin}/ and click "Connect XT.COM" or "Connect Tencent Cloud CIAM (stand-in)".\n` +
+      `${demo.banner}\n  Press Ctrl+C to stop.\n\n`,
   );
-  const stop = async () => {
-    await app.stop();
-    await ciam.close();
-    await xt.close();
-    process.exit(0);
-  };
-  process.once('SIGINT', () => void stop());
-  process.once('SIGTERM', () => void stop());
+  stopOnSignals(() => demo.stop());
 }
 
 void main();
