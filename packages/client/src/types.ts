@@ -42,15 +42,14 @@ export type WebhookEventType = WebhookEvent['type'];
 export type XtMethod = 'get' | 'post' | 'delete';
 
 type XtPrefix = '/v1/subjects/{sub}/xt';
-/** The catch-all path: it documents no particular endpoint, so it types nothing. */
-type XtCatchAll = `${XtPrefix}/{path}`;
-type XtKey = Exclude<Extract<keyof paths, `${XtPrefix}/${string}`>, XtCatchAll>;
 /** `/spot/v4/order/{orderId}` as the pattern `/spot/v4/order/${string}`. */
 type Pattern<S extends string> = S extends `${infer A}{${string}}${infer B}` ? `${A}${string}${Pattern<B>}` : S;
-/** The contract's paths under the gateway that the XT.COM path `P` falls under. */
-type XtKeyOf<P extends string> = {
-  [K in XtKey]: K extends `${XtPrefix}${infer Rest}` ? (P extends Pattern<Rest> ? K : never) : never;
-}[XtKey];
+/** The paths of `Paths` under the gateway, but its catch-all `{path}`, which documents no particular endpoint. */
+type XtKey<Paths> = Exclude<Extract<keyof Paths, `${XtPrefix}/${string}`>, `${XtPrefix}/{path}`>;
+/** The paths under the gateway that the XT.COM path `P` falls under. */
+type XtKeyOf<Paths, P extends string> = {
+  [K in XtKey<Paths>]: K extends `${XtPrefix}${infer Rest}` ? (P extends Pattern<Rest> ? K : never) : never;
+}[XtKey<Paths>];
 /** The JSON of an operation's success: its 200 (else 201, else 2XX) `application/json` schema. */
 type SuccessOf<Op> = Op extends { responses: infer R }
   ? 200 extends keyof R
@@ -61,12 +60,19 @@ type SuccessOf<Op> = Op extends { responses: infer R }
         ? JsonOf<R['2XX']>
         : unknown
   : unknown;
-type AnswerOf<K extends keyof paths, M extends XtMethod> = K extends keyof paths ? SuccessOf<paths[K][M]> : never;
+type AnswerOf<Paths, K, M extends XtMethod> = K extends keyof Paths
+  ? M extends keyof Paths[K]
+    ? SuccessOf<Paths[K][M]>
+    : unknown
+  : never;
+
+/** XtResult over any `paths` type (exported for the type tests). */
+export type XtResultIn<Paths, M extends XtMethod, P extends string> = [XtKeyOf<Paths, P>] extends [never]
+  ? unknown
+  : AnswerOf<Paths, XtKeyOf<Paths, P>, M>;
 
 /**
  * What `xt.get/post/delete(sub, P)` resolves to: the success JSON of the contract's operation for
  * `/v1/subjects/{sub}/xt${P}` (path parameters such as `{orderId}` match any segment text), else `unknown`.
  */
-export type XtResult<M extends XtMethod, P extends string> = [XtKeyOf<P>] extends [never]
-  ? unknown
-  : AnswerOf<XtKeyOf<P>, M>;
+export type XtResult<M extends XtMethod, P extends string> = XtResultIn<paths, M, P>;
