@@ -129,8 +129,9 @@ function networkError(cause: unknown): XtConnectError {
 async function attempt(t: Transport, call: Call): Promise<Answer | XtConnectError> {
   const headers: Record<string, string> = { authorization: `Bearer ${t.serviceKey}`, accept: 'application/json' };
   if (call.body !== undefined) headers['content-type'] = 'application/json';
+  const fetchFn = t.fetch; // called as a plain function, as globalThis.fetch expects
   try {
-    const res = await t.fetch(urlOf(t, call), {
+    const res = await fetchFn(urlOf(t, call), {
       method: call.method,
       headers,
       body: call.body === undefined ? undefined : JSON.stringify(call.body),
