@@ -4,6 +4,7 @@
  * committed copy differs: a contract change must come with `node scripts/gen-client-types.mjs`.
  */
 import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { ROOT } from '../../src/app.js';
 
@@ -24,4 +25,16 @@ test('the committed packages/client/src/schema.ts is what the contract generates
     failed: false,
     output: 'packages/client/src/schema.ts is up to date',
   });
+});
+
+test('the generated types hold what the client builds on: the error table, the link claims, the webhooks', () => {
+  const schema = fs.readFileSync(path.join(ROOT, 'packages', 'client', 'src', 'schema.ts'), 'utf8');
+  expect(schema).toMatch(/^\/\* eslint-disable max-lines -- generated/);
+  for (const name of ['ErrorCode:', 'ServiceError:', 'LinkClaims:', 'ConnectionList:', 'XtAnswer:'])
+    expect(schema).toContain(name);
+  expect(schema).toContain('export interface webhooks {');
+  expect(schema).toContain("'connection.created': {");
+  expect(schema).toContain("'connection.ended': {");
+  // The catch-all gateway path, with its x-multi-segment parameter and x-other-methods, is still generated.
+  expect(schema).toContain("'/v1/subjects/{sub}/xt/{path}': {");
 });
