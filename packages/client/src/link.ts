@@ -1,0 +1,52 @@
+/**
+ * Link URLs: `/auth/{provider}/login?link=<JWT>`, the JWT signed HS256 with LINK_SECRET and holding
+ * the contract's LinkClaims, as the app verifies them (src/auth/link.ts): `aud` the origin of the
+ * app's PUBLIC_URL, `exp` at most 10 minutes ahead (the app tolerates 30 s of clock difference on
+ * top), a random `jti` (a link works once), `iat` (needed once a subject was ended: a link issued
+ * before that is refused), and `returnTo` when given.
+ */
+import { randomUUID } from 'node:crypto';
+import { SignJWT } from 'jose';
+import type { LinkClaims } from './types.js';
+
+/** The longest life the app accepts for a link (LINK_MAX_LIFETIME_S), used for every link. */
+export const LINK_LIFETIME_S = 600;
+const SUBJECT = /^[A-Za-z0-9._:@-]{1,128}$/;
+const PROVIDER = /^[a-z0-9][a-z0-9_-]{0,31}$/;
+
+export interface MintLinkOptions {
+  /** The institution's user id: 1 to 128 of `A-Z a-z 0-9 . _ : @ -`. */
+  sub: string;
+  /** Where the person goes afterwards: a path on xt-connect's site (else the app's `/account`). */
+  returnTo?: string;
+  /**
+   * Ask for a reconnection: adds the claim `reconnect: true`. Today's app ignores claims the
+   * contract does not name, so this changes nothing yet.
+   */
+  reconnect?: boolean;
+  /** The provider to connect (`/auth/{provider}/login`); default `xt`. */
+  provider?: string;
+}
+
+/** Signs the link for `opts` with `secret`, meant for the app at `publicUrl`; returns the login URL. */
+export async function mintLink(publicUrl: URL, secret: Uint8Array, opts: MintLinkOptions): Promise<string> {
+  if (!SUBJECT.test(opts.sub)) throw new TypeError('sub must be 1 to 128 characters of A-Z a-z 0-9 . _ : @ -');
+  const provider = opts.provider ?? 'xt';
+  if (!PROVIDER.test(provider)) throw new TypeError('provider must be a provider id such as "xt"');
+  if (opts.returnTo !== undefined && typeof opts.returnTo !== 'string')
+    throw new TypeError('returnTo must be a string');
+  const now = Math.floor(Date.now() / 1000);
+  const claims: Omit<LinkClaims, 'sub' | 'aud' | 'exp' | 'jti'> & { reconnect?: true } = {};
+  if (opts.returnTo !== undefined) claims.returnTo = opts.returnTo;
+  if (opts.reconnect === true) claims.reconnect = true;
+  const jwt = await new SignJWT(claims)
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .setSubject(opts.sub)
+    .setAudience(publicUrl.origin)
+    .setIssuedAt(now)
+    .setExpirationTime(now + LINK_LIFETIME_S)
+    .setJti(randomUUID())
+    .sign(secret);
+  const base = publicUrl.href.replace(/\/+$/, '');
+  return `${base}/auth/${provider}/login?link=${jwt}`;
+}

@@ -1,0 +1,107 @@
+/**
+ * webhooks.verify on real deliveries: the app's worker POSTs connection.created and
+ * connection.ended to a loopback receiver (test/helpers/webhookReceiver.ts); the client verifies
+ * them as captured (node's headers, a fetch Headers, a Buffer), and refuses a tampered body, an
+ * old timestamp, missing headers, another secret and a signed body that is no event.
+ */
+import { Webhook } from 'standardwebhooks';
+import { FAST, hookEnv } from '../../../test/helpers/webhooks.js';
+import { type WebhookReceiver, startReceiver, webhookSecret } from '../../../test/helpers/webhookReceiver.js';
+import { type WebhookEvent, WebhookVerificationError, type XtConnect } from '../src/index.js';
+import { type RunningApp, openLink, startApp } from './app.js';
+
+let receiver: WebhookReceiver;
+let app: RunningApp;
+let xc: XtConnect;
+beforeAll(async () => {
+  receiver = await startReceiver();
+  app = await startApp(hookEnv(receiver), { webhookTiming: FAST });
+  xc = app.client({ webhookSecret: receiver.secret });
+  expect((await openLink(await xc.mintLinkUrl({ sub: '42' }))).status).toBe(303);
+  await xc.connections.end('42', 'xt');
+  await receiver.waitFor(() => receiver.accepted.length === 2, 5000, 'both events');
+});
+afterAll(async () => {
+  await app.close();
+  await receiver.close();
+});
+
+const refusal = (f: () => unknown): WebhookVerificationError => {
+  try {
+    f();
+  } catch (e) {
+    expect(e).toBeInstanceOf(WebhookVerificationError);
+    return e as WebhookVerificationError;
+  }
+  throw new Error('expected a refusal');
+};
+
+/** What the handler of an institution would do with an event: the union narrows on `type`. */
+function describeEvent(ev: WebhookEvent): string {
+  switch (ev.type) {
+    case 'connection.created':
+      return `created ${ev.data.subject} ${ev.data.provider}`;
+    case 'connection.ended':
+      return `ended ${ev.data.subject} ${ev.data.provider} ${ev.data.reason}`;
+  }
+}
+
+test('both real deliveries verify, from node headers, a fetch Headers and a Buffer', () => {
+  const [created, ended] = receiver.accepted;
+  const ev = xc.webhooks.verify(created!.headers, created!.raw);
+  expect(ev).toEqual({
+    type: 'connection.created',
+    timestamp: expect.any(String) as string,
+    data: { subject: '42', provider: 'xt', userId: '12345678', scope: 'userinfo', reason: null },
+  });
+  expect(describeEvent(ev)).toBe('created 42 xt');
+  const headers = new Headers(created!.headers as Record<string, string>);
+  expect(xc.webhooks.verify(headers, Buffer.from(created!.raw))).toEqual(ev);
+  const endedEv = xc.webhooks.verify(ended!.headers, new TextEncoder().encode(ended!.raw));
+  expect(describeEvent(endedEv)).toBe('ended 42 xt revoked_by_service');
+});
+
+test('a tampered body, or another secret, is a signature failure', () => {
+  const { headers, raw } = receiver.accepted[0]!;
+  expect(refusal(() => xc.webhooks.verify(headers, raw.replace('"42"', '"43"'))).reason).toBe('signature');
+  const other = app.client({ webhookSecret: webhookSecret() });
+  expect(refusal(() => other.webhooks.verify(headers, raw)).reason).toBe('signature');
+});
+
+test('an old timestamp is refused, signed or not', () => {
+  const { headers, raw } = receiver.accepted[0]!;
+  const old = Math.floor(Date.now() / 1000) - 6 * 60;
+  expect(refusal(() => xc.webhooks.verify({ ...headers, 'webhook-timestamp': String(old) }, raw)).reason).toBe(
+    'timestamp',
+  );
+  const id = String(headers['webhook-id']);
+  const signed = new Webhook(receiver.secret).sign(id, new Date(old * 1000), raw);
+  const resigned = { 'webhook-id': id, 'webhook-timestamp': String(old), 'webhook-signature': signed };
+  expect(refusal(() => xc.webhooks.verify(resigned, raw)).reason).toBe('timestamp');
+  // The same signature made now is good: only the time was wrong.
+  const now = Math.floor(Date.now() / 1000);
+  const fresh = new Webhook(receiver.secret).sign(id, new Date(now * 1000), raw);
+  const good = { 'webhook-id': id, 'webhook-timestamp': String(now), 'webhook-signature': fresh };
+  expect(xc.webhooks.verify(good, raw).type).toBe('connection.created');
+});
+
+test('missing or malformed headers, and a signed body that is no event, are refused', () => {
+  const { headers, raw } = receiver.accepted[0]!;
+  const { 'webhook-signature': _dropped, ...unsigned } = headers;
+  expect(refusal(() => xc.webhooks.verify(unsigned, raw)).reason).toBe('headers');
+  expect(refusal(() => xc.webhooks.verify({ ...headers, 'webhook-timestamp': 'soon' }, raw)).reason).toBe('headers');
+  const now = new Date();
+  for (const body of ['{"type":"connection.paused","timestamp":"x","data":{}}', 'not json']) {
+    const h = {
+      'webhook-id': 'msg_0123456789abcdef',
+      'webhook-timestamp': String(Math.floor(now.getTime() / 1000)),
+      'webhook-signature': new Webhook(receiver.secret).sign('msg_0123456789abcdef', now, body),
+    };
+    expect(refusal(() => xc.webhooks.verify(h, body)).reason).toBe('payload');
+  }
+});
+
+test('without webhookSecret, verify says what is missing', () => {
+  const { headers, raw } = receiver.accepted[0]!;
+  expect(() => app.client().webhooks.verify(headers, raw)).toThrow(/webhookSecret/);
+});
