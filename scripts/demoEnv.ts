@@ -1,7 +1,8 @@
 /**
  * The demo's configuration (`npm run demo`): the app pointed at the bundled stand-ins, with zero
- * configuration. Only PORT, HOST, PUBLIC_URL and the integration settings (LINK_*, SERVICE_*,
- * WEBHOOK_*) are taken from the environment; everything else is fixed here.
+ * configuration. Only PORT, HOST, PUBLIC_URL, DATA_DIR (where the SQLite store goes, ./data by
+ * default) and the integration settings (LINK_*, SERVICE_*, WEBHOOK_*, EMBED_*) are taken from the
+ * environment; everything else is fixed here.
  */
 import type { Env } from '../src/config/index.js';
 import { OIDC_CLIENTS } from '../standins/oidc.js';
@@ -15,6 +16,7 @@ export function demoEnv(o: { xtUrl: string; ciamIssuer: string; publicOrigin: st
   return {
     ...integration,
     PORT: o.env.PORT,
+    DATA_DIR: o.env.DATA_DIR,
     // The demo's secrets are public: it listens on loopback only unless HOST says otherwise.
     HOST: o.env.HOST ?? '127.0.0.1',
     PUBLIC_URL: o.env.PUBLIC_URL ?? o.publicOrigin, // unset: localhost on PORT, as the CIAM stand-in was told
