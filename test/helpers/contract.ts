@@ -117,9 +117,20 @@ interface Operation {
   op: Json;
 }
 
-function templateRegExp(template: string, item: Json, op: Json): RegExp {
-  const params = [...((item.parameters as unknown[]) ?? []), ...((op.parameters as unknown[]) ?? [])].map(resolve);
-  const multi = new Set(params.filter((p) => p.in === 'path' && p['x-multi-segment'] === true).map((p) => p.name));
+/** The names of a path's multi-segment parameters (`x-multi-segment: true`), at the path's level or an operation's. */
+function multiSegment(item: Json): Set<unknown> {
+  const ops = Object.values(item).filter((v): v is Json => isJson(v) && Array.isArray(v.parameters));
+  const params = [...((item.parameters as unknown[]) ?? []), ...ops.flatMap((op) => op.parameters as unknown[])];
+  return new Set(
+    params
+      .map(resolve)
+      .filter((p) => p.in === 'path' && p['x-multi-segment'] === true)
+      .map((p) => p.name),
+  );
+}
+
+function templateRegExp(template: string, item: Json): RegExp {
+  const multi = multiSegment(item);
   const source = template
     .split('/')
     .map((seg) => {
@@ -142,18 +153,48 @@ function reached(item: Json, method: string): Json | undefined {
   return method === 'head' && isJson(item.get) ? item.get : undefined;
 }
 
-/** The operation a request reaches, by path template; a concrete path wins over a template. */
+/**
+ * The operation a request reaches. The paths whose template matches are tried from the most
+ * specific (OpenAPI: a concrete path before a templated one): compared segment by segment from the
+ * left, a literal beats a `{param}`, which beats a multi-segment one; then the longer template wins.
+ * The first that has an operation for the method gives it: a concrete path such as
+ * `/api/xt/spot/v4/balances` types some methods, and any other method is answered as the less
+ * specific `/api/xt/{path}` answers it. Else the most specific path with `x-other-methods`; else,
+ * for HEAD, GET's operation (Express answers HEAD with its GET route).
+ */
 export function operationFor(method: string, url: string): Operation {
   const urlPath = url.split('?')[0]!;
   const m = method.toLowerCase();
   const paths = DOCUMENT.paths as Record<string, Json>;
-  const hits = Object.entries(paths)
-    .map(([template, item]) => [template, item, reached(item, m)] as const)
-    .filter(([template, item, op]) => op !== undefined && templateRegExp(template, item, op).test(urlPath))
-    .sort(([a], [b]) => literalSegments(b) - literalSegments(a));
-  if (!hits.length) return unrouted(m, urlPath);
-  const [template, , op] = hits[0]!;
-  return { template, method: m, op: op! };
+  const matching = Object.entries(paths)
+    .filter(([template, item]) => templateRegExp(template, item).test(urlPath))
+    .sort(([a, x], [b, y]) => moreSpecific(a, x, b, y));
+  const found =
+    matching.find(([, item]) => isJson(item[m])) ??
+    matching.find(([, item]) => isJson(item['x-other-methods'])) ??
+    (m === 'head' ? matching.find(([, item]) => isJson(item.get)) : undefined);
+  if (!found) return unrouted(m, urlPath);
+  const [template, item] = found;
+  return { template, method: m, op: reached(item, m)! };
+}
+
+/** A segment's rank: 0 a literal, 1 a `{param}` of one segment, 2 a multi-segment `{param}`. */
+function ranks(template: string, item: Json): number[] {
+  const multi = multiSegment(item);
+  return template
+    .split('/')
+    .filter(Boolean)
+    .map((seg) => {
+      const p = /^\{(\w+)\}$/.exec(seg);
+      return !p ? 0 : multi.has(p[1]!) ? 2 : 1;
+    });
+}
+
+/** Sorts the more specific of two matching templates first (see operationFor). */
+export function moreSpecific(a: string, itemA: Json, b: string, itemB: Json): number {
+  const [ra, rb] = [ranks(a, itemA), ranks(b, itemB)];
+  for (let i = 0; i < Math.min(ra.length, rb.length); i++) if (ra[i] !== rb[i]) return ra[i]! - rb[i]!;
+  return rb.length - ra.length;
 }
 
 /** A request under /v1 or /api that no operation describes: the document's `x-unrouted` answers for its prefix. */
@@ -164,8 +205,6 @@ function unrouted(method: string, urlPath: string): Operation {
     throw new Error(`the contract has no operation for ${method.toUpperCase()} ${urlPath}`);
   return { template: `x-unrouted /${prefix}`, method, op: answers };
 }
-
-const literalSegments = (template: string) => template.split('/').filter((s) => s && !s.startsWith('{')).length;
 
 /** The documented response for `status`: exact, then its range (4XX), then default. */
 function responseFor(op: Operation, status: number): [string, Json] | undefined {

@@ -7,6 +7,7 @@
 import {
   contractProblems,
   expectContract,
+  moreSpecific,
   operationFor,
   validateWebhook,
   webhookProblems,
@@ -118,7 +119,7 @@ describe('answers', () => {
 
   test('templates: one segment per parameter, the rest of the path for x-multi-segment, concrete paths first', () => {
     expect(operationFor('GET', '/v1/subjects/a/b/connections').template).toBe('x-unrouted /v1'); // {sub} is one segment
-    expect(operationFor('GET', '/v1/subjects/42/xt/spot/v4/balances?currencies=usdt').template).toBe(
+    expect(operationFor('GET', '/v1/subjects/42/xt/spot/v4/batch-order?orderIds=1,2').template).toBe(
       '/v1/subjects/{sub}/xt/{path}',
     );
     expect(operationFor('POST', '/v1/subjects/42/xt/user/account/api-key').template).toBe(
@@ -139,8 +140,52 @@ describe('answers', () => {
     expect(operationFor('GET', '/api/xt/').template).toBe('/api/xt/{path}'); // an empty XT.COM path: the route's 400
   });
 
+  test('a concrete XT.COM path wins over …/xt/{path} for the methods it types; other methods fall through to it', () => {
+    const get = (url: string) => operationFor('GET', url).template;
+    expect(get('/v1/subjects/42/xt/spot/v4/balances?currencies=usdt')).toBe('/v1/subjects/{sub}/xt/spot/v4/balances');
+    expect(get('/api/xt/spot/v4/balances')).toBe('/api/xt/spot/v4/balances');
+    expect(get('/api/xt/SPOT/v4/Balances')).toBe('/api/xt/spot/v4/balances'); // literal segments in any case
+    expect(get('/api/xt/spot/v4/order/123')).toBe('/api/xt/spot/v4/order/{orderId}');
+    expect(get('/api/xt/spot/v4/order/123/x')).toBe('/api/xt/{path}'); // {orderId} is one segment
+    expect(get('/api/xt/spot/v4/order?orderId=1')).toBe('/api/xt/spot/v4/order');
+    expect(operationFor('DELETE', '/v1/subjects/42/xt/spot/v4/order/1').op.operationId).toBe(
+      'deleteSubjectXtCancelOrder',
+    );
+    expect(operationFor('POST', '/api/xt/spot/v4/order').op.operationId).toBe('postXtPlaceOrder');
+    // Not typed there: the generic operation, and for other methods the generic path's 405.
+    expect(operationFor('POST', '/api/xt/spot/v4/balances').op.operationId).toBe('postXt');
+    expect(operationFor('DELETE', '/api/xt/spot/v4/open-order').op.operationId).toBe('deleteXt');
+    expect(Object.keys(operationFor('HEAD', '/api/xt/spot/v4/order/1').op.responses as object)).toContain('405');
+    expect(Object.keys(operationFor('PUT', '/v1/subjects/42/xt/spot/v4/trade').op.responses as object)).toContain(
+      '405',
+    );
+  });
+
+  test('segment by segment from the left: a literal beats a {param}, which beats a multi-segment one', () => {
+    const multi = { parameters: [{ $ref: '#/components/parameters/XtPath' }] };
+    expect(moreSpecific('/a/b/{y}', {}, '/a/{x}/c', {})).toBeLessThan(0);
+    expect(moreSpecific('/a/{x}/c', {}, '/a/b/{y}', {})).toBeGreaterThan(0);
+    expect(moreSpecific('/a/{x}/{y}', {}, '/a/{path}', multi)).toBeLessThan(0);
+    expect(moreSpecific('/a/{path}', multi, '/a/{x}', {})).toBeGreaterThan(0);
+    expect(moreSpecific('/a/b/c', {}, '/a/b/{x}', {})).toBeLessThan(0);
+  });
+
+  test('a typed XT.COM answer: the result must fit its schema; a refusal is untyped; extra fields pass', () => {
+    const balances = '/api/xt/spot/v4/balances';
+    const asset = { currency: 'usdt', availableAmount: '1.5', totalAmount: 2, surplus: 'XT.COM adds fields' };
+    const ok = (result: unknown) => json(200, { rc: 0, mc: 'SUCCESS', ma: [], result });
+    expect(contractProblems(ok({ totalBtcAmount: '0.1', assets: [asset] }), 'GET', balances)).toEqual([]);
+    expect(contractProblems(ok({ totalBtcAmount: '0.1' }), 'GET', balances)).not.toEqual([]); // no assets
+    expect(contractProblems(ok({ assets: [{ ...asset, totalAmount: true }] }), 'GET', balances)).not.toEqual([]);
+    expect(contractProblems(json(200, { rc: 1, mc: 'X', ma: [], result: null }), 'GET', balances)).toEqual([]);
+    const order = '/v1/subjects/42/xt/spot/v4/order/1';
+    expect(contractProblems(ok({ orderId: '1', side: 'BUY', time: '1718199462251' }), 'GET', order)).toEqual([]);
+    expect(contractProblems(ok({ orderId: '1', side: 'LONG' }), 'GET', order)).not.toEqual([]);
+    expect(contractProblems(ok({ x: 1 }), 'GET', order)).not.toEqual([]); // no orderId
+  });
+
   test('an XT.COM answer passes through as XT.COM gave it; our error and theirs are told apart', () => {
-    const xt = '/v1/subjects/42/xt/spot/v4/order/1';
+    const xt = '/v1/subjects/42/xt/spot/v4/batch-order'; // no concrete path: XtAnswer, `result` untyped
     expect(contractProblems(json(200, { rc: 0, mc: 'SUCCESS', ma: [], result: { x: 1 } }), 'GET', xt)).toEqual([]);
     expect(contractProblems(json(404, { rc: 1, mc: 'ORDER_NOT_FOUND', ma: [], result: null }), 'GET', xt)).toEqual([]);
     expect(contractProblems(json(422, { returnCode: 1, msgInfo: 'failure', error: { code: 'X' } }), 'GET', xt)).toEqual(
