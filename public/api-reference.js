@@ -9,7 +9,9 @@ SwaggerUIBundle({
   dom_id: '#reference',
   // BaseLayout, without the standalone preset: no top bar, whose logo carries an inline <style>.
   layout: 'BaseLayout',
-  deepLinking: true,
+  // No deep links: Swagger UI puts each one inside its operation's toggle button (a link nested in
+  // a button, which axe rightly flags, and a touch target too small to hit).
+  deepLinking: false,
   docExpansion: 'list',
   defaultModelsExpandDepth: 0,
   // Never ask validator.swagger.io about the document (it would also be another origin).
@@ -19,4 +21,9 @@ SwaggerUIBundle({
   tryItOutEnabled: false,
   // Ignore ?url= and ?configUrl= in the page's address: only our document is ever shown.
   queryConfigEnabled: false,
+  // Swagger UI leaves its server menu without a name for screen readers: give it one.
+  onComplete: () => {
+    for (const select of document.querySelectorAll('#reference select#servers'))
+      select.setAttribute('aria-label', 'Server');
+  },
 });

@@ -108,7 +108,7 @@ export function createExpressApp(ctx: AppContext): Express {
   app.use(healthRouter(ctx));
   app.use(embedRouter(ctx, path.join(ROOT, 'public', 'connect.js'))); // the Connect button: public, CORS for EMBED_ORIGINS
   app.use(openapiRouter(ctx, path.join(ROOT, 'api', 'openapi.yaml'))); // the contract: public, before the bearer check
-  app.use(referenceRouter(ctx, ROOT)); // the contract rendered (/docs/api): public, no session
+  app.use(referenceRouter(ROOT)); // the contract rendered (/docs/api): public, no session
   // Each group below sees only its own paths: a request passes only the middleware its route needs.
   app.use(under(SERVICE_PREFIX, serviceRouter(ctx))); // bearer keys only: no session, no page locals
   const session = createSessionMiddleware(config, ctx.stores, {

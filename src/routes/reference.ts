@@ -17,14 +17,12 @@
  *
  * Outside /v1 on purpose: /v1 is the service API (JSON, bearer keys, every answer in the contract),
  * and this is a page for people. Public like the document it shows: it holds nothing secret. Mounted
- * before the session: it sets no cookie. Without swagger-ui-dist installed the routes are absent
- * (404) and the start log says so.
+ * before the session: it sets no cookie. swagger-ui-dist is a runtime dependency (the image keeps it).
  */
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { type Request, type Response, Router } from 'express';
-import type { AppContext } from '../context.js';
 
 export const REFERENCE_PATH = '/docs/api';
 export const REFERENCE_ASSETS_PATH = `${REFERENCE_PATH}/assets`;
@@ -35,21 +33,13 @@ const ASSETS: Record<string, string> = {
   'swagger-ui-bundle.js': 'text/javascript; charset=utf-8',
 };
 
-/** swagger-ui-dist's folder, as Node resolves it from the app's root; undefined when it is not installed. */
-export function swaggerUiDist(root: string): string | undefined {
-  try {
-    return path.dirname(createRequire(path.join(root, 'package.json')).resolve('swagger-ui-dist/package.json'));
-  } catch {
-    return undefined;
-  }
+/** swagger-ui-dist's folder, as Node resolves it from the app's root (a dependency: it is always there). */
+export function swaggerUiDist(root: string): string {
+  return path.dirname(createRequire(path.join(root, 'package.json')).resolve('swagger-ui-dist/package.json'));
 }
 
-export function referenceRouter(ctx: AppContext, root: string, dist = swaggerUiDist(root)): Router {
+export function referenceRouter(root: string, dist = swaggerUiDist(root)): Router {
   const r = Router();
-  if (!dist) {
-    ctx.logger.debug('swagger-ui-dist is not installed: GET /docs/api (the rendered contract) answers 404');
-    return r;
-  }
   const page = fs.readFileSync(path.join(root, 'views', 'api-reference.html'));
   const files = new Map(Object.keys(ASSETS).map((name) => [name, fs.readFileSync(path.join(dist, name))]));
   r.get(REFERENCE_PATH, function apiReference(_req: Request, res: Response) {

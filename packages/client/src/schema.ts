@@ -199,6 +199,177 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/v1/subjects/{sub}/xt/spot/v4/balances': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The institution's user id, as in the link token's `sub`. A malformed one is a 400. */
+        sub: components['parameters']['Subject'];
+      };
+      cookie?: never;
+    };
+    /**
+     * The spot balances, for the subject
+     * @description XT.COM's `GET /spot/v4/balances`, as `GET /v1/subjects/{sub}/xt/{path}` passes it on; `result` typed.
+     */
+    get: operations['getSubjectXtBalances'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/subjects/{sub}/xt/spot/v4/balance': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The institution's user id, as in the link token's `sub`. A malformed one is a 400. */
+        sub: components['parameters']['Subject'];
+      };
+      cookie?: never;
+    };
+    /**
+     * One currency's spot balance, for the subject
+     * @description XT.COM's `GET /spot/v4/balance`, as `GET /v1/subjects/{sub}/xt/{path}` passes it on; `result` typed.
+     */
+    get: operations['getSubjectXtBalance'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/subjects/{sub}/xt/spot/v4/order': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The institution's user id, as in the link token's `sub`. A malformed one is a 400. */
+        sub: components['parameters']['Subject'];
+      };
+      cookie?: never;
+    };
+    /**
+     * One order, by `orderId` or `clientOrderId`, for the subject
+     * @description XT.COM's `GET /spot/v4/order`, as `GET /v1/subjects/{sub}/xt/{path}` passes it on; `result` typed.
+     */
+    get: operations['getSubjectXtOrderByQuery'];
+    put?: never;
+    /**
+     * Place an order, for the subject
+     * @description XT.COM's `POST /spot/v4/order`, as `POST /v1/subjects/{sub}/xt/{path}` passes it on, once `SERVICE_XT_API_ALLOW` opts in to it; `result` typed.
+     */
+    post: operations['postSubjectXtPlaceOrder'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/subjects/{sub}/xt/spot/v4/order/{orderId}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The institution's user id, as in the link token's `sub`. A malformed one is a 400. */
+        sub: components['parameters']['Subject'];
+        /** @description XT.COM's order id (one segment, as `XtPath` allows). */
+        orderId: components['parameters']['XtOrderId'];
+      };
+      cookie?: never;
+    };
+    /**
+     * One order, for the subject
+     * @description XT.COM's `GET /spot/v4/order/{orderId}`, as `GET /v1/subjects/{sub}/xt/{path}` passes it on; `result` typed.
+     */
+    get: operations['getSubjectXtOrder'];
+    put?: never;
+    post?: never;
+    /**
+     * Cancel an order, for the subject
+     * @description XT.COM's `DELETE /spot/v4/order/{orderId}`, as `DELETE /v1/subjects/{sub}/xt/{path}` passes it on, once `SERVICE_XT_API_ALLOW` opts in to it; `result` typed.
+     */
+    delete: operations['deleteSubjectXtCancelOrder'];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/subjects/{sub}/xt/spot/v4/open-order': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The institution's user id, as in the link token's `sub`. A malformed one is a 400. */
+        sub: components['parameters']['Subject'];
+      };
+      cookie?: never;
+    };
+    /**
+     * The open orders, for the subject
+     * @description XT.COM's `GET /spot/v4/open-order`, as `GET /v1/subjects/{sub}/xt/{path}` passes it on; `result` typed.
+     */
+    get: operations['getSubjectXtOpenOrders'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/subjects/{sub}/xt/spot/v4/history-order': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The institution's user id, as in the link token's `sub`. A malformed one is a 400. */
+        sub: components['parameters']['Subject'];
+      };
+      cookie?: never;
+    };
+    /**
+     * The order history, for the subject
+     * @description XT.COM's `GET /spot/v4/history-order`, as `GET /v1/subjects/{sub}/xt/{path}` passes it on; `result` typed.
+     */
+    get: operations['getSubjectXtOrderHistory'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/subjects/{sub}/xt/spot/v4/trade': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The institution's user id, as in the link token's `sub`. A malformed one is a 400. */
+        sub: components['parameters']['Subject'];
+      };
+      cookie?: never;
+    };
+    /**
+     * The fills (trade history), for the subject
+     * @description XT.COM's `GET /spot/v4/trade`, as `GET /v1/subjects/{sub}/xt/{path}` passes it on; `result` typed.
+     */
+    get: operations['getSubjectXtTrades'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/api/session': {
     parameters: {
       query?: never;
@@ -256,6 +427,157 @@ export interface paths {
      * @description Only for paths that `XT_API_ALLOW` opts in to. Needs the form token and a same-origin `Origin`.
      */
     delete: operations['deleteXt'];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/xt/spot/v4/balances': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * The spot balances, for the person
+     * @description XT.COM's `GET /spot/v4/balances`, as `GET /api/xt/{path}` passes it on; `result` typed.
+     */
+    get: operations['getXtBalances'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/xt/spot/v4/balance': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * One currency's spot balance, for the person
+     * @description XT.COM's `GET /spot/v4/balance`, as `GET /api/xt/{path}` passes it on; `result` typed.
+     */
+    get: operations['getXtBalance'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/xt/spot/v4/order': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * One order, by `orderId` or `clientOrderId`, for the person
+     * @description XT.COM's `GET /spot/v4/order`, as `GET /api/xt/{path}` passes it on; `result` typed.
+     */
+    get: operations['getXtOrderByQuery'];
+    put?: never;
+    /**
+     * Place an order, for the person
+     * @description XT.COM's `POST /spot/v4/order`, as `POST /api/xt/{path}` passes it on, once `XT_API_ALLOW` opts in to it; `result` typed.
+     */
+    post: operations['postXtPlaceOrder'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/xt/spot/v4/order/{orderId}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description XT.COM's order id (one segment, as `XtPath` allows). */
+        orderId: components['parameters']['XtOrderId'];
+      };
+      cookie?: never;
+    };
+    /**
+     * One order, for the person
+     * @description XT.COM's `GET /spot/v4/order/{orderId}`, as `GET /api/xt/{path}` passes it on; `result` typed.
+     */
+    get: operations['getXtOrder'];
+    put?: never;
+    post?: never;
+    /**
+     * Cancel an order, for the person
+     * @description XT.COM's `DELETE /spot/v4/order/{orderId}`, as `DELETE /api/xt/{path}` passes it on, once `XT_API_ALLOW` opts in to it; `result` typed.
+     */
+    delete: operations['deleteXtCancelOrder'];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/xt/spot/v4/open-order': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * The open orders, for the person
+     * @description XT.COM's `GET /spot/v4/open-order`, as `GET /api/xt/{path}` passes it on; `result` typed.
+     */
+    get: operations['getXtOpenOrders'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/xt/spot/v4/history-order': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * The order history, for the person
+     * @description XT.COM's `GET /spot/v4/history-order`, as `GET /api/xt/{path}` passes it on; `result` typed.
+     */
+    get: operations['getXtOrderHistory'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/xt/spot/v4/trade': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * The fills (trade history), for the person
+     * @description XT.COM's `GET /spot/v4/trade`, as `GET /api/xt/{path}` passes it on; `result` typed.
+     */
+    get: operations['getXtTrades'];
+    put?: never;
+    post?: never;
+    delete?: never;
     options?: never;
     head?: never;
     patch?: never;
@@ -617,7 +939,240 @@ export interface components {
      */
     XtAnswer: components['schemas']['XtRcEnvelope'] | components['schemas']['XtReturnCodeEnvelope'];
     /** @description XT.COM's own business refusal (`rc` or `returnCode` 1), passed on unchanged with XT.COM's 4xx status. */
-    XtRefusal: components['schemas']['XtRcEnvelope'] | components['schemas']['XtReturnCodeEnvelope'];
+    XtRefusal:
+      | (components['schemas']['XtRcEnvelope'] & {
+          /** @constant */
+          rc: 1;
+        })
+      | (components['schemas']['XtReturnCodeEnvelope'] & {
+          /** @constant */
+          returnCode: 1;
+        });
+    /** @description An amount or a price, as XT.COM sends it; a decimal string (`"0.0201"`, the usual form) or a JSON number. */
+    XtDecimal: string | number;
+    /** @description As `XtDecimal`, or null (not known yet, e.g. the average price of an order with no fill). */
+    XtNullableDecimal: string | number | null;
+    /** @description A time in milliseconds since the epoch, as a number or a string of digits. */
+    XtTime: number | string;
+    /** @description An id of XT.COM's (an order, a trade); a string of digits usually, a number in some documents. */
+    XtId: string | number;
+    /**
+     * @description `BUY` or `SELL`.
+     * @enum {string}
+     */
+    XtSide: 'BUY' | 'SELL';
+    /**
+     * @description One currency's spot balance.
+     * @example {
+     *       "currency": "usdt",
+     *       "currencyId": 11,
+     *       "frozenAmount": "0",
+     *       "availableAmount": "8200.00",
+     *       "totalAmount": "8200.00",
+     *       "convertBtcAmount": "0.0820"
+     *     }
+     */
+    XtAsset: {
+      /** @description The currency, lower case (`usdt`). */
+      currency: string;
+      currencyId?: number | string;
+      frozenAmount?: components['schemas']['XtDecimal'];
+      availableAmount?: components['schemas']['XtDecimal'];
+      totalAmount?: components['schemas']['XtDecimal'];
+      /** @description The total, in BTC. */
+      convertBtcAmount?: components['schemas']['XtDecimal'];
+      /** @description The total, in USDT (in some answers only). */
+      convertUsdtAmount?: components['schemas']['XtDecimal'];
+    };
+    /** @description The spot balances (`GET /spot/v4/balances`). */
+    XtBalances: {
+      totalBtcAmount?: components['schemas']['XtDecimal'];
+      /** @description In some answers only. */
+      totalUsdtAmount?: components['schemas']['XtDecimal'];
+      assets: components['schemas']['XtAsset'][];
+    };
+    /**
+     * @description One spot order, as `GET /spot/v4/order/{orderId}`, `/spot/v4/open-order` and `/spot/v4/history-order` give it.
+     * @example {
+     *       "symbol": "btc_usdt",
+     *       "orderId": "1000000000001",
+     *       "clientOrderId": null,
+     *       "side": "BUY",
+     *       "type": "LIMIT",
+     *       "timeInForce": "GTC",
+     *       "price": "60000",
+     *       "origQty": "0.001",
+     *       "executedQty": "0",
+     *       "leavingQty": "0.001",
+     *       "avgPrice": "0",
+     *       "state": "NEW",
+     *       "closed": false,
+     *       "time": 1796025600000,
+     *       "updatedTime": 1796025600000
+     *     }
+     */
+    XtOrder: {
+      orderId: components['schemas']['XtId'];
+      clientOrderId?: string | null;
+      /** @description The trading pair (`btc_usdt`; upper case in XT.COM's documents). */
+      symbol?: string;
+      baseCurrency?: string | null;
+      quoteCurrency?: string | null;
+      side?: components['schemas']['XtSide'];
+      /** @description `LIMIT` or `MARKET`. */
+      type?: string;
+      /** @description `GTC`, `IOC`, `FOK` or `GTX`. */
+      timeInForce?: string | null;
+      price?: components['schemas']['XtNullableDecimal'];
+      origQty?: components['schemas']['XtNullableDecimal'];
+      origQuoteQty?: components['schemas']['XtNullableDecimal'];
+      executedQty?: components['schemas']['XtNullableDecimal'];
+      leavingQty?: components['schemas']['XtNullableDecimal'];
+      tradeBase?: components['schemas']['XtNullableDecimal'];
+      tradeQuote?: components['schemas']['XtNullableDecimal'];
+      avgPrice?: components['schemas']['XtNullableDecimal'];
+      fee?: components['schemas']['XtNullableDecimal'];
+      feeCurrency?: string | null;
+      /** @description Fees paid another way (XT deduction), when there are any. */
+      deductServices?:
+        | {
+            fee?: components['schemas']['XtDecimal'];
+            feeCurrency?: string;
+          }[]
+        | null;
+      /** @description `NEW`, `PARTIALLY_FILLED`, `FILLED`, `CANCELED`, `REJECTED` or `EXPIRED`. */
+      state?: string;
+      closed?: boolean;
+      time?: components['schemas']['XtTime'];
+      updatedTime?: components['schemas']['XtTime'] | null;
+    };
+    /** @description A page of orders (`GET /spot/v4/history-order`). */
+    XtOrderPage: {
+      hasPrev?: boolean;
+      hasNext?: boolean;
+      items: components['schemas']['XtOrder'][];
+    };
+    /** @description One fill (`GET /spot/v4/trade`). */
+    XtTrade: {
+      tradeId: components['schemas']['XtId'];
+      orderId: components['schemas']['XtId'];
+      symbol?: string;
+      orderSide?: components['schemas']['XtSide'];
+      orderType?: string;
+      bizType?: string;
+      time?: components['schemas']['XtTime'];
+      price?: components['schemas']['XtDecimal'];
+      quantity?: components['schemas']['XtDecimal'];
+      quoteQty?: components['schemas']['XtDecimal'];
+      baseCurrency?: string;
+      quoteCurrency?: string;
+      fee?: components['schemas']['XtNullableDecimal'];
+      feeCurrency?: string | null;
+      /** @description `TAKER` or `MAKER` (lower case in XT.COM's documents). */
+      takerMaker?: string;
+    };
+    /** @description A page of fills (`GET /spot/v4/trade`). */
+    XtTradePage: {
+      hasPrev?: boolean;
+      hasNext?: boolean;
+      items: components['schemas']['XtTrade'][];
+    };
+    /** @description The new order's id (`POST /spot/v4/order`). */
+    XtOrderPlaced: {
+      orderId: components['schemas']['XtId'];
+    };
+    /** @description The cancellation (`DELETE /spot/v4/order/{orderId}`). */
+    XtOrderCancelled: {
+      cancelId: components['schemas']['XtId'];
+    };
+    /**
+     * @description An order to place (`POST /spot/v4/order`), as XT.COM documents it.
+     * @example {
+     *       "symbol": "btc_usdt",
+     *       "side": "BUY",
+     *       "type": "LIMIT",
+     *       "timeInForce": "GTC",
+     *       "bizType": "SPOT",
+     *       "price": "50000",
+     *       "quantity": "0.001"
+     *     }
+     */
+    XtOrderRequest: {
+      symbol: string;
+      side: components['schemas']['XtSide'];
+      /** @description `LIMIT` or `MARKET`. */
+      type: string;
+      /** @description `GTC`, `IOC`, `FOK` or `GTX` (XT.COM's documents mark it mandatory). */
+      timeInForce?: string;
+      /** @description `SPOT` or `LEVER` (XT.COM's documents mark it mandatory). */
+      bizType?: string;
+      /** @description For a `LIMIT` order. */
+      price?: components['schemas']['XtDecimal'];
+      /** @description For a `LIMIT` order, or a `MARKET` order by quantity. */
+      quantity?: components['schemas']['XtDecimal'];
+      /** @description For a `MARKET` order by amount. */
+      quoteQty?: components['schemas']['XtDecimal'];
+      /** @description Your own id for the order. */
+      clientOrderId?: string;
+    };
+    /** @description XT.COM's envelope for a success (`rc` or `returnCode` 0), in either shape. */
+    XtSuccess:
+      | (components['schemas']['XtRcEnvelope'] & {
+          /** @constant */
+          rc: 0;
+        })
+      | (components['schemas']['XtReturnCodeEnvelope'] & {
+          /** @constant */
+          returnCode: 0;
+        });
+    /** @description XT.COM's answer, `result` being `XtBalances` on success (`rc` 0), or a business refusal (`rc` 1). */
+    XtBalancesAnswer:
+      | (components['schemas']['XtSuccess'] & {
+          result: components['schemas']['XtBalances'];
+        })
+      | components['schemas']['XtRefusal'];
+    /** @description XT.COM's answer, `result` being `XtAsset` on success (`rc` 0), or a business refusal (`rc` 1). */
+    XtBalanceAnswer:
+      | (components['schemas']['XtSuccess'] & {
+          result: components['schemas']['XtAsset'];
+        })
+      | components['schemas']['XtRefusal'];
+    /** @description XT.COM's answer, `result` being `XtOrder` on success (`rc` 0), or a business refusal (`rc` 1). */
+    XtOrderAnswer:
+      | (components['schemas']['XtSuccess'] & {
+          result: components['schemas']['XtOrder'];
+        })
+      | components['schemas']['XtRefusal'];
+    /** @description XT.COM's answer, `result` being `XtOrderPage` on success (`rc` 0), or a business refusal (`rc` 1). */
+    XtOrderPageAnswer:
+      | (components['schemas']['XtSuccess'] & {
+          result: components['schemas']['XtOrderPage'];
+        })
+      | components['schemas']['XtRefusal'];
+    /** @description XT.COM's answer, `result` being `XtTradePage` on success (`rc` 0), or a business refusal (`rc` 1). */
+    XtTradePageAnswer:
+      | (components['schemas']['XtSuccess'] & {
+          result: components['schemas']['XtTradePage'];
+        })
+      | components['schemas']['XtRefusal'];
+    /** @description XT.COM's answer, `result` being `XtOrderPlaced` on success (`rc` 0), or a business refusal (`rc` 1). */
+    XtOrderPlacedAnswer:
+      | (components['schemas']['XtSuccess'] & {
+          result: components['schemas']['XtOrderPlaced'];
+        })
+      | components['schemas']['XtRefusal'];
+    /** @description XT.COM's answer, `result` being `XtOrderCancelled` on success (`rc` 0), or a business refusal (`rc` 1). */
+    XtOrderCancelledAnswer:
+      | (components['schemas']['XtSuccess'] & {
+          result: components['schemas']['XtOrderCancelled'];
+        })
+      | components['schemas']['XtRefusal'];
+    /** @description XT.COM's answer, `result` being a list of `XtOrder` on success (`rc` 0), or a business refusal (`rc` 1). */
+    XtOrderListAnswer:
+      | (components['schemas']['XtSuccess'] & {
+          result: components['schemas']['XtOrder'][];
+        })
+      | components['schemas']['XtRefusal'];
     /**
      * @description The claims of a link token (the `link` parameter of `/auth/{provider}/login`). Its header is
      *     `{"alg": "HS256"}` (`typ: JWT` is allowed); it is signed with `LINK_SECRET`. Other claims are
@@ -927,6 +1482,94 @@ export interface components {
         'application/json': components['schemas']['XtRefusal'];
       };
     };
+    /** @description XT.COM's own answer, unchanged (`rc` 0 with the balances (`XtBalances`), or `rc` 1 with a business code). */
+    XtBalancesPassedOn: {
+      headers: {
+        'Cache-Control': components['headers']['NoStore'];
+        'X-Request-Id': components['headers']['RequestId'];
+        [name: string]: unknown;
+      };
+      content: {
+        'application/json': components['schemas']['XtBalancesAnswer'];
+      };
+    };
+    /** @description XT.COM's own answer, unchanged (`rc` 0 with one currency's balance (`XtAsset`), or `rc` 1 with a business code). */
+    XtBalancePassedOn: {
+      headers: {
+        'Cache-Control': components['headers']['NoStore'];
+        'X-Request-Id': components['headers']['RequestId'];
+        [name: string]: unknown;
+      };
+      content: {
+        'application/json': components['schemas']['XtBalanceAnswer'];
+      };
+    };
+    /** @description XT.COM's own answer, unchanged (`rc` 0 with the order (`XtOrder`), or `rc` 1 with a business code). */
+    XtOrderPassedOn: {
+      headers: {
+        'Cache-Control': components['headers']['NoStore'];
+        'X-Request-Id': components['headers']['RequestId'];
+        [name: string]: unknown;
+      };
+      content: {
+        'application/json': components['schemas']['XtOrderAnswer'];
+      };
+    };
+    /** @description XT.COM's own answer, unchanged (`rc` 0 with the open orders (`XtOrder`s), or `rc` 1 with a business code). */
+    XtOrderListPassedOn: {
+      headers: {
+        'Cache-Control': components['headers']['NoStore'];
+        'X-Request-Id': components['headers']['RequestId'];
+        [name: string]: unknown;
+      };
+      content: {
+        'application/json': components['schemas']['XtOrderListAnswer'];
+      };
+    };
+    /** @description XT.COM's own answer, unchanged (`rc` 0 with a page of orders (`XtOrderPage`), or `rc` 1 with a business code). */
+    XtOrderPagePassedOn: {
+      headers: {
+        'Cache-Control': components['headers']['NoStore'];
+        'X-Request-Id': components['headers']['RequestId'];
+        [name: string]: unknown;
+      };
+      content: {
+        'application/json': components['schemas']['XtOrderPageAnswer'];
+      };
+    };
+    /** @description XT.COM's own answer, unchanged (`rc` 0 with a page of fills (`XtTradePage`), or `rc` 1 with a business code). */
+    XtTradePagePassedOn: {
+      headers: {
+        'Cache-Control': components['headers']['NoStore'];
+        'X-Request-Id': components['headers']['RequestId'];
+        [name: string]: unknown;
+      };
+      content: {
+        'application/json': components['schemas']['XtTradePageAnswer'];
+      };
+    };
+    /** @description XT.COM's own answer, unchanged (`rc` 0 with the new order's id (`XtOrderPlaced`), or `rc` 1 with a business code). */
+    XtOrderPlacedPassedOn: {
+      headers: {
+        'Cache-Control': components['headers']['NoStore'];
+        'X-Request-Id': components['headers']['RequestId'];
+        [name: string]: unknown;
+      };
+      content: {
+        'application/json': components['schemas']['XtOrderPlacedAnswer'];
+      };
+    };
+    /** @description XT.COM's own answer, unchanged (`rc` 0 with the cancellation (`XtOrderCancelled`), or `rc` 1 with a business code). */
+    XtOrderCancelledPassedOn: {
+      headers: {
+        'Cache-Control': components['headers']['NoStore'];
+        'X-Request-Id': components['headers']['RequestId'];
+        [name: string]: unknown;
+      };
+      content: {
+        'application/json': components['schemas']['XtOrderCancelledAnswer'];
+      };
+    };
     /** @description `not_connected` (no connection to XT.COM in this session) or `reconnect_required` (XT.COM ended it). */
     ApiNotConnected: {
       headers: {
@@ -1101,6 +1744,32 @@ export interface components {
     XtQuery: {
       [key: string]: string;
     };
+    /** @description XT.COM's order id (one segment, as `XtPath` allows). */
+    XtOrderId: string;
+    /** @description The currencies to list, comma separated (all without it). */
+    XtCurrencies: string;
+    /** @description The currency, e.g. `usdt` (XT.COM refuses the call without it). */
+    XtCurrency: string;
+    /** @description XT.COM's order id. */
+    XtOrderIdQuery: string;
+    /** @description The id the order was placed with (instead of `orderId`). */
+    XtClientOrderId: string;
+    /** @description The trading pair, e.g. `btc_usdt` (all without it). */
+    XtSymbol: string;
+    /** @description `SPOT` or `LEVER`. */
+    XtBizType: string;
+    /** @description `BUY` or `SELL`. */
+    XtSide: string;
+    /** @description The id to page from (with `direction`). */
+    XtFromId: string;
+    /** @description `PREV` or `NEXT`: the page before or after `fromId`. */
+    XtDirection: string;
+    /** @description The page size (XT.COM's default 20, at most 100). */
+    XtLimit: string;
+    /** @description From this time, in milliseconds since the epoch. */
+    XtStartTime: string;
+    /** @description Up to this time, in milliseconds since the epoch. */
+    XtEndTime: string;
     /**
      * @description The session's form token (`csrfToken` of `GET /api/session`). A wrong or missing one, or an
      *     `Origin` other than `PUBLIC_URL`'s, is 403 `csrf_failed`.
@@ -1122,6 +1791,15 @@ export interface components {
     XtBody: {
       content: {
         'application/json': Record<string, never> | unknown[];
+      };
+    };
+    /**
+     * @description The order, sent to XT.COM byte for byte and signed, under the same rules as `XtBody` (JSON only,
+     *     at most 16 kB). XT.COM checks it; xt-connect does not.
+     */
+    XtOrderRequest: {
+      content: {
+        'application/json': components['schemas']['XtOrderRequest'];
       };
     };
   };
@@ -1475,6 +2153,300 @@ export interface operations {
       '4XX': components['responses']['XtRefusedOther'];
     };
   };
+  getSubjectXtBalances: {
+    parameters: {
+      query?: {
+        /** @description The currencies to list, comma separated (all without it). */
+        currencies?: components['parameters']['XtCurrencies'];
+      };
+      header?: never;
+      path: {
+        /** @description The institution's user id, as in the link token's `sub`. A malformed one is a 400. */
+        sub: components['parameters']['Subject'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      400: components['responses']['V1XtBadRequest'];
+      401: components['responses']['V1Unauthorized'];
+      403: components['responses']['V1XtForbidden'];
+      404: components['responses']['V1XtNotFound'];
+      409: components['responses']['V1XtConflict'];
+      429: components['responses']['V1RateLimited'];
+      500: components['responses']['V1Internal'];
+      502: components['responses']['V1BadGateway'];
+      503: components['responses']['V1Unavailable'];
+      504: components['responses']['V1GatewayTimeout'];
+      '2XX': components['responses']['XtBalancesPassedOn'];
+      '4XX': components['responses']['XtRefusedOther'];
+    };
+  };
+  getSubjectXtBalance: {
+    parameters: {
+      query: {
+        /** @description The currency, e.g. `usdt` (XT.COM refuses the call without it). */
+        currency: components['parameters']['XtCurrency'];
+      };
+      header?: never;
+      path: {
+        /** @description The institution's user id, as in the link token's `sub`. A malformed one is a 400. */
+        sub: components['parameters']['Subject'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      400: components['responses']['V1XtBadRequest'];
+      401: components['responses']['V1Unauthorized'];
+      403: components['responses']['V1XtForbidden'];
+      404: components['responses']['V1XtNotFound'];
+      409: components['responses']['V1XtConflict'];
+      429: components['responses']['V1RateLimited'];
+      500: components['responses']['V1Internal'];
+      502: components['responses']['V1BadGateway'];
+      503: components['responses']['V1Unavailable'];
+      504: components['responses']['V1GatewayTimeout'];
+      '2XX': components['responses']['XtBalancePassedOn'];
+      '4XX': components['responses']['XtRefusedOther'];
+    };
+  };
+  getSubjectXtOrderByQuery: {
+    parameters: {
+      query?: {
+        /** @description XT.COM's order id. */
+        orderId?: components['parameters']['XtOrderIdQuery'];
+        /** @description The id the order was placed with (instead of `orderId`). */
+        clientOrderId?: components['parameters']['XtClientOrderId'];
+      };
+      header?: never;
+      path: {
+        /** @description The institution's user id, as in the link token's `sub`. A malformed one is a 400. */
+        sub: components['parameters']['Subject'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      400: components['responses']['V1XtBadRequest'];
+      401: components['responses']['V1Unauthorized'];
+      403: components['responses']['V1XtForbidden'];
+      404: components['responses']['V1XtNotFound'];
+      409: components['responses']['V1XtConflict'];
+      429: components['responses']['V1RateLimited'];
+      500: components['responses']['V1Internal'];
+      502: components['responses']['V1BadGateway'];
+      503: components['responses']['V1Unavailable'];
+      504: components['responses']['V1GatewayTimeout'];
+      '2XX': components['responses']['XtOrderPassedOn'];
+      '4XX': components['responses']['XtRefusedOther'];
+    };
+  };
+  postSubjectXtPlaceOrder: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The institution's user id, as in the link token's `sub`. A malformed one is a 400. */
+        sub: components['parameters']['Subject'];
+      };
+      cookie?: never;
+    };
+    requestBody: components['requestBodies']['XtOrderRequest'];
+    responses: {
+      400: components['responses']['V1XtBadRequest'];
+      401: components['responses']['V1Unauthorized'];
+      403: components['responses']['V1XtForbidden'];
+      404: components['responses']['V1XtNotFound'];
+      409: components['responses']['V1XtConflict'];
+      413: components['responses']['V1XtPayloadTooLarge'];
+      415: components['responses']['V1XtUnsupportedMediaType'];
+      429: components['responses']['V1RateLimited'];
+      500: components['responses']['V1Internal'];
+      502: components['responses']['V1BadGateway'];
+      503: components['responses']['V1Unavailable'];
+      504: components['responses']['V1GatewayTimeout'];
+      '2XX': components['responses']['XtOrderPlacedPassedOn'];
+      '4XX': components['responses']['XtRefusedOther'];
+    };
+  };
+  getSubjectXtOrder: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The institution's user id, as in the link token's `sub`. A malformed one is a 400. */
+        sub: components['parameters']['Subject'];
+        /** @description XT.COM's order id (one segment, as `XtPath` allows). */
+        orderId: components['parameters']['XtOrderId'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      400: components['responses']['V1XtBadRequest'];
+      401: components['responses']['V1Unauthorized'];
+      403: components['responses']['V1XtForbidden'];
+      404: components['responses']['V1XtNotFound'];
+      409: components['responses']['V1XtConflict'];
+      429: components['responses']['V1RateLimited'];
+      500: components['responses']['V1Internal'];
+      502: components['responses']['V1BadGateway'];
+      503: components['responses']['V1Unavailable'];
+      504: components['responses']['V1GatewayTimeout'];
+      '2XX': components['responses']['XtOrderPassedOn'];
+      '4XX': components['responses']['XtRefusedOther'];
+    };
+  };
+  deleteSubjectXtCancelOrder: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The institution's user id, as in the link token's `sub`. A malformed one is a 400. */
+        sub: components['parameters']['Subject'];
+        /** @description XT.COM's order id (one segment, as `XtPath` allows). */
+        orderId: components['parameters']['XtOrderId'];
+      };
+      cookie?: never;
+    };
+    requestBody?: components['requestBodies']['XtBody'];
+    responses: {
+      400: components['responses']['V1XtBadRequest'];
+      401: components['responses']['V1Unauthorized'];
+      403: components['responses']['V1XtForbidden'];
+      404: components['responses']['V1XtNotFound'];
+      409: components['responses']['V1XtConflict'];
+      413: components['responses']['V1XtPayloadTooLarge'];
+      415: components['responses']['V1XtUnsupportedMediaType'];
+      429: components['responses']['V1RateLimited'];
+      500: components['responses']['V1Internal'];
+      502: components['responses']['V1BadGateway'];
+      503: components['responses']['V1Unavailable'];
+      504: components['responses']['V1GatewayTimeout'];
+      '2XX': components['responses']['XtOrderCancelledPassedOn'];
+      '4XX': components['responses']['XtRefusedOther'];
+    };
+  };
+  getSubjectXtOpenOrders: {
+    parameters: {
+      query?: {
+        /** @description The trading pair, e.g. `btc_usdt` (all without it). */
+        symbol?: components['parameters']['XtSymbol'];
+        /** @description `SPOT` or `LEVER`. */
+        bizType?: components['parameters']['XtBizType'];
+        /** @description `BUY` or `SELL`. */
+        side?: components['parameters']['XtSide'];
+      };
+      header?: never;
+      path: {
+        /** @description The institution's user id, as in the link token's `sub`. A malformed one is a 400. */
+        sub: components['parameters']['Subject'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      400: components['responses']['V1XtBadRequest'];
+      401: components['responses']['V1Unauthorized'];
+      403: components['responses']['V1XtForbidden'];
+      404: components['responses']['V1XtNotFound'];
+      409: components['responses']['V1XtConflict'];
+      429: components['responses']['V1RateLimited'];
+      500: components['responses']['V1Internal'];
+      502: components['responses']['V1BadGateway'];
+      503: components['responses']['V1Unavailable'];
+      504: components['responses']['V1GatewayTimeout'];
+      '2XX': components['responses']['XtOrderListPassedOn'];
+      '4XX': components['responses']['XtRefusedOther'];
+    };
+  };
+  getSubjectXtOrderHistory: {
+    parameters: {
+      query?: {
+        /** @description The trading pair, e.g. `btc_usdt` (all without it). */
+        symbol?: components['parameters']['XtSymbol'];
+        /** @description `SPOT` or `LEVER`. */
+        bizType?: components['parameters']['XtBizType'];
+        /** @description `BUY` or `SELL`. */
+        side?: components['parameters']['XtSide'];
+        /** @description The id to page from (with `direction`). */
+        fromId?: components['parameters']['XtFromId'];
+        /** @description `PREV` or `NEXT`: the page before or after `fromId`. */
+        direction?: components['parameters']['XtDirection'];
+        /** @description The page size (XT.COM's default 20, at most 100). */
+        limit?: components['parameters']['XtLimit'];
+        /** @description From this time, in milliseconds since the epoch. */
+        startTime?: components['parameters']['XtStartTime'];
+        /** @description Up to this time, in milliseconds since the epoch. */
+        endTime?: components['parameters']['XtEndTime'];
+      };
+      header?: never;
+      path: {
+        /** @description The institution's user id, as in the link token's `sub`. A malformed one is a 400. */
+        sub: components['parameters']['Subject'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      400: components['responses']['V1XtBadRequest'];
+      401: components['responses']['V1Unauthorized'];
+      403: components['responses']['V1XtForbidden'];
+      404: components['responses']['V1XtNotFound'];
+      409: components['responses']['V1XtConflict'];
+      429: components['responses']['V1RateLimited'];
+      500: components['responses']['V1Internal'];
+      502: components['responses']['V1BadGateway'];
+      503: components['responses']['V1Unavailable'];
+      504: components['responses']['V1GatewayTimeout'];
+      '2XX': components['responses']['XtOrderPagePassedOn'];
+      '4XX': components['responses']['XtRefusedOther'];
+    };
+  };
+  getSubjectXtTrades: {
+    parameters: {
+      query?: {
+        /** @description The trading pair, e.g. `btc_usdt` (all without it). */
+        symbol?: components['parameters']['XtSymbol'];
+        /** @description `SPOT` or `LEVER`. */
+        bizType?: components['parameters']['XtBizType'];
+        /** @description XT.COM's order id. */
+        orderId?: components['parameters']['XtOrderIdQuery'];
+        /** @description The id to page from (with `direction`). */
+        fromId?: components['parameters']['XtFromId'];
+        /** @description `PREV` or `NEXT`: the page before or after `fromId`. */
+        direction?: components['parameters']['XtDirection'];
+        /** @description The page size (XT.COM's default 20, at most 100). */
+        limit?: components['parameters']['XtLimit'];
+        /** @description From this time, in milliseconds since the epoch. */
+        startTime?: components['parameters']['XtStartTime'];
+        /** @description Up to this time, in milliseconds since the epoch. */
+        endTime?: components['parameters']['XtEndTime'];
+      };
+      header?: never;
+      path: {
+        /** @description The institution's user id, as in the link token's `sub`. A malformed one is a 400. */
+        sub: components['parameters']['Subject'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      400: components['responses']['V1XtBadRequest'];
+      401: components['responses']['V1Unauthorized'];
+      403: components['responses']['V1XtForbidden'];
+      404: components['responses']['V1XtNotFound'];
+      409: components['responses']['V1XtConflict'];
+      429: components['responses']['V1RateLimited'];
+      500: components['responses']['V1Internal'];
+      502: components['responses']['V1BadGateway'];
+      503: components['responses']['V1Unavailable'];
+      504: components['responses']['V1GatewayTimeout'];
+      '2XX': components['responses']['XtTradePagePassedOn'];
+      '4XX': components['responses']['XtRefusedOther'];
+    };
+  };
   getSession: {
     parameters: {
       query?: never;
@@ -1638,6 +2610,278 @@ export interface operations {
       503: components['responses']['ApiUnavailable'];
       504: components['responses']['ApiGatewayTimeout'];
       '2XX': components['responses']['XtPassedOn'];
+      '4XX': components['responses']['XtRefusedOther'];
+    };
+  };
+  getXtBalances: {
+    parameters: {
+      query?: {
+        /** @description The currencies to list, comma separated (all without it). */
+        currencies?: components['parameters']['XtCurrencies'];
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      400: components['responses']['ApiXtBadRequest'];
+      401: components['responses']['ApiNotConnected'];
+      403: components['responses']['ApiXtForbiddenRead'];
+      404: components['responses']['ApiXtNotFound'];
+      429: components['responses']['ApiRateLimited'];
+      500: components['responses']['ApiInternal'];
+      502: components['responses']['ApiBadGateway'];
+      503: components['responses']['ApiUnavailable'];
+      504: components['responses']['ApiGatewayTimeout'];
+      '2XX': components['responses']['XtBalancesPassedOn'];
+      '4XX': components['responses']['XtRefusedOther'];
+    };
+  };
+  getXtBalance: {
+    parameters: {
+      query: {
+        /** @description The currency, e.g. `usdt` (XT.COM refuses the call without it). */
+        currency: components['parameters']['XtCurrency'];
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      400: components['responses']['ApiXtBadRequest'];
+      401: components['responses']['ApiNotConnected'];
+      403: components['responses']['ApiXtForbiddenRead'];
+      404: components['responses']['ApiXtNotFound'];
+      429: components['responses']['ApiRateLimited'];
+      500: components['responses']['ApiInternal'];
+      502: components['responses']['ApiBadGateway'];
+      503: components['responses']['ApiUnavailable'];
+      504: components['responses']['ApiGatewayTimeout'];
+      '2XX': components['responses']['XtBalancePassedOn'];
+      '4XX': components['responses']['XtRefusedOther'];
+    };
+  };
+  getXtOrderByQuery: {
+    parameters: {
+      query?: {
+        /** @description XT.COM's order id. */
+        orderId?: components['parameters']['XtOrderIdQuery'];
+        /** @description The id the order was placed with (instead of `orderId`). */
+        clientOrderId?: components['parameters']['XtClientOrderId'];
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      400: components['responses']['ApiXtBadRequest'];
+      401: components['responses']['ApiNotConnected'];
+      403: components['responses']['ApiXtForbiddenRead'];
+      404: components['responses']['ApiXtNotFound'];
+      429: components['responses']['ApiRateLimited'];
+      500: components['responses']['ApiInternal'];
+      502: components['responses']['ApiBadGateway'];
+      503: components['responses']['ApiUnavailable'];
+      504: components['responses']['ApiGatewayTimeout'];
+      '2XX': components['responses']['XtOrderPassedOn'];
+      '4XX': components['responses']['XtRefusedOther'];
+    };
+  };
+  postXtPlaceOrder: {
+    parameters: {
+      query?: never;
+      header: {
+        /**
+         * @description The session's form token (`csrfToken` of `GET /api/session`). A wrong or missing one, or an
+         *     `Origin` other than `PUBLIC_URL`'s, is 403 `csrf_failed`.
+         */
+        'X-CSRF-Token': components['parameters']['CsrfToken'];
+      };
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: components['requestBodies']['XtOrderRequest'];
+    responses: {
+      400: components['responses']['ApiXtBadRequest'];
+      401: components['responses']['ApiNotConnected'];
+      403: components['responses']['ApiXtForbiddenWrite'];
+      404: components['responses']['ApiXtNotFound'];
+      413: components['responses']['ApiXtPayloadTooLarge'];
+      415: components['responses']['ApiXtUnsupportedMediaType'];
+      429: components['responses']['ApiRateLimited'];
+      500: components['responses']['ApiInternal'];
+      502: components['responses']['ApiBadGateway'];
+      503: components['responses']['ApiUnavailable'];
+      504: components['responses']['ApiGatewayTimeout'];
+      '2XX': components['responses']['XtOrderPlacedPassedOn'];
+      '4XX': components['responses']['XtRefusedOther'];
+    };
+  };
+  getXtOrder: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description XT.COM's order id (one segment, as `XtPath` allows). */
+        orderId: components['parameters']['XtOrderId'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      400: components['responses']['ApiXtBadRequest'];
+      401: components['responses']['ApiNotConnected'];
+      403: components['responses']['ApiXtForbiddenRead'];
+      404: components['responses']['ApiXtNotFound'];
+      429: components['responses']['ApiRateLimited'];
+      500: components['responses']['ApiInternal'];
+      502: components['responses']['ApiBadGateway'];
+      503: components['responses']['ApiUnavailable'];
+      504: components['responses']['ApiGatewayTimeout'];
+      '2XX': components['responses']['XtOrderPassedOn'];
+      '4XX': components['responses']['XtRefusedOther'];
+    };
+  };
+  deleteXtCancelOrder: {
+    parameters: {
+      query?: never;
+      header: {
+        /**
+         * @description The session's form token (`csrfToken` of `GET /api/session`). A wrong or missing one, or an
+         *     `Origin` other than `PUBLIC_URL`'s, is 403 `csrf_failed`.
+         */
+        'X-CSRF-Token': components['parameters']['CsrfToken'];
+      };
+      path: {
+        /** @description XT.COM's order id (one segment, as `XtPath` allows). */
+        orderId: components['parameters']['XtOrderId'];
+      };
+      cookie?: never;
+    };
+    requestBody?: components['requestBodies']['XtBody'];
+    responses: {
+      400: components['responses']['ApiXtBadRequest'];
+      401: components['responses']['ApiNotConnected'];
+      403: components['responses']['ApiXtForbiddenWrite'];
+      404: components['responses']['ApiXtNotFound'];
+      413: components['responses']['ApiXtPayloadTooLarge'];
+      415: components['responses']['ApiXtUnsupportedMediaType'];
+      429: components['responses']['ApiRateLimited'];
+      500: components['responses']['ApiInternal'];
+      502: components['responses']['ApiBadGateway'];
+      503: components['responses']['ApiUnavailable'];
+      504: components['responses']['ApiGatewayTimeout'];
+      '2XX': components['responses']['XtOrderCancelledPassedOn'];
+      '4XX': components['responses']['XtRefusedOther'];
+    };
+  };
+  getXtOpenOrders: {
+    parameters: {
+      query?: {
+        /** @description The trading pair, e.g. `btc_usdt` (all without it). */
+        symbol?: components['parameters']['XtSymbol'];
+        /** @description `SPOT` or `LEVER`. */
+        bizType?: components['parameters']['XtBizType'];
+        /** @description `BUY` or `SELL`. */
+        side?: components['parameters']['XtSide'];
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      400: components['responses']['ApiXtBadRequest'];
+      401: components['responses']['ApiNotConnected'];
+      403: components['responses']['ApiXtForbiddenRead'];
+      404: components['responses']['ApiXtNotFound'];
+      429: components['responses']['ApiRateLimited'];
+      500: components['responses']['ApiInternal'];
+      502: components['responses']['ApiBadGateway'];
+      503: components['responses']['ApiUnavailable'];
+      504: components['responses']['ApiGatewayTimeout'];
+      '2XX': components['responses']['XtOrderListPassedOn'];
+      '4XX': components['responses']['XtRefusedOther'];
+    };
+  };
+  getXtOrderHistory: {
+    parameters: {
+      query?: {
+        /** @description The trading pair, e.g. `btc_usdt` (all without it). */
+        symbol?: components['parameters']['XtSymbol'];
+        /** @description `SPOT` or `LEVER`. */
+        bizType?: components['parameters']['XtBizType'];
+        /** @description `BUY` or `SELL`. */
+        side?: components['parameters']['XtSide'];
+        /** @description The id to page from (with `direction`). */
+        fromId?: components['parameters']['XtFromId'];
+        /** @description `PREV` or `NEXT`: the page before or after `fromId`. */
+        direction?: components['parameters']['XtDirection'];
+        /** @description The page size (XT.COM's default 20, at most 100). */
+        limit?: components['parameters']['XtLimit'];
+        /** @description From this time, in milliseconds since the epoch. */
+        startTime?: components['parameters']['XtStartTime'];
+        /** @description Up to this time, in milliseconds since the epoch. */
+        endTime?: components['parameters']['XtEndTime'];
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      400: components['responses']['ApiXtBadRequest'];
+      401: components['responses']['ApiNotConnected'];
+      403: components['responses']['ApiXtForbiddenRead'];
+      404: components['responses']['ApiXtNotFound'];
+      429: components['responses']['ApiRateLimited'];
+      500: components['responses']['ApiInternal'];
+      502: components['responses']['ApiBadGateway'];
+      503: components['responses']['ApiUnavailable'];
+      504: components['responses']['ApiGatewayTimeout'];
+      '2XX': components['responses']['XtOrderPagePassedOn'];
+      '4XX': components['responses']['XtRefusedOther'];
+    };
+  };
+  getXtTrades: {
+    parameters: {
+      query?: {
+        /** @description The trading pair, e.g. `btc_usdt` (all without it). */
+        symbol?: components['parameters']['XtSymbol'];
+        /** @description `SPOT` or `LEVER`. */
+        bizType?: components['parameters']['XtBizType'];
+        /** @description XT.COM's order id. */
+        orderId?: components['parameters']['XtOrderIdQuery'];
+        /** @description The id to page from (with `direction`). */
+        fromId?: components['parameters']['XtFromId'];
+        /** @description `PREV` or `NEXT`: the page before or after `fromId`. */
+        direction?: components['parameters']['XtDirection'];
+        /** @description The page size (XT.COM's default 20, at most 100). */
+        limit?: components['parameters']['XtLimit'];
+        /** @description From this time, in milliseconds since the epoch. */
+        startTime?: components['parameters']['XtStartTime'];
+        /** @description Up to this time, in milliseconds since the epoch. */
+        endTime?: components['parameters']['XtEndTime'];
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      400: components['responses']['ApiXtBadRequest'];
+      401: components['responses']['ApiNotConnected'];
+      403: components['responses']['ApiXtForbiddenRead'];
+      404: components['responses']['ApiXtNotFound'];
+      429: components['responses']['ApiRateLimited'];
+      500: components['responses']['ApiInternal'];
+      502: components['responses']['ApiBadGateway'];
+      503: components['responses']['ApiUnavailable'];
+      504: components['responses']['ApiGatewayTimeout'];
+      '2XX': components['responses']['XtTradePagePassedOn'];
       '4XX': components['responses']['XtRefusedOther'];
     };
   };
