@@ -78,3 +78,26 @@ test('the token endpoint: error.code AUTH_1xx is provider_misconfigured, any oth
     }),
   );
 });
+
+test('a code written as a digit string (as recorded from the live API) reads as the number; anything else is no envelope', () => {
+  const read = (body: unknown) => readXtEnvelope(answer(200, JSON.stringify(body)), 'xt');
+  expect(read({ rc: '0', mc: 'SUCCESS', ma: [], result: { a: 1 } })).toEqual({
+    rc: 0,
+    mc: 'SUCCESS',
+    result: { a: 1 },
+  });
+  expect(read({ returnCode: '1', error: { code: 'ORDER_NOT_FOUND' } })).toEqual({
+    rc: 1,
+    mc: 'ORDER_NOT_FOUND',
+    result: undefined,
+  });
+  for (const rc of ['', 'zero', '0x1', '1e3', ' 0', '12345678901', null, true])
+    expect(() => read({ rc, mc: 'SUCCESS' })).toThrow(
+      expect.objectContaining({ code: 'provider_bad_response' }) as Error,
+    );
+  const kind = (rc: unknown) => {
+    const o = classify(answer(400, JSON.stringify({ rc, mc: 'ORDER_NOT_FOUND' })), '/spot/v4/order', 0);
+    return { kind: o.kind, mc: (o as { mc?: string }).mc };
+  };
+  expect(kind('1')).toEqual(kind(1)); // the same refusal, passed on as XT.COM wrote it
+});

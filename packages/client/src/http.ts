@@ -82,8 +82,8 @@ export function retryAfterOf(header: string | null): number | undefined {
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
 
-/** XT.COM's business refusal: `rc` or `returnCode` 1. */
-const isXtRefusal = (body: unknown) => isObject(body) && (body.rc === 1 || body.returnCode === 1);
+/** XT.COM's business refusal: `rc` or `returnCode` 1 (or "1"). */
+const isXtRefusal = (body: unknown) => isObject(body) && [body.rc, body.returnCode].some((c) => c === 1 || c === '1'); // a digit string too, as recorded live
 
 /** The error of a non-2xx answer, from the contract's `{error: {...}}` (ServiceError) when it is one. */
 export function errorOf(a: Answer, xt: boolean): XtConnectError {

@@ -910,10 +910,16 @@ export interface components {
         [key: string]: components['schemas']['SessionProvider'];
       };
     };
+    /**
+     * @description An envelope's code (`rc` or `returnCode`): a number in XT.COM's documents, a digit string in
+     *     answers recorded from its live API (`"rc": "0"`). xt-connect reads both alike and passes the
+     *     answer on as XT.COM wrote it.
+     */
+    XtCode: number | string;
     /** @description XT.COM's `{rc, mc, ma, result}` envelope (`rc` 0 is success; `mc` names a refusal). */
     XtRcEnvelope: {
       returnCode?: never;
-      rc: number;
+      rc: components['schemas']['XtCode'];
       /** @description XT.COM's message code, never an `AUTH_…` one (those are answered 502 `provider_misconfigured`). */
       mc?: string;
       /** @description XT.COM's message arguments. */
@@ -924,7 +930,7 @@ export interface components {
     /** @description XT.COM's `{returnCode, msgInfo, error, result}` envelope (`returnCode` 0 is success; `error.code` names a refusal). */
     XtReturnCodeEnvelope: {
       rc?: never;
-      returnCode: number;
+      returnCode: components['schemas']['XtCode'];
       msgInfo?: string | null;
       error?: {
         /** @description Never an `AUTH_…` code (those are answered 502 `provider_misconfigured`). */
@@ -941,12 +947,12 @@ export interface components {
     /** @description XT.COM's own business refusal (`rc` or `returnCode` 1), passed on unchanged with XT.COM's 4xx status. */
     XtRefusal:
       | (components['schemas']['XtRcEnvelope'] & {
-          /** @constant */
-          rc: 1;
+          /** @enum {unknown} */
+          rc: 1 | '1';
         })
       | (components['schemas']['XtReturnCodeEnvelope'] & {
-          /** @constant */
-          returnCode: 1;
+          /** @enum {unknown} */
+          returnCode: 1 | '1';
         });
     /** @description An amount or a price, as XT.COM sends it; a decimal string (`"0.0201"`, the usual form) or a JSON number. */
     XtDecimal: string | number;
@@ -1118,12 +1124,12 @@ export interface components {
     /** @description XT.COM's envelope for a success (`rc` or `returnCode` 0), in either shape. */
     XtSuccess:
       | (components['schemas']['XtRcEnvelope'] & {
-          /** @constant */
-          rc: 0;
+          /** @enum {unknown} */
+          rc: 0 | '0';
         })
       | (components['schemas']['XtReturnCodeEnvelope'] & {
-          /** @constant */
-          returnCode: 0;
+          /** @enum {unknown} */
+          returnCode: 0 | '0';
         });
     /** @description XT.COM's answer, `result` being `XtBalances` on success (`rc` 0), or a business refusal (`rc` 1). */
     XtBalancesAnswer:

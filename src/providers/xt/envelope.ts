@@ -11,14 +11,26 @@ import { z } from 'zod';
 import { AppError, type Detail } from '../../errors.js';
 import type { RawResponse } from './http.js';
 
+/**
+ * A code as a number or as a digit string: XT.COM's documents write `rc: 0`, but answers recorded
+ * from its live API (ccxt's static tests) carry `"rc": "0"`. Either reads as the same number.
+ */
+const code = z.union([
+  z.number(),
+  z
+    .string()
+    .regex(/^-?\d{1,9}$/)
+    .transform(Number),
+]);
+
 const rcSchema = z.object({
-  rc: z.number(),
+  rc: code,
   mc: z.string().max(64).optional(),
   result: z.unknown().optional(),
 });
 
 const returnCodeSchema = z.object({
-  returnCode: z.number(),
+  returnCode: code,
   msgInfo: z.string().max(256).nullish(),
   error: z.object({ code: z.string().max(64).optional() }).nullish(),
   result: z.unknown().optional(),
