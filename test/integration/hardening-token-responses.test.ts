@@ -32,7 +32,9 @@ describe('hostile token responses', () => {
       'deeply nested JSON',
       () => ({ body: `{"rc":0,"mc":"SUCCESS","result":${'['.repeat(20_000)}${']'.repeat(20_000)}}` }),
     ],
-    ['rc as a string', () => ({ body: envelope(good(), '0') })],
+    // A digit string is XT.COM's own (answers recorded from its live API carry "rc": "0"); these are not.
+    ['rc as a word', () => ({ body: envelope(good(), 'ok') })],
+    ['rc as a decimal string', () => ({ body: envelope(good(), '0.0') })],
     ['result null', () => ({ body: envelope(null) })],
     [
       'an access token that is not a JWT',
@@ -68,6 +70,13 @@ describe('hostile token responses', () => {
     expect(errorCode(res.text)).toBe('provider_bad_response');
     expect(res.text).toContain('href="/auth/xt/login"');
     expect(sessionJson(await h.agent.get('/api/session')).connected).toBe(false);
+  });
+
+  test('rc as a digit string ("0"), as recorded from the live API, is a success like rc 0', async () => {
+    h = await startHarness();
+    h.xt.respondNextWith({ body: envelope(good(), '0') });
+    expect((await connectXt(h.agent)).status).toBe(303);
+    expect(sessionJson(await h.agent.get('/api/session')).connected).toBe(true);
   });
 
   test('a "success" that names an AUTH_ code, in either shape, is our misconfiguration, as on the user API; nothing is stored', async () => {
