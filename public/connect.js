@@ -92,7 +92,9 @@ button:disabled { opacity: 0.6; cursor: progress; }
 
 /**
  * <xt-connect-button link="…" provider="xt" return-to="/account">Connect XT.COM</xt-connect-button>
- * Calls XtConnect.open with its attributes and fires `xt-connect-success`, `xt-connect-exit` or
+ * or, better, link-endpoint="/xt-connect/link" instead of link: a link minted on the click, by a
+ * POST to your backend, rather than one written into the page (a link for a connected user is a
+ * key to that user's connection: mint it just before use). Calls XtConnect.open with its attributes and fires `xt-connect-success`, `xt-connect-exit` or
  * `xt-connect-error` (bubbling, with the result as `detail`). Styled by --xt-connect-* properties.
  */
 class XtConnectButton extends HTMLElement {
@@ -118,15 +120,16 @@ class XtConnectButton extends HTMLElement {
     this.button = button;
   }
 
-  connect() {
+  async connect() {
     const fire = (name) => (detail) => {
       this.button.disabled = false;
       this.dispatchEvent(new CustomEvent(`xt-connect-${name}`, { detail, bubbles: true, composed: true }));
     };
     try {
       this.button.disabled = true;
+      const endpoint = this.getAttribute('link-endpoint');
       open({
-        link: this.getAttribute('link') || '',
+        link: endpoint ? await fetchLink(endpoint) : this.getAttribute('link') || '',
         provider: this.getAttribute('provider') || undefined,
         returnTo: this.getAttribute('return-to') || undefined,
         onSuccess: fire('success'),
@@ -137,6 +140,22 @@ class XtConnectButton extends HTMLElement {
       fire('error')({ status: 'error', error: err instanceof Error ? err.message : String(err) });
     }
   }
+}
+
+/**
+ * A fresh link from the institution's own backend: POST to `endpoint` (a URL of the page's own
+ * site, with its cookies), which answers `{ "link": "<link token>" }` for the signed-in user. The
+ * popup then opens within the click's user activation (a few seconds), so it is not blocked.
+ */
+async function fetchLink(endpoint) {
+  const res = await fetch(endpoint, {
+    method: 'POST',
+    credentials: 'same-origin',
+    headers: { Accept: 'application/json' },
+  });
+  const body = res.ok ? await res.json().catch(() => undefined) : undefined;
+  if (typeof body?.link !== 'string' || body.link === '') throw new Error(`link-endpoint gave no link (${res.status})`);
+  return body.link;
 }
 
 if (!customElements.get('xt-connect-button')) customElements.define('xt-connect-button', XtConnectButton);

@@ -59,13 +59,16 @@ async function connection() {
   }
 }
 
-function connectionHtml({ xt, assets, error }, linkUrl) {
+function connectionHtml({ xt, assets, error }) {
   if (error) return `<p class="error" role="alert">xt-connect answered: ${esc(error)}. Reload to try again.</p>`;
   if (!xt?.connected) {
     const why = xt?.reason && xt.reason !== 'not_connected' ? ` (${esc(xt.reason)})` : '';
+    // The link is minted on the click (POST /link), never written into the page: a link for a user
+    // who is already connected hands that user's connection to whoever opens it.
     return `<p id="state">Not connected${why}.</p>
-      <xt-connect-button link="${esc(new URL(linkUrl).searchParams.get('link'))}">Connect XT.COM</xt-connect-button>
-      <p class="small">No popup? <a href="${esc(linkUrl)}">Connect in this window</a> instead.</p>`;
+      <xt-connect-button link-endpoint="/link">Connect XT.COM</xt-connect-button>
+      <form method="post" action="/link" class="small">No popup?
+        <button type="submit" class="plain">Connect in this window</button> instead.</form>`;
   }
   const rows = assets
     .map(
@@ -81,8 +84,9 @@ function connectionHtml({ xt, assets, error }, linkUrl) {
 }
 
 function webhooksHtml() {
-  if (received.length === 0) return '<p>None yet.</p>';
-  const items = received.map(
+  const mine = received.filter((e) => e.data.subject === USER.id); // this user's only
+  if (mine.length === 0) return '<p>None yet.</p>';
+  const items = mine.map(
     (e) =>
       `<li><code>${esc(e.type)}</code> for ${esc(e.data.subject)}${e.data.reason ? ` (${esc(e.data.reason)})` : ''}, ${esc(e.timestamp)}</li>`,
   );
@@ -90,14 +94,12 @@ function webhooksHtml() {
 }
 
 async function page(res) {
-  // A fresh link for each page view: it is short-lived and works once.
-  const linkUrl = await xc.mintLinkUrl({ sub: USER.id });
   const body = `<!doctype html><html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1"><title>Example Institution</title>
 <link rel="stylesheet" href="/style.css"></head>
 <body data-xt-connect="${esc(XT_CONNECT)}"><main>
 <h1>Example Institution</h1><p>Signed in as ${esc(USER.name)} (your user id here: <code>${esc(USER.id)}</code>).</p>
-<section aria-labelledby="xt"><h2 id="xt">Your XT.COM account</h2>${connectionHtml(await connection(), linkUrl)}
+<section aria-labelledby="xt"><h2 id="xt">Your XT.COM account</h2>${connectionHtml(await connection())}
 <p id="notice" role="status"></p></section>
 <section aria-labelledby="wh"><h2 id="wh">Webhooks received</h2>${webhooksHtml()}</section>
 </main><script type="module" src="/app.js"></script></body></html>`;
@@ -108,7 +110,7 @@ function send(res, status, type, body) {
   res.writeHead(status, {
     'Content-Type': type,
     'Cache-Control': 'no-store',
-    'Content-Security-Policy': `default-src 'self'; script-src 'self' ${XT_CONNECT}; connect-src 'self' ${XT_CONNECT}; frame-ancestors 'none'`,
+    'Content-Security-Policy': `default-src 'self'; script-src 'self' ${XT_CONNECT}; connect-src 'self' ${XT_CONNECT}; form-action 'self' ${XT_CONNECT}; base-uri 'none'; frame-ancestors 'none'`,
     'X-Content-Type-Options': 'nosniff',
   });
   res.end(body);
@@ -147,6 +149,23 @@ async function webhook(req, res) {
   send(res, 204, 'text/plain', '');
 }
 
+/**
+ * A POST from this site's own pages only (CSRF): the browser's Origin must be this server's own. A
+ * real site also checks its session here, and mints links for its signed-in user only.
+ */
+const fromOwnPage = (req) => req.headers.origin === `http://${req.headers.host}`;
+
+/**
+ * POST /link: a fresh link for the signed-in user, valid once and for a minute. The button fetches
+ * it as JSON (link-endpoint); the no-popup form is sent straight to the login.
+ */
+async function link(req, res) {
+  const url = await xc.mintLinkUrl({ sub: USER.id, returnTo: '/account' });
+  if ((req.headers.accept ?? '').includes('application/json'))
+    return send(res, 200, 'application/json', JSON.stringify({ link: new URL(url).searchParams.get('link') }));
+  res.writeHead(303, { Location: url, 'Cache-Control': 'no-store' }).end();
+}
+
 /** POST /disconnect: ends the connection at xt-connect (and at XT.COM where it can), then back to the page. */
 async function disconnect(res) {
   await xc.connections.end(USER.id, 'xt'); // 204 whether or not there was one to end
@@ -160,6 +179,9 @@ const server = http.createServer((req, res) => {
     if (req.method === 'GET' && STATIC[path]) return send(res, 200, ...STATIC[path]);
     if (req.method === 'GET' && path === '/favicon.ico') return send(res, 204, 'image/x-icon', ''); // none
     if (req.method === 'POST' && path === '/webhooks') return webhook(req, res);
+    if (req.method === 'POST' && (path === '/link' || path === '/disconnect') && !fromOwnPage(req))
+      return send(res, 403, 'text/plain', 'cross-site request refused');
+    if (req.method === 'POST' && path === '/link') return link(req, res);
     if (req.method === 'POST' && path === '/disconnect') return disconnect(res);
     send(res, 404, 'text/plain', 'not found');
   };

@@ -7,8 +7,11 @@
  */
 import { createHmac, hkdfSync } from 'node:crypto';
 
-/** What a subject may be: 1 to 128 characters of letters, digits and `._:@-`. */
-export const SUBJECT_PATTERN = /^[A-Za-z0-9._:@-]{1,128}$/;
+/**
+ * What a subject may be: 1 to 128 characters of letters, digits and `._:@-`, but not `.` or `..`
+ * alone: those are path segments every URL parser resolves, so no request could address them.
+ */
+export const SUBJECT_PATTERN = /^(?!\.{1,2}$)[A-Za-z0-9._:@-]{1,128}$/;
 
 export const isSubject = (s: unknown): s is string => typeof s === 'string' && SUBJECT_PATTERN.test(s);
 

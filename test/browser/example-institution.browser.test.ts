@@ -116,6 +116,17 @@ test('a person connects on the institution page: connection, balances and the we
   await page.locator('#state', { hasText: /Not connected/ }).waitFor();
   await until(page, '#webhooks', /connection\.ended for alice \(revoked_by_service\)/);
   expect(refused).toEqual([]); // no CSP refusal, no failed script
+  // Its POSTs come from its own pages only: another site's form (or no Origin at all) is refused.
+  for (const origin of ['http://evil.example', undefined]) {
+    for (const path of ['/link', '/disconnect']) {
+      const res = await fetch(`${example}${path}`, {
+        method: 'POST',
+        headers: origin ? { Origin: origin } : {},
+        redirect: 'manual',
+      });
+      expect([path, res.status]).toEqual([path, 403]);
+    }
+  }
   process.stdout.write(
     `example: start to connected person ${connectedMs} ms (client build, servers, Chromium, approve)\n`,
   );

@@ -6,6 +6,7 @@
  * any answer. Every other call is sent exactly once.
  */
 import { XtConnectError } from './errors.js';
+import { unchangedUrl } from './paths.js';
 import type { ClientErrorCode, ServiceScope } from './types.js';
 
 /** The longest wait before a retry, in seconds. */
@@ -44,7 +45,7 @@ export const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTi
 function urlOf(t: Transport, call: Call): string {
   const q = new URLSearchParams();
   for (const [k, v] of Object.entries(call.query ?? {})) if (v !== undefined) q.set(k, String(v));
-  return `${t.base}${call.path}${q.size ? `?${q.toString()}` : ''}`;
+  return unchangedUrl(`${t.base}${call.path}${q.size ? `?${q.toString()}` : ''}`, call.path);
 }
 
 /** The answer: its status and parsed JSON body (undefined when empty; the text when it is not JSON). */

@@ -4,12 +4,13 @@
  */
 import { type Query, type Transport, defaultSleep, send, sendJson } from './http.js';
 import { type MintLinkOptions, mintLink } from './link.js';
+import { providerSegment, subjectPath, xtPath } from './paths.js';
 import type { ConnectionList, ConnectionListItem, ListConnectionsQuery, SubjectConnections } from './types.js';
 import type { WebhookEvent, XtMethod, XtResult } from './types.js';
 import { type RawBody, type WebhookHeaders, WebhookVerifier } from './webhooks.js';
 
 export { XtConnectError, WebhookVerificationError, type WebhookFailure, type XtConnectErrorInit } from './errors.js';
-export { LINK_LIFETIME_S, type MintLinkOptions } from './link.js';
+export { LINK_LIFETIME_S, LINK_MAX_LIFETIME_S, type MintLinkOptions } from './link.js';
 export { MAX_WAIT_S } from './http.js';
 export type * from './types.js';
 export type { RawBody, WebhookHeaders } from './webhooks.js';
@@ -41,14 +42,6 @@ export interface XtBodyOptions extends XtCallOptions {
   body?: unknown;
 }
 
-const subjectPath = (sub: string) => `/v1/subjects/${encodeURIComponent(sub)}`;
-
-/** An XT.COM path: `/spot/v4/balances`, sent as is (segments joined by `/`, never percent-encoded). */
-function xtPath(path: string): string {
-  if (!path.startsWith('/') || /[?#]/.test(path)) throw new TypeError('an XT.COM path starts with / and has no ? or #');
-  return path;
-}
-
 export class XtConnect {
   readonly #t: Transport;
   readonly #publicUrl: URL;
@@ -72,7 +65,11 @@ export class XtConnect {
     if (opts.webhookSecret) this.#verifier = new WebhookVerifier(opts.webhookSecret);
   }
 
-  /** A login URL for the institution's user `sub`, valid once and for 10 minutes (LINK_LIFETIME_S). */
+  /**
+   * A login URL for the institution's user `sub`, valid once and for a minute (`expiresIn` to
+   * change it, at most 600 s). Mint it for your signed-in user only, just before use: for a user
+   * who is already connected it gives the browser that opens it that user's connection.
+   */
   async mintLinkUrl(opts: MintLinkOptions): Promise<string> {
     if (!this.#linkSecret) throw new TypeError('mintLinkUrl needs the linkSecret option (LINK_SECRET)');
     return mintLink(this.#publicUrl, this.#linkSecret, opts);
@@ -110,7 +107,7 @@ export class XtConnect {
      * lands the person may have connected again, which a retry would then end.
      */
     end: async (sub: string, provider: string): Promise<void> => {
-      const path = `${subjectPath(sub)}/connections/${encodeURIComponent(provider)}`;
+      const path = `${subjectPath(sub)}/connections/${providerSegment(provider)}`;
       await send(this.#t, { method: 'DELETE', path, retry: true });
     },
   };

@@ -1,17 +1,22 @@
 /**
  * Link URLs: `/auth/{provider}/login?link=<JWT>`, the JWT signed HS256 with LINK_SECRET and holding
  * the contract's LinkClaims, as the app verifies them (src/auth/link.ts): `aud` the origin of the
- * app's PUBLIC_URL, `exp` at most 10 minutes ahead (the app tolerates 30 s of clock difference on
- * top), a random `jti` (a link works once), `iat` (needed once a subject was ended: a link issued
+ * app's PUBLIC_URL, `exp` a minute ahead unless `expiresIn` says otherwise (the app accepts at most
+ * 10 minutes, and tolerates 30 s of clock difference on top), a random `jti` (a link works once), `iat` (needed once a subject was ended: a link issued
  * before that is refused), and `returnTo` when given.
  */
 import { randomUUID } from 'node:crypto';
 import { SignJWT } from 'jose';
+import { SUBJECT } from './paths.js';
 import type { LinkClaims } from './types.js';
 
-/** The longest life the app accepts for a link (LINK_MAX_LIFETIME_S), used for every link. */
-export const LINK_LIFETIME_S = 600;
-const SUBJECT = /^[A-Za-z0-9._:@-]{1,128}$/;
+/**
+ * A link's life unless `expiresIn` says otherwise: a minute. A link for a user who is already
+ * connected hands the browser that opens it that user's connection, so mint it just before use.
+ */
+export const LINK_LIFETIME_S = 60;
+/** The longest life the app accepts for a link. */
+export const LINK_MAX_LIFETIME_S = 600;
 const PROVIDER = /^[a-z0-9][a-z0-9_-]{0,31}$/;
 
 export interface MintLinkOptions {
@@ -26,11 +31,17 @@ export interface MintLinkOptions {
   reconnect?: boolean;
   /** The provider to connect (`/auth/{provider}/login`); default `xt`. */
   provider?: string;
+  /** Seconds the link stays valid: 1 to 600 (LINK_MAX_LIFETIME_S); default 60 (LINK_LIFETIME_S). */
+  expiresIn?: number;
 }
 
 /** Signs the link for `opts` with `secret`, meant for the app at `publicUrl`; returns the login URL. */
 export async function mintLink(publicUrl: URL, secret: Uint8Array, opts: MintLinkOptions): Promise<string> {
-  if (!SUBJECT.test(opts.sub)) throw new TypeError('sub must be 1 to 128 characters of A-Z a-z 0-9 . _ : @ -');
+  if (typeof opts.sub !== 'string' || !SUBJECT.test(opts.sub))
+    throw new TypeError('sub must be 1 to 128 characters of A-Z a-z 0-9 . _ : @ - (and not "." or "..")');
+  const life = opts.expiresIn ?? LINK_LIFETIME_S;
+  if (!Number.isInteger(life) || life < 1 || life > LINK_MAX_LIFETIME_S)
+    throw new TypeError(`expiresIn must be a whole number of seconds from 1 to ${LINK_MAX_LIFETIME_S}`);
   const provider = opts.provider ?? 'xt';
   if (!PROVIDER.test(provider)) throw new TypeError('provider must be a provider id such as "xt"');
   if (opts.returnTo !== undefined && typeof opts.returnTo !== 'string')
@@ -44,7 +55,7 @@ export async function mintLink(publicUrl: URL, secret: Uint8Array, opts: MintLin
     .setSubject(opts.sub)
     .setAudience(publicUrl.origin)
     .setIssuedAt(now)
-    .setExpirationTime(now + LINK_LIFETIME_S)
+    .setExpirationTime(now + life)
     .setJti(randomUUID())
     .sign(secret);
   const base = publicUrl.href.replace(/\/+$/, '');

@@ -743,7 +743,7 @@ export interface components {
     /** @description An HTML page in the person's language; the code is on its message as `data-error="<code>"`. */
     ErrorPage: string;
     /**
-     * @description The institution's user id: 1 to 128 characters of `A-Z a-z 0-9 . _ : @ -`.
+     * @description The institution's user id: 1 to 128 characters of `A-Z a-z 0-9 . _ : @ -`, but not `.` or `..` (path segments a URL parser resolves).
      * @example 42
      * @example jane.doe@example.org
      */
