@@ -34,6 +34,8 @@ export interface Link {
   returnTo?: string;
   /** The subject's binding epoch this session is bound under (session/bindings.ts): a login must land in it. */
   epoch: string;
+  /** True when a link token was spent for this request (not an earlier binding of the session). */
+  fromToken?: true;
 }
 
 const invalid = (provider: string, reason: string) => new AppError('link_invalid', { provider, detail: { reason } });
@@ -167,6 +169,7 @@ export async function acceptLink(ctx: AppContext, req: Request, provider: string
     subject: claims.sub,
     key,
     epoch,
+    fromToken: true,
     returnTo: claims.returnTo === undefined ? undefined : safeReturnTo(claims.returnTo),
   };
 }
