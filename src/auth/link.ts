@@ -30,7 +30,7 @@ export interface Link {
   subject: string;
   /** Its opaque key, the owner of its connections. */
   key: string;
-  /** Where to send the person afterwards (the token's `returnTo`, checked like ?returnTo=). */
+  /** Where to send the person afterwards (the token's `returnTo`, checked like ?returnTo=: a path, or a URL on EMBED_ORIGINS). */
   returnTo?: string;
   /** The subject's binding epoch this session is bound under (session/bindings.ts): a login must land in it. */
   epoch: string;
@@ -170,6 +170,9 @@ export async function acceptLink(ctx: AppContext, req: Request, provider: string
     key,
     epoch,
     fromToken: true,
-    returnTo: claims.returnTo === undefined ? undefined : safeReturnTo(claims.returnTo),
+    returnTo:
+      claims.returnTo === undefined
+        ? undefined
+        : safeReturnTo(claims.returnTo, undefined, ctx.config.integration.embedOrigins),
   };
 }

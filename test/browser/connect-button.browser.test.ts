@@ -152,7 +152,7 @@ test('a page on an origin not in EMBED_ORIGINS cannot load the script and gets n
   await page.context().close();
 });
 
-test('popups blocked: the page goes to the login itself, and back to returnTo after approving', async () => {
+test('popups blocked: the page goes to the login itself, and back to the embed page (its returnTo) after approving', async () => {
   const context = await browser.newContext({ locale: 'en-US' });
   await context.addInitScript(() => {
     window.open = () => null; // what a popup blocker gives a script
@@ -160,10 +160,13 @@ test('popups blocked: the page goes to the login itself, and back to returnTo af
   const page = await context.newPage();
   await page.goto(`${allowed.origin}/?link=${await link('105')}`);
   await page.waitForFunction(() => (window as unknown as { loaded?: string }).loaded === 'yes');
+  // The institution's page, on an EMBED_ORIGINS origin, is where the person comes back to.
+  const back = `${allowed.origin}/?back=1`;
+  await page.evaluate((url) => document.getElementById('connect')!.setAttribute('return-to', url), back);
   await page.getByRole('button').click();
   await page.waitForURL(/\/accounts\/oauth2/);
   await page.getByRole('button', { name: 'Authorize' }).click();
-  await page.waitForURL(`${base}/account`);
+  await page.waitForURL(back);
   await context.close();
 });
 

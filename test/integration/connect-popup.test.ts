@@ -3,7 +3,7 @@
  * remembers that origin, and the callback ends on a tiny page whose external script posts the
  * outcome to exactly that origin. The page holds nothing secret and keeps the strict CSP.
  */
-import { type Harness, authorizeAtStandIn, startHarness } from '../helpers/harness.js';
+import { type Harness, authorizeAtStandIn, connectXt, startHarness } from '../helpers/harness.js';
 import { linkEnv, linkToken } from '../helpers/link.js';
 
 const EMBED = 'http://127.0.0.1:5173';
@@ -92,4 +92,26 @@ test('without popup=1, nothing changes: the callback redirects to returnTo and k
   const res = await h.agent.get(await authorizeAtStandIn(login.headers.location!));
   expect(res.status).toBe(303);
   expect(res.headers['cross-origin-opener-policy']).toBe('same-origin');
+});
+
+test('popups blocked (no popup=1): a returnTo on an EMBED_ORIGINS origin brings the person back to the page; any other origin does not', async () => {
+  const back = `${EMBED}/bank/connect?done=1`;
+  // The link's claim: after the login (303), and again at once while connected.
+  const connected = await connectXt(h.agent, { link: await linkToken('47', { returnTo: back }) });
+  expect([connected.status, connected.headers.location]).toEqual([303, back]);
+  const again = await h.agent.get(`/auth/xt/login?link=${await linkToken('47', { returnTo: back })}`);
+  expect([again.status, again.headers.location]).toEqual([303, back]);
+  // ?returnTo= (connect.js's `returnTo`), the same rule.
+  const asked = await h.agent.get(
+    `/auth/xt/login?${new URLSearchParams({ link: await linkToken('47'), returnTo: 'https://www.bank.example/x' })}`,
+  );
+  expect(asked.headers.location).toBe('https://www.bank.example/x');
+  for (const returnTo of [
+    `${EMBED}@evil.example/`,
+    'https://www.bank.example.evil.example/',
+    'https://evil.example/',
+  ]) {
+    const refused = await h.agent.get(`/auth/xt/login?link=${await linkToken('47', { returnTo })}`);
+    expect([returnTo, refused.headers.location]).toEqual([returnTo, '/account']);
+  }
 });
