@@ -81,6 +81,25 @@ async function verifyLinkToken(ctx: AppContext, provider: string, token: string)
 }
 
 /**
+ * Whether `token` was signed for us by the institution: HS256 under LINK_SECRET with `aud` our
+ * origin, whatever its other claims say (it may be expired, spent, or refused for its subject).
+ * Spends nothing. A forged token, another algorithm or another audience: false.
+ */
+export async function isGenuineLink(ctx: AppContext, token: string): Promise<boolean> {
+  const link = ctx.config.integration.link;
+  if (!link) return false;
+  const { compactVerify } = await import('jose');
+  try {
+    const { payload } = await compactVerify(token, new TextEncoder().encode(link.secret), { algorithms: ['HS256'] });
+    const aud = (JSON.parse(new TextDecoder().decode(payload)) as { aud?: unknown } | null)?.aud;
+    const ours = ctx.config.server.publicUrl.origin;
+    return aud === ours || (Array.isArray(aud) && aud.includes(ours));
+  } catch {
+    return false;
+  }
+}
+
+/**
  * A link minted before its subject was last ended (DELETE /v1/subjects/{sub}) belongs to the
  * bindings that ended: an offboarded user must not bind and connect again with a link kept from
  * before. Judged by `iat`, in whole seconds: a link whose second of issue was over before the end

@@ -1,7 +1,8 @@
 /**
  * The drop-in Connect button in Debian's Chromium: a page on a second loopback origin (listed in
  * EMBED_ORIGINS) imports /connect.js and opens the connection in a popup; approving gives
- * onSuccess, closing the popup onExit ('closed'), declining onExit ('declined'). A page on a third
+ * onSuccess, closing the popup onExit ('closed'), declining onExit ('declined'), a spent link onError
+ * (link_expired), a forged one no message (onExit 'closed', as the cut handle reads). A page on a third
  * origin, not listed, cannot import the script and receives no message. With popups blocked the
  * page goes to the login itself. axe-core finds nothing serious in the button or the popup's pages.
  */
@@ -69,12 +70,12 @@ afterAll(async () => {
   for (const s of [allowed, other]) await new Promise((resolve) => s?.server.close(resolve));
 });
 
-/** A fresh context with the bank's page open for user `sub`, the script loaded (or refused). */
-async function bankPage(at: EmbedSite, sub: string): Promise<Page> {
+/** A fresh context with the bank's page open for user `sub` (or with `token`), the script loaded (or refused). */
+async function bankPage(at: EmbedSite, sub: string, token?: string): Promise<Page> {
   const context = await browser.newContext({ locale: 'en-US' });
   context.setDefaultTimeout(8000);
   const page = await context.newPage();
-  await page.goto(`${at.origin}/?link=${await link(sub)}`);
+  await page.goto(`${at.origin}/?link=${token ?? (await link(sub))}`);
   await page.waitForFunction(() => (window as unknown as { loaded?: string }).loaded !== undefined);
   return page;
 }
@@ -130,6 +131,33 @@ test('declining at the stand-in: onExit with declined', async () => {
     kind: 'exit',
     detail: { status: 'declined', provider: 'xt', state: ANY_STATE },
   });
+  await page.context().close();
+});
+
+test('a spent link: the popup tells the page, onError with link_expired (nothing secret)', async () => {
+  const token = await link('109');
+  const spent = await fetch(`${base}/auth/xt/login?link=${token}`, { redirect: 'manual' });
+  expect(spent.status).toBe(302);
+  const page = await bankPage(allowed, '109', token);
+  await page.getByRole('button').click(); // the popup posts and closes itself at once
+  await expect(outcome(page)).resolves.toEqual({
+    kind: 'error',
+    detail: { status: 'error', provider: 'xt', state: ANY_STATE, error: 'link_expired' },
+  });
+  const message = ((await seen(page)) as { kind: string; data: Record<string, unknown> }[]).find(
+    (s) => s.kind === 'message' && s.data?.type === 'xt-connect',
+  )!;
+  expect(Object.keys(message.data).sort()).toEqual(['error', 'provider', 'state', 'status', 'type']);
+  await page.context().close();
+});
+
+test('a forged link: no message reaches the page (it sees the popup as closed, as before)', async () => {
+  const forged = await linkToken('110', { aud: base, secret: 'another-secret-that-is-long-enough-000000' });
+  const page = await bankPage(allowed, '110', forged);
+  await openPopup(page);
+  const got = await outcome(page);
+  expect(got).toEqual({ kind: 'exit', detail: { status: 'closed', provider: 'xt', state: ANY_STATE } });
+  expect(((await seen(page)) as { kind: string }[]).filter((s) => s.kind === 'message')).toEqual([]);
   await page.context().close();
 });
 
