@@ -136,6 +136,15 @@ describe('a popup login refused with a GENUINE link tells the opener (onError), 
       'link_expired',
     ],
     [
+      'minted before its subject was ended',
+      async () => {
+        const link = await linkToken('56', { iatIn: -10 });
+        await h.built.ctx.bindings.end(h.built.ctx.subjects.ownerOf('56'));
+        return link;
+      },
+      'link_expired',
+    ],
+    [
       'signed by us but refused for a claim (exp too far ahead)',
       () => linkToken('52', { expIn: 3600 }),
       'link_invalid',
