@@ -30,7 +30,8 @@ function call(fn, result) {
  * Opens the connection for `link` (a link token your backend minted) in a popup. Then exactly one
  * of: onSuccess({ status: 'connected', provider, state }); onExit({ status: 'declined' | 'closed',
  * provider, state }); onError({ status: 'error', provider, state, error }). Blocked popups: the page
- * is sent to the login, and the person comes back where the link's returnTo (or `returnTo`) says.
+ * is sent to the login, and the person comes back where the link's returnTo (or `returnTo`) says:
+ * a URL on one of EMBED_ORIGINS (this page, say) or a path on xt-connect; anything else, /account.
  */
 function open(options) {
   const { link, provider = 'xt', returnTo, onSuccess, onExit, onError } = options || {};

@@ -57,9 +57,11 @@ export function login(ctx: AppContext): Handler {
     const popup = readPopup(ctx, req); // so does a popup for an origin not in EMBED_ORIGINS
     const link = await acceptLink(ctx, req, provider.id); // before any transaction or redirect
     if (popup && link) keepOpener(res); // a verified link's pages stay reachable from the opener
-    const returnTo = link?.returnTo ?? safeReturnTo(asked);
-    if (await alreadyConnected(ctx, link, provider)) {
+    const returnTo = link?.returnTo ?? safeReturnTo(asked, undefined, ctx.config.integration.embedOrigins);
+    if (link && (await alreadyConnected(ctx, link, provider))) {
       await saveSession(req);
+      // The only trace of a browser given a subject's connection without XT.COM (a new login writes login_started).
+      if (link.fromToken) ctx.audit.write('link_used', { provider: provider.id, owner: link.key, connected: true });
       if (popup) renderPopupDone(res, popup, provider, 'connected');
       else res.redirect(303, returnTo);
       return;

@@ -30,10 +30,12 @@ export interface Link {
   subject: string;
   /** Its opaque key, the owner of its connections. */
   key: string;
-  /** Where to send the person afterwards (the token's `returnTo`, checked like ?returnTo=). */
+  /** Where to send the person afterwards (the token's `returnTo`, checked like ?returnTo=: a path, or a URL on EMBED_ORIGINS). */
   returnTo?: string;
   /** The subject's binding epoch this session is bound under (session/bindings.ts): a login must land in it. */
   epoch: string;
+  /** True when a link token was spent for this request (not an earlier binding of the session). */
+  fromToken?: true;
 }
 
 const invalid = (provider: string, reason: string) => new AppError('link_invalid', { provider, detail: { reason } });
@@ -76,6 +78,25 @@ async function verifyLinkToken(ctx: AppContext, provider: string, token: string)
     throw invalid(provider, 'exp too far ahead');
   if (returnTo !== undefined && typeof returnTo !== 'string') throw invalid(provider, 'bad returnTo');
   return { sub, jti, exp, iat, returnTo };
+}
+
+/**
+ * Whether `token` was signed for us by the institution: HS256 under LINK_SECRET with `aud` our
+ * origin, whatever its other claims say (it may be expired, spent, or refused for its subject).
+ * Spends nothing. A forged token, another algorithm or another audience: false.
+ */
+export async function isGenuineLink(ctx: AppContext, token: string): Promise<boolean> {
+  const link = ctx.config.integration.link;
+  if (!link) return false;
+  const { compactVerify } = await import('jose');
+  try {
+    const { payload } = await compactVerify(token, new TextEncoder().encode(link.secret), { algorithms: ['HS256'] });
+    const aud = (JSON.parse(new TextDecoder().decode(payload)) as { aud?: unknown } | null)?.aud;
+    const ours = ctx.config.server.publicUrl.origin;
+    return aud === ours || (Array.isArray(aud) && aud.includes(ours));
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -167,6 +188,10 @@ export async function acceptLink(ctx: AppContext, req: Request, provider: string
     subject: claims.sub,
     key,
     epoch,
-    returnTo: claims.returnTo === undefined ? undefined : safeReturnTo(claims.returnTo),
+    fromToken: true,
+    returnTo:
+      claims.returnTo === undefined
+        ? undefined
+        : safeReturnTo(claims.returnTo, undefined, ctx.config.integration.embedOrigins),
   };
 }

@@ -7,13 +7,17 @@
  *
  * These answers keep the opener's handle on the popup (`Cross-Origin-Opener-Policy: unsafe-none`):
  * helmet's `same-origin` would put the popup in a browsing context group of its own, and the page
- * would see it as closed at once. Every other answer keeps `same-origin`.
+ * would see it as closed at once. A popup login that fails with a genuine link (expired, spent, or
+ * refused later) reports too, from its error page (reportFailedPopupLogin). Every other answer keeps
+ * `same-origin`.
  */
-import type { Request, Response } from 'express';
+import type { ErrorRequestHandler, Request, Response } from 'express';
 import { z } from 'zod';
 import type { AppContext } from '../context.js';
 import { AppError } from '../errors.js';
+import type { PopupReport } from '../http/errorHandler.js';
 import { queryString } from '../http/params.js';
+import { isGenuineLink } from './link.js';
 
 export const popupSchema = z.object({ origin: z.string().max(256), state: z.string().max(64) });
 export type PopupOpener = z.infer<typeof popupSchema>;
@@ -53,4 +57,43 @@ export function renderPopupDone(
 ): void {
   keepOpener(res);
   res.status(200).render('popup-done.njk', { popup, provider, status, error });
+}
+
+/**
+ * A popup login that failed before its transaction (the /auth rate limit, the provider down, the
+ * link refused: expired, spent, minted before its subject was ended, or any failure after it was
+ * accepted) still tells its opener, with `status: 'error'` and the error's code, when the request
+ * names a listed origin, a good state and a GENUINE link (signed under LINK_SECRET for our origin,
+ * whatever its claims say). The error page then carries the popup's data and script (the person
+ * sees the message and a way forward if the opener is gone), sent with COOP `unsafe-none`. A forged
+ * link, or none, keeps `same-origin` and no report: no page can borrow a listed origin to hold a
+ * handle on our window, or to learn anything, without a link the institution minted.
+ */
+export function reportFailedPopupLogin(ctx: AppContext): ErrorRequestHandler {
+  return function failedPopupLogin(err, req, res, next) {
+    void popupToReport(ctx, req)
+      .then((report) => {
+        if (report) {
+          keepOpener(res);
+          (res.locals as { popupReport?: PopupReport }).popupReport = report;
+        } else res.set('Cross-Origin-Opener-Policy', 'same-origin');
+      })
+      .catch(() => undefined)
+      .finally(() => next(err));
+  };
+}
+
+async function popupToReport(ctx: AppContext, req: Request): Promise<PopupReport | undefined> {
+  const provider = ctx.providers.get(String(req.params.provider));
+  if (req.method !== 'GET' || !provider) return undefined;
+  let popup: PopupOpener | undefined;
+  let token: string | undefined;
+  try {
+    popup = readPopup(ctx, req);
+    token = queryString(req, 'link', 4096);
+  } catch {
+    return undefined;
+  }
+  if (!popup || token === undefined || !(await isGenuineLink(ctx, token))) return undefined;
+  return { ...popup, provider: provider.id };
 }

@@ -3,11 +3,13 @@ import type { AppContext } from '../context.js';
 import { requireCsrf } from '../http/csrf.js';
 import { authRateLimit } from '../http/rateLimit.js';
 import { callback, login, logout } from './handlers.js';
+import { reportFailedPopupLogin } from './popup.js';
 
 export function authRouter(ctx: AppContext): Router {
   const r = Router();
   r.use('/auth', authRateLimit(ctx));
   r.get('/auth/:provider/login', login(ctx));
+  r.use('/auth/:provider/login', reportFailedPopupLogin(ctx)); // after the rate limit and the login: their errors
   r.get('/auth/:provider/callback', callback(ctx));
   const provider = (req: Request) => ctx.providers.get(String(req.params.provider))?.id;
   r.post(

@@ -11,6 +11,16 @@ import type { Translate } from '../i18n/index.js';
 import { API_PREFIX, SERVICE_PREFIX, isUnder } from './dispatch.js';
 import { safeReturnTo } from './returnTo.js';
 
+/**
+ * A failed popup login that may tell its opener (auth/popup.ts decides, and sets it in
+ * `res.locals.popupReport`): the error page then carries the popup-done data and script.
+ */
+export interface PopupReport {
+  origin: string;
+  state: string;
+  provider: string;
+}
+
 /** Where "try again" / "reconnect" leads: a fresh login for auth trouble, the same page for a GET elsewhere. */
 function retryTarget(e: AppError, req: Request): string | undefined {
   const inAuth = req.path.startsWith('/auth/');
@@ -108,7 +118,8 @@ export function errorHandler(ctx: AppContext, pageLocals: RequestHandler): Error
       return;
     }
     const retryHref = retryTarget(e, req);
-    res.render('error.njk', { error: e, message, reqId, retryHref }, (renderErr: unknown, html?: string) => {
+    const popup = (res.locals as { popupReport?: PopupReport }).popupReport;
+    res.render('error.njk', { error: e, message, reqId, retryHref, popup }, (renderErr: unknown, html?: string) => {
       if (renderErr || html === undefined) {
         ctx.logger.error({ err: renderErr }, 'error page failed to render');
         res.type('text/plain').send(message);

@@ -1,5 +1,7 @@
 /**
- * Only a same-origin path survives as a post-login destination; anything else becomes the default.
+ * Only a same-origin path survives as a post-login destination, or, where the caller passes the
+ * institution's EMBED_ORIGINS, an absolute URL on exactly one of those origins (so a login started
+ * from the institution's page can bring the person back to it); anything else becomes the default.
  *
  * The rule is structural: the value judged is exactly the value returned, and it is the value
  * that goes out in `Location` (Express's redirect encoding leaves it unchanged, see SENT_SAFE).
@@ -60,22 +62,54 @@ export function isSafeReturnPath(path: string): boolean {
   return normalise(path) === path;
 }
 
-export function safeReturnTo(raw: string | undefined, fallback = DEFAULT_RETURN_TO): string {
-  if (!raw || raw.length > 512) return fallback;
+/** The longest returnTo taken, and sent. */
+const MAX_LENGTH = 512;
+
+/**
+ * `raw` judged as a destination: a same-origin path, or (with `origins`, the exact origins of
+ * EMBED_ORIGINS) an absolute URL that starts with exactly one of them, byte for byte, followed by
+ * the end, `/`, `?` or `#` (so no userinfo, other host, port or scheme can hide behind it), and
+ * whose rest passes the same-origin path rules. Anything else: `fallback`.
+ */
+export function safeReturnTo(
+  raw: string | undefined,
+  fallback = DEFAULT_RETURN_TO,
+  origins: readonly string[] = [],
+): string {
+  if (!raw || raw.length > MAX_LENGTH) return fallback;
+  const origin = origins.find((o) => raw.startsWith(o) && /^(?:[/?#]|$)/.test(raw.slice(o.length)));
+  if (origin === undefined) return safePath(raw) ?? fallback;
+  const rest = raw.slice(origin.length);
+  const path = safePath(rest.startsWith('/') ? rest : `/${rest}`);
+  if (path === undefined) return fallback;
+  const sent = origin + path;
+  // Structural: the URL parser must read back exactly this string, on exactly that origin.
+  let url: URL;
+  try {
+    url = new URL(sent);
+  } catch {
+    return fallback;
+  }
+  const ok = url.origin === origin && url.href === sent && !url.username && !url.password && sent.length <= MAX_LENGTH;
+  return ok ? sent : fallback;
+}
+
+/** A same-origin path, normalised, or undefined. */
+function safePath(raw: string): string | undefined {
   // Defence in depth on the input: its decoded forms must not hide a slash trick either.
   const forms = decodedForms(raw);
-  if (!forms) return fallback;
+  if (!forms) return undefined;
   for (const form of forms) {
-    if (!form.startsWith('/') || form.startsWith('//') || RAW_REFUSED.test(form)) return fallback;
+    if (!form.startsWith('/') || form.startsWith('//') || RAW_REFUSED.test(form)) return undefined;
   }
   // The structural check: normalise, then judge the very string that will be sent.
   const sent = normalise(raw);
-  if (sent === undefined || !isSafeReturnPath(sent)) return fallback;
+  if (sent === undefined || !isSafeReturnPath(sent)) return undefined;
   // Encoded dot segments and slashes can still decode into `//host` in a later hop (a proxy or
   // a framework that decodes the path); refuse them in the normalised value too.
   for (const form of decodedForms(sent) ?? []) {
     if (form.startsWith('//') || form.startsWith('/\\') || /(^|\/)\.{1,2}(\/|$)/.test(form.split(/[?#]/)[0] ?? ''))
-      return fallback;
+      return undefined;
   }
-  return sent;
+  return sent.length <= MAX_LENGTH ? sent : undefined;
 }

@@ -26,6 +26,8 @@ export type AuditEvent =
   /** DELETE /v1/subjects/{sub}: the subject's browser bindings ended; each connection it ended has its own `disconnected` line. */
   | 'subject_ended'
   | 'link_refused'
+  /** A link bound this browser to a subject that was connected already: no trip to the provider (`connected: true`). */
+  | 'link_used'
   /** A back-channel logout token that was refused (reason: which check failed). */
   | 'logout_token_refused'
   /** A back-channel logout token that was accepted (reason: what it named, sid or sub); each connection it ended has its own `disconnected` line. */
@@ -42,6 +44,8 @@ export interface AuditFields {
   method?: string;
   /** A route pattern, never a path with an id in it. */
   route?: string;
+  /** link_used: the subject was connected already, so the browser got its connection without a login. */
+  connected?: boolean;
 }
 
 /** A short, stable, one-way name for an owner id or subject key. */

@@ -1,7 +1,8 @@
 /**
  * The drop-in Connect button in Debian's Chromium: a page on a second loopback origin (listed in
  * EMBED_ORIGINS) imports /connect.js and opens the connection in a popup; approving gives
- * onSuccess, closing the popup onExit ('closed'), declining onExit ('declined'). A page on a third
+ * onSuccess, closing the popup onExit ('closed'), declining onExit ('declined'), a spent link onError
+ * (link_expired), a forged one no message (onExit 'closed', as the cut handle reads). A page on a third
  * origin, not listed, cannot import the script and receives no message. With popups blocked the
  * page goes to the login itself. axe-core finds nothing serious in the button or the popup's pages.
  */
@@ -69,12 +70,12 @@ afterAll(async () => {
   for (const s of [allowed, other]) await new Promise((resolve) => s?.server.close(resolve));
 });
 
-/** A fresh context with the bank's page open for user `sub`, the script loaded (or refused). */
-async function bankPage(at: EmbedSite, sub: string): Promise<Page> {
+/** A fresh context with the bank's page open for user `sub` (or with `token`), the script loaded (or refused). */
+async function bankPage(at: EmbedSite, sub: string, token?: string): Promise<Page> {
   const context = await browser.newContext({ locale: 'en-US' });
   context.setDefaultTimeout(8000);
   const page = await context.newPage();
-  await page.goto(`${at.origin}/?link=${await link(sub)}`);
+  await page.goto(`${at.origin}/?link=${token ?? (await link(sub))}`);
   await page.waitForFunction(() => (window as unknown as { loaded?: string }).loaded !== undefined);
   return page;
 }
@@ -133,6 +134,33 @@ test('declining at the stand-in: onExit with declined', async () => {
   await page.context().close();
 });
 
+test('a spent link: the popup tells the page, onError with link_expired (nothing secret)', async () => {
+  const token = await link('109');
+  const spent = await fetch(`${base}/auth/xt/login?link=${token}`, { redirect: 'manual' });
+  expect(spent.status).toBe(302);
+  const page = await bankPage(allowed, '109', token);
+  await page.getByRole('button').click(); // the popup posts and closes itself at once
+  await expect(outcome(page)).resolves.toEqual({
+    kind: 'error',
+    detail: { status: 'error', provider: 'xt', state: ANY_STATE, error: 'link_expired' },
+  });
+  const message = ((await seen(page)) as { kind: string; data: Record<string, unknown> }[]).find(
+    (s) => s.kind === 'message' && s.data?.type === 'xt-connect',
+  )!;
+  expect(Object.keys(message.data).sort()).toEqual(['error', 'provider', 'state', 'status', 'type']);
+  await page.context().close();
+});
+
+test('a forged link: no message reaches the page (it sees the popup as closed, as before)', async () => {
+  const forged = await linkToken('110', { aud: base, secret: 'another-secret-that-is-long-enough-000000' });
+  const page = await bankPage(allowed, '110', forged);
+  await openPopup(page);
+  const got = await outcome(page);
+  expect(got).toEqual({ kind: 'exit', detail: { status: 'closed', provider: 'xt', state: ANY_STATE } });
+  expect(((await seen(page)) as { kind: string }[]).filter((s) => s.kind === 'message')).toEqual([]);
+  await page.context().close();
+});
+
 test('a page on an origin not in EMBED_ORIGINS cannot load the script and gets no message', async () => {
   const page = await bankPage(other, '104');
   await expect(page.evaluate(() => (window as unknown as { loaded: string }).loaded)).resolves.toBe('no');
@@ -152,7 +180,7 @@ test('a page on an origin not in EMBED_ORIGINS cannot load the script and gets n
   await page.context().close();
 });
 
-test('popups blocked: the page goes to the login itself, and back to returnTo after approving', async () => {
+test('popups blocked: the page goes to the login itself, and back to the embed page (its returnTo) after approving', async () => {
   const context = await browser.newContext({ locale: 'en-US' });
   await context.addInitScript(() => {
     window.open = () => null; // what a popup blocker gives a script
@@ -160,10 +188,13 @@ test('popups blocked: the page goes to the login itself, and back to returnTo af
   const page = await context.newPage();
   await page.goto(`${allowed.origin}/?link=${await link('105')}`);
   await page.waitForFunction(() => (window as unknown as { loaded?: string }).loaded === 'yes');
+  // The institution's page, on an EMBED_ORIGINS origin, is where the person comes back to.
+  const back = `${allowed.origin}/?back=1`;
+  await page.evaluate((url) => document.getElementById('connect')!.setAttribute('return-to', url), back);
   await page.getByRole('button').click();
   await page.waitForURL(/\/accounts\/oauth2/);
   await page.getByRole('button', { name: 'Authorize' }).click();
-  await page.waitForURL(`${base}/account`);
+  await page.waitForURL(back);
   await context.close();
 });
 

@@ -55,6 +55,26 @@ test('a linked login connects the subject; a second browser linked to it sees th
   expect((await state(other)).userId).toBe((await state(h.agent)).userId);
 });
 
+test('a link audits what it gave: login_started for a new login; link_used (connected) when the subject was connected already', async () => {
+  const audits = (event: string) => h.logs.records().filter((r) => r.audit === true && r.event === event);
+  await connectXt(h.agent, { link: await linkToken('user-7') });
+  expect(audits('login_started')).toHaveLength(1);
+  expect(audits('link_used')).toHaveLength(0); // a new login is already on record: not twice
+  const owner = audits('login_started')[0]!.owner;
+
+  const other = request.agent(h.built.app);
+  const direct = await other.get(`/auth/xt/login?link=${await linkToken('user-7')}`);
+  expect(direct.status).toBe(303);
+  const used = audits('link_used');
+  expect(used).toHaveLength(1);
+  expect(used[0]).toMatchObject({ provider: 'xt', owner, connected: true });
+  expect(JSON.stringify(used[0])).not.toContain('user-7'); // the hashed key, never the subject
+  expect(audits('login_started')).toHaveLength(1);
+  // The bound browser's own Connect (no link) spends nothing: no link_used line.
+  await other.get('/auth/xt/login');
+  expect(audits('link_used')).toHaveLength(1);
+});
+
 test('the returnTo claim wins over ?returnTo=, and is held to the same-origin rules', async () => {
   const cb = await connectXt(h.agent, {
     returnTo: '/elsewhere',

@@ -128,3 +128,99 @@ describe('safeReturnTo: properties over what is actually sent', () => {
     );
   });
 });
+
+/** EMBED_ORIGINS: the institution's pages, where a login may also send the person back. */
+const LISTED = ['https://allowed.example', 'http://127.0.0.1:5001'];
+
+describe('safeReturnTo with EMBED_ORIGINS: an absolute URL on exactly a listed origin', () => {
+  test.each([
+    ['https://allowed.example', 'https://allowed.example/'],
+    ['https://allowed.example/', 'https://allowed.example/'],
+    ['https://allowed.example/bank/connect?x=1#done', 'https://allowed.example/bank/connect?x=1#done'],
+    ['https://allowed.example?x=1', 'https://allowed.example/?x=1'],
+    ['http://127.0.0.1:5001/back', 'http://127.0.0.1:5001/back'],
+    ['/account?x=1', '/account?x=1'], // a same-origin path as before
+  ])('keeps %j', (input, out) => expect(safeReturnTo(input, undefined, LISTED)).toBe(out));
+
+  test.each([
+    'https://evil.example/',
+    'https://allowed.example@evil.example/',
+    'https://allowed.example:pw@evil.example/',
+    'https://user@allowed.example/',
+    'https://allowed.example.evil.example/',
+    'https://allowed.example:443/',
+    'https://allowed.example:8443/',
+    'http://allowed.example/',
+    'HTTPS://allowed.example/',
+    'https://ALLOWED.example/',
+    'https://allowed.example./',
+    'http://127.0.0.1:50012/',
+    'http://127.0.0.1:500/',
+    'http://localhost:5001/',
+    'https://127.0.0.1:5001/',
+    '//allowed.example/',
+    '///allowed.example/',
+    '/\\allowed.example/',
+    'https:allowed.example/',
+    'https:/allowed.example/',
+    'https://allowed.example\\@evil.example/',
+    'https://allowed.example//evil.example/',
+    'https://allowed.example/\\evil.example',
+    'https://allowed.example/.//evil.example',
+    'https://allowed.example/%2F%2Fevil.example',
+    'https://allowed.example/%2e%2e//evil.example',
+    'https://allowed.example%2F@evil.example/',
+    'https://allowed.example%40evil.example/',
+    'https://allowed.example/\tx',
+    'https://allowed.example/\nx',
+    ' https://allowed.example/',
+    'https://allowed.example/ x',
+    '\u0000https://allowed.example/',
+    'https://allowed.example\u3002evil.example/',
+    'https://allowed.example\uff0fevil.example',
+    `https://allowed.example/${'a'.repeat(500)}`,
+    'javascript://allowed.example/%0aalert(1)',
+    'https://evil.example/https://allowed.example/',
+  ])('refuses %j', (input) => expect(safeReturnTo(input, undefined, LISTED)).toBe(DEFAULT_RETURN_TO));
+
+  test('without EMBED_ORIGINS (every other caller), an absolute URL is never taken', () => {
+    expect(safeReturnTo('https://allowed.example/')).toBe(DEFAULT_RETURN_TO);
+  });
+
+  const prefix = fc.constantFrom(
+    ...LISTED,
+    'https://allowed.example@',
+    'https://allowed.example.',
+    'https://allowed.example:',
+    'https://',
+    'http://127.0.0.1:5001@',
+    '',
+  );
+  const hostile = fc.oneof(
+    fc.tuple(prefix, attack).map(([p, a]) => p + a),
+    fc.tuple(prefix, fc.string({ maxLength: 30 })).map(([p, a]) => p + a),
+    anyInput,
+  );
+
+  test('what is sent is a safe same-origin path, or a URL whose origin is exactly a listed one', () => {
+    fc.assert(
+      fc.property(hostile, (input) => {
+        const out = safeReturnTo(input, undefined, LISTED);
+        expect(encodeUrl(out)).toBe(out); // Express sends it unchanged
+        expect(out.length).toBeLessThanOrEqual(512);
+        if (out.startsWith('/')) {
+          expect(staysOnOrigin(out)).toBe(true);
+          return;
+        }
+        const url = new URL(out, CALLBACK);
+        expect(LISTED).toContain(url.origin);
+        expect(url.href).toBe(out); // already normalised: the browser changes nothing
+        expect(url.username + url.password).toBe('');
+        expect(out.startsWith(`${url.origin}/`)).toBe(true);
+        // A second hop that re-resolves the path stays on that origin too.
+        expect(new URL(url.pathname + url.search + url.hash, url.origin).origin).toBe(url.origin);
+      }),
+      { numRuns: 5000 },
+    );
+  });
+});
