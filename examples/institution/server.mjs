@@ -110,7 +110,7 @@ function send(res, status, type, body) {
   res.writeHead(status, {
     'Content-Type': type,
     'Cache-Control': 'no-store',
-    'Content-Security-Policy': `default-src 'self'; script-src 'self' ${XT_CONNECT}; connect-src 'self' ${XT_CONNECT}; form-action 'self' ${XT_CONNECT}; base-uri 'none'; frame-ancestors 'none'`,
+    'Content-Security-Policy': `default-src 'self'; script-src 'self' ${XT_CONNECT}; connect-src 'self' ${XT_CONNECT}; base-uri 'none'; frame-ancestors 'none'`,
     'X-Content-Type-Options': 'nosniff',
   });
   res.end(body);
@@ -160,7 +160,8 @@ const fromOwnPage = (req) => req.headers.origin === `http://${req.headers.host}`
  * it as JSON (link-endpoint); the no-popup form is sent straight to the login.
  */
 async function link(req, res) {
-  const url = await xc.mintLinkUrl({ sub: USER.id, returnTo: '/account' });
+  // Back to this page afterwards: xt-connect allows it as this origin is in its EMBED_ORIGINS.
+  const url = await xc.mintLinkUrl({ sub: USER.id, returnTo: `${req.headers.origin}/` });
   if ((req.headers.accept ?? '').includes('application/json'))
     return send(res, 200, 'application/json', JSON.stringify({ link: new URL(url).searchParams.get('link') }));
   res.writeHead(303, { Location: url, 'Cache-Control': 'no-store' }).end();

@@ -3,7 +3,8 @@
  * (stand-ins and app) and the example's own server as real processes, driven in Debian's Chromium.
  * The person opens the institution's page, connects XT.COM in the drop-in button's popup, and the
  * page then shows the connection and the balances that the example read through the client package,
- * and the webhook it verified; Disconnect ends it, and connection.ended arrives. axe finds nothing
+ * and the webhook it verified; Disconnect ends it, and connection.ended arrives; connecting again
+ * without the popup (the whole page) comes back to the institution's page. axe finds nothing
  * serious or critical on the page, and its CSP refuses nothing.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
@@ -115,6 +116,12 @@ test('a person connects on the institution page: connection, balances and the we
   await page.getByRole('button', { name: 'Disconnect XT.COM' }).click();
   await page.locator('#state', { hasText: /Not connected/ }).waitFor();
   await until(page, '#webhooks', /connection\.ended for alice \(revoked_by_service\)/);
+
+  // Without the popup: the whole page goes to XT.COM and comes back to the institution's page.
+  await page.getByRole('button', { name: 'Connect in this window' }).click();
+  await page.getByRole('button', { name: 'Authorize' }).click();
+  await page.waitForURL(`${example}/`);
+  await page.locator('#state', { hasText: /Connected as XT\.COM user \d+/ }).waitFor();
   expect(refused).toEqual([]); // no CSP refusal, no failed script
   // Its POSTs come from its own pages only: another site's form (or no Origin at all) is refused.
   for (const origin of ['http://evil.example', undefined]) {
