@@ -597,7 +597,10 @@ export interface paths {
      *     link token from the institution's backend), the browser session is bound to that user first
      *     (a new session id), so the connection belongs to the user, not to the browser. A bad link is
      *     refused before anything is started. Failures are pages in the person's language
-     *     (`data-error="<code>"` on the message).
+     *     (`data-error="<code>"` on the message). In popup mode (the drop-in Connect button), a failure
+     *     with a genuine link (one signed under `LINK_SECRET` for this origin, even expired or spent) is
+     *     the same page, also carrying the popup's data and script, which posts `status: 'error'` and the
+     *     code to the opener's EMBED_ORIGINS origin; a forged link reports nothing.
      */
     get: operations['startLogin'];
     put?: never;
@@ -1209,7 +1212,7 @@ export interface components {
       iat?: number;
       /** @description Not before, in seconds since the epoch (optional, as JWT has it). */
       nbf?: number;
-      /** @description Where the person goes afterwards; a same-origin path (else `/account`). Wins over `?returnTo=`. */
+      /** @description Where the person goes afterwards: a same-origin path, or an absolute URL whose origin is exactly one of EMBED_ORIGINS (the institution's page, e.g. after a popup-blocked Connect button; no userinfo; at most 512 characters); anything else becomes `/account`. Wins over `?returnTo=`. */
       returnTo?: string;
     };
     /**
@@ -2898,11 +2901,12 @@ export interface operations {
          * @description A link token: a compact JWT signed with HS256 under `LINK_SECRET` (any other `alg`, `none`
          *     included, is refused), whose claims are `LinkClaims`. Works once, for at most 10 minutes.
          *     Mint it only when the signed-in user asks, and redirect at once: it names your user, not the
-         *     browser that opens it. Refused with 400 `link_invalid` (malformed, forged, another site's,
+         *     browser that opens it, and for a user who is connected already it hands that browser the
+         *     connection without a trip to the provider (audited as `link_used`). Refused with 400 `link_invalid` (malformed, forged, another site's,
          *     a bad claim) or `link_expired` (expired, used, or minted before `DELETE /v1/subjects/{sub}`).
          */
         link?: string;
-        /** @description Where to go afterwards; a same-origin path, else `/account`. The link's `returnTo` claim wins. */
+        /** @description Where to go afterwards: a same-origin path, or an absolute URL whose origin is exactly one of EMBED_ORIGINS (no userinfo; at most 512 characters), else `/account`. The link's `returnTo` claim wins. */
         returnTo?: string;
       };
       header?: never;
