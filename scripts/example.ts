@@ -37,7 +37,13 @@ async function main(): Promise<void> {
   );
   const child = spawn(process.execPath, ['examples/institution/server.mjs'], {
     stdio: 'inherit',
-    env: { ...process.env, ...SHARED, XT_CONNECT_URL: demo.config.server.publicUrl.origin, EXAMPLE_PORT: examplePort },
+    env: {
+      ...process.env,
+      ...SHARED,
+      XT_CONNECT_URL: demo.config.server.publicUrl.origin,
+      EXAMPLE_PORT: examplePort,
+      EXAMPLE_ORIGIN: exampleOrigin,
+    },
   });
   process.stdout.write(
     `\n  The institution example is running.\n\n  Open ${exampleOrigin}/ and click "Connect XT.COM".\n` +

@@ -28,6 +28,8 @@ const xc = new XtConnect({
 const XT_CONNECT = new URL(env.XT_CONNECT_URL).origin;
 const PORT = Number(env.EXAMPLE_PORT ?? 5000);
 const HOST = env.EXAMPLE_HOST ?? '127.0.0.1';
+// This site's own origin, as browsers see it (and as xt-connect's EMBED_ORIGINS lists it).
+const ORIGIN = new URL(env.EXAMPLE_ORIGIN ?? `http://localhost:${PORT}`).origin;
 
 // The institution's own signed-in user. A real site takes it from its session.
 const USER = { id: 'alice', name: 'Alice' };
@@ -150,10 +152,11 @@ async function webhook(req, res) {
 }
 
 /**
- * A POST from this site's own pages only (CSRF): the browser's Origin must be this server's own. A
- * real site also checks its session here, and mints links for its signed-in user only.
+ * A POST from this site's own pages only (CSRF): the browser's Origin must be this site's configured
+ * origin, never one derived from the request (a DNS-rebinding page controls Host and Origin alike).
+ * A real site also checks its session here, and mints links for its signed-in user only.
  */
-const fromOwnPage = (req) => req.headers.origin === `http://${req.headers.host}`;
+const fromOwnPage = (req) => req.headers.origin === ORIGIN;
 
 /**
  * POST /link: a fresh link for the signed-in user, valid once and for a minute. The button fetches
@@ -161,7 +164,7 @@ const fromOwnPage = (req) => req.headers.origin === `http://${req.headers.host}`
  */
 async function link(req, res) {
   // Back to this page afterwards: xt-connect allows it as this origin is in its EMBED_ORIGINS.
-  const url = await xc.mintLinkUrl({ sub: USER.id, returnTo: `${req.headers.origin}/` });
+  const url = await xc.mintLinkUrl({ sub: USER.id, returnTo: `${ORIGIN}/` });
   if ((req.headers.accept ?? '').includes('application/json'))
     return send(res, 200, 'application/json', JSON.stringify({ link: new URL(url).searchParams.get('link') }));
   res.writeHead(303, { Location: url, 'Cache-Control': 'no-store' }).end();

@@ -8,6 +8,7 @@
  * serious or critical on the page, and its CSP refuses nothing.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import http from 'node:http';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { ROOT } from '../../src/app.js';
@@ -123,7 +124,19 @@ test('a person connects on the institution page: connection, balances and the we
   await page.waitForURL(`${example}/`);
   await page.locator('#state', { hasText: /Connected as XT\.COM user \d+/ }).waitFor();
   expect(refused).toEqual([]); // no CSP refusal, no failed script
-  // Its POSTs come from its own pages only: another site's form (or no Origin at all) is refused.
+  // Its POSTs come from its own pages only: another site's form (or no Origin at all) is refused, and
+  // so is a DNS-rebinding page, whose Host and Origin agree with each other but not with the site's origin.
+  const rebound = await new Promise<number>((resolve, reject) => {
+    const host = `rebind.attacker.example:${new URL(example).port}`;
+    http
+      .request(`${example}/link`, { method: 'POST', headers: { Host: host, Origin: `http://${host}` } }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      })
+      .on('error', reject)
+      .end();
+  });
+  expect(rebound).toBe(403);
   for (const origin of ['http://evil.example', undefined]) {
     for (const path of ['/link', '/disconnect']) {
       const res = await fetch(`${example}${path}`, {

@@ -22,7 +22,11 @@ const PROVIDER = /^[a-z0-9][a-z0-9_-]{0,31}$/;
 export interface MintLinkOptions {
   /** The institution's user id: 1 to 128 of `A-Z a-z 0-9 . _ : @ -`. */
   sub: string;
-  /** Where the person goes afterwards: a path on xt-connect's site (else the app's `/account`). */
+  /**
+   * Where the person goes afterwards: a path on xt-connect's site, or a URL on one of its
+   * EMBED_ORIGINS (your page); default `/account`. Always signed into the link, so whoever holds a
+   * link cannot send the person elsewhere with `?returnTo=`.
+   */
   returnTo?: string;
   /**
    * Ask for a reconnection: adds the claim `reconnect: true`. Today's app ignores claims the
@@ -48,7 +52,7 @@ export async function mintLink(publicUrl: URL, secret: Uint8Array, opts: MintLin
     throw new TypeError('returnTo must be a string');
   const now = Math.floor(Date.now() / 1000);
   const claims: Omit<LinkClaims, 'sub' | 'aud' | 'exp' | 'jti'> & { reconnect?: true } = {};
-  if (opts.returnTo !== undefined) claims.returnTo = opts.returnTo;
+  claims.returnTo = opts.returnTo ?? '/account';
   if (opts.reconnect === true) claims.reconnect = true;
   const jwt = await new SignJWT(claims)
     .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
