@@ -219,4 +219,4 @@ test('axe finds nothing serious or critical in the button or the popup pages', a
     await expect(blocking(direct)).resolves.toEqual([]);
   }
   await page.context().close();
-});
+}, 90_000); // four pages, each checked by axe: slow on a loaded 2-core machine
