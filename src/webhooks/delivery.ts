@@ -96,7 +96,7 @@ export class WebhookWorker {
 
   constructor(private readonly opts: WebhookWorkerOptions) {
     this.timing = { ...DEFAULT_TIMING, ...opts.timing };
-    this.sender = new WebhookSender(opts.config.secret);
+    this.sender = new WebhookSender(opts.config.secrets);
     this.disabled = new DisabledState({
       config: opts.config,
       authState: opts.authState,

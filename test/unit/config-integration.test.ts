@@ -34,7 +34,25 @@ test('valid settings are read', () => {
   expect(c.integration.link).toEqual({ secret: 'l'.repeat(32), required: true });
   expect(c.integration.service?.keys).toEqual([{ name: 'a', key: 'k'.repeat(32), scopes: new Set(SERVICE_SCOPES) }]);
   expect(c.integration.service?.rateLimitPerSec).toBe(100);
-  expect(c.integration.webhooks).toEqual({ url: 'https://hooks.example/x', secret: WHSEC, maxAgeMs: 2 * 86_400_000 });
+  expect(c.integration.webhooks).toEqual({
+    url: 'https://hooks.example/x',
+    secret: WHSEC,
+    secrets: [WHSEC],
+    maxAgeMs: 2 * 86_400_000,
+  });
+});
+
+test('WEBHOOK_SECRET takes a comma-separated list, newest first (a rotation)', () => {
+  const next = `whsec_${Buffer.alloc(32, 8).toString('base64')}`;
+  const c = load({ WEBHOOK_URL: 'https://hooks.example/x', WEBHOOK_SECRET: ` ${next} , ${WHSEC}` });
+  expect(c.integration.webhooks?.secrets).toEqual([next, WHSEC]);
+  expect(c.integration.webhooks?.secret).toBe(next);
+  const bad = problems({ WEBHOOK_URL: 'https://hooks.example/x', WEBHOOK_SECRET: `${next},whsec_c2hvcnQ=` });
+  expect(bad).toEqual([expect.stringMatching(/^WEBHOOK_SECRET \(entry #2\): must be whsec_/)]);
+  expect(bad.join(' ')).not.toContain(next);
+  expect(problems({ WEBHOOK_URL: 'https://hooks.example/x', WEBHOOK_SECRET: `${WHSEC},${WHSEC}` })).toEqual([
+    'WEBHOOK_SECRET: the same secret is listed twice',
+  ]);
 });
 
 test('every problem is listed at once, and no secret is echoed', () => {

@@ -1788,7 +1788,7 @@ export interface components {
     WebhookId: string;
     /** @description When this attempt was signed, in seconds since the epoch. Refuse one too far from your clock. */
     WebhookTimestamp: string;
-    /** @description `v1,<base64 HMAC-SHA256>` over `<webhook-id>.<webhook-timestamp>.<body>`, keyed by the bytes of `WEBHOOK_SECRET` after `whsec_`. */
+    /** @description `v1,<base64 HMAC-SHA256>` over `<webhook-id>.<webhook-timestamp>.<body>`, keyed by the bytes of `WEBHOOK_SECRET` after `whsec_`. While `WEBHOOK_SECRET` lists several secrets (a rotation), one `v1,…` per secret, newest first, space separated: accept the request when any one matches. */
     WebhookSignature: string;
     WebhookUserAgent: 'xt-connect-webhooks';
   };
@@ -3008,7 +3008,7 @@ export interface operations {
         'webhook-id': components['parameters']['WebhookId'];
         /** @description When this attempt was signed, in seconds since the epoch. Refuse one too far from your clock. */
         'webhook-timestamp': components['parameters']['WebhookTimestamp'];
-        /** @description `v1,<base64 HMAC-SHA256>` over `<webhook-id>.<webhook-timestamp>.<body>`, keyed by the bytes of `WEBHOOK_SECRET` after `whsec_`. */
+        /** @description `v1,<base64 HMAC-SHA256>` over `<webhook-id>.<webhook-timestamp>.<body>`, keyed by the bytes of `WEBHOOK_SECRET` after `whsec_`. While `WEBHOOK_SECRET` lists several secrets (a rotation), one `v1,…` per secret, newest first, space separated: accept the request when any one matches. */
         'webhook-signature': components['parameters']['WebhookSignature'];
         'user-agent': components['parameters']['WebhookUserAgent'];
       };
@@ -3034,7 +3034,7 @@ export interface operations {
         'webhook-id': components['parameters']['WebhookId'];
         /** @description When this attempt was signed, in seconds since the epoch. Refuse one too far from your clock. */
         'webhook-timestamp': components['parameters']['WebhookTimestamp'];
-        /** @description `v1,<base64 HMAC-SHA256>` over `<webhook-id>.<webhook-timestamp>.<body>`, keyed by the bytes of `WEBHOOK_SECRET` after `whsec_`. */
+        /** @description `v1,<base64 HMAC-SHA256>` over `<webhook-id>.<webhook-timestamp>.<body>`, keyed by the bytes of `WEBHOOK_SECRET` after `whsec_`. While `WEBHOOK_SECRET` lists several secrets (a rotation), one `v1,…` per secret, newest first, space separated: accept the request when any one matches. */
         'webhook-signature': components['parameters']['WebhookSignature'];
         'user-agent': components['parameters']['WebhookUserAgent'];
       };
