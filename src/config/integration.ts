@@ -23,6 +23,7 @@ export const integrationSchema = z.object({
   WEBHOOK_URL: optionalNonEmpty,
   WEBHOOK_SECRET: optionalNonEmpty,
   WEBHOOK_MAX_AGE: durationMs('WEBHOOK_MAX_AGE').default(3 * 86_400_000),
+  WEBHOOK_LOG_TTL: durationMs('WEBHOOK_LOG_TTL').default(7 * 86_400_000),
   EMBED_ORIGINS: optionalNonEmpty,
 });
 
@@ -85,8 +86,10 @@ export interface WebhookConfig {
   secret: string;
   /** WEBHOOK_SECRET's list, newest first: every delivery carries one signature per secret (a rotation). */
   secrets: string[];
-  /** Past this age an undelivered event is dropped (and logged). */
+  /** Past this age an undelivered event moves to the dead letters (and is logged). */
   maxAgeMs: number;
+  /** WEBHOOK_LOG_TTL: how long dead letters are kept. */
+  logTtlMs: number;
 }
 
 export function loadIntegration(
@@ -235,8 +238,16 @@ function loadWebhooks(e: IntegrationEnv, problems: string[], warnings: string[])
   const secretOk = secrets.length > 0;
   if (e.WEBHOOK_MAX_AGE < 60_000 || e.WEBHOOK_MAX_AGE > 30 * 86_400_000)
     problems.push('WEBHOOK_MAX_AGE: must be between 1m and 30d');
+  if (e.WEBHOOK_LOG_TTL < 3_600_000 || e.WEBHOOK_LOG_TTL > 90 * 86_400_000)
+    problems.push('WEBHOOK_LOG_TTL: must be between 1h and 90d');
   if (!urlOk || !secretOk) return undefined;
-  return { url: e.WEBHOOK_URL!, secret: secrets[0]!, secrets, maxAgeMs: e.WEBHOOK_MAX_AGE };
+  return {
+    url: e.WEBHOOK_URL!,
+    secret: secrets[0]!,
+    secrets,
+    maxAgeMs: e.WEBHOOK_MAX_AGE,
+    logTtlMs: e.WEBHOOK_LOG_TTL,
+  };
 }
 
 /**

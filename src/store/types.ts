@@ -163,6 +163,14 @@ export interface ClaimedEvent extends OutboxEvent {
   lease: string;
 }
 
+/** An event the outbox gave up on (past WEBHOOK_MAX_AGE): kept, still sealed, for a replay. */
+export interface DeadLetter extends OutboxEvent {
+  /** Failed attempts. */
+  attempts: number;
+  /** When it was moved to the dead-letter set, ms since the epoch. */
+  diedAt: number;
+}
+
 export interface Outbox {
   /**
    * Claims up to `max` events for `leaseMs`: only the first pending event of each group, only if
@@ -176,6 +184,13 @@ export interface Outbox {
   retry(id: string, lease: string, nextAttemptAt: number): Promise<void>;
   /** How many events are pending, and when the oldest was created. */
   stats(): Promise<{ pending: number; oldestCreatedAt?: number }>;
+  /**
+   * Given up (past WEBHOOK_MAX_AGE): moves the event, if `lease` still holds it, still sealed, to the
+   * dead-letter set, kept until `keepUntil` (ms since the epoch); the group's next event becomes due.
+   */
+  bury(id: string, lease: string, keepUntil: number): Promise<void>;
+  /** Up to `max` dead letters not yet expired, the earliest buried first. */
+  deadLetters(max: number): Promise<DeadLetter[]>;
 }
 
 export interface StoredTransaction {

@@ -39,6 +39,7 @@ test('valid settings are read', () => {
     secret: WHSEC,
     secrets: [WHSEC],
     maxAgeMs: 2 * 86_400_000,
+    logTtlMs: 7 * 86_400_000,
   });
 });
 

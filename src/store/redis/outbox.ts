@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import type { KeyClient } from './connect.js';
 import { redisCall } from './deadline.js';
 import { PARTITION_LIST, leasePartition, outboxKeys } from './keys.js';
-import { CLAIM, OUTBOX_DONE, OUTBOX_RETRY } from './scripts.js';
-import type { ClaimedEvent, Outbox } from '../types.js';
+import { CLAIM, OUTBOX_BURY, OUTBOX_DEAD_LIST, OUTBOX_DONE, OUTBOX_RETRY } from './scripts.js';
+import type { ClaimedEvent, DeadLetter, Outbox } from '../types.js';
 
 interface StoredEvent {
   seq: number;
@@ -105,6 +105,44 @@ export class RedisOutbox implements Outbox {
         keys: [k.ev, k.lease, k.due],
         arguments: [id, lease, String(nextAttemptAt)],
       });
+    });
+  }
+
+  bury(id: string, lease: string, keepUntil: number): Promise<void> {
+    const p = leasePartition(lease);
+    if (p === undefined) return Promise.resolve();
+    return redisCall(async () => {
+      const k = this.keys(p);
+      await this.client.eval(OUTBOX_BURY, {
+        keys: [k.ev, k.lease, k.created, k.due, k.dead, k.deadExp],
+        arguments: [id, lease, String(this.now()), k.group(''), String(Math.ceil(keepUntil))],
+      });
+    });
+  }
+
+  /** Each partition's first `max` (by expiry: with one retention, the order they died in), merged. */
+  deadLetters(max: number): Promise<DeadLetter[]> {
+    const limit = Math.max(0, Math.floor(max));
+    if (limit === 0) return Promise.resolve([]);
+    return redisCall(async () => {
+      const now = this.now();
+      const perPartition = await Promise.all(
+        PARTITION_LIST.map(async (p) => {
+          const k = this.keys(p);
+          const flat = (await this.client.eval(OUTBOX_DEAD_LIST, {
+            keys: [k.dead, k.deadExp],
+            arguments: [String(now), String(limit)],
+          })) as string[];
+          const out: DeadLetter[] = [];
+          for (let i = 0; i + 1 < flat.length; i += 2)
+            out.push({ id: String(flat[i]), ...(JSON.parse(String(flat[i + 1])) as Omit<DeadLetter, 'id'>) });
+          return out;
+        }),
+      );
+      return perPartition
+        .flat()
+        .sort((a, b) => a.diedAt - b.diedAt || (a.id < b.id ? -1 : 1))
+        .slice(0, limit);
     });
   }
 
