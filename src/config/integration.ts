@@ -58,8 +58,9 @@ export interface LinkConfig {
  *   disconnect  DELETE /v1/subjects/{sub}/connections/{provider} and DELETE /v1/subjects/{sub}
  *   api-key     POST /v1/subjects/{sub}/xt/user/account/api-key (still also behind
  *               SERVICE_ALLOW_API_KEY_CREATION and the allow-list)
+ *   webhooks    GET /v1/webhooks/deliveries (the delivery log)
  */
-export const SERVICE_SCOPES = ['read', 'xt.read', 'xt.write', 'disconnect', 'api-key'] as const;
+export const SERVICE_SCOPES = ['read', 'xt.read', 'xt.write', 'disconnect', 'api-key', 'webhooks'] as const;
 export type ServiceScope = (typeof SERVICE_SCOPES)[number];
 
 export interface ServiceKey {

@@ -171,7 +171,44 @@ export interface DeadLetter extends OutboxEvent {
   diedAt: number;
 }
 
-export interface Outbox {
+/** One delivery attempt, as the delivery log keeps it: never a payload, a subject or a secret. */
+export interface DeliveryAttempt {
+  /** Unique, and sorts by time: `<at, 13 digits>-<random>`. The log's order and its cursor. */
+  key: string;
+  /** The event's webhook-id. */
+  eventId: string;
+  type: string;
+  /** delivered (2xx), failed (retried), gone (410), dead (past WEBHOOK_MAX_AGE: no request). */
+  status: 'delivered' | 'failed' | 'gone' | 'dead';
+  /** The HTTP status, or null when there was no answer (or no request). */
+  statusCode: number | null;
+  durationMs: number;
+  /** 1 for the first attempt of the event. */
+  attempt: number;
+  /** Why there was no 2xx: `http_<status>`, `timeout`, `ECONNREFUSED`…, `max_age`; null when delivered. */
+  errorClass: string | null;
+  /** When the attempt ended, ms since the epoch. */
+  at: number;
+}
+
+/** The delivery log: attempts kept until an expiry, at most a bounded number, newest first. */
+export interface DeliveryLog {
+  /** Adds an attempt, kept until `keepUntil`; the oldest beyond `maxEntries` are removed. */
+  logAttempt(a: DeliveryAttempt, keepUntil: number, maxEntries: number): Promise<void>;
+  /**
+   * Newest first, older than `before` (a key) when given; reads at most `scan` entries and returns
+   * those of `status` (every one without), at most `limit`. `last`: the key of the last entry read
+   * (the next page starts after it), undefined when the log has no more.
+   */
+  readAttempts(q: {
+    before?: string;
+    status?: DeliveryAttempt['status'];
+    limit: number;
+    scan: number;
+  }): Promise<{ items: DeliveryAttempt[]; last?: string }>;
+}
+
+export interface Outbox extends DeliveryLog {
   /**
    * Claims up to `max` events for `leaseMs`: only the first pending event of each group, only if
    * it is due (its next attempt time has come) and not held by a live lease. A lease that ran

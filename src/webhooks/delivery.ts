@@ -23,7 +23,8 @@ import type { Metrics } from '../shared/metrics.js';
 import type { WebhookConfig } from '../config/integration.js';
 import { type ConnectionEventBody, openEvent } from '../session/connections/events.js';
 import type { Sealer } from '../session/crypto.js';
-import type { AuthStore, ClaimedEvent, Outbox } from '../store/types.js';
+import type { AuthStore, ClaimedEvent, DeliveryAttempt, Outbox } from '../store/types.js';
+import { DELIVERY_LOG_MAX, attemptEntry } from './attemptLog.js';
 import { DisabledState } from './disabled.js';
 import { type SendOutcome, WebhookSender } from './send.js';
 
@@ -207,6 +208,7 @@ export class WebhookWorker {
         signal: this.stopping.signal,
       });
       await this.settle(e, outcome);
+      await this.logAttempt(attemptEntry(e, eventType(body), outcome, now, this.timing.now()));
     } catch (err) {
       // The store failed to take the outcome: the lease runs out and the event is sent again.
       this.storeTrouble(err);
@@ -220,6 +222,7 @@ export class WebhookWorker {
   private async deadLetter(e: ClaimedEvent, body: string, now: number): Promise<void> {
     await this.opts.outbox.bury(e.id, e.lease, now + this.opts.config.logTtlMs);
     this.opts.metrics?.webhookDeadLetters.inc();
+    await this.logAttempt(attemptEntry(e, eventType(body), 'dead', now, now));
     this.opts.logger.error(
       {
         eventId: e.id,
@@ -229,6 +232,14 @@ export class WebhookWorker {
       },
       'a webhook event was not delivered within WEBHOOK_MAX_AGE; it moved to the dead letters',
     );
+  }
+
+  /** Adds an entry to the delivery log; a failure to is only logged (the delivery itself is settled). */
+  private async logAttempt(entry: DeliveryAttempt): Promise<void> {
+    const { logTtlMs } = this.opts.config;
+    await this.opts.outbox.logAttempt(entry, entry.at + logTtlMs, DELIVERY_LOG_MAX).catch((err: unknown) => {
+      this.storeTrouble(err);
+    });
   }
 
   /** Records an attempt's outcome in the outbox. */

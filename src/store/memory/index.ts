@@ -13,7 +13,7 @@ import {
   type StoredTransaction,
   compareConnectionKeys,
 } from '../types.js';
-import { MemoryDeadLetters } from './deadLetters.js';
+import { MemoryDeliveryLog } from './deliveryLog.js';
 
 interface Entry {
   value: string;
@@ -29,13 +29,8 @@ interface PendingEvent extends OutboxEvent {
 }
 
 /** The outbox in one process: per group, a queue in creation order; only each queue's head is claimable. */
-export class MemoryOutbox implements Outbox {
+export class MemoryOutbox extends MemoryDeliveryLog implements Outbox {
   private readonly groups = new Map<string, PendingEvent[]>();
-  private readonly dead: MemoryDeadLetters;
-
-  constructor(private readonly now: () => number = Date.now) {
-    this.dead = new MemoryDeadLetters(now);
-  }
 
   add(e: OutboxEvent): void {
     const q = this.groups.get(e.group) ?? [];

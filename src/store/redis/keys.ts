@@ -43,6 +43,9 @@ export function partitionOf(id: string): number {
 
 export const PARTITION_LIST = Array.from({ length: PARTITIONS }, (_, p) => p);
 
+/** The webhook delivery log: one sorted set (members `<key>\t<json>`, all score 0: in key order), one hash tag. */
+export const deliveryLogKey = (prefix: string) => `${prefix}whlog:{whlog}`;
+
 export function outboxKeys(prefix: string, partition: number) {
   const base = `${prefix}outbox:{p${partition}}:`;
   return {

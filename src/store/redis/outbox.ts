@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import type { KeyClient } from './connect.js';
 import { redisCall } from './deadline.js';
-import { PARTITION_LIST, leasePartition, outboxKeys } from './keys.js';
-import { CLAIM, OUTBOX_BURY, OUTBOX_DEAD_LIST, OUTBOX_DONE, OUTBOX_RETRY } from './scripts.js';
-import type { ClaimedEvent, DeadLetter, Outbox } from '../types.js';
+import { PARTITION_LIST, deliveryLogKey, leasePartition, outboxKeys } from './keys.js';
+import { CLAIM, OUTBOX_DONE, OUTBOX_RETRY } from './scripts.js';
+import { LOG_ADD, LOG_READ, OUTBOX_BURY, OUTBOX_DEAD_LIST } from './webhookOpsScripts.js';
+import type { ClaimedEvent, DeadLetter, DeliveryAttempt, Outbox } from '../types.js';
 
 interface StoredEvent {
   seq: number;
@@ -157,6 +158,46 @@ export class RedisOutbox implements Outbox {
         pending: pending.reduce((sum, n) => sum + Number(n), 0),
         oldestCreatedAt: scores.length ? Math.min(...scores) : undefined,
       };
+    });
+  }
+
+  /** Entries live in one sorted set; an entry's own time orders it, and the adds prune what expired. */
+  logAttempt(a: DeliveryAttempt, keepUntil: number, maxEntries: number): Promise<void> {
+    return redisCall(async () => {
+      const cutoff = String(Math.max(0, this.now() - (keepUntil - a.at))).padStart(13, '0');
+      await this.client.eval(LOG_ADD, {
+        keys: [deliveryLogKey(this.prefix)],
+        arguments: [`${a.key}\t${JSON.stringify({ ...a, expires: keepUntil })}`, cutoff, String(maxEntries)],
+      });
+    });
+  }
+
+  readAttempts(q: {
+    before?: string;
+    status?: DeliveryAttempt['status'];
+    limit: number;
+    scan: number;
+  }): Promise<{ items: DeliveryAttempt[]; last?: string }> {
+    return redisCall(async () => {
+      const now = this.now();
+      const raw = (await this.client.eval(LOG_READ, {
+        keys: [deliveryLogKey(this.prefix)],
+        arguments: [q.before === undefined ? '+' : `(${q.before}`, String(q.scan)],
+      })) as string[];
+      const read = raw.map(
+        (m) => JSON.parse(String(m).slice(String(m).indexOf('\t') + 1)) as DeliveryAttempt & { expires: number },
+      );
+      const items = read
+        .filter((a) => a.expires > now && (q.status === undefined || a.status === q.status))
+        .slice(0, q.limit)
+        .map(({ expires: _expires, ...a }) => a);
+      const last =
+        items.length === q.limit
+          ? items[items.length - 1]!.key
+          : read.length === q.scan
+            ? read[q.scan - 1]!.key
+            : undefined;
+      return { items, last };
     });
   }
 }

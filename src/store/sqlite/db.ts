@@ -26,6 +26,7 @@ CREATE INDEX IF NOT EXISTS outbox_grp_seq ON outbox(grp, seq);
 CREATE TABLE IF NOT EXISTS outbox_dead (id TEXT PRIMARY KEY, grp TEXT NOT NULL, data TEXT NOT NULL, created INTEGER NOT NULL, attempts INTEGER NOT NULL, died INTEGER NOT NULL, expires INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS outbox_dead_died ON outbox_dead(died);
 CREATE INDEX IF NOT EXISTS outbox_dead_expires ON outbox_dead(expires);
+CREATE TABLE IF NOT EXISTS webhook_log (k TEXT PRIMARY KEY, status TEXT NOT NULL, data TEXT NOT NULL, expires INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS marks (key TEXT PRIMARY KEY, expires INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS logout_index (key TEXT NOT NULL, member TEXT NOT NULL, expires INTEGER NOT NULL, PRIMARY KEY (key, member));
 CREATE INDEX IF NOT EXISTS logout_index_expires ON logout_index(expires);
@@ -108,6 +109,7 @@ export function sweepExpired(db: Db, now: number): number {
     'logout_index',
     'logout_tombstones',
     'outbox_dead',
+    'webhook_log',
   ]) {
     removed += db.prepare(`DELETE FROM ${table} WHERE expires <= ?`).run(now).changes;
   }

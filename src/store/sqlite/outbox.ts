@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { holderIsGone, holderSuffix } from '../holder.js';
-import type { ClaimedEvent, DeadLetter, Outbox, OutboxEvent } from '../types.js';
+import type { ClaimedEvent, DeadLetter, DeliveryAttempt, Outbox, OutboxEvent } from '../types.js';
 import { type Db, guard } from './db.js';
 
 interface OutboxRow {
@@ -50,6 +50,13 @@ export class SqliteOutbox implements Outbox {
       ),
       dead: db.prepare<[number, number], DeadRow>(
         'SELECT id, grp, data, created, attempts, died FROM outbox_dead WHERE expires > ? ORDER BY died, id LIMIT ?',
+      ),
+      logAdd: db.prepare('INSERT OR REPLACE INTO webhook_log (k, status, data, expires) VALUES (?, ?, ?, ?)'),
+      logTrim: db.prepare(
+        'DELETE FROM webhook_log WHERE expires <= ? OR k <= (SELECT k FROM webhook_log ORDER BY k DESC LIMIT 1 OFFSET ?)',
+      ),
+      logRead: db.prepare<[string, number, number], { k: string; data: string }>(
+        'SELECT k, data FROM webhook_log WHERE k < ? AND expires > ? ORDER BY k DESC LIMIT ?',
       ),
       stats: db.prepare<[], { n: number; oldest: number | null }>(
         'SELECT COUNT(*) AS n, MIN(created) AS oldest FROM outbox',
@@ -114,5 +121,33 @@ export class SqliteOutbox implements Outbox {
       attempts: r.attempts,
       diedAt: r.died,
     }));
+  }
+
+  async logAttempt(a: DeliveryAttempt, keepUntil: number, maxEntries: number): Promise<void> {
+    const add = this.db.transaction(() => {
+      this.s.logAdd.run(a.key, a.status, JSON.stringify(a), keepUntil);
+      this.s.logTrim.run(this.now(), maxEntries);
+    });
+    guard(() => add.immediate());
+  }
+
+  async readAttempts(q: {
+    before?: string;
+    status?: DeliveryAttempt['status'];
+    limit: number;
+    scan: number;
+  }): Promise<{ items: DeliveryAttempt[]; last?: string }> {
+    const rows = guard(() => this.s.logRead.all(q.before ?? '\uffff', this.now(), q.scan));
+    const items = rows
+      .map((r) => JSON.parse(r.data) as DeliveryAttempt)
+      .filter((a) => q.status === undefined || a.status === q.status)
+      .slice(0, q.limit);
+    const last =
+      items.length === q.limit
+        ? items[items.length - 1]!.key
+        : rows.length === q.scan
+          ? rows[q.scan - 1]!.k
+          : undefined;
+    return { items, last };
   }
 }
