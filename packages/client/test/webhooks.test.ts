@@ -127,3 +127,11 @@ test('during a rotation (WEBHOOK_SECRET=new,old) a client with either secret ver
     await rotating.close();
   }
 });
+
+test('webhooks.deliveries: the delivery log, typed, newest first, filtered by status', async () => {
+  const page = await xc.webhooks.deliveries({ status: 'delivered', limit: 10 });
+  const ids = receiver.accepted.map((a) => a.id).reverse();
+  expect(page.data.map((e) => e.eventId)).toEqual(ids);
+  expect(page.data.every((e) => e.status === 'delivered' && e.statusCode === 204 && e.errorClass === null)).toBe(true);
+  expect(page.nextCursor).toBeNull();
+});
