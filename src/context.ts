@@ -131,8 +131,7 @@ function contextLogger(config: Config, destination: DestinationStream | undefine
       ...(session.tokenEncryptionKeys ?? []),
       integration.link?.secret,
       ...(integration.service?.keys.map((k) => k.key) ?? []),
-      integration.webhooks?.secret,
-      integration.webhooks?.secret.slice('whsec_'.length),
+      ...(integration.webhooks?.secrets.flatMap((s) => [s, s.slice('whsec_'.length)]) ?? []),
     ],
     destination,
   });

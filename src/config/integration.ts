@@ -23,6 +23,7 @@ export const integrationSchema = z.object({
   WEBHOOK_URL: optionalNonEmpty,
   WEBHOOK_SECRET: optionalNonEmpty,
   WEBHOOK_MAX_AGE: durationMs('WEBHOOK_MAX_AGE').default(3 * 86_400_000),
+  WEBHOOK_LOG_TTL: durationMs('WEBHOOK_LOG_TTL').default(7 * 86_400_000),
   EMBED_ORIGINS: optionalNonEmpty,
 });
 
@@ -57,8 +58,9 @@ export interface LinkConfig {
  *   disconnect  DELETE /v1/subjects/{sub}/connections/{provider} and DELETE /v1/subjects/{sub}
  *   api-key     POST /v1/subjects/{sub}/xt/user/account/api-key (still also behind
  *               SERVICE_ALLOW_API_KEY_CREATION and the allow-list)
+ *   webhooks    GET /v1/webhooks/deliveries (the delivery log)
  */
-export const SERVICE_SCOPES = ['read', 'xt.read', 'xt.write', 'disconnect', 'api-key'] as const;
+export const SERVICE_SCOPES = ['read', 'xt.read', 'xt.write', 'disconnect', 'api-key', 'webhooks'] as const;
 export type ServiceScope = (typeof SERVICE_SCOPES)[number];
 
 export interface ServiceKey {
@@ -81,10 +83,14 @@ export interface ServiceConfig {
 
 export interface WebhookConfig {
   url: string;
-  /** `whsec_…`, as the Standard Webhooks libraries take it. */
+  /** `whsec_…`, as the Standard Webhooks libraries take it: the newest of `secrets`. */
   secret: string;
-  /** Past this age an undelivered event is dropped (and logged). */
+  /** WEBHOOK_SECRET's list, newest first: every delivery carries one signature per secret (a rotation). */
+  secrets: string[];
+  /** Past this age an undelivered event moves to the dead letters (and is logged). */
   maxAgeMs: number;
+  /** WEBHOOK_LOG_TTL: how long dead letters are kept. */
+  logTtlMs: number;
 }
 
 export function loadIntegration(
@@ -229,21 +235,44 @@ function loadWebhooks(e: IntegrationEnv, problems: string[], warnings: string[])
   if (!e.WEBHOOK_URL) problems.push('WEBHOOK_URL: required when WEBHOOK_SECRET is set');
   if (!e.WEBHOOK_SECRET) problems.push('WEBHOOK_SECRET: required when WEBHOOK_URL is set (whsec_ followed by base64)');
   const urlOk = e.WEBHOOK_URL ? checkWebhookUrl(e.WEBHOOK_URL, problems, warnings) : false;
-  let secretOk = false;
-  if (e.WEBHOOK_SECRET) {
-    // The form the Standard Webhooks libraries take: whsec_ and base64 (checked here without loading one).
-    secretOk =
-      /^whsec_[A-Za-z0-9+/]+=*$/.test(e.WEBHOOK_SECRET) &&
-      Buffer.from(e.WEBHOOK_SECRET.slice(6), 'base64').length >= 24;
-    if (!secretOk)
-      problems.push(
-        'WEBHOOK_SECRET: must be whsec_ followed by at least 24 bytes in base64 (e.g. whsec_$(openssl rand -base64 32))',
-      );
-  }
+  const secrets = e.WEBHOOK_SECRET ? parseWebhookSecrets(e.WEBHOOK_SECRET, problems) : [];
+  const secretOk = secrets.length > 0;
   if (e.WEBHOOK_MAX_AGE < 60_000 || e.WEBHOOK_MAX_AGE > 30 * 86_400_000)
     problems.push('WEBHOOK_MAX_AGE: must be between 1m and 30d');
+  if (e.WEBHOOK_LOG_TTL < 3_600_000 || e.WEBHOOK_LOG_TTL > 90 * 86_400_000)
+    problems.push('WEBHOOK_LOG_TTL: must be between 1h and 90d');
   if (!urlOk || !secretOk) return undefined;
-  return { url: e.WEBHOOK_URL!, secret: e.WEBHOOK_SECRET!, maxAgeMs: e.WEBHOOK_MAX_AGE };
+  return {
+    url: e.WEBHOOK_URL!,
+    secret: secrets[0]!,
+    secrets,
+    maxAgeMs: e.WEBHOOK_MAX_AGE,
+    logTtlMs: e.WEBHOOK_LOG_TTL,
+  };
+}
+
+/**
+ * WEBHOOK_SECRET: one `whsec_…` secret, or several comma separated, newest first (a rotation, like
+ * TOKEN_ENCRYPTION_KEYS). Each is the form the Standard Webhooks libraries take: whsec_ and base64
+ * (checked here without loading one). Empty when any is wrong (never echoed: they are secrets).
+ */
+export function parseWebhookSecrets(list: string, problems: string[]): string[] {
+  const secrets = list.split(',').map((s) => s.trim());
+  const bad = secrets.findIndex(
+    (s) => !/^whsec_[A-Za-z0-9+/]+=*$/.test(s) || Buffer.from(s.slice(6), 'base64').length < 24,
+  );
+  if (bad >= 0) {
+    const which = secrets.length > 1 ? ` (entry #${bad + 1})` : '';
+    problems.push(
+      `WEBHOOK_SECRET${which}: must be whsec_ followed by at least 24 bytes in base64 (e.g. whsec_$(openssl rand -base64 32)); several are comma separated, newest first`,
+    );
+    return [];
+  }
+  if (new Set(secrets).size !== secrets.length) {
+    problems.push('WEBHOOK_SECRET: the same secret is listed twice');
+    return [];
+  }
+  return secrets;
 }
 
 /** WEBHOOK_URL: an http(s) URL without credentials or a fragment; plain http off loopback is a warning. */

@@ -4,6 +4,7 @@
  * is a 401. Every answer is JSON with Cache-Control: no-store, and never holds a token.
  *
  *   GET    /v1/connections                            the subjects' connections, a page at a time (serviceList.ts)
+ *   GET    /v1/webhooks/deliveries                    the webhook delivery log, a page at a time (serviceWebhooks.ts)
  *   GET    /v1/subjects/{sub}/connections             the subject's connection to each provider
  *   DELETE /v1/subjects/{sub}/connections/{provider}  disconnect (revoking at the provider), 204, idempotent;
  *                                                     the subject's browser bindings stay
@@ -30,6 +31,7 @@ import { isSubject } from '../session/subjects.js';
 import { requestInfo } from '../shared/requestContext.js';
 import { requireScope, requireXtScope, serviceLocals } from './serviceScope.js';
 import { listConnectionsRoute } from './serviceList.js';
+import { listDeliveriesRoute } from './serviceWebhooks.js';
 import { xtCallSteps } from './xt/gateway.js';
 
 export { requireScope, serviceLocals } from './serviceScope.js';
@@ -141,6 +143,7 @@ function serviceXtTarget(req: Request): string | undefined {
 /** What a call did, as a route pattern (never the subject or the XT.COM path). */
 function routeOf(req: Request): string {
   if (/^\/v1\/connections(?=[?#]|$)/i.test(targetPath(req.originalUrl))) return 'connections';
+  if (/^\/v1\/webhooks\/deliveries(?=[?#]|$)/i.test(targetPath(req.originalUrl))) return 'webhook_deliveries';
   const m = /^\/v1\/subjects\/[^/?#]+(?:\/(connections\/[^/?#]+|connections|xt))?(?=[/?#]|$)/i.exec(
     targetPath(req.originalUrl),
   );
@@ -186,6 +189,7 @@ export function serviceRouter(ctx: AppContext): Router {
     serviceRateLimit(ctx, (res) => serviceLocals(res).serviceKey ?? ''),
   );
   r.get('/v1/connections', requireScope('read'), listConnectionsRoute(ctx));
+  r.get('/v1/webhooks/deliveries', requireScope('webhooks'), listDeliveriesRoute(ctx));
   r.get('/v1/subjects/:sub/connections', requireScope('read'), subjectParam, connectionsOf(ctx));
   r.delete('/v1/subjects/:sub/connections/:provider', requireScope('disconnect'), subjectParam, disconnectSubject(ctx));
   r.delete('/v1/subjects/:sub', requireScope('disconnect'), subjectParam, endSubject(ctx));

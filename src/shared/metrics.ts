@@ -87,8 +87,13 @@ export class Metrics {
   });
   readonly webhookDeliveries = new Counter({
     name: 'xtc_webhook_deliveries_total',
-    help: 'Webhook delivery attempts, by outcome: delivered (2xx), failed (retried), gone (410, delivery disabled), dropped (past WEBHOOK_MAX_AGE).',
+    help: 'Webhook delivery attempts, by outcome: delivered (2xx), failed (retried), gone (410, delivery disabled).',
     labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly webhookDeadLetters = new Counter({
+    name: 'xtc_webhook_dead_letters_total',
+    help: 'Webhook events not delivered within WEBHOOK_MAX_AGE, moved (still sealed) to the dead letters.',
     registers: [this.registry],
   });
 

@@ -163,7 +163,52 @@ export interface ClaimedEvent extends OutboxEvent {
   lease: string;
 }
 
-export interface Outbox {
+/** An event the outbox gave up on (past WEBHOOK_MAX_AGE): kept, still sealed, for a replay. */
+export interface DeadLetter extends OutboxEvent {
+  /** Failed attempts. */
+  attempts: number;
+  /** When it was moved to the dead-letter set, ms since the epoch. */
+  diedAt: number;
+}
+
+/** One delivery attempt, as the delivery log keeps it: never a payload, a subject or a secret. */
+export interface DeliveryAttempt {
+  /** Unique, and sorts by time: `<at, 13 digits>-<random>`. The log's order and its cursor. */
+  key: string;
+  /** The event's webhook-id. */
+  eventId: string;
+  type: string;
+  /** delivered (2xx), failed (retried), gone (410), dead (past WEBHOOK_MAX_AGE: no request). */
+  status: 'delivered' | 'failed' | 'gone' | 'dead';
+  /** The HTTP status, or null when there was no answer (or no request). */
+  statusCode: number | null;
+  durationMs: number;
+  /** 1 for the first attempt of the event. */
+  attempt: number;
+  /** Why there was no 2xx: `http_<status>`, `timeout`, `ECONNREFUSED`…, `max_age`; null when delivered. */
+  errorClass: string | null;
+  /** When the attempt ended, ms since the epoch. */
+  at: number;
+}
+
+/** The delivery log: attempts kept until an expiry, at most a bounded number, newest first. */
+export interface DeliveryLog {
+  /** Adds an attempt, kept until `keepUntil`; the oldest beyond `maxEntries` are removed. */
+  logAttempt(a: DeliveryAttempt, keepUntil: number, maxEntries: number): Promise<void>;
+  /**
+   * Newest first, older than `before` (a key) when given; reads at most `scan` entries and returns
+   * those of `status` (every one without), at most `limit`. `last`: the key of the last entry read
+   * (the next page starts after it), undefined when the log has no more.
+   */
+  readAttempts(q: {
+    before?: string;
+    status?: DeliveryAttempt['status'];
+    limit: number;
+    scan: number;
+  }): Promise<{ items: DeliveryAttempt[]; last?: string }>;
+}
+
+export interface Outbox extends DeliveryLog {
   /**
    * Claims up to `max` events for `leaseMs`: only the first pending event of each group, only if
    * it is due (its next attempt time has come) and not held by a live lease. A lease that ran
@@ -176,6 +221,13 @@ export interface Outbox {
   retry(id: string, lease: string, nextAttemptAt: number): Promise<void>;
   /** How many events are pending, and when the oldest was created. */
   stats(): Promise<{ pending: number; oldestCreatedAt?: number }>;
+  /**
+   * Given up (past WEBHOOK_MAX_AGE): moves the event, if `lease` still holds it, still sealed, to the
+   * dead-letter set, kept until `keepUntil` (ms since the epoch); the group's next event becomes due.
+   */
+  bury(id: string, lease: string, keepUntil: number): Promise<void>;
+  /** Up to `max` dead letters not yet expired, the earliest buried first. */
+  deadLetters(max: number): Promise<DeadLetter[]>;
 }
 
 export interface StoredTransaction {

@@ -10,6 +10,8 @@
  *    for the poll interval (events of other replicas, retries coming due).
  *  - An event whose lease ran out (a replica crashed, or SQLite saw that its holder is gone) is
  *    claimed again by anyone: delivery is at-least-once; receivers dedupe on `webhook-id`.
+ *  - An event past WEBHOOK_MAX_AGE moves, still sealed, to the store's dead letters (kept for
+ *    WEBHOOK_LOG_TTL) and is counted (xtc_webhook_dead_letters_total).
  *  - A 410 from the endpoint disables delivery for WEBHOOK_MAX_AGE, with a mark in the shared
  *    store so other replicas and restarts stop too; the events stay in the outbox (disabled.ts).
  *  - A store that cannot answer (Redis away) is logged, at most every STORE_LOG_EVERY_MS, and tried
@@ -21,7 +23,8 @@ import type { Metrics } from '../shared/metrics.js';
 import type { WebhookConfig } from '../config/integration.js';
 import { type ConnectionEventBody, openEvent } from '../session/connections/events.js';
 import type { Sealer } from '../session/crypto.js';
-import type { AuthStore, ClaimedEvent, Outbox } from '../store/types.js';
+import type { AuthStore, ClaimedEvent, DeliveryAttempt, Outbox } from '../store/types.js';
+import { DELIVERY_LOG_MAX, attemptEntry } from './attemptLog.js';
 import { DisabledState } from './disabled.js';
 import { type SendOutcome, WebhookSender } from './send.js';
 
@@ -64,7 +67,7 @@ export interface WebhookWorkerOptions {
   sealer: Sealer;
   logger: Logger;
   timing?: Partial<WebhookTiming>;
-  /** xtc_webhook_deliveries_total. */
+  /** xtc_webhook_deliveries_total, xtc_webhook_dead_letters_total. */
   metrics?: Metrics;
 }
 
@@ -96,7 +99,7 @@ export class WebhookWorker {
 
   constructor(private readonly opts: WebhookWorkerOptions) {
     this.timing = { ...DEFAULT_TIMING, ...opts.timing };
-    this.sender = new WebhookSender(opts.config.secret);
+    this.sender = new WebhookSender(opts.config.secrets);
     this.disabled = new DisabledState({
       config: opts.config,
       authState: opts.authState,
@@ -196,7 +199,7 @@ export class WebhookWorker {
       }
       const now = this.timing.now();
       if (now - e.createdAt > this.opts.config.maxAgeMs) {
-        await this.drop(e, body, now);
+        await this.deadLetter(e, body, now);
         return;
       }
       const outcome = await this.sender.send(e.id, body, new Date(now), {
@@ -205,16 +208,21 @@ export class WebhookWorker {
         signal: this.stopping.signal,
       });
       await this.settle(e, outcome);
+      await this.logAttempt(attemptEntry(e, eventType(body), outcome, now, this.timing.now()));
     } catch (err) {
       // The store failed to take the outcome: the lease runs out and the event is sent again.
       this.storeTrouble(err);
     }
   }
 
-  /** Past WEBHOOK_MAX_AGE: given up, with an error line (the id, type and age; never the subject). */
-  private async drop(e: ClaimedEvent, body: string, now: number): Promise<void> {
-    await this.opts.outbox.done(e.id, e.lease);
-    this.opts.metrics?.webhookDeliveries.inc({ outcome: 'dropped' });
+  /**
+   * Past WEBHOOK_MAX_AGE: given up and moved, still sealed, to the dead letters (kept for
+   * WEBHOOK_LOG_TTL, for a replay), with an error line (the id, type and age; never the subject).
+   */
+  private async deadLetter(e: ClaimedEvent, body: string, now: number): Promise<void> {
+    await this.opts.outbox.bury(e.id, e.lease, now + this.opts.config.logTtlMs);
+    this.opts.metrics?.webhookDeadLetters.inc();
+    await this.logAttempt(attemptEntry(e, eventType(body), 'dead', now, now));
     this.opts.logger.error(
       {
         eventId: e.id,
@@ -222,8 +230,16 @@ export class WebhookWorker {
         ageSeconds: Math.floor((now - e.createdAt) / 1000),
         attempts: e.attempts,
       },
-      'a webhook event was not delivered within WEBHOOK_MAX_AGE and is dropped',
+      'a webhook event was not delivered within WEBHOOK_MAX_AGE; it moved to the dead letters',
     );
+  }
+
+  /** Adds an entry to the delivery log; a failure to is only logged (the delivery itself is settled). */
+  private async logAttempt(entry: DeliveryAttempt): Promise<void> {
+    const { logTtlMs } = this.opts.config;
+    await this.opts.outbox.logAttempt(entry, entry.at + logTtlMs, DELIVERY_LOG_MAX).catch((err: unknown) => {
+      this.storeTrouble(err);
+    });
   }
 
   /** Records an attempt's outcome in the outbox. */

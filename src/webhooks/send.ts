@@ -31,13 +31,19 @@ export interface SendOptions {
   signal?: AbortSignal;
 }
 
-/** Signs and POSTs webhook events to one endpoint. */
+/**
+ * Signs and POSTs webhook events to one endpoint. With several secrets (WEBHOOK_SECRET, newest
+ * first) each request carries one `v1,<sig>` per secret, space separated (Standard Webhooks), so a
+ * receiver that verifies with any one of them accepts it: it can switch secrets without losing one.
+ */
 export class WebhookSender {
-  private readonly signer: Webhook;
+  private readonly signers: Webhook[];
   private readonly http: Outbound;
 
-  constructor(secret: string) {
-    this.signer = new Webhook(secret);
+  constructor(secrets: string | readonly string[]) {
+    const list = typeof secrets === 'string' ? [secrets] : secrets;
+    if (list.length === 0) throw new TypeError('WebhookSender needs at least one secret');
+    this.signers = list.map((s) => new Webhook(s));
     this.http = createOutbound({ timeoutMs: 10_000, maxBytes: MAX_ANSWER_BYTES, overflow: 'truncate' });
   }
 
@@ -48,7 +54,7 @@ export class WebhookSender {
       'user-agent': USER_AGENT,
       'webhook-id': id,
       'webhook-timestamp': String(Math.floor(at.getTime() / 1000)),
-      'webhook-signature': this.signer.sign(id, at, body),
+      'webhook-signature': this.signers.map((s) => s.sign(id, at, body)).join(' '),
     };
   }
 

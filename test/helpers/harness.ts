@@ -122,9 +122,7 @@ export function configSecrets(config: Config): string[] {
   return [
     ...(config.integration.link ? [config.integration.link.secret] : []),
     ...(config.integration.service?.keys.map((k) => k.key) ?? []),
-    ...(config.integration.webhooks
-      ? [config.integration.webhooks.secret, config.integration.webhooks.secret.slice('whsec_'.length)]
-      : []),
+    ...(config.integration.webhooks?.secrets.flatMap((s) => [s, s.slice('whsec_'.length)]) ?? []),
   ];
 }
 

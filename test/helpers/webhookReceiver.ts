@@ -46,6 +46,8 @@ export interface WebhookReceiver {
   answer: (a: Arrival, n: number) => Answer | Promise<Answer>;
   /** Resolves once `check()` holds, polling every 10 ms; rejects after `ms`. */
   waitFor(check: () => boolean, ms?: number, what?: string): Promise<void>;
+  /** Verifies from now on with `secret` only (a receiver switching secrets during a rotation). */
+  setSecret(secret: string): void;
   /** Stops listening and drops every open (held) request. */
   close(): Promise<void>;
 }
@@ -55,7 +57,7 @@ export async function startReceiver(
   opts: { secret?: string; port?: number; path?: string } = {},
 ): Promise<WebhookReceiver> {
   const secret = opts.secret ?? webhookSecret();
-  const verifier = new Webhook(secret);
+  let verifier = new Webhook(secret);
   const port = opts.port ?? (await freePort());
   const sockets = new Set<Socket>();
   const r: WebhookReceiver = {
@@ -73,6 +75,10 @@ export async function startReceiver(
         if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
         await new Promise((res) => setTimeout(res, 10));
       }
+    },
+    setSecret(next) {
+      r.secret = next;
+      verifier = new Webhook(next);
     },
     close: async () => {
       for (const s of sockets) s.destroy();

@@ -19,6 +19,8 @@ import { type RedisServer, startRedis } from '../helpers/redis.js';
 import { type RedisCluster, startRedisCluster } from '../helpers/redisCluster.js';
 import { connectionPageContract } from './store-contract/connectionPages.js';
 import { connectionContract } from './store-contract/connections.js';
+import { deadLetterContract } from './store-contract/deadLetters.js';
+import { deliveryLogContract } from './store-contract/deliveryLog.js';
 import { type Contract, SESSION_TTL_MS, event, ids, sleep } from './store-contract/helpers.js';
 import { lockContract } from './store-contract/locks.js';
 import { logoutIndexContract } from './store-contract/logoutIndex.js';
@@ -96,6 +98,8 @@ describe.each(kinds)('%s store', (_kind, create) => {
   logoutIndexContract(ctx);
   lockContract(ctx);
   outboxContract(ctx);
+  deadLetterContract(ctx);
+  deliveryLogContract(ctx);
   markContract(ctx);
   sessionContract(ctx);
 

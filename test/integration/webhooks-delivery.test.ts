@@ -196,7 +196,7 @@ describe('webhooks (memory store)', () => {
     expect((await readyz(h)).webhooks).toMatchObject({ pending: 3, disabled: true });
   });
 
-  test('an event older than WEBHOOK_MAX_AGE is dropped with an error line (id, type, age; never the subject)', async () => {
+  test('an event older than WEBHOOK_MAX_AGE moves, sealed, to the dead letters, with an error line (id, type, age; never the subject) and a count', async () => {
     receiver = await startReceiver();
     const subject = 'person-42@institution.example';
     // The worker's clock runs 4 days ahead: every event is past the 3-day default at its first attempt.
@@ -215,6 +215,12 @@ describe('webhooks (memory store)', () => {
     await sleep(200);
     expect(receiver.arrivals).toHaveLength(0);
     expect((await h.built.ctx.stores.outbox.stats()).pending).toBe(0);
+    const dead = await h.built.ctx.stores.outbox.deadLetters(10);
+    expect(dead.map((d) => d.id)).toEqual([line!.eventId]);
+    expect(dead[0]!.value).not.toContain(subject); // still sealed
+    expect(await h.built.ctx.metrics.registry.getSingleMetricAsString('xtc_webhook_dead_letters_total')).toMatch(
+      /^xtc_webhook_dead_letters_total 1$/m,
+    );
   });
 
   test('/readyz reports what waits while the receiver is down; it is delivered once the receiver is back', async () => {

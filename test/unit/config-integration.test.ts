@@ -34,7 +34,26 @@ test('valid settings are read', () => {
   expect(c.integration.link).toEqual({ secret: 'l'.repeat(32), required: true });
   expect(c.integration.service?.keys).toEqual([{ name: 'a', key: 'k'.repeat(32), scopes: new Set(SERVICE_SCOPES) }]);
   expect(c.integration.service?.rateLimitPerSec).toBe(100);
-  expect(c.integration.webhooks).toEqual({ url: 'https://hooks.example/x', secret: WHSEC, maxAgeMs: 2 * 86_400_000 });
+  expect(c.integration.webhooks).toEqual({
+    url: 'https://hooks.example/x',
+    secret: WHSEC,
+    secrets: [WHSEC],
+    maxAgeMs: 2 * 86_400_000,
+    logTtlMs: 7 * 86_400_000,
+  });
+});
+
+test('WEBHOOK_SECRET takes a comma-separated list, newest first (a rotation)', () => {
+  const next = `whsec_${Buffer.alloc(32, 8).toString('base64')}`;
+  const c = load({ WEBHOOK_URL: 'https://hooks.example/x', WEBHOOK_SECRET: ` ${next} , ${WHSEC}` });
+  expect(c.integration.webhooks?.secrets).toEqual([next, WHSEC]);
+  expect(c.integration.webhooks?.secret).toBe(next);
+  const bad = problems({ WEBHOOK_URL: 'https://hooks.example/x', WEBHOOK_SECRET: `${next},whsec_c2hvcnQ=` });
+  expect(bad).toEqual([expect.stringMatching(/^WEBHOOK_SECRET \(entry #2\): must be whsec_/)]);
+  expect(bad.join(' ')).not.toContain(next);
+  expect(problems({ WEBHOOK_URL: 'https://hooks.example/x', WEBHOOK_SECRET: `${WHSEC},${WHSEC}` })).toEqual([
+    'WEBHOOK_SECRET: the same secret is listed twice',
+  ]);
 });
 
 test('every problem is listed at once, and no secret is echoed', () => {
@@ -95,7 +114,12 @@ describe('scopes per service key (name:key:scope+scope)', () => {
       { name: 'b', key: `${KEY}2`, scopes: new Set(['api-key']) },
       { name: 'c', key: `${KEY}3`, scopes: new Set(SERVICE_SCOPES) },
     ]);
-    expect(keysOf(`a:${KEY}:xt.write+disconnect+read+xt.read+api-key`)[0]!.scopes).toEqual(new Set(SERVICE_SCOPES));
+    expect(keysOf(`a:${KEY}:xt.write+disconnect+read+xt.read+api-key+webhooks`)[0]!.scopes).toEqual(
+      new Set(SERVICE_SCOPES),
+    );
+    // A key that names its scopes gets only those: a scope added later (webhooks) is not among them.
+    expect(keysOf(`a:${KEY}:xt.write+disconnect+read+xt.read+api-key`)[0]!.scopes.has('webhooks')).toBe(false);
+    expect(keysOf(`c:${KEY}`)[0]!.scopes.has('webhooks')).toBe(true);
   });
 
   test('an unknown scope stops the start, listed with every other problem, naming the key and never echoing it', () => {
@@ -105,8 +129,8 @@ describe('scopes per service key (name:key:scope+scope)', () => {
     });
     expect(p).toEqual(
       expect.arrayContaining([
-        'SERVICE_API_KEYS: key a: unknown scope raed; known: read, xt.read, xt.write, disconnect, api-key',
-        'SERVICE_API_KEYS: key b: unknown scope xt.wirte, nope; known: read, xt.read, xt.write, disconnect, api-key',
+        'SERVICE_API_KEYS: key a: unknown scope raed; known: read, xt.read, xt.write, disconnect, api-key, webhooks',
+        'SERVICE_API_KEYS: key b: unknown scope xt.wirte, nope; known: read, xt.read, xt.write, disconnect, api-key, webhooks',
         expect.stringMatching(/^SERVICE_API_KEYS: the key named "c" must be at least 32/),
         expect.stringMatching(/^LINK_SECRET: must be at least 32/),
       ]),

@@ -6,7 +6,7 @@ import { type Query, type Transport, defaultSleep, send, sendJson } from './http
 import { type MintLinkOptions, mintLink } from './link.js';
 import { providerSegment, subjectPath, xtPath } from './paths.js';
 import type { ConnectionList, ConnectionListItem, ListConnectionsQuery, SubjectConnections } from './types.js';
-import type { WebhookEvent, XtMethod, XtResult } from './types.js';
+import type { DeliveryList, ListDeliveriesQuery, WebhookEvent, XtMethod, XtResult } from './types.js';
 import { type RawBody, type WebhookHeaders, WebhookVerifier } from './webhooks.js';
 
 export { XtConnectError, WebhookVerificationError, type WebhookFailure, type XtConnectErrorInit } from './errors.js';
@@ -158,5 +158,15 @@ export class XtConnect {
       if (!this.#verifier) throw new TypeError('webhooks.verify needs the webhookSecret option (WEBHOOK_SECRET)');
       return this.#verifier.verify(headers, rawBody);
     },
+
+    /** GET /v1/webhooks/deliveries (scope `webhooks`): one page of the delivery log, newest first. Retried on 429/503. */
+    deliveries: async (query: ListDeliveriesQuery = {}): Promise<DeliveryList> =>
+      (await sendJson(this.#t, {
+        method: 'GET',
+        path: '/v1/webhooks/deliveries',
+        query,
+        retry: true,
+        retryNetwork: true,
+      })) as DeliveryList,
   };
 }

@@ -53,6 +53,32 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/v1/webhooks/deliveries': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * The webhook delivery log
+     * @description Each delivery attempt, newest first: the event's `webhook-id`, its type, the outcome, the
+     *     HTTP status, the duration, the attempt number and the error class. Never a payload, a
+     *     subject, the URL or a secret. Kept for `WEBHOOK_LOG_TTL` (default 7 days), at most 100,000
+     *     entries across every replica. Paged by an opaque cursor (encrypted and authenticated): follow
+     *     `nextCursor` until it is null; a page may hold fewer than `limit` items (even none) while
+     *     `nextCursor` is not null, since one request reads at most 1,000 entries and `status` filters
+     *     what it read.
+     */
+    get: operations['listWebhookDeliveries'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/v1/subjects/{sub}/connections': {
     parameters: {
       query?: never;
@@ -705,7 +731,7 @@ export interface components {
      * @description A service key's scope (see `serviceKey`).
      * @enum {string}
      */
-    ServiceScope: 'read' | 'xt.read' | 'xt.write' | 'disconnect' | 'api-key';
+    ServiceScope: 'read' | 'xt.read' | 'xt.write' | 'disconnect' | 'api-key' | 'webhooks';
     /** @description An error under `/v1`, for programs. */
     ServiceError: {
       error: {
@@ -869,6 +895,41 @@ export interface components {
     /** @description One page of connections. */
     ConnectionList: {
       data: components['schemas']['ConnectionListItem'][];
+      /** @description The cursor of the next page; null on the last page. */
+      nextCursor: string | null;
+    };
+    /**
+     * @description The outcome of a delivery attempt: `delivered` (2xx), `failed` (retried later), `gone` (410:
+     *     delivery turned off), `dead` (past `WEBHOOK_MAX_AGE`, moved to the dead letters; no request).
+     * @enum {string}
+     */
+    DeliveryStatus: 'delivered' | 'failed' | 'gone' | 'dead';
+    /** @description One delivery attempt. Never a payload, a subject or a secret. */
+    DeliveryAttempt: {
+      /** @description The event's `webhook-id` (the same on every attempt and replay). */
+      eventId: string;
+      /** @description The event's type (`connection.created`, …). */
+      type: string;
+      status: components['schemas']['DeliveryStatus'];
+      /** @description The receiver's HTTP status; null when there was no answer (or no request). */
+      statusCode: number | null;
+      durationMs: number;
+      /** @description 1 for the event's first attempt. */
+      attempt: number;
+      /**
+       * @description Why it was not delivered: `http_<status>`, `timeout`, `aborted`, a socket error code
+       *     (`ECONNREFUSED`, …), `network_error`, or `max_age`; null when delivered.
+       */
+      errorClass: string | null;
+      /**
+       * Format: date-time
+       * @description When the attempt ended.
+       */
+      at: string;
+    };
+    /** @description One page of the delivery log. */
+    DeliveryList: {
+      data: components['schemas']['DeliveryAttempt'][];
       /** @description The cursor of the next page; null on the last page. */
       nextCursor: string | null;
     };
@@ -1788,7 +1849,7 @@ export interface components {
     WebhookId: string;
     /** @description When this attempt was signed, in seconds since the epoch. Refuse one too far from your clock. */
     WebhookTimestamp: string;
-    /** @description `v1,<base64 HMAC-SHA256>` over `<webhook-id>.<webhook-timestamp>.<body>`, keyed by the bytes of `WEBHOOK_SECRET` after `whsec_`. */
+    /** @description `v1,<base64 HMAC-SHA256>` over `<webhook-id>.<webhook-timestamp>.<body>`, keyed by the bytes of `WEBHOOK_SECRET` after `whsec_`. While `WEBHOOK_SECRET` lists several secrets (a rotation), one `v1,…` per secret, newest first, space separated: accept the request when any one matches. */
     WebhookSignature: string;
     WebhookUserAgent: 'xt-connect-webhooks';
   };
@@ -1908,6 +1969,41 @@ export interface operations {
         };
         content: {
           'application/json': components['schemas']['ConnectionList'];
+        };
+      };
+      400: components['responses']['V1BadRequest'];
+      401: components['responses']['V1Unauthorized'];
+      403: components['responses']['V1ScopeMissing'];
+      429: components['responses']['V1RateLimited'];
+      500: components['responses']['V1Internal'];
+      503: components['responses']['V1StoreUnavailable'];
+    };
+  };
+  listWebhookDeliveries: {
+    parameters: {
+      query?: {
+        /** @description Only attempts with this outcome. */
+        status?: components['schemas']['DeliveryStatus'];
+        /** @description The `nextCursor` of the page before; absent for the first page. Opaque. */
+        cursor?: string;
+        /** @description At most this many items. */
+        limit?: number;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description One page of the delivery log. */
+      200: {
+        headers: {
+          'Cache-Control': components['headers']['NoStore'];
+          'X-Request-Id': components['headers']['RequestId'];
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['DeliveryList'];
         };
       };
       400: components['responses']['V1BadRequest'];
@@ -3008,7 +3104,7 @@ export interface operations {
         'webhook-id': components['parameters']['WebhookId'];
         /** @description When this attempt was signed, in seconds since the epoch. Refuse one too far from your clock. */
         'webhook-timestamp': components['parameters']['WebhookTimestamp'];
-        /** @description `v1,<base64 HMAC-SHA256>` over `<webhook-id>.<webhook-timestamp>.<body>`, keyed by the bytes of `WEBHOOK_SECRET` after `whsec_`. */
+        /** @description `v1,<base64 HMAC-SHA256>` over `<webhook-id>.<webhook-timestamp>.<body>`, keyed by the bytes of `WEBHOOK_SECRET` after `whsec_`. While `WEBHOOK_SECRET` lists several secrets (a rotation), one `v1,…` per secret, newest first, space separated: accept the request when any one matches. */
         'webhook-signature': components['parameters']['WebhookSignature'];
         'user-agent': components['parameters']['WebhookUserAgent'];
       };
@@ -3034,7 +3130,7 @@ export interface operations {
         'webhook-id': components['parameters']['WebhookId'];
         /** @description When this attempt was signed, in seconds since the epoch. Refuse one too far from your clock. */
         'webhook-timestamp': components['parameters']['WebhookTimestamp'];
-        /** @description `v1,<base64 HMAC-SHA256>` over `<webhook-id>.<webhook-timestamp>.<body>`, keyed by the bytes of `WEBHOOK_SECRET` after `whsec_`. */
+        /** @description `v1,<base64 HMAC-SHA256>` over `<webhook-id>.<webhook-timestamp>.<body>`, keyed by the bytes of `WEBHOOK_SECRET` after `whsec_`. While `WEBHOOK_SECRET` lists several secrets (a rotation), one `v1,…` per secret, newest first, space separated: accept the request when any one matches. */
         'webhook-signature': components['parameters']['WebhookSignature'];
         'user-agent': components['parameters']['WebhookUserAgent'];
       };

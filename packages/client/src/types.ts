@@ -29,6 +29,10 @@ export type XtAnswer = Schemas['XtAnswer'];
 export type XtRefusal = Schemas['XtRefusal'];
 /** The query of `GET /v1/connections`: state, provider, cursor, limit. */
 export type ListConnectionsQuery = NonNullable<operations['listConnections']['parameters']['query']>;
+export type DeliveryList = Schemas['DeliveryList'];
+export type DeliveryAttempt = Schemas['DeliveryAttempt'];
+/** The query of `GET /v1/webhooks/deliveries`: status, cursor, limit. */
+export type ListDeliveriesQuery = NonNullable<operations['listWebhookDeliveries']['parameters']['query']>;
 
 type JsonOf<T> = T extends { content: { 'application/json': infer J } } ? J : unknown;
 

@@ -105,3 +105,33 @@ test('without webhookSecret, verify says what is missing', () => {
   const { headers, raw } = receiver.accepted[0]!;
   expect(() => app.client().webhooks.verify(headers, raw)).toThrow(/webhookSecret/);
 });
+
+test('during a rotation (WEBHOOK_SECRET=new,old) a client with either secret verifies every delivery', async () => {
+  const OLD = webhookSecret();
+  const rotating = await startReceiver({ secret: OLD });
+  const NEW = webhookSecret();
+  const app2 = await startApp(hookEnv(rotating, { WEBHOOK_SECRET: `${NEW},${OLD}` }), { webhookTiming: FAST });
+  try {
+    const xc2 = app2.client();
+    expect((await openLink(await xc2.mintLinkUrl({ sub: '7' }))).status).toBe(303);
+    await rotating.waitFor(() => rotating.accepted.length === 1, 5000, 'connection.created');
+    const [a] = rotating.accepted;
+    expect(String(a!.headers['webhook-signature']).split(' ')).toHaveLength(2);
+    for (const secret of [OLD, NEW])
+      expect(app2.client({ webhookSecret: secret }).webhooks.verify(a!.headers, a!.raw).type).toBe(
+        'connection.created',
+      );
+    expect(rotating.badSignatures).toBe(0);
+  } finally {
+    await app2.close();
+    await rotating.close();
+  }
+});
+
+test('webhooks.deliveries: the delivery log, typed, newest first, filtered by status', async () => {
+  const page = await xc.webhooks.deliveries({ status: 'delivered', limit: 10 });
+  const ids = receiver.accepted.map((a) => a.id).reverse();
+  expect(page.data.map((e) => e.eventId)).toEqual(ids);
+  expect(page.data.every((e) => e.status === 'delivered' && e.statusCode === 204 && e.errorClass === null)).toBe(true);
+  expect(page.nextCursor).toBeNull();
+});

@@ -5,6 +5,7 @@ import {
   type AuthStore,
   type ClaimedEvent,
   type ConnectionPage,
+  type DeadLetter,
   type Outbox,
   type OutboxEvent,
   type StoredConnection,
@@ -12,6 +13,7 @@ import {
   type StoredTransaction,
   compareConnectionKeys,
 } from '../types.js';
+import { MemoryDeliveryLog } from './deliveryLog.js';
 
 interface Entry {
   value: string;
@@ -27,10 +29,8 @@ interface PendingEvent extends OutboxEvent {
 }
 
 /** The outbox in one process: per group, a queue in creation order; only each queue's head is claimable. */
-export class MemoryOutbox implements Outbox {
+export class MemoryOutbox extends MemoryDeliveryLog implements Outbox {
   private readonly groups = new Map<string, PendingEvent[]>();
-
-  constructor(private readonly now: () => number = Date.now) {}
 
   add(e: OutboxEvent): void {
     const q = this.groups.get(e.group) ?? [];
@@ -84,6 +84,17 @@ export class MemoryOutbox implements Outbox {
       for (const e of q) oldest = oldest === undefined ? e.createdAt : Math.min(oldest, e.createdAt);
     }
     return { pending, oldestCreatedAt: oldest };
+  }
+
+  async bury(id: string, lease: string, keepUntil: number): Promise<void> {
+    const h = this.held(id, lease);
+    if (!h) return;
+    this.dead.put({ ...h.e, diedAt: this.now() }, keepUntil);
+    await this.done(id, lease);
+  }
+
+  async deadLetters(max: number): Promise<DeadLetter[]> {
+    return this.dead.list(max);
   }
 }
 

@@ -29,6 +29,8 @@ import { createHash } from 'node:crypto';
  *   outbox:{p<n>}:created   ZSET id by createdAt (for stats)
  *   outbox:{p<n>}:g:<group> ZSET id by seq: the group's queue, its head first
  *   outbox:{p<n>}:due       ZSET group -> when its head may be claimed (its next attempt, or its lease's end)
+ *   outbox:{p<n>}:dead      HASH id -> JSON {group, value, createdAt, attempts, diedAt}: dead letters
+ *   outbox:{p<n>}:deadexp   ZSET id by when the dead letter expires (pruned by each bury and read)
  * A claim reads every partition's due groups and takes the earliest due across them all (as one
  * sorted set would order them); a lease token names its partition, so done and retry find it.
  */
@@ -41,6 +43,9 @@ export function partitionOf(id: string): number {
 
 export const PARTITION_LIST = Array.from({ length: PARTITIONS }, (_, p) => p);
 
+/** The webhook delivery log: one sorted set (members `<key>\t<json>`, all score 0: in key order), one hash tag. */
+export const deliveryLogKey = (prefix: string) => `${prefix}whlog:{whlog}`;
+
 export function outboxKeys(prefix: string, partition: number) {
   const base = `${prefix}outbox:{p${partition}}:`;
   return {
@@ -49,6 +54,8 @@ export function outboxKeys(prefix: string, partition: number) {
     lease: `${base}lease`,
     created: `${base}created`,
     due: `${base}due`,
+    dead: `${base}dead`,
+    deadExp: `${base}deadexp`,
     group: (group: string) => `${base}g:${group}`,
   };
 }

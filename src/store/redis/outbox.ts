@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import type { KeyClient } from './connect.js';
 import { redisCall } from './deadline.js';
-import { PARTITION_LIST, leasePartition, outboxKeys } from './keys.js';
+import { PARTITION_LIST, deliveryLogKey, leasePartition, outboxKeys } from './keys.js';
 import { CLAIM, OUTBOX_DONE, OUTBOX_RETRY } from './scripts.js';
-import type { ClaimedEvent, Outbox } from '../types.js';
+import { LOG_ADD, LOG_READ, OUTBOX_BURY, OUTBOX_DEAD_LIST } from './webhookOpsScripts.js';
+import type { ClaimedEvent, DeadLetter, DeliveryAttempt, Outbox } from '../types.js';
 
 interface StoredEvent {
   seq: number;
@@ -108,6 +109,44 @@ export class RedisOutbox implements Outbox {
     });
   }
 
+  bury(id: string, lease: string, keepUntil: number): Promise<void> {
+    const p = leasePartition(lease);
+    if (p === undefined) return Promise.resolve();
+    return redisCall(async () => {
+      const k = this.keys(p);
+      await this.client.eval(OUTBOX_BURY, {
+        keys: [k.ev, k.lease, k.created, k.due, k.dead, k.deadExp],
+        arguments: [id, lease, String(this.now()), k.group(''), String(Math.ceil(keepUntil))],
+      });
+    });
+  }
+
+  /** Each partition's first `max` (by expiry: with one retention, the order they died in), merged. */
+  deadLetters(max: number): Promise<DeadLetter[]> {
+    const limit = Math.max(0, Math.floor(max));
+    if (limit === 0) return Promise.resolve([]);
+    return redisCall(async () => {
+      const now = this.now();
+      const perPartition = await Promise.all(
+        PARTITION_LIST.map(async (p) => {
+          const k = this.keys(p);
+          const flat = (await this.client.eval(OUTBOX_DEAD_LIST, {
+            keys: [k.dead, k.deadExp],
+            arguments: [String(now), String(limit)],
+          })) as string[];
+          const out: DeadLetter[] = [];
+          for (let i = 0; i + 1 < flat.length; i += 2)
+            out.push({ id: String(flat[i]), ...(JSON.parse(String(flat[i + 1])) as Omit<DeadLetter, 'id'>) });
+          return out;
+        }),
+      );
+      return perPartition
+        .flat()
+        .sort((a, b) => a.diedAt - b.diedAt || (a.id < b.id ? -1 : 1))
+        .slice(0, limit);
+    });
+  }
+
   stats(): Promise<{ pending: number; oldestCreatedAt?: number }> {
     return redisCall(async () => {
       const [pending, oldest] = await Promise.all([
@@ -119,6 +158,46 @@ export class RedisOutbox implements Outbox {
         pending: pending.reduce((sum, n) => sum + Number(n), 0),
         oldestCreatedAt: scores.length ? Math.min(...scores) : undefined,
       };
+    });
+  }
+
+  /** Entries live in one sorted set; an entry's own time orders it, and the adds prune what expired. */
+  logAttempt(a: DeliveryAttempt, keepUntil: number, maxEntries: number): Promise<void> {
+    return redisCall(async () => {
+      const cutoff = String(Math.max(0, this.now() - (keepUntil - a.at))).padStart(13, '0');
+      await this.client.eval(LOG_ADD, {
+        keys: [deliveryLogKey(this.prefix)],
+        arguments: [`${a.key}\t${JSON.stringify({ ...a, expires: keepUntil })}`, cutoff, String(maxEntries)],
+      });
+    });
+  }
+
+  readAttempts(q: {
+    before?: string;
+    status?: DeliveryAttempt['status'];
+    limit: number;
+    scan: number;
+  }): Promise<{ items: DeliveryAttempt[]; last?: string }> {
+    return redisCall(async () => {
+      const now = this.now();
+      const raw = (await this.client.eval(LOG_READ, {
+        keys: [deliveryLogKey(this.prefix)],
+        arguments: [q.before === undefined ? '+' : `(${q.before}`, String(q.scan)],
+      })) as string[];
+      const read = raw.map(
+        (m) => JSON.parse(String(m).slice(String(m).indexOf('\t') + 1)) as DeliveryAttempt & { expires: number },
+      );
+      const items = read
+        .filter((a) => a.expires > now && (q.status === undefined || a.status === q.status))
+        .slice(0, q.limit)
+        .map(({ expires: _expires, ...a }) => a);
+      const last =
+        items.length === q.limit
+          ? items[items.length - 1]!.key
+          : read.length === q.scan
+            ? read[q.scan - 1]!.key
+            : undefined;
+      return { items, last };
     });
   }
 }

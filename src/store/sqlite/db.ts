@@ -23,6 +23,10 @@ CREATE INDEX IF NOT EXISTS connections_expires ON connections(expires);
 CREATE TABLE IF NOT EXISTS locks (key TEXT PRIMARY KEY, token TEXT NOT NULL, expires INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT UNIQUE NOT NULL, grp TEXT NOT NULL, data TEXT NOT NULL, created INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, due INTEGER NOT NULL DEFAULT 0, lease TEXT, lease_until INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS outbox_grp_seq ON outbox(grp, seq);
+CREATE TABLE IF NOT EXISTS outbox_dead (id TEXT PRIMARY KEY, grp TEXT NOT NULL, data TEXT NOT NULL, created INTEGER NOT NULL, attempts INTEGER NOT NULL, died INTEGER NOT NULL, expires INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS outbox_dead_died ON outbox_dead(died);
+CREATE INDEX IF NOT EXISTS outbox_dead_expires ON outbox_dead(expires);
+CREATE TABLE IF NOT EXISTS webhook_log (k TEXT PRIMARY KEY, status TEXT NOT NULL, data TEXT NOT NULL, expires INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS marks (key TEXT PRIMARY KEY, expires INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS logout_index (key TEXT NOT NULL, member TEXT NOT NULL, expires INTEGER NOT NULL, PRIMARY KEY (key, member));
 CREATE INDEX IF NOT EXISTS logout_index_expires ON logout_index(expires);
@@ -93,10 +97,20 @@ export function openDatabase(dataDir: string, file = 'xt-connect.sqlite'): Db {
   }
 }
 
-/** Deletes expired rows everywhere (outbox events never expire) and returns freed pages to the file system. */
+/** Deletes expired rows everywhere (pending outbox events never expire; dead letters do) and returns freed pages to the file system. */
 export function sweepExpired(db: Db, now: number): number {
   let removed = 0;
-  for (const table of ['sessions', 'login_tx', 'connections', 'locks', 'marks', 'logout_index', 'logout_tombstones']) {
+  for (const table of [
+    'sessions',
+    'login_tx',
+    'connections',
+    'locks',
+    'marks',
+    'logout_index',
+    'logout_tombstones',
+    'outbox_dead',
+    'webhook_log',
+  ]) {
     removed += db.prepare(`DELETE FROM ${table} WHERE expires <= ?`).run(now).changes;
   }
   db.pragma('incremental_vacuum');

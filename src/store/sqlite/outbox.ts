@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { holderIsGone, holderSuffix } from '../holder.js';
-import type { ClaimedEvent, Outbox, OutboxEvent } from '../types.js';
+import type { ClaimedEvent, DeadLetter, DeliveryAttempt, Outbox, OutboxEvent } from '../types.js';
 import { type Db, guard } from './db.js';
 
 interface OutboxRow {
@@ -12,6 +12,15 @@ interface OutboxRow {
   attempts: number;
   lease: string | null;
   lease_until: number;
+}
+
+interface DeadRow {
+  id: string;
+  grp: string;
+  data: string;
+  created: number;
+  attempts: number;
+  died: number;
 }
 
 /**
@@ -35,6 +44,19 @@ export class SqliteOutbox implements Outbox {
       done: db.prepare('DELETE FROM outbox WHERE id = ? AND lease = ?'),
       retry: db.prepare(
         'UPDATE outbox SET attempts = attempts + 1, due = ?, lease = NULL, lease_until = 0 WHERE id = ? AND lease = ?',
+      ),
+      bury: db.prepare(
+        'INSERT OR REPLACE INTO outbox_dead (id, grp, data, created, attempts, died, expires) SELECT id, grp, data, created, attempts, ?, ? FROM outbox WHERE id = ? AND lease = ?',
+      ),
+      dead: db.prepare<[number, number], DeadRow>(
+        'SELECT id, grp, data, created, attempts, died FROM outbox_dead WHERE expires > ? ORDER BY died, id LIMIT ?',
+      ),
+      logAdd: db.prepare('INSERT OR REPLACE INTO webhook_log (k, status, data, expires) VALUES (?, ?, ?, ?)'),
+      logTrim: db.prepare(
+        'DELETE FROM webhook_log WHERE expires <= ? OR k <= (SELECT k FROM webhook_log ORDER BY k DESC LIMIT 1 OFFSET ?)',
+      ),
+      logRead: db.prepare<[string, number, number], { k: string; data: string }>(
+        'SELECT k, data FROM webhook_log WHERE k < ? AND expires > ? ORDER BY k DESC LIMIT ?',
       ),
       stats: db.prepare<[], { n: number; oldest: number | null }>(
         'SELECT COUNT(*) AS n, MIN(created) AS oldest FROM outbox',
@@ -80,5 +102,52 @@ export class SqliteOutbox implements Outbox {
   async stats(): Promise<{ pending: number; oldestCreatedAt?: number }> {
     const row = guard(() => this.s.stats.get());
     return { pending: row?.n ?? 0, oldestCreatedAt: row?.oldest ?? undefined };
+  }
+
+  async bury(id: string, lease: string, keepUntil: number): Promise<void> {
+    const bury = this.db.transaction(() => {
+      if (this.s.bury.run(this.now(), keepUntil, id, lease).changes > 0) this.s.done.run(id, lease);
+    });
+    guard(() => bury.immediate());
+  }
+
+  async deadLetters(max: number): Promise<DeadLetter[]> {
+    const rows = guard(() => this.s.dead.all(this.now(), Math.max(0, Math.floor(max))));
+    return rows.map((r) => ({
+      id: r.id,
+      group: r.grp,
+      value: r.data,
+      createdAt: r.created,
+      attempts: r.attempts,
+      diedAt: r.died,
+    }));
+  }
+
+  async logAttempt(a: DeliveryAttempt, keepUntil: number, maxEntries: number): Promise<void> {
+    const add = this.db.transaction(() => {
+      this.s.logAdd.run(a.key, a.status, JSON.stringify(a), keepUntil);
+      this.s.logTrim.run(this.now(), maxEntries);
+    });
+    guard(() => add.immediate());
+  }
+
+  async readAttempts(q: {
+    before?: string;
+    status?: DeliveryAttempt['status'];
+    limit: number;
+    scan: number;
+  }): Promise<{ items: DeliveryAttempt[]; last?: string }> {
+    const rows = guard(() => this.s.logRead.all(q.before ?? '\uffff', this.now(), q.scan));
+    const items = rows
+      .map((r) => JSON.parse(r.data) as DeliveryAttempt)
+      .filter((a) => q.status === undefined || a.status === q.status)
+      .slice(0, q.limit);
+    const last =
+      items.length === q.limit
+        ? items[items.length - 1]!.key
+        : rows.length === q.scan
+          ? rows[q.scan - 1]!.k
+          : undefined;
+    return { items, last };
   }
 }
