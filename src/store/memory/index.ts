@@ -5,6 +5,8 @@ import {
   type AuthStore,
   type ClaimedEvent,
   type ConnectionPage,
+  type DueConnection,
+  type DueQuery,
   type Outbox,
   type OutboxEvent,
   type StoredConnection,
@@ -12,6 +14,7 @@ import {
   type StoredTransaction,
   compareConnectionKeys,
 } from '../types.js';
+import { MemoryDueIndex } from './dueIndex.js';
 
 interface Entry {
   value: string;
@@ -90,6 +93,8 @@ export class MemoryOutbox implements Outbox {
 export class MemoryAuthStore implements AuthStore {
   private readonly tx = new Map<string, Map<string, Entry>>();
   private readonly conns = new Map<string, Entry>();
+  private readonly due = new MemoryDueIndex();
+  readonly duePartitions = 1;
   private readonly locks = new Map<string, Entry>();
   private readonly marks = new Map<string, number>();
   private readonly index = new Map<string, Map<string, number>>();
@@ -146,9 +151,11 @@ export class MemoryAuthStore implements AuthStore {
     value: string,
     ttlMs: number,
     event?: OutboxEvent,
+    due?: number | null,
   ): Promise<void> {
     const now = this.now();
     this.conns.set(`${owner}:${provider}`, { value, expires: now + ttlMs, created: now });
+    this.due.set(`${owner}:${provider}`, due);
     if (event) this.outbox.add(event);
   }
 
@@ -159,12 +166,14 @@ export class MemoryAuthStore implements AuthStore {
     ttlMs: number,
     expected?: string,
     event?: OutboxEvent,
+    due?: number | null,
   ): Promise<boolean> {
     // No await between the check and the write: nothing can slip in between.
     const e = this.conns.get(`${owner}:${provider}`);
     if (!this.live(e) || (expected !== undefined && e.value !== expected)) return false;
     const now = this.now();
     this.conns.set(`${owner}:${provider}`, { value, expires: now + ttlMs, created: now });
+    this.due.set(`${owner}:${provider}`, due);
     if (event) this.outbox.add(event);
     return true;
   }
@@ -174,6 +183,7 @@ export class MemoryAuthStore implements AuthStore {
     if (expected !== undefined && e?.value !== expected) return false;
     const existed = this.live(e);
     this.conns.delete(`${owner}:${provider}`);
+    this.due.delete(`${owner}:${provider}`);
     if (existed && event) this.outbox.add(event);
     return existed;
   }
@@ -195,6 +205,10 @@ export class MemoryAuthStore implements AuthStore {
       out.push({ ...k, value: e.value });
     }
     return out.sort(compareConnectionKeys).slice(0, page.limit);
+  }
+
+  async dueConnections(q: DueQuery): Promise<DueConnection[]> {
+    return this.due.page(q, this.conns, this.now());
   }
 
   async markOnce(key: string, ttlMs: number): Promise<boolean> {
