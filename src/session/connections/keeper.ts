@@ -121,20 +121,28 @@ export class Keeper {
     }
   }
 
-  /** The partition's due entries, page by page; false when stopped or the lease was lost (another replica goes on). */
+  /**
+   * The partition's due entries, page by page. True when it is done for this interval; false when
+   * stopped, the lease was lost (another replica goes on), or a connection was busy (its refresh
+   * lock held, perhaps by a replica that died): then the partition is not marked done, and the next
+   * pass of any replica looks again.
+   */
   private async walk(p: number, stats: PassStats, renew: () => Promise<boolean>): Promise<boolean> {
     const { enabled, windowMs, warningMs } = this.opts;
     const before = this.opts.now() + Math.max(enabled ? windowMs : 0, warningMs);
     let after: DueConnection | undefined;
+    let busy = false;
     for (;;) {
       const page = await this.opts.store.dueConnections({ before, after, limit: PAGE, partition: p });
       for (const d of page) {
         if (this.stopRequested) return false;
         if (!this.opts.keepAlive.worthALook(d.owner, d.provider, d.value)) continue;
-        stats[await this.opts.keepAlive.keep(d.owner, d.provider)]++;
+        const outcome = await this.opts.keepAlive.keep(d.owner, d.provider);
+        stats[outcome]++;
+        busy ||= outcome === 'busy';
         if (!(await renew())) return false;
       }
-      if (page.length < PAGE) return true;
+      if (page.length < PAGE) return !busy;
       after = page[page.length - 1];
     }
   }
