@@ -10,6 +10,7 @@ import { drainEvents } from '../helpers/connections.js';
 import { tempDir } from '../helpers/harness.js';
 import { DAY, type StoreKind, connectSubject, keeperProvider, openStores, replica, sealer } from '../helpers/keeper.js';
 import { type RedisServer, startRedis } from '../helpers/redis.js';
+import { BACKFILL_MARK } from '../../src/session/connections/keeperBackfill.js';
 
 let redis: RedisServer | undefined;
 afterAll(async () => {
@@ -111,5 +112,29 @@ describe.each(kinds)('the keeper on %s', (kind) => {
     );
     const reasons = events.map((e) => (e.body as unknown as ExpiringEventBody).data.reason).sort();
     expect(reasons).toEqual(['keepalive_off', 'refresh_failing']);
+  }, 60_000);
+
+  test('records stored before the index are indexed once by the backfill, then kept alive', async () => {
+    const clock = testClock();
+    const kp = keeperProvider(clock.now, 'sliding');
+    const stores = await open(clock.now);
+    const a = replica(stores, kp, clock.now);
+    for (let i = 0; i < 5; i++) await connectSubject(a.connections, `old${i}`, 10, clock.now);
+    // As an earlier version stored them: the same records, in no index.
+    const all = await stores.authState.pageConnections({ ownerPrefix: 'sub.', limit: 100 });
+    for (const c of all)
+      await stores.authState.replaceConnection(c.owner, c.provider, c.value, DAY, c.value, undefined, null);
+    const parts = Array.from({ length: stores.authState.duePartitions }, (_, partition) => partition);
+    const due = async () =>
+      (
+        await Promise.all(
+          parts.map((partition) => stores.authState.dueConnections({ before: Infinity, limit: 100, partition })),
+        )
+      ).flat();
+    expect(await due()).toHaveLength(0);
+    expect((await a.keeper.pass()).refreshed).toBe(5);
+    for (let i = 0; i < 5; i++) expect(kp.calls.get(`rt-old${i}`)).toBe(1);
+    expect(await due()).toHaveLength(5); // indexed at their new expiry
+    expect(await stores.authState.hasMark(BACKFILL_MARK)).toBe(true);
   }, 60_000);
 });
