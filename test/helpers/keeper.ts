@@ -3,6 +3,7 @@ import { pino } from 'pino';
 import { AppError } from '../../src/errors.js';
 import type { Provider } from '../../src/providers/types.js';
 import { Sealer } from '../../src/session/crypto.js';
+import type { Metrics } from '../../src/shared/metrics.js';
 import type { ConnectionOptions } from '../../src/session/connections/index.js';
 import type { Keeper } from '../../src/session/connections/keeper.js';
 import { type KeeperSettings, createKeeper } from '../../src/session/connections/keeperSetup.js';
@@ -60,6 +61,7 @@ export function replica(
   kp: KeeperProvider,
   now: () => number,
   settings: Partial<KeeperSettings> = {},
+  metrics?: Metrics,
 ): { connections: ReturnType<typeof testConnections>; keeper: Keeper } {
   const base = { store: stores.authState, sealer, now, providers: new Map([['xt', kp.provider]]) };
   const connections = testConnections(base);
@@ -71,6 +73,7 @@ export function replica(
     lockMaxHoldMs: 25_000,
     maxTtlMs: DAY,
     webhooks: true,
+    metrics,
   };
   const keeper = createKeeper(opts, {
     enabled: true,

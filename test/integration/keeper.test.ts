@@ -5,6 +5,7 @@
  */
 import type { ExpiringEventBody } from '../../src/session/connections/events.js';
 import type { Stores } from '../../src/store/types.js';
+import { Metrics } from '../../src/shared/metrics.js';
 import { testClock } from '../helpers/clock.js';
 import { drainEvents } from '../helpers/connections.js';
 import { tempDir } from '../helpers/harness.js';
@@ -38,7 +39,11 @@ describe.each(kinds)('the keeper on %s', (kind) => {
   test('two replicas: each due connection is refreshed exactly once, none that is not due', async () => {
     const clock = testClock();
     const kp = keeperProvider(clock.now, 'sliding');
-    const [a, b] = [replica(await open(clock.now), kp, clock.now), replica(await open(clock.now), kp, clock.now)];
+    const metrics = new Metrics({ defaults: false });
+    const [a, b] = [
+      replica(await open(clock.now), kp, clock.now, {}, metrics),
+      replica(await open(clock.now), kp, clock.now, {}, metrics),
+    ];
     for (let i = 0; i < 40; i++) await connectSubject(i % 2 ? a.connections : b.connections, `due${i}`, 10, clock.now);
     for (let i = 0; i < 10; i++) await connectSubject(a.connections, `later${i}`, 100, clock.now);
     const passes = await Promise.all([a.keeper.pass(), b.keeper.pass(), a.keeper.pass(), b.keeper.pass()]);
@@ -46,6 +51,8 @@ describe.each(kinds)('the keeper on %s', (kind) => {
     expect(passes.reduce((n, s) => n + s.refreshed, 0)).toBe(40);
     for (let i = 0; i < 40; i++) expect(kp.calls.get(`rt-due${i}`)).toBe(1);
     for (let i = 0; i < 10; i++) expect(kp.calls.has(`rt-later${i}`)).toBe(false);
+    const counted = (await metrics.refreshes.get()).values.find((v) => v.labels.outcome === 'keepalive');
+    expect(counted?.value).toBe(40);
     const rec = await a.connections.read('sub.due3', 'xt');
     expect(rec).toMatchObject({ refreshToken: 'rt-due3+r', slides: true });
     expect(rec!.refreshExpiresAt).toBeGreaterThan(clock.now() + 170 * DAY);
