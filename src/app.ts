@@ -176,6 +176,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   const ctx = await buildContext(config, opts);
   const app = createExpressApp(ctx);
   ctx.webhooks?.start();
+  ctx.keeper.start();
   return {
     app,
     ctx,
@@ -183,6 +184,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       for (const p of ctx.providers.values()) p.close?.();
       ctx.sessionGrace.stop();
       ctx.xtApi?.close();
+      await ctx.keeper.stop(); // the connection in hand is finished (a refresh, bounded by the provider timeout)
       await ctx.webhooks?.stop(); // the round in flight finishes (bounded by the delivery timeout) before the store closes
       await settleBackground(ctx, 2000);
       await ctx.stores.close();

@@ -9,10 +9,12 @@ import { instrumentProvider } from './providers/instrumented.js';
 import { buildProviders } from './providers/registry.js';
 import type { Provider } from './providers/types.js';
 import { createXtApi, type XtApi } from './services/xtApi.js';
-import { createXtGuard } from './services/xtGuard.js';
+import { type XtGuard, createXtGuard } from './services/xtGuard.js';
 import { BindingEpochs } from './session/bindings.js';
 import { Sealer } from './session/crypto.js';
-import { Connections, type LockTiming } from './session/connections/index.js';
+import { type ConnectionOptions, Connections, type LockTiming } from './session/connections/index.js';
+import type { Keeper } from './session/connections/keeper.js';
+import { createKeeper } from './session/connections/keeperSetup.js';
 import { LogoutIndex } from './session/connections/logoutIndex.js';
 import { type SealedSessionsGrace, sealedSessionsGrace } from './session/sealedSessions.js';
 import { Subjects } from './session/subjects.js';
@@ -39,6 +41,8 @@ export interface AppContext {
   xtApi?: XtApi;
   /** Delivers the outbox's connection events (WEBHOOK_URL is set); started and stopped by app.ts. */
   webhooks?: WebhookWorker;
+  /** Keeps subjects' connections alive and warns before one ends (keeper.ts); started and stopped by app.ts. */
+  keeper: Keeper;
   /** Prometheus metrics (served on METRICS_PORT by server.ts). */
   metrics: Metrics;
   /** The audit log: one line per security event. */
@@ -69,6 +73,8 @@ export interface AppOptions {
   onConnected?: (owner: string, provider: string) => void;
   /** The webhook worker's retry delay, poll interval, lease, timeout and clock, scaled down (see WebhookTiming). */
   webhookTiming?: Partial<WebhookTiming>;
+  /** The keeper's partition lease, scaled down (see KEEPER_LEASE_MS). */
+  keeperLeaseMs?: number;
 }
 
 /** The parts built first, which the later steps take. */
@@ -95,8 +101,15 @@ export async function buildContext(config: Config, opts: AppOptions = {}): Promi
   const basics: Basics = { config, logger: log, now, metrics, audit, stores, sealer, providers };
   // Connections tells the worker about each stored event; the worker is built after it, hence the indirection.
   const wake: { worker?: WebhookWorker } = {};
-  const connections = createConnections(basics, opts, () => wake.worker?.kick());
-  const xtApi = createXtAccountApi(basics, connections);
+  const connectionOpts = connectionOptions(basics, opts, () => wake.worker?.kick());
+  const connections = new Connections(connectionOpts);
+  const guard = createGuard(basics);
+  const xtApi = createXtAccountApi(basics, connections, guard);
+  const keeper = createKeeper(connectionOpts, {
+    ...config.session.keeper,
+    xtSlot: (userId) => guard.take(userId, 'other', 'keeper'),
+    leaseMs: opts.keeperLeaseMs,
+  });
   const subjects = new Subjects(config.session.secret);
   // An epoch outlives every binding made under it: none outlives SESSION_MAX_AGE (a day for clock differences).
   const bindings = new BindingEpochs(stores.authState, config.session.maxAgeMs + 86_400_000, now);
@@ -111,6 +124,7 @@ export async function buildContext(config: Config, opts: AppOptions = {}): Promi
     bindings,
     xtApi,
     webhooks,
+    keeper,
   };
   watchGauges(ctx);
   return ctx;
@@ -138,9 +152,10 @@ function contextLogger(config: Config, destination: DestinationStream | undefine
   return logger;
 }
 
-function createConnections(b: Basics, opts: AppOptions, onEvent: () => void): Connections {
+/** What Connections (and the keeper, made from the same) is built with. */
+function connectionOptions(b: Basics, opts: AppOptions, onEvent: () => void): ConnectionOptions {
   const { config } = b;
-  return new Connections({
+  return {
     store: b.stores.authState,
     sealer: b.sealer,
     providers: b.providers,
@@ -158,21 +173,26 @@ function createConnections(b: Basics, opts: AppOptions, onEvent: () => void): Co
     metrics: b.metrics,
     audit: b.audit,
     logoutIndex: new LogoutIndex(config.session.secret),
-  });
+  };
 }
 
-/** The person's XT.COM account, when XT.COM is configured. */
-function createXtAccountApi(b: Basics, connections: Connections): XtApi | undefined {
-  const { xt, xtCalls, server } = b.config;
-  // One guard for every XT.COM call (the balances panel and /api/xt), shared by the replicas with Redis.
-  const guard = createXtGuard({
+/** One guard for every XT.COM call (the balances panel, /api/xt, the keeper's refreshes), shared by the replicas with Redis. */
+function createGuard(b: Basics): XtGuard {
+  const { xtCalls } = b.config;
+  return createXtGuard({
     slidingLog: b.stores.slidingLog,
     ipLimitPerMinute: xtCalls.ipLimitPerMinute,
     queueWaitMs: xtCalls.queueWaitMs,
     personShare: xtCalls.personShare,
     serviceShare: xtCalls.serviceShare,
+    keeperShare: xtCalls.keeperShare,
     logger: b.logger,
   });
+}
+
+/** The person's XT.COM account, when XT.COM is configured. */
+function createXtAccountApi(b: Basics, connections: Connections, guard: XtGuard): XtApi | undefined {
+  const { xt, server } = b.config;
   return xt
     ? createXtApi(xt, {
         connections,

@@ -1,11 +1,12 @@
 /**
  * Sessions: the cookie's secret (SESSION_SECRET), how long a session lives (SESSION_IDLE_TTL,
  * SESSION_MAX_AGE), where sessions are kept (SESSION_STORE), the keys that seal the tokens in
- * them (TOKEN_ENCRYPTION_KEYS), and when the tokens are refreshed (REFRESH_*).
+ * them (TOKEN_ENCRYPTION_KEYS), when the tokens are refreshed (REFRESH_*), and the keeper that keeps
+ * subjects' connections alive and warns before one ends (KEEPALIVE*, EXPIRY_WARNING).
  */
 import { z } from 'zod';
 import type { RunMode } from './core.js';
-import { durationMs, optionalNonEmpty } from './env.js';
+import { bool, durationMs, optionalNonEmpty } from './env.js';
 
 export const sessionSchema = z.object({
   SESSION_SECRET: optionalNonEmpty,
@@ -17,6 +18,10 @@ export const sessionSchema = z.object({
   TOKEN_ENCRYPTION_KEYS: optionalNonEmpty,
   REFRESH_SKEW: durationMs('REFRESH_SKEW').default(60_000),
   REFRESH_BACKOFF_MAX: durationMs('REFRESH_BACKOFF_MAX').default(5 * 60_000),
+  KEEPALIVE: bool.default(true),
+  KEEPALIVE_WINDOW: durationMs('KEEPALIVE_WINDOW').default(14 * 86_400_000),
+  KEEPALIVE_INTERVAL: durationMs('KEEPALIVE_INTERVAL').default(10 * 60_000),
+  EXPIRY_WARNING: durationMs('EXPIRY_WARNING').default(7 * 86_400_000),
 });
 
 export type SessionEnv = z.infer<typeof sessionSchema>;
@@ -30,6 +35,19 @@ export interface SessionConfig {
   store: 'sqlite' | 'redis' | 'memory';
   tokenEncryptionKeys?: string[];
   refresh: { skewMs: number; backoffMaxMs: number };
+  keeper: KeeperConfig;
+}
+
+/** The keeper (session/connections/keeper.ts). */
+export interface KeeperConfig {
+  /** KEEPALIVE: refresh connections before their refresh token expires (off: the warnings still run). */
+  enabled: boolean;
+  /** KEEPALIVE_WINDOW: a connection whose refresh token expires within this is refreshed. */
+  windowMs: number;
+  /** KEEPALIVE_INTERVAL: a pass at start and then this often. */
+  intervalMs: number;
+  /** EXPIRY_WARNING: `connection.expiring` is sent this long before a connection the keeper cannot extend ends. */
+  warningMs: number;
 }
 
 /** The demo's built-in session secret: public, so refused in production. */
@@ -49,6 +67,17 @@ export function loadSession(e: SessionEnv, run: RunMode, problems: string[], war
     store: e.SESSION_STORE,
     tokenEncryptionKeys: tokenEncryptionKeys(e, problems),
     refresh: { skewMs: e.REFRESH_SKEW, backoffMaxMs: e.REFRESH_BACKOFF_MAX },
+    keeper: keeperOf(e, problems),
+  };
+}
+
+function keeperOf(e: SessionEnv, problems: string[]): KeeperConfig {
+  if (e.KEEPALIVE_INTERVAL < 1000) problems.push('KEEPALIVE_INTERVAL: must be at least 1s');
+  return {
+    enabled: e.KEEPALIVE,
+    windowMs: e.KEEPALIVE_WINDOW,
+    intervalMs: e.KEEPALIVE_INTERVAL,
+    warningMs: e.EXPIRY_WARNING,
   };
 }
 

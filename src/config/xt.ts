@@ -25,6 +25,8 @@ const DEMO_XT_CLIENT_SECRET = 'demo-secret';
  */
 export const DEFAULT_PERSON_SHARE = 0.1;
 export const DEFAULT_SERVICE_SHARE = 0.1;
+/** KEEPALIVE_SHARE: the keeper's refreshes take at most a tenth of the budget. */
+export const DEFAULT_KEEPALIVE_SHARE = 0.1;
 
 export const xtSchema = z.object({
   XT_ENABLED: bool.default(true),
@@ -45,6 +47,7 @@ export const xtSchema = z.object({
   XT_API_QUEUE_WAIT: durationMs('XT_API_QUEUE_WAIT').default(2000),
   XT_API_PERSON_SHARE: share('XT_API_PERSON_SHARE').default(DEFAULT_PERSON_SHARE),
   XT_API_SERVICE_SHARE: share('XT_API_SERVICE_SHARE').default(DEFAULT_SERVICE_SHARE),
+  KEEPALIVE_SHARE: share('KEEPALIVE_SHARE').default(DEFAULT_KEEPALIVE_SHARE),
   XT_REGISTER_URL: z.string().default(DEFAULT_XT_REGISTER_URL),
 });
 
@@ -82,6 +85,8 @@ export interface XtCallsConfig {
   personShare: number;
   /** The part of it kept for the institution's /v1 calls, which people's calls never use (a fraction). */
   serviceShare: number;
+  /** KEEPALIVE_SHARE: the most of it the keeper's refreshes may use in a minute (a fraction). */
+  keeperShare: number;
 }
 
 /** The XT.COM provider. Absent: XT_ENABLED=false, or a problem with its settings. */
@@ -137,6 +142,7 @@ export function loadXtCalls(e: XtEnv, problems: string[]): XtCallsConfig {
     queueWaitMs: e.XT_API_QUEUE_WAIT,
     personShare: e.XT_API_PERSON_SHARE,
     serviceShare: e.XT_API_SERVICE_SHARE,
+    keeperShare: e.KEEPALIVE_SHARE,
   };
 }
 

@@ -22,14 +22,17 @@
  * delay, so the margin keeps two bursts a second apart at our end from landing closer at theirs.
  */
 import type { Logger } from 'pino';
-import { DEFAULT_PERSON_SHARE, DEFAULT_SERVICE_SHARE } from '../config/xt.js';
+import { DEFAULT_KEEPALIVE_SHARE, DEFAULT_PERSON_SHARE, DEFAULT_SERVICE_SHARE } from '../config/xt.js';
 import { AppError } from '../errors.js';
 import { DEFAULT_HOLD_MS } from '../providers/xt/answer.js';
 import { MemorySlidingLog, type RateWindow, type SlidingLog, type TakeResult } from '../store/slidingLog.js';
 
 export type XtCallKind = 'asset' | 'other';
-/** Who is calling: a person (the site's pages, /api/xt) or the institution's backend (/v1). */
-export type XtCallerClass = 'person' | 'service';
+/**
+ * Who is calling: a person (the site's pages, /api/xt), the institution's backend (/v1), or the
+ * keeper's refreshes (session/connections/keeper.ts: at most KEEPALIVE_SHARE of the budget).
+ */
+export type XtCallerClass = 'person' | 'service' | 'keeper';
 
 /** `/spot/v4/balance` and `/spot/v4/balances` (XT.COM's asset endpoints) are 'asset'; the rest 'other'. */
 export function kindOf(path: string): XtCallKind {
@@ -70,6 +73,8 @@ export interface XtGuardOptions {
   /** XT_API_PERSON_SHARE, XT_API_SERVICE_SHARE: fractions of ipLimitPerMinute (see budgetOf). */
   personShare?: number;
   serviceShare?: number;
+  /** KEEPALIVE_SHARE: the most of ipLimitPerMinute the 'keeper' caller may use (a fraction). */
+  keeperShare?: number;
   logger?: Logger;
   provider?: string;
   /** For tests: other limits or margin. */
@@ -88,6 +93,10 @@ export interface Budget {
   /** One person's calls. */
   perPerson: number;
 }
+
+/** The keeper's part of `limit` calls: ceil(keeperShare × limit), at least 1 (a hair off first, as budgetOf). */
+export const keeperBudgetOf = (limit: number, keeperShare = DEFAULT_KEEPALIVE_SHARE): number =>
+  Math.max(1, Math.ceil(keeperShare * limit - 1e-9));
 
 /**
  * The split of `limit` calls: the service keeps ceil(serviceShare × limit), people share the
@@ -114,6 +123,7 @@ export class SlidingXtGuard implements XtGuard {
   private readonly marginMs: number;
   private readonly budgetWindowMs: number;
   private readonly budget: Budget;
+  private readonly keeperBudget: number;
 
   constructor(private readonly opts: XtGuardOptions) {
     this.log = opts.log ?? new MemorySlidingLog();
@@ -122,6 +132,7 @@ export class SlidingXtGuard implements XtGuard {
     this.marginMs = opts.marginMs ?? WINDOW_MARGIN_MS;
     this.budgetWindowMs = opts.budgetWindowMs ?? 60_000;
     this.budget = budgetOf(opts.ipLimitPerMinute, opts.personShare, opts.serviceShare);
+    this.keeperBudget = keeperBudgetOf(opts.ipLimitPerMinute, opts.keeperShare);
   }
 
   /**
@@ -134,6 +145,7 @@ export class SlidingXtGuard implements XtGuard {
       { key: `u:${userId}:${kind}`, limit: this.limits[kind], windowMs: 1000 + this.marginMs },
       { key: 'deployment', limit: this.budget.total, windowMs: budgetMs },
     ];
+    if (caller === 'keeper') windows.push({ key: 'keeper', limit: this.keeperBudget, windowMs: budgetMs });
     if (caller === 'person') {
       windows.push(
         { key: `p:${userId}`, limit: this.budget.perPerson, windowMs: budgetMs },
@@ -176,6 +188,7 @@ export function createXtGuard(opts: {
   queueWaitMs: number;
   personShare: number;
   serviceShare: number;
+  keeperShare?: number;
   logger?: Logger;
 }): XtGuard {
   const { slidingLog, ...rest } = opts;

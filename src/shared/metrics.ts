@@ -33,7 +33,7 @@ export class Metrics {
   });
   readonly refreshes = new Counter({
     name: 'xtc_refreshes_total',
-    help: 'Token refreshes: ok, rejected by the provider (the person must reconnect), transient failure, or skipped because another request or replica held the lock and refreshed.',
+    help: 'Token refreshes: ok, keepalive (made by the keeper before the refresh token expired), rejected by the provider (the person must reconnect), transient failure, or skipped because another request or replica held the lock and refreshed.',
     labelNames: ['provider', 'outcome'] as const,
     registers: [this.registry],
   });

@@ -33,13 +33,25 @@ export interface TransactionStore {
 /** Connection records (sealed token sets), each written with the outbox event it reports. */
 export interface ConnectionStore {
   getConnection(owner: string, provider: string): Promise<string | null>;
-  /** Writes the record; with `event`, adds it to the outbox in the same atomic step (one SQLite transaction, one Redis script). */
-  putConnection(owner: string, provider: string, value: string, ttlMs: number, event?: OutboxEvent): Promise<void>;
+  /**
+   * Writes the record; with `event`, adds it to the outbox in the same atomic step (one SQLite transaction, one Redis script).
+   * `due` sets the record's place in the expiry index in that same step (see dueConnections): a time indexes it there,
+   * null takes it out, undefined leaves it as it was.
+   */
+  putConnection(
+    owner: string,
+    provider: string,
+    value: string,
+    ttlMs: number,
+    event?: OutboxEvent,
+    due?: number | null,
+  ): Promise<void>;
   /**
    * Writes only if the record still exists (a disconnect wins over an in-flight refresh) and, when
    * `expected` is given, only if the stored value is still exactly `expected` (compare-and-set: a
    * refresh whose lock lapsed cannot write over a newer record, nor over a fresh login's).
-   * `event` is added to the outbox in the same atomic step, and only when the write happens.
+   * `event` is added to the outbox in the same atomic step, and only when the write happens; `due`
+   * moves the record in the expiry index in that step too (as putConnection's).
    */
   replaceConnection(
     owner: string,
@@ -48,11 +60,13 @@ export interface ConnectionStore {
     ttlMs: number,
     expected?: string,
     event?: OutboxEvent,
+    due?: number | null,
   ): Promise<boolean>;
   /**
    * Deletes the record. True when there was one. `event` is added to the outbox in the same
    * atomic step, and only when a record was deleted. With `expected`, deletes only while the
    * stored value is still exactly `expected` (compare-and-delete: a newer login's record stays).
+   * A deleted record leaves the expiry index in the same step.
    */
   deleteConnection(owner: string, provider: string, event?: OutboxEvent, expected?: string): Promise<boolean>;
   /** How many connection records of `provider` are stored (ended ones kept as tombstones included): for a gauge, read at most once a minute. */
@@ -65,6 +79,34 @@ export interface ConnectionStore {
    * one before, returns no record twice, and a record stored for the whole walk exactly once.
    */
   pageConnections(page: ConnectionPage): Promise<StoredConnection[]>;
+  /**
+   * The expiry index (the keeper's: a subject's connection is indexed at its refresh token's
+   * expiry): live records indexed before `q.before`, in (due, owner, provider) order, after
+   * `q.after` (exclusive), at most `q.limit`, of partition `q.partition` (0 by default). Reads only
+   * those entries, never the whole table. An entry whose record is gone is skipped (and may be dropped).
+   */
+  dueConnections(q: DueQuery): Promise<DueConnection[]>;
+  /** How many partitions the expiry index has (0 .. duePartitions − 1): Redis 16, one elsewhere. */
+  readonly duePartitions: number;
+}
+
+/** A page of the expiry index (ConnectionStore.dueConnections). */
+export interface DueQuery {
+  /** Only entries due before this (ms since the epoch, exclusive). */
+  before: number;
+  /** The last entry of the page before: this page starts after it in (due, owner, provider) order. */
+  after?: ConnectionKey & { due: number };
+  limit: number;
+  partition?: number;
+}
+
+export interface DueConnection extends StoredConnection {
+  due: number;
+}
+
+/** Compares two index entries in dueConnections order. */
+export function compareDue(a: ConnectionKey & { due: number }, b: ConnectionKey & { due: number }): number {
+  return a.due !== b.due ? a.due - b.due : compareConnectionKeys(a, b);
 }
 
 /** Where a page of connection records starts and how long it is (see ConnectionStore.pageConnections). */

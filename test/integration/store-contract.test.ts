@@ -21,6 +21,7 @@ import { connectionPageContract } from './store-contract/connectionPages.js';
 import { connectionContract } from './store-contract/connections.js';
 import { deadLetterContract } from './store-contract/deadLetters.js';
 import { deliveryLogContract } from './store-contract/deliveryLog.js';
+import { dueIndexContract } from './store-contract/dueIndex.js';
 import { type Contract, SESSION_TTL_MS, event, ids, sleep } from './store-contract/helpers.js';
 import { lockContract } from './store-contract/locks.js';
 import { logoutIndexContract } from './store-contract/logoutIndex.js';
@@ -95,6 +96,7 @@ describe.each(kinds)('%s store', (_kind, create) => {
   transactionContract(ctx);
   connectionContract(ctx);
   connectionPageContract(ctx);
+  dueIndexContract(ctx);
   logoutIndexContract(ctx);
   lockContract(ctx);
   outboxContract(ctx);
@@ -160,6 +162,33 @@ describe('sqlite outbox and marks', () => {
       expect(await upgraded.authState.readIndex('k')).toEqual(['m']);
       await upgraded.authState.putLogoutTombstone('k', 5, 60_000);
       expect(await upgraded.authState.logoutTombstones(['k'])).toEqual([5]);
+    } finally {
+      await upgraded.close();
+    }
+  });
+
+  test('a connections table from before the expiry index gets its column and index; old rows stay, unindexed', async () => {
+    const dir = tempDir();
+    const old = createSqliteStores({ dataDir: dir, ttlMs: SESSION_TTL_MS });
+    old.db.exec(
+      'DROP INDEX connections_due; DROP TABLE connections; CREATE TABLE connections (owner TEXT NOT NULL, provider TEXT NOT NULL, data TEXT NOT NULL, expires INTEGER NOT NULL, PRIMARY KEY (owner, provider));',
+    );
+    old.db.prepare('INSERT INTO connections VALUES (?, ?, ?, ?)').run('sub.old', 'xt', 'v-old', Date.now() + 60_000);
+    await old.close();
+    const upgraded = createSqliteStores({ dataDir: dir, ttlMs: SESSION_TTL_MS });
+    try {
+      expect(await upgraded.authState.getConnection('sub.old', 'xt')).toBe('v-old');
+      expect(await upgraded.authState.dueConnections({ before: Number.MAX_SAFE_INTEGER, limit: 10 })).toEqual([]);
+      expect(await upgraded.authState.replaceConnection('sub.old', 'xt', 'v-old', 60_000, 'v-old', undefined, 5)).toBe(
+        true,
+      );
+      expect(await upgraded.authState.dueConnections({ before: 10, limit: 10 })).toEqual([
+        { owner: 'sub.old', provider: 'xt', value: 'v-old', due: 5 },
+      ]);
+      const plan = upgraded.db
+        .prepare('EXPLAIN QUERY PLAN SELECT owner FROM connections WHERE due IS NOT NULL AND due < 10 ORDER BY due')
+        .all() as { detail: string }[];
+      expect(plan.map((r) => r.detail).join(' ')).toContain('connections_due');
     } finally {
       await upgraded.close();
     }

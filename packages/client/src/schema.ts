@@ -685,6 +685,30 @@ export interface webhooks {
     patch?: never;
     trace?: never;
   };
+  'connection.expiring': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * A connection will end soon
+     * @description Sent to `WEBHOOK_URL` once per connection, `EXPIRY_WARNING` (default 7 days) before it will
+     *     end, when the keeper cannot extend it: the provider does not slide its refresh tokens
+     *     (`not_sliding`), `KEEPALIVE` is off (`keepalive_off`), or refreshes keep failing
+     *     (`refresh_failing`). Ask the person to reconnect before `data.expiresAt`. Delivered and
+     *     verified like `connection.ended`.
+     */
+    post: operations['connectionExpiring'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
 }
 export interface components {
   schemas: {
@@ -1335,6 +1359,49 @@ export interface components {
       type: 'connection.ended';
       timestamp: components['schemas']['Timestamp'];
       data: components['schemas']['ConnectionEventData'];
+    };
+    /**
+     * @description Why the keeper cannot extend a connection: `not_sliding` (the provider's refresh tokens keep
+     *     their first expiry), `keepalive_off` (`KEEPALIVE=false`), or `refresh_failing` (refreshes keep
+     *     failing transiently).
+     * @enum {string}
+     */
+    ExpiringReason: 'not_sliding' | 'keepalive_off' | 'refresh_failing';
+    /**
+     * @description The body of `connection.expiring`.
+     * @example {
+     *       "type": "connection.expiring",
+     *       "timestamp": "2026-11-30T08:00:00.000Z",
+     *       "data": {
+     *         "subject": "42",
+     *         "provider": "xt",
+     *         "userId": "12345678",
+     *         "scope": "userinfo",
+     *         "expiresAt": "2026-12-07T08:00:00.000Z",
+     *         "reason": "not_sliding"
+     *       }
+     *     }
+     */
+    ConnectionExpiringEvent: {
+      /** @constant */
+      type: 'connection.expiring';
+      timestamp: components['schemas']['Timestamp'];
+      /** @description The connection that will end. Never a token. */
+      data: {
+        /** @description Your user id; null for a connection made without a link. */
+        subject: components['schemas']['Subject'] | null;
+        provider: components['schemas']['ProviderId'];
+        /** @description The person's id at the provider. */
+        userId: string | null;
+        /** @description The scope the provider granted. */
+        scope: string | null;
+        /**
+         * Format: date-time
+         * @description When the connection will end (its refresh token expires), unless the person reconnects.
+         */
+        expiresAt: string;
+        reason: components['schemas']['ExpiringReason'];
+      };
     };
   };
   responses: {
@@ -3140,6 +3207,32 @@ export interface operations {
     requestBody: {
       content: {
         'application/json': components['schemas']['ConnectionEndedEvent'];
+      };
+    };
+    responses: {
+      410: components['responses']['WebhookGone'];
+      '2XX': components['responses']['WebhookDelivered'];
+      default: components['responses']['WebhookRetried'];
+    };
+  };
+  connectionExpiring: {
+    parameters: {
+      query?: never;
+      header: {
+        /** @description The event's id; the same on every retry of it. Ignore an id seen before. */
+        'webhook-id': components['parameters']['WebhookId'];
+        /** @description When this attempt was signed, in seconds since the epoch. Refuse one too far from your clock. */
+        'webhook-timestamp': components['parameters']['WebhookTimestamp'];
+        /** @description `v1,<base64 HMAC-SHA256>` over `<webhook-id>.<webhook-timestamp>.<body>`, keyed by the bytes of `WEBHOOK_SECRET` after `whsec_`. */
+        'webhook-signature': components['parameters']['WebhookSignature'];
+        'user-agent': components['parameters']['WebhookUserAgent'];
+      };
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['ConnectionExpiringEvent'];
       };
     };
     responses: {

@@ -43,6 +43,8 @@ function describeEvent(ev: WebhookEvent): string {
       return `created ${ev.data.subject} ${ev.data.provider}`;
     case 'connection.ended':
       return `ended ${ev.data.subject} ${ev.data.provider} ${ev.data.reason}`;
+    case 'connection.expiring':
+      return `expiring ${ev.data.subject} ${ev.data.provider} ${ev.data.expiresAt} ${ev.data.reason}`;
   }
 }
 

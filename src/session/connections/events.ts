@@ -9,6 +9,9 @@ import type { OutboxEvent } from '../../store/types.js';
 
 export type EventType = 'connection.created' | 'connection.ended';
 
+/** Why the keeper cannot extend a connection that will end (`connection.expiring`). */
+export type ExpiringReason = 'not_sliding' | 'keepalive_off' | 'refresh_failing';
+
 /** Why a connection ended, as the webhook says it. */
 export type EndedReason =
   'disconnected' | 'refresh_rejected' | 'refresh_expired' | 'revoked_by_service' | 'provider_logout';
@@ -54,6 +57,45 @@ export function connectionEvent(
       provider: rec.provider,
       userId: rec.userId ?? null,
       scope: rec.scope ?? null,
+      reason,
+    },
+  };
+  return { id, group: owner, value: sealer.seal(JSON.stringify(body), eventAad(id)), createdAt: now };
+}
+
+/** The body of `connection.expiring` (keeper.ts): the connection ends at `expiresAt` unless the person reconnects. */
+export interface ExpiringEventBody {
+  type: 'connection.expiring';
+  timestamp: string;
+  data: {
+    subject: string | null;
+    provider: string;
+    userId: string | null;
+    scope: string | null;
+    expiresAt: string;
+    reason: ExpiringReason;
+  };
+}
+
+/** A new outbox event `connection.expiring` for `rec` of `owner`, sealed like every event. */
+export function expiringEvent(
+  sealer: Sealer,
+  now: number,
+  owner: string,
+  rec: EventSubject,
+  expiresAt: number,
+  reason: ExpiringReason,
+): OutboxEvent {
+  const id = `msg_${randomBytes(16).toString('base64url')}`;
+  const body: ExpiringEventBody = {
+    type: 'connection.expiring',
+    timestamp: new Date(now).toISOString(),
+    data: {
+      subject: rec.subject ?? null,
+      provider: rec.provider,
+      userId: rec.userId ?? null,
+      scope: rec.scope ?? null,
+      expiresAt: new Date(expiresAt).toISOString(),
       reason,
     },
   };

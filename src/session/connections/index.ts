@@ -117,6 +117,7 @@ export class Connections {
       this.records.seal(owner, rec),
       this.records.ttlFor(owner, rec),
       event,
+      this.records.dueOf(owner, rec),
     );
     this.records.written(event);
     this.opts.onConnected?.(owner, provider);

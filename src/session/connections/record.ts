@@ -40,6 +40,13 @@ export const connectionSchema = z.object({
   nextRefreshAt: z.number().optional(),
   endedAt: z.number().optional(),
   endReason: z.enum(['refresh_rejected', 'refresh_expired', 'access_expired', 'unreadable']).optional(),
+  /**
+   * Whether a refresh extends the refresh token's life, learned from the last refresh (the new
+   * refresh token's expiry against the old one's); absent until a refresh has told (keeper.ts).
+   */
+  slides: z.boolean().optional(),
+  /** The refresh-token expiry `connection.expiring` was sent for (keeper.ts): sent once per expiry. */
+  expiryWarnedFor: z.number().optional(),
 });
 
 export type ConnectionRecord = z.infer<typeof connectionSchema>;
@@ -206,6 +213,15 @@ export class Records {
         ? now
         : (rec.refreshExpiresAt ?? (rec.refreshToken ? now + cap : (rec.accessExpiresAt ?? now + cap)));
     return Math.max(1000, Math.min(until - now, cap) + tomb);
+  }
+
+  /**
+   * Where `rec` of `owner` goes in the store's expiry index (the keeper's): an active subject's
+   * connection with a refresh token of known expiry, at that expiry; anything else is not indexed (null).
+   */
+  dueOf(owner: string, rec: ConnectionRecord): number | null {
+    const indexed = rec.status === 'active' && isSubjectKey(owner) && !!rec.refreshToken;
+    return indexed && rec.refreshExpiresAt !== undefined ? rec.refreshExpiresAt : null;
   }
 
   seal(owner: string, rec: ConnectionRecord): string {

@@ -29,6 +29,19 @@ const ENDED_REASON: Record<EndReason, EndedReason | undefined> = {
   unreadable: undefined,
 };
 
+/**
+ * Whether the provider slides its refresh tokens, from what a refresh at `now` returned: the refresh
+ * token it leaves (a new one, or the old one kept) expires later than the old one did. Equal expiries
+ * within 2 s of the old token's issue tell nothing (expiries in whole seconds); unknown ones keep what was known.
+ */
+export function slidesAfter(cur: ConnectionRecord, t: TokenResponse, now: number): boolean | undefined {
+  const before = cur.refreshExpiresAt;
+  const after = t.refreshToken ? t.refreshExpiresAt : before;
+  if (before === undefined || after === undefined) return cur.slides;
+  if (after > before) return true;
+  return now - (cur.lastRefreshedAt ?? cur.connectedAt) < 2000 ? cur.slides : false;
+}
+
 export interface RefreshCallOptions {
   records: Records;
   backChannel: BackChannel;
@@ -53,8 +66,16 @@ export class RefreshCall {
     return (await this.opts.backChannel.read(owner, provider)).rec;
   }
 
-  /** Refreshes `cur` (read under the lock as `blob`) at its provider, and stores what follows from the answer. */
-  async refreshNow(owner: string, cur: ConnectionRecord, blob: string): Promise<ConnectionRecord | null> {
+  /**
+   * Refreshes `cur` (read under the lock as `blob`) at its provider, and stores what follows from the
+   * answer. `outcome`: how a success is counted (the keeper's are 'keepalive').
+   */
+  async refreshNow(
+    owner: string,
+    cur: ConnectionRecord,
+    blob: string,
+    outcome: 'ok' | 'keepalive' = 'ok',
+  ): Promise<ConnectionRecord | null> {
     const now = this.now();
     const provider = this.opts.providers.get(cur.provider);
     if (!cur.refreshToken || !provider) {
@@ -98,12 +119,13 @@ export class RefreshCall {
       lastRefreshedAt: now,
       refreshFailures: 0,
       nextRefreshAt: undefined,
+      slides: slidesAfter(cur, t, now),
     };
     this.opts.logger.info(
       { provider: cur.provider, rotated: !!t.refreshToken && t.refreshToken !== cur.refreshToken },
       'tokens refreshed',
     );
-    this.opts.metrics?.refreshes.inc({ provider: cur.provider, outcome: 'ok' });
+    this.opts.metrics?.refreshes.inc({ provider: cur.provider, outcome });
     return this.storeRefreshed(owner, next, blob);
   }
 
@@ -208,6 +230,7 @@ export class RefreshCall {
         this.opts.records.ttlFor(owner, next),
         expected,
         event,
+        this.opts.records.dueOf(owner, next),
       )
     ) {
       this.opts.records.written(event);

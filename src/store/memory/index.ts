@@ -3,17 +3,17 @@ import { randomBytes } from 'node:crypto';
 import session from 'express-session';
 import {
   type AuthStore,
-  type ClaimedEvent,
   type ConnectionPage,
-  type DeadLetter,
-  type Outbox,
+  type DueConnection,
+  type DueQuery,
   type OutboxEvent,
   type StoredConnection,
   type Stores,
   type StoredTransaction,
   compareConnectionKeys,
 } from '../types.js';
-import { MemoryDeliveryLog } from './deliveryLog.js';
+import { MemoryOutbox } from './outbox.js';
+import { MemoryDueIndex } from './dueIndex.js';
 
 interface Entry {
   value: string;
@@ -21,86 +21,11 @@ interface Entry {
   created: number;
 }
 
-interface PendingEvent extends OutboxEvent {
-  attempts: number;
-  dueAt: number;
-  lease?: string;
-  leaseUntil: number;
-}
-
-/** The outbox in one process: per group, a queue in creation order; only each queue's head is claimable. */
-export class MemoryOutbox extends MemoryDeliveryLog implements Outbox {
-  private readonly groups = new Map<string, PendingEvent[]>();
-
-  add(e: OutboxEvent): void {
-    const q = this.groups.get(e.group) ?? [];
-    q.push({ ...e, attempts: 0, dueAt: 0, leaseUntil: 0 });
-    this.groups.set(e.group, q);
-  }
-
-  async claim(max: number, leaseMs: number): Promise<ClaimedEvent[]> {
-    const now = this.now();
-    const heads = [...this.groups.values()]
-      .map((q) => q[0]!)
-      .filter((h) => h.dueAt <= now && h.leaseUntil <= now)
-      .sort((a, b) => a.createdAt - b.createdAt)
-      .slice(0, max);
-    return heads.map((h) => {
-      h.lease = randomBytes(12).toString('hex');
-      h.leaseUntil = now + leaseMs;
-      return { id: h.id, group: h.group, value: h.value, createdAt: h.createdAt, attempts: h.attempts, lease: h.lease };
-    });
-  }
-
-  private held(id: string, lease: string): { q: PendingEvent[]; e: PendingEvent } | undefined {
-    for (const q of this.groups.values()) {
-      const e = q[0];
-      if (e?.id === id && e.lease === lease) return { q, e };
-    }
-    return undefined;
-  }
-
-  async done(id: string, lease: string): Promise<void> {
-    const h = this.held(id, lease);
-    if (!h) return;
-    h.q.shift();
-    if (h.q.length === 0) this.groups.delete(h.e.group);
-  }
-
-  async retry(id: string, lease: string, nextAttemptAt: number): Promise<void> {
-    const h = this.held(id, lease);
-    if (!h) return;
-    h.e.attempts += 1;
-    h.e.dueAt = nextAttemptAt;
-    h.e.lease = undefined;
-    h.e.leaseUntil = 0;
-  }
-
-  async stats(): Promise<{ pending: number; oldestCreatedAt?: number }> {
-    let pending = 0;
-    let oldest: number | undefined;
-    for (const q of this.groups.values()) {
-      pending += q.length;
-      for (const e of q) oldest = oldest === undefined ? e.createdAt : Math.min(oldest, e.createdAt);
-    }
-    return { pending, oldestCreatedAt: oldest };
-  }
-
-  async bury(id: string, lease: string, keepUntil: number): Promise<void> {
-    const h = this.held(id, lease);
-    if (!h) return;
-    this.dead.put({ ...h.e, diedAt: this.now() }, keepUntil);
-    await this.done(id, lease);
-  }
-
-  async deadLetters(max: number): Promise<DeadLetter[]> {
-    return this.dead.list(max);
-  }
-}
-
 export class MemoryAuthStore implements AuthStore {
   private readonly tx = new Map<string, Map<string, Entry>>();
   private readonly conns = new Map<string, Entry>();
+  private readonly due = new MemoryDueIndex();
+  readonly duePartitions = 1;
   private readonly locks = new Map<string, Entry>();
   private readonly marks = new Map<string, number>();
   private readonly index = new Map<string, Map<string, number>>();
@@ -157,9 +82,11 @@ export class MemoryAuthStore implements AuthStore {
     value: string,
     ttlMs: number,
     event?: OutboxEvent,
+    due?: number | null,
   ): Promise<void> {
     const now = this.now();
     this.conns.set(`${owner}:${provider}`, { value, expires: now + ttlMs, created: now });
+    this.due.set(`${owner}:${provider}`, due);
     if (event) this.outbox.add(event);
   }
 
@@ -170,12 +97,14 @@ export class MemoryAuthStore implements AuthStore {
     ttlMs: number,
     expected?: string,
     event?: OutboxEvent,
+    due?: number | null,
   ): Promise<boolean> {
     // No await between the check and the write: nothing can slip in between.
     const e = this.conns.get(`${owner}:${provider}`);
     if (!this.live(e) || (expected !== undefined && e.value !== expected)) return false;
     const now = this.now();
     this.conns.set(`${owner}:${provider}`, { value, expires: now + ttlMs, created: now });
+    this.due.set(`${owner}:${provider}`, due);
     if (event) this.outbox.add(event);
     return true;
   }
@@ -185,6 +114,7 @@ export class MemoryAuthStore implements AuthStore {
     if (expected !== undefined && e?.value !== expected) return false;
     const existed = this.live(e);
     this.conns.delete(`${owner}:${provider}`);
+    this.due.delete(`${owner}:${provider}`);
     if (existed && event) this.outbox.add(event);
     return existed;
   }
@@ -206,6 +136,10 @@ export class MemoryAuthStore implements AuthStore {
       out.push({ ...k, value: e.value });
     }
     return out.sort(compareConnectionKeys).slice(0, page.limit);
+  }
+
+  async dueConnections(q: DueQuery): Promise<DueConnection[]> {
+    return this.due.page(q, this.conns, this.now());
   }
 
   async markOnce(key: string, ttlMs: number): Promise<boolean> {

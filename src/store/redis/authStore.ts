@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import type { KeyClient, RedisConnection } from './connect.js';
 import { redisCall } from './deadline.js';
 import { pageConnections } from './connectionIndex.js';
-import { connectionKeys, connectionMember, outboxKeys, partitionOf } from './keys.js';
+import { PARTITIONS, connectionKeys, connectionMember, outboxKeys, partitionOf } from './keys.js';
+import { dueArgs, dueConnections } from './dueIndex.js';
 import {
   DELETE_CONN,
   EXTEND_LOCK,
@@ -16,7 +17,15 @@ import {
   TAKE_TX,
   TOMBSTONE_PUT,
 } from './scripts.js';
-import type { AuthStore, ConnectionPage, OutboxEvent, StoredConnection, StoredTransaction } from '../types.js';
+import type {
+  AuthStore,
+  ConnectionPage,
+  DueConnection,
+  DueQuery,
+  OutboxEvent,
+  StoredConnection,
+  StoredTransaction,
+} from '../types.js';
 
 /** A transaction entry is `created|expires|value`; expired or malformed entries read as null. */
 function parseTxEntry(raw: unknown, now: number): { value: string; expiresAt: number } | null {
@@ -45,10 +54,10 @@ export class RedisAuthStore implements AuthStore {
   private connKey = (owner: string, provider: string) =>
     `${this.prefix}conn:{p${partitionOf(owner)}}:${owner}:${provider}`;
   /** The record's key, its partition's page index, and its member there. */
-  private connKeys = (owner: string, provider: string) => ({
-    keys: [this.connKey(owner, provider), connectionKeys(this.prefix, partitionOf(owner)).index],
-    member: connectionMember(owner, provider),
-  });
+  private connKeys = (owner: string, provider: string) => {
+    const k = connectionKeys(this.prefix, partitionOf(owner));
+    return { keys: [this.connKey(owner, provider), k.index, k.due], member: connectionMember(owner, provider) };
+  };
 
   /**
    * The keys and arguments ADD_EVENT reads (after a flag '1'), or just the flag '0' without an event.
@@ -129,13 +138,20 @@ export class RedisAuthStore implements AuthStore {
     return typeof now === 'string' ? now : null;
   }
 
-  putConnection(owner: string, provider: string, value: string, ttlMs: number, event?: OutboxEvent): Promise<void> {
+  putConnection(
+    owner: string,
+    provider: string,
+    value: string,
+    ttlMs: number,
+    event?: OutboxEvent,
+    due?: number | null,
+  ): Promise<void> {
     const e = this.event(event);
     return redisCall(async () => {
       const c = this.connKeys(owner, provider);
       await this.client.eval(PUT_CONN, {
         keys: [...c.keys, ...e.keys],
-        arguments: [value, String(Math.ceil(ttlMs)), c.member, ...e.args],
+        arguments: [value, String(Math.ceil(ttlMs)), c.member, ...dueArgs(due), ...e.args],
       });
     });
   }
@@ -147,6 +163,7 @@ export class RedisAuthStore implements AuthStore {
     ttlMs: number,
     expected?: string,
     event?: OutboxEvent,
+    due?: number | null,
   ): Promise<boolean> {
     const e = this.event(event);
     const cas = expected !== undefined ? ['1', expected] : ['0', ''];
@@ -155,7 +172,7 @@ export class RedisAuthStore implements AuthStore {
       async () =>
         (await this.client.eval(REPLACE_CONN, {
           keys: [...c.keys, ...e.keys],
-          arguments: [value, String(Math.ceil(ttlMs)), c.member, ...cas, ...e.args],
+          arguments: [value, String(Math.ceil(ttlMs)), c.member, ...cas, ...dueArgs(due), ...e.args],
         })) === 1,
     );
   }
@@ -181,6 +198,12 @@ export class RedisAuthStore implements AuthStore {
   /** Every partition's page index, merged (connectionIndex.ts). */
   pageConnections(page: ConnectionPage): Promise<StoredConnection[]> {
     return redisCall(() => pageConnections(this.client, this.prefix, page));
+  }
+
+  /** The expiry index: one sorted set per partition, read by score (dueIndex.ts). */
+  readonly duePartitions = PARTITIONS;
+  dueConnections(q: DueQuery): Promise<DueConnection[]> {
+    return redisCall(() => dueConnections(this.client, this.prefix, q));
   }
 
   private indexKey = (key: string) => `${this.prefix}idx:${key}`;

@@ -7,6 +7,8 @@ import { createHash } from 'node:crypto';
  *   conn:{p<n>}:<owner>:<provider>  a connection (token set), n = partitionOf(owner)
  *   conns:{p<n>}                     partition n's page index of its connections (connectionIndex.ts):
  *                                    a ZSET of `<owner> NUL <provider>`, scored 0, read by lexical range
+ *   connexp:{p<n>}                   partition n's expiry index (dueIndex.ts): the same members, scored by
+ *                                    when each is due (a subject's refresh-token expiry), read by score
  *   outbox:{p<n>}:…                  partition n's outbox (below), beside its owners' connections
  *   tx:<owner>, lock:<key>, mark:<key>, idx:<key>, bclt:<key>, sess:<sid>, rl:<name>:<key>
  *                                    one key per command or script: no tag, spread over every slot
@@ -69,7 +71,11 @@ export function leasePartition(lease: string): number | undefined {
 
 /** A partition's page index of its connections, and the prefix of its connection keys (see the layout above). */
 export function connectionKeys(prefix: string, partition: number) {
-  return { index: `${prefix}conns:{p${partition}}`, record: `${prefix}conn:{p${partition}}:` };
+  return {
+    index: `${prefix}conns:{p${partition}}`,
+    record: `${prefix}conn:{p${partition}}:`,
+    due: `${prefix}connexp:{p${partition}}`,
+  };
 }
 
 /** A connection's member in its partition's page index: lexical order is (owner, provider) order. */

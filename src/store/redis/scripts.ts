@@ -58,37 +58,49 @@ end
 
 /**
  * Every connection write and delete keeps KEYS[2], its partition's page index (a sorted set of
- * `owner NUL provider`, all scored 0, read by lexical range: see connectionIndex.ts), in the same
- * script, so the index never lacks a live record. ARGV[3] is the record's member there.
+ * `owner NUL provider`, all scored 0, read by lexical range: see connectionIndex.ts), and KEYS[3],
+ * its partition's expiry index (the same members scored by when they are due: dueIndex.ts), in the
+ * same script, so neither index lacks a live record. ARGV[3] is the record's member in both.
+ * setDue: ARGV[a] 's' scores the member ARGV[a + 1] in the expiry index, 'r' removes it, 'k' keeps it.
  */
+const SET_DUE = `
+local function setDue(a)
+  if ARGV[a] == 's' then redis.call('ZADD', KEYS[3], ARGV[a + 1], ARGV[3])
+  elseif ARGV[a] == 'r' then redis.call('ZREM', KEYS[3], ARGV[3]) end
+end
+`;
 
-/** SET PX and index it; then the event, when ARGV[4] is '1'. */
+/** SET PX and index it (ARGV[4..5]: setDue); then the event, when ARGV[6] is '1'. */
 export const PUT_CONN =
   ADD_EVENT +
+  SET_DUE +
   `
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 redis.call('ZADD', KEYS[2], 0, ARGV[3])
-if ARGV[4] == '1' then addEvent(3, 5) end
+setDue(4)
+if ARGV[6] == '1' then addEvent(4, 7) end
 return 1`;
 
 /**
  * SET only while the record exists and, when ARGV[4] is '1', only while its value is still
- * ARGV[5] (compare-and-set); then the event, when ARGV[6] is '1'.
+ * ARGV[5] (compare-and-set); ARGV[6..7]: setDue; then the event, when ARGV[8] is '1'.
  */
 export const REPLACE_CONN =
   ADD_EVENT +
+  SET_DUE +
   `
 if ARGV[4] == '1' then
   if redis.call('GET', KEYS[1]) ~= ARGV[5] then return 0 end
 elseif redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 redis.call('ZADD', KEYS[2], 0, ARGV[3])
-if ARGV[6] == '1' then addEvent(3, 7) end
+setDue(6)
+if ARGV[8] == '1' then addEvent(4, 9) end
 return 1`;
 
 /**
- * DEL and unindex, when ARGV[1] is '1' only while the value is still ARGV[2] (compare-and-delete);
- * then the event, when ARGV[4] is '1' and a live record was deleted.
+ * DEL and unindex (both indexes), when ARGV[1] is '1' only while the value is still ARGV[2]
+ * (compare-and-delete); then the event, when ARGV[4] is '1' and a live record was deleted.
  */
 export const DELETE_CONN =
   ADD_EVENT +
@@ -96,8 +108,41 @@ export const DELETE_CONN =
 if ARGV[1] == '1' and redis.call('GET', KEYS[1]) ~= ARGV[2] then return 0 end
 local n = redis.call('DEL', KEYS[1])
 redis.call('ZREM', KEYS[2], ARGV[3])
-if n == 1 and ARGV[4] == '1' then addEvent(3, 5) end
+redis.call('ZREM', KEYS[3], ARGV[3])
+if n == 1 and ARGV[4] == '1' then addEvent(4, 5) end
 return n`;
+
+/**
+ * A page of one partition's expiry index: KEYS[1] = the index; ARGV = lowest score (or '-inf'),
+ * before (exclusive), limit, the partition's record key prefix, the member and score of the page
+ * before's last entry ('' when none). Reads only entries scored below `before`; an entry whose
+ * record is gone is removed and skipped. Returns member, score, value for each, in index order.
+ */
+export const DUE_CONN = `
+local limit, offset, out = tonumber(ARGV[3]), 0, {}
+local afterScore = ARGV[6] ~= '' and tonumber(ARGV[6])
+while #out < 3 * limit do
+  local batch = redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[1], '(' .. ARGV[2], 'WITHSCORES', 'LIMIT', offset, limit)
+  local removed = 0
+  for i = 1, #batch, 2 do
+    local m, score = batch[i], batch[i + 1]
+    if not (afterScore and tonumber(score) == afterScore and m <= ARGV[5]) then
+      local cut = string.find(m, '\\0', 1, true)
+      local v = cut and redis.call('GET', ARGV[4] .. string.sub(m, 1, cut - 1) .. ':' .. string.sub(m, cut + 1))
+      if not v then
+        redis.call('ZREM', KEYS[1], m)
+        removed = removed + 1
+      elseif #out < 3 * limit then
+        table.insert(out, m)
+        table.insert(out, score)
+        table.insert(out, v)
+      end
+    end
+  end
+  if #batch / 2 < limit then break end
+  offset = offset + #batch / 2 - removed
+end
+return out`;
 
 /**
  * A page of one partition's live records: KEYS[1] = its page index; ARGV = lexical min, max, limit,

@@ -30,13 +30,13 @@ function connectionStatements(db: Db) {
       'SELECT data FROM connections WHERE owner = ? AND provider = ? AND expires > ?',
     ),
     connPut: db.prepare(
-      'INSERT INTO connections (owner, provider, data, expires) VALUES (?, ?, ?, ?) ON CONFLICT(owner, provider) DO UPDATE SET data = excluded.data, expires = excluded.expires',
+      'INSERT INTO connections (owner, provider, data, expires, due) VALUES (?, ?, ?, ?, ?) ON CONFLICT(owner, provider) DO UPDATE SET data = excluded.data, expires = excluded.expires, due = CASE WHEN ? THEN connections.due ELSE excluded.due END',
     ),
     connReplace: db.prepare(
-      'UPDATE connections SET data = ?, expires = ? WHERE owner = ? AND provider = ? AND expires > ?',
+      'UPDATE connections SET data = ?, expires = ?, due = CASE WHEN ? THEN due ELSE ? END WHERE owner = ? AND provider = ? AND expires > ?',
     ),
     connReplaceIf: db.prepare(
-      'UPDATE connections SET data = ?, expires = ? WHERE owner = ? AND provider = ? AND expires > ? AND data = ?',
+      'UPDATE connections SET data = ?, expires = ?, due = CASE WHEN ? THEN due ELSE ? END WHERE owner = ? AND provider = ? AND expires > ? AND data = ?',
     ),
     connDelete: db.prepare<[string, string], { expires: number }>(
       'DELETE FROM connections WHERE owner = ? AND provider = ? RETURNING expires',
@@ -48,6 +48,12 @@ function connectionStatements(db: Db) {
       'SELECT COUNT(*) AS n FROM connections WHERE provider = ? AND expires > ?',
     ),
     // A range on the primary key (owner, provider): SQLite walks its index from the start key on.
+    connDue: db.prepare<
+      [number, number, string, string, number, number],
+      { owner: string; provider: string; data: string; due: number }
+    >(
+      'SELECT owner, provider, data, due FROM connections WHERE due IS NOT NULL AND due < ? AND (due, owner, provider) > (?, ?, ?) AND expires > ? ORDER BY due, owner, provider LIMIT ?',
+    ),
     connPage: db.prepare<[string, string, string, number, number], { owner: string; provider: string; data: string }>(
       'SELECT owner, provider, data FROM connections WHERE (owner, provider) > (?, ?) AND owner < ? AND expires > ? ORDER BY owner, provider LIMIT ?',
     ),

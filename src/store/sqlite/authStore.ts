@@ -1,12 +1,21 @@
 import { randomBytes } from 'node:crypto';
 import { holderIsGone, holderSuffix } from '../holder.js';
-import type { AuthStore, ConnectionPage, OutboxEvent, StoredConnection, StoredTransaction } from '../types.js';
+import type {
+  AuthStore,
+  ConnectionPage,
+  DueConnection,
+  DueQuery,
+  OutboxEvent,
+  StoredConnection,
+  StoredTransaction,
+} from '../types.js';
 import { type AuthStatements, prepareAuthStatements } from './authStatements.js';
 import { type Db, guard } from './db.js';
 import { SqliteOutbox } from './outbox.js';
 
 export class SqliteAuthStore implements AuthStore {
   private readonly s: AuthStatements;
+  readonly duePartitions = 1;
 
   constructor(
     private readonly db: Db,
@@ -62,10 +71,11 @@ export class SqliteAuthStore implements AuthStore {
     value: string,
     ttlMs: number,
     event?: OutboxEvent,
+    due?: number | null,
   ): Promise<void> {
     const expires = this.now() + ttlMs;
     this.withEvent(() => {
-      this.s.connPut.run(owner, provider, value, expires);
+      this.s.connPut.run(owner, provider, value, expires, due ?? null, due === undefined ? 1 : 0);
       return true;
     }, event);
   }
@@ -77,13 +87,15 @@ export class SqliteAuthStore implements AuthStore {
     ttlMs: number,
     expected?: string,
     event?: OutboxEvent,
+    due?: number | null,
   ): Promise<boolean> {
     const now = this.now();
+    const d = [due === undefined ? 1 : 0, due ?? null] as const;
     return this.withEvent(
       () =>
         (expected !== undefined
-          ? this.s.connReplaceIf.run(value, now + ttlMs, owner, provider, now, expected)
-          : this.s.connReplace.run(value, now + ttlMs, owner, provider, now)
+          ? this.s.connReplaceIf.run(value, now + ttlMs, ...d, owner, provider, now, expected)
+          : this.s.connReplace.run(value, now + ttlMs, ...d, owner, provider, now)
         ).changes === 1,
       event,
     );
@@ -116,6 +128,16 @@ export class SqliteAuthStore implements AuthStore {
       this.s.connPage
         .all(start.owner, start.provider, end, this.now(), page.limit)
         .map((r) => ({ owner: r.owner, provider: r.provider, value: r.data })),
+    );
+  }
+
+  /** A range of the partial index on (due, owner, provider): only the due rows are read. */
+  async dueConnections(q: DueQuery): Promise<DueConnection[]> {
+    const a = q.after ?? { due: -Infinity, owner: '', provider: '' };
+    return guard(() =>
+      this.s.connDue
+        .all(q.before, a.due, a.owner, a.provider, this.now(), q.limit)
+        .map((r) => ({ owner: r.owner, provider: r.provider, value: r.data, due: r.due })),
     );
   }
 

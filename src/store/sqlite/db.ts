@@ -33,6 +33,26 @@ CREATE INDEX IF NOT EXISTS logout_index_expires ON logout_index(expires);
 CREATE TABLE IF NOT EXISTS logout_tombstones (key TEXT PRIMARY KEY, at INTEGER NOT NULL, expires INTEGER NOT NULL);
 `;
 
+/**
+ * The expiry index (ConnectionStore.dueConnections): a `due` column on connections, added to a
+ * database made before it (its rows start unindexed: the keeper's backfill indexes them once, see
+ * session/connections/keeper.ts), and a partial index on it, so a pass reads only the due rows.
+ * Two processes opening an old file at once may both try to add the column: the loser's error is
+ * ignored once the column is there.
+ */
+function addDueIndex(db: Db): void {
+  const hasDue = () =>
+    (db.prepare('PRAGMA table_info(connections)').all() as { name: string }[]).some((c) => c.name === 'due');
+  if (!hasDue()) {
+    try {
+      db.exec('ALTER TABLE connections ADD COLUMN due INTEGER');
+    } catch (err) {
+      if (!hasDue()) throw err;
+    }
+  }
+  db.exec('CREATE INDEX IF NOT EXISTS connections_due ON connections(due, owner, provider) WHERE due IS NOT NULL');
+}
+
 /** Every database failure becomes a 503 the person can retry; the SQLite message stays in the log only. */
 export function guard<T>(fn: () => T): T {
   try {
@@ -84,6 +104,7 @@ export function openDatabase(dataDir: string, file = 'xt-connect.sqlite'): Db {
     db.pragma('synchronous = NORMAL');
     db.pragma('busy_timeout = 5000');
     db.exec(SCHEMA);
+    addDueIndex(db);
     // Prove now, not at the first login, that we can write.
     db.prepare('INSERT OR REPLACE INTO locks (key, token, expires) VALUES (?, ?, 0)').run('startup-write-check', 'x');
     db.prepare('DELETE FROM locks WHERE key = ?').run('startup-write-check');

@@ -1,0 +1,81 @@
+/** The memory store's outbox (see MemoryAuthStore): per group, a queue in creation order. */
+import { randomBytes } from 'node:crypto';
+import type { ClaimedEvent, DeadLetter, Outbox, OutboxEvent } from '../types.js';
+import { MemoryDeliveryLog } from './deliveryLog.js';
+
+interface PendingEvent extends OutboxEvent {
+  attempts: number;
+  dueAt: number;
+  lease?: string;
+  leaseUntil: number;
+}
+
+/** The outbox in one process: per group, a queue in creation order; only each queue's head is claimable. */
+export class MemoryOutbox extends MemoryDeliveryLog implements Outbox {
+  private readonly groups = new Map<string, PendingEvent[]>();
+
+  add(e: OutboxEvent): void {
+    const q = this.groups.get(e.group) ?? [];
+    q.push({ ...e, attempts: 0, dueAt: 0, leaseUntil: 0 });
+    this.groups.set(e.group, q);
+  }
+
+  async claim(max: number, leaseMs: number): Promise<ClaimedEvent[]> {
+    const now = this.now();
+    const heads = [...this.groups.values()]
+      .map((q) => q[0]!)
+      .filter((h) => h.dueAt <= now && h.leaseUntil <= now)
+      .sort((a, b) => a.createdAt - b.createdAt)
+      .slice(0, max);
+    return heads.map((h) => {
+      h.lease = randomBytes(12).toString('hex');
+      h.leaseUntil = now + leaseMs;
+      return { id: h.id, group: h.group, value: h.value, createdAt: h.createdAt, attempts: h.attempts, lease: h.lease };
+    });
+  }
+
+  private held(id: string, lease: string): { q: PendingEvent[]; e: PendingEvent } | undefined {
+    for (const q of this.groups.values()) {
+      const e = q[0];
+      if (e?.id === id && e.lease === lease) return { q, e };
+    }
+    return undefined;
+  }
+
+  async done(id: string, lease: string): Promise<void> {
+    const h = this.held(id, lease);
+    if (!h) return;
+    h.q.shift();
+    if (h.q.length === 0) this.groups.delete(h.e.group);
+  }
+
+  async retry(id: string, lease: string, nextAttemptAt: number): Promise<void> {
+    const h = this.held(id, lease);
+    if (!h) return;
+    h.e.attempts += 1;
+    h.e.dueAt = nextAttemptAt;
+    h.e.lease = undefined;
+    h.e.leaseUntil = 0;
+  }
+
+  async stats(): Promise<{ pending: number; oldestCreatedAt?: number }> {
+    let pending = 0;
+    let oldest: number | undefined;
+    for (const q of this.groups.values()) {
+      pending += q.length;
+      for (const e of q) oldest = oldest === undefined ? e.createdAt : Math.min(oldest, e.createdAt);
+    }
+    return { pending, oldestCreatedAt: oldest };
+  }
+
+  async bury(id: string, lease: string, keepUntil: number): Promise<void> {
+    const h = this.held(id, lease);
+    if (!h) return;
+    this.dead.put({ ...h.e, diedAt: this.now() }, keepUntil);
+    await this.done(id, lease);
+  }
+
+  async deadLetters(max: number): Promise<DeadLetter[]> {
+    return this.dead.list(max);
+  }
+}
