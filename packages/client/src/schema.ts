@@ -3223,7 +3223,7 @@ export interface operations {
         'webhook-id': components['parameters']['WebhookId'];
         /** @description When this attempt was signed, in seconds since the epoch. Refuse one too far from your clock. */
         'webhook-timestamp': components['parameters']['WebhookTimestamp'];
-        /** @description `v1,<base64 HMAC-SHA256>` over `<webhook-id>.<webhook-timestamp>.<body>`, keyed by the bytes of `WEBHOOK_SECRET` after `whsec_`. */
+        /** @description `v1,<base64 HMAC-SHA256>` over `<webhook-id>.<webhook-timestamp>.<body>`, keyed by the bytes of `WEBHOOK_SECRET` after `whsec_`. While `WEBHOOK_SECRET` lists several secrets (a rotation), one `v1,…` per secret, newest first, space separated: accept the request when any one matches. */
         'webhook-signature': components['parameters']['WebhookSignature'];
         'user-agent': components['parameters']['WebhookUserAgent'];
       };
