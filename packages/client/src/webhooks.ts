@@ -17,10 +17,11 @@ const TOLERANCE_S = 5 * 60;
 const NAMES = ['webhook-id', 'webhook-timestamp', 'webhook-signature'] as const;
 
 /** Every event type of the contract: the compiler checks this list against the generated union both ways. */
-const EVENT_TYPES = { 'connection.created': true, 'connection.ended': true } as const satisfies Record<
-  WebhookEventType,
-  true
->;
+const EVENT_TYPES = {
+  'connection.created': true,
+  'connection.reconnected': true,
+  'connection.ended': true,
+} as const satisfies Record<WebhookEventType, true>;
 
 function headerOf(headers: WebhookHeaders, name: string): string | undefined {
   if (typeof (headers as Headers).get === 'function') return (headers as Headers).get(name) ?? undefined;

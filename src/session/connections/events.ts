@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import type { Sealer } from '../crypto.js';
 import type { OutboxEvent } from '../../store/types.js';
 
-export type EventType = 'connection.created' | 'connection.ended';
+export type EventType = 'connection.created' | 'connection.reconnected' | 'connection.ended';
 
 /** Why a connection ended, as the webhook says it. */
 export type EndedReason =
@@ -18,6 +18,8 @@ export interface ConnectionEventBody {
   type: EventType;
   timestamp: string;
   data: {
+    /** The connection's stable id (record.ts); null only for a record that has none. */
+    connectionId: string | null;
     subject: string | null;
     provider: string;
     userId: string | null;
@@ -29,6 +31,7 @@ export interface ConnectionEventBody {
 /** What an event says of its connection (a ConnectionRecord has these fields: see record.ts). */
 export interface EventSubject {
   provider: string;
+  connectionId?: string;
   subject?: string;
   userId?: string;
   scope?: string;
@@ -50,6 +53,7 @@ export function connectionEvent(
     type,
     timestamp: new Date(now).toISOString(),
     data: {
+      connectionId: rec.connectionId ?? null,
       subject: rec.subject ?? null,
       provider: rec.provider,
       userId: rec.userId ?? null,
