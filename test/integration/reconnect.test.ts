@@ -195,3 +195,53 @@ describe.each(['sqlite', 'redis'])('reconnecting in place on %s', (store) => {
     expect(types(receiver)).toEqual(['connection.created', 'connection.ended', 'connection.created']);
   }, 60_000);
 });
+
+describe('reconnecting, on the memory store', () => {
+  const EMBED = 'http://127.0.0.1:5173';
+  let h: Harness;
+  afterEach(() => h?.close());
+
+  test('in popup mode a reconnect reports status connected to the opener; as another user, error with the code', async () => {
+    h = await startHarness({ env: linkEnv({ EMBED_ORIGINS: EMBED, SERVICE_API_KEYS: `backend:${KEY}` }) });
+    expect((await connectXt(h.agent, { link: await linkToken('pop-1') })).status).toBe(303);
+    const before = await v1Xt(h, 'pop-1');
+    const popup = async (state: string, asUser?: string) => {
+      const q = new URLSearchParams({
+        popup: '1',
+        origin: EMBED,
+        state,
+        link: await linkToken('pop-1', { reconnect: true }),
+      });
+      const login = await h.agent.get(`/auth/xt/login?${q}`);
+      expect(login.status).toBe(302); // to XT.COM, although connected
+      const res = await h.agent.get(await authorizeAtStandIn(login.headers.location!, 'approve', asUser));
+      const tag = /<section class="card[^"]*xt-popup-done"([^>]*)>/.exec(res.text)?.[1] ?? '';
+      return Object.fromEntries([...tag.matchAll(/data-([a-z]+)="([^"]*)"/g)].map((m) => [m[1]!, m[2]!]));
+    };
+    expect(await popup('opener-1')).toEqual({ origin: EMBED, state: 'opener-1', status: 'connected', provider: 'xt' });
+    expect((await v1Xt(h, 'pop-1')).connectionId).toBe(before.connectionId);
+    expect(await popup('opener-2', OTHER_USER)).toMatchObject({ state: 'opener-2', status: 'error' });
+    expect((await v1Xt(h, 'pop-1')).userId).toBe(before.userId);
+  }, 60_000);
+
+  test('a record stored before connection ids: one derived id on every read, stored with the next write', async () => {
+    h = await startHarness({ env: linkEnv({ SERVICE_API_KEYS: `backend:${KEY}` }) });
+    expect((await connectXt(h.agent, { link: await linkToken('old-1') })).status).toBe(303);
+    const owner = h.built.ctx.subjects.ownerOf('old-1');
+    const aad = `connection:${owner}:xt`;
+    const { sealer, stores } = h.built.ctx;
+    const blob = (await storedBlob(h, owner))!;
+    const { connectionId: _dropped, ...legacy } = JSON.parse(sealer.open(blob, aad)!) as Record<string, unknown>;
+    const legacyBlob = sealer.seal(JSON.stringify(legacy), aad);
+    expect(await stores.authState.replaceConnection(owner, 'xt', legacyBlob, 60_000, blob)).toBe(true);
+
+    const first = (await v1Xt(h, 'old-1')).connectionId;
+    expect(first).toMatch(CONN_ID);
+    expect((await v1Xt(h, 'old-1')).connectionId).toBe(first);
+    expect(JSON.parse(sealer.open((await storedBlob(h, owner))!, aad)!)).not.toHaveProperty('connectionId'); // reads write nothing
+
+    expect((await viaLink(request.agent(h.built.app), await linkToken('old-1', { reconnect: true }))).status).toBe(303);
+    expect((await v1Xt(h, 'old-1')).connectionId).toBe(first);
+    expect(JSON.parse(sealer.open((await storedBlob(h, owner))!, aad)!)).toHaveProperty('connectionId', first);
+  }, 60_000);
+});
