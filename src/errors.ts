@@ -107,6 +107,13 @@ export const ERRORS = {
     serviceStatus: 409,
     summary: 'The connection to this provider has ended; the person must connect again.',
   },
+  /** A reconnect approved at the provider as another account: nothing was replaced (auth/reconnect.ts). */
+  reconnect_other_account: {
+    status: 409,
+    next: 'home',
+    summary:
+      'A reconnect was approved as another provider account; nothing was replaced and the new tokens were discarded.',
+  },
   not_connected: {
     status: 401,
     next: 'login',

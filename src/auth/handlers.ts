@@ -15,7 +15,7 @@ import { connectionOwner } from '../session/owner.js';
 import { refuseProviderError } from './callbackError.js';
 import { type Link, acceptLink } from './link.js';
 import { expectLogoutReturn, newLogoutState } from './logoutReturn.js';
-import { keepOpener, readPopup, renderPopupDone } from './popup.js';
+import { type PopupOpener, keepOpener, readPopup, renderPopupDone } from './popup.js';
 import { storeConnection } from './storeConnection.js';
 import { type LoginTransaction, TRANSACTION_TTL_MS, beginTransaction, consumeTransaction } from './transaction.js';
 
@@ -28,7 +28,7 @@ function redirectUri(ctx: AppContext, provider: Provider): string {
 
 type Handler = (req: Request, res: Response, next: NextFunction) => Promise<void>;
 
-async function usableProvider(ctx: AppContext, req: Request): Promise<Provider> {
+export async function usableProvider(ctx: AppContext, req: Request): Promise<Provider> {
   const provider = ctx.providers.get(String(req.params.provider));
   if (!provider) throw new AppError('not_found');
   // checkAvailability() also prompts a retry (OIDC discovery); wait for it so the first attempt after a recovery works.
@@ -58,7 +58,8 @@ export function login(ctx: AppContext): Handler {
     const link = await acceptLink(ctx, req, provider.id); // before any transaction or redirect
     if (popup && link) keepOpener(res); // a verified link's pages stay reachable from the opener
     const returnTo = link?.returnTo ?? safeReturnTo(asked, undefined, ctx.config.integration.embedOrigins);
-    if (link && (await alreadyConnected(ctx, link, provider))) {
+    // A reconnect link always goes to the provider: its point is new tokens for the same connection.
+    if (link && !link.reconnect && (await alreadyConnected(ctx, link, provider))) {
       await saveSession(req);
       // The only trace of a browser given a subject's connection without XT.COM (a new login writes login_started).
       if (link.fromToken) ctx.audit.write('link_used', { provider: provider.id, owner: link.key, connected: true });
@@ -66,22 +67,39 @@ export function login(ctx: AppContext): Handler {
       else res.redirect(303, returnTo);
       return;
     }
-    expireWithPendingLogins(req, TRANSACTION_TTL_MS); // a session with nothing else is kept only while its logins are
-    const extras = await provider.prepareLogin();
-    const tx = await beginTransaction(ctx, req, provider.id, returnTo, extras, link, popup);
-    const url = await provider.authorizeUrl({
-      state: tx.state,
-      redirectUri: redirectUri(ctx, provider),
-      lang: pickProviderLanguage(
-        languagePreference(req.headers.cookie, req.get('accept-language')),
-        provider.languages ?? ['en'],
-      ),
-      extras: tx.extras,
-    });
-    await saveSession(req); // the owner id must be stored before the person comes back
-    ctx.audit.write('login_started', { provider: provider.id, owner: link?.key ?? req.session.owner });
-    res.redirect(302, url.toString());
+    await sendToProvider(ctx, req, res, provider, { returnTo, link, popup, reconnect: link?.reconnect === true });
   };
+}
+
+/** Begins the login transaction and sends the browser to the provider (a login, or a reconnect: see reconnect.ts). */
+export async function sendToProvider(
+  ctx: AppContext,
+  req: Request,
+  res: Response,
+  provider: Provider,
+  how: { returnTo: string; link?: Link; popup?: PopupOpener; reconnect: boolean },
+): Promise<void> {
+  const { returnTo, link, popup, reconnect } = how;
+  expireWithPendingLogins(req, TRANSACTION_TTL_MS); // a session with nothing else is kept only while its logins are
+  const extras = await provider.prepareLogin();
+  const tx = await beginTransaction(ctx, req, provider.id, returnTo, extras, link, popup, reconnect);
+  const url = await provider.authorizeUrl({
+    state: tx.state,
+    redirectUri: redirectUri(ctx, provider),
+    lang: pickProviderLanguage(
+      languagePreference(req.headers.cookie, req.get('accept-language')),
+      provider.languages ?? ['en'],
+    ),
+    extras: tx.extras,
+  });
+  await saveSession(req); // the owner id must be stored before the person comes back
+  ctx.audit.write('login_started', {
+    provider: provider.id,
+    owner: link?.key ?? req.session.owner,
+    ...(reconnect ? { reconnect: true } : {}),
+  });
+  // 303: the Reconnect button's POST must become a GET at the provider.
+  res.redirect(reconnect && req.method === 'POST' ? 303 : 302, url.toString());
 }
 
 // ---------- callback ----------

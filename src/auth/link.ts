@@ -36,6 +36,8 @@ export interface Link {
   epoch: string;
   /** True when a link token was spent for this request (not an earlier binding of the session). */
   fromToken?: true;
+  /** The token's `reconnect: true`: renew the subject's connection in place (see storeConnection.ts). */
+  reconnect?: true;
 }
 
 const invalid = (provider: string, reason: string) => new AppError('link_invalid', { provider, detail: { reason } });
@@ -48,6 +50,7 @@ interface LinkClaims {
   exp: number;
   iat?: number;
   returnTo?: string;
+  reconnect?: boolean;
 }
 
 /** Signature, algorithm and every claim; throws link_invalid. Spends nothing. */
@@ -69,7 +72,7 @@ async function verifyLinkToken(ctx: AppContext, provider: string, token: string)
     if (code === 'ERR_JWT_EXPIRED') throw expired(provider, code);
     throw invalid(provider, typeof code === 'string' ? code.slice(0, 64) : 'unverifiable');
   }
-  const { sub, jti, exp, iat, returnTo } = payload;
+  const { sub, jti, exp, iat, returnTo, reconnect } = payload;
   if (!isSubject(sub)) throw invalid(provider, 'bad sub');
   if (iat !== undefined && (typeof iat !== 'number' || iat > ctx.now() / 1000 + LINK_CLOCK_TOLERANCE_S))
     throw invalid(provider, 'iat in the future');
@@ -77,7 +80,8 @@ async function verifyLinkToken(ctx: AppContext, provider: string, token: string)
   if (typeof exp !== 'number' || exp > ctx.now() / 1000 + LINK_MAX_LIFETIME_S + LINK_CLOCK_TOLERANCE_S)
     throw invalid(provider, 'exp too far ahead');
   if (returnTo !== undefined && typeof returnTo !== 'string') throw invalid(provider, 'bad returnTo');
-  return { sub, jti, exp, iat, returnTo };
+  if (reconnect !== undefined && typeof reconnect !== 'boolean') throw invalid(provider, 'bad reconnect');
+  return { sub, jti, exp, iat, returnTo, reconnect };
 }
 
 /**
@@ -189,6 +193,7 @@ export async function acceptLink(ctx: AppContext, req: Request, provider: string
     key,
     epoch,
     fromToken: true,
+    ...(claims.reconnect === true ? { reconnect: true as const } : {}),
     returnTo:
       claims.returnTo === undefined
         ? undefined

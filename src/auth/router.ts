@@ -4,6 +4,7 @@ import { requireCsrf } from '../http/csrf.js';
 import { authRateLimit } from '../http/rateLimit.js';
 import { callback, login, logout } from './handlers.js';
 import { reportFailedPopupLogin } from './popup.js';
+import { reconnect } from './reconnect.js';
 
 export function authRouter(ctx: AppContext): Router {
   const r = Router();
@@ -17,6 +18,13 @@ export function authRouter(ctx: AppContext): Router {
     urlencoded({ extended: false, limit: '4kb', parameterLimit: 10 }),
     requireCsrf(ctx.config.server.publicUrl.origin, 'form', provider),
     logout(ctx),
+  );
+  // The account page's Reconnect button: a form with the session's token, like Disconnect.
+  r.post(
+    '/auth/:provider/reconnect',
+    urlencoded({ extended: false, limit: '4kb', parameterLimit: 10 }),
+    requireCsrf(ctx.config.server.publicUrl.origin, 'form', provider),
+    reconnect(ctx),
   );
   return r;
 }

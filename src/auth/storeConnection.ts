@@ -8,6 +8,7 @@ import { AppError } from '../errors.js';
 import type { Provider } from '../providers/types.js';
 import type { TokenResponse } from '../shared/tokens.js';
 import { regenerateSession, saveSession } from '../session/middleware.js';
+import { otherAccount } from '../session/connections/reconnect.js';
 import { ensureOwner } from '../session/owner.js';
 import { isCurrentEpoch } from './binding.js';
 import { type LoginTransaction, moveTransactions } from './transaction.js';
@@ -51,6 +52,54 @@ async function checkBinding(
   if (!(await isCurrentEpoch(ctx, subjectKey, tx.epoch))) throw expired('subject ended since the login began');
 }
 
+/**
+ * A reconnect approved as another user at the provider: its tokens are discarded (revoked where the
+ * provider can, never stored), the refusal audited, and reconnect_other_account thrown. Nothing
+ * stored is touched, not even moved.
+ */
+async function refuseOtherAccount(ctx: AppContext, provider: Provider, owner: string): Promise<never> {
+  ctx.audit.write('reconnect_refused', { provider: provider.id, owner, reason: 'other_account' });
+  throw new AppError('reconnect_other_account', { provider: provider.id, detail: { reason: 'another user id' } });
+}
+
+/**
+ * A reconnect's check before anything moves: true when a connection is stored to renew in place;
+ * refused (refuseOtherAccount) when it is another user's at the provider.
+ */
+async function renewable(
+  ctx: AppContext,
+  provider: Provider,
+  owner: string | undefined,
+  tokens: TokenResponse,
+): Promise<boolean> {
+  const stored = owner === undefined ? null : await ctx.connections.read(owner, provider.id);
+  if (!stored || stored.endReason === 'unreadable') return false;
+  if (otherAccount(stored, tokens)) {
+    await ctx.connections.discardTokens(provider.id, tokens);
+    await refuseOtherAccount(ctx, provider, owner!);
+  }
+  return true;
+}
+
+/** Stores a reconnect's tokens under `owner`: in place when a connection is stored there (reconnect.ts), else anew. */
+async function storeReconnect(
+  ctx: AppContext,
+  provider: Provider,
+  tx: LoginTransaction,
+  owner: string,
+  tokens: TokenResponse,
+) {
+  try {
+    const { rec, renewed } = await ctx.connections.reconnect(owner, provider.id, tokens, tx.subject, tx.createdAt);
+    if (renewed) ctx.audit.write('reconnected', { provider: provider.id, owner });
+    return rec;
+  } catch (err) {
+    if (!(err instanceof AppError) || err.code !== 'reconnect_other_account') throw err;
+    await ctx.connections.discardTokens(provider.id, tokens); // the stored record changed hands meanwhile
+    return refuseOtherAccount(ctx, provider, owner);
+  }
+}
+
 /** The connection's owner: the subject of a linked login, else the session's new private owner id. */
 export async function storeConnection(
   ctx: AppContext,
@@ -61,10 +110,15 @@ export async function storeConnection(
 ): Promise<void> {
   const subjectKey = tx.subject === undefined ? undefined : ctx.subjects.ownerOf(tx.subject);
   if (subjectKey !== undefined) await checkBinding(ctx, req, provider, tx, subjectKey);
-  const owner = await rotateOwner(ctx, req, subjectKey === undefined ? provider.id : undefined);
+  // A reconnect is checked before the owner id rotates: a refused one leaves everything where it was.
+  const renewing = tx.reconnect === true && (await renewable(ctx, provider, subjectKey ?? req.session.owner, tokens));
+  // A session's reconnect moves its connection to the new owner id (to renew it there); a login replaces it.
+  const owner = await rotateOwner(ctx, req, subjectKey === undefined && !renewing ? provider.id : undefined);
   // A session's login stores under the owner id rotateOwner just made: nothing is there to replace.
   const fresh = { freshOwner: subjectKey === undefined };
-  const rec = await ctx.connections.connect(subjectKey ?? owner, provider.id, tokens, tx.subject, tx.createdAt, fresh);
+  const rec = renewing
+    ? await storeReconnect(ctx, provider, tx, subjectKey ?? owner, tokens)
+    : await ctx.connections.connect(subjectKey ?? owner, provider.id, tokens, tx.subject, tx.createdAt, fresh);
   if (subjectKey !== undefined && !(await isCurrentEpoch(ctx, subjectKey, tx.epoch))) {
     // Ended while this login was being stored: what it stored is taken back (the end's own sweep may have run before it).
     await ctx.connections.withdraw(subjectKey, provider.id, rec);

@@ -31,6 +31,8 @@ const transactionSchema = z.object({
   epoch: z.string().max(64).optional(),
   /** Popup mode (popup.ts): the page on EMBED_ORIGINS that opened the login, and the state it chose. */
   popup: popupSchema.optional(),
+  /** A reconnect (a link's `reconnect: true`, or the account page's Reconnect button): renew the stored connection in place. */
+  reconnect: z.literal(true).optional(),
 });
 
 export type LoginTransaction = z.infer<typeof transactionSchema> & { extras: LoginExtras };
@@ -56,6 +58,7 @@ export async function beginTransaction(
   extras: LoginExtras,
   link?: { subject: string; epoch: string },
   popup?: PopupOpener,
+  reconnect?: boolean,
 ): Promise<LoginTransaction> {
   const owner = ensureOwner(req);
   const state = randomBytes(32).toString('base64url');
@@ -69,6 +72,7 @@ export async function beginTransaction(
     subject: link?.subject,
     epoch: link?.epoch,
     popup,
+    ...(reconnect ? { reconnect: true as const } : {}),
   };
   const id = txId(tx.state);
   await ctx.stores.authState.putTransaction(

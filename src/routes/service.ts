@@ -76,6 +76,7 @@ const subjectOf = (res: Response) => serviceLocals(res).subject!;
 function providerJson(view: ConnectionView) {
   return {
     connected: view.connected,
+    connectionId: view.connectionId ?? null,
     userId: view.userId ?? null,
     scope: view.scope ?? null,
     accessTokenExpiresAt: view.accessTokenExpiresAt ?? null,

@@ -31,7 +31,11 @@ export type AuditEvent =
   /** A back-channel logout token that was refused (reason: which check failed). */
   | 'logout_token_refused'
   /** A back-channel logout token that was accepted (reason: what it named, sid or sub); each connection it ended has its own `disconnected` line. */
-  | 'logout_token_accepted';
+  | 'logout_token_accepted'
+  /** A reconnect renewed the connection in place (same subject, same connection id). */
+  | 'reconnected'
+  /** A reconnect approved as another account at the provider: nothing replaced, the new tokens discarded (reason). */
+  | 'reconnect_refused';
 
 export interface AuditFields {
   provider?: string;
@@ -46,6 +50,8 @@ export interface AuditFields {
   route?: string;
   /** link_used: the subject was connected already, so the browser got its connection without a login. */
   connected?: boolean;
+  /** login_started: the login is a reconnect (renews the stored connection in place). */
+  reconnect?: boolean;
 }
 
 /** A short, stable, one-way name for an owner id or subject key. */

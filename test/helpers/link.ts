@@ -17,13 +17,18 @@ export interface LinkOptions {
   /** Seconds from now for `iat`; default 0; null: no `iat`. */
   iatIn?: number | null;
   returnTo?: string;
+  /** The `reconnect` claim: renew the subject's connection in place. */
+  reconnect?: boolean;
   secret?: string;
 }
 
 /** A link token for `sub`, signed like the example in docs/integration.md. */
 export async function linkToken(sub: string, opts: LinkOptions = {}): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
-  const jwt = new SignJWT({ ...(opts.returnTo !== undefined ? { returnTo: opts.returnTo } : {}) })
+  const jwt = new SignJWT({
+    ...(opts.returnTo !== undefined ? { returnTo: opts.returnTo } : {}),
+    ...(opts.reconnect !== undefined ? { reconnect: opts.reconnect } : {}),
+  })
     .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
     .setSubject(sub)
     .setAudience(opts.aud ?? new URL(BASE_ENV.PUBLIC_URL!).origin)

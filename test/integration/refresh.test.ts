@@ -138,7 +138,7 @@ describe('failure semantics', () => {
     expect(account.status).toBe(200);
     expect(account.text).toContain('has ended');
     expect(account.text).toContain('Reconnect XT.COM');
-    expect(account.text).toContain('href="/auth/xt/login"');
+    expect(account.text).toContain('action="/auth/xt/reconnect"'); // renews the same connection in place
     expect(h.xt.calls.refresh_token).toBe(1); // no more attempts with a dead token
     await session();
     expect(h.xt.calls.refresh_token).toBe(1);

@@ -102,6 +102,7 @@ describe('with a key', () => {
       providers: {
         xt: {
           connected: false,
+          connectionId: null,
           userId: null,
           scope: null,
           accessTokenExpiresAt: null,

@@ -55,6 +55,7 @@ describe('webhooks (memory store)', () => {
     expect(Object.keys(created.body)).toEqual(['type', 'timestamp', 'data']);
     expect(created.body.type).toBe('connection.created');
     expect(created.body.data).toEqual({
+      connectionId: expect.stringMatching(/^conn_[A-Za-z0-9_-]{22}$/) as string,
       subject: null,
       provider: 'xt',
       userId: '12345678',
@@ -71,6 +72,7 @@ describe('webhooks (memory store)', () => {
     expect(Object.keys(ended.body)).toEqual(['type', 'timestamp', 'data']);
     expect(ended.body.type).toBe('connection.ended');
     expect(ended.body.data).toEqual({
+      connectionId: created.body.data.connectionId, // the same connection
       subject: null,
       provider: 'xt',
       userId: '12345678',

@@ -201,7 +201,14 @@ describe('webhooks', () => {
   const created = {
     type: 'connection.created',
     timestamp: '2026-11-30T08:00:00.000Z',
-    data: { subject: '42', provider: 'xt', userId: '12345678', scope: 'userinfo', reason: null },
+    data: {
+      connectionId: 'conn_q9Xc2m4RkVbT7wNpL0aZ3e',
+      subject: '42',
+      provider: 'xt',
+      userId: '12345678',
+      scope: 'userinfo',
+      reason: null,
+    },
   };
   const headers = {
     'webhook-id': 'msg_AAAAAAAAAAAAAAAAAAAAAA',

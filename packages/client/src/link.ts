@@ -29,8 +29,10 @@ export interface MintLinkOptions {
    */
   returnTo?: string;
   /**
-   * Ask for a reconnection: adds the claim `reconnect: true`. Today's app ignores claims the
-   * contract does not name, so this changes nothing yet.
+   * Ask for a reconnection: adds the claim `reconnect: true`. The person is sent to the provider
+   * even while connected, and the subject's connection is renewed in place (same `connectionId`,
+   * webhook `connection.reconnected`); approved as another account there, nothing is replaced
+   * (`reconnect_other_account`). For a subject with no connection it is an ordinary connect.
    */
   reconnect?: boolean;
   /** The provider to connect (`/auth/{provider}/login`); default `xt`. */

@@ -660,6 +660,29 @@ export interface webhooks {
     patch?: never;
     trace?: never;
   };
+  'connection.reconnected': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * A connection was renewed in place
+     * @description Sent to `WEBHOOK_URL` when a reconnect (a link with `reconnect: true`, or the account page's
+     *     Reconnect button) renews a connection's tokens: same subject, same `connectionId`. A reconnect
+     *     as another account at the provider changes nothing and sends nothing. See `connection.ended`
+     *     for how events are delivered and verified.
+     */
+    post: operations['connectionReconnected'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   'connection.ended': {
     parameters: {
       query?: never;
@@ -742,6 +765,7 @@ export interface components {
       | 'provider_misconfigured'
       | 'id_token_invalid'
       | 'reconnect_required'
+      | 'reconnect_other_account'
       | 'not_connected'
       | 'store_unavailable'
       | 'rate_limited'
@@ -836,6 +860,11 @@ export interface components {
     ProviderConnection: {
       /** @description True while a usable access token is held. */
       connected: boolean;
+      /**
+       * @description The connection's stable id (see `ConnectionId`); null when the subject has no connection
+       *     to this provider.
+       */
+      connectionId?: components['schemas']['ConnectionId'] | null;
       /** @description The person's id at the provider. */
       userId: string | null;
       /** @description The scope the provider granted. */
@@ -854,6 +883,7 @@ export interface components {
      *       "providers": {
      *         "xt": {
      *           "connected": true,
+     *           "connectionId": "conn_q9Xc2m4RkVbT7wNpL0aZ3e",
      *           "userId": "12345678",
      *           "scope": "userinfo",
      *           "accessTokenExpiresAt": "2026-11-30T10:00:00.000Z",
@@ -880,8 +910,18 @@ export interface components {
      * @enum {string}
      */
     ConnectionState: 'connected' | 'reconnect_needed' | 'ended';
+    /**
+     * @description A connection's stable id: given when the connection is first made, random and opaque. A
+     *     reconnect (a link with `reconnect: true`, or the account page's Reconnect button) keeps it; a
+     *     new connection made after the old one ended gets a new one. A connection stored before ids
+     *     existed is given one when it is first read, derived from where it is stored, and keeps it from
+     *     its next write on.
+     * @example conn_q9Xc2m4RkVbT7wNpL0aZ3e
+     */
+    ConnectionId: string;
     /** @description One connection of a subject, as `GET /v1/connections` lists it. */
     ConnectionListItem: {
+      connectionId: components['schemas']['ConnectionId'];
       subject: components['schemas']['Subject'];
       provider: components['schemas']['ProviderId'];
       state: components['schemas']['ConnectionState'];
@@ -1299,6 +1339,18 @@ export interface components {
       nbf?: number;
       /** @description Where the person goes afterwards: a same-origin path, or an absolute URL whose origin is exactly one of EMBED_ORIGINS (the institution's page, e.g. after a popup-blocked Connect button; no userinfo; at most 512 characters); anything else becomes `/account`. Wins over `?returnTo=`. */
       returnTo?: string;
+      /**
+       * @description `true`: renew the subject's connection in place (like Plaid's update mode). The person is
+       *     always sent to the provider, even while connected, and the connection keeps its subject and
+       *     `connectionId`; `connection.reconnected` is sent, not `connection.created`. If the person
+       *     approves as another account at the provider (another user id), nothing is replaced: they see
+       *     the page `reconnect_other_account` (409), the new tokens are revoked and never stored, and the
+       *     old connection stays exactly as it was. For a subject with no stored connection (never
+       *     connected, or ended long enough ago that its record is gone) it is an ordinary connect
+       *     (`connection.created`, a new `connectionId`), so a link minted for a repair never strands
+       *     the person. Absent or `false`: an ordinary link.
+       */
+      reconnect?: boolean;
     };
     /**
      * @description Why a connection ended: `disconnected` (the person, or a new login that replaced it),
@@ -1310,6 +1362,7 @@ export interface components {
     EndedReason: 'disconnected' | 'refresh_rejected' | 'refresh_expired' | 'revoked_by_service' | 'provider_logout';
     /** @description The connection an event is about. Never a token. */
     ConnectionEventData: {
+      connectionId: components['schemas']['ConnectionId'];
       /** @description Your user id; null for a connection made without a link. */
       subject: components['schemas']['Subject'] | null;
       provider: components['schemas']['ProviderId'];
@@ -1317,7 +1370,7 @@ export interface components {
       userId: string | null;
       /** @description The scope the provider granted. */
       scope: string | null;
-      /** @description Null for `connection.created`; why it ended for `connection.ended`. */
+      /** @description Null for `connection.created` and `connection.reconnected`; why it ended for `connection.ended`. */
       reason: components['schemas']['EndedReason'] | null;
     };
     /**
@@ -1326,6 +1379,7 @@ export interface components {
      *       "type": "connection.created",
      *       "timestamp": "2026-11-30T08:00:00.000Z",
      *       "data": {
+     *         "connectionId": "conn_q9Xc2m4RkVbT7wNpL0aZ3e",
      *         "subject": "42",
      *         "provider": "xt",
      *         "userId": "12345678",
@@ -1341,11 +1395,33 @@ export interface components {
       data: components['schemas']['ConnectionEventData'];
     };
     /**
+     * @description The body of `connection.reconnected`.
+     * @example {
+     *       "type": "connection.reconnected",
+     *       "timestamp": "2026-11-30T08:00:00.000Z",
+     *       "data": {
+     *         "connectionId": "conn_q9Xc2m4RkVbT7wNpL0aZ3e",
+     *         "subject": "42",
+     *         "provider": "xt",
+     *         "userId": "12345678",
+     *         "scope": "userinfo",
+     *         "reason": null
+     *       }
+     *     }
+     */
+    ConnectionReconnectedEvent: {
+      /** @constant */
+      type: 'connection.reconnected';
+      timestamp: components['schemas']['Timestamp'];
+      data: components['schemas']['ConnectionEventData'];
+    };
+    /**
      * @description The body of `connection.ended`.
      * @example {
      *       "type": "connection.ended",
      *       "timestamp": "2026-11-30T08:00:00.000Z",
      *       "data": {
+     *         "connectionId": "conn_q9Xc2m4RkVbT7wNpL0aZ3e",
      *         "subject": "42",
      *         "provider": "xt",
      *         "userId": "12345678",
@@ -1373,6 +1449,7 @@ export interface components {
      *       "type": "connection.expiring",
      *       "timestamp": "2026-11-30T08:00:00.000Z",
      *       "data": {
+     *         "connectionId": "conn_q9Xc2m4RkVbT7wNpL0aZ3e",
      *         "subject": "42",
      *         "provider": "xt",
      *         "userId": "12345678",
@@ -1388,6 +1465,8 @@ export interface components {
       timestamp: components['schemas']['Timestamp'];
       /** @description The connection that will end. Never a token. */
       data: {
+        /** @description The connection's stable id, as in the other events. */
+        connectionId: components['schemas']['ConnectionId'] | null;
         /** @description Your user id; null for a connection made without a link. */
         subject: components['schemas']['Subject'] | null;
         provider: components['schemas']['ProviderId'];
@@ -3181,6 +3260,32 @@ export interface operations {
     requestBody: {
       content: {
         'application/json': components['schemas']['ConnectionCreatedEvent'];
+      };
+    };
+    responses: {
+      410: components['responses']['WebhookGone'];
+      '2XX': components['responses']['WebhookDelivered'];
+      default: components['responses']['WebhookRetried'];
+    };
+  };
+  connectionReconnected: {
+    parameters: {
+      query?: never;
+      header: {
+        /** @description The event's id; the same on every retry of it. Ignore an id seen before. */
+        'webhook-id': components['parameters']['WebhookId'];
+        /** @description When this attempt was signed, in seconds since the epoch. Refuse one too far from your clock. */
+        'webhook-timestamp': components['parameters']['WebhookTimestamp'];
+        /** @description `v1,<base64 HMAC-SHA256>` over `<webhook-id>.<webhook-timestamp>.<body>`, keyed by the bytes of `WEBHOOK_SECRET` after `whsec_`. While `WEBHOOK_SECRET` lists several secrets (a rotation), one `v1,…` per secret, newest first, space separated: accept the request when any one matches. */
+        'webhook-signature': components['parameters']['WebhookSignature'];
+        'user-agent': components['parameters']['WebhookUserAgent'];
+      };
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['ConnectionReconnectedEvent'];
       };
     };
     responses: {

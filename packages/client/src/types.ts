@@ -38,7 +38,7 @@ type JsonOf<T> = T extends { content: { 'application/json': infer J } } ? J : un
 
 /** A webhook's body, by event type: generated from the contract's `webhooks` section. */
 type EventBody<K extends keyof webhooks> = JsonOf<NonNullable<webhooks[K]['post']>['requestBody']>;
-/** Every webhook event the contract describes (`connection.created`, `connection.ended`), by `type`. */
+/** Every webhook event the contract describes (`connection.created`, `connection.reconnected`, `connection.ended`), by `type`. */
 export type WebhookEvent = { [K in keyof webhooks]: EventBody<K> }[keyof webhooks];
 export type WebhookEventType = WebhookEvent['type'];
 

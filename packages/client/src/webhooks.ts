@@ -19,6 +19,7 @@ const NAMES = ['webhook-id', 'webhook-timestamp', 'webhook-signature'] as const;
 /** Every event type of the contract: the compiler checks this list against the generated union both ways. */
 const EVENT_TYPES = {
   'connection.created': true,
+  'connection.reconnected': true,
   'connection.ended': true,
   'connection.expiring': true,
 } as const satisfies Record<WebhookEventType, true>;

@@ -79,6 +79,7 @@ describe('connections', () => {
       providers: {
         xt: {
           connected: false,
+          connectionId: null,
           userId: null,
           scope: null,
           accessTokenExpiresAt: null,

@@ -41,6 +41,8 @@ function describeEvent(ev: WebhookEvent): string {
   switch (ev.type) {
     case 'connection.created':
       return `created ${ev.data.subject} ${ev.data.provider}`;
+    case 'connection.reconnected':
+      return `reconnected ${ev.data.subject} ${ev.data.provider} ${ev.data.connectionId}`;
     case 'connection.ended':
       return `ended ${ev.data.subject} ${ev.data.provider} ${ev.data.reason}`;
     case 'connection.expiring':
@@ -54,7 +56,14 @@ test('both real deliveries verify, from node headers, a fetch Headers and a Buff
   expect(ev).toEqual({
     type: 'connection.created',
     timestamp: expect.any(String) as string,
-    data: { subject: '42', provider: 'xt', userId: '12345678', scope: 'userinfo', reason: null },
+    data: {
+      connectionId: expect.stringMatching(/^conn_[A-Za-z0-9_-]{22}$/) as string,
+      subject: '42',
+      provider: 'xt',
+      userId: '12345678',
+      scope: 'userinfo',
+      reason: null,
+    },
   });
   expect(describeEvent(ev)).toBe('created 42 xt');
   const headers = new Headers(created!.headers as Record<string, string>);

@@ -108,11 +108,13 @@ export const en = {
   'error.titleUnavailable': 'Temporarily unavailable',
   'error.titleMisconfigured': 'A problem on our side',
   'error.titleReconnect': 'Please connect again',
+  'error.titleReconnectOther': 'That was a different account',
   'error.supportLead': 'Need help?',
   'error.support': 'Contact {site} support',
   'error.retry': 'Try again',
   'error.reconnect': 'Reconnect',
   'error.home': 'Back to the home page',
+  'error.toAccount': 'Back to your account',
   'error.login': 'Connect',
   'error.ref': 'Reference: {ref}',
   'error.bad_request': 'That request could not be understood.',
@@ -141,6 +143,8 @@ export const en = {
   'error.id_token_invalid':
     'The identity sent by {provider} could not be verified, so nothing was connected. Please try again.',
   'error.reconnect_required': 'Your connection to {provider} has ended. Please connect again.',
+  'error.reconnect_other_account':
+    'You approved as a different {provider} account from the one connected here, so nothing was changed: your connection is as it was. To reconnect, sign out at {provider}, sign in as the account you connected before, and press Reconnect again.',
   'error.not_connected': 'You\u2019re not connected to {provider}.',
   'error.store_unavailable': 'This site is having a brief problem. Nothing is lost; please try again in a moment.',
   'error.rate_limited': 'Too many requests in a short time. Please wait a moment and try again.',

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import type { Sealer } from '../crypto.js';
 import type { OutboxEvent } from '../../store/types.js';
 
-export type EventType = 'connection.created' | 'connection.ended';
+export type EventType = 'connection.created' | 'connection.reconnected' | 'connection.ended';
 
 /** Why the keeper cannot extend a connection that will end (`connection.expiring`). */
 export type ExpiringReason = 'not_sliding' | 'keepalive_off' | 'refresh_failing';
@@ -21,6 +21,8 @@ export interface ConnectionEventBody {
   type: EventType;
   timestamp: string;
   data: {
+    /** The connection's stable id (record.ts); null only for a record that has none. */
+    connectionId: string | null;
     subject: string | null;
     provider: string;
     userId: string | null;
@@ -32,6 +34,7 @@ export interface ConnectionEventBody {
 /** What an event says of its connection (a ConnectionRecord has these fields: see record.ts). */
 export interface EventSubject {
   provider: string;
+  connectionId?: string;
   subject?: string;
   userId?: string;
   scope?: string;
@@ -53,6 +56,7 @@ export function connectionEvent(
     type,
     timestamp: new Date(now).toISOString(),
     data: {
+      connectionId: rec.connectionId ?? null,
       subject: rec.subject ?? null,
       provider: rec.provider,
       userId: rec.userId ?? null,
@@ -68,6 +72,8 @@ export interface ExpiringEventBody {
   type: 'connection.expiring';
   timestamp: string;
   data: {
+    /** The connection's stable id (record.ts); null only for a record that has none. */
+    connectionId: string | null;
     subject: string | null;
     provider: string;
     userId: string | null;
@@ -91,6 +97,7 @@ export function expiringEvent(
     type: 'connection.expiring',
     timestamp: new Date(now).toISOString(),
     data: {
+      connectionId: rec.connectionId ?? null,
       subject: rec.subject ?? null,
       provider: rec.provider,
       userId: rec.userId ?? null,

@@ -9,6 +9,7 @@
  *  - logoutIndex.ts: back-channel logout (the index, its tombstones, the read that honours them);
  *  - events.ts: the webhook events a change produces;
  *  - list.ts: the list of the subjects' connections, page by page;
+ *  - reconnect.ts: a reconnect's new tokens for the connection stored, in place;
  *  - options.ts: what Connections is made with.
  * Here: logging in and out, moving connections to another owner id, and following the session.
  */
@@ -41,11 +42,12 @@ import {
   newRecord,
   viewOf,
 } from './record.js';
+import { renewInPlace, revokeAtProvider } from './reconnect.js';
 import { Refresher } from './refresh.js';
 import { STORE_RETRY_MS } from './refreshCall.js';
 
-export { LOCK_LEASE_MS, LOCK_RENEW_MS, type LockTiming, REFRESH_WAIT_MS, refreshLockKey };
-export { LOGOUT_INDEX_MAX, LOGOUT_TOMBSTONE_MS, type LogoutTarget, MAX_RECORD_MS, STORE_RETRY_MS };
+export { LOCK_LEASE_MS, LOCK_RENEW_MS, type LockTiming, REFRESH_WAIT_MS, refreshLockKey, STORE_RETRY_MS };
+export { LOGOUT_INDEX_MAX, LOGOUT_TOMBSTONE_MS, type LogoutTarget, MAX_RECORD_MS };
 export type { ConnectionOptions, ConnectionRecord, ConnectionView, EndReason };
 export type { ConnectionListItem, ConnectionState, ListPage, ListQuery };
 export { LIST_READ_MAX } from './list.js';
@@ -124,6 +126,15 @@ export class Connections {
     return rec;
   }
 
+  /** A reconnect: renews the stored connection in place (reconnect.ts), else connects anew (connect()). */
+  async reconnect(owner: string, provider: string, t: TokenResponse, subject?: string, loginStartedAt?: number) {
+    const deps = { store: this.opts.store, records: this.records, backChannel: this.backChannel };
+    const rec = await renewInPlace(deps, owner, provider, t, { subject, loginStartedAt });
+    if (!rec) return { rec: await this.connect(owner, provider, t, subject, loginStartedAt), renewed: false };
+    this.opts.onConnected?.(owner, provider);
+    return { rec, renewed: true };
+  }
+
   /**
    * Forgets the connection, reporting its end (`disconnected`) when it was active; no revocation:
    * used when a new login replaces it, and revoking could end the new grant too (a provider may
@@ -157,7 +168,7 @@ export class Connections {
       if (rec) this.opts.audit?.write('disconnected', { provider, owner, reason });
     }
     if (rec) await this.backChannel.unindex(owner, rec);
-    const revoked = rec ? await this.revoke(rec) : false;
+    const revoked = rec ? await revokeAtProvider(this.opts, rec.provider, rec.refreshToken) : false;
     return rec ? { record: rec, revoked } : null;
   }
 
@@ -174,25 +185,12 @@ export class Connections {
     this.records.written(event);
     this.opts.audit?.write('disconnected', { provider, owner, reason: 'revoked_by_service' });
     await this.backChannel.unindex(owner, rec);
-    await this.revoke(rec);
+    await revokeAtProvider(this.opts, rec.provider, rec.refreshToken);
   }
 
-  /** Revokes `rec`'s refresh token at its provider, best effort: true when the provider did. */
-  private async revoke(rec: ConnectionRecord): Promise<boolean> {
-    const p = this.opts.providers.get(rec.provider);
-    if (!rec.refreshToken || !p?.revoke) return false;
-    try {
-      await p.revoke(rec.refreshToken);
-      return true;
-    } catch (err) {
-      // The code and plain details only: a failed revocation is the provider's trouble, not a bug.
-      const detail = err instanceof AppError ? { code: err.code, detail: err.detail } : { code: 'internal' };
-      this.opts.logger.warn(
-        { provider: rec.provider, ...detail },
-        'revocation at the provider failed; the local disconnect stands',
-      );
-      return false;
-    }
+  /** A token set that will never be stored (a refused reconnect): its refresh token revoked where the provider can. */
+  async discardTokens(provider: string, t: TokenResponse): Promise<void> {
+    await revokeAtProvider(this.opts, provider, t.refreshToken);
   }
 
   // ---------- back-channel logout (logoutIndex.ts) ----------

@@ -33,6 +33,7 @@ export interface ListQuery {
 }
 
 export interface ConnectionListItem {
+  connectionId: string | null;
   subject: string;
   provider: string;
   state: ConnectionState;
@@ -63,6 +64,7 @@ function itemOf(subject: string, rec: ConnectionRecord): ConnectionListItem {
   const active = rec.status === 'active';
   const reason = rec.endReason === 'unreadable' ? null : (rec.endReason ?? null);
   return {
+    connectionId: rec.connectionId ?? null,
     subject,
     provider: rec.provider,
     state: stateOf(rec),

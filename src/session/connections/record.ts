@@ -4,6 +4,7 @@
  * and provider, with a cache of opened values), how long the store keeps it, and the webhook event
  * of a change to it.
  */
+import { createHash, randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { TokenResponse } from '../../shared/tokens.js';
@@ -20,6 +21,8 @@ export const connectionSchema = z.object({
   provider: z.string().max(32),
   status: z.enum(['active', 'ended']),
   version: z.number().int().nonnegative(),
+  /** The connection's stable id (`conn_` + 22 base64url characters): kept by a reconnect, new for a new connection. */
+  connectionId: z.string().max(64).optional(),
   /** The institution's user id, for a connection made through a link (see session/subjects.ts). Absent: bound to one browser session. */
   subject: z.string().max(128).optional(),
   userId: z.string().max(256).optional(),
@@ -54,6 +57,8 @@ export type ConnectionRecord = z.infer<typeof connectionSchema>;
 /** What pages and /api/session may see: never a token. */
 export interface ConnectionView {
   provider: string;
+  /** The connection's stable id; absent when there is none (never connected, unreadable). */
+  connectionId?: string;
   connected: boolean;
   /** Why not connected: never connected, the provider ended it, or it is temporarily unreachable. */
   reason?: 'not_connected' | EndReason | 'provider_unavailable';
@@ -74,6 +79,7 @@ const iso = (t: number | undefined) => (t === undefined ? undefined : new Date(t
 export function viewOf(provider: string, rec: ConnectionRecord, usable: boolean): ConnectionView {
   const base: ConnectionView = {
     provider,
+    connectionId: rec.connectionId,
     connected: usable,
     userId: rec.userId,
     scope: rec.scope,
@@ -90,6 +96,18 @@ export function viewOf(provider: string, rec: ConnectionRecord, usable: boolean)
   };
 }
 
+/** A new connection id: random and opaque, 128 bits. */
+export const newConnectionId = (): string => `conn_${randomBytes(16).toString('base64url')}`;
+
+/**
+ * The id of a record stored before connection ids existed: derived from where it is stored and
+ * when it was made, so every read agrees on it until the first write stores it with the record.
+ */
+export function legacyConnectionId(owner: string, provider: string, connectedAt: number): string {
+  const h = createHash('sha256').update(`connection-id:${owner}:${provider}:${connectedAt}`).digest();
+  return `conn_${h.subarray(0, 16).toString('base64url')}`;
+}
+
 /**
  * The record of a new connection, made from a login's token set: active, version 1, connected at
  * `connectedAt`; `subject` for a linked login, and when its transaction was started.
@@ -97,13 +115,14 @@ export function viewOf(provider: string, rec: ConnectionRecord, usable: boolean)
 export function newRecord(
   provider: string,
   t: TokenResponse,
-  made: { subject?: string; loginStartedAt?: number; connectedAt: number },
+  made: { subject?: string; loginStartedAt?: number; connectedAt: number; connectionId?: string },
 ): ConnectionRecord {
   return {
     v: 1,
     provider,
     status: 'active',
     version: 1,
+    connectionId: made.connectionId ?? newConnectionId(),
     subject: made.subject,
     userId: t.userId,
     scope: t.scope,
@@ -181,9 +200,12 @@ export class Records {
       try {
         const parsed = connectionSchema.safeParse(JSON.parse(plain));
         if (parsed.success && parsed.data.provider === provider) {
+          const rec = parsed.data.connectionId
+            ? parsed.data
+            : { ...parsed.data, connectionId: legacyConnectionId(owner, provider, parsed.data.connectedAt) };
           if (this.opened.size >= OPENED_CACHE_SIZE) this.opened.delete(this.opened.keys().next().value!);
-          this.opened.set(blob, { aad, rec: parsed.data });
-          return parsed.data;
+          this.opened.set(blob, { aad, rec });
+          return rec;
         }
       } catch {
         /* fall through */
