@@ -51,16 +51,19 @@ export interface LinkConfig {
 }
 
 /**
- * What a service key may call (the last `:scope+scope…` segment of its SERVICE_API_KEYS entry):
- *   read        GET /v1/subjects/{sub}/connections and GET /v1/connections
- *   xt.read     GET through /v1/subjects/{sub}/xt/
- *   xt.write    POST and DELETE through it
- *   disconnect  DELETE /v1/subjects/{sub}/connections/{provider} and DELETE /v1/subjects/{sub}
- *   api-key     POST /v1/subjects/{sub}/xt/user/account/api-key (still also behind
- *               SERVICE_ALLOW_API_KEY_CREATION and the allow-list)
- *   webhooks    GET /v1/webhooks/deliveries (the delivery log)
+ * What a service key may call (the last `:scope+scope…` segment of its SERVICE_API_KEYS entry);
+ * which route needs which: each operation's `x-required-scope` in api/openapi.yaml, and the table
+ * in docs/integration.md.
  */
-export const SERVICE_SCOPES = ['read', 'xt.read', 'xt.write', 'disconnect', 'api-key', 'webhooks'] as const;
+export const SERVICE_SCOPES = [
+  'read',
+  'xt.read',
+  'xt.write',
+  'disconnect',
+  'api-key',
+  'webhooks',
+  'webhooks.replay',
+] as const;
 export type ServiceScope = (typeof SERVICE_SCOPES)[number];
 
 export interface ServiceKey {

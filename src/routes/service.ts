@@ -5,6 +5,7 @@
  *
  *   GET    /v1/connections                            the subjects' connections, a page at a time (serviceList.ts)
  *   GET    /v1/webhooks/deliveries                    the webhook delivery log, a page at a time (serviceWebhooks.ts)
+ *   POST   /v1/webhooks/replay                        kept webhook events back in the queue (serviceReplay.ts)
  *   GET    /v1/subjects/{sub}/connections             the subject's connection to each provider
  *   DELETE /v1/subjects/{sub}/connections/{provider}  disconnect (revoking at the provider), 204, idempotent;
  *                                                     the subject's browser bindings stay
@@ -32,6 +33,7 @@ import { requestInfo } from '../shared/requestContext.js';
 import { requireScope, requireXtScope, serviceLocals } from './serviceScope.js';
 import { listConnectionsRoute } from './serviceList.js';
 import { listDeliveriesRoute } from './serviceWebhooks.js';
+import { replayRoute } from './serviceReplay.js';
 import { xtCallSteps } from './xt/gateway.js';
 
 export { requireScope, serviceLocals } from './serviceScope.js';
@@ -191,6 +193,7 @@ export function serviceRouter(ctx: AppContext): Router {
   );
   r.get('/v1/connections', requireScope('read'), listConnectionsRoute(ctx));
   r.get('/v1/webhooks/deliveries', requireScope('webhooks'), listDeliveriesRoute(ctx));
+  r.post('/v1/webhooks/replay', requireScope('webhooks.replay'), ...replayRoute(ctx));
   r.get('/v1/subjects/:sub/connections', requireScope('read'), subjectParam, connectionsOf(ctx));
   r.delete('/v1/subjects/:sub/connections/:provider', requireScope('disconnect'), subjectParam, disconnectSubject(ctx));
   r.delete('/v1/subjects/:sub', requireScope('disconnect'), subjectParam, endSubject(ctx));

@@ -35,7 +35,9 @@ export type AuditEvent =
   /** A reconnect renewed the connection in place (same subject, same connection id). */
   | 'reconnected'
   /** A reconnect approved as another account at the provider: nothing replaced, the new tokens discarded (reason). */
-  | 'reconnect_refused';
+  | 'reconnect_refused'
+  /** POST /v1/webhooks/replay put `count` kept webhook events back in the queue. */
+  | 'webhooks_replayed';
 
 export interface AuditFields {
   provider?: string;
@@ -52,6 +54,8 @@ export interface AuditFields {
   connected?: boolean;
   /** login_started: the login is a reconnect (renews the stored connection in place). */
   reconnect?: boolean;
+  /** webhooks_replayed: how many events went back in the queue. */
+  count?: number;
 }
 
 /** A short, stable, one-way name for an owner id or subject key. */

@@ -11,7 +11,8 @@
  *  - An event whose lease ran out (a replica crashed, or SQLite saw that its holder is gone) is
  *    claimed again by anyone: delivery is at-least-once; receivers dedupe on `webhook-id`.
  *  - An event past WEBHOOK_MAX_AGE moves, still sealed, to the store's dead letters (kept for
- *    WEBHOOK_LOG_TTL) and is counted (xtc_webhook_dead_letters_total).
+ *    WEBHOOK_LOG_TTL) and is counted (xtc_webhook_dead_letters_total); a delivered one is kept as
+ *    long, so POST /v1/webhooks/replay can put either back.
  *  - A 410 from the endpoint disables delivery for WEBHOOK_MAX_AGE, with a mark in the shared
  *    store so other replicas and restarts stop too; the events stay in the outbox (disabled.ts).
  *  - A store that cannot answer (Redis away) is logged, at most every STORE_LOG_EVERY_MS, and tried
@@ -246,7 +247,8 @@ export class WebhookWorker {
   private async settle(e: ClaimedEvent, outcome: SendOutcome): Promise<void> {
     this.opts.metrics?.webhookDeliveries.inc({ outcome: outcome.kind });
     if (outcome.kind === 'delivered') {
-      await this.opts.outbox.done(e.id, e.lease);
+      // Kept for WEBHOOK_LOG_TTL, still sealed, for a replay (POST /v1/webhooks/replay).
+      await this.opts.outbox.done(e.id, e.lease, this.timing.now() + this.opts.config.logTtlMs);
       this.opts.logger.debug({ eventId: e.id, attempt: e.attempts + 1, status: outcome.status }, 'webhook delivered');
       return;
     }

@@ -20,6 +20,7 @@ import { type RedisCluster, startRedisCluster } from '../helpers/redisCluster.js
 import { connectionPageContract } from './store-contract/connectionPages.js';
 import { connectionContract } from './store-contract/connections.js';
 import { deadLetterContract } from './store-contract/deadLetters.js';
+import { replayContract } from './store-contract/replay.js';
 import { deliveryLogContract } from './store-contract/deliveryLog.js';
 import { dueIndexContract } from './store-contract/dueIndex.js';
 import { type Contract, SESSION_TTL_MS, event, ids, sleep } from './store-contract/helpers.js';
@@ -101,6 +102,7 @@ describe.each(kinds)('%s store', (_kind, create) => {
   lockContract(ctx);
   outboxContract(ctx);
   deadLetterContract(ctx);
+  replayContract(ctx);
   deliveryLogContract(ctx);
   markContract(ctx);
   sessionContract(ctx);
@@ -189,6 +191,28 @@ describe('sqlite outbox and marks', () => {
         .prepare('EXPLAIN QUERY PLAN SELECT owner FROM connections WHERE due IS NOT NULL AND due < 10 ORDER BY due')
         .all() as { detail: string }[];
       expect(plan.map((r) => r.detail).join(' ')).toContain('connections_due');
+    } finally {
+      await upgraded.close();
+    }
+  });
+
+  test('outbox tables from before replays get their columns; an old dead letter stays dead and replayable', async () => {
+    const dir = tempDir();
+    const old = createSqliteStores({ dataDir: dir, ttlMs: SESSION_TTL_MS });
+    old.db.exec(
+      'DROP TABLE outbox; DROP TABLE outbox_dead; CREATE TABLE outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT UNIQUE NOT NULL, grp TEXT NOT NULL, data TEXT NOT NULL, created INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, due INTEGER NOT NULL DEFAULT 0, lease TEXT, lease_until INTEGER NOT NULL DEFAULT 0); CREATE TABLE outbox_dead (id TEXT PRIMARY KEY, grp TEXT NOT NULL, data TEXT NOT NULL, created INTEGER NOT NULL, attempts INTEGER NOT NULL, died INTEGER NOT NULL, expires INTEGER NOT NULL);',
+    );
+    old.db
+      .prepare('INSERT INTO outbox_dead VALUES (?, ?, ?, ?, ?, ?, ?)')
+      .run('msg_old', 'g', 'v', 5, 3, 6, Date.now() + 60_000);
+    await old.close();
+    const upgraded = createSqliteStores({ dataDir: dir, ttlMs: SESSION_TTL_MS });
+    try {
+      expect((await upgraded.outbox.deadLetters(10)).map((d) => d.id)).toEqual(['msg_old']);
+      expect(await upgraded.outbox.replay({ since: 0, until: 10, max: 10 })).toEqual(['msg_old']);
+      const [e] = await upgraded.outbox.claim(10, 60_000);
+      await upgraded.outbox.done(e!.id, e!.lease, Date.now() + 60_000);
+      expect(await upgraded.outbox.replay({ since: 5, until: 5, max: 10 })).toEqual(['msg_old']);
     } finally {
       await upgraded.close();
     }

@@ -114,7 +114,7 @@ describe('scopes per service key (name:key:scope+scope)', () => {
       { name: 'b', key: `${KEY}2`, scopes: new Set(['api-key']) },
       { name: 'c', key: `${KEY}3`, scopes: new Set(SERVICE_SCOPES) },
     ]);
-    expect(keysOf(`a:${KEY}:xt.write+disconnect+read+xt.read+api-key+webhooks`)[0]!.scopes).toEqual(
+    expect(keysOf(`a:${KEY}:xt.write+disconnect+read+xt.read+api-key+webhooks+webhooks.replay`)[0]!.scopes).toEqual(
       new Set(SERVICE_SCOPES),
     );
     // A key that names its scopes gets only those: a scope added later (webhooks) is not among them.
@@ -129,8 +129,8 @@ describe('scopes per service key (name:key:scope+scope)', () => {
     });
     expect(p).toEqual(
       expect.arrayContaining([
-        'SERVICE_API_KEYS: key a: unknown scope raed; known: read, xt.read, xt.write, disconnect, api-key, webhooks',
-        'SERVICE_API_KEYS: key b: unknown scope xt.wirte, nope; known: read, xt.read, xt.write, disconnect, api-key, webhooks',
+        'SERVICE_API_KEYS: key a: unknown scope raed; known: read, xt.read, xt.write, disconnect, api-key, webhooks, webhooks.replay',
+        'SERVICE_API_KEYS: key b: unknown scope xt.wirte, nope; known: read, xt.read, xt.write, disconnect, api-key, webhooks, webhooks.replay',
         expect.stringMatching(/^SERVICE_API_KEYS: the key named "c" must be at least 32/),
         expect.stringMatching(/^LINK_SECRET: must be at least 32/),
       ]),

@@ -6,7 +6,8 @@ import { type Query, type Transport, defaultSleep, send, sendJson } from './http
 import { type MintLinkOptions, mintLink } from './link.js';
 import { providerSegment, subjectPath, xtPath } from './paths.js';
 import type { ConnectionList, ConnectionListItem, ListConnectionsQuery, SubjectConnections } from './types.js';
-import type { DeliveryList, ListDeliveriesQuery, WebhookEvent, XtMethod, XtResult } from './types.js';
+import type { DeliveryList, ListDeliveriesQuery, ReplayOptions, ReplayResult } from './types.js';
+import type { WebhookEvent, XtMethod, XtResult } from './types.js';
 import { type RawBody, type WebhookHeaders, WebhookVerifier } from './webhooks.js';
 
 export { XtConnectError, WebhookVerificationError, type WebhookFailure, type XtConnectErrorInit } from './errors.js';
@@ -168,5 +169,26 @@ export class XtConnect {
         retry: true,
         retryNetwork: true,
       })) as DeliveryList,
+
+    /**
+     * POST /v1/webhooks/replay (scope `webhooks.replay`): puts kept events (dead letters, and those
+     * delivered within WEBHOOK_LOG_TTL) first created from `since` to `until` back in the queue, each
+     * with its own webhook-id; at most 1,000 a call (`more`: call again). Never retried: a replay is
+     * not idempotent.
+     */
+    replay: async ({ since, until, ids }: ReplayOptions): Promise<ReplayResult> => {
+      const iso = (t: Date | string) => (t instanceof Date ? t.toISOString() : t);
+      const body = {
+        since: iso(since),
+        ...(until === undefined ? {} : { until: iso(until) }),
+        ...(ids ? { ids } : {}),
+      };
+      return (await sendJson(this.#t, {
+        method: 'POST',
+        path: '/v1/webhooks/replay',
+        body,
+        retry: false,
+      })) as ReplayResult;
+    },
   };
 }

@@ -79,6 +79,34 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/v1/webhooks/replay': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Put kept webhook events back in the queue
+     * @description Puts dead letters (events not delivered within `WEBHOOK_MAX_AGE`) and events delivered within
+     *     `WEBHOOK_LOG_TTL` back in the queue, the earliest first: those first created from `since` to
+     *     `until` (both included; `until` defaults to now) and, with `ids`, only those webhook-ids. Each
+     *     keeps its `webhook-id` and payload, so a receiver that deduplicates on `webhook-id` handles
+     *     nothing twice; it is delivered after the events already waiting for its subject, and its
+     *     `WEBHOOK_MAX_AGE` counts from the replay. An event already waiting is not queued twice.
+     *
+     *     One call puts back at most 1,000 events. When `more` is true, the same call again puts back
+     *     the next ones: a replayed event leaves the kept set until it is delivered again.
+     */
+    post: operations['replayWebhooks'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/v1/subjects/{sub}/connections': {
     parameters: {
       query?: never;
@@ -779,7 +807,7 @@ export interface components {
      * @description A service key's scope (see `serviceKey`).
      * @enum {string}
      */
-    ServiceScope: 'read' | 'xt.read' | 'xt.write' | 'disconnect' | 'api-key' | 'webhooks';
+    ServiceScope: 'read' | 'xt.read' | 'xt.write' | 'disconnect' | 'api-key' | 'webhooks' | 'webhooks.replay';
     /** @description An error under `/v1`, for programs. */
     ServiceError: {
       error: {
@@ -990,6 +1018,31 @@ export interface components {
        * @description When the attempt ended.
        */
       at: string;
+    };
+    /** @description Which kept events to put back. */
+    ReplayRequest: {
+      /**
+       * Format: date-time
+       * @description The earliest first-creation time, RFC 3339 with an offset (`Z` or `+08:00`).
+       * @example 2026-12-01T00:00:00Z
+       */
+      since: string;
+      /**
+       * Format: date-time
+       * @description The latest first-creation time, included; now when absent. Not before `since`.
+       */
+      until?: string;
+      /** @description Only these events (their `webhook-id`); those outside the range, or not kept, are left out. */
+      ids?: string[];
+    };
+    /** @description What one replay put back. */
+    ReplayResult: {
+      /** @description How many events went back in the queue. */
+      replayed: number;
+      /** @description Their `webhook-id`s, the earliest first. */
+      eventIds: string[];
+      /** @description True when the call stopped at 1,000 events; the same call again puts back the next ones. */
+      more: boolean;
     };
     /** @description One page of the delivery log. */
     DeliveryList: {
@@ -1654,6 +1707,28 @@ export interface components {
         'application/json': components['schemas']['ServiceError'] | components['schemas']['XtRefusal'];
       };
     };
+    /** @description `payload_too_large`: a body over 16 kB. */
+    V1PayloadTooLarge: {
+      headers: {
+        'Cache-Control': components['headers']['NoStore'];
+        'X-Request-Id': components['headers']['RequestId'];
+        [name: string]: unknown;
+      };
+      content: {
+        'application/json': components['schemas']['ServiceError'];
+      };
+    };
+    /** @description `unsupported_media_type`: a body that is not JSON, or is compressed. */
+    V1UnsupportedMediaType: {
+      headers: {
+        'Cache-Control': components['headers']['NoStore'];
+        'X-Request-Id': components['headers']['RequestId'];
+        [name: string]: unknown;
+      };
+      content: {
+        'application/json': components['schemas']['ServiceError'];
+      };
+    };
     /** @description `payload_too_large`: a body over 16 kB; or XT.COM's own refusal with 413. */
     V1XtPayloadTooLarge: {
       headers: {
@@ -2155,6 +2230,40 @@ export interface operations {
       400: components['responses']['V1BadRequest'];
       401: components['responses']['V1Unauthorized'];
       403: components['responses']['V1ScopeMissing'];
+      429: components['responses']['V1RateLimited'];
+      500: components['responses']['V1Internal'];
+      503: components['responses']['V1StoreUnavailable'];
+    };
+  };
+  replayWebhooks: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['ReplayRequest'];
+      };
+    };
+    responses: {
+      /** @description The events put back in the queue (possibly none). */
+      202: {
+        headers: {
+          'Cache-Control': components['headers']['NoStore'];
+          'X-Request-Id': components['headers']['RequestId'];
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ReplayResult'];
+        };
+      };
+      400: components['responses']['V1BadRequest'];
+      401: components['responses']['V1Unauthorized'];
+      403: components['responses']['V1ScopeMissing'];
+      413: components['responses']['V1PayloadTooLarge'];
+      415: components['responses']['V1UnsupportedMediaType'];
       429: components['responses']['V1RateLimited'];
       500: components['responses']['V1Internal'];
       503: components['responses']['V1StoreUnavailable'];

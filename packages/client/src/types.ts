@@ -33,6 +33,12 @@ export type DeliveryList = Schemas['DeliveryList'];
 export type DeliveryAttempt = Schemas['DeliveryAttempt'];
 /** The query of `GET /v1/webhooks/deliveries`: status, cursor, limit. */
 export type ListDeliveriesQuery = NonNullable<operations['listWebhookDeliveries']['parameters']['query']>;
+export type ReplayResult = Schemas['ReplayResult'];
+/** What `webhooks.replay` puts back: `since` and `until` as Dates or RFC 3339 strings with an offset. */
+export type ReplayOptions = Omit<Schemas['ReplayRequest'], 'since' | 'until'> & {
+  since: Date | string;
+  until?: Date | string;
+};
 
 type JsonOf<T> = T extends { content: { 'application/json': infer J } } ? J : unknown;
 

@@ -146,3 +146,17 @@ test('webhooks.deliveries: the delivery log, typed, newest first, filtered by st
   expect(page.data.every((e) => e.status === 'delivered' && e.statusCode === 204 && e.errorClass === null)).toBe(true);
   expect(page.nextCursor).toBeNull();
 });
+
+test('webhooks.replay: delivered events come back with their own webhook-id; a Date works as well as a string', async () => {
+  const before = receiver.accepted.length;
+  const first = receiver.accepted[0]!;
+  const result = await xc.webhooks.replay({ since: new Date(0), ids: [first.id] });
+  expect(result).toEqual({ replayed: 1, eventIds: [first.id], more: false });
+  await receiver.waitFor(() => receiver.accepted.length === before + 1, 5000, 'the replayed event');
+  expect(receiver.accepted.at(-1)!.id).toBe(first.id);
+  expect(xc.webhooks.verify(receiver.accepted.at(-1)!.headers, receiver.accepted.at(-1)!.raw).type).toBe(
+    'connection.created',
+  );
+  const refused = await xc.webhooks.replay({ since: '2026-12-01T00:00:00' }).catch((e: unknown) => e);
+  expect(refused).toMatchObject({ code: 'bad_request', status: 400 });
+});

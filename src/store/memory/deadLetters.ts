@@ -1,26 +1,48 @@
-/** The memory outbox's dead-letter set: events given up on, still sealed, each kept until its expiry. */
-import type { DeadLetter } from '../types.js';
+/**
+ * The memory outbox's kept events: dead letters (given up on) and delivered events, still sealed,
+ * each kept until its expiry for a replay.
+ */
+import type { DeadLetter, ReplayQuery } from '../types.js';
+
+export type KeptState = 'dead' | 'delivered';
+type Kept = DeadLetter & { expires: number; state: KeptState };
 
 export class MemoryDeadLetters {
-  private readonly byId = new Map<string, DeadLetter & { expires: number }>();
+  private readonly byId = new Map<string, Kept>();
 
   constructor(private readonly now: () => number) {}
 
-  /** Keeps the event's own fields only (the outbox's bookkeeping, a lease or a due time, stays behind). */
-  put(e: DeadLetter, expires: number): void {
+  /**
+   * Keeps the event's own fields only (the outbox's bookkeeping, a lease or a due time, stays
+   * behind); `createdAt` is when it was first created.
+   */
+  put(e: DeadLetter, expires: number, state: KeptState = 'dead'): void {
     this.prune();
     const { id, group, value, createdAt, attempts, diedAt } = e;
     this.byId.delete(id);
-    this.byId.set(id, { id, group, value, createdAt, attempts, diedAt, expires });
+    this.byId.set(id, { id, group, value, createdAt, attempts, diedAt, expires, state });
   }
 
-  /** Up to `max`, the earliest buried first. */
+  /** Up to `max` dead letters, the earliest buried first. */
   list(max: number): DeadLetter[] {
     this.prune();
     return [...this.byId.values()]
+      .filter((e) => e.state === 'dead')
       .sort((a, b) => a.diedAt - b.diedAt || (a.id < b.id ? -1 : 1))
       .slice(0, Math.max(0, Math.floor(max)))
-      .map(({ expires: _expires, ...e }) => e);
+      .map(({ expires: _expires, state: _state, ...e }) => e);
+  }
+
+  /** Takes out (and returns) what a replay puts back: see ReplayQuery; `pending` says which ids are queued. */
+  take(q: ReplayQuery, pending: (id: string) => boolean): DeadLetter[] {
+    this.prune();
+    const ids = q.ids && new Set(q.ids);
+    const picked = [...this.byId.values()]
+      .filter((e) => e.createdAt >= q.since && e.createdAt <= q.until && (!ids || ids.has(e.id)) && !pending(e.id))
+      .sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : 1))
+      .slice(0, Math.max(0, Math.floor(q.max)));
+    for (const e of picked) this.byId.delete(e.id);
+    return picked.map(({ expires: _expires, state: _state, ...e }) => e);
   }
 
   private prune(): void {

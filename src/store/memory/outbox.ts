@@ -1,6 +1,6 @@
 /** The memory store's outbox (see MemoryAuthStore): per group, a queue in creation order. */
 import { randomBytes } from 'node:crypto';
-import type { ClaimedEvent, DeadLetter, Outbox, OutboxEvent } from '../types.js';
+import type { ClaimedEvent, DeadLetter, Outbox, OutboxEvent, ReplayQuery } from '../types.js';
 import { MemoryDeliveryLog } from './deliveryLog.js';
 
 interface PendingEvent extends OutboxEvent {
@@ -42,9 +42,10 @@ export class MemoryOutbox extends MemoryDeliveryLog implements Outbox {
     return undefined;
   }
 
-  async done(id: string, lease: string): Promise<void> {
+  async done(id: string, lease: string, keepUntil?: number): Promise<void> {
     const h = this.held(id, lease);
     if (!h) return;
+    if (keepUntil !== undefined) this.keep(h.e, keepUntil, 'delivered');
     h.q.shift();
     if (h.q.length === 0) this.groups.delete(h.e.group);
   }
@@ -71,8 +72,25 @@ export class MemoryOutbox extends MemoryDeliveryLog implements Outbox {
   async bury(id: string, lease: string, keepUntil: number): Promise<void> {
     const h = this.held(id, lease);
     if (!h) return;
-    this.dead.put({ ...h.e, diedAt: this.now() }, keepUntil);
+    this.keep(h.e, keepUntil, 'dead');
     await this.done(id, lease);
+  }
+
+  private keep(e: PendingEvent, keepUntil: number, state: 'dead' | 'delivered'): void {
+    const { id, group, value, attempts } = e;
+    const createdAt = e.firstCreatedAt ?? e.createdAt;
+    this.dead.put({ id, group, value, attempts, createdAt, diedAt: this.now() }, keepUntil, state);
+  }
+
+  async replay(q: ReplayQuery): Promise<string[]> {
+    const pending = new Set([...this.groups.values()].flatMap((g) => g.map((e) => e.id)));
+    const now = this.now();
+    return this.dead
+      .take(q, (id) => pending.has(id))
+      .map((e) => {
+        this.add({ id: e.id, group: e.group, value: e.value, createdAt: now, firstCreatedAt: e.createdAt });
+        return e.id;
+      });
   }
 
   async deadLetters(max: number): Promise<DeadLetter[]> {

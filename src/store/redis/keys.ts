@@ -26,13 +26,15 @@ import { createHash } from 'node:crypto';
  *
  * Each partition's outbox:
  *   outbox:{p<n>}:seq       INCR, the order events were added in (per partition: a group's order)
- *   outbox:{p<n>}:ev        HASH id -> JSON {seq, group, value, createdAt, attempts}
+ *   outbox:{p<n>}:ev        HASH id -> JSON {seq, group, value, createdAt, attempts, firstCreatedAt (replayed)}
  *   outbox:{p<n>}:lease     HASH id -> the token of the claim holding it
  *   outbox:{p<n>}:created   ZSET id by createdAt (for stats)
  *   outbox:{p<n>}:g:<group> ZSET id by seq: the group's queue, its head first
  *   outbox:{p<n>}:due       ZSET group -> when its head may be claimed (its next attempt, or its lease's end)
- *   outbox:{p<n>}:dead      HASH id -> JSON {group, value, createdAt, attempts, diedAt}: dead letters
- *   outbox:{p<n>}:deadexp   ZSET id by when the dead letter expires (pruned by each bury and read)
+ *   outbox:{p<n>}:dead      HASH id -> JSON {group, value, createdAt (the first), attempts, diedAt, state}:
+ *                           kept events, for a replay: dead letters, and delivered ones (state "delivered")
+ *   outbox:{p<n>}:deadexp   ZSET id by when the kept event expires (pruned by each keep, read and replay)
+ *   outbox:{p<n>}:deadat    ZSET id by when the kept event was first created (a replay's range)
  * A claim reads every partition's due groups and takes the earliest due across them all (as one
  * sorted set would order them); a lease token names its partition, so done and retry find it.
  */
@@ -58,6 +60,7 @@ export function outboxKeys(prefix: string, partition: number) {
     due: `${base}due`,
     dead: `${base}dead`,
     deadExp: `${base}deadexp`,
+    deadAt: `${base}deadat`,
     group: (group: string) => `${base}g:${group}`,
   };
 }

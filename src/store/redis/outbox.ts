@@ -3,8 +3,9 @@ import type { KeyClient } from './connect.js';
 import { redisCall } from './deadline.js';
 import { PARTITION_LIST, deliveryLogKey, leasePartition, outboxKeys } from './keys.js';
 import { CLAIM, OUTBOX_DONE, OUTBOX_RETRY } from './scripts.js';
-import { LOG_ADD, LOG_READ, OUTBOX_BURY, OUTBOX_DEAD_LIST } from './webhookOpsScripts.js';
-import type { ClaimedEvent, DeadLetter, DeliveryAttempt, Outbox } from '../types.js';
+import { LOG_ADD, LOG_READ, OUTBOX_DEAD_LIST, OUTBOX_KEEP } from './webhookOpsScripts.js';
+import { replayKept } from './replay.js';
+import type { ClaimedEvent, DeadLetter, DeliveryAttempt, Outbox, ReplayQuery } from '../types.js';
 
 interface StoredEvent {
   seq: number;
@@ -85,7 +86,8 @@ export class RedisOutbox implements Outbox {
     });
   }
 
-  done(id: string, lease: string): Promise<void> {
+  done(id: string, lease: string, keepUntil?: number): Promise<void> {
+    if (keepUntil !== undefined) return this.keep(id, lease, keepUntil, 'delivered');
     const p = leasePartition(lease);
     if (p === undefined) return Promise.resolve(); // not a lease of ours: it holds nothing
     return redisCall(async () => {
@@ -110,15 +112,24 @@ export class RedisOutbox implements Outbox {
   }
 
   bury(id: string, lease: string, keepUntil: number): Promise<void> {
+    return this.keep(id, lease, keepUntil, 'dead');
+  }
+
+  /** Moves the event, if `lease` still holds it, to its partition's kept events. */
+  private keep(id: string, lease: string, keepUntil: number, state: 'dead' | 'delivered'): Promise<void> {
     const p = leasePartition(lease);
     if (p === undefined) return Promise.resolve();
     return redisCall(async () => {
       const k = this.keys(p);
-      await this.client.eval(OUTBOX_BURY, {
-        keys: [k.ev, k.lease, k.created, k.due, k.dead, k.deadExp],
-        arguments: [id, lease, String(this.now()), k.group(''), String(Math.ceil(keepUntil))],
+      await this.client.eval(OUTBOX_KEEP, {
+        keys: [k.ev, k.lease, k.created, k.due, k.dead, k.deadExp, k.deadAt],
+        arguments: [id, lease, String(this.now()), k.group(''), String(Math.ceil(keepUntil)), state],
       });
     });
+  }
+
+  replay(q: ReplayQuery): Promise<string[]> {
+    return redisCall(() => replayKept(this.client, this.keys, this.now(), q));
   }
 
   /** Each partition's first `max` (by expiry: with one retention, the order they died in), merged. */

@@ -34,23 +34,35 @@ CREATE TABLE IF NOT EXISTS logout_tombstones (key TEXT PRIMARY KEY, at INTEGER N
 `;
 
 /**
- * The expiry index (ConnectionStore.dueConnections): a `due` column on connections, added to a
- * database made before it (its rows start unindexed: the keeper's backfill indexes them once, see
- * session/connections/keeper.ts), and a partial index on it, so a pass reads only the due rows.
- * Two processes opening an old file at once may both try to add the column: the loser's error is
- * ignored once the column is there.
+ * Adds a column to a table made by an older version. Two processes opening an old file at once
+ * may both try to add it: the loser's error is ignored once the column is there.
  */
-function addDueIndex(db: Db): void {
-  const hasDue = () =>
-    (db.prepare('PRAGMA table_info(connections)').all() as { name: string }[]).some((c) => c.name === 'due');
-  if (!hasDue()) {
-    try {
-      db.exec('ALTER TABLE connections ADD COLUMN due INTEGER');
-    } catch (err) {
-      if (!hasDue()) throw err;
-    }
+function addColumn(db: Db, table: string, column: string, decl: string): void {
+  const has = () =>
+    (db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[]).some((c) => c.name === column);
+  if (has()) return;
+  try {
+    db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${decl}`);
+  } catch (err) {
+    if (!has()) throw err;
   }
+}
+
+/**
+ * Columns added after the first release:
+ *  - the expiry index (ConnectionStore.dueConnections): a `due` column on connections (rows of an
+ *    older file start unindexed: the keeper's backfill indexes them once, see
+ *    session/connections/keeper.ts), and a partial index on it, so a pass reads only the due rows;
+ *  - replays: an outbox event's first creation time (`first_created`, set on a replayed one), and
+ *    which kept events (outbox_dead) were delivered rather than given up (`state`), found by
+ *    their first creation time.
+ */
+function migrate(db: Db): void {
+  addColumn(db, 'connections', 'due', 'INTEGER');
   db.exec('CREATE INDEX IF NOT EXISTS connections_due ON connections(due, owner, provider) WHERE due IS NOT NULL');
+  addColumn(db, 'outbox', 'first_created', 'INTEGER');
+  addColumn(db, 'outbox_dead', 'state', "TEXT NOT NULL DEFAULT 'dead'");
+  db.exec('CREATE INDEX IF NOT EXISTS outbox_dead_created ON outbox_dead(created)');
 }
 
 /** Every database failure becomes a 503 the person can retry; the SQLite message stays in the log only. */
@@ -104,7 +116,7 @@ export function openDatabase(dataDir: string, file = 'xt-connect.sqlite'): Db {
     db.pragma('synchronous = NORMAL');
     db.pragma('busy_timeout = 5000');
     db.exec(SCHEMA);
-    addDueIndex(db);
+    migrate(db);
     // Prove now, not at the first login, that we can write.
     db.prepare('INSERT OR REPLACE INTO locks (key, token, expires) VALUES (?, ?, 0)').run('startup-write-check', 'x');
     db.prepare('DELETE FROM locks WHERE key = ?').run('startup-write-check');

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { holderIsGone, holderSuffix } from '../holder.js';
-import type { ClaimedEvent, DeadLetter, DeliveryAttempt, Outbox, OutboxEvent } from '../types.js';
+import type { ClaimedEvent, DeadLetter, DeliveryAttempt, Outbox, OutboxEvent, ReplayQuery } from '../types.js';
 import { type Db, guard } from './db.js';
 
 interface OutboxRow {
@@ -36,7 +36,7 @@ export class SqliteOutbox implements Outbox {
     private readonly now: () => number = Date.now,
   ) {
     this.s = {
-      insert: db.prepare('INSERT INTO outbox (id, grp, data, created) VALUES (?, ?, ?, ?)'),
+      insert: db.prepare('INSERT INTO outbox (id, grp, data, created, first_created) VALUES (?, ?, ?, ?, ?)'),
       dueHeads: db.prepare<[number], OutboxRow>(
         'SELECT seq, id, grp, data, created, attempts, lease, lease_until FROM outbox WHERE seq IN (SELECT MIN(seq) FROM outbox GROUP BY grp) AND due <= ? ORDER BY seq',
       ),
@@ -45,12 +45,17 @@ export class SqliteOutbox implements Outbox {
       retry: db.prepare(
         'UPDATE outbox SET attempts = attempts + 1, due = ?, lease = NULL, lease_until = 0 WHERE id = ? AND lease = ?',
       ),
-      bury: db.prepare(
-        'INSERT OR REPLACE INTO outbox_dead (id, grp, data, created, attempts, died, expires) SELECT id, grp, data, created, attempts, ?, ? FROM outbox WHERE id = ? AND lease = ?',
+      // Kept (a dead letter, or a delivered event), by when it was first created.
+      keep: db.prepare(
+        'INSERT OR REPLACE INTO outbox_dead (id, grp, data, created, attempts, died, expires, state) SELECT id, grp, data, COALESCE(first_created, created), attempts, ?, ?, ? FROM outbox WHERE id = ? AND lease = ?',
       ),
       dead: db.prepare<[number, number], DeadRow>(
-        'SELECT id, grp, data, created, attempts, died FROM outbox_dead WHERE expires > ? ORDER BY died, id LIMIT ?',
+        "SELECT id, grp, data, created, attempts, died FROM outbox_dead WHERE expires > ? AND state = 'dead' ORDER BY died, id LIMIT ?",
       ),
+      replayable: db.prepare<[number, number, number, string | null, string | null, number], DeadRow>(
+        'SELECT id, grp, data, created, attempts, died FROM outbox_dead WHERE created >= ? AND created <= ? AND expires > ? AND (? IS NULL OR id IN (SELECT value FROM json_each(?))) AND id NOT IN (SELECT id FROM outbox) ORDER BY created, id LIMIT ?',
+      ),
+      unkeep: db.prepare('DELETE FROM outbox_dead WHERE id = ?'),
       logAdd: db.prepare('INSERT OR REPLACE INTO webhook_log (k, status, data, expires) VALUES (?, ?, ?, ?)'),
       logTrim: db.prepare(
         'DELETE FROM webhook_log WHERE expires <= ? OR k <= (SELECT k FROM webhook_log ORDER BY k DESC LIMIT 1 OFFSET ?)',
@@ -66,7 +71,7 @@ export class SqliteOutbox implements Outbox {
 
   /** Adds an event; the caller runs it inside the transaction of the write it reports (and guards it). */
   add(e: OutboxEvent): void {
-    this.s.insert.run(e.id, e.group, e.value, e.createdAt);
+    this.s.insert.run(e.id, e.group, e.value, e.createdAt, e.firstCreatedAt ?? null);
   }
 
   /** A head is free when its lease ran out, or when the process holding it no longer exists. */
@@ -91,8 +96,20 @@ export class SqliteOutbox implements Outbox {
     return guard(() => claim.immediate());
   }
 
-  async done(id: string, lease: string): Promise<void> {
-    guard(() => this.s.done.run(id, lease));
+  async done(id: string, lease: string, keepUntil?: number): Promise<void> {
+    if (keepUntil === undefined) {
+      guard(() => this.s.done.run(id, lease));
+      return;
+    }
+    this.move(id, lease, keepUntil, 'delivered');
+  }
+
+  /** Moves the event, if `lease` still holds it, to the kept events. */
+  private move(id: string, lease: string, keepUntil: number, state: 'dead' | 'delivered'): void {
+    const move = this.db.transaction(() => {
+      if (this.s.keep.run(this.now(), keepUntil, state, id, lease).changes > 0) this.s.done.run(id, lease);
+    });
+    guard(() => move.immediate());
   }
 
   async retry(id: string, lease: string, nextAttemptAt: number): Promise<void> {
@@ -105,10 +122,21 @@ export class SqliteOutbox implements Outbox {
   }
 
   async bury(id: string, lease: string, keepUntil: number): Promise<void> {
-    const bury = this.db.transaction(() => {
-      if (this.s.bury.run(this.now(), keepUntil, id, lease).changes > 0) this.s.done.run(id, lease);
+    this.move(id, lease, keepUntil, 'dead');
+  }
+
+  async replay(q: ReplayQuery): Promise<string[]> {
+    const ids = q.ids === undefined ? null : JSON.stringify(q.ids);
+    const replay = this.db.transaction(() => {
+      const now = this.now();
+      const rows = this.s.replayable.all(q.since, q.until, now, ids, ids, Math.max(0, Math.floor(q.max)));
+      for (const r of rows) {
+        this.s.unkeep.run(r.id);
+        this.s.insert.run(r.id, r.grp, r.data, now, r.created);
+      }
+      return rows.map((r) => r.id);
     });
-    guard(() => bury.immediate());
+    return guard(() => replay.immediate());
   }
 
   async deadLetters(max: number): Promise<DeadLetter[]> {
