@@ -245,6 +245,10 @@ export function pagesRouter(ctx: AppContext): Router {
     const statuses = await providerStatuses(ctx, req);
     const { t, card } = pageModel(ctx, req, res);
     const cards = statuses.map(card);
+    // A connection to renew: the card's Reconnect is a form (CSRF-protected), as on the account page.
+    const owner = connectionOwner(req);
+    if (owner && cards.some((c) => c.state === 'reconnect-needed') && !req.session.csrf)
+      req.session.csrf = newCsrfToken();
     const notice = takeNotice(req);
     const allConnected = cards.length > 0 && cards.every((c) => c.state === 'connected');
     const one = cards.length === 1 ? { provider: cards[0]!.label } : undefined;
@@ -258,6 +262,7 @@ export function pagesRouter(ctx: AppContext): Router {
     const lead = t(allConnected ? 'home.leadConnected' : 'home.lead');
     res.render('home.njk', {
       cards,
+      csrf: owner ? req.session?.csrf : undefined,
       title,
       lead,
       pageState: pageState(cards, notice),

@@ -13,6 +13,7 @@ import {
   connectXt,
   disconnectXt,
   errorCode,
+  formToken,
   startHarness,
   tempDir,
 } from '../helpers/harness.js';
@@ -198,6 +199,17 @@ describe('the states, each once', () => {
       expect(page.text).toContain('no longer accepts this connection');
       expect(page.text).toContain('Reconnect XT.COM');
     }
+    // The home page's Reconnect is the same CSRF-protected form as the account page's (a reconnect).
+    const home = await h.agent.get('/');
+    expect(home.text).toContain('action="/auth/xt/reconnect"');
+    const started = await h.agent
+      .post('/auth/xt/reconnect')
+      .type('form')
+      .send({ _csrf: formToken(home.text) });
+    expect(started.status).toBe(303);
+    expect((await h.agent.get(await authorizeAtStandIn(started.headers.location!))).status).toBe(303);
+    expect(stateOf((await h.agent.get('/')).text)).toBe('connected');
+    expect(h.logs.records().filter((r) => r.event === 'login_started' && r.reconnect === true)).toHaveLength(1);
   });
 
   test('unavailable with nothing to keep: never says "kept", in any language', async () => {
