@@ -50,13 +50,17 @@ describe('mintLinkUrl', () => {
     expect((await fetch(url, { redirect: 'manual' })).status).toBe(400);
   });
 
-  test('reconnect: true is minted only when asked; the app ignores the claim today and connects', async () => {
+  test('reconnect: true is minted only when asked, and renews the same connection (same connectionId)', async () => {
     const plain = decodeJwt(new URL(await xc.mintLinkUrl({ sub: '7', reconnect: false })).searchParams.get('link')!);
     expect(plain).not.toHaveProperty('reconnect');
+    expect((await openLink(await xc.mintLinkUrl({ sub: '7' }))).status).toBe(303);
+    const before = await xc.connections.get('7');
     const url = await xc.mintLinkUrl({ sub: '7', reconnect: true });
     expect(decodeJwt(new URL(url).searchParams.get('link')!).reconnect).toBe(true);
     expect((await openLink(url)).status).toBe(303);
-    expect((await xc.connections.get('7')).connected).toBe(true);
+    const after = await xc.connections.get('7');
+    expect(after.connected).toBe(true);
+    expect(after.providers.xt!.connectionId).toBe(before.providers.xt!.connectionId);
   });
 
   test('a subject outside the rules, or no linkSecret, is refused before signing', async () => {
