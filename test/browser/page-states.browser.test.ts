@@ -90,11 +90,13 @@ const WIDTHS = [
 type Lang = (typeof LANGS)[number];
 
 /** Everything checked on each state's page; screenshots named <state>-<language>-<width>[-dark].png. */
-async function checkState(page: Page, state: string, lang: Lang, width: number): Promise<void> {
+/** `variant` names a second page in the same state (its screenshot's name), e.g. the home page's. */
+async function checkState(page: Page, state: string, lang: Lang, width: number, variant?: string): Promise<void> {
   await page.locator(`main[data-state="${state}"]`).waitFor();
   await page.evaluate(() => document.fonts.ready);
-  const name = `${state}-${lang.id}-${width}`;
-  const where = `${state} (${lang.id}, ${width} px)`;
+  const shown = variant ? `${state}-${variant}` : state;
+  const name = `${shown}-${lang.id}-${width}`;
+  const where = `${shown} (${lang.id}, ${width} px)`;
 
   // The page speaks the person's language, and Chinese renders as characters, not boxes.
   const htmlLang = await page.locator('html').getAttribute('lang');
@@ -233,8 +235,10 @@ describe.each(LANGS)('every state in $id', (lang) => {
       expect((await page.request.get(`${base}/api/xt/spot/v4/balances`)).status()).toBe(401);
       await page.goto(`${base}/account`);
       await checkState(page, 'reconnect-needed', lang, width);
+      await page.goto(`${base}/`);
+      await checkState(page, 'reconnect-needed', lang, width, 'home');
 
-      // disconnected: Reconnect, then Disconnect; the confirmation shows once
+      // disconnected: Reconnect (the home page's), then Disconnect; the confirmation shows once
       await page.getByRole('button', { name: lang.reconnect }).click(); // a form: renews the same connection
       await page.getByRole('button', { name: lang.authorize }).click();
       await page.waitForURL(`${base}/account`);
