@@ -53,9 +53,10 @@ async function checkBinding(
 }
 
 /**
- * A reconnect approved as another user at the provider: its tokens are discarded (revoked where the
- * provider can, never stored), the refusal audited, and reconnect_other_account thrown. Nothing
- * stored is touched, not even moved.
+ * A reconnect approved as another user at the provider: its tokens are dropped, never stored, the
+ * refusal audited, and reconnect_other_account thrown. Nothing stored is touched, not even moved.
+ * They are not revoked: they are the other account's, and a provider that revokes a whole grant
+ * could end that account's own stored connection (the reason discard() does not revoke either).
  */
 async function refuseOtherAccount(ctx: AppContext, provider: Provider, owner: string): Promise<never> {
   ctx.audit.write('reconnect_refused', { provider: provider.id, owner, reason: 'other_account' });
@@ -74,10 +75,7 @@ async function renewable(
 ): Promise<boolean> {
   const stored = owner === undefined ? null : await ctx.connections.read(owner, provider.id);
   if (!stored || stored.endReason === 'unreadable') return false;
-  if (otherAccount(stored, tokens)) {
-    await ctx.connections.discardTokens(provider.id, tokens);
-    await refuseOtherAccount(ctx, provider, owner!);
-  }
+  if (otherAccount(stored, tokens)) await refuseOtherAccount(ctx, provider, owner!);
   return true;
 }
 
@@ -95,8 +93,7 @@ async function storeReconnect(
     return rec;
   } catch (err) {
     if (!(err instanceof AppError) || err.code !== 'reconnect_other_account') throw err;
-    await ctx.connections.discardTokens(provider.id, tokens); // the stored record changed hands meanwhile
-    return refuseOtherAccount(ctx, provider, owner);
+    return refuseOtherAccount(ctx, provider, owner); // the stored record changed hands meanwhile
   }
 }
 

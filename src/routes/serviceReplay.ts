@@ -34,7 +34,7 @@ const ReplayBody = z
   })
   .strict();
 
-/** The body as a replay query; a 400 naming the first problem otherwise. */
+/** The body as a replay query; otherwise a 400, the first problem named in its log line (`detail.reason`). */
 function queryOf(body: unknown, now: number) {
   const parsed = ReplayBody.safeParse(body);
   if (!parsed.success) {

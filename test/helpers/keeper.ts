@@ -21,7 +21,8 @@ export interface KeeperProvider {
   provider: Provider;
   /** Refresh calls per refresh token presented. */
   calls: Map<string, number>;
-  mode: 'sliding' | 'fixed' | 'failing';
+  /** sliding: a new 180-day refresh token; short: a new 7-day one (shorter than KEEPALIVE_WINDOW); fixed: none. */
+  mode: 'sliding' | 'short' | 'fixed' | 'failing';
 }
 
 export function keeperProvider(now: () => number, mode: KeeperProvider['mode']): KeeperProvider {
@@ -34,9 +35,8 @@ export function keeperProvider(now: () => number, mode: KeeperProvider['mode']):
       if (kp.mode === 'failing') throw new AppError('provider_down', { provider: 'xt' });
       const access = { accessToken: `at-${++n}`, accessExpiresAt: now() + 3_600_000 };
       // Sliding: a new refresh token with a new 180-day life (the stand-in's rotation); fixed: none (the old one keeps its expiry).
-      return kp.mode === 'sliding'
-        ? { ...access, refreshToken: `${token}+r`, refreshExpiresAt: now() + 180 * DAY }
-        : access;
+      if (kp.mode === 'fixed') return access;
+      return { ...access, refreshToken: `${token}+r`, refreshExpiresAt: now() + (kp.mode === 'short' ? 7 : 180) * DAY };
     },
   });
   return kp;

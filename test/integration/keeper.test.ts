@@ -101,6 +101,28 @@ describe.each(kinds)('the keeper on %s', (kind) => {
     expect(await s.connections.read('sub.slides', 'xt')).toMatchObject({ slides: true, status: 'active' });
   }, 60_000);
 
+  test('refresh tokens that live shorter than the window: refreshed about twice a life, not at every pass, and no warning', async () => {
+    const clock = testClock();
+    const short = keeperProvider(clock.now, 'short');
+    const r = replica(await open(clock.now), short, clock.now);
+    await connectSubject(r.connections, 'short', 7, clock.now);
+    await r.keeper.pass(); // 7 days left, inside the 14-day window: refreshed, and the life learned (7 days)
+    expect(short.calls.get('rt-short')).toBe(1);
+    for (let day = 0; day < 14; day++) {
+      clock.advance(DAY / 2);
+      await r.keeper.pass();
+      await r.keeper.pass();
+    }
+    // 7 more days, two passes every half day: a refresh each time half the life (3.5 days) is left,
+    // so 2 more (at every pass, as before, it would be 28).
+    expect([...short.calls.values()].reduce((a, b) => a + b, 0)).toBe(3);
+    expect(await r.connections.read('sub.short', 'xt')).toMatchObject({ status: 'active', slides: true });
+    const warned = (await drainEvents(opened[0]!.outbox, sealer)).filter(
+      (e) => e.body.type === ('connection.expiring' as string),
+    );
+    expect(warned).toEqual([]); // always inside EXPIRY_WARNING, but kept alive: nothing to warn about
+  }, 60_000);
+
   test('KEEPALIVE off: no refresh, the warning still comes (keepalive_off); failing refreshes warn refresh_failing', async () => {
     const clock = testClock();
     const kp = keeperProvider(clock.now, 'sliding');

@@ -105,6 +105,23 @@ describe.each(['sqlite', 'redis'])('reconnecting in place on %s', (store) => {
     expect(items.find((i) => i.subject === sub)?.connectionId).toBe(before.connectionId);
   }, 60_000);
 
+  test('a connection that ended (XT.COM refused its refresh) keeps its id, and a reconnect renews it under that id', async () => {
+    await start();
+    const sub = `re-${store}-ended`;
+    expect((await connectXt(h.agent, { link: await linkToken(sub) })).status).toBe(303);
+    const before = await v1Xt(h, sub);
+    h.xt.revokeRefreshTokens();
+    h.xt.revokeAccessTokens();
+    await request(h.built.app).get(`/v1/subjects/${sub}/xt/spot/v4/balances`).set(bearer); // the refresh is refused
+    const ended = await v1Xt(h, sub);
+    expect(ended).toMatchObject({ connected: false, connectionId: before.connectionId });
+    expect((await viaLink(request.agent(h.built.app), await linkToken(sub, { reconnect: true }))).status).toBe(303);
+    expect(await v1Xt(h, sub)).toMatchObject({ connected: true, connectionId: before.connectionId });
+    await receiver.waitFor(() => receiver.accepted.length >= 3, 10_000, 'created, ended and reconnected');
+    expect(types(receiver)).toEqual(['connection.created', 'connection.ended', 'connection.reconnected']);
+    for (const a of receiver.accepted) expect(a.body.data.connectionId).toBe(before.connectionId);
+  }, 60_000);
+
   test('approved as another XT.COM user: the page, the old record byte for byte unchanged, no webhook, no new tokens', async () => {
     await start();
     const sub = `re-${store}-2`;

@@ -188,11 +188,6 @@ export class Connections {
     await revokeAtProvider(this.opts, rec.provider, rec.refreshToken);
   }
 
-  /** A token set that will never be stored (a refused reconnect): its refresh token revoked where the provider can. */
-  async discardTokens(provider: string, t: TokenResponse): Promise<void> {
-    await revokeAtProvider(this.opts, provider, t.refreshToken);
-  }
-
   // ---------- back-channel logout (logoutIndex.ts) ----------
 
   /** A back-channel logout from `provider`: ends the connections it names (see BackChannel). Returns how many ended. */

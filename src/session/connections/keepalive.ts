@@ -87,9 +87,17 @@ export class KeepAlive {
     return rec !== null && rec.status === 'active' && rec.refreshExpiresAt !== undefined;
   }
 
+  /**
+   * Within KEEPALIVE_WINDOW of its end or, once a refresh has shown how long the provider's refresh
+   * tokens live (from that refresh to the new token's expiry), within half that life when it is
+   * shorter: a provider whose refresh tokens live less than the window is then refreshed about
+   * twice a life, not at every pass.
+   */
   private shouldRefresh(rec: ConnectionRecord & { refreshExpiresAt: number }): boolean {
     const now = this.opts.now();
-    if (!this.opts.enabled || rec.slides === false || rec.refreshExpiresAt - now > this.opts.windowMs) return false;
+    if (!this.opts.enabled || rec.slides === false) return false;
+    const life = rec.lastRefreshedAt === undefined ? Infinity : rec.refreshExpiresAt - rec.lastRefreshedAt;
+    if (rec.refreshExpiresAt - now > Math.min(this.opts.windowMs, life / 2)) return false;
     return rec.nextRefreshAt === undefined || now >= rec.nextRefreshAt;
   }
 
@@ -118,6 +126,8 @@ export class KeepAlive {
   ): Promise<boolean> {
     const now = this.opts.now();
     if (rec.refreshExpiresAt - now > this.opts.warningMs || rec.expiryWarnedFor === rec.refreshExpiresAt) return false;
+    // The keeper will still extend it (on, sliding or not yet known, no refresh failing): no warning.
+    if (this.reason(rec) === 'refresh_failing' && rec.refreshFailures === 0) return false;
     // The version stays: nothing a waiting refresh needs to know changed (the tokens are the same).
     const next: ConnectionRecord = { ...rec, expiryWarnedFor: rec.refreshExpiresAt };
     const reason = this.reason(rec);

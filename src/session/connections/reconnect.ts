@@ -55,6 +55,9 @@ export async function renewInPlace(
         connectedAt,
         connectionId: prev.connectionId,
       }),
+      // Tokens that name no user (nothing to check them against) keep the stored user id, so the
+      // next reconnect is still checked against it.
+      userId: t.userId ?? prev.userId,
       version: prev.version + 1,
     };
     await deps.backChannel.index(owner, rec); // first, as connect() does: a stored connection can always be found

@@ -195,6 +195,7 @@ export class RefreshCall {
       provider: cur.provider,
       status: 'ended',
       version: cur.version + 1,
+      connectionId: cur.connectionId, // the same connection, ended: a reconnect renews it under this id
       subject: cur.subject,
       userId: cur.userId,
       connectedAt: cur.connectedAt,
