@@ -23,7 +23,7 @@ import { deadLetterContract } from './store-contract/deadLetters.js';
 import { replayContract } from './store-contract/replay.js';
 import { deliveryLogContract } from './store-contract/deliveryLog.js';
 import { dueIndexContract } from './store-contract/dueIndex.js';
-import { type Contract, SESSION_TTL_MS, event, ids, sleep } from './store-contract/helpers.js';
+import { type Contract, SESSION_TTL_MS, drain, event, ids, sleep } from './store-contract/helpers.js';
 import { lockContract } from './store-contract/locks.js';
 import { logoutIndexContract } from './store-contract/logoutIndex.js';
 import { markContract } from './store-contract/marks.js';
@@ -196,6 +196,23 @@ describe('sqlite outbox and marks', () => {
     }
   });
 
+  test('a claim reads the heads through their partial index, never every group', async () => {
+    const plan = stores.db
+      .prepare('EXPLAIN QUERY PLAN SELECT seq FROM outbox WHERE head = 1 AND due <= 10 ORDER BY due, seq LIMIT 10')
+      .all() as { detail: string }[];
+    const detail = plan.map((r) => r.detail).join(' ');
+    expect(detail).toContain('outbox_heads');
+    expect(detail).not.toMatch(/TEMP B-TREE|GROUP BY/); // no sort, no grouping: the first rows of the index
+  });
+
+  test('an event written by an older version without its head mark is claimable after the next sweep', async () => {
+    await stores.authState.putConnection('o1', 'xt', 'v', 60_000, event('o1', 'legacy'));
+    stores.db.prepare('UPDATE outbox SET head = 0').run();
+    expect(await stores.outbox.claim(10, 60_000)).toEqual([]);
+    sweepExpired(stores.db, Date.now());
+    expect(ids(await stores.outbox.claim(10, 60_000))).toEqual(['msg_legacy']);
+  });
+
   test('outbox tables from before replays get their columns; an old dead letter stays dead and replayable', async () => {
     const dir = tempDir();
     const old = createSqliteStores({ dataDir: dir, ttlMs: SESSION_TTL_MS });
@@ -205,9 +222,14 @@ describe('sqlite outbox and marks', () => {
     old.db
       .prepare('INSERT INTO outbox_dead VALUES (?, ?, ?, ?, ?, ?, ?)')
       .run('msg_old', 'g', 'v', 5, 3, 6, Date.now() + 60_000);
+    const pending = old.db.prepare('INSERT INTO outbox (id, grp, data, created) VALUES (?, ?, ?, ?)');
+    pending.run('msg_p1', 'h', 'v1', 7);
+    pending.run('msg_p2', 'h', 'v2', 8);
     await old.close();
     const upgraded = createSqliteStores({ dataDir: dir, ttlMs: SESSION_TTL_MS });
     try {
+      // Pending events of the old file: each group's first is its head, claimable in order.
+      expect(await drain(upgraded.outbox)).toEqual(['msg_p1', 'msg_p2']);
       expect((await upgraded.outbox.deadLetters(10)).map((d) => d.id)).toEqual(['msg_old']);
       expect(await upgraded.outbox.replay({ since: 0, until: 10, max: 10 })).toEqual(['msg_old']);
       const [e] = await upgraded.outbox.claim(10, 60_000);

@@ -37,15 +37,29 @@ CREATE TABLE IF NOT EXISTS logout_tombstones (key TEXT PRIMARY KEY, at INTEGER N
  * Adds a column to a table made by an older version. Two processes opening an old file at once
  * may both try to add it: the loser's error is ignored once the column is there.
  */
-function addColumn(db: Db, table: string, column: string, decl: string): void {
+function addColumn(db: Db, table: string, column: string, decl: string): boolean {
   const has = () =>
     (db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[]).some((c) => c.name === column);
-  if (has()) return;
+  if (has()) return false;
   try {
     db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${decl}`);
+    return true;
   } catch (err) {
     if (!has()) throw err;
+    return false;
   }
+}
+
+/**
+ * Marks the first pending event of every group as its head (`head = 1`), the only ones a claim
+ * reads (outbox.ts). Run when the column is added, and by each sweep: an event written by an
+ * older version sharing the file during an upgrade (with `head` 0) is then claimable at the next
+ * sweep at the latest.
+ */
+export function markOutboxHeads(db: Db): number {
+  return db
+    .prepare('UPDATE outbox SET head = 1 WHERE head = 0 AND seq IN (SELECT MIN(seq) FROM outbox GROUP BY grp)')
+    .run().changes;
 }
 
 /**
@@ -55,12 +69,16 @@ function addColumn(db: Db, table: string, column: string, decl: string): void {
  *    session/connections/keeper.ts), and a partial index on it, so a pass reads only the due rows;
  *  - replays: an outbox event's first creation time (`first_created`, set on a replayed one), and
  *    which kept events (outbox_dead) were delivered rather than given up (`state`), found by
- *    their first creation time.
+ *    their first creation time;
+ *  - the outbox's heads (`head`, with a partial index): a claim reads only the first pending
+ *    event of each group, not every group's (which made a backlog of 100,000 drain at 9 a second).
  */
 function migrate(db: Db): void {
   addColumn(db, 'connections', 'due', 'INTEGER');
   db.exec('CREATE INDEX IF NOT EXISTS connections_due ON connections(due, owner, provider) WHERE due IS NOT NULL');
   addColumn(db, 'outbox', 'first_created', 'INTEGER');
+  if (addColumn(db, 'outbox', 'head', 'INTEGER NOT NULL DEFAULT 0')) markOutboxHeads(db);
+  db.exec('CREATE INDEX IF NOT EXISTS outbox_heads ON outbox(due, seq) WHERE head = 1');
   addColumn(db, 'outbox_dead', 'state', "TEXT NOT NULL DEFAULT 'dead'");
   db.exec('CREATE INDEX IF NOT EXISTS outbox_dead_created ON outbox_dead(created)');
 }
@@ -146,6 +164,7 @@ export function sweepExpired(db: Db, now: number): number {
   ]) {
     removed += db.prepare(`DELETE FROM ${table} WHERE expires <= ?`).run(now).changes;
   }
+  markOutboxHeads(db);
   db.pragma('incremental_vacuum');
   return removed;
 }

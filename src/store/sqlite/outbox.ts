@@ -23,6 +23,8 @@ interface DeadRow {
   died: number;
 }
 
+const ROW = 'seq, id, grp, data, created, attempts, lease, lease_until';
+
 /**
  * The outbox in the database file, shared by every process using it. Only the head (lowest seq)
  * of each group is claimable; a lease names its process (see holder.ts) so a crashed process's
@@ -36,12 +38,22 @@ export class SqliteOutbox implements Outbox {
     private readonly now: () => number = Date.now,
   ) {
     this.s = {
-      insert: db.prepare('INSERT INTO outbox (id, grp, data, created, first_created) VALUES (?, ?, ?, ?, ?)'),
-      dueHeads: db.prepare<[number], OutboxRow>(
-        'SELECT seq, id, grp, data, created, attempts, lease, lease_until FROM outbox WHERE seq IN (SELECT MIN(seq) FROM outbox GROUP BY grp) AND due <= ? ORDER BY seq',
+      // The first event of its group is its head (the group's queue was empty).
+      insert: db.prepare(
+        'INSERT INTO outbox (id, grp, data, created, first_created, head) VALUES (?, ?, ?, ?, ?, NOT EXISTS (SELECT 1 FROM outbox WHERE grp = ?))',
       ),
-      lease: db.prepare('UPDATE outbox SET lease = ?, lease_until = ? WHERE seq = ?'),
-      done: db.prepare('DELETE FROM outbox WHERE id = ? AND lease = ?'),
+      // Heads only, through their partial index on (due, seq): due ones, the earliest first; a
+      // claimed head is due again when its lease ends.
+      dueHeads: db.prepare<[number, number], OutboxRow>(
+        `SELECT ${ROW} FROM outbox WHERE head = 1 AND due <= ? ORDER BY due, seq LIMIT ?`,
+      ),
+      // Heads held by a lease that has not run out: their holder may be gone (holder.ts).
+      heldHeads: db.prepare<[number, number], OutboxRow>(
+        `SELECT ${ROW} FROM outbox WHERE head = 1 AND due > ? AND due <= ? AND lease IS NOT NULL ORDER BY due, seq LIMIT 100`,
+      ),
+      lease: db.prepare('UPDATE outbox SET lease = ?, lease_until = ?, due = ? WHERE seq = ?'),
+      done: db.prepare('DELETE FROM outbox WHERE id = ? AND lease = ? RETURNING grp'),
+      promote: db.prepare('UPDATE outbox SET head = 1 WHERE seq = (SELECT MIN(seq) FROM outbox WHERE grp = ?)'),
       retry: db.prepare(
         'UPDATE outbox SET attempts = attempts + 1, due = ?, lease = NULL, lease_until = 0 WHERE id = ? AND lease = ?',
       ),
@@ -71,7 +83,7 @@ export class SqliteOutbox implements Outbox {
 
   /** Adds an event; the caller runs it inside the transaction of the write it reports (and guards it). */
   add(e: OutboxEvent): void {
-    this.s.insert.run(e.id, e.group, e.value, e.createdAt, e.firstCreatedAt ?? null);
+    this.s.insert.run(e.id, e.group, e.value, e.createdAt, e.firstCreatedAt ?? null, e.group);
   }
 
   /** A head is free when its lease ran out, or when the process holding it no longer exists. */
@@ -79,35 +91,47 @@ export class SqliteOutbox implements Outbox {
     return row.lease_until <= now || (row.lease !== null && holderIsGone(row.lease));
   }
 
+  /** Due heads not held by a live lease, and held heads whose holder is gone: up to `max`, the earliest first. */
+  private claimable(now: number, max: number, leaseMs: number): OutboxRow[] {
+    const due = this.s.dueHeads.all(now, max).filter((row) => this.free(row, now));
+    if (due.length >= max) return due;
+    const orphaned = this.s.heldHeads.all(now, now + leaseMs).filter((row) => this.free(row, now));
+    return [...due, ...orphaned].slice(0, max);
+  }
+
   async claim(max: number, leaseMs: number): Promise<ClaimedEvent[]> {
     const now = this.now();
+    const limit = Math.max(0, Math.floor(max));
+    if (limit === 0) return [];
     // IMMEDIATE: the write lock is taken before the read, so two processes never lease one head.
     const claim = this.db.transaction(() =>
-      this.s.dueHeads
-        .all(now)
-        .filter((row) => this.free(row, now))
-        .slice(0, max)
-        .map((row) => {
-          const lease = randomBytes(12).toString('hex') + holderSuffix;
-          this.s.lease.run(lease, now + leaseMs, row.seq);
-          return { id: row.id, group: row.grp, value: row.data, createdAt: row.created, attempts: row.attempts, lease };
-        }),
+      this.claimable(now, limit, leaseMs).map((row) => {
+        const lease = randomBytes(12).toString('hex') + holderSuffix;
+        this.s.lease.run(lease, now + leaseMs, now + leaseMs, row.seq);
+        return { id: row.id, group: row.grp, value: row.data, createdAt: row.created, attempts: row.attempts, lease };
+      }),
     );
     return guard(() => claim.immediate());
   }
 
   async done(id: string, lease: string, keepUntil?: number): Promise<void> {
     if (keepUntil === undefined) {
-      guard(() => this.s.done.run(id, lease));
+      guard(() => this.db.transaction(() => this.remove(id, lease)).immediate());
       return;
     }
     this.move(id, lease, keepUntil, 'delivered');
   }
 
+  /** Removes the event if `lease` still holds it; the next event of its group becomes its head. */
+  private remove(id: string, lease: string): void {
+    const gone = this.s.done.get(id, lease) as { grp: string } | undefined;
+    if (gone) this.s.promote.run(gone.grp);
+  }
+
   /** Moves the event, if `lease` still holds it, to the kept events. */
   private move(id: string, lease: string, keepUntil: number, state: 'dead' | 'delivered'): void {
     const move = this.db.transaction(() => {
-      if (this.s.keep.run(this.now(), keepUntil, state, id, lease).changes > 0) this.s.done.run(id, lease);
+      if (this.s.keep.run(this.now(), keepUntil, state, id, lease).changes > 0) this.remove(id, lease);
     });
     guard(() => move.immediate());
   }
@@ -132,7 +156,7 @@ export class SqliteOutbox implements Outbox {
       const rows = this.s.replayable.all(q.since, q.until, now, ids, ids, Math.max(0, Math.floor(q.max)));
       for (const r of rows) {
         this.s.unkeep.run(r.id);
-        this.s.insert.run(r.id, r.grp, r.data, now, r.created);
+        this.s.insert.run(r.id, r.grp, r.data, now, r.created, r.grp);
       }
       return rows.map((r) => r.id);
     });
