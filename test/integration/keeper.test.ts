@@ -3,6 +3,7 @@
  * test moves: two replicas refresh each due connection exactly once; a sliding provider's
  * connections are kept alive, a fixed one's get `connection.expiring` once, across restarts.
  */
+import { AppError } from '../../src/errors.js';
 import type { ExpiringEventBody } from '../../src/session/connections/events.js';
 import type { Stores } from '../../src/store/types.js';
 import { Metrics } from '../../src/shared/metrics.js';
@@ -122,6 +123,30 @@ describe.each(kinds)('the keeper on %s', (kind) => {
     );
     expect(warned).toEqual([]); // always inside EXPIRY_WARNING, but kept alive: nothing to warn about
   }, 60_000);
+
+  test('a pass that used up its XT.COM budget is followed by another within the budget window, not KEEPALIVE_INTERVAL later', async () => {
+    const clock = testClock();
+    const kp = keeperProvider(clock.now, 'sliding');
+    // The guard's keeper slot: 3 refreshes per 100 ms window (a real one is KEEPALIVE_SHARE a minute).
+    let window = 0;
+    let used = 0;
+    const xtSlot = async () => {
+      const w = Math.floor(Date.now() / 100);
+      if (w !== window) [window, used] = [w, 0];
+      if (++used > 3) throw new AppError('rate_limited');
+    };
+    const r = replica(await open(clock.now), kp, clock.now, { intervalMs: 3_600_000, budgetRetryMs: 150, xtSlot });
+    for (let i = 0; i < 10; i++) await connectSubject(r.connections, `b${i}`, 10, clock.now);
+    r.keeper.start();
+    try {
+      const until = Date.now() + 10_000;
+      while (kp.calls.size < 10 && Date.now() < until) await new Promise((res) => setTimeout(res, 20));
+    } finally {
+      await r.keeper.stop();
+    }
+    expect(kp.calls.size).toBe(10); // within seconds, though the interval is an hour
+    expect([...kp.calls.values()].every((n) => n === 1)).toBe(true);
+  }, 30_000);
 
   test('KEEPALIVE off: no refresh, the warning still comes (keepalive_off); failing refreshes warn refresh_failing', async () => {
     const clock = testClock();

@@ -24,6 +24,12 @@ import type { Records } from './record.js';
 export const KEEPER_LEASE_MS = 30_000;
 /** Due entries read per page. */
 const PAGE = 100;
+/**
+ * After a pass that used up the keeper's share of the XT.COM budget, the next one comes this soon
+ * (the guard's window), not KEEPALIVE_INTERVAL later: the keeper then refreshes at its share's pace
+ * (KEEPALIVE_SHARE of XT_API_IP_LIMIT a minute) while work waits, not at one share a pass.
+ */
+export const BUDGET_RETRY_MS = 60_000;
 
 export interface KeeperOptions {
   store: AuthStore;
@@ -38,6 +44,8 @@ export interface KeeperOptions {
   warningMs: number;
   /** Test hook: the partition lease. */
   leaseMs?: number;
+  /** Test hook: BUDGET_RETRY_MS. */
+  budgetRetryMs?: number;
 }
 
 export type PassStats = Record<KeepOutcome | 'partitions', number>;
@@ -47,6 +55,8 @@ export class Keeper {
   private stopRequested = false;
   private wake?: () => void;
   private indexed = false;
+  /** The last pass stopped because the keeper's share of the XT.COM budget was used up. */
+  private budgetSpent = false;
 
   constructor(private readonly opts: KeeperOptions) {}
 
@@ -70,7 +80,8 @@ export class Keeper {
       } catch (err) {
         this.opts.logger.warn({ err: errorCode(err) }, 'keeper: the pass failed; trying again at the next one');
       }
-      if (!this.stopRequested) await this.sleep(this.opts.intervalMs);
+      const soon = this.budgetSpent ? (this.opts.budgetRetryMs ?? BUDGET_RETRY_MS) : Infinity;
+      if (!this.stopRequested) await this.sleep(Math.min(this.opts.intervalMs, soon));
     }
   }
 
@@ -93,10 +104,12 @@ export class Keeper {
     const slot = Math.floor(this.opts.now() / this.opts.intervalMs);
     const n = this.opts.store.duePartitions;
     const first = Math.floor(Math.random() * n); // replicas start at different partitions
+    this.budgetSpent = false;
     try {
       for (let i = 0; i < n && !this.stopRequested; i++) await this.partition((first + i) % n, slot, stats);
     } catch (err) {
       if (!(err instanceof BudgetSpent)) throw err;
+      this.budgetSpent = true;
       this.opts.logger.info('keeper: its share of the XT.COM budget is used up; the rest waits for the next pass');
     }
     if (stats.refreshed + stats.warned > 0) this.opts.logger.info({ ...stats }, 'keeper: pass done');

@@ -19,8 +19,9 @@ export interface KeeperSettings {
   warningMs: number;
   /** A slot from the XT.COM guard as caller 'keeper' (see KeepAliveOptions.xtSlot). */
   xtSlot?: (userId: string) => Promise<void>;
-  /** Test hook: the partition lease. */
+  /** Test hooks: the partition lease, and how soon a pass follows one that used up the budget. */
   leaseMs?: number;
+  budgetRetryMs?: number;
 }
 
 export function createKeeper(opts: ConnectionOptions, settings: KeeperSettings): Keeper {
