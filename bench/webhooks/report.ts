@@ -28,6 +28,7 @@ function footprintLine(drains: DrainResult[]): string {
 }
 
 export function writeReport(r: {
+  at?: string;
   drains: DrainResult[];
   steady: SteadyResult[];
   settings: { BACKLOGS: number[]; DRAIN_LIMIT: number; RATE: number; SECONDS: number };
@@ -37,11 +38,11 @@ export function writeReport(r: {
   fs.mkdirSync(dir, { recursive: true });
   fs.writeFileSync(
     path.join(dir, 'webhook-throughput.json'),
-    `${JSON.stringify({ at: new Date().toISOString(), ...r }, null, 2)}\n`,
+    `${JSON.stringify({ ...r, at: r.at ?? new Date().toISOString() }, null, 2)}\n`,
   );
   const md = `# Webhook delivery throughput
 
-${new Date().toISOString()}, Node ${process.version}, ${cpuDescription()}. Reproduce with \`npm run bench:webhook-throughput\`. The app (\`src/server.ts\` under tsx, production mode, default webhook timing: 10 events claimed per round and sent concurrently, the worker woken by each event it writes and otherwise polling every second), the receiver (verifies every signature with \`standardwebhooks\`, answers 204) and the producer each run in their own process, on loopback, on the same 2 cores.
+${r.at ?? new Date().toISOString()}, Node ${process.version}, ${cpuDescription()}. Reproduce with \`npm run bench:webhook-throughput\`. The app (\`src/server.ts\` under tsx, production mode, default webhook timing: 10 events claimed per round and sent concurrently, the worker woken by each event it writes and otherwise polling every second), the receiver (verifies every signature with \`standardwebhooks\`, answers 204) and the producer each run in their own process, on loopback, on the same 2 cores.
 
 ## (a) Drain: events pending when the app starts
 
@@ -51,6 +52,8 @@ The \`connection.created\` events of N connections written before the app starte
 | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
 ${r.drains.map((d) => drainRow(d, DRAIN_LIMIT)).join('\n')}
 ${footprintLine(r.drains)}
+SQLite's claim reads the head of every group with an event pending (\`dueHeads\` in \`src/store/sqlite/outbox.ts\`: one row per subject, each with its sealed body) and then takes 10, so each claim costs in proportion to the backlog and a drain takes time in proportion to its square. Redis's claim reads at most 10 due groups from each of its 16 partitions (a bounded range of a sorted set), whatever the backlog.
+
 ## (b) Steady: events written while the worker runs
 
 A fresh store with no backlog (${n(RATE * SECONDS)} connections seeded without events) and a fresh app; an open-loop producer in its own process deletes them through \`DELETE /v1/subjects/{sub}/connections/xt\` at a fixed rate, below (a)'s throughput. Each deletion writes \`connection.ended\` in the same store step and wakes the app's worker (the app then revokes the refresh token at XT.COM, here a closed loopback port: that call fails at once, after the event is written). Latency: the event's \`timestamp\` (taken when the outbox row is built) → the receiver has the whole request, on this machine's clock.
