@@ -18,6 +18,7 @@
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
 import { promisify } from 'node:util';
 import { loadConfig } from '../src/config/index.js';
 import { tempDir } from '../test/helpers/harness.js';
@@ -97,6 +98,10 @@ function appEnv(port: number, store: string, receiver: string, secret: string, r
   };
 }
 
+/** The SQLite directory of a run, once done (100,000 connections with their events are about a GB). */
+const removeData = (env: Record<string, string>) =>
+  env.DATA_DIR && fs.rmSync(env.DATA_DIR, { recursive: true, force: true });
+
 /** Starts the app on `env` (ready when /healthz answers); its pid and CPU time so far. */
 async function startApp(env: Record<string, string>) {
   const app = await startProcess(process.execPath, ['--import', 'tsx', 'src/server.ts'], env, {
@@ -136,6 +141,7 @@ async function drain(store: string, backlog: number, receiver: string, secret: s
     return result;
   } finally {
     await app.stop();
+    removeData(env);
   }
 }
 
@@ -158,6 +164,7 @@ async function steady(store: string, receiver: string, secret: string, redisUrl?
     return { ...s.s, store, producer, sent };
   } finally {
     await app.stop();
+    removeData(env);
   }
 }
 
