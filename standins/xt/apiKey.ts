@@ -5,7 +5,8 @@
  * go through each): `result` (the documented one), `snake` (`secret_key`), `nested`
  * (`result.apiKey.secretKey`), `list` (`result` an array of keys), `beside` (`secretKey` next to
  * `result`), and shapes no one can seal: `copied` (the secret also under a name that does not say
- * so), `numeric`, `unnamed` (`result` one "access:secret" string) and `text` (not JSON).
+ * so), `numeric`, `unnamed` (`result` one "access:secret" string), `bare` (no envelope: the app
+ * passes on XT.COM's envelopes only, so it is refused before any sealing) and `text` (not JSON).
  * Every secret handed out is remembered (issued()), so tests can search logs and stores for it.
  */
 import { randomBytes } from 'node:crypto';
@@ -22,6 +23,7 @@ export const API_KEY_ANSWER_SHAPES = [
   'copied',
   'numeric',
   'unnamed',
+  'bare',
   'text',
 ] as const;
 export type ApiKeyAnswerShape = (typeof API_KEY_ANSWER_SHAPES)[number];
@@ -44,6 +46,8 @@ function answerFor(shape: ApiKeyAnswerShape, accessKey: string, secretKey: strin
       return ok({ accessKey, secretKey: Number(secretKey) });
     case 'unnamed':
       return ok(`${accessKey}:${secretKey}`);
+    case 'bare':
+      return { accessKey, secretKey };
     case 'text':
       return undefined;
   }

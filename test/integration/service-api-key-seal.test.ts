@@ -24,7 +24,7 @@ import { type RedisServer, startRedis } from '../helpers/redis.js';
 const KEY = 'seal-test-key-0123456789abcdef0123456789';
 const URL_OF = (sub: string) => `/v1/subjects/${sub}/xt/user/account/api-key`;
 const SEALABLE: ApiKeyAnswerShape[] = ['result', 'snake', 'nested', 'list', 'beside'];
-const UNSEALABLE: ApiKeyAnswerShape[] = ['copied', 'numeric', 'unnamed', 'text'];
+const UNSEALABLE: ApiKeyAnswerShape[] = ['copied', 'numeric', 'unnamed', 'bare', 'text'];
 
 const serviceEnv = (pair: RecipientPair, extra: Record<string, string>) =>
   linkEnv({
