@@ -4,6 +4,7 @@
 #   chromium          the browser test (Debian's build; no browser is ever downloaded)
 #   fonts-wqy-zenhei  a CJK font: the browser test fails when Chinese renders as boxes
 #   redis-server      the Redis tests start their own servers on free loopback ports
+#   python3-jwcrypto  the Python example of docs/integration.md (opening a sealed API key) is run by a test
 # Run as root with apt-get (CI, a fresh Debian machine), it installs whatever is missing;
 # anywhere else it says exactly what to install and fails. Does nothing when all is there.
 set -euo pipefail
@@ -12,6 +13,7 @@ has() { command -v "$1" >/dev/null 2>&1; }
 need=()
 [ -x /usr/bin/chromium ] || need+=(chromium)
 has redis-server || need+=(redis-server)
+/usr/bin/python3 -c 'import jwcrypto' >/dev/null 2>&1 || need+=(python3-jwcrypto)
 has fc-list || need+=(fontconfig)
 # Any installed font that covers Chinese will do (fontconfig's own answer, not a name match).
 if ! has fc-list || [ -z "$(fc-list ':lang=zh-cn' family 2>/dev/null)" ]; then need+=(fonts-wqy-zenhei); fi

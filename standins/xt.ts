@@ -74,6 +74,8 @@ export interface XtStandIn {
   signedStrings(): string[];
   /** The next `count` token-endpoint calls (optionally of one grant type) fail this way. */
   failNext(kind: XtFailure, count?: number, grant?: 'authorization_code' | 'refresh_token'): void;
+  /** The API secrets POST /user/account/api-key handed out, oldest first (also in issued()). */
+  apiKeySecrets(): string[];
   /** Every secret so far: tokens, codes, the API secret, API secrets handed out, signatures, signed strings. Tests search logs and pages for them. */
   issued(): string[];
   /** Every access token issued so far stops working (the API answers 401). */
@@ -149,6 +151,7 @@ function standInHandle(state: XtState, server: Server): XtStandIn {
     failNext(kind, count = 1, grant) {
       for (let i = 0; i < count; i++) state.failures.push({ kind, grant });
     },
+    apiKeySecrets: () => [...api.secrets],
     issued: () => [...state.issued, options.apiSecret, ...api.secrets, ...api.signatures, ...api.signedStrings],
     revokeAccessTokens() {
       state.accessEpoch++;

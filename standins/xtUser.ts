@@ -8,11 +8,11 @@
  * Every signature and signed string it sees is recorded, so tests can search logs for them.
  * The gate is in xt/userGate.ts, the spot routes in xt/userSpot.ts, the answers' envelope in xt/envelope.ts.
  */
-import { randomBytes } from 'node:crypto';
 import express, { Router } from 'express';
+import { type ApiKeyAnswerShape, createApiKey } from './xt/apiKey.js';
 import { envelope, ok } from './xt/envelope.js';
 import type { SignCheckOptions } from './xt/signCheck.js';
-import { apiGate, remember } from './xt/userGate.js';
+import { apiGate } from './xt/userGate.js';
 import { spotRoutes } from './xt/userSpot.js';
 
 export { asReturnCode, envelopeShape } from './xt/envelope.js';
@@ -42,6 +42,8 @@ export interface XtUserApiSettings extends SignCheckOptions {
    * `{rc, mc, ma, result}`; `returnCode` is `{returnCode, msgInfo, error: {code, msg}, result}`.
    */
   envelopeShape: 'rc' | 'returnCode';
+  /** Where POST /user/account/api-key puts the secret (xt/apiKey.ts); `result`: `result.secretKey`. */
+  apiKeyAnswerShape: ApiKeyAnswerShape;
 }
 
 export interface XtUserApiOptions extends XtUserApiSettings {
@@ -71,6 +73,7 @@ export function userApiDefaults(
     apiDelayMs: o.apiDelayMs ?? 0,
     refuseAccessTokens: o.refuseAccessTokens ?? false,
     envelopeShape: o.envelopeShape ?? 'rc',
+    apiKeyAnswerShape: o.apiKeyAnswerShape ?? 'result',
   };
 }
 
@@ -125,12 +128,11 @@ export function userApiRouter(
     apiGate(o, state, verifyToken, clock),
   );
   spotRoutes(r, clock);
-  r.post('/user/account/api-key', (_req, res) => {
-    // The reason /api/xt must never reach this: it hands the person's API secret to the caller.
-    const secretKey = randomBytes(24).toString('hex');
-    remember(state.secrets, secretKey);
-    res.json(ok({ accessKey: randomBytes(16).toString('hex'), secretKey }));
-  });
+  // The reason /api/xt must never reach this: it hands the person's API secret to the caller.
+  r.post(
+    '/user/account/api-key',
+    createApiKey(() => o.apiKeyAnswerShape, state.secrets),
+  );
   r.use(['/spot/v4', '/user/account'], (_req, res) => void res.status(404).json(envelope(1, 'NOT_FOUND')));
   return r;
 }

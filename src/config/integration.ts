@@ -10,6 +10,7 @@ import {
   DEFAULT_XT_API_ALLOW,
   parseAllowList,
 } from '../shared/xtAllowListSyntax.js';
+import { type ApiKeyRecipient, loadApiKeyRecipient } from './apiKeyRecipient.js';
 import type { RunMode } from './core.js';
 import { bool, durationMs, isLoopbackHttp, optionalNonEmpty } from './env.js';
 
@@ -19,6 +20,7 @@ export const integrationSchema = z.object({
   SERVICE_API_KEYS: optionalNonEmpty,
   SERVICE_XT_API_ALLOW: optionalNonEmpty,
   SERVICE_ALLOW_API_KEY_CREATION: bool.default(false),
+  SERVICE_API_KEY_RECIPIENT: optionalNonEmpty,
   SERVICE_RATE_LIMIT: z.coerce.number().int().min(1).max(100_000).default(100),
   WEBHOOK_URL: optionalNonEmpty,
   WEBHOOK_SECRET: optionalNonEmpty,
@@ -80,6 +82,8 @@ export interface ServiceConfig {
   allow: AllowEntry[];
   /** SERVICE_ALLOW_API_KEY_CREATION: POST /user/account/api-key may be called (it must be on `allow` too). */
   allowApiKeyCreation: boolean;
+  /** SERVICE_API_KEY_RECIPIENT: what a created API secret is sealed to (required with allowApiKeyCreation). */
+  apiKeyRecipient?: ApiKeyRecipient;
   /** Requests per second per key name. */
   rateLimitPerSec: number;
 }
@@ -149,9 +153,8 @@ function loadLink(e: IntegrationEnv, problems: string[]): LinkConfig | undefined
 
 function loadService(e: IntegrationEnv, problems: string[]): ServiceConfig | undefined {
   if (!e.SERVICE_API_KEYS) {
-    for (const key of ['SERVICE_XT_API_ALLOW'] as const) {
+    for (const key of ['SERVICE_XT_API_ALLOW', 'SERVICE_API_KEY_RECIPIENT'] as const)
       if (e[key] !== undefined) problems.push(`SERVICE_API_KEYS: required when ${key} is set`);
-    }
     return undefined;
   }
   const keys = parseServiceKeys(e.SERVICE_API_KEYS, problems);
@@ -161,13 +164,13 @@ function loadService(e: IntegrationEnv, problems: string[]): ServiceConfig | und
   });
   problems.push(...allow.problems);
   const listsApiKey = allow.entries.some((a) => a.text === API_KEY_CREATION);
-  if (e.SERVICE_ALLOW_API_KEY_CREATION && !listsApiKey) {
+  if (e.SERVICE_ALLOW_API_KEY_CREATION && !listsApiKey)
     problems.push(`SERVICE_ALLOW_API_KEY_CREATION: set, but SERVICE_XT_API_ALLOW does not list "${API_KEY_CREATION}"`);
-  }
   return {
     keys,
     allow: allow.entries,
     allowApiKeyCreation: e.SERVICE_ALLOW_API_KEY_CREATION,
+    apiKeyRecipient: loadApiKeyRecipient(e.SERVICE_API_KEY_RECIPIENT, e.SERVICE_ALLOW_API_KEY_CREATION, problems),
     rateLimitPerSec: e.SERVICE_RATE_LIMIT,
   };
 }

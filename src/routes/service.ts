@@ -205,6 +205,7 @@ export function serviceRouter(ctx: AppContext): Router {
       targetOf: serviceXtTarget,
       allow: service.allow,
       apiKeyCreation: service.allowApiKeyCreation,
+      apiKeyRecipient: service.apiKeyRecipient,
       crossSiteCheck: false,
       ownerOf: (_req, res) => ctx.subjects.ownerOf(subjectOf(res)),
       callerClass: 'service', // the slice of the XT.COM budget kept for the institution (XT_API_SERVICE_SHARE)

@@ -7,6 +7,7 @@ import request from 'supertest';
 import { ConfigError, loadConfig } from '../../src/config/index.js';
 import { BASE_ENV, connectXt, type Harness, sidCookie, startHarness } from '../helpers/harness.js';
 import { linkEnv, linkToken } from '../helpers/link.js';
+import { openSealed, recipientPair } from '../helpers/apiKeyRecipient.js';
 import { type RedisServer, startRedis } from '../helpers/redis.js';
 
 const KEY = 'backend-key-0123456789abcdef0123456789';
@@ -197,9 +198,9 @@ describe('configuration', () => {
         SERVICE_ALLOW_API_KEY_CREATION: 'true',
       }),
     ).toThrow(ConfigError);
-    expect(
-      load({ SERVICE_API_KEYS: `a:${KEY}`, SERVICE_XT_API_ALLOW: allow, SERVICE_ALLOW_API_KEY_CREATION: 'true' }),
-    ).not.toThrow();
+    const on = { SERVICE_API_KEYS: `a:${KEY}`, SERVICE_XT_API_ALLOW: allow, SERVICE_ALLOW_API_KEY_CREATION: 'true' };
+    expect(load(on)).toThrow(/needs SERVICE_API_KEY_RECIPIENT/); // issue 26: never a secret in clear
+    expect(load({ ...on, SERVICE_API_KEY_RECIPIENT: recipientPair('EC').env })).not.toThrow();
   });
 
   test('short keys, duplicate names and malformed entries are refused, without echoing a key', () => {
@@ -224,12 +225,18 @@ describe('configuration', () => {
       env: serviceEnv({
         SERVICE_XT_API_ALLOW: 'GET /spot/v4/balances,POST /user/account/api-key',
         SERVICE_ALLOW_API_KEY_CREATION: 'true',
+        SERVICE_API_KEY_RECIPIENT: recipientPair('EC').env,
       }),
     });
     await connectSubject('user-42');
     const res = await request(h.built.app).post('/v1/subjects/user-42/xt/user/account/api-key').set(bearer());
     expect(res.status).toBe(200);
-    expect((res.body as { result: { secretKey: string } }).result.secretKey).toMatch(/^[0-9a-f]{48}$/);
+    // Sealed to the recipient (service-api-key-seal.test.ts has the rest).
+    const { secret } = await openSealed(
+      (res.body as { result: { secretKey: string } }).result.secretKey,
+      recipientPair('EC'),
+    );
+    expect(secret).toMatch(/^[0-9a-f]{48}$/);
     expect(
       (await request(h.built.app).post('/v1/subjects/user-42/xt/user/account/api-key.json').set(bearer())).status,
     ).toBe(403);

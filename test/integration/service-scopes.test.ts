@@ -12,6 +12,7 @@ import { SERVICE_SCOPES, type ServiceScope } from '../../src/config/integration.
 import { expectContract, operationFor } from '../helpers/contract.js';
 import { type Harness, connectXt, startHarness } from '../helpers/harness.js';
 import { linkEnv, linkToken } from '../helpers/link.js';
+import { recipientPair } from '../helpers/apiKeyRecipient.js';
 
 /** One key for every non-empty set of scopes (bit i of the mask: SERVICE_SCOPES[i]), and one without scopes. */
 const MASKS = Array.from({ length: 2 ** SERVICE_SCOPES.length - 1 }, (_, i) => i + 1);
@@ -23,7 +24,13 @@ const ONLY = (scope: ServiceScope) => 1 << SERVICE_SCOPES.indexOf(scope);
 
 const ALLOW = 'GET /spot/v4/balances,POST /spot/v4/order,DELETE /spot/v4/order/*,POST /user/account/api-key';
 const env = (extra: Record<string, string> = {}) =>
-  linkEnv({ SERVICE_API_KEYS: KEYS, SERVICE_XT_API_ALLOW: ALLOW, SERVICE_ALLOW_API_KEY_CREATION: 'true', ...extra });
+  linkEnv({
+    SERVICE_API_KEYS: KEYS,
+    SERVICE_XT_API_ALLOW: ALLOW,
+    SERVICE_ALLOW_API_KEY_CREATION: 'true',
+    SERVICE_API_KEY_RECIPIENT: recipientPair('EC').env,
+    ...extra,
+  });
 
 type Method = 'get' | 'post' | 'delete';
 interface Route {

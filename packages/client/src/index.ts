@@ -10,6 +10,7 @@ import type { DeliveryList, ListDeliveriesQuery, ReplayOptions, ReplayResult } f
 import type { WebhookEvent, XtMethod, XtResult } from './types.js';
 import { type RawBody, type WebhookHeaders, WebhookVerifier } from './webhooks.js';
 
+export { type ApiKeyPrivateKey, openApiKeySecret } from './apiKeySecret.js';
 export { XtConnectError, WebhookVerificationError, type WebhookFailure, type XtConnectErrorInit } from './errors.js';
 export { LINK_LIFETIME_S, LINK_MAX_LIFETIME_S, type MintLinkOptions } from './link.js';
 export { MAX_WAIT_S } from './http.js';

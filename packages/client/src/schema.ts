@@ -241,10 +241,17 @@ export interface paths {
     put?: never;
     /**
      * Create an XT.COM API key for the subject
-     * @description Hands the person's new XT.COM API **secret** to the caller, so it is refused (403
-     *     `not_allowed`) unless `SERVICE_XT_API_ALLOW` lists `POST /user/account/api-key` *and*
-     *     `SERVICE_ALLOW_API_KEY_CREATION=true`. Never reachable through `/api/xt`. Otherwise as
-     *     `POST /v1/subjects/{sub}/xt/{path}`.
+     * @description Creates an XT.COM API key for the person, so it is refused (403 `not_allowed`) unless
+     *     `SERVICE_XT_API_ALLOW` lists `POST /user/account/api-key` *and*
+     *     `SERVICE_ALLOW_API_KEY_CREATION=true` (which needs `SERVICE_API_KEY_RECIPIENT`). Never
+     *     reachable through `/api/xt`. Otherwise as `POST /v1/subjects/{sub}/xt/{path}`, except that the
+     *     new key's **secret** never leaves in clear: every member of XT.COM's answer whose name holds
+     *     `secret` (`secretKey` in `result`, as XT.COM documents it, or wherever else it sits) is
+     *     replaced by a compact JWE to the institution's public key (`SealedApiKeySecret`). Open it with
+     *     the client's `openApiKeySecret(jwe, privateKey)`. An answer that cannot be sealed (not JSON, a
+     *     success without a recognisable secret, a secret that is not a string, or a copy of it
+     *     elsewhere in the answer) is a 502 `provider_bad_response` and nothing of it passes; the key
+     *     then exists at XT.COM without anyone holding its secret, and the person may delete it there.
      */
     post: operations['createSubjectXtApiKey'];
     delete?: never;
@@ -1312,6 +1319,36 @@ export interface components {
           /** @enum {unknown} */
           returnCode: 0 | '0';
         });
+    /**
+     * @description A created API key's secret, sealed: a compact JWE (RFC 7516) to `SERVICE_API_KEY_RECIPIENT`,
+     *     `alg` ECDH-ES+A256KW (an EC P-256 recipient) or RSA-OAEP-256 (RSA), `enc` A256GCM, `kid` the
+     *     recipient JWK's `kid` or its RFC 7638 thumbprint. Its plaintext is the secret exactly as
+     *     XT.COM sent it (UTF-8). Open it with the institution's private key (`openApiKeySecret` in
+     *     `@xt-connect/client`, or any JOSE library).
+     */
+    SealedApiKeySecret: string;
+    /** @description Where XT.COM's documents put the new key (`accessKey` in clear, `secretKey` sealed); XT.COM may add fields. */
+    XtApiKeyFields: {
+      /** @description The new key's id (not a secret), as XT.COM sent it. */
+      accessKey?: string;
+      secretKey?: components['schemas']['SealedApiKeySecret'];
+      secret_key?: components['schemas']['SealedApiKeySecret'];
+    };
+    /**
+     * @description XT.COM's answer to `POST /user/account/api-key`, every secret sealed: on success (`rc` or
+     *     `returnCode` 0) `result` holds the new key (documented: `result.accessKey` and
+     *     `result.secretKey`; `result` may also be a list of keys), or a business refusal (`rc` 1).
+     */
+    XtApiKeyAnswer:
+      | (components['schemas']['XtSuccess'] & {
+          secretKey?: components['schemas']['SealedApiKeySecret'];
+          result: (
+            | components['schemas']['XtApiKeyFields']
+            | (components['schemas']['XtApiKeyFields'][] & components['schemas']['XtApiKeyFields'])
+          ) &
+            components['schemas']['XtApiKeyFields'];
+        })
+      | components['schemas']['XtRefusal'];
     /** @description XT.COM's answer, `result` being `XtBalances` on success (`rc` 0), or a business refusal (`rc` 1). */
     XtBalancesAnswer:
       | (components['schemas']['XtSuccess'] & {
@@ -1771,6 +1808,17 @@ export interface components {
       };
       content: {
         'application/json': components['schemas']['XtRefusal'];
+      };
+    };
+    /** @description XT.COM's own answer with its status, every API secret in it sealed (`SealedApiKeySecret`). */
+    XtApiKeySealed: {
+      headers: {
+        'Cache-Control': components['headers']['NoStore'];
+        'X-Request-Id': components['headers']['RequestId'];
+        [name: string]: unknown;
+      };
+      content: {
+        'application/json': components['schemas']['XtApiKeyAnswer'];
       };
     };
     /** @description XT.COM's own answer, unchanged (`rc` 0 with the balances (`XtBalances`), or `rc` 1 with a business code). */
@@ -2509,7 +2557,7 @@ export interface operations {
       502: components['responses']['V1BadGateway'];
       503: components['responses']['V1Unavailable'];
       504: components['responses']['V1GatewayTimeout'];
-      '2XX': components['responses']['XtPassedOn'];
+      '2XX': components['responses']['XtApiKeySealed'];
       '4XX': components['responses']['XtRefusedOther'];
     };
   };

@@ -27,6 +27,9 @@ export type ConnectionState = Schemas['ConnectionState'];
 export type LinkClaims = Schemas['LinkClaims'];
 export type XtAnswer = Schemas['XtAnswer'];
 export type XtRefusal = Schemas['XtRefusal'];
+/** XT.COM's answer to POST /user/account/api-key, its secret sealed (open it with openApiKeySecret). */
+export type XtApiKeyAnswer = Schemas['XtApiKeyAnswer'];
+export type SealedApiKeySecret = Schemas['SealedApiKeySecret'];
 /** The query of `GET /v1/connections`: state, provider, cursor, limit. */
 export type ListConnectionsQuery = NonNullable<operations['listConnections']['parameters']['query']>;
 export type DeliveryList = Schemas['DeliveryList'];

@@ -3,7 +3,16 @@
  * reads, an order placed and cancelled, XT.COM's own refusal as `xt_refused`, and the allow-list.
  * Then the typing: a path the contract documents gets its operation's answer, any other `unknown`.
  */
-import { type XtAnswer, type XtConnect, XtConnectError, type XtResult, type XtResultIn } from '../src/index.js';
+import {
+  type XtAnswer,
+  type XtApiKeyAnswer,
+  type XtConnect,
+  XtConnectError,
+  type XtResult,
+  type XtResultIn,
+  openApiKeySecret,
+} from '../src/index.js';
+import { recipientPair } from '../../../test/helpers/apiKeyRecipient.js';
 import { type RunningApp, openLink, startApp } from './app.js';
 
 const ALLOW = [
@@ -14,10 +23,15 @@ const ALLOW = [
   'POST /user/account/api-key',
 ].join(',');
 
+const RECIPIENT = recipientPair('EC');
 let app: RunningApp;
 let xc: XtConnect;
 beforeEach(async () => {
-  app = await startApp({ SERVICE_XT_API_ALLOW: ALLOW, SERVICE_ALLOW_API_KEY_CREATION: 'true' });
+  app = await startApp({
+    SERVICE_XT_API_ALLOW: ALLOW,
+    SERVICE_ALLOW_API_KEY_CREATION: 'true',
+    SERVICE_API_KEY_RECIPIENT: RECIPIENT.env,
+  });
   xc = app.client();
   expect((await openLink(await xc.mintLinkUrl({ sub: '42' }))).status).toBe(303);
 });
@@ -67,9 +81,11 @@ test('a path off the allow-list is 403 not_allowed (ours, not XT.COM’s); a bad
   await expect(xc.xt.get('42', '/spot/v4/balances?currencies=usdt')).rejects.toThrow(TypeError);
 });
 
-test('the contract’s documented path is typed: POST /user/account/api-key answers XtAnswer', async () => {
-  const answer: XtAnswer = await xc.xt.post('42', '/user/account/api-key');
+test('the contract’s documented path is typed: POST /user/account/api-key answers XtApiKeyAnswer (sealed)', async () => {
+  const answer: XtApiKeyAnswer = await xc.xt.post('42', '/user/account/api-key');
   expect('rc' in answer && answer.rc).toBe(0);
+  const result = (answer as { result: { secretKey: string } }).result;
+  expect(await openApiKeySecret(result.secretKey, RECIPIENT.privateKey)).toMatch(/^[0-9a-f]{48}$/);
 });
 
 // ---- the typing, checked by the compiler (tsc --noEmit covers packages/*/test) ----
@@ -94,7 +110,7 @@ interface FuturePaths {
 }
 
 test('types: documented paths get their answer, others unknown', () => {
-  holds<Equals<XtResult<'post', '/user/account/api-key'>, XtAnswer>>();
+  holds<Equals<XtResult<'post', '/user/account/api-key'>, XtApiKeyAnswer>>();
   holds<Equals<XtResult<'get', '/spot/v4/not-in-the-contract'>, unknown>>();
   holds<Equals<XtResult<'get', string>, unknown>>();
   holds<Equals<XtResultIn<FuturePaths, 'get', '/spot/v4/balances'>, Balances>>();

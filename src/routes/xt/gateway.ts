@@ -12,17 +12,20 @@
  *   5. the body: JSON only (415), at most 16 kB (413), well-formed (400);
  *   6. the call, through XtApi and its guard: XT.COM's own answer when it is one (rc 0, or rc 1
  *      with a business mc), with its status; everything else is one of our error codes (401, 429,
- *      502, 503, 504), rendered as JSON by the error handler.
+ *      502, 503, 504), rendered as JSON by the error handler. The api-key path (the service API
+ *      only) needs a recipient, and its answer leaves with the secret sealed to it (apiKeySeal.ts).
  * Every answer carries Cache-Control: no-store (set for everything past the static files).
  */
 import express, { type NextFunction, type Request, type Response, Router } from 'express';
+import type { ApiKeyRecipient } from '../../config/apiKeyRecipient.js';
 import type { AppContext } from '../../context.js';
 import { AppError, badRequest } from '../../errors.js';
 import { requireCsrf } from '../../http/csrf.js';
 import { parseXtTarget, type XtTarget } from './target.js';
 import type { XtCall } from '../../services/xtApi.js';
 import type { XtCallerClass } from '../../services/xtGuard.js';
-import { type AllowEntry, isAllowed, type XtMethod, XT_METHODS } from './allowList.js';
+import { sealApiKeyAnswer } from '../../shared/apiKeySeal.js';
+import { type AllowEntry, isAllowed, isNeverAllowed, type XtMethod, XT_METHODS } from './allowList.js';
 import { connectionOwner } from '../../session/owner.js';
 
 export const XT_GATEWAY_PREFIX = '/api/xt';
@@ -130,13 +133,14 @@ function jsonBody(req: Request): string | undefined {
   return text;
 }
 
-function forward(
-  ctx: AppContext,
-  ownerOf: (req: Request, res: Response) => string | undefined,
-  callerClass: XtCallerClass,
-) {
+function forward(ctx: AppContext, caller: XtCaller) {
+  const { ownerOf, callerClass, apiKeyRecipient } = caller;
   return async function forwardToXt(req: Request, res: Response): Promise<void> {
     const { xtMethod, xtTarget } = locals(res);
+    // The api-key answer holds a secret: without a recipient to seal it to, XT.COM is never asked.
+    const sealTo = isNeverAllowed(xtTarget.path) ? apiKeyRecipient : undefined;
+    if (isNeverAllowed(xtTarget.path) && !sealTo)
+      throw new AppError('not_allowed', { provider: 'xt', detail: { method: xtMethod, path: xtTarget.path } });
     const body = jsonBody(req);
     const owner = ownerOf(req, res);
     if (!ctx.xtApi) throw new AppError('not_found');
@@ -148,8 +152,9 @@ function forward(
       ...(body !== undefined ? { body } : {}),
     };
     const answer = await ctx.xtApi.call(owner, call, callerClass);
+    const out = sealTo ? await sealApiKeyAnswer(answer.body, sealTo) : answer.body;
     // end(), not send(): no ETag, so never a 304 in place of XT.COM's own status.
-    res.status(answer.status).type('application/json').end(answer.body);
+    res.status(answer.status).type('application/json').end(out);
   };
 }
 
@@ -166,6 +171,8 @@ export interface XtCaller {
   ownerOf: (req: Request, res: Response) => string | undefined;
   /** Which share of the deployment's XT.COM budget the guard counts: 'person' (/api/xt) or 'service' (/v1). */
   callerClass: XtCallerClass;
+  /** SERVICE_API_KEY_RECIPIENT: the api-key answer's secret is sealed to it; absent, that path is never called. */
+  apiKeyRecipient?: ApiKeyRecipient;
 }
 
 /** The steps listed at the top of this file, for one kind of caller. */
@@ -177,7 +184,7 @@ export function xtCallSteps(ctx: AppContext, caller: XtCaller) {
     caller.crossSiteCheck ? checkCrossSite(ctx) : noCrossSiteCheck,
     checkBodyType,
     readJsonBody,
-    forward(ctx, caller.ownerOf, caller.callerClass),
+    forward(ctx, caller),
   ];
 }
 
