@@ -22,7 +22,8 @@ import { requireCsrf } from '../../http/csrf.js';
 import { parseXtTarget, type XtTarget } from './target.js';
 import type { XtCall } from '../../services/xtApi.js';
 import type { XtCallerClass } from '../../services/xtGuard.js';
-import { type AllowEntry, isAllowed, type XtMethod, XT_METHODS } from './allowList.js';
+import { type AllowEntry, allowedBy, entryPattern, type XtMethod, XT_METHODS } from './allowList.js';
+import { SPAN_ROUTE } from '../../http/tracing.js';
 import { connectionOwner } from '../../session/owner.js';
 
 export const XT_GATEWAY_PREFIX = '/api/xt';
@@ -31,6 +32,8 @@ export const MAX_BODY_BYTES = 16 * 1024;
 interface GatewayLocals {
   xtMethod: XtMethod;
   xtTarget: XtTarget;
+  /** The allow-list pattern that matched (`/spot/v4/order/*`): what traces name instead of the path. */
+  xtTemplate: string;
 }
 
 const locals = (res: Response) => res.locals as GatewayLocals;
@@ -60,12 +63,16 @@ function gatewayTarget(req: Request): string | undefined {
   return raw.toLowerCase().startsWith(`${XT_GATEWAY_PREFIX}/`) ? raw.slice(XT_GATEWAY_PREFIX.length) : undefined;
 }
 
-function checkAllowList(allow: readonly AllowEntry[], apiKeyCreation: boolean) {
+function checkAllowList(allow: readonly AllowEntry[], apiKeyCreation: boolean, route: string) {
   return function allowListed(_req: Request, res: Response, next: NextFunction): void {
     const { xtMethod, xtTarget } = locals(res);
-    if (!isAllowed(allow, xtMethod, xtTarget.path, apiKeyCreation)) {
+    const entry = allowedBy(allow, xtMethod, xtTarget.path, apiKeyCreation);
+    if (!entry) {
       return next(new AppError('not_allowed', { provider: 'xt', detail: { method: xtMethod, path: xtTarget.path } }));
     }
+    locals(res).xtTemplate = entryPattern(entry);
+    // The server span's route: the caller's mount as a template (never the subject) and the pattern.
+    (res.locals as Record<string, unknown>)[SPAN_ROUTE] = `${route}${locals(res).xtTemplate}`;
     next();
   };
 }
@@ -136,7 +143,7 @@ function forward(
   callerClass: XtCallerClass,
 ) {
   return async function forwardToXt(req: Request, res: Response): Promise<void> {
-    const { xtMethod, xtTarget } = locals(res);
+    const { xtMethod, xtTarget, xtTemplate } = locals(res);
     const body = jsonBody(req);
     const owner = ownerOf(req, res);
     if (!ctx.xtApi) throw new AppError('not_found');
@@ -144,6 +151,7 @@ function forward(
     const call: XtCall = {
       method: xtMethod,
       path: xtTarget.path,
+      template: xtTemplate,
       query: xtTarget.query,
       ...(body !== undefined ? { body } : {}),
     };
@@ -166,6 +174,8 @@ export interface XtCaller {
   ownerOf: (req: Request, res: Response) => string | undefined;
   /** Which share of the deployment's XT.COM budget the guard counts: 'person' (/api/xt) or 'service' (/v1). */
   callerClass: XtCallerClass;
+  /** The mount as a route template, for the server span (`/v1/subjects/{sub}/xt`: never the subject itself). */
+  route: string;
 }
 
 /** The steps listed at the top of this file, for one kind of caller. */
@@ -173,7 +183,7 @@ export function xtCallSteps(ctx: AppContext, caller: XtCaller) {
   return [
     checkMethod,
     checkTarget(caller.targetOf),
-    checkAllowList(caller.allow, caller.apiKeyCreation),
+    checkAllowList(caller.allow, caller.apiKeyCreation, caller.route),
     caller.crossSiteCheck ? checkCrossSite(ctx) : noCrossSiteCheck,
     checkBodyType,
     readJsonBody,
@@ -192,6 +202,7 @@ export function xtGatewayRouter(ctx: AppContext): Router {
       crossSiteCheck: true,
       ownerOf: (req) => connectionOwner(req),
       callerClass: 'person',
+      route: XT_GATEWAY_PREFIX,
     }),
   );
   return r;
