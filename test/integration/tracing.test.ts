@@ -8,7 +8,9 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { ROOT } from '../../src/app.js';
+import { appChild } from '../helpers/child.js';
 import { BASE_ENV, type Harness, authorizeAtStandIn, startHarness } from '../helpers/harness.js';
+import { freePort } from '../helpers/ports.js';
 import { type OtlpReceiver, type ReceivedSpan, startOtlpReceiver } from '../helpers/otlpReceiver.js';
 
 const TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
@@ -190,3 +192,18 @@ test('with OTEL_EXPORTER_OTLP_ENDPOINT unset, no SDK module is loaded and nothin
   );
   expect(receiver.spans.map((s) => s.name)).toContain('GET /healthz');
 }, 60_000);
+
+test('SIGTERM: the server sends the spans still in the batch before it exits', async () => {
+  // The batch is sent every 5 s; the process stops well before that, so only the stop's flush sends it.
+  const child = appChild(await freePort(), {
+    ...BASE_ENV,
+    XT_ENABLED: 'false',
+    SHUTDOWN_DRAIN: '0',
+    OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+  });
+  await child.start();
+  expect((await fetch(`${child.url}/healthz`)).status).toBe(200);
+  expect(receiver.requests).toBe(0);
+  await child.kill('SIGTERM');
+  expect(receiver.spans.map((s) => s.name)).toContain('GET /healthz');
+}, 30_000);
