@@ -10,6 +10,7 @@ import { FAST, QUERY_TOKEN, hookEnv } from '../helpers/webhooks.js';
 import { type WebhookReceiver, startReceiver } from '../helpers/webhookReceiver.js';
 import { refreshLockKey } from '../../src/session/connections/lock.js';
 
+const KEY = 'k'.repeat(40);
 let otlp: OtlpReceiver;
 let hooks: WebhookReceiver | undefined;
 let h: Harness | undefined;
@@ -32,10 +33,10 @@ function scan(text: string, secrets: string[]): void {
   for (const s of secrets) if (s && text.includes(s)) throw new Error(`a secret reached a span: ${s.slice(0, 6)}…`);
 }
 
-test('a linked login delivers a webhook: the delivery is a span with its outcome, and no subject, token or URL is exported', async () => {
+test('a linked login delivers a webhook and the backend calls XT.COM for the subject: spans with outcomes and route templates, and no subject, key, token or URL is exported', async () => {
   hooks = await startReceiver();
   h = await startHarness({
-    env: { ...hookEnv(hooks), ...linkEnv(), OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url },
+    env: { ...hookEnv(hooks), ...linkEnv(), SERVICE_API_KEYS: `ops:${KEY}`, OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url },
     app: { webhookTiming: FAST },
   });
   const subject = 'user-4711@example.com';
@@ -43,7 +44,16 @@ test('a linked login delivers a webhook: the delivery is a span with its outcome
   expect((await connectXt(h.agent, { link })).status).toBe(303);
   await hooks.waitFor(() => hooks!.accepted.length === 1, 5000, 'connection.created');
   await new Promise((r) => setTimeout(r, 100)); // the worker records the outcome after the answer
+  // The institution's backend calls XT.COM for the subject: the route names {sub}, never the subject.
+  const v1 = await h.agent
+    .get(`/v1/subjects/${encodeURIComponent(subject)}/xt/spot/v4/balances?currencies=usdt`)
+    .set('Authorization', `Bearer ${KEY}`);
+  expect(v1.status).toBe(200);
   await h.built.ctx.tracing!.forceFlush();
+  const server = named(otlp.spans, 'GET /v1/subjects/{sub}/xt/spot/v4/balances')[0]!;
+  expect(server.attributes['http.route']).toBe('/v1/subjects/{sub}/xt/spot/v4/balances');
+  const xt = named(otlp.spans, 'XT.COM GET /spot/v4/balances')[0]!;
+  expect(xt).toMatchObject({ parentSpanId: server.spanId, attributes: { 'xtc.caller': 'service' } });
 
   const [delivery, ...more] = named(otlp.spans, 'webhook.delivery');
   expect(more).toEqual([]);
@@ -58,7 +68,8 @@ test('a linked login delivers a webhook: the delivery is a span with its outcome
     },
   });
   const text = otlp.bodies.join('\n');
-  scan(text, [...h.secrets(), subject, encodeURIComponent(subject), link, QUERY_TOKEN, hooks.secret]);
+  scan(text, [...h.secrets(), subject, encodeURIComponent(subject), link, QUERY_TOKEN, hooks.secret, KEY]);
+  expect(text).not.toMatch(/usdt|currencies/);
   expect(text).not.toContain('/hooks');
   expect(text).not.toContain(hooks.accepted[0]!.id); // nor the webhook-id
 });
