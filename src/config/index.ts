@@ -4,7 +4,7 @@
  *
  * Each concern owns its slice of the schema, its loader and its type, in its own file: core.ts
  * (run mode, listeners, proxies, time limits), session.ts, redis.ts, xt.ts, oidc.ts,
- * integration.ts (link, service API, webhooks) and site.ts; env.ts holds the helpers they share.
+ * integration.ts (link, service API, webhooks), site.ts and telemetry.ts (traces); env.ts holds the helpers they share.
  * This file merges the slices, runs each loader, and the checks that span concerns.
  */
 import { z } from 'zod';
