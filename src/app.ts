@@ -17,6 +17,7 @@ import { AppError } from './errors.js';
 import { accessLog } from './http/accessLog.js';
 import { API_PREFIX, SERVICE_PREFIX, under } from './http/dispatch.js';
 import { securityHeaders } from './http/securityHeaders.js';
+import { traceRequests } from './http/tracing.js';
 import { errorHandler, notFound } from './http/errorHandler.js';
 import { providerOrigins } from './providers/registry.js';
 import { apiRouter } from './routes/api.js';
@@ -88,7 +89,7 @@ export function createExpressApp(ctx: AppContext): Express {
     throwOnUndefined: false,
   });
 
-  app.use(accessLog(ctx.logger));
+  app.use(...(ctx.tracing ? [traceRequests()] : []), accessLog(ctx.logger)); // the span first: logs carry its trace
 
   // The request's id and client IP (as TRUST_PROXY resolves it), for the audit log wherever it is written from.
   app.use(function requestScope(req, _res, next) {

@@ -23,6 +23,7 @@ import { createStores } from './store/select.js';
 import type { Stores } from './store/types.js';
 import { Audit } from './shared/audit.js';
 import { Metrics } from './shared/metrics.js';
+import { type Tracing, startTracing } from './shared/tracing.js';
 import { type WebhookTiming, WebhookWorker } from './webhooks/delivery.js';
 
 export interface AppContext {
@@ -47,6 +48,8 @@ export interface AppContext {
   metrics: Metrics;
   /** The audit log: one line per security event. */
   audit: Audit;
+  /** The OpenTelemetry SDK, when OTEL_EXPORTER_OTLP_ENDPOINT is set; shut down (flushed) by server.ts's stop. */
+  tracing?: Tracing;
   now: () => number;
   /** Set when a graceful stop begins: readiness then fails so load balancers move traffic away. */
   lifecycle: {
@@ -90,6 +93,7 @@ export async function buildContext(config: Config, opts: AppOptions = {}): Promi
   const log = opts.logger ?? logger;
   for (const warning of config.warnings) log.warn(warning);
   const now = opts.now ?? Date.now;
+  const tracing = await startTracing(config.telemetry); // first, so that every span below has its SDK
   // Process metrics (CPU, memory, event loop) only when someone can scrape them.
   const metrics = new Metrics({ defaults: config.server.metrics !== undefined });
   const audit = new Audit(log);
@@ -117,6 +121,7 @@ export async function buildContext(config: Config, opts: AppOptions = {}): Promi
   wake.worker = webhooks;
   const ctx: AppContext = {
     ...basics,
+    tracing,
     lifecycle: { draining: false, background: new Set() },
     sessionGrace,
     connections,

@@ -9,6 +9,7 @@
  *     values of configured secrets.
  */
 import pino, { type DestinationStream, type Logger } from 'pino';
+import { traceFields } from './shared/tracing.js';
 
 const SECRET_KEYS =
   /^(client_secret|clientsecret|access_token|accesstoken|refresh_token|refreshtoken|id_token|idtoken|token|code_verifier|codeverifier|authorization|cookie|set-cookie|password|secret|session_secret|access-token)$/i;
@@ -114,6 +115,7 @@ export function createLogger(opts: LoggerOptions): { logger: Logger; scrubber: S
     {
       level: opts.level,
       base: undefined,
+      mixin: traceFields, // trace_id and span_id while a span is active (tracing on)
       serializers: {
         err: (e: unknown) => serializeError(e, scrubber),
         error: (e: unknown) => serializeError(e, scrubber),

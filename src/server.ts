@@ -114,6 +114,7 @@ export async function start(config: Config, host = config.server.host, opts: App
       ctx.lifecycle.draining = true;
       await stopGracefully(server, drain, config.server.shutdownDrainMs);
       await close();
+      await ctx.tracing?.shutdown(); // the spans still in the batch are sent
       metricsServer?.closeAllConnections(); // a scraper's kept-alive connection must not hold the exit
       await new Promise((resolve) => (metricsServer ? metricsServer.close(resolve) : resolve(undefined)));
       ctx.logger.info('stopped');

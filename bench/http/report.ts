@@ -76,6 +76,24 @@ function tableRows(r: Measured): Row[] {
   });
 }
 
+/** Tracing on against off, per route: the median (and min–max) of the req/s ratios taken within each round. */
+function tracingParagraph(r: Measured): string {
+  const rounds = [...new Set(r.runs.map((x) => x.round))];
+  const parts = ['GET /api/session', 'GET /account'].flatMap((route) => {
+    const ratios = rounds.flatMap((round) => {
+      const on = r.runs.find((x) => x.round === round && x.name === `xt-connect traced ${route}`);
+      const off = r.runs.find((x) => x.round === round && x.name === `xt-connect ${route}`);
+      return on && off ? [on.result.rps / off.result.rps] : [];
+    });
+    return ratios.length
+      ? [`${route} **${r2(median(ratios))}×** (${r2(Math.min(...ratios))}–${r2(Math.max(...ratios))})`]
+      : [];
+  });
+  return parts.length
+    ? `Tracing on (every request sampled, exported over OTLP/HTTP to a sink in another process) against off, req/s ratio within each round: ${parts.join(', ')}.`
+    : '';
+}
+
 /** The callback's overhead over the token endpoint: the paragraph, and the overhead (ms) the goal is judged on. */
 function callbackParagraph(r: Measured): { text: string; overhead: number } {
   const overhead = median(r.callbackMs) - median(r.directMs);
@@ -99,6 +117,8 @@ function markdown(r: Measured, how: HowRun, rows: Row[]): string {
       (x) =>
         `| ${x.name} | ${x.rps} | ${x.p50} | ${x.p99} | **${x.ratio}** (${x.spread}) | ${x.vsEoc} | ${x.cpuUs} µs |`,
     ),
+    '',
+    tracingParagraph(r),
     '',
     callback.text,
     '',

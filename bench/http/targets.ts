@@ -26,6 +26,9 @@ export type Servers = {
   baseline: Proc;
   eoc: Proc;
   app: Proc;
+  /** The same build with tracing on (every request sampled), exporting to `sink` in another process. */
+  traced: Proc;
+  sink: Proc;
   old: Proc | undefined;
 };
 
@@ -35,7 +38,7 @@ const tmp = (p: string) => fs.mkdtempSync(path.join(os.tmpdir(), p));
 /**
  * The stand-ins (XT.COM, and oidc-provider for express-openid-connect), then every server in turn:
  * bare node:http, Express alone, the express-session baseline, express-openid-connect, xt-connect
- * (and OLD's).
+ * (and OLD's), and xt-connect with tracing on, exporting every request's spans to a sink process.
  */
 export async function startServers(
   clientSecret: string,
@@ -50,6 +53,7 @@ export async function startServers(
   ]);
   const { OIDC_CLIENTS } = await import('../../standins/oidc.js');
   const basic = OIDC_CLIENTS.basic;
+  const sink = await startProcess(process.execPath, ['bench/servers/otlp-sink.mjs', String(await freePort())]);
   const servers: Servers = {
     bare: await startProcess(process.execPath, ['bench/servers/bare-http.mjs', String(await freePort())]),
     express: await startProcess(process.execPath, ['bench/servers/express-bare.mjs', String(await freePort())]),
@@ -66,6 +70,8 @@ export async function startServers(
       basic.clientSecret,
     ]),
     app: await startBuiltApp(ROOT, xt.url, clientSecret, 'new'),
+    traced: await startBuiltApp(ROOT, xt.url, clientSecret, 'traced', { OTEL_EXPORTER_OTLP_ENDPOINT: sink.url }),
+    sink,
     old: old ? await startBuiltApp(old, xt.url, clientSecret, 'old') : undefined,
   };
   return { xt, oidc, servers };
@@ -117,6 +123,7 @@ export async function connectTargets(servers: Servers): Promise<Target[]> {
   const baselineCookie = (await fetch(`${servers.baseline.url}/login`)).headers.get('set-cookie')!.split(';')[0]!;
   const eocCookie = await connectEoc(servers.eoc.url);
   const appLogin = await connectXt(servers.app.url, 1);
+  const tracedLogin = await connectXt(servers.traced.url, 3);
   const oldLogin = servers.old ? await connectXt(servers.old.url, 2) : undefined;
   return [
     { name: 'bare node:http', pid: servers.bare.pid, url: `${servers.bare.url}/api/session`, check: isJsonConnected },
@@ -146,6 +153,7 @@ export async function connectTargets(servers: Servers): Promise<Target[]> {
       appLogin.cookie,
       (s, b) => s === 200 && /data-state="connected"|Disconnect/.test(b),
     ),
+    ...appTargets('xt-connect traced', servers.traced, tracedLogin.cookie, (s, b) => s === 200 && /Disconnect/.test(b)),
     // The old commit's account page may predate data-state: a 200 is enough there.
     ...(servers.old && oldLogin ? appTargets('xt-connect (OLD)', servers.old, oldLogin.cookie, (s) => s === 200) : []),
   ];

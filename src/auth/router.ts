@@ -2,6 +2,7 @@ import { type Request, Router, urlencoded } from 'express';
 import type { AppContext } from '../context.js';
 import { requireCsrf } from '../http/csrf.js';
 import { authRateLimit } from '../http/rateLimit.js';
+import { spanned } from '../http/tracing.js';
 import { callback, login, logout } from './handlers.js';
 import { reportFailedPopupLogin } from './popup.js';
 import { reconnect } from './reconnect.js';
@@ -9,9 +10,9 @@ import { reconnect } from './reconnect.js';
 export function authRouter(ctx: AppContext): Router {
   const r = Router();
   r.use('/auth', authRateLimit(ctx));
-  r.get('/auth/:provider/login', login(ctx));
+  r.get('/auth/:provider/login', spanned('auth.login', login(ctx)));
   r.use('/auth/:provider/login', reportFailedPopupLogin(ctx)); // after the rate limit and the login: their errors
-  r.get('/auth/:provider/callback', callback(ctx));
+  r.get('/auth/:provider/callback', spanned('auth.callback', callback(ctx)));
   const provider = (req: Request) => ctx.providers.get(String(req.params.provider))?.id;
   r.post(
     '/auth/:provider/logout',

@@ -4,7 +4,7 @@
  *
  * Each concern owns its slice of the schema, its loader and its type, in its own file: core.ts
  * (run mode, listeners, proxies, time limits), session.ts, redis.ts, xt.ts, oidc.ts,
- * integration.ts (link, service API, webhooks) and site.ts; env.ts holds the helpers they share.
+ * integration.ts (link, service API, webhooks), site.ts and telemetry.ts (traces); env.ts holds the helpers they share.
  * This file merges the slices, runs each loader, and the checks that span concerns.
  */
 import { z } from 'zod';
@@ -15,6 +15,7 @@ import { loadOidc, type OidcConfig, oidcSchema } from './oidc.js';
 import { loadRedis, type RedisSettings, redisSchema } from './redis.js';
 import { DEMO_SESSION_SECRET, loadSession, type SessionConfig, sessionSchema } from './session.js';
 import { loadSite, type SiteConfig, siteSchema, unbrandedWarnings } from './site.js';
+import { loadTelemetry, type TelemetryConfig, telemetrySchema } from './telemetry.js';
 import { loadXt, loadXtCalls, type XtCallsConfig, type XtConfig, xtSchema } from './xt.js';
 
 export { ConfigError, type Env, isLoopbackHttp, parseDuration } from './env.js';
@@ -34,6 +35,7 @@ export type {
   WebhookConfig,
 } from './integration.js';
 export type { ScopeText, SiteConfig } from './site.js';
+export type { TelemetryConfig } from './telemetry.js';
 
 /** The whole schema: every slice's variables, merged. */
 const envSchema = z.object({
@@ -44,6 +46,7 @@ const envSchema = z.object({
   ...oidcSchema.shape,
   ...integrationSchema.shape,
   ...siteSchema.shape,
+  ...telemetrySchema.shape,
 });
 
 type ParsedEnv = z.infer<typeof envSchema>;
@@ -79,6 +82,8 @@ export interface Config {
   integration: IntegrationConfig;
   /** The institution's brand on the pages (SITE_*, SUPPORT_URL, SCOPE_TEXTS). */
   site: SiteConfig;
+  /** OpenTelemetry traces (OTEL_*); absent: OTEL_EXPORTER_OTLP_ENDPOINT is unset and tracing is off. */
+  telemetry?: TelemetryConfig;
   /** Accepted but deprecated or risky settings, said once at start. */
   warnings: string[];
 }
@@ -97,10 +102,11 @@ export function loadConfig(env: Env): Config {
   const xtCalls = loadXtCalls(e, problems);
   const integration = loadIntegration(e, run, problems, warnings);
   const site = loadSite(e, server.dataDir, problems);
+  const telemetry = loadTelemetry(e, run, problems);
   if (run.env === 'production') warnings.push(...unbrandedWarnings(env));
   if (run.inProduction) problems.push(...productionRefusals(e, session, run));
   if (problems.length) throw new ConfigError(problems);
-  return { server, session, redis, xt, oidc, xtCalls, integration, site, warnings };
+  return { server, session, redis, xt, oidc, xtCalls, integration, site, telemetry, warnings };
 }
 
 /**

@@ -3,7 +3,7 @@
  * query value hidden, the status, the time taken, and the service API key's name when there is
  * one), at warn for a failure and info otherwise; "request aborted" at warn when the client went
  * away before the answer was sent; nothing for /healthz. Each request gets an id,
- * sent back as X-Request-Id.
+ * sent back as X-Request-Id: the one a trusted proxy (TRUST_PROXY) sent, or a new one.
  *
  * Cheap by design, since it runs on every request: no child logger, and at a level that drops the
  * line, nothing but the id is done. Code that logs about a request adds `reqId: req.id` itself.
@@ -12,6 +12,7 @@ import { randomUUID } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from 'pino';
 import { safeUrl } from '../logger.js';
+import { trustedRequestId } from './trustedProxy.js';
 
 declare module 'http' {
   interface IncomingMessage {
@@ -22,7 +23,7 @@ declare module 'http' {
 
 export function accessLog(logger: Logger) {
   return function logRequest(req: Request, res: Response, next: NextFunction): void {
-    const id = randomUUID();
+    const id = trustedRequestId(req) ?? randomUUID();
     req.id = id;
     res.setHeader('X-Request-Id', id);
     if (req.url === '/healthz' || !logger.isLevelEnabled('warn')) return next();

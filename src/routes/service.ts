@@ -209,6 +209,7 @@ export function serviceRouter(ctx: AppContext): Router {
       crossSiteCheck: false,
       ownerOf: (_req, res) => ctx.subjects.ownerOf(subjectOf(res)),
       callerClass: 'service', // the slice of the XT.COM budget kept for the institution (XT_API_SERVICE_SHARE)
+      route: '/v1/subjects/{sub}/xt',
     }),
   );
   r.use(SERVICE_PREFIX, notFound()); // nothing under /v1 reaches the session middleware

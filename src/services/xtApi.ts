@@ -14,6 +14,8 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Metrics } from '../shared/metrics.js';
+import { type Span, SpanKind, inSpan, spanEvent } from '../shared/tracing.js';
+import { pathTemplate } from '../shared/xtAllowListSyntax.js';
 import { z } from 'zod';
 import type { XtConfig } from '../config/xt.js';
 import { AppError } from '../errors.js';
@@ -31,6 +33,11 @@ export interface XtCall {
   method: XtMethod;
   /** Already checked by the caller; exactly what is sent and signed. */
   path: string;
+  /**
+   * What the span names instead of the path, whose segments may hold ids: the allow-list pattern
+   * that matched, or the fixed path. Unset: the path with every segment holding a digit as `{id}`.
+   */
+  template?: string;
   /** The pairs of the query; sorted once here, and that one string is both signed and sent. */
   query: [string, string][];
   /** The exact JSON bytes to send and sign. */
@@ -71,7 +78,16 @@ export class XtApi {
    * rc 1 with a business mc); throws AppError for everything else. `caller`: whose share of the
    * deployment's XT.COM budget the guard counts it against (the institution's /v1 calls: 'service').
    */
-  async call(owner: string, call: XtCall, caller: XtCallerClass = 'person'): Promise<XtAnswer> {
+  call(owner: string, call: XtCall, caller: XtCallerClass = 'person'): Promise<XtAnswer> {
+    // The template and the method only: never the path's own segments, the query or the body.
+    const template = call.template ?? pathTemplate(call.path);
+    const attributes = { 'http.request.method': call.method, 'xt.path_template': template, 'xtc.caller': caller };
+    return inSpan(`XT.COM ${call.method} ${template}`, { kind: SpanKind.CLIENT, attributes }, (span) =>
+      this.attempts(owner, call, caller, span),
+    );
+  }
+
+  private async attempts(owner: string, call: XtCall, caller: XtCallerClass, span?: Span): Promise<XtAnswer> {
     let access = await this.access(owner, caller);
     const retried = { token: false, clock: false };
     // At most three requests: the first, one after a new clock reading, one after a refresh.
@@ -79,13 +95,17 @@ export class XtApi {
       const res = await this.send(access, call);
       const outcome = classify(res, call.path, this.now());
       this.count(outcome);
+      const mc = outcome.kind === 'answer' ? outcome.code : 'mc' in outcome ? outcome.mc : 'none';
+      span?.setAttributes({ 'http.response.status_code': res.status, 'xt.outcome': outcome.kind, 'xt.mc': mc });
       if (outcome.kind === 'answer') return outcome.answer;
       if (outcome.kind === 'clock' && !retried.clock) {
+        spanEvent('xt.retry', { reason: 'clock' });
         retried.clock = true;
         await this.opts.userApi.clock.syncAfter(res.clockReading);
         continue;
       }
       if (outcome.kind === 'token_rejected' && !retried.token) {
+        spanEvent('xt.retry', { reason: 'token_rejected' });
         retried.token = true;
         access = await this.afterRejection(owner, access);
         continue;

@@ -43,6 +43,18 @@ const SEGMENT = /^(\*|[A-Za-z0-9_~-][A-Za-z0-9._~-]*)$/;
 /** A checked path's segments: `/a/b` is `['a', 'b']`. */
 export const splitPath = (path: string) => path.slice(1).split('/');
 
+/** The pattern of an entry, as spans name a call (`GET /spot/v4/order/*` → `/spot/v4/order/*`). */
+export const entryPattern = (e: AllowEntry): string => e.text.slice(e.method.length + 1);
+
+/** `/spot/v4/order/123` as `/spot/v4/order/{id}`: a version segment (`v4`) stays, any other with a digit is hidden. */
+export function pathTemplate(path: string): string {
+  return path
+    .split('/')
+    .map((seg) => (/\d/.test(seg) && !/^v\d+$/.test(seg) ? '{id}' : seg))
+    .join('/')
+    .slice(0, 256);
+}
+
 /** True when an entry could match a path that isNeverAllowed refuses (a `*` matches any one segment). */
 function reachesNeverAllowed(segments: string[]): boolean {
   const [user, account, key] = splitPath(NEVER_ALLOWED_PATH) as [string, string, string];

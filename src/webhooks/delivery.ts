@@ -207,6 +207,7 @@ export class WebhookWorker {
         url: this.opts.config.url,
         timeoutMs: this.timing.timeoutMs,
         signal: this.stopping.signal,
+        attempt: e.attempts + 1,
       });
       await this.settle(e, outcome);
       await this.logAttempt(attemptEntry(e, eventType(body), outcome, now, this.timing.now()));

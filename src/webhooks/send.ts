@@ -7,9 +7,12 @@
  *
  * Nothing here logs. The outcome carries only a status or an error code, so the caller can log a
  * failure without the URL (its query may hold the institution's own token), the secret or the body.
+ * With tracing on, each attempt is a span (webhook.delivery) holding the same: the attempt's number,
+ * the outcome, the status or the error code; never the URL, the body, the id or the signature.
  */
 import { Webhook } from 'standardwebhooks';
 import { type Outbound, TransportFailure, createOutbound, systemCode } from '../shared/outbound.js';
+import { type Span, SpanKind, failSpan, inSpan } from '../shared/tracing.js';
 
 export const USER_AGENT = 'xt-connect-webhooks';
 
@@ -29,6 +32,8 @@ export interface SendOptions {
   timeoutMs: number;
   /** Aborts the attempt early (the worker is stopping). */
   signal?: AbortSignal;
+  /** The attempt's number (1 for the first), for its span. */
+  attempt?: number;
 }
 
 /**
@@ -59,7 +64,16 @@ export class WebhookSender {
   }
 
   /** One attempt; never throws. A redirect is a failure, never followed: the URL is the one configured. */
-  async send(id: string, body: string, at: Date, opts: SendOptions): Promise<SendOutcome> {
+  send(id: string, body: string, at: Date, opts: SendOptions): Promise<SendOutcome> {
+    const attributes = { 'http.request.method': 'POST', 'webhook.attempt': opts.attempt ?? 1 };
+    return inSpan('webhook.delivery', { kind: SpanKind.CLIENT, attributes }, async (span) => {
+      const outcome = await this.post(id, body, at, opts);
+      if (span) describe(span, outcome);
+      return outcome;
+    });
+  }
+
+  private async post(id: string, body: string, at: Date, opts: SendOptions): Promise<SendOutcome> {
     let status: number;
     try {
       ({ status } = await this.http.request({
@@ -82,6 +96,13 @@ export class WebhookSender {
   close(): void {
     this.http.close();
   }
+}
+
+/** The outcome on the attempt's span: delivered, gone or failed, and the status or the error code. */
+function describe(span: Span, outcome: SendOutcome): void {
+  span.setAttribute('webhook.outcome', outcome.kind);
+  if (outcome.status !== undefined) span.setAttribute('http.response.status_code', outcome.status);
+  if (outcome.kind === 'failed') failSpan(span, { code: outcome.code ?? String(outcome.status) });
 }
 
 /** A short, URL-free name for why a request got no answer: `timeout`, `aborted`, or the socket's code (ECONNREFUSED…). */

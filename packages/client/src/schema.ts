@@ -821,10 +821,7 @@ export interface components {
         code: components['schemas']['ErrorCode'];
         /** @description Short technical English, the same for every caller (the code's summary in the error table). */
         message: string;
-        /**
-         * Format: uuid
-         * @description The request's id (`X-Request-Id`), for the logs.
-         */
+        /** @description The request's id (`X-Request-Id`), for the logs. */
         requestId: string;
         /** @description Seconds, as in `Retry-After`; present exactly when the answer has that header (429, 503). */
         retryAfter?: number;
@@ -843,10 +840,7 @@ export interface components {
         next: components['schemas']['NextStep'];
         /** @description The provider the error is about, when known. */
         provider?: components['schemas']['ProviderId'];
-        /**
-         * Format: uuid
-         * @description The request's id (`X-Request-Id`), for the support reference.
-         */
+        /** @description The request's id (`X-Request-Id`), for the support reference. */
         requestId: string;
       };
     };
@@ -2151,7 +2145,7 @@ export interface components {
     StrongETag: string;
     /** @description Any origin may read it. */
     AnyOrigin: '*';
-    /** @description The request's id, also in the logs (and as `requestId` in an error). */
+    /** @description The request's id, also in the logs (and as `requestId` in an error): a UUID, or the `X-Request-Id` a proxy that `TRUST_PROXY` believes sent (nginx's `$request_id`, say). */
     RequestId: string;
     /** @description Seconds to wait before trying again. */
     RetryAfter: string;

@@ -17,8 +17,8 @@ export interface XtAnswer {
 }
 
 export type XtOutcome =
-  /** XT.COM's own answer; `mc` is set for a business refusal (rc 1). */
-  | { kind: 'answer'; answer: XtAnswer; mc?: string }
+  /** XT.COM's own answer; `mc` is set for a business refusal (rc 1); `code` is the answer's mc whatever its rc (for traces). */
+  | { kind: 'answer'; answer: XtAnswer; mc?: string; code: string }
   | { kind: 'token_rejected' }
   | { kind: 'clock'; mc: string; httpStatus: number }
   | { kind: 'misconfigured'; mc: string; httpStatus: number }
@@ -50,7 +50,12 @@ export function classify(res: RawResponse, path: string, now: number): XtOutcome
   const is2xx = res.status >= 200 && res.status < 300;
   const is4xx = res.status >= 400 && res.status < 500;
   if ((env.rc === 0 && is2xx) || (env.rc === 1 && (is2xx || is4xx)))
-    return { kind: 'answer', answer: { status: res.status, body: res.body }, mc: env.rc === 1 ? env.mc : undefined };
+    return {
+      kind: 'answer',
+      answer: { status: res.status, body: res.body },
+      mc: env.rc === 1 ? env.mc : undefined,
+      code: env.mc,
+    };
   throw new AppError('provider_bad_response', {
     provider: 'xt',
     detail: {

@@ -13,6 +13,7 @@ export {
   type AllowEntry,
   type AllowListOptions,
   DEFAULT_XT_API_ALLOW,
+  entryPattern,
   NEVER_ALLOWED_PATH,
   parseAllowList,
   XT_METHODS,
@@ -47,10 +48,20 @@ export function isAllowed(
   path: string,
   apiKeyCreation = false,
 ): boolean {
+  return allowedBy(entries, method, path, apiKeyCreation) !== undefined;
+}
+
+/** The entry that allows `method path` (see isAllowed), or undefined: its pattern names the call in traces. */
+export function allowedBy(
+  entries: readonly AllowEntry[],
+  method: string,
+  path: string,
+  apiKeyCreation = false,
+): AllowEntry | undefined {
   if (isNeverAllowed(path))
-    return (
-      apiKeyCreation && `${method} ${path}` === API_KEY_CREATION && entries.some((e) => e.text === API_KEY_CREATION)
-    );
+    return apiKeyCreation && `${method} ${path}` === API_KEY_CREATION
+      ? entries.find((e) => e.text === API_KEY_CREATION)
+      : undefined;
   const segments = splitPath(path);
-  return entries.some((e) => e.method === method && segmentsMatch(e.segments, segments));
+  return entries.find((e) => e.method === method && segmentsMatch(e.segments, segments));
 }

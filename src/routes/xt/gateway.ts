@@ -25,7 +25,8 @@ import { parseXtTarget, type XtTarget } from './target.js';
 import type { XtCall } from '../../services/xtApi.js';
 import type { XtCallerClass } from '../../services/xtGuard.js';
 import { sealApiKeyAnswer } from '../../shared/apiKeySeal.js';
-import { type AllowEntry, isAllowed, isNeverAllowed, type XtMethod, XT_METHODS } from './allowList.js';
+import { type AllowEntry, allowedBy, entryPattern, isNeverAllowed, type XtMethod, XT_METHODS } from './allowList.js';
+import { SPAN_ROUTE } from '../../http/tracing.js';
 import { connectionOwner } from '../../session/owner.js';
 
 export const XT_GATEWAY_PREFIX = '/api/xt';
@@ -34,6 +35,8 @@ export const MAX_BODY_BYTES = 16 * 1024;
 interface GatewayLocals {
   xtMethod: XtMethod;
   xtTarget: XtTarget;
+  /** The allow-list pattern that matched (`/spot/v4/order/*`): what traces name instead of the path. */
+  xtTemplate: string;
 }
 
 const locals = (res: Response) => res.locals as GatewayLocals;
@@ -63,12 +66,16 @@ function gatewayTarget(req: Request): string | undefined {
   return raw.toLowerCase().startsWith(`${XT_GATEWAY_PREFIX}/`) ? raw.slice(XT_GATEWAY_PREFIX.length) : undefined;
 }
 
-function checkAllowList(allow: readonly AllowEntry[], apiKeyCreation: boolean) {
+function checkAllowList(allow: readonly AllowEntry[], apiKeyCreation: boolean, route: string) {
   return function allowListed(_req: Request, res: Response, next: NextFunction): void {
     const { xtMethod, xtTarget } = locals(res);
-    if (!isAllowed(allow, xtMethod, xtTarget.path, apiKeyCreation)) {
+    const entry = allowedBy(allow, xtMethod, xtTarget.path, apiKeyCreation);
+    if (!entry) {
       return next(new AppError('not_allowed', { provider: 'xt', detail: { method: xtMethod, path: xtTarget.path } }));
     }
+    locals(res).xtTemplate = entryPattern(entry);
+    // The server span's route: the caller's mount as a template (never the subject) and the pattern.
+    (res.locals as Record<string, unknown>)[SPAN_ROUTE] = `${route}${locals(res).xtTemplate}`;
     next();
   };
 }
@@ -136,7 +143,7 @@ function jsonBody(req: Request): string | undefined {
 function forward(ctx: AppContext, caller: XtCaller) {
   const { ownerOf, callerClass, apiKeyRecipient } = caller;
   return async function forwardToXt(req: Request, res: Response): Promise<void> {
-    const { xtMethod, xtTarget } = locals(res);
+    const { xtMethod, xtTarget, xtTemplate } = locals(res);
     // The api-key answer holds a secret: without a recipient to seal it to, XT.COM is never asked.
     const sealTo = isNeverAllowed(xtTarget.path) ? apiKeyRecipient : undefined;
     if (isNeverAllowed(xtTarget.path) && !sealTo)
@@ -148,6 +155,7 @@ function forward(ctx: AppContext, caller: XtCaller) {
     const call: XtCall = {
       method: xtMethod,
       path: xtTarget.path,
+      template: xtTemplate,
       query: xtTarget.query,
       ...(body !== undefined ? { body } : {}),
     };
@@ -173,6 +181,8 @@ export interface XtCaller {
   callerClass: XtCallerClass;
   /** SERVICE_API_KEY_RECIPIENT: the api-key answer's secret is sealed to it; absent, that path is never called. */
   apiKeyRecipient?: ApiKeyRecipient;
+  /** The mount as a route template, for the server span (`/v1/subjects/{sub}/xt`: never the subject itself). */
+  route: string;
 }
 
 /** The steps listed at the top of this file, for one kind of caller. */
@@ -180,7 +190,7 @@ export function xtCallSteps(ctx: AppContext, caller: XtCaller) {
   return [
     checkMethod,
     checkTarget(caller.targetOf),
-    checkAllowList(caller.allow, caller.apiKeyCreation),
+    checkAllowList(caller.allow, caller.apiKeyCreation, caller.route),
     caller.crossSiteCheck ? checkCrossSite(ctx) : noCrossSiteCheck,
     checkBodyType,
     readJsonBody,
@@ -199,6 +209,7 @@ export function xtGatewayRouter(ctx: AppContext): Router {
       crossSiteCheck: true,
       ownerOf: (req) => connectionOwner(req),
       callerClass: 'person',
+      route: XT_GATEWAY_PREFIX,
     }),
   );
   return r;

@@ -14,9 +14,13 @@
  * still-valid access token, or answers 503 with Retry-After when there is none.
  *
  * The refresh call itself, and the write that follows from its answer, are in refreshCall.ts.
+ *
+ * With tracing on, each request's refresh is a span (connection.refresh: the provider and whether
+ * it was forced) with the waits as events: joining another request's refresh, and the store lock's wait.
  */
 import { AppError } from '../../errors.js';
 import { isExpired, isStale } from '../../shared/expiry.js';
+import { inSpan, spanEvent } from '../../shared/tracing.js';
 import { type LockTiming, type RefreshLocks, refreshLockKey, sleep } from './lock.js';
 import type { ConnectionRecord } from './record.js';
 import { RefreshCall, type RefreshCallOptions } from './refreshCall.js';
@@ -96,12 +100,18 @@ export class Refresher {
     seenVersion: number,
     force: boolean,
   ): Promise<ConnectionRecord | null> {
-    const key = `${owner}:${provider}`;
-    const running = this.inflight.get(key);
-    if (running) return this.joinRefresh(running, owner, provider, seenVersion, force);
-    const p = this.refreshLocked(owner, provider, seenVersion, force).finally(() => this.inflight.delete(key));
-    this.inflight.set(key, p);
-    return p;
+    const attributes = { 'xtc.provider': provider, 'xtc.refresh.forced': force };
+    return inSpan('connection.refresh', { attributes }, () => {
+      const key = `${owner}:${provider}`;
+      const running = this.inflight.get(key);
+      if (running) {
+        spanEvent('refresh.joined'); // another request of this process is refreshing
+        return this.joinRefresh(running, owner, provider, seenVersion, force);
+      }
+      const p = this.refreshLocked(owner, provider, seenVersion, force).finally(() => this.inflight.delete(key));
+      this.inflight.set(key, p);
+      return p;
+    });
   }
 
   /** Another request of this process is refreshing: share its result, but wait REFRESH_WAIT_MS at most. */
@@ -155,14 +165,24 @@ export class Refresher {
     const lockKey = refreshLockKey(owner, provider);
     const giveUpAt = this.now() + this.opts.timing.refreshWaitMs;
     let lock = await this.opts.locks.tryAcquire(lockKey, provider);
+    const waitStarted = performance.now();
+    const waited = (outcome: string) =>
+      spanEvent('refresh.lock_wait', { outcome, wait_ms: Math.round(performance.now() - waitStarted) });
     while (lock === null) {
       // Another process is refreshing. Wait for its result rather than calling the provider too;
       // a crashed holder's lease runs out within LOCK_LEASE_MS, and then this request takes over.
       await sleep(50);
       const cur = await this.read(owner, provider);
-      if (!cur || cur.status !== 'active' || cur.version !== seenVersion) return this.skipped(provider, cur);
-      if (this.now() >= giveUpAt) return this.stopWaiting(cur, force);
+      if (!cur || cur.status !== 'active' || cur.version !== seenVersion) {
+        waited('refreshed_elsewhere');
+        return this.skipped(provider, cur);
+      }
+      if (this.now() >= giveUpAt) {
+        waited('gave_up');
+        return this.stopWaiting(cur, force);
+      }
       lock = await this.opts.locks.tryAcquire(lockKey, provider);
+      if (lock) waited('acquired');
     }
     try {
       const { rec: cur, blob } = await this.opts.backChannel.read(owner, provider); // look again, under the lock
