@@ -41,11 +41,13 @@ async function startExample(): Promise<void> {
   });
   for (const s of [run.stdout!, run.stderr!]) s.on('data', (c: Buffer) => (output += c.toString()));
   for (let i = 0; i < 200; i++) {
-    const ok = await fetch(`${example}/`).then(
-      (r) => r.ok,
+    if (run.exitCode !== null) throw new Error(`the example exited (${run.exitCode}):\n${output.slice(-3000)}`);
+    // Its own page, not another test's server that took the same free port meanwhile.
+    const ours = await fetch(`${example}/`).then(
+      async (r) => r.ok && (await r.text()).includes('<title>Example Institution</title>'),
       () => false,
     );
-    if (ok) return;
+    if (ours) return;
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`the example did not start within 20 s:\n${output.slice(-3000)}`);

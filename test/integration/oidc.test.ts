@@ -247,7 +247,7 @@ describe('refresh', () => {
     const api = await h.agent.get('/api/session');
     expect(sessionJson(api).providers.oidc).toMatchObject({ connected: false, reason: 'refresh_rejected' });
     const home = await h.agent.get('/');
-    expect(home.text).toContain('href="/auth/oidc/login"');
+    expect(home.text).toContain('action="/auth/oidc/reconnect"'); // renews the connection in place
     expect(
       h.logs.records().find((r) => r.msg === 'refresh rejected by the provider; connection ended')?.detail,
     ).toMatchObject({
