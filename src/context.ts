@@ -94,7 +94,7 @@ export async function buildContext(config: Config, opts: AppOptions = {}): Promi
   const metrics = new Metrics({ defaults: config.server.metrics !== undefined });
   const audit = new Audit(log);
   const stores = instrumentStores(opts.stores ?? (await createStores(config, log, now)), metrics);
-  const sealer = Sealer.fromConfig(config.session.secret, config.session.tokenEncryptionKeys);
+  const sealer = Sealer.forSession(config.session);
   const sessionGrace = await sealedSessionsGrace(stores.authState, config.session.idleTtlMs);
   const providers = await buildProviders(config, log, now, metrics);
   for (const p of opts.providers ?? []) providers.set(p.id, instrumentProvider(p, metrics));
@@ -110,7 +110,7 @@ export async function buildContext(config: Config, opts: AppOptions = {}): Promi
     xtSlot: (userId) => guard.take(userId, 'other', 'keeper'),
     leaseMs: opts.keeperLeaseMs,
   });
-  const subjects = new Subjects(config.session.secret);
+  const subjects = new Subjects(config.session.subjectKeys);
   // An epoch outlives every binding made under it: none outlives SESSION_MAX_AGE (a day for clock differences).
   const bindings = new BindingEpochs(stores.authState, config.session.maxAgeMs + 86_400_000, now);
   const webhooks = createWebhookWorker(basics, opts);
@@ -136,14 +136,15 @@ function contextLogger(config: Config, destination: DestinationStream | undefine
   const { logger } = createLogger({
     level: config.server.logLevel,
     secrets: [
-      session.secret,
+      ...session.secrets,
+      ...session.subjectKeys,
       xt?.clientSecret,
       xt?.apiSecret,
       oidc?.clientSecret,
       redis?.mode === 'single' ? decodeURIComponent(new URL(redis.url).password) : undefined,
       redis?.password,
       ...(session.tokenEncryptionKeys ?? []),
-      integration.link?.secret,
+      ...(integration.link?.secrets ?? []),
       ...(integration.service?.keys.map((k) => k.key) ?? []),
       ...(integration.webhooks?.secrets.flatMap((s) => [s, s.slice('whsec_'.length)]) ?? []),
     ],
@@ -172,7 +173,7 @@ function connectionOptions(b: Basics, opts: AppOptions, onEvent: () => void): Co
     onEvent,
     metrics: b.metrics,
     audit: b.audit,
-    logoutIndex: new LogoutIndex(config.session.secret),
+    logoutIndex: new LogoutIndex(config.session.subjectKeys),
   };
 }
 
