@@ -17,6 +17,7 @@ import type { Keeper } from './session/connections/keeper.js';
 import { createKeeper } from './session/connections/keeperSetup.js';
 import { LogoutIndex } from './session/connections/logoutIndex.js';
 import { type SealedSessionsGrace, sealedSessionsGrace } from './session/sealedSessions.js';
+import { SubjectMoves } from './session/subjectMoves.js';
 import { Subjects } from './session/subjects.js';
 import { instrumentStores } from './store/instrumented.js';
 import { createStores } from './store/select.js';
@@ -38,6 +39,8 @@ export interface AppContext {
   subjects: Subjects;
   /** Each subject's binding epoch: DELETE /v1/subjects/{sub} ends every browser binding to it. */
   bindings: BindingEpochs;
+  /** Moves a subject's records to the newest SUBJECT_KEYS key on first use (a rotation). */
+  subjectMoves: SubjectMoves;
   xtApi?: XtApi;
   /** Delivers the outbox's connection events (WEBHOOK_URL is set); started and stopped by app.ts. */
   webhooks?: WebhookWorker;
@@ -113,6 +116,14 @@ export async function buildContext(config: Config, opts: AppOptions = {}): Promi
   const subjects = new Subjects(config.session.subjectKeys);
   // An epoch outlives every binding made under it: none outlives SESSION_MAX_AGE (a day for clock differences).
   const bindings = new BindingEpochs(stores.authState, config.session.maxAgeMs + 86_400_000, now);
+  const subjectMoves = new SubjectMoves({
+    subjects,
+    connections,
+    bindings,
+    store: stores.authState,
+    providers: () => providers.keys(),
+    logger: log,
+  });
   const webhooks = createWebhookWorker(basics, opts);
   wake.worker = webhooks;
   const ctx: AppContext = {
@@ -122,6 +133,7 @@ export async function buildContext(config: Config, opts: AppOptions = {}): Promi
     connections,
     subjects,
     bindings,
+    subjectMoves,
     xtApi,
     webhooks,
     keeper,

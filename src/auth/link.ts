@@ -147,7 +147,7 @@ async function spendOnce(ctx: AppContext, claims: LinkClaims): Promise<boolean> 
 }
 
 /** The raw subject, sealed into the session (which the store keeps in clear) and bound to its key. */
-const subjectAad = (key: string) => `session-subject:${key}`;
+export const subjectAad = (key: string) => `session-subject:${key}`;
 
 /**
  * Binds the session to `key` with a new session id. The same subject keeps the session's private
@@ -208,7 +208,7 @@ export async function acceptLink(ctx: AppContext, req: Request, provider: string
     return bound;
   }
   const claims = await verifyLinkToken(ctx, provider, token);
-  const key = ctx.subjects.ownerOf(claims.sub);
+  const key = await ctx.subjectMoves.resolve(claims.sub); // moved to the newest SUBJECT_KEYS key first
   if (await mintedBeforeEnd(ctx, key, claims)) throw expired(provider, 'minted before the subject was ended');
   if (!(await spendOnce(ctx, claims))) throw expired(provider, 'used');
   const epoch = await bindSession(ctx, req, claims.sub, key);

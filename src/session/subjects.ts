@@ -4,7 +4,7 @@
  * the front moves nothing), so a look at the store (or a session record) never reveals who is who.
  * The raw id is kept only inside the sealed connection record, for the service API's answers and
  * the webhooks. The keys rotate: the newest names new records, and every key finds old ones
- * (ownersOf), which move to the newest on first use (session/connections/subjectMove.ts).
+ * (ownersOf), which move to the newest on first use (session/subjectMoves.ts).
  */
 import { createHmac, hkdfSync } from 'node:crypto';
 
