@@ -71,11 +71,26 @@ export class SubjectMoves {
   private async relocate(from: string, to: string, provider: string): Promise<void> {
     if ((await this.o.store.getConnection(to, provider)) !== null) return;
     const marker = `subject-move:${provider}:${[from, to].sort().join(':')}`;
-    if (!(await this.o.store.markOnce(marker, MOVE_WINDOW_MS))) return;
+    if (!(await this.o.store.markOnce(marker, MOVE_WINDOW_MS))) return this.settled(from, provider);
     await this.o.connections.transfer(from, to, provider);
     this.o.logger.info({ provider }, "a subject's connection moved to the newest SUBJECT_KEYS key");
   }
+
+  /**
+   * Another lookup (here or on another replica) took this move: wait a moment for it to land, so
+   * this one reads the record where it ends up rather than where it is being deleted. A record
+   * that stays (moved before and back since, by a replica a step behind) is read where it is.
+   */
+  private async settled(from: string, provider: string): Promise<void> {
+    for (let i = 0; i < SETTLE_POLLS; i++) {
+      if ((await this.o.store.getConnection(from, provider)) === null) return;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
 }
+
+/** How long a lookup waits for a move another one took: up to 40 × 25 ms. */
+const SETTLE_POLLS = 40;
 
 /** Longer than any rolling restart: one move per subject, provider and pair of keys in that time. */
 const MOVE_WINDOW_MS = 3_600_000;
