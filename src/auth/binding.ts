@@ -20,6 +20,7 @@ export async function isCurrentEpoch(ctx: AppContext, subjectKey: string, epoch:
  * subject comes from the session's own seal; a seal that does not open leaves the binding as it is.
  */
 async function currentKey(ctx: AppContext, req: Request, key: string): Promise<string> {
+  resealSubject(ctx, req, key);
   if (!ctx.subjectMoves.rotating || !req.session.subjectSeal) return key;
   const subject = ctx.sealer.open(req.session.subjectSeal, subjectAad(key));
   if (subject === undefined || !ctx.subjects.ownersOf(subject).includes(key)) return key;
@@ -29,6 +30,18 @@ async function currentKey(ctx: AppContext, req: Request, key: string): Promise<s
     req.session.subjectSeal = ctx.sealer.seal(subject, subjectAad(newest));
   }
   return newest;
+}
+
+/**
+ * The session's sealed subject, sealed again under the newest TOKEN_ENCRYPTION_KEYS key once it
+ * rotated, so dropping the old key later does not leave the binding unreadable (the records in the
+ * store are sealed again as they are written; this one lives in the session).
+ */
+function resealSubject(ctx: AppContext, req: Request, key: string): void {
+  const seal = req.session.subjectSeal;
+  if (!seal || !ctx.sealer.isStale(seal)) return;
+  const subject = ctx.sealer.open(seal, subjectAad(key));
+  if (subject !== undefined) req.session.subjectSeal = ctx.sealer.seal(subject, subjectAad(key));
 }
 
 /** Middleware, after the session: drops a binding whose subject has been ended since it was made. */

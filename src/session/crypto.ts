@@ -61,6 +61,11 @@ export class Sealer {
     ].join('.');
   }
 
+  /** True when `blob` was sealed under another key than the one that seals now (a rotation): worth sealing again. */
+  isStale(blob: string): boolean {
+    return blob.split('.')[1] !== this.keys[0]!.id;
+  }
+
   /** The plaintext, or undefined when no key opens it (key removed, record tampered with or moved). */
   open(blob: string, aad: string): string | undefined {
     const parts = blob.split('.');

@@ -94,10 +94,12 @@ describe('SESSION_SECRET and SUBJECT_KEYS', () => {
     expect(idx.tombstonesFor('oidc', { sid: 's1', sub: 'u1' })).toHaveLength(6);
   });
 
-  test('TOKEN_ENCRYPTION_KEYS set later still opens what the derived key sealed', () => {
+  test('TOKEN_ENCRYPTION_KEYS set later still opens what the derived key sealed, and knows it is stale', () => {
     const derived = Sealer.fromConfig([OLD]).seal('tokens', 'aad');
     const listed = Sealer.fromConfig([OLD], [Buffer.alloc(32, 7).toString('base64')]);
     expect(listed.open(derived, 'aad')).toBe('tokens');
+    expect(listed.isStale(derived)).toBe(true);
+    expect(listed.isStale(listed.seal('tokens', 'aad'))).toBe(false);
   });
 });
 
