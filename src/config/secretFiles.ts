@@ -20,6 +20,7 @@ export const SECRET_FILE_VARIABLES = [
   'XT_API_SECRET',
   'OIDC_CLIENT_SECRET',
   'REDIS_PASSWORD',
+  'REDIS_URL', // it may carry the password
 ] as const;
 
 /** A secret file larger than this is not a secret but a mistake (a directory listing, a log). */

@@ -58,6 +58,10 @@ test('records move to the newest key on first use; the old key can then go', asy
   expect(await subjectConnected(app, 'mv-api')).toBe(true); // found under K1, moved to K2
   expect(await stored(app, K2, 'mv-api')).not.toBeNull();
   expect(await stored(app, K1, 'mv-api')).toBeNull();
+  // The keeper's expiry index moved with it (SQLite: one partition).
+  const due = await app.built.ctx.stores.authState.dueConnections({ before: Number.MAX_SAFE_INTEGER, limit: 100 });
+  expect(due.map((d) => d.owner)).toContain(new Subjects([K2]).ownerOf('mv-api'));
+  expect(due.map((d) => d.owner)).not.toContain(new Subjects([K1]).ownerOf('mv-api'));
   // A browser bound under K1 is bound again under K2 at its next request, and stays connected.
   const view = sessionJson(await request(app.built.app).get('/api/session').set('Cookie', browser));
   expect(view.providers.xt.connected).toBe(true);
