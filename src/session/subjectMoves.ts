@@ -13,13 +13,14 @@ import type { Logger } from 'pino';
 import type { AuthStore } from '../store/types.js';
 import type { BindingEpochs } from './bindings.js';
 import type { Connections } from './connections/index.js';
+import { refreshLockKey } from './connections/lock.js';
 import type { Subjects } from './subjects.js';
 
 export interface SubjectMovesOptions {
   subjects: Subjects;
   connections: Pick<Connections, 'transfer'>;
   bindings: Pick<BindingEpochs, 'carry'>;
-  store: Pick<AuthStore, 'getConnection' | 'markOnce'>;
+  store: Pick<AuthStore, 'getConnection' | 'markOnce' | 'acquireLock' | 'releaseLock'>;
   providers: () => Iterable<string>;
   logger: Logger;
 }
@@ -41,8 +42,28 @@ export class SubjectMoves {
     const [newest, ...older] = keys;
     if (older.length === 0) return newest!;
     for (const old of older) await this.move(old, newest!);
-    for (const key of keys) if (await this.holdsAny(key)) return key;
+    for (const key of keys) if ((await this.holdsAny(key)) && (await this.quiet(key))) return key;
     return newest!;
+  }
+
+  /**
+   * No move of `owner`'s records is in flight (Connections.transfer holds their refresh lock), so
+   * they are still there when the caller reads them; false when one was, and they have gone since.
+   * Another replica moves a record the caller had just found: without this, its read would miss it.
+   */
+  private async quiet(owner: string): Promise<boolean> {
+    for (const provider of this.o.providers()) {
+      const lockKey = refreshLockKey(owner, provider);
+      for (let i = 0; i < SETTLE_POLLS; i++) {
+        const token = await this.o.store.acquireLock(lockKey, 1000);
+        if (token !== null) {
+          await this.o.store.releaseLock(lockKey, token);
+          break;
+        }
+        await new Promise((r) => setTimeout(r, 25));
+      }
+    }
+    return this.holdsAny(owner);
   }
 
   private async holdsAny(owner: string): Promise<boolean> {

@@ -18,12 +18,16 @@ export interface Counts {
   polls: number;
   lookups: number;
   linksUsed: number;
-  /** Browsers whose session was found gone (each counted once). */
+  /** Browsers whose session is gone: not connected at their last poll. */
   sessionsLost: number;
+  /** Polls that said not connected, though the browser was connected again later (a transient miss). */
+  sessionMisses: number;
   /** Valid links refused. */
   linksBroken: number;
-  /** Subjects found not connected (each counted once). */
+  /** Subjects not connected at their last look-up. */
   subjectsUnlinked: number;
+  /** Look-ups that said not connected, though the subject was connected again later. */
+  subjectMisses: number;
   errors: number;
 }
 
@@ -83,7 +87,10 @@ export class Replicas {
 /** A person's browser: the session cookie, kept up to date from every answer (renewals). */
 interface Browser {
   cookie: string;
-  lost?: true;
+  /** Bound to a subject by a link, or a browser's own connection. */
+  linked: boolean;
+  /** What its last poll said. */
+  connected: boolean;
 }
 
 const cookieOf = (res: { headers: Record<string, string | string[] | undefined> }): string | undefined =>
@@ -99,8 +106,10 @@ export class Load {
     lookups: 0,
     linksUsed: 0,
     sessionsLost: 0,
+    sessionMisses: 0,
     linksBroken: 0,
     subjectsUnlinked: 0,
+    subjectMisses: 0,
     errors: 0,
   };
   private readonly browsers: Browser[] = [];
@@ -141,7 +150,7 @@ export class Load {
         const res = await connectXt(request.agent(h.built.app), link ? { link: link.token } : {});
         const cookie = cookieOf(res);
         if (res.status !== 303 || !cookie) throw new Error(`callback ${res.status}`);
-        this.browsers.push({ cookie });
+        this.browsers.push({ cookie, linked: !!link, connected: true });
         if (link) this.subjects.push(link.sub);
         if (link) this.counts.linksUsed += 1;
       } catch {
@@ -154,6 +163,8 @@ export class Load {
   /** One pass: every browser polls and every subject is looked up, each on a replica at random. */
   async sweep(): Promise<void> {
     await Promise.all([...this.browsers.map((b) => this.poll(b)), ...this.subjects.map((s) => this.lookup(s))]);
+    this.counts.sessionsLost = this.browsers.filter((b) => !b.connected).length;
+    this.counts.subjectsUnlinked = this.unlinked.size;
   }
 
   start(linkEvery = 4): void {
@@ -182,9 +193,9 @@ export class Load {
       const res = await request(h.built.app).get('/api/session').set('Cookie', b.cookie);
       this.counts.polls += 1;
       if (res.status !== 200) this.counts.errors += 1;
-      else if (!sessionJson(res).providers.xt.connected && !b.lost) {
-        b.lost = true;
-        this.counts.sessionsLost += 1;
+      else {
+        b.connected = sessionJson(res).providers.xt.connected;
+        if (!b.connected) this.counts.sessionMisses += 1;
       }
       b.cookie = cookieOf(res) ?? b.cookie;
     });
@@ -197,9 +208,10 @@ export class Load {
         .set('Authorization', `Bearer ${this.serviceKey}`);
       this.counts.lookups += 1;
       if (res.status !== 200) this.counts.errors += 1;
-      else if (!(res.body as { connected: boolean }).connected && !this.unlinked.has(sub)) {
-        this.unlinked.add(sub);
-        this.counts.subjectsUnlinked += 1;
+      else {
+        const connected = (res.body as { connected: boolean }).connected;
+        this.unlinked[connected ? 'delete' : 'add'](sub);
+        if (!connected) this.counts.subjectMisses += 1;
       }
     });
   }

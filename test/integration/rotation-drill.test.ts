@@ -2,8 +2,11 @@
  * The rotation drill (issue 26 §1): two replicas on one Redis, under load, and every secret
  * rotated in turn by rolling restarts, as docs/operations.md's runbook says (#rotating-secrets):
  * add the new secret at the end, move it to the front, drop the old one once nothing needs it.
- * Counted: sessions lost, valid links broken, subjects unlinked, webhooks that do not verify, and
- * errors; every count must be 0. The figures are printed for the closing note.
+ * Counted: sessions lost and subjects unlinked (not connected at the last look, after the last
+ * rotation), valid links broken, webhooks that do not verify, and errors; every count must be 0.
+ * Also counted, not asserted: misses, single answers "not connected" for a browser or a subject that
+ * is connected again at its next look (a read racing a subject's move while SUBJECT_KEYS is
+ * promoted on one replica and not yet on the other). The figures are printed for the closing note.
  *
  * Scaled down so the whole drill runs in well under a minute: SESSION_IDLE_TTL=1m (a cookie is
  * renewed, signed with the newest secret, once older than 6 s), access tokens of 5 s with
@@ -70,13 +73,23 @@ test('every secret rotates under load on two replicas: nothing lost', async () =
   const started = Date.now();
   await load.seed(4, 4);
   load.start();
-  const roll = (env: Record<string, string>) => replicas!.roll(env);
+  // What each step lost, by name (never a value): printed when anything was.
+  const steps: string[] = [];
+  const roll = async (env: Record<string, string>) => {
+    await replicas!.roll(env);
+    const c = load.counts;
+    steps.push(
+      `${Object.keys(env).join()}#${env[Object.keys(env)[0]!]!.split(',').length}:` +
+        [c.sessionsLost, c.sessionMisses, c.subjectsUnlinked, c.subjectMisses, c.linksBroken, c.errors].join('/'),
+    );
+  };
 
   // SESSION_SECRET: pin SUBJECT_KEYS to it first (no key changes), add at the end, promote, drop.
   await roll({ SUBJECT_KEYS: S0 });
   await roll({ SESSION_SECRET: `${S0},${S1}` });
   await roll({ SESSION_SECRET: `${S1},${S0}` });
-  await load.settle(RENEWED); // every cookie in use renewed, signed with S1
+  await load.settle(RENEWED);
+  await load.sweep(); // every browser seen since: its cookie renewed, signed with S1
   await roll({ SESSION_SECRET: S1 });
 
   // LINK_SECRET: links minted with the old key and not used yet must survive.
@@ -117,6 +130,10 @@ test('every secret rotates under load on two replicas: nothing lost', async () =
     seconds: Math.round((Date.now() - started) / 100) / 10,
   };
   console.log(`rotation drill: ${JSON.stringify(figures)}`);
+  if (figures.sessionMisses + figures.subjectMisses + figures.subjectsUnlinked + figures.sessionsLost > 0)
+    console.log(
+      `after each step (lost/missed sessions, unlinked/missed subjects, links broken, errors): ${steps.join(' ')}`,
+    );
   expect(figures).toMatchObject({
     sessionsLost: 0,
     linksBroken: 0,
