@@ -17,6 +17,7 @@ import type { Keeper } from './session/connections/keeper.js';
 import { createKeeper } from './session/connections/keeperSetup.js';
 import { LogoutIndex } from './session/connections/logoutIndex.js';
 import { type SealedSessionsGrace, sealedSessionsGrace } from './session/sealedSessions.js';
+import { SubjectMoves } from './session/subjectMoves.js';
 import { Subjects } from './session/subjects.js';
 import { instrumentStores } from './store/instrumented.js';
 import { createStores } from './store/select.js';
@@ -39,6 +40,8 @@ export interface AppContext {
   subjects: Subjects;
   /** Each subject's binding epoch: DELETE /v1/subjects/{sub} ends every browser binding to it. */
   bindings: BindingEpochs;
+  /** Moves a subject's records to the newest SUBJECT_KEYS key on first use (a rotation). */
+  subjectMoves: SubjectMoves;
   xtApi?: XtApi;
   /** Delivers the outbox's connection events (WEBHOOK_URL is set); started and stopped by app.ts. */
   webhooks?: WebhookWorker;
@@ -98,7 +101,7 @@ export async function buildContext(config: Config, opts: AppOptions = {}): Promi
   const metrics = new Metrics({ defaults: config.server.metrics !== undefined });
   const audit = new Audit(log);
   const stores = instrumentStores(opts.stores ?? (await createStores(config, log, now)), metrics);
-  const sealer = Sealer.fromConfig(config.session.secret, config.session.tokenEncryptionKeys);
+  const sealer = Sealer.forSession(config.session);
   const sessionGrace = await sealedSessionsGrace(stores.authState, config.session.idleTtlMs);
   const providers = await buildProviders(config, log, now, metrics);
   for (const p of opts.providers ?? []) providers.set(p.id, instrumentProvider(p, metrics));
@@ -114,9 +117,17 @@ export async function buildContext(config: Config, opts: AppOptions = {}): Promi
     xtSlot: (userId) => guard.take(userId, 'other', 'keeper'),
     leaseMs: opts.keeperLeaseMs,
   });
-  const subjects = new Subjects(config.session.secret);
+  const subjects = new Subjects(config.session.subjectKeys);
   // An epoch outlives every binding made under it: none outlives SESSION_MAX_AGE (a day for clock differences).
   const bindings = new BindingEpochs(stores.authState, config.session.maxAgeMs + 86_400_000, now);
+  const subjectMoves = new SubjectMoves({
+    subjects,
+    connections,
+    bindings,
+    store: stores.authState,
+    providers: () => providers.keys(),
+    logger: log,
+  });
   const webhooks = createWebhookWorker(basics, opts);
   wake.worker = webhooks;
   const ctx: AppContext = {
@@ -127,6 +138,7 @@ export async function buildContext(config: Config, opts: AppOptions = {}): Promi
     connections,
     subjects,
     bindings,
+    subjectMoves,
     xtApi,
     webhooks,
     keeper,
@@ -141,14 +153,15 @@ function contextLogger(config: Config, destination: DestinationStream | undefine
   const { logger } = createLogger({
     level: config.server.logLevel,
     secrets: [
-      session.secret,
+      ...session.secrets,
+      ...session.subjectKeys,
       xt?.clientSecret,
       xt?.apiSecret,
       oidc?.clientSecret,
       redis?.mode === 'single' ? decodeURIComponent(new URL(redis.url).password) : undefined,
       redis?.password,
       ...(session.tokenEncryptionKeys ?? []),
-      integration.link?.secret,
+      ...(integration.link?.secrets ?? []),
       ...(integration.service?.keys.map((k) => k.key) ?? []),
       ...(integration.webhooks?.secrets.flatMap((s) => [s, s.slice('whsec_'.length)]) ?? []),
     ],
@@ -177,7 +190,7 @@ function connectionOptions(b: Basics, opts: AppOptions, onEvent: () => void): Co
     onEvent,
     metrics: b.metrics,
     audit: b.audit,
-    logoutIndex: new LogoutIndex(config.session.secret),
+    logoutIndex: new LogoutIndex(config.session.subjectKeys),
   };
 }
 

@@ -5,7 +5,8 @@
  *
  * A link is refused (link_invalid, 400) before anything else happens, with no transaction and no
  * trip to the provider, when: it is not a compact JWS; its signature or algorithm is not HS256
- * under LINK_SECRET (`alg: none` included); `aud` is not PUBLIC_URL's origin; `exp` is missing,
+ * under LINK_SECRET (`alg: none` included; under the key its `kid` names, or any listed key when it
+ * has none: see linkKeys.ts); `aud` is not PUBLIC_URL's origin; `exp` is missing,
  * past, or more than 10 minutes ahead; `sub` is not 1 to 128 of `[A-Za-z0-9._:@-]`; `jti` is
  * missing; or that `jti` was used before (kept, hashed, in the shared store until the link expires).
  */
@@ -18,6 +19,7 @@ import { safeReturnTo } from '../http/returnTo.js';
 import { regenerateSession } from '../session/middleware.js';
 import { ensureOwner } from '../session/owner.js';
 import { isSubject } from '../session/subjects.js';
+import { linkKeysFor } from './linkKeys.js';
 
 /** The longest a link may live. */
 export const LINK_MAX_LIFETIME_S = 600;
@@ -53,25 +55,43 @@ interface LinkClaims {
   reconnect?: boolean;
 }
 
+/**
+ * The payload, verified under the first of `keys` whose signature matches (a token without `kid`
+ * is tried under each LINK_SECRET); throws link_invalid, or link_expired for a genuine one past `exp`.
+ */
+async function verifiedPayload(
+  ctx: AppContext,
+  provider: string,
+  token: string,
+  keys: Uint8Array[],
+): Promise<Record<string, unknown>> {
+  const { jwtVerify } = await import('jose'); // loaded on the first link, not at start
+  for (const [i, key] of keys.entries()) {
+    try {
+      const { payload } = await jwtVerify(token, key, {
+        algorithms: ['HS256'],
+        audience: ctx.config.server.publicUrl.origin,
+        requiredClaims: ['sub', 'exp', 'jti'],
+        clockTolerance: LINK_CLOCK_TOLERANCE_S,
+        currentDate: new Date(ctx.now()),
+      });
+      return payload;
+    } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      if (code === 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED' && i < keys.length - 1) continue; // the next key
+      // jose checks the signature before the claims: an expired token here was signed with our key.
+      if (code === 'ERR_JWT_EXPIRED') throw expired(provider, code);
+      throw invalid(provider, typeof code === 'string' ? code.slice(0, 64) : 'unverifiable');
+    }
+  }
+  throw invalid(provider, 'unverifiable'); // unreachable: keys is never empty
+}
+
 /** Signature, algorithm and every claim; throws link_invalid. Spends nothing. */
 async function verifyLinkToken(ctx: AppContext, provider: string, token: string): Promise<LinkClaims> {
-  const secret = new TextEncoder().encode(ctx.config.integration.link!.secret);
-  let payload: Record<string, unknown>;
-  const { jwtVerify } = await import('jose'); // loaded on the first link, not at start
-  try {
-    ({ payload } = await jwtVerify(token, secret, {
-      algorithms: ['HS256'],
-      audience: ctx.config.server.publicUrl.origin,
-      requiredClaims: ['sub', 'exp', 'jti'],
-      clockTolerance: LINK_CLOCK_TOLERANCE_S,
-      currentDate: new Date(ctx.now()),
-    }));
-  } catch (err) {
-    const code = (err as { code?: unknown }).code;
-    // jose checks the signature before the claims: an expired token here was signed with our key.
-    if (code === 'ERR_JWT_EXPIRED') throw expired(provider, code);
-    throw invalid(provider, typeof code === 'string' ? code.slice(0, 64) : 'unverifiable');
-  }
+  const keys = linkKeysFor(ctx.config.integration.link!.secrets, token);
+  if (keys.length === 0) throw invalid(provider, 'unknown kid');
+  const payload = await verifiedPayload(ctx, provider, token, keys);
   const { sub, jti, exp, iat, returnTo, reconnect } = payload;
   if (!isSubject(sub)) throw invalid(provider, 'bad sub');
   if (iat !== undefined && (typeof iat !== 'number' || iat > ctx.now() / 1000 + LINK_CLOCK_TOLERANCE_S))
@@ -93,14 +113,17 @@ export async function isGenuineLink(ctx: AppContext, token: string): Promise<boo
   const link = ctx.config.integration.link;
   if (!link) return false;
   const { compactVerify } = await import('jose');
-  try {
-    const { payload } = await compactVerify(token, new TextEncoder().encode(link.secret), { algorithms: ['HS256'] });
-    const aud = (JSON.parse(new TextDecoder().decode(payload)) as { aud?: unknown } | null)?.aud;
-    const ours = ctx.config.server.publicUrl.origin;
-    return aud === ours || (Array.isArray(aud) && aud.includes(ours));
-  } catch {
-    return false;
+  for (const key of linkKeysFor(link.secrets, token)) {
+    try {
+      const { payload } = await compactVerify(token, key, { algorithms: ['HS256'] });
+      const aud = (JSON.parse(new TextDecoder().decode(payload)) as { aud?: unknown } | null)?.aud;
+      const ours = ctx.config.server.publicUrl.origin;
+      return aud === ours || (Array.isArray(aud) && aud.includes(ours));
+    } catch {
+      // another key, or not ours
+    }
   }
+  return false;
 }
 
 /**
@@ -124,7 +147,7 @@ async function spendOnce(ctx: AppContext, claims: LinkClaims): Promise<boolean> 
 }
 
 /** The raw subject, sealed into the session (which the store keeps in clear) and bound to its key. */
-const subjectAad = (key: string) => `session-subject:${key}`;
+export const subjectAad = (key: string) => `session-subject:${key}`;
 
 /**
  * Binds the session to `key` with a new session id. The same subject keeps the session's private
@@ -155,7 +178,8 @@ function boundSubject(ctx: AppContext, req: Request): Link | undefined {
   const seal = req.session?.subjectSeal;
   if (!key || !seal) return undefined;
   const subject = ctx.sealer.open(seal, subjectAad(key));
-  const ok = subject !== undefined && isSubject(subject) && ctx.subjects.ownerOf(subject) === key;
+  // Any subject key's (SUBJECT_KEYS rotates): a binding made under an older key stays bound.
+  const ok = subject !== undefined && isSubject(subject) && ctx.subjects.ownersOf(subject).includes(key);
   return ok ? { subject, key, epoch: req.session.subjectEpoch ?? '' } : undefined;
 }
 
@@ -184,7 +208,7 @@ export async function acceptLink(ctx: AppContext, req: Request, provider: string
     return bound;
   }
   const claims = await verifyLinkToken(ctx, provider, token);
-  const key = ctx.subjects.ownerOf(claims.sub);
+  const key = await ctx.subjectMoves.resolve(claims.sub); // moved to the newest SUBJECT_KEYS key first
   if (await mintedBeforeEnd(ctx, key, claims)) throw expired(provider, 'minted before the subject was ended');
   if (!(await spendOnce(ctx, claims))) throw expired(provider, 'used');
   const epoch = await bindSession(ctx, req, claims.sub, key);

@@ -47,7 +47,9 @@ async function checkBinding(
   subjectKey: string,
 ): Promise<void> {
   const expired = (reason: string) => new AppError('login_expired', { provider: provider.id, detail: { reason } });
-  if (subjectKey !== req.session.subject) throw expired('session bound to another subject');
+  // Any of the subject's keys (SUBJECT_KEYS rotates; a replica a step behind bound it under another).
+  if (!ctx.subjects.ownersOf(tx.subject ?? '').includes(req.session.subject ?? ''))
+    throw expired('session bound to another subject');
   if ((tx.epoch ?? '') !== (req.session.subjectEpoch ?? '')) throw expired('bound again since the login began');
   if (!(await isCurrentEpoch(ctx, subjectKey, tx.epoch))) throw expired('subject ended since the login began');
 }
@@ -105,7 +107,8 @@ export async function storeConnection(
   tx: LoginTransaction,
   tokens: TokenResponse,
 ): Promise<void> {
-  const subjectKey = tx.subject === undefined ? undefined : ctx.subjects.ownerOf(tx.subject);
+  // The newest SUBJECT_KEYS key's, with what an older key held moved there first (it is replaced, not orphaned).
+  const subjectKey = tx.subject === undefined ? undefined : await ctx.subjectMoves.resolve(tx.subject);
   if (subjectKey !== undefined) await checkBinding(ctx, req, provider, tx, subjectKey);
   // A reconnect is checked before the owner id rotates: a refused one leaves everything where it was.
   const renewing = tx.reconnect === true && (await renewable(ctx, provider, subjectKey ?? req.session.owner, tokens));

@@ -76,3 +76,25 @@ export function checkProviderUrl(name: string, value: string, problems: string[]
   }
   return url;
 }
+
+/**
+ * A secret that rotates: comma separated, newest first (the first signs or seals, every one verifies
+ * or opens), as TOKEN_ENCRYPTION_KEYS. Each at least `min` characters and listed once; a problem
+ * names the entry by its place, never its value.
+ */
+export function secretList(name: string, value: string, min: number, problems: string[]): string[] {
+  const list = value.split(',').map((s) => s.trim());
+  const short = list.findIndex((s) => s.length < min);
+  if (short >= 0) {
+    const which = list.length > 1 ? ` (entry #${short + 1})` : '';
+    problems.push(
+      `${name}${which}: must be at least ${min} characters (openssl rand -base64 48); several are comma separated, newest first`,
+    );
+    return [];
+  }
+  if (new Set(list).size !== list.length) {
+    problems.push(`${name}: the same secret is listed twice`);
+    return [];
+  }
+  return list;
+}

@@ -10,6 +10,7 @@
 import { z } from 'zod';
 import { coreSchema, loadRunMode, loadServer, type RunMode, type ServerConfig } from './core.js';
 import { ConfigError, type Env } from './env.js';
+import { withSecretFiles } from './secretFiles.js';
 import { type IntegrationConfig, integrationSchema, loadIntegration } from './integration.js';
 import { loadOidc, type OidcConfig, oidcSchema } from './oidc.js';
 import { loadRedis, type RedisSettings, redisSchema } from './redis.js';
@@ -92,7 +93,7 @@ export interface Config {
 export function loadConfig(env: Env): Config {
   const problems: string[] = [];
   const warnings: string[] = [];
-  const e = parseEnv(env, problems);
+  const e = parseEnv(withSecretFiles(env, problems), problems);
   const run = loadRunMode(e, problems);
   const server = loadServer(e, run, problems, warnings);
   const session = loadSession(e, run, problems, warnings);
@@ -130,12 +131,13 @@ function productionRefusals(e: ParsedEnv, session: SessionConfig, run: RunMode):
     keyof typeof EXAMPLE_PLACEHOLDERS,
     string,
   ][]) {
-    if (e[key]?.trim() === placeholder)
+    const values = e[key]?.split(',').map((v) => v.trim()) ?? [];
+    if (values.includes(placeholder))
       problems.push(
         `${key}: still the placeholder from .env.example; set a real value (placeholders are refused ${run.inProduction})`,
       );
   }
-  if (session.secret === DEMO_SESSION_SECRET) {
+  if (session.secrets.includes(DEMO_SESSION_SECRET)) {
     problems.push(
       `SESSION_SECRET: required ${run.inProduction} (the demo's built-in secret is public); generate one with: openssl rand -base64 48`,
     );

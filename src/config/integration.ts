@@ -12,7 +12,7 @@ import {
 } from '../shared/xtAllowListSyntax.js';
 import { type ApiKeyRecipient, loadApiKeyRecipient } from './apiKeyRecipient.js';
 import type { RunMode } from './core.js';
-import { bool, durationMs, isLoopbackHttp, optionalNonEmpty } from './env.js';
+import { bool, durationMs, isLoopbackHttp, optionalNonEmpty, secretList } from './env.js';
 
 export const integrationSchema = z.object({
   LINK_SECRET: optionalNonEmpty,
@@ -46,8 +46,10 @@ export interface IntegrationConfig {
 }
 
 export interface LinkConfig {
-  /** The HS256 key the institution signs link tokens with. */
+  /** The HS256 key the institution signs link tokens with: the newest of `secrets`. */
   secret: string;
+  /** LINK_SECRET's list, newest first: a token is verified under the key its `kid` names (a rotation). */
+  secrets: string[];
   /** Refuse any login that does not come with a valid link. */
   required: boolean;
 }
@@ -144,11 +146,9 @@ function loadLink(e: IntegrationEnv, problems: string[]): LinkConfig | undefined
   if (e.LINK_REQUIRED && !e.LINK_SECRET)
     problems.push('LINK_REQUIRED: needs LINK_SECRET (the key the site signs its link tokens with)');
   if (!e.LINK_SECRET) return undefined;
-  if (e.LINK_SECRET.length < 32) {
-    problems.push('LINK_SECRET: must be at least 32 characters (openssl rand -base64 48)');
-    return undefined;
-  }
-  return { secret: e.LINK_SECRET, required: e.LINK_REQUIRED };
+  const secrets = secretList('LINK_SECRET', e.LINK_SECRET, 32, problems);
+  if (secrets.length === 0) return undefined;
+  return { secret: secrets[0]!, secrets, required: e.LINK_REQUIRED };
 }
 
 function loadService(e: IntegrationEnv, problems: string[]): ServiceConfig | undefined {

@@ -6,10 +6,11 @@
  */
 import { z } from 'zod';
 import type { RunMode } from './core.js';
-import { bool, durationMs, optionalNonEmpty } from './env.js';
+import { bool, durationMs, optionalNonEmpty, secretList } from './env.js';
 
 export const sessionSchema = z.object({
   SESSION_SECRET: optionalNonEmpty,
+  SUBJECT_KEYS: optionalNonEmpty,
   SESSION_IDLE_TTL: durationMs('SESSION_IDLE_TTL').optional(),
   SESSION_MAX_AGE: durationMs('SESSION_MAX_AGE').default(90 * 86_400_000),
   /** Deprecated: read as SESSION_IDLE_TTL. */
@@ -27,7 +28,16 @@ export const sessionSchema = z.object({
 export type SessionEnv = z.infer<typeof sessionSchema>;
 
 export interface SessionConfig {
+  /** The newest SESSION_SECRET: it signs new cookies and seals new cursors. */
   secret: string;
+  /** SESSION_SECRET's list, newest first: each verifies cookies and opens cursors (a rotation). */
+  secrets: string[];
+  /**
+   * What the store's HMAC keys (subjects, the logout index) are derived from, newest first:
+   * SUBJECT_KEYS, or else the OLDEST SESSION_SECRET alone, so adding a session secret at the front
+   * never moves a subject's records.
+   */
+  subjectKeys: string[];
   /** SESSION_IDLE_TTL: a session unused this long ends (rolling). */
   idleTtlMs: number;
   /** SESSION_MAX_AGE: a session ends this long after its login, however busy. */
@@ -56,12 +66,20 @@ export const DEMO_SESSION_SECRET = 'demo-only-session-secret-not-for-production-
 const DEFAULT_IDLE_TTL_MS = 14 * 86_400_000;
 
 export function loadSession(e: SessionEnv, run: RunMode, problems: string[], warnings: string[]): SessionConfig {
-  const secret = e.SESSION_SECRET ?? (run.demo ? DEMO_SESSION_SECRET : undefined);
-  if (!secret) problems.push('SESSION_SECRET: required (at least 32 characters)');
-  else if (secret.length < 32) problems.push('SESSION_SECRET: must be at least 32 characters');
+  const raw = e.SESSION_SECRET ?? (run.demo ? DEMO_SESSION_SECRET : undefined);
+  if (!raw) problems.push('SESSION_SECRET: required (at least 32 characters)');
+  // Unset or bad is a problem above, so the empty fallback never reaches the app.
+  const secrets = raw ? secretList('SESSION_SECRET', raw, 32, problems) : [];
+  const subjectKeys = e.SUBJECT_KEYS ? secretList('SUBJECT_KEYS', e.SUBJECT_KEYS, 32, problems) : secrets.slice(-1);
+  if (!e.SUBJECT_KEYS && secrets.length > 1)
+    warnings.push(
+      'SESSION_SECRET lists several secrets and SUBJECT_KEYS is unset: subject keys come from the last (oldest) one; set SUBJECT_KEYS to it before dropping or reordering it (docs/operations.md, rotating SESSION_SECRET)',
+    );
   const lifetimes = sessionLifetimes(e, problems, warnings);
   return {
-    secret: secret ?? '', // unset is a problem above, so this never reaches the app
+    secret: secrets[0] ?? '',
+    secrets,
+    subjectKeys,
     idleTtlMs: lifetimes.idleMs,
     maxAgeMs: lifetimes.maxAgeMs,
     store: e.SESSION_STORE,

@@ -73,6 +73,26 @@ function subjectParam(req: Request, res: Response, next: NextFunction): void {
 }
 
 const subjectOf = (res: Response) => serviceLocals(res).subject!;
+/** The owner key of the subject's records: the newest SUBJECT_KEYS key's, or where a rotation has them now. */
+const ownerOfSubject = (ctx: AppContext, res: Response) =>
+  serviceLocals(res).owner ?? ctx.subjects.ownerOf(subjectOf(res));
+
+/**
+ * After subjectParam: while SUBJECT_KEYS rotates, the subject's records stored under an older key
+ * move to the newest first (session/subjectMoves.ts), so the routes find them with ownerOf().
+ */
+function movedSubject(ctx: AppContext) {
+  return function moveSubjectRecords(_req: Request, res: Response, next: NextFunction): void {
+    if (!ctx.subjectMoves.rotating) return next();
+    ctx.subjectMoves.resolve(subjectOf(res)).then(
+      (owner) => {
+        serviceLocals(res).owner = owner;
+        next();
+      },
+      (err: unknown) => next(err),
+    );
+  };
+}
 
 /** The service API's view of one provider: the fields of /api/session, without claims. */
 function providerJson(view: ConnectionView) {
@@ -102,7 +122,7 @@ async function viewOrDown(ctx: AppContext, owner: string, provider: string): Pro
 function connectionsOf(ctx: AppContext) {
   return async function subjectConnections(_req: Request, res: Response): Promise<void> {
     const subject = subjectOf(res);
-    const owner = ctx.subjects.ownerOf(subject);
+    const owner = ownerOfSubject(ctx, res);
     const entries = await Promise.all(
       [...ctx.providers.keys()].map(async (id) => [id, providerJson(await viewOrDown(ctx, owner, id))] as const),
     );
@@ -114,7 +134,7 @@ function disconnectSubject(ctx: AppContext) {
   return async function revokeByService(req: Request, res: Response): Promise<void> {
     const provider = ctx.providers.get(String(req.params.provider));
     if (!provider) throw new AppError('not_found');
-    await ctx.connections.disconnect(ctx.subjects.ownerOf(subjectOf(res)), provider.id, 'revoked_by_service');
+    await ctx.connections.disconnect(ownerOfSubject(ctx, res), provider.id, 'revoked_by_service');
     ctx.logger.info({ provider: provider.id, reqId: req.id }, 'disconnected by the service API');
     res.status(204).end();
   };
@@ -128,9 +148,12 @@ function disconnectSubject(ctx: AppContext) {
  */
 function endSubject(ctx: AppContext) {
   return async function offboardSubject(req: Request, res: Response): Promise<void> {
-    const key = ctx.subjects.ownerOf(subjectOf(res));
-    await ctx.bindings.end(key);
-    for (const id of ctx.providers.keys()) await ctx.connections.disconnect(key, id, 'revoked_by_service');
+    const key = ownerOfSubject(ctx, res);
+    // Under every SUBJECT_KEYS key: a browser still bound under an older one is unbound too.
+    for (const k of ctx.subjects.ownersOf(subjectOf(res))) await ctx.bindings.end(k);
+    // Wherever its records are: a replica a step behind in a rotation may keep some under another key.
+    for (const k of new Set([key, ...ctx.subjects.ownersOf(subjectOf(res))]))
+      for (const id of ctx.providers.keys()) await ctx.connections.disconnect(k, id, 'revoked_by_service');
     ctx.audit.write('subject_ended', { owner: key });
     ctx.logger.info({ reqId: req.id }, 'subject ended by the service API');
     res.status(204).end();
@@ -191,23 +214,31 @@ export function serviceRouter(ctx: AppContext): Router {
     authenticate(service.keys),
     serviceRateLimit(ctx, (res) => serviceLocals(res).serviceKey ?? ''),
   );
+  const moved = movedSubject(ctx);
   r.get('/v1/connections', requireScope('read'), listConnectionsRoute(ctx));
   r.get('/v1/webhooks/deliveries', requireScope('webhooks'), listDeliveriesRoute(ctx));
   r.post('/v1/webhooks/replay', requireScope('webhooks.replay'), ...replayRoute(ctx));
-  r.get('/v1/subjects/:sub/connections', requireScope('read'), subjectParam, connectionsOf(ctx));
-  r.delete('/v1/subjects/:sub/connections/:provider', requireScope('disconnect'), subjectParam, disconnectSubject(ctx));
-  r.delete('/v1/subjects/:sub', requireScope('disconnect'), subjectParam, endSubject(ctx));
+  r.get('/v1/subjects/:sub/connections', requireScope('read'), subjectParam, moved, connectionsOf(ctx));
+  r.delete(
+    '/v1/subjects/:sub/connections/:provider',
+    requireScope('disconnect'),
+    subjectParam,
+    moved,
+    disconnectSubject(ctx),
+  );
+  r.delete('/v1/subjects/:sub', requireScope('disconnect'), subjectParam, moved, endSubject(ctx));
   r.use(
     '/v1/subjects/:sub/xt',
     requireXtScope(serviceXtTarget),
     subjectParam,
+    moved,
     ...xtCallSteps(ctx, {
       targetOf: serviceXtTarget,
       allow: service.allow,
       apiKeyCreation: service.allowApiKeyCreation,
       apiKeyRecipient: service.apiKeyRecipient,
       crossSiteCheck: false,
-      ownerOf: (_req, res) => ctx.subjects.ownerOf(subjectOf(res)),
+      ownerOf: (_req, res) => ownerOfSubject(ctx, res),
       callerClass: 'service', // the slice of the XT.COM budget kept for the institution (XT_API_SERVICE_SHARE)
       route: '/v1/subjects/{sub}/xt',
     }),

@@ -46,7 +46,7 @@ function queryOf(ctx: AppContext, cursors: ListCursors, req: Request): ListQuery
 }
 
 export function listConnectionsRoute(ctx: AppContext) {
-  const cursors = new ListCursors(ctx.config.session.secret);
+  const cursors = new ListCursors(ctx.config.session.secrets);
   return async function listConnections(req: Request, res: Response): Promise<void> {
     const page = await ctx.connections.list(queryOf(ctx, cursors, req));
     res.json({ data: page.items, nextCursor: page.next ? cursors.seal(page.next) : null });

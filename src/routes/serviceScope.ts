@@ -15,6 +15,8 @@ export interface ServiceLocals {
   /** What that key may call (set with `serviceKey` by the bearer check). */
   serviceScopes?: ReadonlySet<ServiceScope>;
   subject?: string;
+  /** Where the subject's records are, when SUBJECT_KEYS rotates (session/subjectMoves.ts); unset: its ownerOf(). */
+  owner?: string;
 }
 
 export const serviceLocals = (res: Response) => res.locals as ServiceLocals;

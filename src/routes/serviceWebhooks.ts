@@ -42,7 +42,7 @@ function queryOf(cursors: LogCursors, req: Request) {
 }
 
 export function listDeliveriesRoute(ctx: AppContext) {
-  const cursors = new LogCursors(ctx.config.session.secret);
+  const cursors = new LogCursors(ctx.config.session.secrets);
   return async function listDeliveries(req: Request, res: Response): Promise<void> {
     const page = await ctx.stores.outbox.readAttempts(queryOf(cursors, req));
     res.json({

@@ -55,6 +55,15 @@ export class BindingEpochs {
   }
 
   /**
+   * Carries the subject's current epoch from an older owner key to the newest (SUBJECT_KEYS
+   * rotates, session/subjectMoves.ts): the latest of a key's epochs wins, so adding it is enough.
+   */
+  async carry(fromKey: string, toKey: string): Promise<void> {
+    const epoch = await this.current(fromKey);
+    if (epoch !== '') await this.store.addToIndex(epochKey(toKey), epoch, this.ttlMs, KEEP);
+  }
+
+  /**
    * The epoch a binding made now belongs to; kept (again) for as long as that binding can live,
    * so that the binding never outlives the epoch it is checked against.
    */

@@ -24,11 +24,26 @@ export class Sealer {
     });
   }
 
-  /** Keys from TOKEN_ENCRYPTION_KEYS (base64, comma separated), or one derived from SESSION_SECRET with HKDF. */
-  static fromConfig(sessionSecret: string, base64Keys?: string[]): Sealer {
-    if (base64Keys && base64Keys.length) return new Sealer(base64Keys.map((k) => Buffer.from(k, 'base64')));
-    const derived = Buffer.from(hkdfSync('sha256', sessionSecret, 'xt-connect', 'token-encryption-v1', 32));
-    return new Sealer([derived]);
+  /**
+   * Keys from TOKEN_ENCRYPTION_KEYS (base64, comma separated; the first seals), then one derived
+   * with HKDF from each of `secrets`, in their order: what opens records sealed before
+   * TOKEN_ENCRYPTION_KEYS was set, and what seals while it is unset. See forSession for the order.
+   */
+  static fromConfig(secrets: readonly string[], base64Keys?: string[]): Sealer {
+    const listed = (base64Keys ?? []).map((k) => Buffer.from(k, 'base64'));
+    const derived = secrets.map((s) => Buffer.from(hkdfSync('sha256', s, 'xt-connect', 'token-encryption-v1', 32)));
+    return new Sealer([...listed, ...derived]);
+  }
+
+  /**
+   * The sealer of a configuration. Without TOKEN_ENCRYPTION_KEYS, the key derived from the newest
+   * SUBJECT_KEYS seals, which is the OLDEST SESSION_SECRET while SUBJECT_KEYS is unset: adding a
+   * session secret at the front moves nothing, and pinning SUBJECT_KEYS to the oldest session
+   * secret before dropping it keeps every record open. Every other key, derived or listed, opens.
+   */
+  static forSession(session: { secrets: string[]; subjectKeys: string[]; tokenEncryptionKeys?: string[] }): Sealer {
+    const order = [...new Set([...session.subjectKeys, ...[...session.secrets].reverse()])];
+    return Sealer.fromConfig(order, session.tokenEncryptionKeys);
   }
 
   seal(plaintext: string, aad: string): string {
@@ -44,6 +59,11 @@ export class Sealer {
       ct.toString('base64url'),
       cipher.getAuthTag().toString('base64url'),
     ].join('.');
+  }
+
+  /** True when `blob` was sealed under another key than the one that seals now (a rotation): worth sealing again. */
+  isStale(blob: string): boolean {
+    return blob.split('.')[1] !== this.keys[0]!.id;
   }
 
   /** The plaintext, or undefined when no key opens it (key removed, record tampered with or moved). */

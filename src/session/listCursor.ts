@@ -2,8 +2,8 @@
  * The cursor of GET /v1/connections: the stored key of the last record a page read, sealed with
  * AES-256-GCM, so the caller can hand it back but can neither read it (it is opaque: not even the
  * HMAC that keys a subject's records shows through) nor make one up (so it can never steer the
- * store to a key of its choosing). The key is derived from SESSION_SECRET like the other keys (see
- * subjects.ts); changing the secret voids every cursor, as it unlinks every subject.
+ * store to a key of its choosing). The key is derived from SESSION_SECRET (one per listed secret: the newest
+ * seals, each opens, so a cursor outlives a rotation); dropping a secret voids the cursors it sealed.
  *
  *   cursor = base64url(iv[12] ‖ AES-256-GCM(key, iv, owner LF provider) ‖ tag[16])
  */
@@ -17,15 +17,16 @@ const TAG = 16;
 const AAD = Buffer.from('xt-connect list cursor v2');
 
 export class ListCursors {
-  private readonly key: Buffer;
+  /** One per SESSION_SECRET, newest first: the newest seals, each opens (a cursor outlives a rotation). */
+  private readonly keys: Buffer[];
 
-  constructor(sessionSecret: string) {
-    this.key = Buffer.from(hkdfSync('sha256', sessionSecret, 'xt-connect', 'list-cursor-v2', 32));
+  constructor(sessionSecrets: readonly string[]) {
+    this.keys = sessionSecrets.map((s) => Buffer.from(hkdfSync('sha256', s, 'xt-connect', 'list-cursor-v2', 32)));
   }
 
   seal(key: ConnectionKey): string {
     const iv = randomBytes(IV);
-    const cipher = createCipheriv('aes-256-gcm', this.key, iv).setAAD(AAD);
+    const cipher = createCipheriv('aes-256-gcm', this.keys[0]!, iv).setAAD(AAD);
     const sealed = Buffer.concat([cipher.update(`${key.owner}\n${key.provider}`, 'utf8'), cipher.final()]);
     return Buffer.concat([iv, sealed, cipher.getAuthTag()]).toString('base64url');
   }
@@ -36,16 +37,24 @@ export class ListCursors {
     const raw = Buffer.from(cursor, 'base64url');
     // Canonical only: the decoder would drop a stray trailing character, so one cursor would have many spellings.
     if (raw.length <= IV + TAG || raw.toString('base64url') !== cursor) return undefined;
-    let payload: string;
-    try {
-      const decipher = createDecipheriv('aes-256-gcm', this.key, raw.subarray(0, IV)).setAAD(AAD);
-      decipher.setAuthTag(raw.subarray(raw.length - TAG));
-      payload = Buffer.concat([decipher.update(raw.subarray(IV, raw.length - TAG)), decipher.final()]).toString('utf8');
-    } catch {
-      return undefined; // forged, truncated or from another secret
-    }
+    const payload = openUnder(this.keys, raw);
+    if (payload === undefined) return undefined; // forged, truncated or from another secret
     const [owner, provider, ...rest] = payload.split('\n');
     if (rest.length > 0 || !owner || !provider || !isSubjectKey(owner)) return undefined;
     return { owner, provider };
   }
+}
+
+/** The plaintext of `raw` under the first key that opens it, or undefined. */
+function openUnder(keys: readonly Buffer[], raw: Buffer): string | undefined {
+  for (const key of keys) {
+    try {
+      const decipher = createDecipheriv('aes-256-gcm', key, raw.subarray(0, IV)).setAAD(AAD);
+      decipher.setAuthTag(raw.subarray(raw.length - TAG));
+      return Buffer.concat([decipher.update(raw.subarray(IV, raw.length - TAG)), decipher.final()]).toString('utf8');
+    } catch {
+      // the next key
+    }
+  }
+  return undefined;
 }

@@ -75,7 +75,8 @@ export function createSessionMiddleware(
   const { lifecycle, logger, sealing } = opts;
   const mw = session({
     name: sessionCookieName(config),
-    secret: config.session.secret,
+    // Newest first: the first signs new cookies, every one verifies (SESSION_SECRET's rotation).
+    secret: config.session.secrets,
     store: sessionStore(stores, lifecycle, sealing),
     resave: false,
     saveUninitialized: false,

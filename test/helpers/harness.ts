@@ -117,10 +117,12 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   };
 }
 
-/** The integration secrets a configuration holds: the link secret, the service API keys, the webhook secret. */
+/** The secrets a configuration holds: the session secrets and subject keys, the link secrets, the service API keys, the webhook secrets. */
 export function configSecrets(config: Config): string[] {
   return [
-    ...(config.integration.link ? [config.integration.link.secret] : []),
+    ...config.session.secrets,
+    ...config.session.subjectKeys,
+    ...(config.integration.link?.secrets ?? []),
     ...(config.integration.service?.keys.map((k) => k.key) ?? []),
     ...(config.integration.webhooks?.secrets.flatMap((s) => [s, s.slice('whsec_'.length)]) ?? []),
   ];

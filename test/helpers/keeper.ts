@@ -14,7 +14,7 @@ import { stubProvider } from './providers.js';
 import { testConnections } from './connections.js';
 
 export const DAY = 86_400_000;
-export const sealer = Sealer.fromConfig('keeper-test-secret-keeper-test-secret-0123');
+export const sealer = Sealer.fromConfig(['keeper-test-secret-keeper-test-secret-0123']);
 
 /** An 'xt' provider: refreshes are counted per refresh token; `mode` says what a refresh returns. */
 export interface KeeperProvider {

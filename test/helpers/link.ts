@@ -20,6 +20,8 @@ export interface LinkOptions {
   /** The `reconnect` claim: renew the subject's connection in place. */
   reconnect?: boolean;
   secret?: string;
+  /** The header's `kid` (a rotation of LINK_SECRET); default none, as tokens minted before kids. */
+  kid?: string;
 }
 
 /** A link token for `sub`, signed like the example in docs/integration.md. */
@@ -29,7 +31,7 @@ export async function linkToken(sub: string, opts: LinkOptions = {}): Promise<st
     ...(opts.returnTo !== undefined ? { returnTo: opts.returnTo } : {}),
     ...(opts.reconnect !== undefined ? { reconnect: opts.reconnect } : {}),
   })
-    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT', ...(opts.kid !== undefined ? { kid: opts.kid } : {}) })
     .setSubject(sub)
     .setAudience(opts.aud ?? new URL(BASE_ENV.PUBLIC_URL!).origin)
     .setExpirationTime(now + (opts.expIn ?? 300));

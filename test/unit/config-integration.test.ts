@@ -31,7 +31,7 @@ test('valid settings are read', () => {
     WEBHOOK_SECRET: WHSEC,
     WEBHOOK_MAX_AGE: '2d',
   });
-  expect(c.integration.link).toEqual({ secret: 'l'.repeat(32), required: true });
+  expect(c.integration.link).toEqual({ secret: 'l'.repeat(32), secrets: ['l'.repeat(32)], required: true });
   expect(c.integration.service?.keys).toEqual([{ name: 'a', key: 'k'.repeat(32), scopes: new Set(SERVICE_SCOPES) }]);
   expect(c.integration.service?.rateLimitPerSec).toBe(100);
   expect(c.integration.webhooks).toEqual({

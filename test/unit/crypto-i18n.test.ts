@@ -38,8 +38,8 @@ describe('Sealer (AES-256-GCM)', () => {
   });
 
   test('a key derived from SESSION_SECRET is stable', () => {
-    const a = Sealer.fromConfig('s'.repeat(32));
-    const b = Sealer.fromConfig('s'.repeat(32));
+    const a = Sealer.fromConfig(['s'.repeat(32)]);
+    const b = Sealer.fromConfig(['s'.repeat(32)]);
     expect(b.open(a.seal('x', 'k'), 'k')).toBe('x');
   });
 });

@@ -27,7 +27,7 @@ function setup() {
       audit: {
         write: (event: string, fields: Record<string, unknown>) => audit.push({ event, fields }),
       } as unknown as Audit,
-      logoutIndex: new LogoutIndex('a-session-secret-of-at-least-32-chars!!'),
+      logoutIndex: new LogoutIndex(['a-session-secret-of-at-least-32-chars!!']),
     },
   );
   /** Every outbox event, opened: [owner, type, reason]. */

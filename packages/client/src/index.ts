@@ -12,7 +12,7 @@ import { type RawBody, type WebhookHeaders, WebhookVerifier } from './webhooks.j
 
 export { type ApiKeyPrivateKey, openApiKeySecret } from './apiKeySecret.js';
 export { XtConnectError, WebhookVerificationError, type WebhookFailure, type XtConnectErrorInit } from './errors.js';
-export { LINK_LIFETIME_S, LINK_MAX_LIFETIME_S, type MintLinkOptions } from './link.js';
+export { LINK_LIFETIME_S, LINK_MAX_LIFETIME_S, linkKid, type MintLinkOptions } from './link.js';
 export { MAX_WAIT_S } from './http.js';
 export type * from './types.js';
 export type { RawBody, WebhookHeaders } from './webhooks.js';
@@ -23,7 +23,7 @@ export interface XtConnectOptions {
   baseUrl: string;
   /** A service API key (`SERVICE_API_KEYS`), sent as `Authorization: Bearer`. */
   serviceKey: string;
-  /** LINK_SECRET, for mintLinkUrl. */
+  /** LINK_SECRET, for mintLinkUrl: the one key you sign with (the app may list several; the link names it by `kid`). */
   linkSecret?: string;
   /** WEBHOOK_SECRET (`whsec_…`), for webhooks.verify. */
   webhookSecret?: string;

@@ -3,9 +3,10 @@
  * the contract's LinkClaims, as the app verifies them (src/auth/link.ts): `aud` the origin of the
  * app's PUBLIC_URL, `exp` a minute ahead unless `expiresIn` says otherwise (the app accepts at most
  * 10 minutes, and tolerates 30 s of clock difference on top), a random `jti` (a link works once), `iat` (needed once a subject was ended: a link issued
- * before that is refused), and `returnTo` when given.
+ * before that is refused), and `returnTo` when given. The header carries the key's `kid` (see
+ * linkKid), so the app, which may hold several LINK_SECRETs during a rotation, knows which verifies it.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { SUBJECT } from './paths.js';
 import type { LinkClaims } from './types.js';
@@ -41,6 +42,14 @@ export interface MintLinkOptions {
   expiresIn?: number;
 }
 
+/**
+ * The `kid` of a link key, as the app works it out for each of its LINK_SECRETs: the first 16
+ * characters of base64url(SHA-256("xt-connect-link-kid-v1:" ‖ secret)).
+ */
+export function linkKid(secret: string | Uint8Array): string {
+  return createHash('sha256').update('xt-connect-link-kid-v1:').update(secret).digest('base64url').slice(0, 16);
+}
+
 /** Signs the link for `opts` with `secret`, meant for the app at `publicUrl`; returns the login URL. */
 export async function mintLink(publicUrl: URL, secret: Uint8Array, opts: MintLinkOptions): Promise<string> {
   if (typeof opts.sub !== 'string' || !SUBJECT.test(opts.sub))
@@ -57,7 +66,7 @@ export async function mintLink(publicUrl: URL, secret: Uint8Array, opts: MintLin
   claims.returnTo = opts.returnTo ?? '/account';
   if (opts.reconnect === true) claims.reconnect = true;
   const jwt = await new SignJWT(claims)
-    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT', kid: linkKid(secret) })
     .setSubject(opts.sub)
     .setAudience(publicUrl.origin)
     .setIssuedAt(now)

@@ -1393,8 +1393,11 @@ export interface components {
       | components['schemas']['XtRefusal'];
     /**
      * @description The claims of a link token (the `link` parameter of `/auth/{provider}/login`). Its header is
-     *     `{"alg": "HS256"}` (`typ: JWT` is allowed); it is signed with `LINK_SECRET`. Other claims are
-     *     ignored. 30 s of clock difference is tolerated on `exp`, `nbf` and `iat`.
+     *     `{"alg": "HS256", "kid": "…"}` (`typ: JWT` is allowed); it is signed with `LINK_SECRET`.
+     *     `LINK_SECRET` may list several keys, newest first (a rotation), and `kid` says which one signed:
+     *     the first 16 characters of base64url(SHA-256(`xt-connect-link-kid-v1:` followed by the key)).
+     *     A token whose `kid` names none of the keys is refused; one without `kid` is tried under each
+     *     key (recommended to set it). Other claims are ignored. 30 s of clock difference is tolerated on `exp`, `nbf` and `iat`.
      * @example {
      *       "sub": "42",
      *       "aud": "https://connect.example.com",
@@ -3292,7 +3295,8 @@ export interface operations {
       query?: {
         /**
          * @description A link token: a compact JWT signed with HS256 under `LINK_SECRET` (any other `alg`, `none`
-         *     included, is refused), whose claims are `LinkClaims`. Works once, for at most 10 minutes.
+         *     included, is refused), whose claims are `LinkClaims`. Its header's `kid` names the key it is
+         *     signed with (see `LinkClaims`); without `kid` it is tried under each key of `LINK_SECRET`. Works once, for at most 10 minutes.
          *     Mint it only when the signed-in user asks, and redirect at once: it names your user, not the
          *     browser that opens it, and for a user who is connected already it hands that browser the
          *     connection without a trip to the provider (audited as `link_used`). Refused with 400 `link_invalid` (malformed, forged, another site's,

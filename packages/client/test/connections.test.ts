@@ -27,11 +27,14 @@ const rejection = (p: Promise<unknown>): Promise<XtConnectError> =>
   );
 
 describe('mintLinkUrl', () => {
-  test('a link for the app: HS256, aud the origin, a short life, a fresh jti and iat; works once', async () => {
+  test("a link for the app: HS256 with its key's kid, aud the origin, a short life, a fresh jti and iat; works once", async () => {
     const url = await xc.mintLinkUrl({ sub: '42', returnTo: '/account' });
     expect(url.startsWith(`${app.baseUrl}/auth/xt/login?link=`)).toBe(true);
     const jwt = new URL(url).searchParams.get('link')!;
-    expect(decodeProtectedHeader(jwt)).toEqual({ alg: 'HS256', typ: 'JWT' });
+    // kid: the key's id as the app derives it (LINK_SECRET rotates; the app picks the key by it).
+    const header = decodeProtectedHeader(jwt);
+    expect(header).toEqual({ alg: 'HS256', typ: 'JWT', kid: header.kid });
+    expect(header.kid).toMatch(/^[\w-]{16}$/);
     const claims = decodeJwt(jwt);
     expect(Object.keys(claims).sort()).toEqual(['aud', 'exp', 'iat', 'jti', 'returnTo', 'sub']);
     expect(claims).toMatchObject({ sub: '42', aud: app.baseUrl, returnTo: '/account' });

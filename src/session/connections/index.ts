@@ -212,7 +212,8 @@ export class Connections {
       const rec = await this.read(from, provider);
       if (rec && rec.endReason !== 'unreadable') {
         if (rec.status === 'active') await this.backChannel.index(to, rec);
-        await this.opts.store.putConnection(to, provider, this.records.seal(to, rec), this.records.ttlFor(to, rec));
+        const [sealed, ttl] = [this.records.seal(to, rec), this.records.ttlFor(to, rec)];
+        await this.opts.store.putConnection(to, provider, sealed, ttl, undefined, this.records.dueOf(to, rec)); // the keeper's index moves too
       }
       await this.opts.store.deleteConnection(from, provider);
       if (rec) await this.backChannel.unindex(from, rec);

@@ -4,8 +4,10 @@
  * check. A logout token names a provider session (`sid`) or a user (`sub`); the store keeps,
  * under a key made from that name, the owners whose connections it made (see AuthStore.addToIndex),
  * and the logout's tombstone (AuthStore.putLogoutTombstone). The names go in as an HMAC under a key
- * derived from SESSION_SECRET, as subject keys do (subjects.ts): a look at the store reveals no
- * provider's ids.
+ * derived from SUBJECT_KEYS, as subject keys are (subjects.ts): a look at the store reveals no
+ * provider's ids. The keys rotate: the newest writes, and a logout reads the index and the
+ * tombstones under every key, so entries written before a rotation still end their connections
+ * (each is written again under the newest key at the connection's next refresh).
  */
 import { createHmac, hkdfSync } from 'node:crypto';
 import type { Logger } from 'pino';
@@ -25,16 +27,25 @@ export interface LogoutNames {
 }
 
 export class LogoutIndex {
-  private readonly key: Buffer;
+  private readonly keys: Buffer[];
 
-  constructor(sessionSecret: string) {
-    this.key = Buffer.from(hkdfSync('sha256', sessionSecret, 'xt-connect', 'logout-index-v1', 32));
+  /** `secrets`: SUBJECT_KEYS, newest first (config.session.subjectKeys). */
+  constructor(secrets: readonly string[]) {
+    if (secrets.length === 0) throw new Error('LogoutIndex needs at least one key');
+    this.keys = secrets.map((s) => Buffer.from(hkdfSync('sha256', s, 'xt-connect', 'logout-index-v1', 32)));
   }
 
-  /** The store key of `provider`'s session or user `value`. */
+  /** The store key of `provider`'s session or user `value` (under the newest key: what is written). */
   keyOf(provider: string, kind: LogoutKind, value: string): string {
-    const mac = createHmac('sha256', this.key).update(`${provider}\n${kind}\n${value}`, 'utf8').digest('base64url');
-    return `bcl:${provider}:${kind}:${mac}`;
+    return this.keysOf(provider, kind, value)[0]!;
+  }
+
+  /** The store keys of `provider`'s session or user `value` under every key, newest first (what is read). */
+  keysOf(provider: string, kind: LogoutKind, value: string): string[] {
+    return this.keys.map((key) => {
+      const mac = createHmac('sha256', key).update(`${provider}\n${kind}\n${value}`, 'utf8').digest('base64url');
+      return `bcl:${provider}:${kind}:${mac}`;
+    });
   }
 
   /** The tombstone key of a logout: the pair when it names both, else the one it names. */
@@ -53,10 +64,12 @@ export class LogoutIndex {
    */
   tombstonesFor(provider: string, names: LogoutNames): { key: string; session: boolean }[] {
     const keys: { key: string; session: boolean }[] = [];
-    if (names.sid !== undefined) keys.push({ key: this.keyOf(provider, 'sid', names.sid), session: true });
-    if (names.sub !== undefined) keys.push({ key: this.keyOf(provider, 'sub', names.sub), session: false });
+    const add = (kind: LogoutKind, value: string, session: boolean) =>
+      keys.push(...this.keysOf(provider, kind, value).map((key) => ({ key, session })));
+    if (names.sid !== undefined) add('sid', names.sid, true);
+    if (names.sub !== undefined) add('sub', names.sub, false);
     if (names.sid !== undefined && names.sub !== undefined)
-      keys.push({ key: this.tombstoneOf(provider, names)!, session: true });
+      add('sid+sub', JSON.stringify([names.sid, names.sub]), true);
     return keys;
   }
 }
@@ -112,13 +125,17 @@ export class BackChannel {
     return this.opts.providers.get(provider)?.backchannelLogout ? this.opts.logoutIndex : undefined;
   }
 
-  /** The index keys of `rec`: its provider session and its user. */
-  private logoutKeys(rec: Pick<ConnectionRecord, 'provider' | 'sid' | 'userId'>): string[] {
+  /** The index keys of `rec`: its provider session and its user; `every`: under each key, else the newest. */
+  private logoutKeys(rec: Pick<ConnectionRecord, 'provider' | 'sid' | 'userId'>, every = false): string[] {
     const idx = this.indexFor(rec.provider);
     if (!idx) return [];
     const keys: string[] = [];
-    if (rec.sid) keys.push(idx.keyOf(rec.provider, 'sid', rec.sid));
-    if (rec.userId) keys.push(idx.keyOf(rec.provider, 'sub', rec.userId));
+    const add = (kind: LogoutKind, value: string) => {
+      const all = idx.keysOf(rec.provider, kind, value);
+      keys.push(...(every ? all : all.slice(0, 1)));
+    };
+    if (rec.sid) add('sid', rec.sid);
+    if (rec.userId) add('sub', rec.userId);
     return keys;
   }
 
@@ -155,7 +172,7 @@ export class BackChannel {
   /** Takes `owner` out of `rec`'s index entries. Best effort: a stale entry is pruned when a logout reads it. */
   async unindex(owner: string, rec: Pick<ConnectionRecord, 'provider' | 'sid' | 'userId'>): Promise<void> {
     try {
-      for (const key of this.logoutKeys(rec)) await this.opts.store.removeFromIndex(key, owner);
+      for (const key of this.logoutKeys(rec, true)) await this.opts.store.removeFromIndex(key, owner);
     } catch (err) {
       this.opts.logger.warn(
         { provider: rec.provider, code: err instanceof AppError ? err.code : 'internal' },
@@ -175,9 +192,7 @@ export class BackChannel {
     const idx = this.indexFor(provider);
     const tombstone = idx?.tombstoneOf(provider, target);
     if (!idx || tombstone === undefined) return 0;
-    const key =
-      target.sid !== undefined ? idx.keyOf(provider, 'sid', target.sid) : idx.keyOf(provider, 'sub', target.sub!);
-    const owners = await this.opts.store.readIndex(key);
+    const owners = await this.indexed(idx, provider, target);
     // No connection is indexed under this name: nothing to end, now or later, so no tombstone
     // either (a logout for a session or user we never saw, repeated, must not grow the store).
     if (owners.length === 0) return 0;
@@ -188,7 +203,7 @@ export class BackChannel {
       (target.sid === undefined || rec.sid === target.sid) &&
       (target.sub === undefined || rec.userId === target.sub);
     let ended = 0;
-    for (const owner of owners) {
+    for (const { key, owner } of owners) {
       for (let attempt = 0; attempt < 5; attempt++) {
         const { rec, blob } = await this.opts.records.readStored(owner, provider);
         if (!named(rec) || rec.status !== 'active') {
@@ -204,6 +219,19 @@ export class BackChannel {
       }
     }
     return ended;
+  }
+
+  /** The owners indexed under what a logout names, under every key (a rotation in progress), each with its index key. */
+  private async indexed(
+    idx: LogoutIndex,
+    provider: string,
+    target: LogoutTarget,
+  ): Promise<{ key: string; owner: string }[]> {
+    const keys =
+      target.sid !== undefined ? idx.keysOf(provider, 'sid', target.sid) : idx.keysOf(provider, 'sub', target.sub!);
+    const found: { key: string; owner: string }[] = [];
+    for (const key of keys) found.push(...(await this.opts.store.readIndex(key)).map((owner) => ({ key, owner })));
+    return found;
   }
 
   /**
