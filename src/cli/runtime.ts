@@ -65,10 +65,20 @@ export function envSecrets(env: Io['env']): string[] {
   const out: string[] = [];
   for (const [name, value] of Object.entries(env)) {
     if (!value || !/SECRET|KEY|PASSWORD|TOKEN|_URL$|_NODES$|SENTINELS$/.test(name)) continue;
-    for (const part of [value, ...value.split(','), ...value.split(',').map((p) => p.split(':').pop() ?? '')])
+    const parts = value.split(',').map((p) => p.trim());
+    for (const part of [value, ...parts, ...parts.map((p) => p.split(':').pop() ?? ''), ...parts.map(passwordOf)])
       if (part.trim().length >= 8) out.push(part.trim());
   }
   return out.sort((a, b) => b.length - a.length);
+}
+
+/** A URL's password (`redis://:password@host`), decoded; '' when there is none. */
+function passwordOf(value: string): string {
+  try {
+    return decodeURIComponent(new URL(value).password);
+  } catch {
+    return '';
+  }
 }
 
 /** `text` with every secret of the environment replaced by `[redacted]`. */

@@ -78,6 +78,18 @@ test('check-config: 0 with a summary and no secret; 1 with the list of problems 
   expect(bad.stderr).not.toContain(SERVICE_KEY);
 });
 
+test('a store that cannot be reached: 1, the reason said, its password not', async () => {
+  const env = xtEnv(
+    { url: 'http://127.0.0.1:9' },
+    { SESSION_STORE: 'redis', REDIS_URL: 'redis://:redis-password-0123456789@127.0.0.1:1' },
+  );
+  const res = await cli(env, 'connections', 'list');
+  expect(res.code).toBe(1);
+  expect(res.stdout).toBe('');
+  expect(res.stderr).toContain('xt-connect connections list: failed: cannot connect to Redis');
+  expect(res.stderr).not.toContain('redis-password-0123456789');
+});
+
 /** The CLI in this process (runCli, what main() runs), for the usage checks: no child needed to parse argv. */
 async function inProcess(env: Env, ...args: string[]): Promise<Run> {
   const out: string[] = [];
