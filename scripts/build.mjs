@@ -1,5 +1,6 @@
 // `npm run build`: the server as one ES module bundle in dist/ (what the Docker image runs:
-// `node dist/server.js`). Types are checked by `tsc --noEmit` in the test line, not here.
+// `node dist/server.js`), and the operator CLI beside it (`node dist/cli.js`, the `xt-connect` bin),
+// sharing its chunks. Types are checked by `tsc --noEmit` in the test line, not here.
 //
 // Why a bundle: loading ~400 small modules (ours and node_modules') costs Node more at start than
 // running them: spawn to the first 200 on /healthz went from ~520 ms (tsc's one file per module) to
@@ -15,7 +16,7 @@ import { build } from 'esbuild';
 
 rmSync('dist', { recursive: true, force: true });
 await build({
-  entryPoints: { server: 'src/server.ts' },
+  entryPoints: { server: 'src/server.ts', cli: 'src/cli.ts' },
   outdir: 'dist',
   bundle: true,
   splitting: true,

@@ -10,7 +10,7 @@
 // It checks /healthz, /readyz, /v1/openapi.json (the contract, read from api/), the HEALTHCHECK
 // command, the SQLite file in the volume (owned by that user) and a clean SIGTERM shutdown. Then it
 // runs the same again with the placeholders left in, which must refuse to start with a message
-// naming each one.
+// naming each one. Each time, the operator CLI (`node dist/cli.js check-config`) must agree.
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -129,6 +129,29 @@ function run(env) {
   return { child, exited, output: () => out };
 }
 
+/** The image's operator CLI, `node dist/cli.js check-config`, run as the server is: its exit code and words, and no secret. */
+function checkConfigSays(env, code, words) {
+  const [bin, args] = asUser([process.execPath, 'dist/cli.js', 'check-config']);
+  let out = '';
+  let status = 0;
+  try {
+    out = execFileSync(bin, args, {
+      cwd: appDir,
+      env,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: 15_000,
+    });
+  } catch (err) {
+    status = err.status;
+    out = `${err.stdout}${err.stderr}`;
+  }
+  if (status !== code || !out.includes(words))
+    fail(`node dist/cli.js check-config exited ${status} (expected ${code}, saying "${words}"):\n${out}`);
+  for (const value of Object.values(PLACEHOLDERS))
+    if (out.includes(value)) fail('node dist/cli.js check-config printed a secret');
+}
+
 async function answers(url, deadline) {
   while (Date.now() < deadline) {
     try {
@@ -175,6 +198,7 @@ async function answers(url, deadline) {
   app.child.kill('SIGTERM');
   const code = await Promise.race([app.exited, new Promise((r) => setTimeout(() => r('timeout'), 15_000))]);
   if (code !== 0) fail(`the server did not exit 0 on SIGTERM (${code}):\n${app.output()}`);
+  checkConfigSays(env, 0, 'configuration OK');
   const db = path.join(volumeDir, 'xt-connect.sqlite');
   if (!fs.existsSync(db))
     fail(`no SQLite database was created in the volume (DATA_DIR=${env.DATA_DIR}):\n${app.output()}`);
@@ -197,6 +221,7 @@ async function answers(url, deadline) {
     );
   }
   if (code === 0) fail(`the built server exited 0 with .env.example's placeholders; it must fail:\n${app.output()}`);
+  checkConfigSays(containerEnv(example, freshVolume('data-cli'), port), 1, 'SESSION_SECRET: still the placeholder');
   for (const key of Object.keys(PLACEHOLDERS)) {
     if (!app.output().includes(`${key}: still the placeholder from .env.example`))
       fail(`the refusal does not name ${key}:\n${app.output()}`);

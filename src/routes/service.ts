@@ -27,7 +27,7 @@ import { SERVICE_PREFIX } from '../http/dispatch.js';
 import { notFound } from '../http/errorHandler.js';
 import { targetPath } from '../logger.js';
 import { serviceRateLimit } from '../http/rateLimit.js';
-import type { ConnectionView } from '../session/connections/index.js';
+import { endSubject, endSubjectConnection, type SubjectDeps, subjectConnections } from '../session/subjectAccount.js';
 import { isSubject } from '../session/subjects.js';
 import { requestInfo } from '../shared/requestContext.js';
 import { requireScope, requireXtScope, serviceLocals } from './serviceScope.js';
@@ -78,8 +78,9 @@ const ownerOfSubject = (ctx: AppContext, res: Response) =>
   serviceLocals(res).owner ?? ctx.subjects.ownerOf(subjectOf(res));
 
 /**
- * After subjectParam: while SUBJECT_KEYS rotates, the subject's records stored under an older key
- * move to the newest first (session/subjectMoves.ts), so the routes find them with ownerOf().
+ * After subjectParam, for the XT.COM calls: while SUBJECT_KEYS rotates, the subject's records stored
+ * under an older key move to the newest first (session/subjectMoves.ts), so the gateway finds them
+ * with ownerOfSubject(). (The connection routes resolve the same way in session/subjectAccount.ts.)
  */
 function movedSubject(ctx: AppContext) {
   return function moveSubjectRecords(_req: Request, res: Response, next: NextFunction): void {
@@ -94,39 +95,12 @@ function movedSubject(ctx: AppContext) {
   };
 }
 
-/** The service API's view of one provider: the fields of /api/session, without claims. */
-function providerJson(view: ConnectionView) {
-  return {
-    connected: view.connected,
-    connectionId: view.connectionId ?? null,
-    userId: view.userId ?? null,
-    scope: view.scope ?? null,
-    accessTokenExpiresAt: view.accessTokenExpiresAt ?? null,
-    refreshTokenExpiresAt: view.refreshTokenExpiresAt ?? null,
-    lastRefreshedAt: view.lastRefreshedAt ?? null,
-    reason: view.connected ? null : (view.reason ?? 'not_connected'),
-  };
-}
-
-/** A provider that cannot be reached right now is reported as such, not thrown. */
-async function viewOrDown(ctx: AppContext, owner: string, provider: string): Promise<ConnectionView> {
-  try {
-    return await ctx.connections.view(owner, provider);
-  } catch (err) {
-    if (err instanceof AppError && err.code === 'provider_down')
-      return { provider, connected: false, reason: 'provider_unavailable' };
-    throw err;
-  }
-}
+// subjectMoves: the subject's records move to the newest SUBJECT_KEYS key first (subjectAccount.ts).
+const subjectDeps = (ctx: AppContext): SubjectDeps => ({ ...ctx, providerIds: () => ctx.providers.keys() });
 
 function connectionsOf(ctx: AppContext) {
-  return async function subjectConnections(_req: Request, res: Response): Promise<void> {
-    const subject = subjectOf(res);
-    const owner = ownerOfSubject(ctx, res);
-    const entries = await Promise.all(
-      [...ctx.providers.keys()].map(async (id) => [id, providerJson(await viewOrDown(ctx, owner, id))] as const),
-    );
-    res.json({ subject, connected: entries.some(([, p]) => p.connected), providers: Object.fromEntries(entries) });
+  return async function subjectConnectionsRoute(_req: Request, res: Response): Promise<void> {
+    res.json(await subjectConnections(subjectDeps(ctx), subjectOf(res)));
   };
 }
 
@@ -134,27 +108,16 @@ function disconnectSubject(ctx: AppContext) {
   return async function revokeByService(req: Request, res: Response): Promise<void> {
     const provider = ctx.providers.get(String(req.params.provider));
     if (!provider) throw new AppError('not_found');
-    await ctx.connections.disconnect(ownerOfSubject(ctx, res), provider.id, 'revoked_by_service');
+    await endSubjectConnection(subjectDeps(ctx), subjectOf(res), provider.id);
     ctx.logger.info({ provider: provider.id, reqId: req.id }, 'disconnected by the service API');
     res.status(204).end();
   };
 }
 
-/**
- * Ends the subject (offboarding): first its binding epoch moves on, so no browser bound before
- * now can connect it again (nor finish a login already under way), then each of its connections
- * ends exactly as with the per-provider DELETE (revoked at the provider, a `disconnected` audit
- * line and a `connection.ended` webhook each).
- */
-function endSubject(ctx: AppContext) {
+/** Ends the subject (offboarding: session/subjectAccount.ts endSubject): its browser bindings, then each connection. */
+function endSubjectRoute(ctx: AppContext) {
   return async function offboardSubject(req: Request, res: Response): Promise<void> {
-    const key = ownerOfSubject(ctx, res);
-    // Under every SUBJECT_KEYS key: a browser still bound under an older one is unbound too.
-    for (const k of ctx.subjects.ownersOf(subjectOf(res))) await ctx.bindings.end(k);
-    // Wherever its records are: a replica a step behind in a rotation may keep some under another key.
-    for (const k of new Set([key, ...ctx.subjects.ownersOf(subjectOf(res))]))
-      for (const id of ctx.providers.keys()) await ctx.connections.disconnect(k, id, 'revoked_by_service');
-    ctx.audit.write('subject_ended', { owner: key });
+    await endSubject(subjectDeps(ctx), subjectOf(res));
     ctx.logger.info({ reqId: req.id }, 'subject ended by the service API');
     res.status(204).end();
   };
@@ -218,15 +181,9 @@ export function serviceRouter(ctx: AppContext): Router {
   r.get('/v1/connections', requireScope('read'), listConnectionsRoute(ctx));
   r.get('/v1/webhooks/deliveries', requireScope('webhooks'), listDeliveriesRoute(ctx));
   r.post('/v1/webhooks/replay', requireScope('webhooks.replay'), ...replayRoute(ctx));
-  r.get('/v1/subjects/:sub/connections', requireScope('read'), subjectParam, moved, connectionsOf(ctx));
-  r.delete(
-    '/v1/subjects/:sub/connections/:provider',
-    requireScope('disconnect'),
-    subjectParam,
-    moved,
-    disconnectSubject(ctx),
-  );
-  r.delete('/v1/subjects/:sub', requireScope('disconnect'), subjectParam, moved, endSubject(ctx));
+  r.get('/v1/subjects/:sub/connections', requireScope('read'), subjectParam, connectionsOf(ctx));
+  r.delete('/v1/subjects/:sub/connections/:provider', requireScope('disconnect'), subjectParam, disconnectSubject(ctx));
+  r.delete('/v1/subjects/:sub', requireScope('disconnect'), subjectParam, endSubjectRoute(ctx));
   r.use(
     '/v1/subjects/:sub/xt',
     requireXtScope(serviceXtTarget),

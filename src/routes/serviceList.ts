@@ -11,10 +11,10 @@
 import type { Request, Response } from 'express';
 import type { AppContext } from '../context.js';
 import { badRequest } from '../errors.js';
-import type { ConnectionState, ListQuery } from '../session/connections/index.js';
+import { CONNECTION_STATES, type ConnectionState, type ListQuery } from '../session/connections/index.js';
 import { ListCursors } from '../session/listCursor.js';
 
-const STATES: readonly string[] = ['connected', 'reconnect_needed', 'ended'] satisfies ConnectionState[];
+const STATES: readonly string[] = CONNECTION_STATES;
 export const LIST_DEFAULT_LIMIT = 50;
 export const LIST_MAX_LIMIT = 200;
 

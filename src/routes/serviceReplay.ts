@@ -11,41 +11,12 @@
  * kept set until it is delivered again).
  */
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { z } from 'zod';
 import type { AppContext } from '../context.js';
-import { AppError, badRequest } from '../errors.js';
+import { AppError } from '../errors.js';
+import { REPLAY_MAX, replayQuery } from '../webhooks/queries.js';
 import { serviceLocals } from './serviceScope.js';
 
-/** The most events one call puts back. */
-export const REPLAY_MAX = 1000;
-/** The most ids one call may name. */
-export const REPLAY_IDS_MAX = 100;
-
-const instant = z.string().max(64).datetime({ offset: true });
-const ReplayBody = z
-  .object({
-    since: instant,
-    until: instant.optional(),
-    ids: z
-      .array(z.string().regex(/^msg_[A-Za-z0-9_-]{1,64}$/))
-      .min(1)
-      .max(REPLAY_IDS_MAX)
-      .optional(),
-  })
-  .strict();
-
-/** The body as a replay query; otherwise a 400, the first problem named in its log line (`detail.reason`). */
-function queryOf(body: unknown, now: number) {
-  const parsed = ReplayBody.safeParse(body);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw badRequest(`${issue.path.join('.') || 'body'}: ${issue.message}`.slice(0, 200));
-  }
-  const since = Date.parse(parsed.data.since);
-  const until = parsed.data.until === undefined ? now : Date.parse(parsed.data.until);
-  if (since > until) throw badRequest('since must not be after until');
-  return { since, until, ids: parsed.data.ids, max: REPLAY_MAX };
-}
+export { REPLAY_IDS_MAX, REPLAY_MAX } from '../webhooks/queries.js';
 
 export function replayRoute(ctx: AppContext) {
   return [
@@ -56,7 +27,7 @@ export function replayRoute(ctx: AppContext) {
     },
     express.json({ limit: '16kb', strict: true, inflate: false }),
     async function replay(req: Request, res: Response): Promise<void> {
-      const q = queryOf(req.body, ctx.now());
+      const q = replayQuery(req.body, ctx.now());
       const eventIds = await ctx.stores.outbox.replay(q);
       if (eventIds.length > 0) ctx.webhooks?.kick();
       ctx.audit.write('webhooks_replayed', { serviceKey: serviceLocals(res).serviceKey, count: eventIds.length });

@@ -11,14 +11,13 @@
 import type { Request, Response } from 'express';
 import type { AppContext } from '../context.js';
 import { badRequest } from '../errors.js';
-import type { DeliveryAttempt } from '../store/types.js';
 import { LogCursors } from '../webhooks/logCursor.js';
+import { deliveryJson, deliveryStatus, LOG_READ_MAX } from '../webhooks/queries.js';
 
-const STATUSES: readonly string[] = ['delivered', 'failed', 'gone', 'dead'] satisfies DeliveryAttempt['status'][];
+export { LOG_READ_MAX } from '../webhooks/queries.js';
+
 const DEFAULT_LIMIT = 50;
 const MAX_LIMIT = 200;
-/** The most log entries one request reads. */
-export const LOG_READ_MAX = 1000;
 
 /** A query parameter given at most once, as a string; a repeated or nested one is a 400. */
 function one(req: Request, name: string): string | undefined {
@@ -29,16 +28,14 @@ function one(req: Request, name: string): string | undefined {
 }
 
 function queryOf(cursors: LogCursors, req: Request) {
-  const status = one(req, 'status');
-  if (status !== undefined && !STATUSES.includes(status))
-    throw badRequest(`status must be one of ${STATUSES.join(', ')}`);
+  const status = deliveryStatus(one(req, 'status'));
   const cursor = one(req, 'cursor');
   const before = cursor === undefined ? undefined : cursor.length <= 512 ? cursors.open(cursor) : undefined;
   if (cursor !== undefined && !before) throw badRequest('cursor is not one this service gave');
   const rawLimit = one(req, 'limit');
   const limit = rawLimit === undefined ? DEFAULT_LIMIT : /^\d{1,3}$/.test(rawLimit) ? Number(rawLimit) : NaN;
   if (!(limit >= 1 && limit <= MAX_LIMIT)) throw badRequest(`limit must be an integer from 1 to ${MAX_LIMIT}`);
-  return { status: status as DeliveryAttempt['status'] | undefined, before, limit, scan: LOG_READ_MAX };
+  return { status, before, limit, scan: LOG_READ_MAX };
 }
 
 export function listDeliveriesRoute(ctx: AppContext) {
@@ -46,16 +43,7 @@ export function listDeliveriesRoute(ctx: AppContext) {
   return async function listDeliveries(req: Request, res: Response): Promise<void> {
     const page = await ctx.stores.outbox.readAttempts(queryOf(cursors, req));
     res.json({
-      data: page.items.map((a) => ({
-        eventId: a.eventId,
-        type: a.type,
-        status: a.status,
-        statusCode: a.statusCode,
-        durationMs: a.durationMs,
-        attempt: a.attempt,
-        errorClass: a.errorClass,
-        at: new Date(a.at).toISOString(),
-      })),
+      data: page.items.map(deliveryJson),
       nextCursor: page.last === undefined ? null : cursors.seal(page.last),
     });
   };

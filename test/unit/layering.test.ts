@@ -38,6 +38,8 @@ const LAYERS: [RegExp, string, number][] = [
   [/^auth\//, 'auth', 8],
   [/^routes\//, 'routes', 9],
   [/^(app|server)\.ts$/, 'app', 10],
+  // The operator CLI: beside the app (neither imports the other), on the same context.
+  [/^cli(\.ts$|\/)/, 'cli', 10],
 ];
 
 function layerOf(rel: string): { name: string; rank: number } {

@@ -50,7 +50,7 @@ export { LOCK_LEASE_MS, LOCK_RENEW_MS, type LockTiming, REFRESH_WAIT_MS, refresh
 export { LOGOUT_INDEX_MAX, LOGOUT_TOMBSTONE_MS, type LogoutTarget, MAX_RECORD_MS };
 export type { ConnectionOptions, ConnectionRecord, ConnectionView, EndReason };
 export type { ConnectionListItem, ConnectionState, ListPage, ListQuery };
-export { LIST_READ_MAX } from './list.js';
+export { CONNECTION_STATES, LIST_READ_MAX } from './list.js';
 
 export class Connections {
   private readonly now: () => number;

@@ -23,6 +23,7 @@ export const LIST_READ_MAX = 1000;
 const SUBJECT_OWNER_PREFIX = 'sub.';
 
 export type ConnectionState = 'connected' | 'reconnect_needed' | 'ended';
+export const CONNECTION_STATES: readonly ConnectionState[] = ['connected', 'reconnect_needed', 'ended'];
 
 export interface ListQuery {
   state?: ConnectionState;
