@@ -71,7 +71,8 @@ export function markOutboxHeads(db: Db): number {
  *    which kept events (outbox_dead) were delivered rather than given up (`state`), found by
  *    their first creation time;
  *  - the outbox's heads (`head`, with a partial index): a claim reads only the first pending
- *    event of each group, not every group's (which made a backlog of 100,000 drain at 9 a second).
+ *    event of each group, not every group's (which made a backlog of 100,000 drain at 9 a second);
+ *    and the delivery log's expiry, indexed, so trimming it does not read the whole log.
  */
 function migrate(db: Db): void {
   addColumn(db, 'connections', 'due', 'INTEGER');
@@ -79,6 +80,7 @@ function migrate(db: Db): void {
   addColumn(db, 'outbox', 'first_created', 'INTEGER');
   if (addColumn(db, 'outbox', 'head', 'INTEGER NOT NULL DEFAULT 0')) markOutboxHeads(db);
   db.exec('CREATE INDEX IF NOT EXISTS outbox_heads ON outbox(due, seq) WHERE head = 1');
+  db.exec('CREATE INDEX IF NOT EXISTS webhook_log_expires ON webhook_log(expires)');
   addColumn(db, 'outbox_dead', 'state', "TEXT NOT NULL DEFAULT 'dead'");
   db.exec('CREATE INDEX IF NOT EXISTS outbox_dead_created ON outbox_dead(created)');
 }

@@ -69,9 +69,11 @@ export class SqliteOutbox implements Outbox {
       ),
       unkeep: db.prepare('DELETE FROM outbox_dead WHERE id = ?'),
       logAdd: db.prepare('INSERT OR REPLACE INTO webhook_log (k, status, data, expires) VALUES (?, ?, ?, ?)'),
-      logTrim: db.prepare(
-        'DELETE FROM webhook_log WHERE expires <= ? OR k <= (SELECT k FROM webhook_log ORDER BY k DESC LIMIT 1 OFFSET ?)',
-      ),
+      // Expired entries, through their index; then the oldest beyond the maximum by insertion order
+      // (rowids grow with each insert, so this reads no more than it deletes; a gap left by a
+      // replaced entry only keeps fewer).
+      logExpire: db.prepare('DELETE FROM webhook_log WHERE expires <= ?'),
+      logTrim: db.prepare('DELETE FROM webhook_log WHERE rowid <= (SELECT MAX(rowid) FROM webhook_log) - ?'),
       logRead: db.prepare<[string, number, number], { k: string; data: string }>(
         'SELECT k, data FROM webhook_log WHERE k < ? AND expires > ? ORDER BY k DESC LIMIT ?',
       ),
@@ -178,7 +180,8 @@ export class SqliteOutbox implements Outbox {
   async logAttempt(a: DeliveryAttempt, keepUntil: number, maxEntries: number): Promise<void> {
     const add = this.db.transaction(() => {
       this.s.logAdd.run(a.key, a.status, JSON.stringify(a), keepUntil);
-      this.s.logTrim.run(this.now(), maxEntries);
+      this.s.logExpire.run(this.now());
+      this.s.logTrim.run(maxEntries);
     });
     guard(() => add.immediate());
   }
