@@ -25,6 +25,8 @@ const NAME = 'SERVICE_API_KEY_RECIPIENT';
 /** Members only a private (or symmetric) key has (RFC 7518 §6.2.2, §6.3.2, §6.4.1). */
 const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'];
 const MIN_RSA_BITS = 2048;
+/** NIST SP 800-56B: e ≥ 65537, odd. */
+const MIN_RSA_EXPONENT = 65537n;
 const B64URL = /^[A-Za-z0-9_-]+$/;
 
 type Jwk = Record<string, unknown>;
@@ -98,6 +100,12 @@ export function parseApiKeyRecipient(text: string, problems: string[]): ApiKeyRe
   const bits = key.asymmetricKeyDetails?.modulusLength ?? 0;
   if (jwk.kty === 'RSA' && bits < MIN_RSA_BITS) {
     problems.push(`${NAME}: an RSA key must have at least ${MIN_RSA_BITS} bits (this one has ${bits})`);
+    return undefined;
+  }
+  // A small or even exponent (e = 1 leaves the content key merely OAEP-padded: anyone opens it).
+  const e = key.asymmetricKeyDetails?.publicExponent ?? 0n;
+  if (jwk.kty === 'RSA' && (e < MIN_RSA_EXPONENT || e % 2n === 0n)) {
+    problems.push(`${NAME}: an RSA key's public exponent "e" must be odd and at least 65537 ("AQAB")`);
     return undefined;
   }
   if (jwk.alg !== undefined && jwk.alg !== alg) {

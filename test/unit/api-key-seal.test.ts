@@ -60,6 +60,10 @@ describe('SERVICE_API_KEY_RECIPIENT', () => {
       () => recipientPair('RSA', { bits: 1024 }).env,
       /at least 2048 bits \(this one has 1024\)/,
     ],
+    // e = 1 makes RSA the identity: the content key would be merely OAEP-padded (found by an attack).
+    ['an RSA key with e = 1', () => JSON.stringify({ ...recipientPair('RSA').publicJwk, e: 'AQ' }), /exponent/],
+    ['an RSA key with e = 3', () => JSON.stringify({ ...recipientPair('RSA').publicJwk, e: 'Aw' }), /exponent/],
+    ['an RSA key with an even e', () => JSON.stringify({ ...recipientPair('RSA').publicJwk, e: 'AQAC' }), /exponent/],
     ['a P-384 key', () => recipientPair('P-384').env, /curve P-256/],
     ['a symmetric key', () => JSON.stringify({ kty: 'oct', k: 'c2VjcmV0LXNlY3JldC1zZWNyZXQ' }), /private key/],
     ['an OKP key', () => JSON.stringify({ kty: 'OKP', crv: 'X25519', x: 'AAAA' }), /EC \(P-256\) or RSA/],
