@@ -6,6 +6,7 @@
 import { jest } from '@jest/globals';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createClient } from 'redis';
 import request from 'supertest';
 import { loadConfig } from '../../src/config/index.js';
@@ -67,6 +68,23 @@ function get(
   });
 }
 
+/**
+ * The app runs in this process, so it cannot answer sooner than this process's event loop runs:
+ * on a loaded CI machine a stall of the whole process adds to every reply. `stalls()` returns the
+ * longest event-loop delay seen since the monitor started (ms), which a deadline may add as slack;
+ * a reply that is late for any other reason (a timeout that does not fire) still fails.
+ */
+function loopStalls(): { stop: () => number } {
+  const h = monitorEventLoopDelay({ resolution: 10 });
+  h.enable();
+  return {
+    stop: () => {
+      h.disable();
+      return h.max / 1e6;
+    },
+  };
+}
+
 describe('Redis faults', () => {
   let redis: RedisServer;
   const open: { h: Harness; server: http.Server }[] = [];
@@ -123,12 +141,14 @@ describe('Redis faults', () => {
 
   test('at the default REDIS_COMMAND_TIMEOUT (1 s), /readyz still answers 503 within a second while Redis is paused', async () => {
     const { port } = await app({});
+    const loop = loopStalls();
     redis.pause();
     try {
       const probes = [await get(port, '/readyz'), await get(port, '/readyz')];
-      expect(probes.map((p) => ({ status: p.status, underOneSecond: p.ms < 1000 }))).toEqual([
-        { status: 503, underOneSecond: true },
-        { status: 503, underOneSecond: true },
+      const limit = 1000 + loop.stop();
+      expect(probes.map((p) => ({ status: p.status, inTime: p.ms < limit || `${p.ms} ms ≥ ${limit} ms` }))).toEqual([
+        { status: 503, inTime: true },
+        { status: 503, inTime: true },
       ]);
     } finally {
       redis.resume();
@@ -145,6 +165,7 @@ describe('Redis faults', () => {
     // Longer than the silence after which the connection is replaced: the ping interval
     // (max(1 s, 2 × 300 ms)) plus 3 × 300 ms, 1.9 s, counted from the last command written.
     const PAUSE_MS = 4000;
+    const loop = loopStalls();
     redis.pause();
     const resumed = sleep(PAUSE_MS).then(() => redis.resume());
     const replies: Reply[] = [];
@@ -164,8 +185,13 @@ describe('Redis faults', () => {
     } finally {
       await resumed;
     }
+    const stalled = loop.stop();
+    const deadline = COMMAND_TIMEOUT_MS + 500 + stalled;
     const figures = replies.map((r) => `${r.path} ${r.status || r.error} ${(r.ms / 1000).toFixed(2)}s`).join('; ');
-    const withinDeadline = (r: Reply) => r.ms <= COMMAND_TIMEOUT_MS + 500;
+    // On failure the message shows each late reply's time against the deadline and the stall.
+    const withinDeadline = (r: Reply) =>
+      r.ms <= deadline ||
+      `${r.ms.toFixed(0)} ms > ${deadline.toFixed(0)} ms (event loop stalled ${stalled.toFixed(0)} ms)`;
     expect({
       figures,
       replies: replies.map((r) => ({
