@@ -20,6 +20,7 @@ import {
   UsageError,
 } from './cli/command.js';
 import { connectionCommands } from './cli/connections.js';
+import { keyCommands } from './cli/keys.js';
 import { CommandFailed, scrub } from './cli/runtime.js';
 import { subjectCommands } from './cli/subject.js';
 import { webhookCommands } from './cli/webhooks.js';
@@ -29,6 +30,7 @@ export const COMMANDS: readonly Command[] = [
   ...connectionCommands,
   ...webhookCommands,
   ...subjectCommands,
+  ...keyCommands,
 ];
 
 function overview(commands: readonly Command[]): string {
@@ -94,6 +96,7 @@ export async function main(): Promise<void> {
     out: (line) => process.stdout.write(`${line}\n`),
     err: (line) => process.stderr.write(`${line}\n`),
     env: process.env,
+    tty: process.stderr.isTTY ? process.stderr : undefined,
   };
   process.exit(await runCli(process.argv.slice(2), io));
 }

@@ -20,6 +20,8 @@ export interface Io {
   out(line: string): void;
   err(line: string): void;
   env: Env;
+  /** stderr when it is a terminal (a progress bar is drawn there), else undefined. */
+  tty?: NodeJS.WriteStream;
 }
 
 export type Options = NonNullable<ParseArgsConfig['options']>;

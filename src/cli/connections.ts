@@ -20,7 +20,16 @@ import { withContext } from './runtime.js';
 /** The most pages `list` reads (200 connections each): a bound, far above any deployment. */
 const MAX_PAGES = 100_000;
 
-const deps = (ctx: AppContext): SubjectDeps => ({ ...ctx, providerIds: () => ctx.providers.keys() });
+/**
+ * The service API's dependencies, but a read moves nothing: while SUBJECT_KEYS rotates, a subject's
+ * records are read under whichever key holds them (a lookup by the servers moves them; `keys
+ * rotate` moves them all).
+ */
+const deps = (ctx: AppContext): SubjectDeps => ({
+  ...ctx,
+  providerIds: () => ctx.providers.keys(),
+  subjectMoves: { rotating: ctx.subjectMoves.rotating, resolve: (subject) => ctx.subjectMoves.locate(subject) },
+});
 
 function subjectArg(value: string | undefined): string {
   if (!isSubject(value)) throw new UsageError('subject must be 1 to 128 characters of letters, digits and . _ : @ -');

@@ -71,7 +71,7 @@ Exit codes: 0 exported (even when nothing is held); 1 the store could not be rea
     if (!isSubject(subject))
       throw new UsageError('subject must be 1 to 128 characters of letters, digits and . _ : @ -');
     return withContext(io, async (ctx) => {
-      const owner = ctx.subjects.ownerOf(subject);
+      const owner = await ctx.subjectMoves.locate(subject); // moves nothing
       const connections: Record<string, unknown> = {};
       for (const id of ctx.providers.keys()) {
         const rec = await ctx.connections.read(owner, id);

@@ -47,6 +47,16 @@ export class SubjectMoves {
   }
 
   /**
+   * Where the subject's records are, moving nothing (an operator's read): the first key, newest
+   * first, that holds a record, else the newest.
+   */
+  async locate(subject: string): Promise<string> {
+    const keys = this.o.subjects.ownersOf(subject);
+    for (const key of keys) if (await this.holdsAny(key)) return key;
+    return keys[0]!;
+  }
+
+  /**
    * No move of `owner`'s records is in flight (Connections.transfer holds their refresh lock), so
    * they are still there when the caller reads them; false when one was, and they have gone since.
    * Another replica moves a record the caller had just found: without this, its read would miss it.

@@ -10,6 +10,7 @@
  *  - events.ts: the webhook events a change produces;
  *  - list.ts: the list of the subjects' connections, page by page;
  *  - reconnect.ts: a reconnect's new tokens for the connection stored, in place;
+ *  - relocate.ts: moving a record to another owner id, sealing it again under the newest key;
  *  - options.ts: what Connections is made with.
  * Here: logging in and out, moving connections to another owner id, and following the session.
  */
@@ -22,7 +23,6 @@ import {
   REFRESH_WAIT_MS,
   RefreshLocks,
   refreshLockKey,
-  sleep,
 } from './lock.js';
 import {
   type ConnectionListItem,
@@ -43,6 +43,7 @@ import {
   viewOf,
 } from './record.js';
 import { renewInPlace, revokeAtProvider } from './reconnect.js';
+import { type RelocateDeps, type ResealOutcome, reseal, transfer } from './relocate.js';
 import { Refresher } from './refresh.js';
 import { STORE_RETRY_MS } from './refreshCall.js';
 
@@ -83,6 +84,11 @@ export class Connections {
   /** The record, or null; an active one that a back-channel logout named since it was made ends here and reads as none. */
   async read(owner: string, provider: string): Promise<ConnectionRecord | null> {
     return (await this.backChannel.read(owner, provider)).rec;
+  }
+
+  /** The record a stored value of a page holds (as pageConnections() returns it), or null when no key opens it. */
+  peek(owner: string, provider: string, blob: string): ConnectionRecord | null {
+    return this.records.openListed(owner, provider, blob);
   }
 
   /** A page of the subjects' connections (list.ts), each as read() would see it; unreadable records skipped. */
@@ -202,24 +208,17 @@ export class Connections {
    * the provider's refresh lock, so a refresh in flight is stored before the move and never lost.
    */
   async transfer(from: string, to: string, provider: string): Promise<void> {
-    const giveUpAt = this.now() + 5000;
-    let lock = await this.locks.tryAcquire(refreshLockKey(from, provider), provider);
-    while (lock === null && this.now() < giveUpAt) {
-      await sleep(50);
-      lock = await this.locks.tryAcquire(refreshLockKey(from, provider), provider);
-    }
-    try {
-      const rec = await this.read(from, provider);
-      if (rec && rec.endReason !== 'unreadable') {
-        if (rec.status === 'active') await this.backChannel.index(to, rec);
-        const [sealed, ttl] = [this.records.seal(to, rec), this.records.ttlFor(to, rec)];
-        await this.opts.store.putConnection(to, provider, sealed, ttl, undefined, this.records.dueOf(to, rec)); // the keeper's index moves too
-      }
-      await this.opts.store.deleteConnection(from, provider);
-      if (rec) await this.backChannel.unindex(from, rec);
-    } finally {
-      await lock?.release();
-    }
+    return transfer(this.relocateDeps(), from, to, provider);
+  }
+
+  /** Seals the connection again under the newest key, unchanged, under its refresh lock (relocate.ts reseal()). */
+  reseal(owner: string, provider: string): Promise<ResealOutcome> {
+    return reseal(this.relocateDeps(), owner, provider);
+  }
+
+  private relocateDeps(): RelocateDeps {
+    const { store, sealer } = this.opts;
+    return { store, sealer, locks: this.locks, records: this.records, backChannel: this.backChannel, now: this.now };
   }
 
   /**

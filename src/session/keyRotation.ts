@@ -1,0 +1,91 @@
+/**
+ * `xt-connect keys rotate`: every stored connection sealed again under the key that seals now
+ * (the first TOKEN_ENCRYPTION_KEYS, else the key derived from the newest SUBJECT_KEYS), and, while
+ * SUBJECT_KEYS lists several keys, every subject's connection moved to the newest key's owner id,
+ * so the older keys can be dropped without anyone reading as disconnected.
+ *
+ * Safe while the servers run: each record is rewritten under its refresh lock with a
+ * compare-and-set (Connections.reseal), each move as a lookup would make it (SubjectMoves). And
+ * resumable: a record already under the newest key costs one read of its page and is not
+ * touched, so a run that was stopped, run again, only does what is left.
+ *
+ * Not here: sessions (their bound user is sealed again as it is used, and a session ends by
+ * SESSION_MAX_AGE), login transactions (minutes) and webhook events (sealed again when replayed;
+ * kept ones end by their retention).
+ */
+import type { Sealer } from './crypto.js';
+import type { Connections } from './connections/index.js';
+import type { SubjectMoves } from './subjectMoves.js';
+import { isSubjectKey, type Subjects } from './subjects.js';
+import type { AuthStore, ConnectionKey } from '../store/types.js';
+
+export interface KeyRotationDeps {
+  store: Pick<AuthStore, 'pageConnections' | 'countConnections'>;
+  connections: Pick<Connections, 'reseal' | 'peek'>;
+  subjects: Pick<Subjects, 'ownerOf' | 'ownersOf'>;
+  subjectMoves: Pick<SubjectMoves, 'resolve'>;
+  sealer: Pick<Sealer, 'isStale'>;
+  providerIds: () => Iterable<string>;
+}
+
+/** What a run did, record by record (see ResealOutcome): `moved` to the newest SUBJECT_KEYS key. */
+export interface RotationCounts {
+  read: number;
+  resealed: number;
+  moved: number;
+  current: number;
+  ended: number;
+  unreadable: number;
+  busy: number;
+  gone: number;
+}
+
+/** Records read per page. */
+const PAGE = 200;
+
+/** How many records are stored (tombstones included): the progress bar's end, an estimate. */
+export async function storedRecords(d: KeyRotationDeps): Promise<number> {
+  let total = 0;
+  for (const id of d.providerIds()) total += await d.store.countConnections(id);
+  return total;
+}
+
+/** The subject whose records sit under an older SUBJECT_KEYS key than the newest, if this one does. */
+function movingSubject(d: KeyRotationDeps, owner: string, provider: string, blob: string): string | undefined {
+  if (!isSubjectKey(owner) || d.subjects.ownersOf('').length < 2) return undefined;
+  const subject = d.connections.peek(owner, provider, blob)?.subject;
+  return subject !== undefined && d.subjects.ownerOf(subject) !== owner ? subject : undefined;
+}
+
+/** Walks every stored connection once, in the store's key order; `progress` after each. */
+export async function rotateKeys(
+  d: KeyRotationDeps,
+  progress: (counts: Readonly<RotationCounts>) => void = () => undefined,
+): Promise<RotationCounts> {
+  const counts: RotationCounts = {
+    read: 0,
+    resealed: 0,
+    moved: 0,
+    current: 0,
+    ended: 0,
+    unreadable: 0,
+    busy: 0,
+    gone: 0,
+  };
+  let after: ConnectionKey | undefined;
+  for (;;) {
+    const page = await d.store.pageConnections({ ownerPrefix: '', after, limit: PAGE });
+    for (const { owner, provider, value } of page) {
+      counts.read += 1;
+      const subject = movingSubject(d, owner, provider, value);
+      if (subject !== undefined) {
+        await d.subjectMoves.resolve(subject); // every provider's record of the subject, sealed anew on the way
+        counts.moved += 1;
+      } else if (!d.sealer.isStale(value)) counts.current += 1;
+      else counts[await d.connections.reseal(owner, provider)] += 1;
+      progress(counts);
+    }
+    if (page.length < PAGE) return counts;
+    after = page[page.length - 1]!;
+  }
+}
