@@ -95,6 +95,14 @@ export interface Outbox extends DeliveryLog {
   deadLetters(max: number): Promise<DeadLetter[]>;
   /** Puts kept events (dead letters and delivered ones) back in the queue: see ReplayQuery. */
   replay(q: ReplayQuery): Promise<string[]>;
+  /**
+   * Forgets a group (a subject's erasure): removes its pending events except those whose id is in
+   * `keep` (they stay queued, in order, and the first of them becomes due as the group's head), its
+   * kept delivered events and its dead letters. An event claimed right now is removed too (its
+   * holder's done/retry/bury then does nothing). Other groups are untouched. Returns how many
+   * events were removed (pending + kept + dead).
+   */
+  forget(group: string, keep: readonly string[]): Promise<number>;
 }
 
 /**

@@ -21,6 +21,7 @@ import { connectionPageContract } from './store-contract/connectionPages.js';
 import { connectionContract } from './store-contract/connections.js';
 import { deadLetterContract } from './store-contract/deadLetters.js';
 import { replayContract } from './store-contract/replay.js';
+import { forgetContract } from './store-contract/forget.js';
 import { deliveryLogContract } from './store-contract/deliveryLog.js';
 import { dueIndexContract } from './store-contract/dueIndex.js';
 import { type Contract, SESSION_TTL_MS, drain, event, ids, sleep } from './store-contract/helpers.js';
@@ -103,6 +104,7 @@ describe.each(kinds)('%s store', (_kind, create) => {
   outboxContract(ctx);
   deadLetterContract(ctx);
   replayContract(ctx);
+  forgetContract(ctx);
   deliveryLogContract(ctx);
   markContract(ctx);
   sessionContract(ctx);

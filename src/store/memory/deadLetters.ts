@@ -45,6 +45,14 @@ export class MemoryDeadLetters {
     return picked.map(({ expires: _expires, state: _state, ...e }) => e);
   }
 
+  /** Removes every kept event of `group` (dead or delivered); how many (not yet expired) there were. */
+  forget(group: string): number {
+    this.prune();
+    let n = 0;
+    for (const [id, e] of this.byId) if (e.group === group && this.byId.delete(id)) n++;
+    return n;
+  }
+
   private prune(): void {
     const now = this.now();
     for (const [id, e] of this.byId) if (e.expires <= now) this.byId.delete(id);

@@ -93,6 +93,19 @@ export class MemoryOutbox extends MemoryDeliveryLog implements Outbox {
       });
   }
 
+  /**
+   * The queue keeps the ids in `keep`, in order; a removed head (even a claimed one: its lease goes
+   * with it) leaves the next one as the head, due at once, as done() does.
+   */
+  async forget(group: string, keep: readonly string[]): Promise<number> {
+    const q = this.groups.get(group) ?? [];
+    const stay = new Set(keep);
+    const left = q.filter((e) => stay.has(e.id));
+    if (left.length > 0) this.groups.set(group, left);
+    else this.groups.delete(group);
+    return q.length - left.length + this.dead.forget(group);
+  }
+
   async deadLetters(max: number): Promise<DeadLetter[]> {
     return this.dead.list(max);
   }

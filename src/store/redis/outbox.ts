@@ -5,6 +5,7 @@ import { PARTITION_LIST, deliveryLogKey, leasePartition, outboxKeys } from './ke
 import { CLAIM, OUTBOX_DONE, OUTBOX_RETRY } from './scripts.js';
 import { LOG_ADD, LOG_READ, OUTBOX_DEAD_LIST, OUTBOX_KEEP } from './webhookOpsScripts.js';
 import { replayKept } from './replay.js';
+import { forgetGroup } from './forget.js';
 import type { ClaimedEvent, DeadLetter, DeliveryAttempt, Outbox, ReplayQuery } from '../types.js';
 
 interface StoredEvent {
@@ -130,6 +131,10 @@ export class RedisOutbox implements Outbox {
 
   replay(q: ReplayQuery): Promise<string[]> {
     return redisCall(() => replayKept(this.client, this.keys, this.now(), q));
+  }
+
+  forget(group: string, keep: readonly string[]): Promise<number> {
+    return redisCall(() => forgetGroup(this.client, this.prefix, this.now(), group, keep));
   }
 
   /** Each partition's first `max` (by expiry: with one retention, the order they died in), merged. */

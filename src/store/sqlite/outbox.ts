@@ -68,6 +68,9 @@ export class SqliteOutbox implements Outbox {
         'SELECT id, grp, data, created, attempts, died FROM outbox_dead WHERE created >= ? AND created <= ? AND expires > ? AND (? IS NULL OR id IN (SELECT value FROM json_each(?))) AND id NOT IN (SELECT id FROM outbox) ORDER BY created, id LIMIT ?',
       ),
       unkeep: db.prepare('DELETE FROM outbox_dead WHERE id = ?'),
+      // A group's erasure: its pending events but those kept queued, and its kept ones (not yet expired: counted).
+      forgetPending: db.prepare('DELETE FROM outbox WHERE grp = ? AND id NOT IN (SELECT value FROM json_each(?))'),
+      forgetKept: db.prepare('DELETE FROM outbox_dead WHERE grp = ? RETURNING expires > ? AS live'),
       logAdd: db.prepare('INSERT OR REPLACE INTO webhook_log (k, status, data, expires) VALUES (?, ?, ?, ?)'),
       // Expired entries, through their index; then the oldest beyond the maximum by insertion order
       // (rowids grow with each insert, so this reads no more than it deletes; a gap left by a
@@ -163,6 +166,17 @@ export class SqliteOutbox implements Outbox {
       return rows.map((r) => r.id);
     });
     return guard(() => replay.immediate());
+  }
+
+  /** One transaction: a removed head (even a claimed one) makes the group's next event its head, as done() does. */
+  async forget(group: string, keep: readonly string[]): Promise<number> {
+    const forget = this.db.transaction(() => {
+      const pending = this.s.forgetPending.run(group, JSON.stringify(keep)).changes;
+      const kept = (this.s.forgetKept.all(group, this.now()) as { live: number }[]).filter((r) => r.live).length;
+      if (pending > 0) this.s.promote.run(group);
+      return pending + kept;
+    });
+    return guard(() => forget.immediate());
   }
 
   async deadLetters(max: number): Promise<DeadLetter[]> {
