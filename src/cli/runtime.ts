@@ -7,10 +7,13 @@
  * The log goes to stderr (stdout is the command's result), at `warn` unless LOG_LEVEL says
  * otherwise; the audit lines (written at info whatever the level) go there too.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import { pino } from 'pino';
 import { type Config, ConfigError, loadConfig } from '../config/index.js';
 import { type AppContext, buildContext } from '../context.js';
 import { unloadedEnvFile } from '../shared/envFile.js';
+import { SQLITE_FILE } from '../store/sqlite/db.js';
 import { type Io, EXIT_FAILURE } from './command.js';
 
 /** How to run a command with a `.env` loaded, said when one was found but not loaded. */
@@ -38,9 +41,28 @@ export class CommandFailed extends Error {
   readonly exitCode = EXIT_FAILURE;
 }
 
+/**
+ * The servers' store, or the reason a command would not reach it: a command never creates an empty
+ * store (a mistyped DATA_DIR would otherwise list nothing and succeed), and a memory store is
+ * this process's own.
+ */
+function storeProblem(config: Config): string | undefined {
+  if (config.session.store === 'memory')
+    return 'SESSION_STORE=memory keeps the sessions in the server process: a command cannot reach them (use sqlite or redis)';
+  const file = path.join(config.server.dataDir, SQLITE_FILE);
+  if (config.session.store === 'sqlite' && !fs.existsSync(file))
+    return `no session database at ${file}: set DATA_DIR to the servers' data directory (a command never creates one)`;
+  return undefined;
+}
+
 /** Runs `work` with the server's context, then closes what it opened (the stores, the providers' timers). */
 export async function withContext<T>(io: Io, work: (ctx: AppContext) => Promise<T>): Promise<T> {
   const loaded = configFor(io);
+  const problem = storeProblem(loaded);
+  if (problem) {
+    io.err(problem);
+    throw new CommandFailed();
+  }
   const config: Config = {
     ...loaded,
     server: { ...loaded.server, logLevel: io.env.LOG_LEVEL ? loaded.server.logLevel : 'warn' },

@@ -1,6 +1,7 @@
 /**
  * `xt-connect subject export <sub>`: everything this service holds about a subject, as JSON, with
- * every secret redacted (a data-subject access request, GDPR art. 15 or PIPL art. 45).
+ * every secret redacted (a data-subject access request, GDPR art. 15 or PIPL art. 45); and
+ * `xt-connect subject erase <sub>`: all of it erased (session/subjectErase.ts).
  *
  * Included: each provider's connection record as the store holds it (opened), its tokens and the
  * provider session id shown only as present; its browser-binding epoch (when the subject was last
@@ -11,6 +12,7 @@
  */
 import type { ConnectionRecord } from '../session/connections/index.js';
 import { ownerHash } from '../shared/audit.js';
+import { eraseSubject } from '../session/subjectErase.js';
 import { isSubject } from '../session/subjects.js';
 import { type Command, EXIT_OK, UsageError } from './command.js';
 import { withContext } from './runtime.js';
@@ -101,4 +103,54 @@ Exit codes: 0 exported (even when nothing is held); 1 the store could not be rea
   },
 };
 
-export const subjectCommands: Command[] = [exportCommand];
+const erase: Command = {
+  name: 'subject erase',
+  summary: 'Erases everything held about a subject (a GDPR or PIPL erasure request).',
+  usage: '<sub> --yes',
+  help: `
+Ends the subject's browser bindings; ends each of its connections as DELETE /v1/subjects/{sub}
+does (revoked at the provider, its record and logout-index entries deleted, a connection.ended
+webhook with reason revoked_by_service, a "disconnected" audit line); then removes the subject's
+other webhook events (still queued before that connection.ended, kept for a replay, or dead
+letters) and its login transactions in flight; and writes a "subject_erased" audit line. Every
+audit line carries only a hash of the subject (auditOwnerHash of subject export), never the
+subject. Kept: the time of the end under an HMAC of the subject (so a browser bound before cannot
+connect it again) and the connection.ended events, which the servers' workers deliver (and keep
+for a replay until WEBHOOK_LOG_TTL). Run it once: a second run ends nothing more but removes every
+event of the subject left, a connection.ended not yet delivered too. Cannot be undone, hence --yes.
+Events queued under a SUBJECT_KEYS key no longer listed cannot be found (they end by WEBHOOK_LOG_TTL).
+
+Output: one line: the connections ended and what was removed.
+
+Exit codes: 0 erased (also when nothing was held); 1 the store could not be written; 2 usage
+error (or --yes missing).`,
+  options: { yes: { type: 'boolean' } },
+  args: [1, 1],
+  async run(values, args, io) {
+    const subject = args[0];
+    if (!isSubject(subject))
+      throw new UsageError('subject must be 1 to 128 characters of letters, digits and . _ : @ -');
+    if (values.yes !== true) throw new UsageError('an erasure cannot be undone: add --yes to go ahead');
+    return withContext(io, async (ctx) => {
+      const done = await eraseSubject(
+        {
+          ...ctx,
+          outbox: ctx.stores.outbox,
+          transactions: ctx.stores.authState,
+          providerIds: () => ctx.providers.keys(),
+        },
+        subject,
+      );
+      io.out(
+        [
+          `erased: ${done.ended.length ? `ended its connections to ${done.ended.join(', ')}` : 'it held no connection'}`,
+          `removed ${done.eventsRemoved} other webhook event${done.eventsRemoved === 1 ? '' : 's'} and ${done.transactions} login${done.transactions === 1 ? '' : 's'} in flight`,
+          `${done.finalEvents} connection.ended event${done.finalEvents === 1 ? '' : 's'} queued`,
+        ].join('; '),
+      );
+      return EXIT_OK;
+    });
+  },
+};
+
+export const subjectCommands: Command[] = [exportCommand, erase];

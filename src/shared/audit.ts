@@ -36,6 +36,8 @@ export type AuditEvent =
   | 'reconnected'
   /** A reconnect approved as another account at the provider: nothing replaced, the new tokens discarded (reason). */
   | 'reconnect_refused'
+  /** `xt-connect subject erase`: the subject's records, index entries and `count` other queued or kept webhook events removed. */
+  | 'subject_erased'
   /** POST /v1/webhooks/replay put `count` kept webhook events back in the queue. */
   | 'webhooks_replayed';
 

@@ -110,6 +110,8 @@ test('usage: --help is 0; an unknown command, an unknown option, a missing or ba
     'webhooks deliveries',
     'webhooks replay',
     'subject export',
+    'subject erase',
+    'keys rotate',
   ])
     expect(help.stdout).toContain(name);
   expect((await inProcess(env, 'connections', 'end', '--help')).stdout).toMatch(

@@ -159,23 +159,25 @@ export class Connections {
    * Forgets the connection locally and revokes the refresh token at the provider (best effort).
    * Idempotent. `reason` is what the webhook says: the person disconnected, or the institution's backend did.
    * Returns the record that was forgotten (its ID token is the hint of an RP-initiated logout) and
-   * whether the provider revoked its refresh token, or null when there was nothing to forget.
+   * whether the provider revoked its refresh token (and the id of the `connection.ended` event it
+   * queued, if it did), or null when there was nothing to forget.
    */
   async disconnect(
     owner: string,
     provider: string,
     reason: 'disconnected' | 'revoked_by_service' = 'disconnected',
-  ): Promise<{ record: ConnectionRecord; revoked: boolean } | null> {
+  ): Promise<{ record: ConnectionRecord; revoked: boolean; eventId?: string } | null> {
     const rec = await this.read(owner, provider);
     // A connection that had already ended was reported then; its tombstone goes without a second event.
     const event = rec?.status === 'active' ? this.records.event(owner, 'connection.ended', rec, reason) : undefined;
-    if (await this.opts.store.deleteConnection(owner, provider, event)) {
+    const deleted = await this.opts.store.deleteConnection(owner, provider, event);
+    if (deleted) {
       this.records.written(event);
       if (rec) this.opts.audit?.write('disconnected', { provider, owner, reason });
     }
     if (rec) await this.backChannel.unindex(owner, rec);
     const revoked = rec ? await revokeAtProvider(this.opts, rec.provider, rec.refreshToken) : false;
-    return rec ? { record: rec, revoked } : null;
+    return rec ? { record: rec, revoked, eventId: deleted ? event?.id : undefined } : null;
   }
 
   /**

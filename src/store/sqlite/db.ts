@@ -118,7 +118,10 @@ function privateFiles(db: string): void {
  * Opens (and creates) the database, failing loudly at start when DATA_DIR is unusable. A DATA_DIR
  * it creates is 0700; an existing one keeps its mode (it may be a mount the operator shares).
  */
-export function openDatabase(dataDir: string, file = 'xt-connect.sqlite'): Db {
+/** The session database's file name in DATA_DIR. */
+export const SQLITE_FILE = 'xt-connect.sqlite';
+
+export function openDatabase(dataDir: string, file = SQLITE_FILE): Db {
   try {
     fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
     fs.accessSync(dataDir, fs.constants.W_OK);
