@@ -7,7 +7,8 @@
  * Safe while the servers run: each record is rewritten under its refresh lock with a
  * compare-and-set (Connections.reseal), each move as a lookup would make it (SubjectMoves). And
  * resumable: a record already under the newest key costs one read of its page and is not
- * touched, so a run that was stopped, run again, only does what is left.
+ * touched, so a run that was stopped, run again, only does what is left. Sixteen records are
+ * rewritten at a time (each under its own lock).
  *
  * Not here: sessions (their bound user is sealed again as it is used, and a session ends by
  * SESSION_MAX_AGE), login transactions (minutes) and webhook events (sealed again when replayed;
@@ -17,7 +18,7 @@ import type { Sealer } from './crypto.js';
 import type { Connections } from './connections/index.js';
 import type { SubjectMoves } from './subjectMoves.js';
 import { isSubjectKey, type Subjects } from './subjects.js';
-import type { AuthStore, ConnectionKey } from '../store/types.js';
+import type { AuthStore, ConnectionKey, StoredConnection } from '../store/types.js';
 
 export interface KeyRotationDeps {
   store: Pick<AuthStore, 'pageConnections' | 'countConnections'>;
@@ -57,7 +58,20 @@ function movingSubject(d: KeyRotationDeps, owner: string, provider: string, blob
   return subject !== undefined && d.subjects.ownerOf(subject) !== owner ? subject : undefined;
 }
 
-/** Walks every stored connection once, in the store's key order; `progress` after each. */
+/** Records rewritten at once: each under its own lock, so they do not wait for each other. */
+const CONCURRENCY = 16;
+
+/** What became of one record: moved with its subject, already current, or what reseal() did. */
+async function rotateOne(d: KeyRotationDeps, rec: StoredConnection): Promise<Exclude<keyof RotationCounts, 'read'>> {
+  const subject = movingSubject(d, rec.owner, rec.provider, rec.value);
+  if (subject !== undefined) {
+    await d.subjectMoves.resolve(subject); // every provider's record of the subject, sealed anew on the way
+    return 'moved';
+  }
+  return d.sealer.isStale(rec.value) ? d.connections.reseal(rec.owner, rec.provider) : 'current';
+}
+
+/** Walks every stored connection once, in the store's key order, CONCURRENCY at a time; `progress` after each. */
 export async function rotateKeys(
   d: KeyRotationDeps,
   progress: (counts: Readonly<RotationCounts>) => void = () => undefined,
@@ -75,16 +89,16 @@ export async function rotateKeys(
   let after: ConnectionKey | undefined;
   for (;;) {
     const page = await d.store.pageConnections({ ownerPrefix: '', after, limit: PAGE });
-    for (const { owner, provider, value } of page) {
-      counts.read += 1;
-      const subject = movingSubject(d, owner, provider, value);
-      if (subject !== undefined) {
-        await d.subjectMoves.resolve(subject); // every provider's record of the subject, sealed anew on the way
-        counts.moved += 1;
-      } else if (!d.sealer.isStale(value)) counts.current += 1;
-      else counts[await d.connections.reseal(owner, provider)] += 1;
-      progress(counts);
-    }
+    let next = 0;
+    const worker = async () => {
+      while (next < page.length) {
+        const outcome = await rotateOne(d, page[next++]!);
+        counts[outcome] += 1;
+        counts.read += 1;
+        progress(counts);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(CONCURRENCY, page.length) }, worker));
     if (page.length < PAGE) return counts;
     after = page[page.length - 1]!;
   }
