@@ -13,7 +13,7 @@ const rotationDeps = (ctx: AppContext): KeyRotationDeps => ({
   store: ctx.stores.authState,
   connections: ctx.connections,
   subjects: ctx.subjects,
-  subjectMoves: ctx.subjectMoves,
+  bindings: ctx.bindings,
   sealer: ctx.sealer,
   providerIds: () => ctx.providers.keys(),
 });
@@ -86,8 +86,8 @@ are written, and end by their own lifetimes.
 
 Output: a progress bar on stderr when it is a terminal, else a line at every 10%; then one line
 on stdout: how many records were read, resealed, moved, already current, ended (left to run out),
-unreadable (no key opens them: they already read as not connected) and busy (a refresh held the
-record for over 5 s).
+unreadable (no key opens them: they already read as not connected) and busy (its refresh lock stayed
+held past the longest hold).
 
 Exit codes: 0 every readable record is under the newest key; 1 some are busy or unreadable (run
 again, or see the log), or the store could not be used; 2 usage error.`,

@@ -29,7 +29,7 @@ export function configFor(io: Io): Config {
     return config;
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
-    io.err(err.message);
+    io.err(scrub(err.message, io.env));
     if (unloaded) io.err(`A .env file is here (${unloaded}) but was not loaded: ${CLI_ENV_FILE_HINT}.`);
     throw new CommandFailed();
   }

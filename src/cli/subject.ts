@@ -112,13 +112,16 @@ Ends the subject's browser bindings; ends each of its connections as DELETE /v1/
 does (revoked at the provider, its record and logout-index entries deleted, a connection.ended
 webhook with reason revoked_by_service, a "disconnected" audit line); then removes the subject's
 other webhook events (still queued before that connection.ended, kept for a replay, or dead
-letters) and its login transactions in flight; and writes a "subject_erased" audit line. Every
+letters); and writes a "subject_erased" audit line. Every
 audit line carries only a hash of the subject (auditOwnerHash of subject export), never the
 subject. Kept: the time of the end under an HMAC of the subject (so a browser bound before cannot
 connect it again) and the connection.ended events, which the servers' workers deliver (and keep
 for a replay until WEBHOOK_LOG_TTL). Run it once: a second run ends nothing more but removes every
 event of the subject left, a connection.ended not yet delivered too. Cannot be undone, hence --yes.
 Events queued under a SUBJECT_KEYS key no longer listed cannot be found (they end by WEBHOOK_LOG_TTL).
+Not reachable from the subject, so left to run out: a login in flight (at most 10 minutes; its
+callback is refused) and the browser sessions bound to it (each holds the subject sealed; it is
+unbound at its next request, deleted by the idle timeout at the latest).
 
 Output: one line: the connections ended and what was removed.
 
@@ -136,7 +139,6 @@ error (or --yes missing).`,
         {
           ...ctx,
           outbox: ctx.stores.outbox,
-          transactions: ctx.stores.authState,
           providerIds: () => ctx.providers.keys(),
         },
         subject,
@@ -144,7 +146,7 @@ error (or --yes missing).`,
       io.out(
         [
           `erased: ${done.ended.length ? `ended its connections to ${done.ended.join(', ')}` : 'it held no connection'}`,
-          `removed ${done.eventsRemoved} other webhook event${done.eventsRemoved === 1 ? '' : 's'} and ${done.transactions} login${done.transactions === 1 ? '' : 's'} in flight`,
+          `removed ${done.eventsRemoved} other webhook event${done.eventsRemoved === 1 ? '' : 's'}`,
           `${done.finalEvents} connection.ended event${done.finalEvents === 1 ? '' : 's'} queued`,
         ].join('; '),
       );

@@ -139,7 +139,11 @@ function parseNodes(name: string, list: string, problems: string[]): RedisNode[]
   for (const [i, entry] of list.split(',').entries()) {
     const node = parseNode(entry);
     if (node) nodes.push(node);
-    else problems.push(`${name}: entry #${i + 1} ("${entry.trim()}") must be host:port`);
+    // An entry with an @ may hold a password (`:secret@host:port`): not quoted.
+    else
+      problems.push(
+        `${name}: entry #${i + 1} ${entry.includes('@') ? '(it holds an @; not shown)' : `("${entry.trim()}")`} must be host:port`,
+      );
   }
   return nodes;
 }

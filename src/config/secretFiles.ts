@@ -5,7 +5,7 @@
  * and its `_FILE` is a problem (which would win is a guess), and so is a file that cannot be read; a
  * problem names the variable and the path, never the content.
  */
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readSync } from 'node:fs';
 import type { Env } from './env.js';
 
 /** The variables that may come from a file: every one that holds a secret. */
@@ -44,10 +44,23 @@ export function withSecretFiles(env: Env, problems: string[]): Env {
   return out;
 }
 
+/** At most MAX_SECRET_FILE_BYTES + 1 bytes of `file` (never the whole of /dev/zero or a huge log). */
+function readCapped(file: string): Buffer {
+  const fd = openSync(file, 'r');
+  try {
+    const buf = Buffer.alloc(MAX_SECRET_FILE_BYTES + 1);
+    let got = 0;
+    for (let n = 1; n > 0 && got < buf.length; got += n) n = readSync(fd, buf, got, buf.length - got, null);
+    return buf.subarray(0, got);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 function readSecretFile(fileVar: string, file: string, problems: string[]): string | undefined {
   let raw: Buffer;
   try {
-    raw = readFileSync(file);
+    raw = readCapped(file);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? 'unreadable';
     problems.push(`${fileVar}: cannot read ${file} (${code})`);

@@ -5,7 +5,8 @@
  * so the older keys can be dropped without anyone reading as disconnected.
  *
  * Safe while the servers run: each record is rewritten under its refresh lock with a
- * compare-and-set (Connections.reseal), each move as a lookup would make it (SubjectMoves). And
+ * compare-and-set (Connections.reseal, Connections.transfer); one whose lock stays held past the
+ * longest hold is left as it is and counted busy. And
  * resumable: a record already under the newest key costs one read of its page and is not
  * touched, so a run that was stopped, run again, only does what is left. Sixteen records are
  * rewritten at a time (each under its own lock).
@@ -16,15 +17,15 @@
  */
 import type { Sealer } from './crypto.js';
 import type { Connections } from './connections/index.js';
-import type { SubjectMoves } from './subjectMoves.js';
+import type { BindingEpochs } from './bindings.js';
 import { isSubjectKey, type Subjects } from './subjects.js';
 import type { AuthStore, ConnectionKey, StoredConnection } from '../store/types.js';
 
 export interface KeyRotationDeps {
-  store: Pick<AuthStore, 'pageConnections' | 'countConnections'>;
-  connections: Pick<Connections, 'reseal' | 'peek'>;
+  store: Pick<AuthStore, 'pageConnections' | 'countConnections' | 'getConnection'>;
+  connections: Pick<Connections, 'reseal' | 'peek' | 'transfer'>;
   subjects: Pick<Subjects, 'ownerOf' | 'ownersOf'>;
-  subjectMoves: Pick<SubjectMoves, 'resolve'>;
+  bindings: Pick<BindingEpochs, 'carry'>;
   sealer: Pick<Sealer, 'isStale'>;
   providerIds: () => Iterable<string>;
 }
@@ -51,23 +52,36 @@ export async function storedRecords(d: KeyRotationDeps): Promise<number> {
   return total;
 }
 
-/** The subject whose records sit under an older SUBJECT_KEYS key than the newest, if this one does. */
-function movingSubject(d: KeyRotationDeps, owner: string, provider: string, blob: string): string | undefined {
+/** The newest SUBJECT_KEYS key's owner id of the record's subject, when the record is under an older one. */
+function newestOwner(d: KeyRotationDeps, owner: string, provider: string, blob: string): string | undefined {
   if (!isSubjectKey(owner) || d.subjects.ownersOf('').length < 2) return undefined;
   const subject = d.connections.peek(owner, provider, blob)?.subject;
-  return subject !== undefined && d.subjects.ownerOf(subject) !== owner ? subject : undefined;
+  const newest = subject === undefined ? undefined : d.subjects.ownerOf(subject);
+  return newest !== owner ? newest : undefined;
 }
+
+/**
+ * Moves the record to the newest key, as a lookup would (its binding epoch carried along, the
+ * record under its refresh lock), but without the lookups' once-an-hour marker, which keeps two
+ * replicas on different steps of a rotation from moving a record back and forth: this runs once
+ * every replica lists the newest key first. A record already there (a login since) wins; the old
+ * one is left to run out.
+ */
+async function move(d: KeyRotationDeps, rec: StoredConnection, to: string): Promise<Outcome> {
+  if ((await d.store.getConnection(to, rec.provider)) !== null) return 'ended';
+  await d.bindings.carry(rec.owner, to);
+  return d.connections.transfer(rec.owner, to, rec.provider);
+}
+
+type Outcome = Exclude<keyof RotationCounts, 'read'>;
 
 /** Records rewritten at once: each under its own lock, so they do not wait for each other. */
 const CONCURRENCY = 16;
 
-/** What became of one record: moved with its subject, already current, or what reseal() did. */
-async function rotateOne(d: KeyRotationDeps, rec: StoredConnection): Promise<Exclude<keyof RotationCounts, 'read'>> {
-  const subject = movingSubject(d, rec.owner, rec.provider, rec.value);
-  if (subject !== undefined) {
-    await d.subjectMoves.resolve(subject); // every provider's record of the subject, sealed anew on the way
-    return 'moved';
-  }
+/** What became of one record: moved (sealed anew on the way), already current, or what reseal() did. */
+async function rotateOne(d: KeyRotationDeps, rec: StoredConnection): Promise<Outcome> {
+  const to = newestOwner(d, rec.owner, rec.provider, rec.value);
+  if (to !== undefined) return move(d, rec, to);
   return d.sealer.isStale(rec.value) ? d.connections.reseal(rec.owner, rec.provider) : 'current';
 }
 

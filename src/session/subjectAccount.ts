@@ -8,6 +8,7 @@ import { AppError } from '../errors.js';
 import type { Audit } from '../shared/audit.js';
 import type { BindingEpochs } from './bindings.js';
 import type { Connections, ConnectionView } from './connections/index.js';
+import type { Disconnected } from './connections/ending.js';
 import type { SubjectMoves } from './subjectMoves.js';
 import type { Subjects } from './subjects.js';
 
@@ -63,27 +64,42 @@ export async function subjectConnections(deps: SubjectDeps, subject: string) {
   return { subject, connected: entries.some(([, p]) => p.connected), providers: Object.fromEntries(entries) };
 }
 
+/**
+ * Ends the subject's connection to `provider` wherever it is stored (under every SUBJECT_KEYS key),
+ * each record under its refresh lock, in two passes: a move between keys (a lookup's, `keys
+ * rotate`'s) holds the lock of the record it moves, so one in flight during the first pass has
+ * landed by the second, which ends it where it went. Returns what was ended, with each owner key.
+ */
+export async function endEverywhere(
+  deps: { connections: Pick<Connections, 'disconnect'>; subjects: Pick<Subjects, 'ownersOf'> },
+  subject: string,
+  provider: string,
+): Promise<(Disconnected & { owner: string })[]> {
+  const ended: (Disconnected & { owner: string })[] = [];
+  for (let pass = 0; pass < 2; pass++)
+    for (const owner of deps.subjects.ownersOf(subject)) {
+      const gone = await deps.connections.disconnect(owner, provider, 'revoked_by_service', true);
+      if (gone) ended.push({ ...gone, owner });
+    }
+  return ended;
+}
+
 /** Ends the subject's connection to one provider (revoked there, `disconnected` audit line, `connection.ended`); idempotent. Whether one was held. */
 export async function endSubjectConnection(deps: SubjectDeps, subject: string, provider: string): Promise<boolean> {
-  return (await deps.connections.disconnect(await ownerFor(deps, subject), provider, 'revoked_by_service')) !== null;
+  return (await endEverywhere(deps, subject, provider)).length > 0;
 }
 
 /**
- * Ends the subject (offboarding): first its binding epoch moves on, so no browser bound before
- * now can connect it again (nor finish a login already under way), then each of its connections
- * ends exactly as endSubjectConnection() ends one, and a `subject_ended` audit line. Returns the
- * providers whose connection was held.
+ * Ends the subject (offboarding): first its binding epoch moves on, under every SUBJECT_KEYS key,
+ * so no browser bound before now can connect it again (nor finish a login already under way), then
+ * each of its connections ends as endSubjectConnection() ends one, and a `subject_ended` audit
+ * line. Returns the providers whose connection was held.
  */
 export async function endSubject(deps: SubjectDeps, subject: string): Promise<string[]> {
-  const key = await ownerFor(deps, subject);
   const keys = deps.subjects.ownersOf(subject);
-  // Under every SUBJECT_KEYS key: a browser still bound under an older one is unbound too.
   for (const k of keys) await deps.bindings.end(k);
-  const ended = new Set<string>();
-  // Wherever its records are: a replica a step behind in a rotation may keep some under another key.
-  for (const k of new Set([key, ...keys]))
-    for (const id of deps.providerIds())
-      if ((await deps.connections.disconnect(k, id, 'revoked_by_service')) !== null) ended.add(id);
-  deps.audit.write('subject_ended', { owner: key });
-  return [...ended];
+  const ended: string[] = [];
+  for (const id of deps.providerIds()) if ((await endEverywhere(deps, subject, id)).length > 0) ended.push(id);
+  deps.audit.write('subject_ended', { owner: keys[0] });
+  return ended;
 }

@@ -3,14 +3,18 @@
  * everything this service holds about the subject goes, but the news that its connections ended.
  *
  *  1. Its browser bindings end, under every SUBJECT_KEYS key (as an end does: endSubject()).
- *  2. Each of its connections ends as the service API's DELETE ends one: revoked at the provider,
- *     its record and its logout-index entries deleted, a `connection.ended` event queued
- *     (revoked_by_service) and a `disconnected` audit line.
+ *  2. Each of its connections ends as the service API's DELETE ends one (endEverywhere()):
+ *     revoked at the provider, its record and its logout-index entries deleted, a
+ *     `connection.ended` event queued (revoked_by_service) and a `disconnected` audit line.
  *  3. The webhook outbox forgets the subject's other events: those still queued before the
  *     `connection.ended` just queued, the delivered ones kept for a replay and the dead letters.
- *  4. Its login transactions in flight are deleted.
- *  5. A `subject_erased` audit line, which like every audit line carries only a hash of the
+ *  4. A `subject_erased` audit line, which like every audit line carries only a hash of the
  *     subject's key (the log archive holds nothing more about it).
+ *
+ * Not reachable from the subject, so left to run out: a login in flight (its transaction is kept
+ * under the browser session's own id for at most 10 minutes, and its callback is refused, since
+ * the binding epoch moved on) and the browser sessions bound to the subject (each holds the
+ * subject sealed; it is unbound at its next request, and deleted by the idle timeout at the latest).
  *
  * What stays, by design: the binding epoch (a time under an HMAC of the subject, which keeps the
  * browsers bound before now from connecting it again), the `connection.ended` events (kept after
@@ -18,9 +22,9 @@
  */
 import type { Audit } from '../shared/audit.js';
 import type { Outbox } from '../store/outboxTypes.js';
-import type { TransactionStore } from '../store/types.js';
 import type { BindingEpochs } from './bindings.js';
 import type { Connections } from './connections/index.js';
+import { endEverywhere } from './subjectAccount.js';
 import type { Subjects } from './subjects.js';
 
 export interface EraseDeps {
@@ -28,7 +32,6 @@ export interface EraseDeps {
   subjects: Pick<Subjects, 'ownersOf'>;
   bindings: Pick<BindingEpochs, 'end'>;
   outbox: Pick<Outbox, 'forget'>;
-  transactions: Pick<TransactionStore, 'takeAllTransactions'>;
   audit: Audit;
   providerIds: () => Iterable<string>;
 }
@@ -40,8 +43,6 @@ export interface Erasure {
   finalEvents: number;
   /** Other webhook events removed: queued, kept for a replay, or dead letters. */
   eventsRemoved: number;
-  /** Login transactions in flight, deleted. */
-  transactions: number;
 }
 
 /**
@@ -52,21 +53,17 @@ export interface Erasure {
 export async function eraseSubject(d: EraseDeps, subject: string): Promise<Erasure> {
   const keys = d.subjects.ownersOf(subject);
   for (const key of keys) await d.bindings.end(key);
-  const ended = new Set<string>();
-  const erasure: Erasure = { ended: [], finalEvents: 0, eventsRemoved: 0, transactions: 0 };
-  for (const key of keys) {
-    const keep: string[] = [];
-    for (const id of d.providerIds()) {
-      const gone = await d.connections.disconnect(key, id, 'revoked_by_service');
-      if (!gone) continue;
-      ended.add(id);
-      if (gone.eventId) keep.push(gone.eventId);
-    }
-    erasure.finalEvents += keep.length;
-    erasure.eventsRemoved += await d.outbox.forget(key, keep);
-    erasure.transactions += (await d.transactions.takeAllTransactions(key)).length;
+  const erasure: Erasure = { ended: [], finalEvents: 0, eventsRemoved: 0 };
+  const keep = new Map<string, string[]>(keys.map((k) => [k, []]));
+  for (const id of d.providerIds()) {
+    const ended = await endEverywhere(d, subject, id);
+    if (ended.length > 0) erasure.ended.push(id);
+    for (const e of ended) if (e.eventId) keep.get(e.owner)?.push(e.eventId);
   }
-  erasure.ended = [...ended];
+  for (const [key, ids] of keep) {
+    erasure.finalEvents += ids.length;
+    erasure.eventsRemoved += await d.outbox.forget(key, ids);
+  }
   d.audit.write('subject_erased', { owner: keys[0], count: erasure.eventsRemoved });
   return erasure;
 }

@@ -103,8 +103,8 @@ export class SubjectMoves {
     if ((await this.o.store.getConnection(to, provider)) !== null) return;
     const marker = `subject-move:${provider}:${[from, to].sort().join(':')}`;
     if (!(await this.o.store.markOnce(marker, MOVE_WINDOW_MS))) return this.settled(from, provider);
-    await this.o.connections.transfer(from, to, provider);
-    this.o.logger.info({ provider }, "a subject's connection moved to the newest SUBJECT_KEYS key");
+    if ((await this.o.connections.transfer(from, to, provider)) === 'moved')
+      this.o.logger.info({ provider }, "a subject's connection moved to the newest SUBJECT_KEYS key");
   }
 
   /**

@@ -166,6 +166,19 @@ describe('*_FILE', () => {
     expect(p.join('\n')).not.toContain(OLD);
   });
 
+  test('a file that never ends (/dev/zero) or a large one is refused after 64 KiB read, not read whole', () => {
+    const p = problems({ ...base, SESSION_SECRET: undefined, SESSION_SECRET_FILE: '/dev/zero' });
+    expect(p).toContain('SESSION_SECRET_FILE: /dev/zero is larger than 64 KiB; it should hold the secret only');
+    const big = file('big', 'x'.repeat(64 * 1024 + 1));
+    expect(problems({ ...base, LINK_SECRET_FILE: big })).toContain(
+      `LINK_SECRET_FILE: ${big} is larger than 64 KiB; it should hold the secret only`,
+    );
+    expect(
+      loadConfig({ ...base, SESSION_SECRET: OLD, LINK_SECRET_FILE: file('edge', 'y'.repeat(64 * 1024)) }).integration
+        .link?.secrets[0],
+    ).toHaveLength(64 * 1024);
+  });
+
   test('every secret variable has one', () => {
     const secret = file('generic', 'whsec_' + Buffer.alloc(32, 1).toString('base64'));
     const c = loadConfig({

@@ -11,6 +11,7 @@
  *  - list.ts: the list of the subjects' connections, page by page;
  *  - reconnect.ts: a reconnect's new tokens for the connection stored, in place;
  *  - relocate.ts: moving a record to another owner id, sealing it again under the newest key;
+ *  - ending.ts: a disconnect (the person's, the institution's, an erasure's);
  *  - options.ts: what Connections is made with.
  * Here: logging in and out, moving connections to another owner id, and following the session.
  */
@@ -43,7 +44,8 @@ import {
   viewOf,
 } from './record.js';
 import { renewInPlace, revokeAtProvider } from './reconnect.js';
-import { type RelocateDeps, type ResealOutcome, reseal, transfer } from './relocate.js';
+import { type Disconnected, disconnect, type EndReasonOfService } from './ending.js';
+import { type RelocateDeps, type ResealOutcome, reseal, type TransferOutcome, transfer } from './relocate.js';
 import { Refresher } from './refresh.js';
 import { STORE_RETRY_MS } from './refreshCall.js';
 
@@ -160,24 +162,15 @@ export class Connections {
    * Idempotent. `reason` is what the webhook says: the person disconnected, or the institution's backend did.
    * Returns the record that was forgotten (its ID token is the hint of an RP-initiated logout) and
    * whether the provider revoked its refresh token (and the id of the `connection.ended` event it
-   * queued, if it did), or null when there was nothing to forget.
+   * queued, if it did), or null when there was nothing to forget. `locked`: see ending.ts.
    */
-  async disconnect(
+  disconnect(
     owner: string,
     provider: string,
-    reason: 'disconnected' | 'revoked_by_service' = 'disconnected',
-  ): Promise<{ record: ConnectionRecord; revoked: boolean; eventId?: string } | null> {
-    const rec = await this.read(owner, provider);
-    // A connection that had already ended was reported then; its tombstone goes without a second event.
-    const event = rec?.status === 'active' ? this.records.event(owner, 'connection.ended', rec, reason) : undefined;
-    const deleted = await this.opts.store.deleteConnection(owner, provider, event);
-    if (deleted) {
-      this.records.written(event);
-      if (rec) this.opts.audit?.write('disconnected', { provider, owner, reason });
-    }
-    if (rec) await this.backChannel.unindex(owner, rec);
-    const revoked = rec ? await revokeAtProvider(this.opts, rec.provider, rec.refreshToken) : false;
-    return rec ? { record: rec, revoked, eventId: deleted ? event?.id : undefined } : null;
+    reason: EndReasonOfService = 'disconnected',
+    locked = false,
+  ): Promise<Disconnected | null> {
+    return disconnect({ ...this.opts, ...this.relocateDeps() }, owner, provider, reason, locked);
   }
 
   /**
@@ -209,7 +202,7 @@ export class Connections {
    * Moves a connection to another owner id (at login, when the owner id is rotated). Taken under
    * the provider's refresh lock, so a refresh in flight is stored before the move and never lost.
    */
-  async transfer(from: string, to: string, provider: string): Promise<void> {
+  transfer(from: string, to: string, provider: string): Promise<TransferOutcome> {
     return transfer(this.relocateDeps(), from, to, provider);
   }
 

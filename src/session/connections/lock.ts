@@ -48,6 +48,11 @@ export interface RefreshLockOptions {
 export class RefreshLocks {
   constructor(private readonly opts: RefreshLockOptions) {}
 
+  /** The longest a lock can stay held: its holder's longest hold, then its lease running out. */
+  get longestHoldMs(): number {
+    return this.opts.maxHoldMs + this.opts.timing.lockLeaseMs;
+  }
+
   /** One attempt: the lock, renewing its lease until released, or null while someone else holds it. */
   async tryAcquire(lockKey: string, provider: string): Promise<HeldLock | null> {
     const token = await this.opts.store.acquireLock(lockKey, this.opts.timing.lockLeaseMs);

@@ -2,7 +2,8 @@
  * Rewriting a stored connection without changing it, under its provider's refresh lock (so a
  * refresh in flight is stored first and never lost): moving it to another owner id (transfer: a
  * subject's records to the newest SUBJECT_KEYS key, a session's owner id rotated at login) and
- * sealing it again under the newest key (reseal: `xt-connect keys rotate`).
+ * sealing it again under the newest key (reseal: `xt-connect keys rotate`). Neither writes
+ * without the lock: a holder past the longest hold (a stuck refresh) makes them report `busy`.
  */
 import type { Sealer } from '../crypto.js';
 import type { AuthStore } from '../../store/types.js';
@@ -22,9 +23,12 @@ export interface RelocateDeps {
 /** What reseal() did: sealed again; already under the newest key (or written since); gone; kept (ended: it runs out); unreadable; busy (the lock stayed held). */
 export type ResealOutcome = 'resealed' | 'current' | 'gone' | 'ended' | 'unreadable' | 'busy';
 
-/** The record's refresh lock, waiting up to 5 s for a holder (a refresh) to finish; null if it did not. */
-async function lockFor(d: RelocateDeps, owner: string, provider: string): Promise<HeldLock | null> {
-  const giveUpAt = d.now() + 5000;
+/** What transfer() did: moved; nothing to move (none, unreadable, or ended meanwhile); busy (the lock stayed held). */
+export type TransferOutcome = 'moved' | 'gone' | 'busy';
+
+/** The record's refresh lock, waiting for a holder (a refresh) up to the longest it may hold it; null if it still does. */
+export async function lockFor(d: RelocateDeps, owner: string, provider: string): Promise<HeldLock | null> {
+  const giveUpAt = d.now() + d.locks.longestHoldMs;
   let lock = await d.locks.tryAcquire(refreshLockKey(owner, provider), provider);
   while (lock === null && d.now() < giveUpAt) {
     await sleep(50);
@@ -33,20 +37,30 @@ async function lockFor(d: RelocateDeps, owner: string, provider: string): Promis
   return lock;
 }
 
-/** Moves `from`'s connection to `provider` to `to`: the new record is written before the old one is deleted, so there is always one. */
-export async function transfer(d: RelocateDeps, from: string, to: string, provider: string): Promise<void> {
+/**
+ * Moves `from`'s connection to `provider` to `to`: the new record is written before the old one is
+ * deleted, so there is always one. The old one is deleted only while it is still the value read
+ * (compare-and-delete): if it ended meanwhile (a disconnect, an erasure), the copy is taken back.
+ */
+export async function transfer(d: RelocateDeps, from: string, to: string, provider: string): Promise<TransferOutcome> {
   const lock = await lockFor(d, from, provider);
+  if (!lock) return 'busy';
   try {
-    const { rec } = await d.backChannel.read(from, provider);
-    if (rec && rec.endReason !== 'unreadable') {
-      if (rec.status === 'active') await d.backChannel.index(to, rec);
-      const [sealed, ttl] = [d.records.seal(to, rec), d.records.ttlFor(to, rec)];
-      await d.store.putConnection(to, provider, sealed, ttl, undefined, d.records.dueOf(to, rec)); // the keeper's index moves too
+    const { rec, blob } = await d.backChannel.read(from, provider);
+    if (!rec) return 'gone';
+    if (rec.endReason === 'unreadable') {
+      await d.store.deleteConnection(from, provider, undefined, blob);
+      return 'gone';
     }
-    await d.store.deleteConnection(from, provider);
-    if (rec) await d.backChannel.unindex(from, rec);
+    if (rec.status === 'active') await d.backChannel.index(to, rec);
+    const sealed = d.records.seal(to, rec);
+    await d.store.putConnection(to, provider, sealed, d.records.ttlFor(to, rec), undefined, d.records.dueOf(to, rec)); // the keeper's index moves too
+    const moved = await d.store.deleteConnection(from, provider, undefined, blob);
+    if (!moved) await d.store.deleteConnection(to, provider, undefined, sealed);
+    await d.backChannel.unindex(moved ? from : to, rec);
+    return moved ? 'moved' : 'gone';
   } finally {
-    await lock?.release();
+    await lock.release();
   }
 }
 
@@ -68,7 +82,8 @@ export async function reseal(d: RelocateDeps, owner: string, provider: string): 
     if (rec.status === 'ended') return 'ended';
     const ttl = d.records.ttlFor(owner, rec);
     const written = await d.store.replaceConnection(owner, provider, d.records.seal(owner, rec), ttl, blob);
-    return written ? 'resealed' : 'current';
+    if (written) return 'resealed';
+    return (await d.store.getConnection(owner, provider)) === null ? 'gone' : 'current'; // ended, or written anew since
   } finally {
     await lock.release();
   }
