@@ -69,6 +69,7 @@ function summary(c: RotationCounts): string {
     `${c.ended} ended (left to run out)`,
     `${c.unreadable} unreadable`,
     `${c.busy} busy`,
+    `${c.gone} gone (ended meanwhile)`,
   ].join(', ');
 }
 

@@ -5,7 +5,7 @@
  * and its `_FILE` is a problem (which would win is a guess), and so is a file that cannot be read; a
  * problem names the variable and the path, never the content.
  */
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import type { Env } from './env.js';
 
 /** The variables that may come from a file: every one that holds a secret. */
@@ -46,8 +46,9 @@ export function withSecretFiles(env: Env, problems: string[]): Env {
 
 /** At most MAX_SECRET_FILE_BYTES + 1 bytes of `file` (never the whole of /dev/zero or a huge log). */
 function readCapped(file: string): Buffer {
-  const fd = openSync(file, 'r');
+  const fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK); // a FIFO must not block the start
   try {
+    if (!fstatSync(fd).isFile()) throw Object.assign(new Error('not a file'), { code: 'not a regular file' });
     const buf = Buffer.alloc(MAX_SECRET_FILE_BYTES + 1);
     let got = 0;
     for (let n = 1; n > 0 && got < buf.length; got += n) n = readSync(fd, buf, got, buf.length - got, null);

@@ -23,7 +23,7 @@ import type { AuthStore, ConnectionKey, StoredConnection } from '../store/types.
 
 export interface KeyRotationDeps {
   store: Pick<AuthStore, 'pageConnections' | 'countConnections' | 'getConnection'>;
-  connections: Pick<Connections, 'reseal' | 'peek' | 'transfer'>;
+  connections: Pick<Connections, 'reseal' | 'peek' | 'transfer' | 'discard'>;
   subjects: Pick<Subjects, 'ownerOf' | 'ownersOf'>;
   bindings: Pick<BindingEpochs, 'carry'>;
   sealer: Pick<Sealer, 'isStale'>;
@@ -64,13 +64,16 @@ function newestOwner(d: KeyRotationDeps, owner: string, provider: string, blob: 
  * Moves the record to the newest key, as a lookup would (its binding epoch carried along, the
  * record under its refresh lock), but without the lookups' once-an-hour marker, which keeps two
  * replicas on different steps of a rotation from moving a record back and forth: this runs once
- * every replica lists the newest key first. A record already there (a login since) wins; the old
- * one is left to run out.
+ * every replica lists the newest key first. Another connection already there (a login since)
+ * wins, and the old one ends, reported as a login replacing it reports it (no revocation: the
+ * grant may be shared): no active record is left under an older key.
  */
 async function move(d: KeyRotationDeps, rec: StoredConnection, to: string): Promise<Outcome> {
-  if ((await d.store.getConnection(to, rec.provider)) !== null) return 'ended';
   await d.bindings.carry(rec.owner, to);
-  return d.connections.transfer(rec.owner, to, rec.provider);
+  const moved = await d.connections.transfer(rec.owner, to, rec.provider);
+  if (moved !== 'superseded') return moved;
+  await d.connections.discard(rec.owner, rec.provider);
+  return 'ended';
 }
 
 type Outcome = Exclude<keyof RotationCounts, 'read'>;

@@ -100,7 +100,12 @@ export class SubjectMoves {
    * the rotation) wins, and the old one runs out.
    */
   private async relocate(from: string, to: string, provider: string): Promise<void> {
-    if ((await this.o.store.getConnection(to, provider)) !== null) return;
+    const there = await this.o.store.getConnection(to, provider);
+    if (there !== null) {
+      // The same connection under both keys (a move cut short): transfer() finishes it. Another: the old one runs out.
+      await this.o.connections.transfer(from, to, provider);
+      return;
+    }
     const marker = `subject-move:${provider}:${[from, to].sort().join(':')}`;
     if (!(await this.o.store.markOnce(marker, MOVE_WINDOW_MS))) return this.settled(from, provider);
     if ((await this.o.connections.transfer(from, to, provider)) === 'moved')

@@ -4,6 +4,7 @@
  * it (subjects, the logout index, cursors, the sealer) and link kids. The rolling restarts under
  * load are test/integration/rotation-drill.test.ts.
  */
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -166,9 +167,15 @@ describe('*_FILE', () => {
     expect(p.join('\n')).not.toContain(OLD);
   });
 
-  test('a file that never ends (/dev/zero) or a large one is refused after 64 KiB read, not read whole', () => {
+  test('a device (/dev/zero), a named pipe or a file over 64 KiB is refused, never read whole nor waited on', () => {
     const p = problems({ ...base, SESSION_SECRET: undefined, SESSION_SECRET_FILE: '/dev/zero' });
-    expect(p).toContain('SESSION_SECRET_FILE: /dev/zero is larger than 64 KiB; it should hold the secret only');
+    expect(p).toContain('SESSION_SECRET_FILE: cannot read /dev/zero (not a regular file)');
+    // A named pipe nobody writes to would block the start forever: refused at once.
+    const fifo = path.join(dir, 'fifo');
+    execFileSync('mkfifo', [fifo]);
+    expect(problems({ ...base, LINK_SECRET_FILE: fifo })).toContain(
+      `LINK_SECRET_FILE: cannot read ${fifo} (not a regular file)`,
+    );
     const big = file('big', 'x'.repeat(64 * 1024 + 1));
     expect(problems({ ...base, LINK_SECRET_FILE: big })).toContain(
       `LINK_SECRET_FILE: ${big} is larger than 64 KiB; it should hold the secret only`,

@@ -224,7 +224,7 @@ export class Connections {
   async moveOwner(from: string, to: string, replacing?: string): Promise<void> {
     for (const provider of this.opts.providers.keys()) {
       if (provider === replacing) await this.discard(from, provider);
-      else await this.transfer(from, to, provider);
+      else if ((await this.transfer(from, to, provider)) === 'busy') await this.discard(from, provider); // not left behind unreported
     }
   }
 

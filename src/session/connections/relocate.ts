@@ -23,8 +23,12 @@ export interface RelocateDeps {
 /** What reseal() did: sealed again; already under the newest key (or written since); gone; kept (ended: it runs out); unreadable; busy (the lock stayed held). */
 export type ResealOutcome = 'resealed' | 'current' | 'gone' | 'ended' | 'unreadable' | 'busy';
 
-/** What transfer() did: moved; nothing to move (none, unreadable, or ended meanwhile); busy (the lock stayed held). */
-export type TransferOutcome = 'moved' | 'gone' | 'busy';
+/**
+ * What transfer() did: moved (or finished a move that was cut short); nothing to move (none,
+ * unreadable, or ended meanwhile); superseded (`to` holds another connection, a newer login:
+ * nothing written); busy (the lock stayed held).
+ */
+export type TransferOutcome = 'moved' | 'gone' | 'superseded' | 'busy';
 
 /** The record's refresh lock, waiting for a holder (a refresh) up to the longest it may hold it; null if it still does. */
 export async function lockFor(d: RelocateDeps, owner: string, provider: string): Promise<HeldLock | null> {
@@ -41,6 +45,8 @@ export async function lockFor(d: RelocateDeps, owner: string, provider: string):
  * Moves `from`'s connection to `provider` to `to`: the new record is written before the old one is
  * deleted, so there is always one. The old one is deleted only while it is still the value read
  * (compare-and-delete): if it ended meanwhile (a disconnect, an erasure), the copy is taken back.
+ * A move cut short between the two writes (a crash) left the same connection under both: this
+ * one finishes it, deleting the old copy.
  */
 export async function transfer(d: RelocateDeps, from: string, to: string, provider: string): Promise<TransferOutcome> {
   const lock = await lockFor(d, from, provider);
@@ -51,6 +57,13 @@ export async function transfer(d: RelocateDeps, from: string, to: string, provid
     if (rec.endReason === 'unreadable') {
       await d.store.deleteConnection(from, provider, undefined, blob);
       return 'gone';
+    }
+    const there = await d.store.getConnection(to, provider);
+    if (there !== null) {
+      if (d.records.openListed(to, provider, there)?.connectionId !== rec.connectionId) return 'superseded';
+      const finished = await d.store.deleteConnection(from, provider, undefined, blob);
+      if (finished) await d.backChannel.unindex(from, rec);
+      return finished ? 'moved' : 'gone';
     }
     if (rec.status === 'active') await d.backChannel.index(to, rec);
     const sealed = d.records.seal(to, rec);
