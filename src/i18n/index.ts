@@ -6,7 +6,7 @@
  * The parts:
  *  - locales.ts: the locales, the language menu's entries and the `lang` cookie;
  *  - negotiate.ts: the choice of a locale, and of a provider's page language;
- *  - catalogs/: one catalog of messages per language (en.ts names the keys);
+ *  - catalogs/: one catalog of messages per language, a JSON data file (en.json names the keys);
  *  - translate.ts: the catalogs by locale, and the translator.
  */
 export { LANGUAGES, LANG_COOKIE, type Locale, htmlLang } from './locales.js';
@@ -19,5 +19,4 @@ export {
   preferredLanguages,
   requestLocale,
 } from './negotiate.js';
-export type { MessageKey } from './catalogs/en.js';
-export { CATALOGS, type Translate, translator } from './translate.js';
+export { CATALOGS, type Catalog, type MessageKey, type Translate, translator } from './translate.js';

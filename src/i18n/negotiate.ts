@@ -31,7 +31,7 @@ function isTraditional(subtags: string[]): boolean {
 export function localeOfTag(tag: string): Locale | undefined {
   const [primary, ...rest] = tag.toLowerCase().split('-');
   if (primary === 'en') return 'en';
-  if (primary === 'zh') return isTraditional(rest) ? 'zh-Hant' : 'zh';
+  if (primary === 'zh') return isTraditional(rest) ? 'zh-Hant' : 'zh-CN';
   return undefined;
 }
 

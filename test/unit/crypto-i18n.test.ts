@@ -62,16 +62,16 @@ describe('languages', () => {
   test('page locale: Simplified, Traditional (zh-HK, zh-TW, zh-Hant), English', () => {
     for (const tag of ['zh-HK', 'zh-TW', 'zh-MO', 'zh-Hant', 'zh-Hant-CN', 'zh-hant-hk'])
       expect(pickLocale(tag)).toBe('zh-Hant');
-    for (const tag of ['zh', 'zh-CN', 'zh-SG', 'zh-Hans', 'zh-Hans-HK']) expect(pickLocale(tag)).toBe('zh');
+    for (const tag of ['zh', 'zh-CN', 'zh-SG', 'zh-Hans', 'zh-Hans-HK']) expect(pickLocale(tag)).toBe('zh-CN');
     expect(pickLocale('fr,en')).toBe('en');
     expect(pickLocale('fr,zh-TW;q=0.5,en;q=0.4')).toBe('zh-Hant');
-    expect(translator('zh')('home.connect', { provider: 'XT.COM' })).toBe('连接 XT.COM');
+    expect(translator('zh-CN')('home.connect', { provider: 'XT.COM' })).toBe('连接 XT.COM');
     expect(translator('zh-Hant')('home.connect', { provider: 'XT.COM' })).toBe('連接 XT.COM');
   });
 
   test("the language menu's cookie overrides Accept-Language, and only its own values count", () => {
     expect(chosenLocale('xtc.sid=abc; lang=zh-Hant')).toBe('zh-Hant');
-    expect(chosenLocale('lang=zh-CN')).toBe('zh');
+    expect(chosenLocale('lang=zh-CN')).toBe('zh-CN');
     expect(chosenLocale('lang=en; other=1')).toBe('en');
     for (const bad of ['lang=fr', 'lang=zh-hant', 'lang=<script>', 'lang=', 'xlang=en', undefined])
       expect(chosenLocale(bad)).toBeUndefined();

@@ -39,12 +39,12 @@ function appFor(locale: Locale) {
   return app;
 }
 
-const apps = { en: appFor('en'), zh: appFor('zh'), 'zh-Hant': appFor('zh-Hant') };
+const apps = { en: appFor('en'), 'zh-CN': appFor('zh-CN'), 'zh-Hant': appFor('zh-Hant') };
 const han = /[\u4e00-\u9fff]/;
 const escapeHtml = (s: string) =>
   s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
 
-describe.each(['en', 'zh', 'zh-Hant'] as const)('every code in %s', (locale) => {
+describe.each(['en', 'zh-CN', 'zh-Hant'] as const)('every code in %s', (locale) => {
   test.each(codes)('%s', async (code) => {
     const spec = ERRORS[code];
     const message = translator(locale)(messageKey(code), { provider: 'XT.COM' });
