@@ -3,6 +3,14 @@
  * The catalogs are data (catalogs/<tag>.json), bundled into dist/server.js by the build.
  */
 import en from './catalogs/en.json' with { type: 'json' };
+import es from './catalogs/es.json' with { type: 'json' };
+import hi from './catalogs/hi.json' with { type: 'json' };
+import id from './catalogs/id.json' with { type: 'json' };
+import ja from './catalogs/ja.json' with { type: 'json' };
+import ru from './catalogs/ru.json' with { type: 'json' };
+import th from './catalogs/th.json' with { type: 'json' };
+import tr from './catalogs/tr.json' with { type: 'json' };
+import vi from './catalogs/vi.json' with { type: 'json' };
 import zhCN from './catalogs/zh-CN.json' with { type: 'json' };
 import zhHant from './catalogs/zh-Hant.json' with { type: 'json' };
 import type { Locale } from './locales.js';
@@ -12,7 +20,19 @@ export type MessageKey = keyof typeof en;
 export type Catalog = Readonly<Record<MessageKey, string>>;
 
 /** Every catalog, by locale (the unit tests walk them; each must have every key). */
-export const CATALOGS: Readonly<Record<Locale, Catalog>> = { en, 'zh-CN': zhCN, 'zh-Hant': zhHant };
+export const CATALOGS: Readonly<Record<Locale, Catalog>> = {
+  en,
+  ja,
+  hi,
+  id,
+  ru,
+  es,
+  tr,
+  'zh-Hant': zhHant,
+  'zh-CN': zhCN,
+  vi,
+  th,
+};
 
 export type Translate = (key: MessageKey, vars?: Record<string, string>) => string;
 
