@@ -11,7 +11,7 @@
  *  - translate.ts: the catalogs by locale, and the translator;
  *  - format.ts: amounts in the page's locale, XT.COM's decimals kept exactly.
  */
-export { LANGUAGES, LANG_COOKIE, type Locale, htmlLang, languageName } from './locales.js';
+export { LANGUAGES, LANG_COOKIE, type Locale, htmlLang } from './locales.js';
 export {
   chosenLocale,
   languagePreference,

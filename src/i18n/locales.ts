@@ -25,8 +25,5 @@ export const LANGUAGES: readonly { locale: Locale; tag: Locale; name: string }[]
 /** The `lang` attribute of a page in `locale` (the locale is its own tag). */
 export const htmlLang = (locale: Locale): string => locale;
 
-/** The language's own name, as the language menu shows it. */
-export const languageName = (locale: Locale): string => LANGUAGES.find((l) => l.locale === locale)!.name;
-
 /** The cookie that keeps a person's choice from the language menu. */
 export const LANG_COOKIE = 'lang';
