@@ -82,7 +82,8 @@
       body.appendChild(
         row([
           { text: String(o.symbol || '').toUpperCase() },
-          { text: o.side },
+          // XT.COM's BUY and SELL, in the page's words (anything else as XT.COM sent it).
+          { text: /^(buy|sell)$/i.test(o.side) ? label(o.side.toLowerCase()) : o.side },
           { text: amount(o.price), num: true },
           { text: amount(o.origQty), num: true },
         ]),
