@@ -127,6 +127,9 @@ describe.each(LANGS)('every state in $id, at 1280 and 360 px', (lang) => {
     await page.waitForURL(`${base}/account`);
     await page.locator('.xt-live .open-orders tbody tr').first().waitFor();
     await expect(page.locator('[data-notice="connected"]').count()).resolves.toBe(1);
+    // XT.COM's BUY or SELL, in the page's words
+    const side = await page.locator('.xt-live .open-orders tbody tr td').nth(1).textContent();
+    expect([t['account.buy'], t['account.sell']]).toContain(side);
     await state('connected');
 
     await page.goBack();
