@@ -44,7 +44,7 @@ export function authorizePage(
     .join('');
   return page(
     'XT.COM',
-    `<h1>${w.authorize} ${esc(who.clientId)}</h1>
+    `<h1>${w.heading.replace('{client}', esc(who.clientId))}</h1>
          <p>${w.asks.replace('{scope}', esc(q.scope ?? ''))}</p>
          <p class="muted">XT.COM · ${w.user} ${esc(who.userId)} · ${esc(urlLang)}</p>
          <form method="post" action="/${esc(urlLang)}/accounts/oauth2/decision">${hidden}
