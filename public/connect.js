@@ -91,6 +91,21 @@ button:focus-visible { outline: 3px solid var(--xt-connect-focus, #0b6bcb); outl
 button:disabled { opacity: 0.6; cursor: progress; }
 `;
 
+/** The button's default text in XT.COM's eleven languages (a slotted text replaces it). */
+const LABELS = {
+  en: 'Connect XT.COM',
+  ja: 'XT.COMと連携',
+  hi: 'XT.COM कनेक्ट करें',
+  id: 'Hubungkan XT.COM',
+  ru: 'Подключить XT.COM',
+  es: 'Conectar XT.COM',
+  tr: 'XT.COM hesabını bağla',
+  'zh-Hant': '連接 XT.COM',
+  'zh-CN': '连接 XT.COM',
+  vi: 'Kết nối XT.COM',
+  th: 'เชื่อมต่อ XT.COM',
+};
+
 /**
  * <xt-connect-button link="…" provider="xt" return-to="/account">Connect XT.COM</xt-connect-button>
  * or, better, link-endpoint="/xt-connect/link" instead of link: a link minted on the click, by a
@@ -116,9 +131,16 @@ class XtConnectButton extends HTMLElement {
     const button = root.appendChild(document.createElement('button'));
     button.type = 'button';
     button.part = 'button';
-    button.appendChild(document.createElement('slot')).textContent = 'Connect XT.COM';
+    this.label = button.appendChild(document.createElement('slot'));
     button.addEventListener('click', () => this.connect());
     this.button = button;
+  }
+
+  // The default text, in the page's language: the nearest lang attribute's (the element's own, else the page's).
+  connectedCallback() {
+    const tag = (this.closest('[lang]')?.lang || 'en').toLowerCase();
+    const zh = /^zh-(hant|tw|hk|mo)/.test(tag) ? 'zh-Hant' : /^zh/.test(tag) && 'zh-CN';
+    this.label.textContent = LABELS[zh || tag.split('-')[0]] || LABELS.en;
   }
 
   async connect() {

@@ -41,6 +41,27 @@
     );
   }
 
+  // An amount (XT.COM's decimal string) in the page's locale, every decimal kept: Intl reads the
+  // string as a decimal, never a float, and should the digits change all the same it is shown as sent.
+  function amount(s) {
+    var text = s == null ? '' : String(s);
+    var m = /^-?(\d{1,30})(?:\.(\d{1,20}))?$/.exec(text);
+    if (!m) return text;
+    var decimals = m[2] ? m[2].length : 0;
+    var digits = function (x) {
+      return x.replace(/\D/g, '').replace(/^0+(?=\d)/, '');
+    };
+    try {
+      var shown = new Intl.NumberFormat(lang, {
+        minimumFractionDigits: decimals,
+        maximumFractionDigits: decimals,
+      }).format(text);
+      return digits(shown) === digits(text) ? shown : text;
+    } catch (e) {
+      return text;
+    }
+  }
+
   function row(cells) {
     var tr = document.createElement('tr');
     cells.forEach(function (c) {
@@ -61,9 +82,10 @@
       body.appendChild(
         row([
           { text: String(o.symbol || '').toUpperCase() },
-          { text: o.side },
-          { text: o.price, num: true },
-          { text: o.origQty, num: true },
+          // XT.COM's BUY and SELL, in the page's words (anything else as XT.COM sent it).
+          { text: /^(buy|sell)$/i.test(o.side) ? label(o.side.toLowerCase()) : o.side },
+          { text: amount(o.price), num: true },
+          { text: amount(o.origQty), num: true },
         ]),
       );
     });
@@ -100,8 +122,8 @@
       body.appendChild(
         row([
           { text: String(a.currency || '').toUpperCase() },
-          { text: a.availableAmount, num: true },
-          { text: a.frozenAmount, num: true },
+          { text: amount(a.availableAmount), num: true },
+          { text: amount(a.frozenAmount), num: true },
         ]),
       );
     });

@@ -9,8 +9,8 @@ import { type Env, optionalNonEmpty } from './env.js';
 
 export const DEFAULT_ACCENT_COLOR = '#0b6bcb';
 
-/** The page languages a SCOPE_TEXTS entry may name (the tags of src/i18n.ts's three catalogs). */
-export const SCOPE_TEXT_LANGUAGES = ['en', 'zh-CN', 'zh-Hant'] as const;
+/** The page languages a SCOPE_TEXTS entry may name (the tags of src/i18n's eleven catalogs, its Locale). */
+export const SCOPE_TEXT_LANGUAGES = ['en', 'ja', 'hi', 'id', 'ru', 'es', 'tr', 'zh-Hant', 'zh-CN', 'vi', 'th'] as const;
 
 export const siteSchema = z.object({
   SITE_NAME: z.string().trim().min(1).max(80, 'must be at most 80 characters').default('xt-connect'),
@@ -124,7 +124,8 @@ function isWebUrl(value: string): boolean {
 
 /**
  * SCOPE_TEXTS: a JSON object from scope to the words shown for it, either one text for every
- * language or an object with `en`, `zh-CN` and `zh-Hant` texts (missing ones fall back to the built-in words).
+ * language or an object with a text per page language (`en`, `ja`, `zh-Hant`, …: SCOPE_TEXT_LANGUAGES;
+ * missing ones fall back to the built-in words).
  */
 export function parseScopeTexts(raw: string, problems: string[]): Record<string, ScopeText> {
   let parsed: unknown;
@@ -150,7 +151,7 @@ export function parseScopeTexts(raw: string, problems: string[]): Record<string,
     }
     if (typeof value !== 'object' || value === null || Array.isArray(value)) {
       problems.push(
-        `SCOPE_TEXTS: the text for "${scope}" must be a string of 1 to 200 characters, or {"en": …, "zh-CN": …, "zh-Hant": …}`,
+        `SCOPE_TEXTS: the text for "${scope}" must be a string of 1 to 200 characters, or {"en": …, "ja": …, "zh-Hant": …} (${SCOPE_TEXT_LANGUAGES.join(', ')})`,
       );
       continue;
     }

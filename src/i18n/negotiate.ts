@@ -27,12 +27,17 @@ function isTraditional(subtags: string[]): boolean {
   return subtags.some((r) => ['tw', 'hk', 'mo'].includes(r));
 }
 
+/** The locales named by their primary subtag alone (all but Chinese, split by script). */
+const SIMPLE = new Map<string, Locale>(
+  LANGUAGES.filter((l) => !l.tag.includes('-')).map((l) => [l.tag, l.locale] as [string, Locale]),
+);
+
 /** The page locale a single language tag asks for, if it is one of ours. */
 export function localeOfTag(tag: string): Locale | undefined {
-  const [primary, ...rest] = tag.toLowerCase().split('-');
-  if (primary === 'en') return 'en';
-  if (primary === 'zh') return isTraditional(rest) ? 'zh-Hant' : 'zh';
-  return undefined;
+  const [primary = '', ...rest] = tag.toLowerCase().split('-');
+  if (primary === 'zh') return isTraditional(rest) ? 'zh-Hant' : 'zh-CN';
+  if (primary === 'in') return 'id'; // Indonesian's old code, still sent by some Android versions
+  return SIMPLE.get(primary);
 }
 
 export function pickLocale(header: string | undefined): Locale {
@@ -61,15 +66,19 @@ export function requestLocale(cookieHeader: string | undefined, acceptLanguage: 
 }
 
 /**
- * What to map onto a provider's languages: the menu choice's tag when there is one (it overrides
- * the browser), else the browser's Accept-Language.
+ * What to map onto a provider's languages, so that its page follows ours: the menu choice's tag
+ * when there is one (it overrides the browser), else the page language Accept-Language gave,
+ * ahead of the header itself (for a provider that lacks it); the header alone when none of
+ * ours matched (the page is then English, the provider may still speak the person's language).
  */
 export function languagePreference(
   cookieHeader: string | undefined,
   acceptLanguage: string | undefined,
 ): string | undefined {
   const chosen = chosenLocale(cookieHeader);
-  return chosen ? htmlLang(chosen) : acceptLanguage;
+  if (chosen) return htmlLang(chosen);
+  const page = preferredLanguages(acceptLanguage).map(localeOfTag).find(Boolean);
+  return page ? `${htmlLang(page)}, ${acceptLanguage!.slice(0, 900)}` : acceptLanguage;
 }
 
 /**

@@ -15,6 +15,7 @@ import {
   LANG_COOKIE,
   type Locale,
   type MessageKey,
+  formatAmount,
   htmlLang,
   requestLocale,
   translator,
@@ -116,6 +117,8 @@ export function pageLocals(ctx: AppContext): RequestHandler {
     res.locals.locale = locale;
     res.locals.htmlLang = htmlLang(locale);
     res.locals.t = t;
+    /** An amount (XT.COM's decimal string) in the page's locale, every decimal kept. */
+    res.locals.amount = (s: unknown) => (typeof s === 'string' ? formatAmount(locale, s) : s);
     /** A message split around its `{slot}`, so a page can put markup (a <time>, say) in its place. */
     res.locals.tparts = (key: MessageKey, vars?: Record<string, string>) =>
       t(key, { ...vars, slot: '\u0000' }).split('\u0000');

@@ -1,61 +1,25 @@
 /**
- * The CIAM stand-in's pages, in English, Simplified and Traditional Chinese: the sign-in and consent
+ * The CIAM stand-in's pages, in the app's eleven page languages: the sign-in and consent
  * page (oidc/interaction.ts) and RP-initiated logout's confirmation page (oidc-provider's logoutSource).
  */
 import type { InteractionDetails, ProviderContext } from 'oidc-provider';
 import type { OidcAccount } from '../oidc.js';
+import words from './words.json' with { type: 'json' };
 
 const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
-/** The sign-in page's words: English, Simplified and Traditional Chinese, from ui_locales (else Accept-Language). */
-const WORDS = {
-  en: {
-    title: 'Sign in · Tencent Cloud CIAM (stand-in)',
-    signIn: 'Sign in to',
-    signedInAs: 'Signed in as',
-    asks: 'The application asks for:',
-    approve: 'Approve',
-    deny: 'Deny',
-    standIn: 'Stand-in for Tencent Cloud CIAM, built on oidc-provider. Not a real identity provider.',
-    signOutTitle: 'Sign out · Tencent Cloud CIAM (stand-in)',
-    signOutAsk: 'Sign out of Tencent Cloud CIAM?',
-    signOut: 'Yes, sign me out',
-    stay: 'No, stay signed in',
-  },
-  'zh-CN': {
-    title: '登录 · 腾讯云 CIAM（模拟）',
-    signIn: '登录到',
-    signedInAs: '当前登录用户：',
-    asks: '该应用请求：',
-    approve: '批准',
-    deny: '拒绝',
-    standIn: '这是基于 oidc-provider 的腾讯云 CIAM 模拟页面，不是真正的身份服务。',
-    signOutTitle: '退出登录 · 腾讯云 CIAM（模拟）',
-    signOutAsk: '要退出腾讯云 CIAM 吗？',
-    signOut: '是，退出登录',
-    stay: '不，保持登录',
-  },
-  'zh-Hant': {
-    title: '登入 · 騰訊雲 CIAM（模擬）',
-    signIn: '登入到',
-    signedInAs: '目前登入用戶：',
-    asks: '該應用程式請求：',
-    approve: '批准',
-    deny: '拒絕',
-    standIn: '這是基於 oidc-provider 的騰訊雲 CIAM 模擬頁面，不是真正的身分服務。',
-    signOutTitle: '登出 · 騰訊雲 CIAM（模擬）',
-    signOutAsk: '要登出騰訊雲 CIAM 嗎？',
-    signOut: '是，登出',
-    stay: '不，保持登入',
-  },
-} as const;
-type PageLang = keyof typeof WORDS;
+/** The pages' words (words.json) in the app's eleven page languages, from ui_locales (else Accept-Language). */
+const WORDS: Record<PageLang, Record<keyof typeof words.en, string>> = words;
+type PageLang = keyof typeof words;
+const LANGS = Object.keys(WORDS) as PageLang[];
 
 function pageLang(uiLocales: unknown, acceptLanguage: string | undefined): PageLang {
   const first =
     (typeof uiLocales === 'string' && uiLocales.trim() ? uiLocales : (acceptLanguage ?? '')).split(/[\s,;]+/)[0] ?? '';
   if (/^zh-(hk|tw|mo|hant)/i.test(first)) return 'zh-Hant';
-  return /^zh/i.test(first) ? 'zh-CN' : 'en';
+  if (/^zh/i.test(first)) return 'zh-CN';
+  const primary = first.split('-')[0]!.toLowerCase();
+  return LANGS.find((l) => l === primary) ?? 'en';
 }
 
 const page = (
@@ -90,7 +54,7 @@ export function signInPage(details: InteractionDetails, account: OidcAccount, ac
   const w = WORDS[lang];
   return page(
     w.title,
-    `<p class="standin">${w.standIn}</p><h1>${w.signIn} ${esc(client)}</h1><p>${w.signedInAs} <b>${esc(account.name)}</b> &lt;${esc(account.email)}&gt;</p>
+    `<p class="standin">${w.standIn}</p><h1>${w.signIn.replace('{client}', esc(client))}</h1><p>${w.signedInAs.replace('{who}', `<b>${esc(account.name)}</b> &lt;${esc(account.email)}&gt;`)}</p>
 <p class="muted">${w.asks} ${esc(scope)}</p>
 <form method="post" action="/interaction/${esc(details.uid)}/approve" style="display:inline"><button class="ok" type="submit">${w.approve}</button></form>
 <form method="post" action="/interaction/${esc(details.uid)}/deny" style="display:inline"><button class="no" type="submit">${w.deny}</button></form>`,

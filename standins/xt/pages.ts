@@ -1,47 +1,17 @@
 /** The XT.COM stand-in's pages: the authorization page (or its "invalid request"), and the registration page. */
+import words from './words.json' with { type: 'json' };
 
-/** The stand-in's page words: English, Simplified Chinese (zh-CN) and Traditional Chinese (zh-HK), by the page's {lang}. */
-const WORDS = {
-  en: {
-    standIn: 'Stand-in for testing. This is not the real XT.COM.',
-    authorize: 'Authorize',
-    deny: 'Deny',
-    asks: 'This institution asks to access your XT.COM account',
-    invalid: 'Invalid authorization request',
-    invalidWhy: 'client_id, redirect_uri or response_type is wrong.',
-    user: 'user',
-    register: 'Create an XT.COM account',
-    registerWhy: 'This demo creates no account: every approval on this stand-in signs in as its demo user',
-    registerBack: 'Go back to the site and click Connect.',
-  },
-  'zh-CN': {
-    standIn: '这是用于测试的模拟页面，不是真正的 XT.COM。',
-    authorize: '授权',
-    deny: '拒绝',
-    asks: '该机构请求访问您的 XT.COM 账户',
-    invalid: '授权请求无效',
-    invalidWhy: 'client_id、redirect_uri 或 response_type 有误。',
-    user: '用户',
-    register: '注册 XT.COM 账户',
-    registerWhy: '此演示不会创建账户：在这个模拟页面上的每次授权，都以演示用户的身份登录，用户编号为',
-    registerBack: '请返回网站，点击“连接”。',
-  },
-  'zh-HK': {
-    standIn: '這是用於測試的模擬頁面，不是真正的 XT.COM。',
-    authorize: '授權',
-    deny: '拒絕',
-    asks: '該機構請求存取您的 XT.COM 帳戶',
-    invalid: '授權請求無效',
-    invalidWhy: 'client_id、redirect_uri 或 response_type 有誤。',
-    user: '用戶',
-    register: '註冊 XT.COM 帳戶',
-    registerWhy: '此示範不會建立帳戶：在這個模擬頁面上的每次授權，都以示範用戶的身分登入，用戶編號為',
-    registerBack: '請返回網站，按「連接」。',
-  },
-} as const;
-export type PageLang = keyof typeof WORDS;
+/**
+ * The stand-in's page words (words.json), in each of XT.COM's eleven page languages, by the
+ * page's {lang} (XT.COM's own tags: zh-HK for Traditional Chinese).
+ */
+const WORDS: Record<PageLang, Record<keyof typeof words.en, string>> = words;
+export type PageLang = keyof typeof words;
+const LANGS = Object.keys(WORDS) as PageLang[];
+/** The page language for XT.COM's {lang}: one of its own, Traditional Chinese for zh-TW/zh-MO/zh-Hant, else English. */
 export const pageLang = (lang: string): PageLang =>
-  /^zh-(hk|tw|mo|hant)/i.test(lang) ? 'zh-HK' : /^zh/i.test(lang) ? 'zh-CN' : 'en';
+  LANGS.find((l) => l.toLowerCase() === lang.toLowerCase()) ??
+  (/^zh-(hk|tw|mo|hant)/i.test(lang) ? 'zh-HK' : /^zh/i.test(lang) ? 'zh-CN' : 'en');
 
 const page = (
   title: string,
@@ -72,11 +42,10 @@ export function authorizePage(
   const hidden = ['client_id', 'redirect_uri', 'scope', 'state']
     .map((k) => `<input type="hidden" name="${k}" value="${esc(q[k] ?? '')}">`)
     .join('');
-  const scope = lang === 'en' ? ` (${esc(q.scope ?? '')})` : `（${esc(q.scope ?? '')}）`;
   return page(
     'XT.COM',
-    `<h1>${w.authorize} ${esc(who.clientId)}</h1>
-         <p>${w.asks}${scope}${lang === 'en' ? '.' : '。'}</p>
+    `<h1>${w.heading.replace('{client}', esc(who.clientId))}</h1>
+         <p>${w.asks.replace('{scope}', esc(q.scope ?? ''))}</p>
          <p class="muted">XT.COM · ${w.user} ${esc(who.userId)} · ${esc(urlLang)}</p>
          <form method="post" action="/${esc(urlLang)}/accounts/oauth2/decision">${hidden}
          <button class="ok" name="decision" value="approve">${w.authorize}</button>
@@ -88,10 +57,9 @@ export function authorizePage(
 /** XT.COM's registration page, as the stand-in has it: no account is made, every approval is the demo user. */
 export function registerPage(lang: PageLang, userId: string): string {
   const w = WORDS[lang];
-  const stop = lang === 'en' ? '.' : '。';
   return page(
     'XT.COM',
-    `<h1>${w.register}</h1><p>${w.registerWhy} ${esc(userId)}${stop}</p><p>${w.registerBack}</p>`,
+    `<h1>${w.register}</h1><p>${w.registerWhy.replace('{user}', esc(userId))}</p><p>${w.registerBack}</p>`,
     lang,
   );
 }

@@ -220,3 +220,20 @@ test('axe finds nothing serious or critical in the button or the popup pages', a
   }
   await page.context().close();
 }, 90_000); // four pages, each checked by axe: slow on a loaded 2-core machine
+
+test("the button's default text speaks the page's language (its own lang, else the nearest one)", async () => {
+  const page = await bankPage(allowed, 'user-lang');
+  const names = await page.evaluate(() => {
+    const add = (where: Element, lang?: string) => {
+      const el = document.createElement('xt-connect-button');
+      if (lang) el.setAttribute('lang', lang);
+      return where.appendChild(el);
+    };
+    const labels = [add(document.body, 'th'), add(document.body, 'zh-TW'), add(document.body, 'es-MX')];
+    document.documentElement.lang = 'ja';
+    labels.push(add(document.body), add(document.body, 'fr'));
+    return labels.map((el) => el.shadowRoot!.querySelector('slot')!.textContent);
+  });
+  expect(names).toEqual(['เชื่อมต่อ XT.COM', '連接 XT.COM', 'Conectar XT.COM', 'XT.COMと連携', 'Connect XT.COM']);
+  await page.context().close();
+});

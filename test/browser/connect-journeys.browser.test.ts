@@ -92,7 +92,9 @@ test('the language menu switches to Traditional Chinese, and XT.COM follows the 
   const context = await browser.newContext({ locale: 'en-US' });
   const page = await context.newPage();
   await page.goto(`${base}/`);
-  await page.getByRole('navigation', { name: 'Language' }).getByRole('link', { name: '繁體中文' }).click();
+  const menu = page.getByRole('navigation', { name: 'Language' });
+  await menu.locator('summary').click(); // the menu names the current language; opened, it lists all eleven
+  await menu.getByRole('link', { name: '繁體中文' }).click();
   await page.waitForURL(`${base}/`);
   await expect(page.locator('html').getAttribute('lang')).resolves.toBe('zh-Hant');
   await expect(page.locator('h1').textContent()).resolves.toBe('連接您的帳戶');

@@ -4,6 +4,7 @@
  * and the dark scheme, for boxes instead of Chinese characters, horizontal scrolling, small tap
  * targets and keyboard use. Screenshots are saved under test/artifacts/ as
  * <state>-<language>-<width>[-dark].png. Connecting and disconnecting: connect-journeys.browser.test.ts.
+ * The eight other page languages (Japanese, Hindi, Thai…): page-languages.browser.test.ts.
  */
 import fs from 'node:fs';
 import path from 'node:path';

@@ -56,3 +56,16 @@ test("one person's shared call is never another's: two people at once each get t
   expect(a.text).not.toContain('10000002');
   expect(balanceCalls()).toBe(2);
 });
+
+test("the balances are written in the page's locale, with XT.COM's decimals kept", async () => {
+  h = await startHarness();
+  await connectXt(h.agent);
+  const cells = async (lang: string) =>
+    [...(await h.agent.get('/account').set('Cookie', `lang=${lang}`)).text.matchAll(/<td class="num">([^<]*)<\/td>/g)]
+      .map((m) => m[1])
+      .slice(0, 4);
+  // XT.COM's stand-in: USDT 8200.00 available, 0 frozen; BTC 0.0201 available.
+  expect(await cells('en')).toEqual(['8,200.00', '0', '0.0201', expect.any(String)]);
+  expect(await cells('ru')).toEqual(['8\u00a0200,00', '0', '0,0201', expect.any(String)]);
+  expect(await cells('es')).toEqual(['8200,00', '0', '0,0201', expect.any(String)]); // Spanish groups from 10 000
+});

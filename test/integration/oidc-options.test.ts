@@ -51,6 +51,8 @@ describe('OIDC_AUTH_PARAMS', () => {
     expect((await authorizeQuery(h, { Cookie: 'lang=zh-Hant', 'Accept-Language': 'en' })).ui_locales).toBe('zh-TW');
     expect((await authorizeQuery(h, { Cookie: 'lang=zh-CN' })).ui_locales).toBe('zh-CN');
     expect((await authorizeQuery(h, { 'Accept-Language': 'fr' })).ui_locales).toBe('en');
+    expect((await authorizeQuery(h, { 'Accept-Language': 'fr,th;q=0.5' })).ui_locales).toBe('th'); // the page is Thai
+    expect((await authorizeQuery(h, { Cookie: 'lang=hi', 'Accept-Language': 'ja' })).ui_locales).toBe('hi');
     await h.close();
     h = await startOidcHarness({ env: { OIDC_AUTH_PARAMS: 'ui_locales=ja' } });
     expect((await authorizeQuery(h, { Cookie: 'lang=zh-Hant' })).ui_locales).toBe('ja');

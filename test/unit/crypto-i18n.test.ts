@@ -1,5 +1,6 @@
 import { Sealer } from '../../src/session/crypto.js';
 import {
+  LANGUAGES,
   chosenLocale,
   languagePreference,
   pickLocale,
@@ -62,16 +63,42 @@ describe('languages', () => {
   test('page locale: Simplified, Traditional (zh-HK, zh-TW, zh-Hant), English', () => {
     for (const tag of ['zh-HK', 'zh-TW', 'zh-MO', 'zh-Hant', 'zh-Hant-CN', 'zh-hant-hk'])
       expect(pickLocale(tag)).toBe('zh-Hant');
-    for (const tag of ['zh', 'zh-CN', 'zh-SG', 'zh-Hans', 'zh-Hans-HK']) expect(pickLocale(tag)).toBe('zh');
+    for (const tag of ['zh', 'zh-CN', 'zh-SG', 'zh-Hans', 'zh-Hans-HK']) expect(pickLocale(tag)).toBe('zh-CN');
     expect(pickLocale('fr,en')).toBe('en');
     expect(pickLocale('fr,zh-TW;q=0.5,en;q=0.4')).toBe('zh-Hant');
-    expect(translator('zh')('home.connect', { provider: 'XT.COM' })).toBe('连接 XT.COM');
+    expect(translator('zh-CN')('home.connect', { provider: 'XT.COM' })).toBe('连接 XT.COM');
     expect(translator('zh-Hant')('home.connect', { provider: 'XT.COM' })).toBe('連接 XT.COM');
+  });
+
+  test.each([
+    ['ja-JP,ja;q=0.9,en;q=0.8', 'ja'],
+    ['hi-IN', 'hi'],
+    ['id-ID', 'id'],
+    ['in-ID', 'id'],
+    ['ru-RU,ru;q=0.9', 'ru'],
+    ['es-419', 'es'],
+    ['tr', 'tr'],
+    ['vi-VN', 'vi'],
+    ['th-TH', 'th'],
+    ['fr-FR,de;q=0.9,th;q=0.2,en;q=0.1', 'th'],
+    ['en;q=0.5,ru;q=0.9', 'ru'],
+    ['de,en-US;q=0.8', 'en'],
+  ])('Accept-Language %j → page locale %s', (header, locale) => expect(pickLocale(header)).toBe(locale));
+
+  test('the provider page language follows the page language, ahead of the browser list', () => {
+    // The page is Thai (the first of ours); a provider speaking French as well still gets Thai.
+    expect(pickProviderLanguage(languagePreference(undefined, 'fr,th;q=0.5'), ['en', 'fr', 'th'])).toBe('th');
+    // None of ours: the browser list as it is (the page is English; the provider may do better).
+    expect(pickProviderLanguage(languagePreference(undefined, 'fr,de'), ['en', 'fr'])).toBe('fr');
+    for (const l of LANGUAGES)
+      expect(pickProviderLanguage(languagePreference(`lang=${l.tag}`, 'en'), XT_LANGUAGES)).toBe(
+        l.tag === 'zh-Hant' ? 'zh-HK' : l.tag,
+      );
   });
 
   test("the language menu's cookie overrides Accept-Language, and only its own values count", () => {
     expect(chosenLocale('xtc.sid=abc; lang=zh-Hant')).toBe('zh-Hant');
-    expect(chosenLocale('lang=zh-CN')).toBe('zh');
+    expect(chosenLocale('lang=zh-CN')).toBe('zh-CN');
     expect(chosenLocale('lang=en; other=1')).toBe('en');
     for (const bad of ['lang=fr', 'lang=zh-hant', 'lang=<script>', 'lang=', 'xlang=en', undefined])
       expect(chosenLocale(bad)).toBeUndefined();

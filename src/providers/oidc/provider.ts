@@ -51,8 +51,8 @@ export interface OidcProviderOptions {
 export class OidcProvider implements Provider {
   readonly id = 'oidc';
   readonly label: string;
-  /** ui_locales hint: the languages this app speaks itself (a Traditional Chinese reader gets zh-TW). */
-  readonly languages = ['en', 'zh-CN', 'zh-TW'] as const;
+  /** ui_locales hint: the eleven languages this app speaks itself (a Traditional Chinese reader gets zh-TW). */
+  readonly languages = ['en', 'ja', 'hi', 'id', 'ru', 'es', 'tr', 'zh-TW', 'zh-CN', 'vi', 'th'] as const;
   /** Its connections are indexed by provider session and user, for back-channel logout. */
   readonly backchannelLogout = true;
   private readonly discovery: OidcDiscovery;
