@@ -4,9 +4,12 @@
  * ratios are taken within each round (so a noisy neighbour moves every server alike), then their
  * median and spread are reported. CPU per request is read from /proc for each server.
  *
- *   servers: bare node:http, Express alone, Express + express-session on SQLite (THE baseline),
- *            express-openid-connect logged in against the oidc-provider stand-in (the peer),
- *            xt-connect GET /api/session and GET /account (connected, SQLite, production mode),
+ *   servers: bare node:http, Express alone, the design card's minimal app (Express 5 + helmet() +
+ *            express-session on SQLite: THE baseline since issue 28), express-openid-connect logged
+ *            in against the oidc-provider stand-in (the peer), xt-connect GET /api/session and
+ *            GET /account (connected, SQLite, production mode), the old baseline (Express +
+ *            express-session on SQLite, no helmet), the minimal app on Redis (connect-redis) and
+ *            xt-connect's GET /api/session on Redis (both on the bench's own loopback redis-server),
  *            and, with OLD=<a worktree of another commit, built>, the same two routes of that commit.
  *   also:    the callback's overhead over the token endpoint (p50 of sequential logins minus p50
  *            of direct code exchanges at the stand-in, interleaved).
@@ -17,6 +20,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { type RedisServer, startRedis } from '../test/helpers/redis.js';
 import { ROOT, autocannon, cpuMs, loadAverage, rssMb, runMain } from './lib.js';
 import { benchClientSecret, codeExchangeUrl, connectXt, decideAtStandIn } from './apps.js';
 import { type Target, type Servers, checkTarget, connectTargets, startServers } from './http/targets.js';
@@ -33,8 +37,18 @@ const ONLY = process.env.ONLY ? new RegExp(process.env.ONLY) : undefined;
 const CLIENT_SECRET = benchClientSecret();
 const HOW: HowRun = { rounds: ROUNDS, seconds: SECONDS, connections: CONNECTIONS, record: !ONLY };
 
+/** The bench's own redis-server (loopback, a free port, no persistence), stopped whatever happens. */
 async function main(): Promise<void> {
-  const { xt, oidc, servers } = await startServers(CLIENT_SECRET, OLD);
+  const redis = await startRedis();
+  try {
+    await measure(redis);
+  } finally {
+    await redis.stop();
+  }
+}
+
+async function measure(redis: RedisServer): Promise<void> {
+  const { xt, oidc, servers } = await startServers(CLIENT_SECRET, OLD, redis);
   const all = await connectTargets(servers);
   const BASE = all[2]!.name;
   const EOC = all[3]!.name;

@@ -23,9 +23,15 @@ export interface Target {
 export type Servers = {
   bare: Proc;
   express: Proc;
+  /** THE baseline since issue 28: the design card's minimal app (Express 5, helmet(), express-session on SQLite). */
+  minimal: Proc;
+  /** The baseline before issue 28: Express 5 + express-session on the same SQLite store, no helmet. */
   baseline: Proc;
   eoc: Proc;
   app: Proc;
+  /** The minimal app with connect-redis, and the app with SESSION_STORE=redis, both on the bench's own redis-server. */
+  minimalRedis: Proc;
+  appRedis: Proc;
   /** The same build with tracing on (every request sampled), exporting to `sink` in another process. */
   traced: Proc;
   sink: Proc;
@@ -36,13 +42,14 @@ const isJsonConnected = (status: number, body: string) => status === 200 && /"co
 const tmp = (p: string) => fs.mkdtempSync(path.join(os.tmpdir(), p));
 
 /**
- * The stand-ins (XT.COM, and oidc-provider for express-openid-connect), then every server in turn:
- * bare node:http, Express alone, the express-session baseline, express-openid-connect, xt-connect
- * (and OLD's), and xt-connect with tracing on, exporting every request's spans to a sink process.
+ * The stand-ins (XT.COM, and oidc-provider for express-openid-connect), then every server in turn: bare node:http, Express alone, the minimal app (SQLite and
+ * Redis), the old express-session baseline, express-openid-connect, xt-connect (SQLite, Redis, and
+ * OLD's; Redis: the bench's own redis-server on loopback, `redis`), and xt-connect with tracing on, exporting every request's spans to a sink process.
  */
 export async function startServers(
   clientSecret: string,
   old: string | undefined,
+  redis: { url: string },
 ): Promise<{ xt: Proc; oidc: Proc; servers: Servers }> {
   const xt = await startXtStandInProcess(clientSecret);
   const eocPort = await freePort();
@@ -57,6 +64,16 @@ export async function startServers(
   const servers: Servers = {
     bare: await startProcess(process.execPath, ['bench/servers/bare-http.mjs', String(await freePort())]),
     express: await startProcess(process.execPath, ['bench/servers/express-bare.mjs', String(await freePort())]),
+    minimal: await startProcess(process.execPath, [
+      'bench/servers/minimal-app.mjs',
+      String(await freePort()),
+      tmp('xtc-bench-minimal-'),
+    ]),
+    minimalRedis: await startProcess(process.execPath, [
+      'bench/servers/minimal-app.mjs',
+      String(await freePort()),
+      redis.url,
+    ]),
     baseline: await startProcess(process.execPath, [
       'bench/servers/express-session-sqlite.mjs',
       String(await freePort()),
@@ -70,6 +87,10 @@ export async function startServers(
       basic.clientSecret,
     ]),
     app: await startBuiltApp(ROOT, xt.url, clientSecret, 'new'),
+    appRedis: await startBuiltApp(ROOT, xt.url, clientSecret, 'redis', {
+      SESSION_STORE: 'redis',
+      REDIS_URL: redis.url,
+    }),
     traced: await startBuiltApp(ROOT, xt.url, clientSecret, 'traced', { OTEL_EXPORTER_OTLP_ENDPOINT: sink.url }),
     sink,
     old: old ? await startBuiltApp(old, xt.url, clientSecret, 'old') : undefined,
@@ -115,14 +136,32 @@ function appTargets(
   ];
 }
 
+/** A session on one of the Express session baselines (its `GET /login`): the cookie. */
+const loginCookie = async (s: Proc) => (await fetch(`${s.url}/login`)).headers.get('set-cookie')!.split(';')[0]!;
+
+/** A session baseline's `GET /api/session`, logged in. */
+const sessionTarget = (name: string, s: Proc, cookie: string): Target => ({
+  name,
+  pid: s.pid,
+  url: `${s.url}/api/session`,
+  headers: { cookie },
+  check: isJsonConnected,
+});
+
+/** The minimal app on Redis and xt-connect's `/api/session` on Redis: the Redis goal is the second over the first. */
+export const REDIS_NAMES = {
+  minimal: 'minimal app on Redis (connect-redis)',
+  app: 'xt-connect on Redis GET /api/session',
+};
+
 /**
  * A person logged in on each server with sessions, then every target, in the report's order: the
- * third is the baseline, the fourth express-openid-connect (the peer).
+ * third is the baseline (the minimal app), the fourth express-openid-connect (the peer).
  */
 export async function connectTargets(servers: Servers): Promise<Target[]> {
-  const baselineCookie = (await fetch(`${servers.baseline.url}/login`)).headers.get('set-cookie')!.split(';')[0]!;
   const eocCookie = await connectEoc(servers.eoc.url);
   const appLogin = await connectXt(servers.app.url, 1);
+  const appRedisLogin = await connectXt(servers.appRedis.url, 4);
   const tracedLogin = await connectXt(servers.traced.url, 3);
   const oldLogin = servers.old ? await connectXt(servers.old.url, 2) : undefined;
   return [
@@ -133,13 +172,11 @@ export async function connectTargets(servers: Servers): Promise<Target[]> {
       url: `${servers.express.url}/api/session`,
       check: isJsonConnected,
     },
-    {
-      name: 'baseline: Express + express-session (SQLite)',
-      pid: servers.baseline.pid,
-      url: `${servers.baseline.url}/api/session`,
-      headers: { cookie: baselineCookie },
-      check: isJsonConnected,
-    },
+    sessionTarget(
+      'baseline: minimal app (Express + helmet() + express-session, SQLite)',
+      servers.minimal,
+      await loginCookie(servers.minimal),
+    ),
     {
       name: 'express-openid-connect requiresAuth() JSON',
       pid: servers.eoc.pid,
@@ -153,6 +190,19 @@ export async function connectTargets(servers: Servers): Promise<Target[]> {
       appLogin.cookie,
       (s, b) => s === 200 && /data-state="connected"|Disconnect/.test(b),
     ),
+    sessionTarget(
+      'old baseline: Express + express-session (SQLite)',
+      servers.baseline,
+      await loginCookie(servers.baseline),
+    ),
+    sessionTarget(REDIS_NAMES.minimal, servers.minimalRedis, await loginCookie(servers.minimalRedis)),
+    {
+      name: REDIS_NAMES.app,
+      pid: servers.appRedis.pid,
+      url: `${servers.appRedis.url}/api/session`,
+      headers: { cookie: appRedisLogin.cookie },
+      check: isJsonConnected,
+    },
     ...appTargets('xt-connect traced', servers.traced, tracedLogin.cookie, (s, b) => s === 200 && /Disconnect/.test(b)),
     // The old commit's account page may predate data-state: a 200 is enough there.
     ...(servers.old && oldLogin ? appTargets('xt-connect (OLD)', servers.old, oldLogin.cookie, (s) => s === 200) : []),
