@@ -93,3 +93,21 @@ export async function startRedis(): Promise<RedisServer> {
   await server.start();
   return server;
 }
+
+/**
+ * The two shared stores a test runs against, for `describe.each`: SQLite in a new DATA_DIR, and a
+ * redis-server of the test's own, started on first use; `stop()` (in afterAll) stops it.
+ */
+export function storeEnvs(tempDir: () => string): {
+  stores: [string, () => Promise<Record<string, string>>][];
+  stop: () => Promise<void>;
+} {
+  let redis: RedisServer | undefined;
+  return {
+    stores: [
+      ['sqlite', async () => ({ SESSION_STORE: 'sqlite', DATA_DIR: tempDir() })],
+      ['redis', async () => ({ SESSION_STORE: 'redis', REDIS_URL: (redis ??= await startRedis()).url })],
+    ],
+    stop: async () => redis?.stop(),
+  };
+}

@@ -20,7 +20,7 @@ import { runCli } from '../../src/cli.js';
 import type { Env } from '../../src/config/index.js';
 import { connectXt, type Harness, startHarness, TEST_SECRET, tempDir, xtEnv } from '../helpers/harness.js';
 import { linkEnv, linkToken } from '../helpers/link.js';
-import { type RedisServer, startRedis } from '../helpers/redis.js';
+import { storeEnvs } from '../helpers/redis.js';
 import { FAST, hookEnv } from '../helpers/webhooks.js';
 import { startReceiver, type WebhookReceiver } from '../helpers/webhookReceiver.js';
 
@@ -70,13 +70,8 @@ const secret = () => randomBytes(36).toString('base64url');
 const SERVICE_KEY = 'cli-keys-test-service-key-0123456789abcd';
 const SUBJECTS = ['rotate-a@example.org', 'rotate-b@example.org', 'rotate-c@example.org'];
 
-let redis: RedisServer | undefined;
-afterAll(() => redis?.stop());
-
-const stores: [string, () => Promise<Env>][] = [
-  ['sqlite', async () => ({ SESSION_STORE: 'sqlite', DATA_DIR: tempDir() })],
-  ['redis', async () => ({ SESSION_STORE: 'redis', REDIS_URL: (redis ??= await startRedis()).url })],
-];
+const { stores, stop } = storeEnvs(tempDir);
+afterAll(stop);
 
 describe.each(stores)('on %s', (_kind, storeEnv) => {
   const [K1, K2, K3] = [key(), key(), key()];

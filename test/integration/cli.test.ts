@@ -13,7 +13,7 @@ import { runCli } from '../../src/cli.js';
 import type { Env } from '../../src/config/index.js';
 import { connectXt, type Harness, startHarness, tempDir, xtEnv } from '../helpers/harness.js';
 import { linkEnv, linkToken } from '../helpers/link.js';
-import { type RedisServer, startRedis } from '../helpers/redis.js';
+import { storeEnvs } from '../helpers/redis.js';
 import { FAST, hookEnv } from '../helpers/webhooks.js';
 import { startReceiver, type WebhookReceiver } from '../helpers/webhookReceiver.js';
 
@@ -139,13 +139,8 @@ test('usage: --help is 0; an unknown command, an unknown option, a missing or ba
     expect([argv, (await inProcess(env, ...argv)).code]).toEqual([argv, 2]);
 });
 
-let redis: RedisServer | undefined;
-afterAll(() => redis?.stop());
-
-const stores: [string, () => Promise<Env>][] = [
-  ['sqlite', async () => ({ SESSION_STORE: 'sqlite', DATA_DIR: tempDir() })],
-  ['redis', async () => ({ SESSION_STORE: 'redis', REDIS_URL: (redis ??= await startRedis()).url })],
-];
+const { stores, stop } = storeEnvs(tempDir);
+afterAll(stop);
 
 describe.each(stores)('on %s', (_kind, storeEnv) => {
   const A = 'cli-person-a@example.org';
