@@ -76,7 +76,7 @@ test('a Chinese-speaking person gets Chinese pages and XT.COM in zh-CN', async (
   await page.waitForURL(/\/zh-CN\/accounts\/oauth2/);
   await page.getByRole('button', { name: '授权' }).click();
   await page.waitForURL(`${base}/account`);
-  await expect(page.locator('h1').textContent()).resolves.toBe('您的连接');
+  await expect(page.locator('h1').textContent()).resolves.toBe('我的连接');
   await page.screenshot({ path: path.join(ARTIFACTS, '5-account-zh.png'), fullPage: true });
   // The Chinese must render as text, not boxes (no CJK font): drawn in the heading's own font,
   // no character may look like the glyph of a code point no font has, nor like another one.

@@ -143,9 +143,15 @@ describe('the demo', () => {
         demoEnv({ xtUrl: xt.url, ciamIssuer: 'http://127.0.0.1:4001', publicOrigin: 'http://localhost:3000', env: {} }),
       );
       expect(config.xt?.registerUrl.startsWith(`${xt.url}/{lang}/accounts/register`)).toBe(true);
-      const page = await fetch(`${xt.url}/ja/accounts/register?client_id=demo-client`);
-      expect(page.status).toBe(200);
-      expect(await page.text()).toContain('This demo creates no account');
+      // In the language of its {lang}, as XT.COM's own page is.
+      for (const [lang, says] of [
+        ['en', 'This demo creates no account'],
+        ['ja', 'このデモではアカウントは作成されません'],
+      ]) {
+        const page = await fetch(`${xt.url}/${lang}/accounts/register?client_id=demo-client`);
+        expect(page.status).toBe(200);
+        expect(await page.text()).toContain(says);
+      }
     } finally {
       await xt.close();
     }
