@@ -22,6 +22,8 @@ export interface Io {
   env: Env;
   /** stderr when it is a terminal (a progress bar is drawn there), else undefined. */
   tty?: NodeJS.WriteStream;
+  /** Where the log and the audit lines go: stderr (fd 2) unless given (a test in the same process). */
+  log?: { write(line: string): unknown };
 }
 
 export type Options = NonNullable<ParseArgsConfig['options']>;

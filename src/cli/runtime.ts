@@ -68,7 +68,7 @@ export async function withContext<T>(io: Io, work: (ctx: AppContext) => Promise<
     server: { ...loaded.server, logLevel: io.env.LOG_LEVEL ? loaded.server.logLevel : 'warn' },
     warnings: [], // check-config prints them; every other command keeps stderr for what it did
   };
-  const ctx = await buildContext(config, { logDestination: pino.destination({ dest: 2, sync: true }) });
+  const ctx = await buildContext(config, { logDestination: io.log ?? pino.destination({ dest: 2, sync: true }) });
   try {
     return await work(ctx);
   } finally {

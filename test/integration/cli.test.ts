@@ -28,24 +28,39 @@ interface Run {
 /** Every run of the CLI, for the scans at the end. */
 const runs: Run[] = [];
 
-function cli(env: Env, ...args: string[]): Promise<Run> {
+/** The CLI as its own process (tsx): for what only a process shows (its exit code, a store it cannot reach). */
+function child(env: Env, ...args: string[]): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src', 'cli.ts'), ...args], {
+    const p = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src', 'cli.ts'), ...args], {
       cwd: ROOT, // where tsx resolves (the CLI never loads a .env)
       env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.once('error', reject);
-    child.once('exit', (code) => {
+    p.stdout.on('data', (d) => (stdout += d));
+    p.stderr.on('data', (d) => (stderr += d));
+    p.once('error', reject);
+    p.once('exit', (code) => {
       const run = { code, stdout, stderr };
       runs.push(run);
       resolve(run);
     });
   });
+}
+
+/**
+ * The CLI in this process, as main() runs it, its log and audit lines caught as its stderr would
+ * hold them (a child process per command cost this file over a minute of tsx start-ups).
+ */
+async function cli(env: Env, ...args: string[]): Promise<Run> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const log = { write: (line: string) => err.push(line.endsWith('\n') ? line.slice(0, -1) : line) };
+  const code = await runCli(args, { out: (l) => out.push(l), err: (l) => err.push(l), env, log });
+  const run = { code, stdout: out.map((l) => `${l}\n`).join(''), stderr: err.map((l) => `${l}\n`).join('') };
+  runs.push(run);
+  return run;
 }
 
 const jsonLines = (text: string) =>
@@ -61,7 +76,7 @@ test('check-config: 0 with a summary and no secret; 1 with the list of problems 
     { url: 'http://127.0.0.1:9' },
     linkEnv({ SERVICE_API_KEYS: `backend:${SERVICE_KEY}`, DATA_DIR: tempDir() }),
   );
-  const ok = await cli(env, 'check-config');
+  const ok = await child(env, 'check-config');
   expect(ok.code).toBe(0);
   expect(ok.stdout).toMatch(
     /^configuration OK\nNODE_ENV=test; public URL http:\/\/127\.0\.0\.1:3999; store memory; providers xt; links on; service API keys backend; webhooks off/,
@@ -83,24 +98,16 @@ test('a store that cannot be reached: 1, the reason said, its password not', asy
     { url: 'http://127.0.0.1:9' },
     { SESSION_STORE: 'redis', REDIS_URL: 'redis://:redis-password-0123456789@127.0.0.1:1' },
   );
-  const res = await cli(env, 'connections', 'list');
+  const res = await child(env, 'connections', 'list');
   expect(res.code).toBe(1);
   expect(res.stdout).toBe('');
   expect(res.stderr).toContain('xt-connect connections list: failed: cannot connect to Redis');
   expect(res.stderr).not.toContain('redis-password-0123456789');
 });
 
-/** The CLI in this process (runCli, what main() runs), for the usage checks: no child needed to parse argv. */
-async function inProcess(env: Env, ...args: string[]): Promise<Run> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await runCli(args, { out: (l) => out.push(l), err: (l) => err.push(l), env });
-  return { code, stdout: out.map((l) => `${l}\n`).join(''), stderr: err.map((l) => `${l}\n`).join('') };
-}
-
 test('usage: --help is 0; an unknown command, an unknown option, a missing or bad argument are 2', async () => {
   const env = xtEnv({ url: 'http://127.0.0.1:9' });
-  const help = await cli(env, '--help'); // one as a child: the entry runs main() and exits with its code
+  const help = await child(env, '--help'); // one as a child: the entry runs main() and exits with its code
   expect(help.code).toBe(0);
   for (const name of [
     'check-config',
@@ -114,13 +121,13 @@ test('usage: --help is 0; an unknown command, an unknown option, a missing or ba
     'keys rotate',
   ])
     expect(help.stdout).toContain(name);
-  expect((await inProcess(env, 'connections', 'end', '--help')).stdout).toMatch(
+  expect((await cli(env, 'connections', 'end', '--help')).stdout).toMatch(
     /^Usage: xt-connect connections end <sub> \[provider\]/,
   );
-  expect((await cli(env, 'frobnicate')).code).toBe(2);
-  expect((await inProcess(env)).code).toBe(2);
-  expect((await inProcess(env, 'connections')).code).toBe(2);
-  const unknown = await inProcess(env, 'connections', 'list', '--colour');
+  expect((await child(env, 'frobnicate')).code).toBe(2);
+  expect((await cli(env)).code).toBe(2);
+  expect((await cli(env, 'connections')).code).toBe(2);
+  const unknown = await cli(env, 'connections', 'list', '--colour');
   expect(unknown.code).toBe(2);
   expect(unknown.stderr).toContain('Usage: xt-connect connections list');
   for (const argv of [
@@ -136,7 +143,7 @@ test('usage: --help is 0; an unknown command, an unknown option, a missing or ba
     ['webhooks', 'deliveries', '--status', 'lost'],
     ['subject', 'export'],
   ])
-    expect([argv, (await inProcess(env, ...argv)).code]).toEqual([argv, 2]);
+    expect([argv, (await cli(env, ...argv)).code]).toEqual([argv, 2]);
 });
 
 const { stores, stop } = storeEnvs(tempDir);
