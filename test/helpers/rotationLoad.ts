@@ -31,6 +31,11 @@ export interface Counts {
   errors: number;
 }
 
+/** What an error was: `<what> <status> <error code>`, counted (the drill prints them when it fails). */
+export const errorKinds = new Map<string, number>();
+const countKind = (kind: string) => errorKinds.set(kind, (errorKinds.get(kind) ?? 0) + 1);
+const codeOf = (res: { body: unknown }) => (res.body as { error?: { code?: string } } | undefined)?.error?.code ?? '-';
+
 /** Two replicas, each restartable with a new environment while the other serves. */
 export class Replicas {
   private readonly slots: (Harness | undefined)[] = [undefined, undefined];
@@ -153,9 +158,10 @@ export class Load {
         this.browsers.push({ cookie, linked: !!link, connected: true });
         if (link) this.subjects.push(link.sub);
         if (link) this.counts.linksUsed += 1;
-      } catch {
+      } catch (err) {
         if (link) this.counts.linksBroken += 1;
         else this.counts.errors += 1;
+        countKind(`connect ${(err as Error).message.slice(0, 60)}`);
       }
     });
   }
@@ -192,8 +198,10 @@ export class Load {
     await this.replicas.on(async (h) => {
       const res = await request(h.built.app).get('/api/session').set('Cookie', b.cookie);
       this.counts.polls += 1;
-      if (res.status !== 200) this.counts.errors += 1;
-      else {
+      if (res.status !== 200) {
+        this.counts.errors += 1;
+        countKind(`poll ${res.status} ${codeOf(res)}`);
+      } else {
         b.connected = sessionJson(res).providers.xt.connected;
         if (!b.connected) this.counts.sessionMisses += 1;
       }
@@ -207,8 +215,10 @@ export class Load {
         .get(`/v1/subjects/${sub}/connections`)
         .set('Authorization', `Bearer ${this.serviceKey}`);
       this.counts.lookups += 1;
-      if (res.status !== 200) this.counts.errors += 1;
-      else {
+      if (res.status !== 200) {
+        this.counts.errors += 1;
+        countKind(`lookup ${res.status} ${codeOf(res)}`);
+      } else {
         const connected = (res.body as { connected: boolean }).connected;
         this.unlinked[connected ? 'delete' : 'add'](sub);
         if (!connected) this.counts.subjectMisses += 1;
