@@ -73,22 +73,27 @@ function helmetOptions(config: Config): HelmetOptions {
   };
 }
 
-export function createExpressApp(ctx: AppContext): Express {
-  const { config } = ctx;
+/** A new Express app with the settings every request relies on, and the page templates. */
+function newExpressApp(config: Config): Express {
   const app = express();
   app.disable('x-powered-by');
+  app.set('xt-connect', true); // tells this app from the stand-ins (the tests' header guard, test/helpers/contractGuard.ts)
   app.set('trust proxy', config.server.trustProxy);
   app.set('query parser', 'simple');
   // Answers are personal and no-store, or versioned (the theme): an ETag would not be used.
   app.set('etag', false);
-
   nunjucks.configure(path.join(ROOT, 'views'), {
     autoescape: true,
     express: app,
     noCache: config.server.env === 'development',
     throwOnUndefined: false,
   });
+  return app;
+}
 
+export function createExpressApp(ctx: AppContext): Express {
+  const { config } = ctx;
+  const app = newExpressApp(config);
   app.use(...(ctx.tracing ? [traceRequests()] : []), accessLog(ctx.logger)); // the span first: logs carry its trace
 
   // The request's id and client IP (as TRUST_PROXY resolves it), for the audit log wherever it is written from.
@@ -102,6 +107,15 @@ export function createExpressApp(ctx: AppContext): Express {
   });
 
   app.use(securityHeaders(helmetOptions(config)));
+  const session = createSessionMiddleware(config, ctx.stores, {
+    lifecycle: sessionLifecycle(ctx),
+    logger: ctx.logger,
+    sealing: { sealer: ctx.sealer, grace: ctx.sessionGrace },
+  });
+  const bound = endedBindings(ctx); // a binding whose subject was ended since is cleared before anything reads it
+  // Each group sees only its own paths: a request passes only the middleware its route needs. The
+  // same-origin JSON API comes first: its requests (the busiest) pass no public router on the way.
+  app.use(under(API_PREFIX, personalResponse, session, bound, xtGatewayRouter(ctx), apiRouter(ctx), notFound())); // JSON: no page locals
   app.use(
     '/static',
     express.static(path.join(ROOT, 'public'), { index: false, maxAge: config.server.env === 'production' ? '1h' : 0 }),
@@ -110,15 +124,7 @@ export function createExpressApp(ctx: AppContext): Express {
   app.use(embedRouter(ctx, path.join(ROOT, 'public', 'connect.js'))); // the Connect button: public, CORS for EMBED_ORIGINS
   app.use(openapiRouter(ctx, path.join(ROOT, 'api', 'openapi.yaml'))); // the contract: public, before the bearer check
   app.use(referenceRouter(ROOT)); // the contract rendered (/docs/api): public, no session
-  // Each group below sees only its own paths: a request passes only the middleware its route needs.
   app.use(under(SERVICE_PREFIX, serviceRouter(ctx))); // bearer keys only: no session, no page locals
-  const session = createSessionMiddleware(config, ctx.stores, {
-    lifecycle: sessionLifecycle(ctx),
-    logger: ctx.logger,
-    sealing: { sealer: ctx.sealer, grace: ctx.sessionGrace },
-  });
-  const bound = endedBindings(ctx); // a binding whose subject was ended since is cleared before anything reads it
-  app.use(under(API_PREFIX, personalResponse, session, bound, xtGatewayRouter(ctx), apiRouter(ctx), notFound())); // JSON: no page locals
   // Pages and /auth: the person's language and the site's brand (pageLocals), then the session.
   const locals = pageLocals(ctx);
   app.use(locals);

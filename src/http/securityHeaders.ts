@@ -1,11 +1,21 @@
 /**
- * The security headers of every response (CSP, frame, referrer, nosniff, HSTS behind https, …),
- * decided once by helmet at start and then set from that list on each request. Helmet's options
- * here are all static, so the headers are the same for every request; building them once saves
- * its eleven middleware calls per request without changing a byte of what is sent.
+ * The security headers of every response, by the kind of answer, each set decided once by helmet
+ * at start. A document (HTML, and anything that is not JSON: a redirect, a stylesheet, an image, an
+ * empty answer) gets helmet's full set for the app's options: CSP, frame, referrer, nosniff, HSTS
+ * behind https, and the rest. A JSON answer is never rendered as a page, so the document-only
+ * headers would only cost bytes: it gets helmet's own set for an API (`jsonHelmetOptions`):
+ * nosniff, HSTS behind https, a CSP that allows nothing (should a browser ever render it anyway),
+ * and Cross-Origin-Resource-Policy. `Cache-Control: no-store` and `Vary: Cookie` come with every
+ * personal answer (app.ts).
+ *
+ * The set is chosen as the headers are written, from the answer's own Content-Type, so an answer
+ * cannot end up with the wrong one whatever route, error or fallback produced it. A header a route
+ * set itself (the callback's stricter Referrer-Policy, say) is kept.
  */
+import type { ServerResponse } from 'node:http';
 import type { RequestHandler } from 'express';
 import helmet, { type HelmetOptions } from 'helmet';
+import onHeaders from 'on-headers';
 
 /** The headers helmet sets for `options`, read by running it once against a recording response. */
 export function helmetHeaders(options: HelmetOptions): [string, string][] {
@@ -33,10 +43,41 @@ export function helmetHeaders(options: HelmetOptions): [string, string][] {
   return [...headers];
 }
 
+/**
+ * Helmet's options for a JSON answer: the document-only headers off, a CSP that allows nothing,
+ * and HSTS as the document's options have it (on behind https).
+ */
+export function jsonHelmetOptions(document: HelmetOptions): HelmetOptions {
+  return {
+    contentSecurityPolicy: { useDefaults: false, directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
+    crossOriginOpenerPolicy: false,
+    originAgentCluster: false,
+    referrerPolicy: false,
+    xDnsPrefetchControl: false,
+    xDownloadOptions: false,
+    xFrameOptions: false,
+    xPermittedCrossDomainPolicies: false,
+    xXssProtection: false,
+    strictTransportSecurity: document.strictTransportSecurity,
+  };
+}
+
+/** Whether a Content-Type is JSON (`application/json`, `application/problem+json`, with or without parameters). */
+export function isJsonType(type: unknown): boolean {
+  return typeof type === 'string' && /^application\/(?:[\w.-]+\+)?json\s*(?:;|$)/i.test(type);
+}
+
+/** The security headers, by the kind of answer (see above), for the app's document options. */
 export function securityHeaders(options: HelmetOptions): RequestHandler {
-  const headers = helmetHeaders(options);
+  const document = helmetHeaders(options);
+  const json = helmetHeaders(jsonHelmetOptions(options));
+  function setByKind(this: ServerResponse): void {
+    for (const [name, value] of isJsonType(this.getHeader('content-type')) ? json : document) {
+      if (!this.hasHeader(name)) this.setHeader(name, value);
+    }
+  }
   return function setSecurityHeaders(_req, res, next) {
-    for (const [name, value] of headers) res.setHeader(name, value);
+    onHeaders(res, setByKind);
     next();
   };
 }

@@ -13,12 +13,44 @@
  */
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import express from 'express';
+import onHeaders from 'on-headers';
 import type { AnswerLike } from './contract.js';
 
 /** One answer as the app sent it, or one webhook as the receiver accepted it. */
 export type Recorded =
   | { kind: 'answer'; method: string; url: string; answer: AnswerLike }
-  | { kind: 'webhook'; raw: string; headers: AnswerLike['headers'] };
+  | { kind: 'webhook'; raw: string; headers: AnswerLike['headers'] }
+  | { kind: 'document'; method: string; url: string; missing: string[] };
+
+/**
+ * The headers every HTML answer of the app carries: helmet's full set for a document (HSTS aside,
+ * which only an https PUBLIC_URL turns on), with the pages' CSP, never the JSON answers' one.
+ */
+const DOCUMENT_HEADERS = [
+  'content-security-policy',
+  'cross-origin-opener-policy',
+  'cross-origin-resource-policy',
+  'origin-agent-cluster',
+  'referrer-policy',
+  'x-content-type-options',
+  'x-dns-prefetch-control',
+  'x-download-options',
+  'x-frame-options',
+  'x-permitted-cross-domain-policies',
+  'x-xss-protection',
+];
+
+/** As the headers of an HTML answer are written: which of the document's security headers it lacks. */
+function checkDocument(req: IncomingMessage, res: ServerResponse): void {
+  onHeaders(res, function () {
+    if (!/^text\/html/i.test(String(this.getHeader('content-type') ?? ''))) return;
+    const missing = DOCUMENT_HEADERS.filter((n) => !this.hasHeader(n));
+    const csp = String(this.getHeader('content-security-policy') ?? '');
+    if (!csp.includes("script-src 'self'") || !csp.includes("frame-ancestors 'none'"))
+      missing.push(`the pages' CSP (got "${csp}")`);
+    if (missing.length) recorded.push({ kind: 'document', method: req.method ?? 'GET', url: req.url ?? '/', missing });
+  });
+}
 
 const recorded: Recorded[] = [];
 
@@ -84,7 +116,17 @@ export function installContractGuard(): void {
     handle: (req: IncomingMessage, res: ServerResponse, next?: unknown) => void;
   };
   const handle = proto.handle;
-  proto.handle = function (this: unknown, req: IncomingMessage, res: ServerResponse, next?: unknown) {
+  proto.handle = function (
+    this: { get?: (name: string) => unknown },
+    req: IncomingMessage,
+    res: ServerResponse,
+    next?: unknown,
+  ) {
+    // Every HTML answer of xt-connect's app (not the stand-ins'), wherever its path: the full set of a document.
+    if (this.get?.('xt-connect') === true && !(res as { __documentGuard?: true }).__documentGuard) {
+      (res as { __documentGuard?: true }).__documentGuard = true;
+      checkDocument(req, res);
+    }
     // Only the top-level app: a mounted sub-app (none in xt-connect) sees a shortened req.url.
     if (COVERED.test(req.url ?? '') && !(res as { __contractGuard?: true }).__contractGuard) {
       (res as { __contractGuard?: true }).__contractGuard = true;
@@ -108,6 +150,12 @@ export async function takeViolations(): Promise<string[]> {
   for (const r of batch) {
     let problems: string[];
     let what: string;
+    if (r.kind === 'document') {
+      out.push(
+        `${r.method} ${r.url.split('?')[0]}: an HTML answer without the document's security headers: ${r.missing.join(', ')}`,
+      );
+      continue;
+    }
     if (r.kind === 'webhook') {
       what = 'a webhook the receiver accepted';
       problems = safely(() => webhookProblems(r.raw, r.headers));
