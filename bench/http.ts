@@ -59,7 +59,7 @@ async function measure(redis: RedisServer): Promise<void> {
   const logins = await timeLogins(xt.url, servers);
 
   const rss = Object.fromEntries(Object.entries(servers).flatMap(([k, s]) => (s ? [[k, rssMb(s.pid)]] : [])));
-  for (const s of [...Object.values(servers), xt, oidc]) await s?.stop();
+  await Promise.all([...Object.values(servers), xt, oidc].map((s) => s?.stop() ?? Promise.resolve()));
   if (SMOKE) {
     process.stdout.write(
       `bench:http smoke: every server answered correctly (${targets.length} targets, ${runs.length} runs)\n`,

@@ -51,51 +51,47 @@ export async function startServers(
   old: string | undefined,
   redis: { url: string },
 ): Promise<{ xt: Proc; oidc: Proc; servers: Servers }> {
-  const xt = await startXtStandInProcess(clientSecret);
   const eocPort = await freePort();
-  const oidc = await startProcess(TSX, [
-    'bench/servers/oidc-standin.ts',
-    String(await freePort()),
-    `http://127.0.0.1:${eocPort}/callback`,
-  ]);
   const { OIDC_CLIENTS } = await import('../../standins/oidc.js');
   const basic = OIDC_CLIENTS.basic;
-  const sink = await startProcess(process.execPath, ['bench/servers/otlp-sink.mjs', String(await freePort())]);
-  const servers: Servers = {
-    bare: await startProcess(process.execPath, ['bench/servers/bare-http.mjs', String(await freePort())]),
-    express: await startProcess(process.execPath, ['bench/servers/express-bare.mjs', String(await freePort())]),
-    minimal: await startProcess(process.execPath, [
-      'bench/servers/minimal-app.mjs',
-      String(await freePort()),
-      tmp('xtc-bench-minimal-'),
-    ]),
-    minimalRedis: await startProcess(process.execPath, [
-      'bench/servers/minimal-app.mjs',
-      String(await freePort()),
-      redis.url,
-    ]),
-    baseline: await startProcess(process.execPath, [
-      'bench/servers/express-session-sqlite.mjs',
-      String(await freePort()),
-      tmp('xtc-bench-baseline-'),
-    ]),
-    eoc: await startProcess(process.execPath, [
+  // Started side by side (each is its own process): the stand-ins and the sink, then every server.
+  const [xt, oidc, sink] = await Promise.all([
+    startXtStandInProcess(clientSecret),
+    freePort().then((port) =>
+      startProcess(TSX, ['bench/servers/oidc-standin.ts', String(port), `http://127.0.0.1:${eocPort}/callback`]),
+    ),
+    freePort().then((port) => startProcess(process.execPath, ['bench/servers/otlp-sink.mjs', String(port)])),
+  ]);
+  const node = (file: string, ...args: string[]) =>
+    freePort().then((port) => startProcess(process.execPath, [file, String(port), ...args]));
+  const servers = await allOf({
+    bare: node('bench/servers/bare-http.mjs'),
+    express: node('bench/servers/express-bare.mjs'),
+    minimal: node('bench/servers/minimal-app.mjs', tmp('xtc-bench-minimal-')),
+    minimalRedis: node('bench/servers/minimal-app.mjs', redis.url),
+    baseline: node('bench/servers/express-session-sqlite.mjs', tmp('xtc-bench-baseline-')),
+    eoc: startProcess(process.execPath, [
       'bench/servers/express-openid-connect.mjs',
       String(eocPort),
       oidc.url,
       basic.clientId,
       basic.clientSecret,
     ]),
-    app: await startBuiltApp(ROOT, xt.url, clientSecret, 'new'),
-    appRedis: await startBuiltApp(ROOT, xt.url, clientSecret, 'redis', {
-      SESSION_STORE: 'redis',
-      REDIS_URL: redis.url,
-    }),
-    traced: await startBuiltApp(ROOT, xt.url, clientSecret, 'traced', { OTEL_EXPORTER_OTLP_ENDPOINT: sink.url }),
-    sink,
-    old: old ? await startBuiltApp(old, xt.url, clientSecret, 'old') : undefined,
-  };
+    app: startBuiltApp(ROOT, xt.url, clientSecret, 'new'),
+    appRedis: startBuiltApp(ROOT, xt.url, clientSecret, 'redis', { SESSION_STORE: 'redis', REDIS_URL: redis.url }),
+    traced: startBuiltApp(ROOT, xt.url, clientSecret, 'traced', { OTEL_EXPORTER_OTLP_ENDPOINT: sink.url }),
+    sink: Promise.resolve(sink),
+    old: old ? startBuiltApp(old, xt.url, clientSecret, 'old') : Promise.resolve(undefined),
+  });
   return { xt, oidc, servers };
+}
+
+/** Each of `promises`, awaited side by side, under its own name. */
+async function allOf<T extends Record<string, Promise<unknown>>>(
+  promises: T,
+): Promise<{ [K in keyof T]: Awaited<T[K]> }> {
+  const entries = await Promise.all(Object.entries(promises).map(async ([k, p]) => [k, await p] as const));
+  return Object.fromEntries(entries) as { [K in keyof T]: Awaited<T[K]> };
 }
 
 /** express-openid-connect's login, followed through the oidc-provider stand-in: its appSession cookie. */

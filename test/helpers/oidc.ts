@@ -8,7 +8,8 @@
  * and Back-Channel Logout to the app, which listens on a loopback port of its own for that.
  */
 import { randomBytes } from 'node:crypto';
-import type { Server } from 'node:http';
+import { type Server, createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type * as jose from 'jose';
 import request from 'supertest';
 import type TestAgent from 'supertest/lib/agent.js';
@@ -26,7 +27,6 @@ import {
 } from '../../standins/oidc.js';
 import { type XtStandIn, startXtStandIn } from '../../standins/xt.js';
 import { testClock } from './clock.js';
-import { freePort } from './ports.js';
 import { BASE_ENV, LogCapture, SESSION_SECRET, TEST_SECRET, configSecrets, scanLogs, xtEnv } from './harness.js';
 
 export type ClientKind = keyof typeof OIDC_CLIENTS;
@@ -84,8 +84,21 @@ export interface OidcHarnessOptions {
   awaitDiscovery?: boolean;
 }
 
+/** A server on a free loopback port that answers 503 until the app takes over its requests. */
+async function holdPort(): Promise<Server> {
+  const server = createServer((_req, res) => void res.writeHead(503).end());
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', resolve);
+  });
+  return server;
+}
+
 export async function startOidcHarness(opts: OidcHarnessOptions = {}): Promise<OidcHarness> {
-  const appPort = await freePort();
+  // The app's port, held from the start: a port found free and listened on only once the app is
+  // built could be taken meanwhile by another test file's server (EADDRINUSE).
+  const server = await holdPort();
+  const appPort = (server.address() as AddressInfo).port;
   const appUrl = `http://127.0.0.1:${appPort}`;
   const oidc = await startOidcStandIn({
     rpInitiatedLogout: true,
@@ -115,11 +128,8 @@ export async function startOidcHarness(opts: OidcHarnessOptions = {}): Promise<O
   const provider = built.ctx.providers.get('oidc') as OidcProvider;
   if (opts.awaitDiscovery !== false) await provider.whenReady();
   // The app on a real port too, for the stand-in's back-channel logout calls.
-  const server: Server = built.app.listen(appPort, '127.0.0.1');
-  await new Promise<void>((resolve, reject) => {
-    server.once('listening', resolve);
-    server.once('error', reject);
-  });
+  server.removeAllListeners('request');
+  server.on('request', built.app);
   const secrets = () => [
     client.clientSecret ?? '',
     OIDC_CLIENTS.basic.clientSecret,
