@@ -62,9 +62,13 @@ export function jsonHelmetOptions(document: HelmetOptions): HelmetOptions {
   };
 }
 
-/** Whether a Content-Type is JSON (`application/json`, `application/problem+json`, with or without parameters). */
+/**
+ * Whether a Content-Type is JSON: one media type, `application/json` or `application/<x>+json`,
+ * with or without parameters. A value with a comma is never JSON here: a browser reads the last of
+ * several types (`application/json, text/html` renders as a page).
+ */
 export function isJsonType(type: unknown): boolean {
-  return typeof type === 'string' && /^application\/(?:[\w.-]+\+)?json\s*(?:;|$)/i.test(type);
+  return typeof type === 'string' && !type.includes(',') && /^application\/(?:[\w.-]+\+)?json\s*(?:;|$)/i.test(type);
 }
 
 /** The security headers, by the kind of answer (see above), for the app's document options. */

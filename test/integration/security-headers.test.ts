@@ -119,6 +119,10 @@ describe('security headers by kind of answer', () => {
       'application/jsonp',
       'application/json-seq',
       'application/x-json',
+      // Chromium renders these as HTML (the last type wins), even with nosniff: the red team's finding.
+      'application/json, text/html',
+      'application/json;x=,text/html',
+      'application/json; charset=utf-8, text/html',
       '',
       undefined,
       3,
@@ -131,5 +135,7 @@ describe('security headers by kind of answer', () => {
         (suffix) => !isJsonType(`text/html${suffix}`) && !isJsonType(`application/xhtml+xml${suffix}`),
       ),
     );
+    // Nor is any value that names another type after a comma.
+    fc.assert(fc.property(fc.string(), fc.string(), (a, b) => !isJsonType(`application/json${a},${b}`)));
   });
 });
