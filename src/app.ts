@@ -115,7 +115,7 @@ export function createExpressApp(ctx: AppContext): Express {
   const bound = endedBindings(ctx); // a binding whose subject was ended since is cleared before anything reads it
   // Each group sees only its own paths: a request passes only the middleware its route needs. The
   // same-origin JSON API comes first: its requests (the busiest) pass no public router on the way.
-  app.use(under(API_PREFIX, personalResponse, session, bound, xtGatewayRouter(ctx), apiRouter(ctx), notFound())); // JSON: no page locals
+  app.use(under(API_PREFIX, personalResponse, session, bound, apiRouter(ctx), xtGatewayRouter(ctx), notFound())); // JSON: no page locals
   app.use(
     '/static',
     express.static(path.join(ROOT, 'public'), { index: false, maxAge: config.server.env === 'production' ? '1h' : 0 }),

@@ -6,7 +6,7 @@
  */
 import fc from 'fast-check';
 import helmet, { type HelmetOptions } from 'helmet';
-import { isUnder } from '../../src/http/dispatch.js';
+import { isUnder, under } from '../../src/http/dispatch.js';
 import { helmetHeaders } from '../../src/http/securityHeaders.js';
 import { type Harness, connectXt, sidCookie, startHarness } from '../helpers/harness.js';
 
@@ -67,6 +67,48 @@ describe('security headers, computed once', () => {
 });
 
 describe('groups by prefix', () => {
+  test("under: the group runs as Express's router would run it, and only under its prefix", async () => {
+    const { default: express } = await import('express');
+    const { default: request } = await import('supertest');
+    const app = express();
+    const seen: string[] = [];
+    const mark = (name: string) => (_req: unknown, _res: unknown, next: (e?: unknown) => void) => {
+      seen.push(name);
+      next();
+    };
+    app.use(
+      under(
+        '/g',
+        mark('first'),
+        (req, _res, next) => (req.query.step === 'route' ? next('route') : next()),
+        (req, _res, next) => (req.query.step === 'router' ? next('router') : next()),
+        (req, _res, next) => {
+          if (req.query.step === 'throw') throw new Error('thrown');
+          if (req.query.step === 'reject') return Promise.reject(new Error('rejected'));
+          if (req.query.step === 'next') return next(new Error('passed'));
+          next();
+        },
+        (_req, res) => void res.send('end of group'),
+      ),
+    );
+    app.use((_req, res) => void res.send('after the group'));
+    app.use(
+      (err: Error, _req: unknown, res: { status: (n: number) => { send: (b: string) => void } }, _next: unknown) =>
+        res.status(500).send(`error: ${err.message}`),
+    );
+    const get = async (path: string) => (await request(app).get(path)).text;
+    expect(await get('/g')).toBe('end of group');
+    expect(await get('/G/x?step=route')).toBe('end of group');
+    expect(await get('/g?step=router')).toBe('after the group');
+    expect(await get('/g?step=throw')).toBe('error: thrown');
+    expect(await get('/g?step=reject')).toBe('error: rejected');
+    expect(await get('/g?step=next')).toBe('error: passed');
+    seen.length = 0;
+    expect(await get('/gx')).toBe('after the group');
+    expect(await get('/other')).toBe('after the group');
+    expect(seen).toEqual([]);
+  });
+
   test('isUnder: a prefix and what is under it, in any case; never a longer name', () => {
     expect(isUnder('/api', '/api')).toBe(true);
     expect(isUnder('/api/session', '/api')).toBe(true);

@@ -75,25 +75,41 @@ export interface ConnectionView {
 
 const iso = (t: number | undefined) => (t === undefined ? undefined : new Date(t).toISOString());
 
-/** What pages and /api/session see of `rec`; `usable`: whether it holds an access token that is still good. */
-export function viewOf(provider: string, rec: ConnectionRecord, usable: boolean): ConnectionView {
-  const base: ConnectionView = {
+/**
+ * What pages and /api/session see of `rec`, but whether it is usable right now. Records are never
+ * mutated (every change builds a new one) and an opened record is the same object for as long as
+ * its stored value stays (Records.open), so this is built once per stored value.
+ */
+const views = new WeakMap<ConnectionRecord, Omit<ConnectionView, 'connected'>>();
+
+function stableView(provider: string, rec: ConnectionRecord): Omit<ConnectionView, 'connected'> {
+  let view = views.get(rec);
+  if (view?.provider === provider) return view;
+  const base = {
     provider,
     connectionId: rec.connectionId,
-    connected: usable,
     userId: rec.userId,
     scope: rec.scope,
     claims: rec.claims,
     connectedAt: iso(rec.connectedAt || undefined),
   };
-  if (rec.status === 'ended') return { ...base, connected: false, reason: rec.endReason };
-  return {
-    ...base,
-    accessTokenExpiresAt: iso(rec.accessExpiresAt),
-    refreshTokenExpiresAt: iso(rec.refreshExpiresAt),
-    lastRefreshedAt: iso(rec.lastRefreshedAt),
-    refreshDeferredUntil: rec.refreshFailures > 0 ? iso(rec.nextRefreshAt) : undefined,
-  };
+  view =
+    rec.status === 'ended'
+      ? { ...base, reason: rec.endReason }
+      : {
+          ...base,
+          accessTokenExpiresAt: iso(rec.accessExpiresAt),
+          refreshTokenExpiresAt: iso(rec.refreshExpiresAt),
+          lastRefreshedAt: iso(rec.lastRefreshedAt),
+          refreshDeferredUntil: rec.refreshFailures > 0 ? iso(rec.nextRefreshAt) : undefined,
+        };
+  views.set(rec, view);
+  return view;
+}
+
+/** What pages and /api/session see of `rec`; `usable`: whether it holds an access token that is still good. */
+export function viewOf(provider: string, rec: ConnectionRecord, usable: boolean): ConnectionView {
+  return { ...stableView(provider, rec), connected: rec.status === 'ended' ? false : usable };
 }
 
 /** A new connection id: random and opaque, 128 bits. */
