@@ -119,7 +119,7 @@ function markdown(r: Measured, how: HowRun, rows: Row[]): string {
   return [
     '# HTTP: the authenticated hot path against its baselines',
     '',
-    `${r.at}, Node ${process.version}, ${cpuDescription()}. ${how.rounds} rounds of ${how.seconds} s per server, autocannon -c ${how.connections} in its own process, servers interleaved (order rotated each round), each its own process. Ratios are taken within each round, then the median (and min–max) over the rounds. Load average before each round: ${[...new Set(r.runs.map((x) => x.load))].join(', ')}.`,
+    `${r.at}, Node ${process.version}, ${cpuDescription()}. ${how.rounds} rounds of ${how.seconds} s per server, autocannon -c ${how.connections} in its own process, servers interleaved (order rotated each round), each its own process. Ratios are taken within each round, then the median (and min–max) over the rounds. Load average before each round: ${[...new Map(r.runs.map((x) => [x.round, x.load])).values()].join(', ')}.`,
     '',
     '| server | req/s | p50 ms | p99 ms | ratio to the minimal app (spread) | ratio to express-openid-connect | ratio to the old baseline | CPU per request |',
     '| --- | --- | --- | --- | --- | --- | --- | --- |',
