@@ -9,6 +9,7 @@
  * .cpuprofile files stay in a temporary directory.
  *
  *   npm run build && npx tsx bench/profile-http.ts      (SECONDS=8 CONNECTIONS=32 by default)
+ *   ROUTE=/account npx tsx bench/profile-http.ts        (the app's route to load; the minimal app's is always /api/session)
  */
 import fs from 'node:fs';
 import { SourceMap, type SourceMapPayload } from 'node:module';
@@ -20,6 +21,7 @@ import { benchAppEnv, benchClientSecret, connectXt, serverEntry, startXtStandInP
 
 const SECONDS = Number(process.env.SECONDS ?? 8);
 const CONNECTIONS = Number(process.env.CONNECTIONS ?? 32);
+const ROUTE = process.env.ROUTE ?? '/api/session';
 
 interface Node {
   id: number;
@@ -118,7 +120,7 @@ async function main(): Promise<void> {
     { health: `http://127.0.0.1:${port}` },
   );
   const { cookie } = await connectXt(app.url, 1);
-  const out = [await profile(app, dirApp, `${app.url}/api/session`, cookie, 'xt-connect GET /api/session')];
+  const out = [await profile(app, dirApp, `${app.url}${ROUTE}`, cookie, `xt-connect GET ${ROUTE}`)];
   const minimal = await startProcess(process.execPath, [
     `--cpu-prof`,
     `--cpu-prof-dir=${dirMin}`,

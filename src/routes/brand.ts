@@ -124,14 +124,24 @@ export function pageLocals(ctx: AppContext): RequestHandler {
       t(key, { ...vars, slot: '\u0000' }).split('\u0000');
     res.locals.site = site;
     const here = req.method === 'GET' && (req.path === '/' || req.path === '/account') ? req.originalUrl : '/';
-    res.locals.languages = LANGUAGES.map((l) => ({
-      ...l,
-      current: l.locale === locale,
-      href: `/lang/${l.tag}?${new URLSearchParams({ returnTo: here }).toString()}`,
-    }));
+    res.locals.languages = languageLinks(locale, here);
     res.vary('Accept-Language');
     next();
   };
+}
+
+/** The language menu of the two pages' own addresses, per language: built once (the templates only read them). */
+const MENUS = new Map<string, readonly object[]>();
+
+/** The language menu's links: each language, whether it is the page's, and /lang/<tag> coming back to `here`. */
+function languageLinks(locale: Locale, here: string): readonly object[] {
+  const key = here === '/' || here === '/account' ? `${locale} ${here}` : undefined;
+  const kept = key === undefined ? undefined : MENUS.get(key);
+  if (kept) return kept;
+  const returnTo = new URLSearchParams({ returnTo: here }).toString();
+  const links = LANGUAGES.map((l) => ({ ...l, current: l.locale === locale, href: `/lang/${l.tag}?${returnTo}` }));
+  if (key !== undefined) MENUS.set(key, links);
+  return links;
 }
 
 const ONE_YEAR_MS = 365 * 86_400_000;
